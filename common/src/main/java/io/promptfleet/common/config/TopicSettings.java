@@ -1,0 +1,92 @@
+package io.promptfleet.common.config;
+
+import io.promptfleet.common.job.Priority;
+import java.util.List;
+
+/**
+ * Topic names and how they are created when missing.
+ *
+ * @param jobsHigh          high-priority jobs (default llm.jobs.high)
+ * @param jobsNormal        normal-priority jobs (default llm.jobs.normal)
+ * @param jobsLow           low-priority jobs (default llm.jobs.low)
+ * @param jobsRetry         jobs waiting for another attempt (default llm.jobs.retry)
+ * @param assignments       dispatcher to workers, read through a share group (default llm.assignments)
+ * @param fleetEvents       workers to dispatcher (default llm.fleet.events)
+ * @param deadLetters       records that are not valid jobs, with the reason (default llm.jobs.dlq)
+ * @param cancels           job ids to cancel (default llm.cancels)
+ * @param defaultReplyTo    reply topic for jobs without reply_to (default llm.replies)
+ * @param replyToAllow      allowed reply topics: exact names, or prefixes ending in * (default llm.replies*)
+ * @param partitions        partitions of topics created on start (default 6)
+ * @param replicationFactor replication of topics created on start (default 1)
+ */
+public record TopicSettings(
+    String jobsHigh,
+    String jobsNormal,
+    String jobsLow,
+    String jobsRetry,
+    String assignments,
+    String fleetEvents,
+    String deadLetters,
+    String cancels,
+    String defaultReplyTo,
+    List<String> replyToAllow,
+    Integer partitions,
+    Short replicationFactor) {
+
+  public TopicSettings {
+    jobsHigh = or(jobsHigh, "llm.jobs.high");
+    jobsNormal = or(jobsNormal, "llm.jobs.normal");
+    jobsLow = or(jobsLow, "llm.jobs.low");
+    jobsRetry = or(jobsRetry, "llm.jobs.retry");
+    assignments = or(assignments, "llm.assignments");
+    fleetEvents = or(fleetEvents, "llm.fleet.events");
+    deadLetters = or(deadLetters, "llm.jobs.dlq");
+    cancels = or(cancels, "llm.cancels");
+    defaultReplyTo = or(defaultReplyTo, "llm.replies");
+    replyToAllow = replyToAllow == null ? List.of("llm.replies*") : List.copyOf(replyToAllow);
+    partitions = partitions == null ? 6 : partitions;
+    replicationFactor = replicationFactor == null ? 1 : replicationFactor;
+    ConfigException.require(partitions > 0, "topics.partitions must be > 0");
+    ConfigException.require(replicationFactor > 0, "topics.replication_factor must be > 0");
+    ConfigException.require(isReplyToAllowed(defaultReplyTo, replyToAllow),
+        "topics.default_reply_to (" + defaultReplyTo + ") must match topics.reply_to_allow");
+  }
+
+  public static TopicSettings defaults() {
+    return new TopicSettings(null, null, null, null, null, null, null, null, null, null, null, null);
+  }
+
+  public String jobs(Priority p) {
+    return switch (p) {
+      case HIGH -> jobsHigh;
+      case NORMAL -> jobsNormal;
+      case LOW -> jobsLow;
+    };
+  }
+
+  /** Every topic the fleet itself uses (reply topics other than the default are the producers' business). */
+  public List<String> all() {
+    return List.of(jobsHigh, jobsNormal, jobsLow, jobsRetry, assignments, fleetEvents, deadLetters, cancels,
+        defaultReplyTo);
+  }
+
+  public boolean isReplyToAllowed(String topic) {
+    return isReplyToAllowed(topic, replyToAllow);
+  }
+
+  private static boolean isReplyToAllowed(String topic, List<String> allow) {
+    if (topic == null) {
+      return false;
+    }
+    for (String a : allow) {
+      if (a.endsWith("*") ? topic.startsWith(a.substring(0, a.length() - 1)) : topic.equals(a)) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  private static String or(String v, String d) {
+    return v == null || v.isBlank() ? d : v;
+  }
+}

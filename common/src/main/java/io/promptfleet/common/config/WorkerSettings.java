@@ -1,0 +1,33 @@
+package io.promptfleet.common.config;
+
+/**
+ * A worker's own settings.
+ *
+ * @param shareGroup     share group of the assignments topic (default promptfleet-workers)
+ * @param slots          concurrent streams at most (default 256)
+ * @param lanes          share consumers, each holding at most slots/lanes assignments at a time (default 8)
+ * @param maxLineBytes   longest SSE line accepted from a provider (default 1 MiB)
+ * @param httpPort       port of /health and /metrics (default 8081; 0 = any free port)
+ */
+public record WorkerSettings(String shareGroup, Integer slots, Integer lanes, Integer maxLineBytes,
+    Integer httpPort) {
+  public WorkerSettings {
+    shareGroup = shareGroup == null ? "promptfleet-workers" : shareGroup;
+    slots = slots == null ? 256 : slots;
+    lanes = lanes == null ? Math.min(8, slots) : lanes;
+    maxLineBytes = maxLineBytes == null ? 1 << 20 : maxLineBytes;
+    httpPort = httpPort == null ? 8081 : httpPort;
+    ConfigException.require(slots > 0, "worker.slots must be > 0");
+    ConfigException.require(lanes > 0 && lanes <= slots, "worker.lanes must be > 0 and <= worker.slots");
+    ConfigException.require(maxLineBytes >= 1024, "worker.max_line_bytes must be >= 1024");
+    ConfigException.require(httpPort >= 0 && httpPort < 65536, "worker.http_port must be 0..65535");
+  }
+
+  public static WorkerSettings defaults() {
+    return new WorkerSettings(null, null, null, null, null);
+  }
+
+  public WorkerSettings withHttpPort(int port) {
+    return new WorkerSettings(shareGroup, slots, lanes, maxLineBytes, port);
+  }
+}

@@ -1,0 +1,30 @@
+package io.promptfleet.common.job;
+
+import java.time.Instant;
+
+/**
+ * The dispatcher's decision for one attempt of a job, written to {@code llm.assignments} and taken by one
+ * worker through the share group. Carries the key's <em>name</em>, never its secret.
+ *
+ * @param leaseId     unique per assignment; the worker releases it with a fleet event
+ * @param job         the job
+ * @param attempt     1 for the first attempt
+ * @param priority    the job's priority
+ * @param route       provider and upstream model
+ * @param keyId       the configured name of the API key to use
+ * @param enqueuedAt  when the job first entered Kafka (timestamp of its job record)
+ * @param dispatchedAt when this assignment was written
+ * @param deadline    the job's effective deadline, or null
+ * @param replyTo     the resolved reply topic
+ */
+public record Assignment(
+    String leaseId,
+    Job job,
+    int attempt,
+    Priority priority,
+    Route route,
+    String keyId,
+    Instant enqueuedAt,
+    Instant dispatchedAt,
+    Instant deadline,
+    String replyTo) {}

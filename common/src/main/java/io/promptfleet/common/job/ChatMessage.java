@@ -1,0 +1,37 @@
+package io.promptfleet.common.job;
+
+import com.fasterxml.jackson.databind.JsonNode;
+
+/**
+ * One chat message of a job, passed to the provider as is.
+ *
+ * @param role    system, developer, user, assistant or tool
+ * @param content a string, or an array of content parts (OpenAI format)
+ * @param name    optional participant name
+ * @param toolCallId for role tool: the call it answers
+ * @param toolCalls  for role assistant: tool calls it made
+ */
+public record ChatMessage(String role, JsonNode content, String name, String toolCallId, JsonNode toolCalls) {
+
+  public static ChatMessage of(String role, String text) {
+    return new ChatMessage(role, com.fasterxml.jackson.databind.node.TextNode.valueOf(text), null, null, null);
+  }
+
+  /** The text of the content, parts joined; used for token estimates. */
+  public String text() {
+    if (content == null || content.isNull()) {
+      return "";
+    }
+    if (content.isTextual()) {
+      return content.textValue();
+    }
+    StringBuilder sb = new StringBuilder();
+    for (JsonNode part : content) {
+      JsonNode t = part.get("text");
+      if (t != null && t.isTextual()) {
+        sb.append(t.textValue());
+      }
+    }
+    return sb.toString();
+  }
+}

@@ -1,0 +1,13 @@
+package io.promptfleet.common.job;
+
+import java.time.Instant;
+
+/**
+ * A job that failed transiently and goes back to the dispatcher on {@code llm.jobs.retry} for another attempt.
+ *
+ * @param assignment the assignment that failed
+ * @param nextAttempt the attempt number to run next
+ * @param notBefore  the earliest time for the next attempt (backoff, or the provider's retry-after)
+ * @param reason     why the attempt failed
+ */
+public record RetryRequest(Assignment assignment, int nextAttempt, Instant notBefore, JobError reason) {}

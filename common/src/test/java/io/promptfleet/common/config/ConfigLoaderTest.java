@@ -1,0 +1,85 @@
+package io.promptfleet.common.config;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.nio.file.Path;
+import java.util.Map;
+import java.util.Properties;
+import org.junit.jupiter.api.Test;
+
+class ConfigLoaderTest {
+  private static final String MINIMAL = """
+      providers:
+        p: {base_url: "http://127.0.0.1:1/v1"}
+      keys:
+        k: {provider: p, secret_env: SOME_VAR}
+      models:
+        m:
+          routes: [{provider: p, model: up}]
+      """;
+
+  @Test
+  void shouldFillDefaultsForEverythingNotGiven() {
+    FleetConfig c = ConfigLoader.parse(MINIMAL, Map.of(), new Properties());
+    assertThat(c.kafka().bootstrapServers()).isEqualTo("127.0.0.1:9092");
+    assertThat(c.topics().jobsNormal()).isEqualTo("llm.jobs.normal");
+    assertThat(c.worker().slots()).isEqualTo(256);
+    assertThat(c.keys().get("k").maxConcurrency()).isEqualTo(8);
+    assertThat(c.keysOf(c.models().get("m").routes().get(0))).containsExactly("k");
+  }
+
+  @Test
+  void shouldApplyEnvironmentThenSystemPropertyOverrides() {
+    Properties props = new Properties();
+    props.setProperty("promptfleet.worker.slots", "2000");
+    FleetConfig c = ConfigLoader.parse(MINIMAL, Map.of("PROMPTFLEET__KAFKA__BOOTSTRAP_SERVERS", "broker:9093",
+        "PROMPTFLEET__PROVIDERS__P__BASE_URL", "https://elsewhere/v1", "UNRELATED", "x"), props);
+    assertThat(c.kafka().bootstrapServers()).isEqualTo("broker:9093");
+    assertThat(c.providers().get("p").baseUrl()).isEqualTo("https://elsewhere/v1");
+    assertThat(c.worker().slots()).isEqualTo(2000);
+  }
+
+  @Test
+  void shouldNameTheFieldOfABadValue() {
+    Properties props = new Properties();
+    props.setProperty("promptfleet.worker.slots", "0");
+    assertThatThrownBy(() -> ConfigLoader.parse(MINIMAL, Map.of(), props))
+        .isInstanceOf(ConfigException.class).hasMessageContaining("worker.slots must be > 0");
+  }
+
+  @Test
+  void shouldNameAnUnknownKeyInsteadOfIgnoringIt() {
+    assertThatThrownBy(() -> ConfigLoader.parse(MINIMAL + "worker: {slotz: 5}\n", Map.of(), new Properties()))
+        .isInstanceOf(ConfigException.class).hasMessageContaining("unknown key worker.slotz");
+  }
+
+  @Test
+  void shouldNameAWrongType() {
+    assertThatThrownBy(() -> ConfigLoader.parse(MINIMAL + "worker: {slots: many}\n", Map.of(), new Properties()))
+        .isInstanceOf(ConfigException.class).hasMessageContaining("worker.slots");
+  }
+
+  @Test
+  void shouldRefuseDanglingReferences() {
+    String yaml = MINIMAL.replace("provider: p, model: up", "provider: q, model: up");
+    assertThatThrownBy(() -> ConfigLoader.parse(yaml, Map.of(), new Properties()))
+        .isInstanceOf(ConfigException.class)
+        .hasMessageContaining("models.m.routes[0].provider must name a configured provider (got q)");
+  }
+
+  @Test
+  void shouldRefuseAKeyWithoutASecretSource() {
+    String yaml = MINIMAL.replace("secret_env: SOME_VAR", "max_concurrency: 3");
+    assertThatThrownBy(() -> ConfigLoader.parse(yaml, Map.of(), new Properties()))
+        .isInstanceOf(ConfigException.class).hasMessageContaining("keys.k needs secret_env or secret_file");
+  }
+
+  @Test
+  void shouldLoadTheShippedConfigurations() {
+    assertThat(ConfigLoader.load(Path.of("..", "config", "dev.yaml"), Map.of(), new Properties()).models())
+        .containsKey("sim");
+    assertThat(ConfigLoader.load(Path.of("..", "config", "promptfleet.yaml"), Map.of(), new Properties()).keys())
+        .hasSize(2);
+  }
+}

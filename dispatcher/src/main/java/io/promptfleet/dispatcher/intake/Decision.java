@@ -1,0 +1,31 @@
+package io.promptfleet.dispatcher.intake;
+
+import io.promptfleet.common.config.RouteSettings;
+import io.promptfleet.common.job.Job;
+import io.promptfleet.common.job.Result;
+import java.time.Instant;
+
+/** What to do with one record from a job topic. */
+public sealed interface Decision {
+
+  /**
+   * A valid job to assign to a key of its route.
+   *
+   * @param job        the job, reply_to resolved
+   * @param attempt    the attempt to run
+   * @param routes     the fallback chain
+   * @param enqueuedAt when the job first entered Kafka
+   * @param deadline   the job's effective deadline
+   */
+  record Dispatch(Job job, int attempt, java.util.List<RouteSettings> routes, Instant enqueuedAt, Instant deadline)
+      implements Decision {}
+
+  /** A job that gets one terminal result without running (rejected, expired). */
+  record Answer(String replyTo, Result result) implements Decision {}
+
+  /**
+   * A record that is not a valid job: the original bytes go to the dead-letter topic with the reason, and where a
+   * job_id and an allowed reply_to could be read, a rejected result goes there too.
+   */
+  record DeadLetter(String reason, Answer answer) implements Decision {}
+}

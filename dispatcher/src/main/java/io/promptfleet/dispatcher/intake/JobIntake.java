@@ -1,0 +1,101 @@
+package io.promptfleet.dispatcher.intake;
+
+import io.promptfleet.common.codec.JobParser;
+import io.promptfleet.common.codec.Json;
+import io.promptfleet.common.config.FleetConfig;
+import io.promptfleet.common.config.ModelSettings;
+import io.promptfleet.common.config.RouteSettings;
+import io.promptfleet.common.job.ErrorCodes;
+import io.promptfleet.common.job.Job;
+import io.promptfleet.common.job.JobError;
+import io.promptfleet.common.job.JobStatus;
+import io.promptfleet.common.job.Result;
+import io.promptfleet.common.job.RetryRequest;
+import java.time.Instant;
+import java.util.Optional;
+
+/**
+ * Validates job and retry records against the configuration. Pure: no Kafka, no clock of its own (the caller passes
+ * {@code now}). Thread-safe.
+ */
+public final class JobIntake {
+  private final FleetConfig config;
+  private final JobParser parser;
+
+  public JobIntake(FleetConfig config) {
+    this.config = config;
+    this.parser = new JobParser(config.dispatcher().maxRecordBytes());
+  }
+
+  /** A fresh job from a priority topic. */
+  public Decision ofJob(byte[] value, Instant recordTime, Instant now) {
+    JobParser.Parsed parsed = parser.parse(value);
+    if (parsed instanceof JobParser.Rejection r) {
+      String replyTo = r.replyTo() == null ? config.topics().defaultReplyTo() : r.replyTo();
+      Decision.Answer answer = null;
+      if (r.jobId() != null && config.topics().isReplyToAllowed(replyTo)) {
+        answer = new Decision.Answer(replyTo, Result.terminal(r.jobId(), JobStatus.REJECTED,
+            new JobError(ErrorCodes.INVALID_JOB, r.reason(), false), r.metadata(), 0));
+      }
+      return new Decision.DeadLetter(r.reason(), answer);
+    }
+    Job job = ((JobParser.Accepted) parsed).job();
+    String replyTo = job.replyTo() == null ? config.topics().defaultReplyTo() : job.replyTo();
+    if (!config.topics().isReplyToAllowed(replyTo)) {
+      return new Decision.DeadLetter("reply_to " + replyTo + " is not allowed (topics.reply_to_allow: "
+          + config.topics().replyToAllow() + ")", null);
+    }
+    job = job.withReplyTo(replyTo);
+    Optional<ModelSettings> model = config.model(job.model());
+    if (model.isEmpty()) {
+      return reject(job, ErrorCodes.UNKNOWN_MODEL, "unknown model " + job.model() + "; known models: "
+          + new java.util.TreeSet<>(config.models().keySet()));
+    }
+    RouteSettings first = model.get().routes().get(0);
+    if (job.maxTokens() != null && job.maxTokens() > first.maxTokensCap()) {
+      return reject(job, ErrorCodes.MAX_TOKENS_TOO_LARGE, "max_tokens " + job.maxTokens()
+          + " exceeds the cap of " + first.maxTokensCap() + " for model " + job.model());
+    }
+    Instant deadline = job.effectiveDeadline(recordTime);
+    if (deadline == null) {
+      deadline = recordTime.plusMillis(config.dispatcher().defaultJobTtlMs());
+    }
+    if (!now.isBefore(deadline)) {
+      return new Decision.Answer(replyTo, Result.terminal(job.jobId(), JobStatus.EXPIRED,
+          new JobError(ErrorCodes.DEADLINE_EXCEEDED, "the job's deadline " + deadline + " passed before it ran",
+              false), job.metadata(), 0));
+    }
+    return new Decision.Dispatch(job, 1, model.get().routes(), recordTime, deadline);
+  }
+
+  /** A job coming back for another attempt. */
+  public Decision ofRetry(byte[] value, Instant now) {
+    RetryRequest retry;
+    try {
+      retry = Json.read(value, RetryRequest.class);
+    } catch (RuntimeException e) {
+      return new Decision.DeadLetter("unreadable retry record: " + e.getMessage(), null);
+    }
+    var a = retry.assignment();
+    if (a == null || a.job() == null) {
+      return new Decision.DeadLetter("retry record without its assignment", null);
+    }
+    Job job = a.job();
+    if (a.deadline() != null && !now.isBefore(a.deadline())) {
+      return new Decision.Answer(a.replyTo(), Result.terminal(job.jobId(), JobStatus.EXPIRED,
+          new JobError(ErrorCodes.DEADLINE_EXCEEDED, "the job's deadline passed after " + a.attempt()
+              + " attempt(s); last error: " + (retry.reason() == null ? "unknown" : retry.reason().message()),
+              false), job.metadata(), a.attempt()));
+    }
+    Optional<ModelSettings> model = config.model(job.model());
+    if (model.isEmpty()) {
+      return reject(job, ErrorCodes.UNKNOWN_MODEL, "model " + job.model() + " is no longer configured");
+    }
+    return new Decision.Dispatch(job, retry.nextAttempt(), model.get().routes(), a.enqueuedAt(), a.deadline());
+  }
+
+  private static Decision reject(Job job, String code, String message) {
+    return new Decision.Answer(job.replyTo(), Result.terminal(job.jobId(), JobStatus.REJECTED,
+        new JobError(code, message, false), job.metadata(), 0));
+  }
+}

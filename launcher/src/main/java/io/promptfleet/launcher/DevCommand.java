@@ -1,0 +1,191 @@
+package io.promptfleet.launcher;
+
+import io.promptfleet.common.config.FleetConfig;
+import io.promptfleet.common.config.KeySettings;
+import io.promptfleet.common.config.ModelSettings;
+import io.promptfleet.common.config.ProviderSettings;
+import io.promptfleet.common.config.RouteSettings;
+import io.promptfleet.common.kafka.TopicAdmin;
+import io.promptfleet.dispatcher.DispatcherService;
+import io.promptfleet.kafka.embedded.EmbeddedKafka;
+import io.promptfleet.simulator.SimulatedProvider;
+import io.promptfleet.simulator.SimulatorOptions;
+import io.promptfleet.worker.WorkerService;
+import io.vertx.core.Vertx;
+import java.nio.file.Path;
+import java.security.SecureRandom;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code promptfleet dev}: an embedded Kafka broker, the dispatcher, workers and a simulated provider in one
+ * process, until Ctrl-C.
+ */
+@Command(name = "dev", mixinStandardHelpOptions = true,
+    description = "Run the whole fleet in this process: embedded Kafka, dispatcher, workers, simulated provider.")
+final class DevCommand implements Callable<Integer> {
+  private static final String UPSTREAM = "upstream";
+
+  @Option(names = "--kafka-port", defaultValue = "9092", description = "embedded broker port (default 9092)")
+  int kafkaPort;
+
+  @Option(names = "--data-dir", description = "broker data directory (default: a temporary one, deleted on exit)")
+  Path dataDir;
+
+  @Option(names = "--workers", defaultValue = "2", description = "workers to run (default 2)")
+  int workers;
+
+  @Option(names = "--http-port", defaultValue = "8080",
+      description = "dispatcher's /metrics port; worker N uses this + N (default 8080)")
+  int httpPort;
+
+  @Option(names = "--sim-port", defaultValue = "18080", description = "simulated provider port (default 18080)")
+  int simPort;
+
+  @Option(names = "--provider-url",
+      description = "use this OpenAI-compatible server (e.g. http://127.0.0.1:11434/v1) instead of the simulator;"
+          + " jobs' model names are passed through")
+  String providerUrl;
+
+  @Option(names = "--api-key-env", description = "environment variable with the provider's API key")
+  String apiKeyEnv;
+
+  @Option(names = "--config", description = "a configuration file instead of the bundled config/dev.yaml")
+  Path config;
+
+  @Override
+  public Integer call() throws Exception {
+    if (workers < 1) {
+      throw new IllegalArgumentException("--workers must be >= 1");
+    }
+    if (apiKeyEnv != null && providerUrl == null) {
+      throw new IllegalArgumentException("--api-key-env goes with --provider-url");
+    }
+    if (apiKeyEnv != null && (System.getenv(apiKeyEnv) == null || System.getenv(apiKeyEnv).isBlank())) {
+      throw new IllegalArgumentException("environment variable " + apiKeyEnv + " is not set");
+    }
+    long t0 = System.nanoTime();
+    List<AutoCloseable> toClose = new ArrayList<>();
+    CountDownLatch stopped = new CountDownLatch(1);
+    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+      System.err.println("promptfleet dev: stopping...");
+      for (int i = toClose.size() - 1; i >= 0; i--) {
+        try {
+          toClose.get(i).close();
+        } catch (Exception e) {
+          System.err.println("promptfleet dev: " + e);
+        }
+      }
+      stopped.countDown();
+    }, "pf-shutdown"));
+
+    System.err.println("promptfleet dev: starting Kafka on 127.0.0.1:" + kafkaPort + " ...");
+    EmbeddedKafka.Builder kb = EmbeddedKafka.builder().port(kafkaPort);
+    if (dataDir != null) {
+      kb.dataDir(dataDir);
+    }
+    EmbeddedKafka kafka = kb.start();
+    synchronized (toClose) {
+      toClose.add(kafka);
+    }
+    Vertx vertx = Vertx.vertx();
+    toClose.add(() -> vertx.close().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS));
+
+    Properties overrides = new Properties();
+    overrides.setProperty("promptfleet.kafka.bootstrap_servers", kafka.bootstrapServers());
+    String providerText;
+    FleetConfig cfg;
+    if (providerUrl == null) {
+      SimulatedProvider sim = SimulatedProvider.start(vertx, SimulatorOptions.defaults().withPort(simPort))
+          .toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
+      toClose.add(() -> sim.close().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS));
+      overrides.setProperty("promptfleet.providers.sim.base_url", sim.baseUrl());
+      if (System.getenv("PROMPTFLEET_SIM_KEY") == null && System.getProperty("PROMPTFLEET_SIM_KEY") == null) {
+        byte[] b = new byte[12];
+        new SecureRandom().nextBytes(b);
+        System.setProperty("PROMPTFLEET_SIM_KEY", "sk-sim-" + HexFormat.of().formatHex(b));
+      }
+      cfg = Configs.load(config, "dev.yaml", overrides);
+      providerText = "simulated provider " + sim.baseUrl();
+    } else {
+      String keyVar = apiKeyEnv != null ? apiKeyEnv : "PROMPTFLEET_UPSTREAM_KEY";
+      if (apiKeyEnv == null && System.getenv(keyVar) == null) {
+        System.setProperty(keyVar, "no-key"); // local servers (Ollama, vLLM) ignore it
+      }
+      FleetConfig base = Configs.load(config, "dev.yaml", overrides);
+      cfg = base
+          .withProviders(Map.of(UPSTREAM, new ProviderSettings(providerUrl, null, null, null, null)))
+          .withKeys(Map.of(UPSTREAM, new KeySettings(UPSTREAM, keyVar, null, 16, 600, 1_000_000L, null)))
+          .withModels(Map.of("*", new ModelSettings(List.of(
+              new RouteSettings(UPSTREAM, null, List.of(UPSTREAM), null, null, null, null)))))
+          .validated();
+      providerText = "provider " + providerUrl + " (model names passed through)";
+    }
+
+    TopicAdmin.ensureFleetTopics(cfg);
+    DispatcherService dispatcher = DispatcherService.start(cfg.withDispatcher(cfg.dispatcher().withHttpPort(httpPort)),
+        vertx, "dispatcher-dev");
+    toClose.add(dispatcher);
+    List<WorkerService> ws = new ArrayList<>();
+    for (int i = 1; i <= workers; i++) {
+      WorkerService w = WorkerService.start(cfg, vertx, "worker-" + i, httpPort + i);
+      ws.add(w);
+      toClose.add(() -> {
+        w.drain(Duration.ofSeconds(10));
+        w.close();
+      });
+    }
+    awaitReady(dispatcher, ws);
+    double secs = (System.nanoTime() - t0) / 1e9;
+    StringBuilder wp = new StringBuilder();
+    ws.forEach(w -> wp.append(" :").append(w.httpPort()));
+    String b = kafka.bootstrapServers();
+    System.out.printf("""
+
+        promptfleet dev is READY in %.1f s
+          Kafka       %s   (jobs: llm.jobs.high|normal|low, replies: llm.replies)
+          dispatcher  http://127.0.0.1:%d/metrics
+          workers    %s
+          %s
+
+        Try it from another terminal:
+          ./promptfleet submit "Tell me about Kafka"
+        or with any Kafka client, e.g. kcat:
+          echo '{"job_id":"j-1","model":"sim","messages":[{"role":"user","content":"hello"}],"max_tokens":64,"reply_to":"llm.replies"}' \\
+            | kcat -P -b %s -t llm.jobs.normal -k j-1
+          kcat -C -b %s -t llm.replies -f '%%k %%s\\n'
+
+        Ctrl-C stops everything.
+        %n""", secs, b, dispatcher.httpPort(), wp, providerText, b, b);
+    System.out.flush();
+    stopped.await();
+    return 0;
+  }
+
+  private static void awaitReady(DispatcherService d, List<WorkerService> ws) throws InterruptedException {
+    long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(90);
+    while (System.nanoTime() < until) {
+      if (d.dispatcher().failure() != null) {
+        throw new IllegalStateException("the dispatcher failed: " + d.dispatcher().failure());
+      }
+      boolean ready = d.dispatcher().isActive();
+      for (WorkerService w : ws) {
+        ready &= w.worker().notReadyReason() == null;
+      }
+      if (ready) {
+        return;
+      }
+      Thread.sleep(100);
+    }
+    throw new IllegalStateException("the fleet did not become ready within 90 s");
+  }
+}

@@ -1,0 +1,454 @@
+package io.promptfleet.simulator;
+
+import java.util.Locale;
+import java.util.Objects;
+import java.util.OptionalDouble;
+import java.util.OptionalInt;
+import java.util.OptionalLong;
+
+/**
+ * One fault to inject into a simulated response: what goes wrong ({@link #kind()}), its parameters, and
+ * when it applies ({@link #times(int)}, {@link #probability(double)}).
+ *
+ * <p>A fault is chosen per request, either from a directive in the last user message (see
+ * {@link #toDirective()} for the syntax) or from the provider's {@link FaultPlan}:
+ *
+ * <pre>{@code
+ * String prompt = "hello " + Fault.status(503).times(1).toDirective(); // "[[sim:status code=503 times=1]]"
+ * provider.faults().forKey("Bearer k1", Fault.status(429).retryAfterMs(200));
+ * provider.faults().forAll(Fault.status(500).probability(0.3));
+ * }</pre>
+ *
+ * <p>Immutable and thread-safe: every "wither" returns a new instance and validates its argument, with a
+ * message naming the directive parameter (e.g. {@code "after must be >= 0, was -1"}).
+ */
+public final class Fault {
+
+  /** Default size of a {@link FaultKind#GIANT_LINE} line: 4 MiB. */
+  public static final int DEFAULT_GIANT_LINE_BYTES = 4 * 1024 * 1024;
+  /** Largest accepted {@link FaultKind#GIANT_LINE} line: 256 MiB. */
+  public static final int MAX_GIANT_LINE_BYTES = 256 * 1024 * 1024;
+  /** Default number of content chunks before a {@code cut}, {@code stall}, {@code error_event} or {@code bad_json}. */
+  public static final int DEFAULT_AFTER = 1;
+
+  /** How an {@link FaultKind#ERROR_EVENT} is framed on the wire. */
+  public enum ErrorEventForm {
+    /** {@code data: {"error":{...}}} */
+    DATA,
+    /** {@code event: error} followed by {@code data: {"error":{...}}} */
+    EVENT
+  }
+
+  private final FaultKind kind;
+  private final int statusCode;
+  private final int after;
+  private final int every;
+  private final int bytes;
+  private final ErrorEventForm form;
+  private final Long retryAfterMs;
+  private final Long retryAfterSeconds;
+  private final Long retryAfterDateSeconds;
+  private final boolean quota;
+  private final Long ttftMs;
+  private final Double tokensPerSecond;
+  private final Integer times;
+  private final double probability;
+
+  private Fault(Builder b) {
+    this.kind = b.kind;
+    this.statusCode = b.statusCode;
+    this.after = b.after;
+    this.every = b.every;
+    this.bytes = b.bytes;
+    this.form = b.form;
+    this.retryAfterMs = b.retryAfterMs;
+    this.retryAfterSeconds = b.retryAfterSeconds;
+    this.retryAfterDateSeconds = b.retryAfterDateSeconds;
+    this.quota = b.quota;
+    this.ttftMs = b.ttftMs;
+    this.tokensPerSecond = b.tokensPerSecond;
+    this.times = b.times;
+    this.probability = b.probability;
+  }
+
+  // ---------------------------------------------------------------- factories
+
+  /** An HTTP error with an OpenAI-style body; {@code code} must be 400..599 (e.g. 429, 500, 503, 529). */
+  public static Fault status(int code) {
+    requireRange("code", code, 400, 599);
+    Builder b = new Builder(FaultKind.STATUS);
+    b.statusCode = code;
+    return b.build();
+  }
+
+  /** Close the connection before sending any response header. */
+  public static Fault reset() {
+    return new Builder(FaultKind.RESET).build();
+  }
+
+  /** Stream {@code after} content chunks, then close the connection. */
+  public static Fault cut(int after) {
+    return withAfter(FaultKind.CUT, after);
+  }
+
+  /** Stream {@code after} content chunks, then go silent with the connection open. */
+  public static Fault stall(int after) {
+    return withAfter(FaultKind.STALL, after);
+  }
+
+  /** Stream {@code after} content chunks, then a {@code data:} error event, then end the response. */
+  public static Fault errorEvent(int after) {
+    return errorEvent(after, ErrorEventForm.DATA);
+  }
+
+  /** Stream {@code after} content chunks, then an error event in the given form, then end the response. */
+  public static Fault errorEvent(int after, ErrorEventForm form) {
+    Builder b = builderWithAfter(FaultKind.ERROR_EVENT, after);
+    b.form = Objects.requireNonNull(form, "form");
+    return b.build();
+  }
+
+  /** A complete stream without the final {@code data: [DONE]}. */
+  public static Fault noDone() {
+    return new Builder(FaultKind.NO_DONE).build();
+  }
+
+  /** Insert one malformed {@code data: {not json} event after {@code after} content chunks. */
+  public static Fault badJson(int after) {
+    return withAfter(FaultKind.BAD_JSON, after);
+  }
+
+  /** After the role chunk write {@link #DEFAULT_GIANT_LINE_BYTES} bytes of {@code 'x'}, then close. */
+  public static Fault giantLine() {
+    return giantLine(DEFAULT_GIANT_LINE_BYTES);
+  }
+
+  /** After the role chunk write {@code bytes} bytes of {@code 'x'} without a newline, then close. */
+  public static Fault giantLine(int bytes) {
+    requireRange("bytes", bytes, 1, MAX_GIANT_LINE_BYTES);
+    Builder b = new Builder(FaultKind.GIANT_LINE);
+    b.bytes = bytes;
+    return b.build();
+  }
+
+  /** A normal stream with an SSE comment {@code : keep-alive} after every {@code every} content chunks. */
+  public static Fault keepalive(int every) {
+    requireRange("every", every, 1, Integer.MAX_VALUE);
+    Builder b = new Builder(FaultKind.KEEPALIVE);
+    b.every = every;
+    return b.build();
+  }
+
+  /** A normal stream framed with CRLF line ends. */
+  public static Fault crlf() {
+    return new Builder(FaultKind.CRLF).build();
+  }
+
+  /** Pacing override that changes nothing until {@link #ttftMs(long)} or {@link #tokensPerSecond(double)} is set. */
+  public static Fault slow() {
+    return new Builder(FaultKind.SLOW).build();
+  }
+
+  /** Pacing override: first content token after {@code ttftMs}, then {@code tokensPerSecond} (0 = no delay). */
+  public static Fault slow(long ttftMs, double tokensPerSecond) {
+    return slow().ttftMs(ttftMs).tokensPerSecond(tokensPerSecond);
+  }
+
+  // ---------------------------------------------------------------- withers
+
+  /** {@code retry-after-ms} header on a status fault. */
+  public Fault retryAfterMs(long millis) {
+    requireKind(FaultKind.STATUS, "retry_after_ms");
+    requireNonNegative("retry_after_ms", millis);
+    Builder b = toBuilder();
+    b.retryAfterMs = millis;
+    return b.build();
+  }
+
+  /** {@code retry-after} header in delta-seconds on a status fault. */
+  public Fault retryAfterSeconds(long seconds) {
+    requireKind(FaultKind.STATUS, "retry_after");
+    requireNonNegative("retry_after", seconds);
+    Builder b = toBuilder();
+    b.retryAfterSeconds = seconds;
+    return b.build();
+  }
+
+  /** {@code retry-after} header as an HTTP date {@code secondsFromNow} in the future, on a status fault. */
+  public Fault retryAfterDate(long secondsFromNow) {
+    requireKind(FaultKind.STATUS, "retry_after_date");
+    requireNonNegative("retry_after_date", secondsFromNow);
+    Builder b = toBuilder();
+    b.retryAfterDateSeconds = secondsFromNow;
+    return b.build();
+  }
+
+  /** Marks a status fault as "quota exhausted": error type and code {@code insufficient_quota}. */
+  public Fault quota() {
+    requireKind(FaultKind.STATUS, "quota");
+    Builder b = toBuilder();
+    b.quota = true;
+    return b.build();
+  }
+
+  /** Time to first content token of a {@code slow} fault, in milliseconds. */
+  public Fault ttftMs(long millis) {
+    requireKind(FaultKind.SLOW, "ttft_ms");
+    requireNonNegative("ttft_ms", millis);
+    Builder b = toBuilder();
+    b.ttftMs = millis;
+    return b.build();
+  }
+
+  /** Tokens per second of a {@code slow} fault; 0 writes all tokens at once. */
+  public Fault tokensPerSecond(double tps) {
+    requireKind(FaultKind.SLOW, "tps");
+    if (!(tps >= 0) || Double.isInfinite(tps)) {
+      throw new IllegalArgumentException("tps must be a finite number >= 0, was " + tps);
+    }
+    Builder b = toBuilder();
+    b.tokensPerSecond = tps;
+    return b.build();
+  }
+
+  /**
+   * Apply to the first {@code n} matching requests only, then behave normally. For a directive "matching"
+   * means the same directive and identical concatenated message content; for a {@link FaultPlan} entry it
+   * means any request the entry covers.
+   */
+  public Fault times(int n) {
+    requireRange("times", n, 1, Integer.MAX_VALUE);
+    Builder b = toBuilder();
+    b.times = n;
+    return b.build();
+  }
+
+  /** Apply to each eligible request with this probability, drawn from the plan's seeded random. */
+  public Fault probability(double p) {
+    if (!(p >= 0.0 && p <= 1.0)) {
+      throw new IllegalArgumentException("probability must be between 0 and 1, was " + p);
+    }
+    Builder b = toBuilder();
+    b.probability = p;
+    return b.build();
+  }
+
+  // ---------------------------------------------------------------- accessors
+
+  public FaultKind kind() {
+    return kind;
+  }
+
+  /** HTTP status of a {@link FaultKind#STATUS} fault, 0 for other kinds. */
+  public int statusCode() {
+    return statusCode;
+  }
+
+  /** Content chunks before the fault of {@code cut}, {@code stall}, {@code error_event}, {@code bad_json}. */
+  public int after() {
+    return after;
+  }
+
+  /** Content chunks between keep-alive comments of a {@code keepalive} fault. */
+  public int every() {
+    return every;
+  }
+
+  /** Size of a {@code giant_line}. */
+  public int bytes() {
+    return bytes;
+  }
+
+  /** Framing of an {@code error_event}. */
+  public ErrorEventForm form() {
+    return form;
+  }
+
+  public OptionalLong retryAfterMs() {
+    return optional(retryAfterMs);
+  }
+
+  public OptionalLong retryAfterSeconds() {
+    return optional(retryAfterSeconds);
+  }
+
+  public OptionalLong retryAfterDateSeconds() {
+    return optional(retryAfterDateSeconds);
+  }
+
+  public boolean isQuota() {
+    return quota;
+  }
+
+  public OptionalLong ttftMs() {
+    return optional(ttftMs);
+  }
+
+  public OptionalDouble tokensPerSecond() {
+    return tokensPerSecond == null ? OptionalDouble.empty() : OptionalDouble.of(tokensPerSecond);
+  }
+
+  /** How many matching requests the fault applies to; empty = all. */
+  public OptionalInt times() {
+    return times == null ? OptionalInt.empty() : OptionalInt.of(times);
+  }
+
+  public double probability() {
+    return probability;
+  }
+
+  /**
+   * The directive that selects this fault from a prompt, in canonical form, e.g.
+   * {@code [[sim:status code=429 retry_after_ms=200 times=1]]}.
+   *
+   * <p>Grammar: {@code "[[sim:" NAME (WS+ KEY "=" VALUE)* WS* "]]"} where NAME is a
+   * {@link FaultKind#directiveName()}, KEY is lower-case with underscores and VALUE has no white space and
+   * no {@code ]}. Parameters per kind: status {@code code retry_after_ms retry_after retry_after_date quota};
+   * cut, stall, bad_json {@code after}; error_event {@code after form=data|event}; giant_line
+   * {@code bytes}; keepalive {@code every}; slow {@code ttft_ms tps}; every kind {@code times probability}.
+   */
+  public String toDirective() {
+    return "[[sim:" + describe() + "]]";
+  }
+
+  private String describe() {
+    StringBuilder sb = new StringBuilder(kind.directiveName());
+    switch (kind) {
+      case STATUS -> {
+        param(sb, "code", statusCode);
+        if (retryAfterMs != null) param(sb, "retry_after_ms", retryAfterMs);
+        if (retryAfterSeconds != null) param(sb, "retry_after", retryAfterSeconds);
+        if (retryAfterDateSeconds != null) param(sb, "retry_after_date", retryAfterDateSeconds);
+        if (quota) param(sb, "quota", true);
+      }
+      case CUT, STALL, BAD_JSON -> param(sb, "after", after);
+      case ERROR_EVENT -> {
+        param(sb, "after", after);
+        param(sb, "form", form.name().toLowerCase(Locale.ROOT));
+      }
+      case GIANT_LINE -> param(sb, "bytes", bytes);
+      case KEEPALIVE -> param(sb, "every", every);
+      case SLOW -> {
+        if (ttftMs != null) param(sb, "ttft_ms", ttftMs);
+        if (tokensPerSecond != null) param(sb, "tps", tokensPerSecond);
+      }
+      case RESET, NO_DONE, CRLF -> {
+        // no parameters
+      }
+    }
+    if (times != null) param(sb, "times", times);
+    if (probability < 1.0) param(sb, "probability", probability);
+    return sb.toString();
+  }
+
+  @Override
+  public boolean equals(Object o) {
+    if (this == o) return true;
+    if (!(o instanceof Fault f)) return false;
+    return kind == f.kind && statusCode == f.statusCode && after == f.after && every == f.every
+        && bytes == f.bytes && form == f.form && quota == f.quota
+        && Double.compare(probability, f.probability) == 0
+        && Objects.equals(retryAfterMs, f.retryAfterMs)
+        && Objects.equals(retryAfterSeconds, f.retryAfterSeconds)
+        && Objects.equals(retryAfterDateSeconds, f.retryAfterDateSeconds)
+        && Objects.equals(ttftMs, f.ttftMs) && Objects.equals(tokensPerSecond, f.tokensPerSecond)
+        && Objects.equals(times, f.times);
+  }
+
+  @Override
+  public int hashCode() {
+    return Objects.hash(kind, statusCode, after, every, bytes, form, quota, probability, retryAfterMs,
+        retryAfterSeconds, retryAfterDateSeconds, ttftMs, tokensPerSecond, times);
+  }
+
+  /** The directive body, e.g. {@code status code=503 times=1}. */
+  @Override
+  public String toString() {
+    return describe();
+  }
+
+  // ---------------------------------------------------------------- helpers
+
+  private static Fault withAfter(FaultKind kind, int after) {
+    return builderWithAfter(kind, after).build();
+  }
+
+  private static Builder builderWithAfter(FaultKind kind, int after) {
+    requireRange("after", after, 0, Integer.MAX_VALUE);
+    Builder b = new Builder(kind);
+    b.after = after;
+    return b;
+  }
+
+  private void requireKind(FaultKind wanted, String parameter) {
+    if (kind != wanted) {
+      throw new IllegalStateException(
+          parameter + " applies to " + wanted.directiveName() + " faults only, not " + kind.directiveName());
+    }
+  }
+
+  private static void requireRange(String name, int value, int min, int max) {
+    if (value < min || value > max) {
+      String range = max == Integer.MAX_VALUE ? ">= " + min : "between " + min + " and " + max;
+      throw new IllegalArgumentException(name + " must be " + range + ", was " + value);
+    }
+  }
+
+  private static void requireNonNegative(String name, long value) {
+    if (value < 0) {
+      throw new IllegalArgumentException(name + " must be >= 0, was " + value);
+    }
+  }
+
+  private static OptionalLong optional(Long value) {
+    return value == null ? OptionalLong.empty() : OptionalLong.of(value);
+  }
+
+  private static void param(StringBuilder sb, String key, Object value) {
+    sb.append(' ').append(key).append('=').append(value);
+  }
+
+  private Builder toBuilder() {
+    Builder b = new Builder(kind);
+    b.statusCode = statusCode;
+    b.after = after;
+    b.every = every;
+    b.bytes = bytes;
+    b.form = form;
+    b.retryAfterMs = retryAfterMs;
+    b.retryAfterSeconds = retryAfterSeconds;
+    b.retryAfterDateSeconds = retryAfterDateSeconds;
+    b.quota = quota;
+    b.ttftMs = ttftMs;
+    b.tokensPerSecond = tokensPerSecond;
+    b.times = times;
+    b.probability = probability;
+    return b;
+  }
+
+  /** Mutable, private: every public path goes through a validating factory or wither. */
+  private static final class Builder {
+    private final FaultKind kind;
+    private int statusCode;
+    private int after;
+    private int every;
+    private int bytes;
+    private ErrorEventForm form;
+    private Long retryAfterMs;
+    private Long retryAfterSeconds;
+    private Long retryAfterDateSeconds;
+    private boolean quota;
+    private Long ttftMs;
+    private Double tokensPerSecond;
+    private Integer times;
+    private double probability = 1.0;
+
+    private Builder(FaultKind kind) {
+      this.kind = kind;
+    }
+
+    private Fault build() {
+      return new Fault(this);
+    }
+  }
+}

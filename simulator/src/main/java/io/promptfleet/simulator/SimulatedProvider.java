@@ -1,0 +1,102 @@
+package io.promptfleet.simulator;
+
+import io.promptfleet.simulator.internal.DefaultFaultPlan;
+import io.promptfleet.simulator.internal.ProviderRoutes;
+import io.promptfleet.simulator.internal.StatsRecorder;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.core.http.HttpServer;
+import io.vertx.core.http.HttpServerOptions;
+import java.time.Clock;
+import java.util.List;
+import java.util.Objects;
+
+/**
+ * A simulated OpenAI-compatible provider: an HTTP/1.1 server with {@code GET /v1/models} and
+ * {@code POST /v1/chat/completions} (JSON or SSE), deterministic answers, pacing by timers, and fault
+ * modes chosen per request by prompt directives ({@link Fault#toDirective()}) or by {@link #faults()}.
+ *
+ * <pre>{@code
+ * SimulatedProvider sim = SimulatedProvider.start(vertx, SimulatorOptions.defaults().withPort(0))
+ *     .toCompletionStage().toCompletableFuture().join();
+ * String url = sim.baseUrl() + "/chat/completions";
+ * }</pre>
+ *
+ * <p>Thread-safe. Requests are served on the Vert.x event loop of the context that called
+ * {@link #start} (a new event-loop context when called from a non-Vert.x thread); the returned futures
+ * complete on that context. Nothing in the request path blocks.
+ */
+public final class SimulatedProvider {
+
+  private final HttpServer server;
+  private final SimulatorOptions options;
+  private final StatsRecorder stats;
+  private final DefaultFaultPlan faults;
+
+  private SimulatedProvider(HttpServer server, SimulatorOptions options, StatsRecorder stats,
+      DefaultFaultPlan faults) {
+    this.server = server;
+    this.options = options;
+    this.stats = stats;
+    this.faults = faults;
+  }
+
+  /**
+   * Starts a provider; {@code options.port() == 0} binds an ephemeral port (see {@link #port()}).
+   *
+   * @return a future completed with the listening provider, or failed if the port cannot be bound
+   */
+  public static Future<SimulatedProvider> start(Vertx vertx, SimulatorOptions options) {
+    Objects.requireNonNull(vertx, "vertx");
+    Objects.requireNonNull(options, "options");
+    StatsRecorder stats = new StatsRecorder(Clock.systemUTC());
+    DefaultFaultPlan faults = new DefaultFaultPlan();
+    // HTTP/1.1 only: fault modes such as "reset" and "cut" are defined on the connection.
+    HttpServerOptions serverOptions = new HttpServerOptions().setHttp2ClearTextEnabled(false);
+    return vertx.createHttpServer(serverOptions)
+        .requestHandler(ProviderRoutes.router(vertx, options, stats, faults))
+        .listen(options.port(), options.host())
+        .map(server -> new SimulatedProvider(server, options, stats, faults));
+  }
+
+  /** The bound port (the actual one when started with port 0). */
+  public int port() {
+    return server.actualPort();
+  }
+
+  /** The OpenAI base URL, e.g. {@code http://127.0.0.1:18080/v1}; a wildcard host is shown as 127.0.0.1. */
+  public String baseUrl() {
+    String host = options.host();
+    if (host.equals("0.0.0.0") || host.equals("::") || host.equals("0:0:0:0:0:0:0:0")) {
+      host = "127.0.0.1";
+    } else if (host.contains(":")) {
+      host = "[" + host + "]";
+    }
+    return "http://" + host + ":" + port() + "/v1";
+  }
+
+  /** The options the provider was started with. */
+  public SimulatorOptions options() {
+    return options;
+  }
+
+  /** Live counters; see {@link SimulatorStats}. */
+  public SimulatorStats stats() {
+    return stats;
+  }
+
+  /** Shortcut for {@code stats().recentRequests()}. */
+  public List<RecordedRequest> recentRequests() {
+    return stats.recentRequests();
+  }
+
+  /** Faults registered by the test or benchmark; see {@link FaultPlan}. */
+  public FaultPlan faults() {
+    return faults;
+  }
+
+  /** Stops listening and closes every open connection, stalled streams included. */
+  public Future<Void> close() {
+    return server.close();
+  }
+}

@@ -1,0 +1,57 @@
+package io.promptfleet.simulator;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Live counters of a {@link SimulatedProvider}, for tests and benchmarks.
+ *
+ * <p>"Key" below means the verbatim value of the {@code Authorization} header, e.g. {@code "Bearer k1"}.
+ * A request counts as concurrent for its key from the moment its body has arrived until its response has
+ * ended or its connection has closed, whatever the outcome (errors and injected faults included); requests
+ * rejected with 401 carry no key and are not counted per key.
+ *
+ * <p>Thread-safe: readable from any thread while the server is running. Values are individually
+ * consistent, not a snapshot of all counters at one instant.
+ */
+public interface SimulatorStats {
+
+  /** Chat-completion requests received (any outcome, including 400 and 401). */
+  long totalRequests();
+
+  /** Streams that ended normally: finish chunk sent and response ended (with or without [DONE]). */
+  long completedStreams();
+
+  /** Streams whose headers were sent and which have neither ended nor lost their connection. */
+  int activeStreams();
+
+  /** Requests answered with an injected fault (directive or {@link FaultPlan}). */
+  long faultedRequests();
+
+  /** Requests of this key in flight now. */
+  int concurrentRequests(String key);
+
+  /** The most requests of this key ever in flight at once (since start or {@link #reset()}). */
+  int maxConcurrentRequests(String key);
+
+  /** {@link #maxConcurrentRequests(String)} of every key seen. */
+  Map<String, Integer> maxConcurrentRequestsByKey();
+
+  /** Start times of this key's most recent requests (at most 10,000), oldest first. */
+  List<Instant> requestStarts(String key);
+
+  /** The largest number of this key's requests that started within any interval of length {@code window}. */
+  int maxRequestsInWindow(String key, Duration window);
+
+  /** The most recent requests to any endpoint (at most 1,000), oldest first. */
+  List<RecordedRequest> recentRequests();
+
+  /**
+   * Zeroes the counters, forgets start times, recorded requests and every key with nothing in flight, and
+   * lowers the maximum of the other keys to their current concurrency. Requests in flight keep being
+   * tracked ({@link #activeStreams()} is a live gauge and is not reset).
+   */
+  void reset();
+}

@@ -1,0 +1,237 @@
+package io.promptfleet.simulator.internal;
+
+import io.promptfleet.simulator.Fault;
+import io.promptfleet.simulator.RecordedRequest;
+import io.promptfleet.simulator.SimulatorOptions;
+import io.vertx.core.Vertx;
+import io.vertx.core.http.HttpHeaders;
+import io.vertx.core.http.HttpServerRequest;
+import io.vertx.core.http.HttpServerResponse;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import io.vertx.ext.web.Router;
+import io.vertx.ext.web.RoutingContext;
+import io.vertx.ext.web.handler.BodyHandler;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.OptionalInt;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * The HTTP surface of the simulator: {@code GET /v1/models}, {@code POST /v1/chat/completions},
+ * {@code GET /health}, and OpenAI-style errors for everything else.
+ *
+ * <p>Thread-safe: the router may be shared by servers on several event loops; per-request state lives in
+ * the handlers' locals and in {@link CompletionExchange}. Handlers run on the event loop of the request's
+ * connection and never block.
+ */
+public final class ProviderRoutes {
+
+  /** Largest accepted request body. */
+  static final long BODY_LIMIT_BYTES = 16L * 1024 * 1024;
+  /** Largest completion a request may ask for with {@code x-simulator-tokens}. */
+  static final int MAX_SIMULATOR_TOKENS = 1_000_000;
+  /** Request header that sets the completion length of one request. */
+  public static final String TOKENS_HEADER = "x-simulator-tokens";
+
+  private static final DateTimeFormatter HTTP_DATE =
+      DateTimeFormatter.ofPattern("EEE, dd MMM yyyy HH:mm:ss 'GMT'", Locale.ENGLISH).withZone(ZoneOffset.UTC);
+
+  private final Vertx vertx;
+  private final SimulatorOptions options;
+  private final StatsRecorder stats;
+  private final DefaultFaultPlan faults;
+  private final RateLimits rateLimits = new RateLimits();
+  private final String idPrefix;
+  private final AtomicLong sequence = new AtomicLong();
+  private final long createdEpochSeconds;
+
+  private ProviderRoutes(Vertx vertx, SimulatorOptions options, StatsRecorder stats, DefaultFaultPlan faults) {
+    this.vertx = vertx;
+    this.options = options;
+    this.stats = stats;
+    this.faults = faults;
+    this.idPrefix = String.format("%06x", ThreadLocalRandom.current().nextInt(1 << 24));
+    this.createdEpochSeconds = stats.clock().instant().getEpochSecond();
+  }
+
+  /** The router serving the simulator's endpoints. */
+  public static Router router(Vertx vertx, SimulatorOptions options, StatsRecorder stats, DefaultFaultPlan faults) {
+    ProviderRoutes routes = new ProviderRoutes(vertx, options, stats, faults);
+    Router router = Router.router(vertx);
+    router.route().handler(BodyHandler.create(false).setBodyLimit(BODY_LIMIT_BYTES));
+    router.route().handler(routes::record);
+    router.get("/health").handler(ctx -> ctx.response()
+        .putHeader(HttpHeaders.CONTENT_TYPE, "application/json").end("{\"status\":\"UP\"}"));
+    router.get("/v1/models").handler(routes::models);
+    router.post("/v1/chat/completions").handler(routes::chatCompletions);
+    router.route().last().handler(ctx -> routes.error(ctx.response(), 404, OpenAiErrors.body(
+        "Invalid URL (" + ctx.request().method() + " " + ctx.request().path() + ")",
+        "invalid_request_error", null, null)));
+    router.errorHandler(413, ctx -> routes.error(ctx.response(), 413, OpenAiErrors.body(
+        "Request body too large: the simulator accepts at most " + BODY_LIMIT_BYTES + " bytes.",
+        "invalid_request_error", null, "request_too_large")));
+    router.errorHandler(500, ctx -> routes.error(ctx.response(), 500, OpenAiErrors.body(
+        "The simulator failed: " + ctx.failure(), "server_error", null, null)));
+    return router;
+  }
+
+  private void record(RoutingContext ctx) {
+    HttpServerRequest request = ctx.request();
+    Map<String, List<String>> headers = new LinkedHashMap<>();
+    request.headers().forEach(e ->
+        headers.computeIfAbsent(e.getKey().toLowerCase(Locale.ROOT), k -> new ArrayList<>(1)).add(e.getValue()));
+    headers.replaceAll((k, v) -> List.copyOf(v));
+    stats.record(new RecordedRequest(request.method().name(), request.path(), headers, bodyText(ctx),
+        stats.clock().instant()));
+    ctx.next();
+  }
+
+  private void models(RoutingContext ctx) {
+    HttpServerResponse response = ctx.response();
+    response.putHeader("x-request-id", requestId(sequence.incrementAndGet()));
+    if (bearer(ctx.request()) == null) {
+      unauthorized(response);
+      return;
+    }
+    JsonArray data = new JsonArray();
+    for (String model : options.models()) {
+      data.add(new JsonObject().put("id", model).put("object", "model").put("created", createdEpochSeconds)
+          .put("owned_by", "promptfleet-simulator"));
+    }
+    response.putHeader(HttpHeaders.CONTENT_TYPE, "application/json")
+        .end(new JsonObject().put("object", "list").put("data", data).encode());
+  }
+
+  private void chatCompletions(RoutingContext ctx) {
+    HttpServerRequest request = ctx.request();
+    HttpServerResponse response = ctx.response();
+    stats.requestReceived();
+    long seq = sequence.incrementAndGet();
+    response.putHeader("x-request-id", requestId(seq));
+    String key = bearer(request);
+    if (key == null) {
+      unauthorized(response);
+      return;
+    }
+    StatsRecorder.Lease lease = stats.requestStarted(key);
+    ChatRequest chat;
+    List<Fault> applied;
+    int naturalLength;
+    try {
+      chat = ChatRequest.parse(bodyText(ctx), options.models().get(0));
+      naturalLength = tokensHeader(request).orElse(options.defaultCompletionTokens());
+      applied = faults.resolve(key, chat);
+    } catch (InvalidRequestException e) {
+      lease.release();
+      error(response, 400, OpenAiErrors.body(e.getMessage(), "invalid_request_error", e.param(), null));
+      return;
+    }
+    if (!applied.isEmpty()) {
+      stats.faulted();
+    }
+    ResponsePlan plan = ResponsePlan.of(applied, options);
+    if (plan.ending() == ResponsePlan.Ending.RESET) {
+      lease.release();
+      request.connection().close();
+      return;
+    }
+    Completion completion = Completion.of(chat.allText(), naturalLength, chat.maxTokens(), chat.promptTokens());
+    long nowMs = stats.clock().millis();
+    if (plan.ending() == ResponsePlan.Ending.STATUS) {
+      lease.release();
+      statusFault(response, key, plan.endingFault(), chat, completion, nowMs);
+      return;
+    }
+    rateLimits.apply(response.headers(), key, completion.totalTokens(), nowMs, false, 0);
+    ChunkEncoder encoder = new ChunkEncoder(String.format("chatcmpl-sim%s%010x", idPrefix, seq),
+        nowMs / 1000, chat.model(), chat.includeUsage(), plan.lineEnd());
+    CompletionExchange exchange =
+        new CompletionExchange(vertx, request, stats, lease, plan, completion, encoder, chat.includeUsage());
+    if (chat.stream()) {
+      exchange.startStream();
+    } else {
+      exchange.startNonStream();
+    }
+  }
+
+  private void statusFault(HttpServerResponse response, String key, Fault fault, ChatRequest chat,
+      Completion completion, long nowMs) {
+    int code = fault.statusCode();
+    long resetMs = 1000;
+    if (fault.retryAfterMs().isPresent()) {
+      resetMs = fault.retryAfterMs().getAsLong();
+      response.putHeader("retry-after-ms", Long.toString(resetMs));
+    }
+    if (fault.retryAfterSeconds().isPresent()) {
+      resetMs = fault.retryAfterSeconds().getAsLong() * 1000;
+      response.putHeader("retry-after", Long.toString(fault.retryAfterSeconds().getAsLong()));
+    }
+    if (fault.retryAfterDateSeconds().isPresent()) {
+      long seconds = fault.retryAfterDateSeconds().getAsLong();
+      resetMs = seconds * 1000;
+      response.putHeader("retry-after", HTTP_DATE.format(Instant.ofEpochMilli(nowMs).plusSeconds(seconds)));
+    }
+    if (code == 429) {
+      rateLimits.apply(response.headers(), key, completion.totalTokens(), nowMs, true, resetMs);
+    }
+    if (code == 529) {
+      response.setStatusMessage("Overloaded");
+    }
+    error(response, code, OpenAiErrors.body(OpenAiErrors.forStatus(code, fault.isQuota(), chat.model())));
+  }
+
+  private void unauthorized(HttpServerResponse response) {
+    error(response, 401, OpenAiErrors.body("You didn't provide an API key. You need to provide your API key in"
+        + " an Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY).",
+        "invalid_request_error", null, "invalid_api_key"));
+  }
+
+  private void error(HttpServerResponse response, int status, String body) {
+    response.setStatusCode(status).putHeader(HttpHeaders.CONTENT_TYPE, "application/json").end(body);
+  }
+
+  private String requestId(long seq) {
+    return String.format("req_sim%s%010x", idPrefix, seq);
+  }
+
+  /** The request body as UTF-8 text, "" when there is none. */
+  private static String bodyText(RoutingContext ctx) {
+    String text = ctx.body().available() ? ctx.body().asString() : null;
+    return text == null ? "" : text;
+  }
+
+  /** The whole {@code Authorization} value if it is {@code Bearer <something>}, else null. */
+  private static String bearer(HttpServerRequest request) {
+    String value = request.getHeader(HttpHeaders.AUTHORIZATION);
+    if (value == null || value.length() <= 7 || !value.regionMatches(true, 0, "Bearer ", 0, 7)
+        || value.substring(7).isBlank()) {
+      return null;
+    }
+    return value;
+  }
+
+  private static OptionalInt tokensHeader(HttpServerRequest request) throws InvalidRequestException {
+    String raw = request.getHeader(TOKENS_HEADER);
+    if (raw == null) {
+      return OptionalInt.empty();
+    }
+    try {
+      int n = Integer.parseInt(raw.strip());
+      if (n >= 0 && n <= MAX_SIMULATOR_TOKENS) {
+        return OptionalInt.of(n);
+      }
+    } catch (NumberFormatException e) {
+      // reported below
+    }
+    throw new InvalidRequestException("Invalid " + TOKENS_HEADER + " header: expected an integer between 0 and "
+        + MAX_SIMULATOR_TOKENS + ", got '" + raw + "'.", null);
+  }
+}

@@ -1,0 +1,44 @@
+package io.promptfleet.simulator;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+class SimulatorMainTest {
+
+  @Test
+  void shouldUseTheDefaultsWithoutEnvironmentOrFlags() {
+    assertThat(SimulatorMain.optionsFrom(Map.of())).isEqualTo(SimulatorOptions.defaults());
+  }
+
+  @Test
+  void shouldReadTheBenchmarkSettingsFromTheEnvironment() {
+    SimulatorOptions options = SimulatorMain.optionsFrom(
+        Map.of("PORT", "19090", "CHUNKS", "50", "TTFT_MS", "0", "TPS", "0", "UNRELATED", "x"));
+
+    assertThat(options).isEqualTo(SimulatorOptions.defaults().withPort(19090).withDefaultCompletionTokens(50)
+        .withFirstTokenDelayMs(0).withTokensPerSecond(0));
+  }
+
+  @Test
+  void shouldLetFlagsOverrideTheEnvironment() {
+    SimulatorOptions options = SimulatorMain.optionsFrom(Map.of("PORT", "19090", "TPS", "10"),
+        "--port", "19091", "--tps=12.5", "--chunks", "7", "--ttft-ms=5", "--host", "0.0.0.0");
+
+    assertThat(options).isEqualTo(new SimulatorOptions("0.0.0.0", 19091, 5, 12.5, 7, SimulatorOptions.DEFAULT_MODELS));
+  }
+
+  @Test
+  void shouldNameTheBadSetting() {
+    assertThatThrownBy(() -> SimulatorMain.optionsFrom(Map.of("PORT", "eighty")))
+        .hasMessage("PORT must be an integer, was 'eighty'");
+    assertThatThrownBy(() -> SimulatorMain.optionsFrom(Map.of(), "--tps", "fast"))
+        .hasMessage("TPS must be a number, was 'fast'");
+    assertThatThrownBy(() -> SimulatorMain.optionsFrom(Map.of(), "--verbose")).hasMessage("unknown option --verbose");
+    assertThatThrownBy(() -> SimulatorMain.optionsFrom(Map.of(), "--port")).hasMessage("--port needs a value");
+    assertThatThrownBy(() -> SimulatorMain.optionsFrom(Map.of("CHUNKS", "-1")))
+        .hasMessage("defaultCompletionTokens must be >= 0, was -1");
+  }
+}

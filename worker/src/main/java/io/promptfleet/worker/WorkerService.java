@@ -1,0 +1,55 @@
+package io.promptfleet.worker;
+
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.promptfleet.common.config.FleetConfig;
+import io.promptfleet.common.metrics.Registries;
+import io.promptfleet.common.ops.OpsServer;
+import io.vertx.core.Vertx;
+import io.vertx.core.http.HttpServer;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.concurrent.TimeUnit;
+
+/** A worker with its operator endpoints ({@code /health/*}, {@code /metrics}). Thread-safe lifecycle. */
+public final class WorkerService implements AutoCloseable {
+  private final Worker worker;
+  private final HttpServer http;
+  private final PrometheusMeterRegistry registry;
+
+  private WorkerService(Worker worker, HttpServer http, PrometheusMeterRegistry registry) {
+    this.worker = worker;
+    this.http = http;
+    this.registry = registry;
+  }
+
+  /** Starts the worker's lanes and its HTTP endpoints on {@code httpPort}; blocks until the endpoints listen. */
+  public static WorkerService start(FleetConfig config, Vertx vertx, String workerId, int httpPort)
+      throws Exception {
+    PrometheusMeterRegistry registry = Registries.prometheus("worker", workerId);
+    Worker w = new Worker(config, vertx, registry, workerId, Clock.systemUTC());
+    HttpServer http = OpsServer.start(vertx, "0.0.0.0", httpPort, registry, w::notReadyReason, null)
+        .toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
+    w.start();
+    return new WorkerService(w, http, registry);
+  }
+
+  public Worker worker() {
+    return worker;
+  }
+
+  public int httpPort() {
+    return http.actualPort();
+  }
+
+  /** Graceful stop: no new work, in-flight streams get {@code grace} to finish, the rest go back to Kafka. */
+  public void drain(Duration grace) {
+    worker.drain(grace);
+  }
+
+  @Override
+  public void close() {
+    worker.close();
+    http.close();
+    registry.close();
+  }
+}
