@@ -5,6 +5,7 @@ import java.util.HashMap;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
+import java.util.function.BiFunction;
 
 /**
  * Runs a {@link SimulatedProvider} as a standalone process, e.g. as the mock upstream of a benchmark:
@@ -91,33 +92,41 @@ public final class SimulatorMain {
       settings.put(name, value.strip());
     }
     SimulatorOptions options = SimulatorOptions.defaults();
-    if (settings.containsKey("HOST")) {
-      options = options.withHost(settings.get("HOST"));
-    }
-    if (settings.containsKey("PORT")) {
-      options = options.withPort(integer(settings, "PORT"));
-    }
-    if (settings.containsKey("CHUNKS")) {
-      options = options.withDefaultCompletionTokens(integer(settings, "CHUNKS"));
-    }
-    if (settings.containsKey("TTFT_MS")) {
-      options = options.withFirstTokenDelayMs(integer(settings, "TTFT_MS"));
-    }
-    if (settings.containsKey("TPS")) {
-      try {
-        options = options.withTokensPerSecond(Double.parseDouble(settings.get("TPS")));
-      } catch (NumberFormatException e) {
-        throw new IllegalArgumentException("TPS must be a number, was '" + settings.get("TPS") + "'");
-      }
-    }
-    return options;
+    options = apply(settings, "HOST", options, (o, v) -> o.withHost(v));
+    options = apply(settings, "PORT", options, (o, v) -> o.withPort(integer("PORT", v)));
+    options = apply(settings, "CHUNKS", options, (o, v) -> o.withDefaultCompletionTokens(integer("CHUNKS", v)));
+    options = apply(settings, "TTFT_MS", options, (o, v) -> o.withFirstTokenDelayMs(integer("TTFT_MS", v)));
+    return apply(settings, "TPS", options, (o, v) -> o.withTokensPerSecond(number("TPS", v)));
   }
 
-  private static int integer(Map<String, String> settings, String name) {
+  /** Applies one setting if present; a validation failure names the setting as the user wrote it. */
+  private static SimulatorOptions apply(Map<String, String> settings, String name, SimulatorOptions options,
+      BiFunction<SimulatorOptions, String, SimulatorOptions> wither) {
+    String value = settings.get(name);
+    if (value == null) {
+      return options;
+    }
     try {
-      return Integer.parseInt(settings.get(name));
+      return wither.apply(options, value);
+    } catch (IllegalArgumentException e) {
+      String message = e.getMessage();
+      throw new IllegalArgumentException(message.startsWith(name) ? message : name + "=" + value + ": " + message, e);
+    }
+  }
+
+  private static int integer(String name, String value) {
+    try {
+      return Integer.parseInt(value);
     } catch (NumberFormatException e) {
-      throw new IllegalArgumentException(name + " must be an integer, was '" + settings.get(name) + "'");
+      throw new IllegalArgumentException(name + " must be an integer, was '" + value + "'");
+    }
+  }
+
+  private static double number(String name, String value) {
+    try {
+      return Double.parseDouble(value);
+    } catch (NumberFormatException e) {
+      throw new IllegalArgumentException(name + " must be a number, was '" + value + "'");
     }
   }
 }

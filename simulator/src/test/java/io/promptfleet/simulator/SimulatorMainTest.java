@@ -39,6 +39,6 @@ class SimulatorMainTest {
     assertThatThrownBy(() -> SimulatorMain.optionsFrom(Map.of(), "--verbose")).hasMessage("unknown option --verbose");
     assertThatThrownBy(() -> SimulatorMain.optionsFrom(Map.of(), "--port")).hasMessage("--port needs a value");
     assertThatThrownBy(() -> SimulatorMain.optionsFrom(Map.of("CHUNKS", "-1")))
-        .hasMessage("defaultCompletionTokens must be >= 0, was -1");
+        .hasMessage("CHUNKS=-1: defaultCompletionTokens must be >= 0, was -1");
   }
 }

@@ -106,7 +106,7 @@ public final class Worker implements AutoCloseable {
     lanes.forEach(Lane::start);
     heartbeatTimer = vertx.setPeriodic(5_000, id -> publisher.event(new FleetEvent(
         FleetEvent.Type.WORKER_HEARTBEAT, clock.instant(), workerId, null, null, null, null, null, null, null, null,
-        null, null, config.worker().slots(), freeSlots())));
+        null, null, null, config.worker().slots(), freeSlots())));
     LOG.info("worker {} started: {} lanes, {} slots", workerId, lanes.size(), config.worker().slots());
   }
 

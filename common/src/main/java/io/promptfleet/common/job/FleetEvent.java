@@ -15,8 +15,11 @@ import java.util.Map;
  * @param jobId         lease_released: the job
  * @param keyId         lease_released, key_cooldown: the key's configured name (never its secret)
  * @param route         lease_released: the route's name
- * @param outcome       lease_released: succeeded, failed, retry, cancelled
+ * @param outcome       lease_released: succeeded, failed, retry, cancelled, handed_back
  * @param statusCode    lease_released: the provider's HTTP status, when there was one
+ * @param errorCode     lease_released: the error code when the attempt did not succeed (see ErrorCodes); the
+ *                      dispatcher disables a key on upstream_auth / upstream_quota and cools it down on
+ *                      upstream_rate_limited
  * @param usage         lease_released: usage reported by the provider
  * @param retryAfterMs  key_cooldown: how long the provider asked us to wait
  * @param rateLimit     lease_released, key_cooldown: x-ratelimit-* response headers, lower-cased
@@ -34,6 +37,7 @@ public record FleetEvent(
     String route,
     String outcome,
     Integer statusCode,
+    String errorCode,
     Usage usage,
     Long retryAfterMs,
     Map<String, String> rateLimit,

@@ -305,7 +305,8 @@ public final class CompletionCall implements SseListener {
           }
           publisher.event(new FleetEvent(FleetEvent.Type.LEASE_RELEASED, clock.instant(), workerId,
               assignment.leaseId(), assignment.job().jobId(), assignment.keyId(), assignment.route().name(),
-              e == null ? outcome : "handed_back", status, usage, null, rateLimit,
+              e == null ? outcome : "handed_back", status, r.error() == null ? null : r.error().code(), usage,
+              null, rateLimit,
               firstTokenAt == null ? null : firstTokenAt.toEpochMilli() - requestAt.toEpochMilli(), null, null));
           meters.attempt(e == null ? outcome : "handed_back", r.error() == null ? "none" : r.error().code(),
               assignment.route().name());
