@@ -10,11 +10,15 @@ import io.promptfleet.common.job.Assignment;
 import io.promptfleet.common.job.ErrorCodes;
 import io.promptfleet.common.job.FleetEvent;
 import io.promptfleet.common.kafka.KafkaClients;
+import io.promptfleet.worker.cancel.CancelWatcher;
+import io.promptfleet.worker.cancel.RecentCancels;
 import io.promptfleet.worker.poll.Lane;
 import io.promptfleet.worker.stream.CompletionCall;
+import io.promptfleet.worker.stream.Failure;
 import io.promptfleet.worker.stream.Outcome;
 import io.promptfleet.worker.stream.ProviderEndpoint;
 import io.promptfleet.worker.stream.ReplyPublisher;
+import io.promptfleet.worker.stream.StreamEnv;
 import io.promptfleet.worker.stream.StreamMeters;
 import io.vertx.core.Context;
 import io.vertx.core.Vertx;
@@ -29,42 +33,65 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import org.apache.kafka.clients.consumer.AcknowledgeType;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.StringDeserializer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * A worker: {@code worker.lanes} share consumers acquire assignments (at most {@code worker.slots} in all) and
- * stream each one from its provider on a Vert.x event loop.
+ * A worker: {@code worker.lanes} share consumers acquire assignments (at most {@code worker.slots} in all), each
+ * is streamed from its provider on a Vert.x event loop, and acknowledged once its terminal record is in Kafka.
+ * A redelivered assignment runs as a later attempt ({@code attempt + deliveryCount - 1}). A cancel watcher sees
+ * every cancel; {@link #drain} stops taking work, lets streams finish within the grace period and hands the rest
+ * back.
  *
  * <p>Lifecycle methods are thread-safe. Streams run on event loops; lanes on their own named threads
- * ({@code pf-<worker>-lane-N}).
+ * ({@code pf-<worker>-lane-N}); the cancel watcher on {@code pf-<worker>-cancels}; heartbeats on
+ * {@code pf-<worker>-heartbeat}.
  */
 public final class Worker implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(Worker.class);
-  private static final Duration LOCK_RENEW_AFTER = Duration.ofSeconds(10);
 
   private final FleetConfig config;
+  private final WorkerOptions options;
   private final Vertx vertx;
   private final String workerId;
   private final Clock clock;
   private final HttpClient http;
   private final KafkaProducer<String, byte[]> producer;
   private final ReplyPublisher publisher;
+  private final StreamEnv env;
   private final Map<String, ProviderEndpoint> endpoints = new HashMap<>();
   private final List<Lane> lanes = new ArrayList<>();
   private final Set<String> warmTopics = ConcurrentHashMap.newKeySet();
-  private final AtomicInteger active = new AtomicInteger();
-  private final StreamMeters meters;
+  private final Map<ConsumerRecord<String, byte[]>, Active> active = new ConcurrentHashMap<>();
+  private final RecentCancels recentCancels;
+  private final CancelWatcher cancels;
+  private final ScheduledExecutorService heartbeat;
   private final Counter renewals;
-  private long heartbeatTimer = -1;
+  private final AtomicBoolean drained = new AtomicBoolean();
   private volatile boolean draining;
+  private volatile long lastKafkaAckMillis;
+
+  /** A stream in flight and the event-loop context that drives it. */
+  private record Active(CompletionCall call, Context context) {}
 
   public Worker(FleetConfig config, Vertx vertx, MeterRegistry registry, String workerId, Clock clock) {
+    this(config, WorkerOptions.defaults(), vertx, registry, workerId, clock);
+  }
+
+  public Worker(FleetConfig config, WorkerOptions options, Vertx vertx, MeterRegistry registry, String workerId,
+      Clock clock) {
     this.config = config;
+    this.options = options;
     this.vertx = vertx;
     this.workerId = workerId;
     this.clock = clock;
@@ -79,39 +106,63 @@ public final class Worker implements AutoCloseable {
       KeySettings k = e.getValue();
       var secret = k.resolveSecret();
       if (secret.isEmpty()) {
-        LOG.warn("key {} has no secret on this worker ({} is not set): its assignments will fail", e.getKey(),
-            k.secretSource());
+        LOG.warn("key {} has no secret on this worker ({} is not set): its assignments go back for retry",
+            e.getKey(), k.secretSource());
         continue;
       }
       endpoints.put(e.getKey(), new ProviderEndpoint(config.providers().get(k.provider()),
           ProviderEndpoint.bearer(secret.get())));
     }
-    this.meters = new StreamMeters(registry);
+    StreamMeters meters = new StreamMeters(registry);
+    this.env = new StreamEnv(vertx, http, publisher, clock, workerId, w.maxLineBytes(), meters,
+        options.coalesceMs());
     this.renewals = Counter.builder("promptfleet.worker.lock.renewals")
         .description("share-group lock renewals of long streams").register(registry);
-    Gauge.builder("promptfleet.worker.streams.active", active, AtomicInteger::get)
+    Gauge.builder("promptfleet.worker.streams.active", active, Map::size)
         .description("streams in flight").register(registry);
     Gauge.builder("promptfleet.worker.slots.free", this, Worker::freeSlots)
         .description("assignments this worker could take now").register(registry);
+    this.recentCancels = new RecentCancels(options.cancelMemory(), options.cancelTtl().toMillis());
     int lanesN = w.lanes();
     int batch = Math.max(1, w.slots() / lanesN);
     for (int i = 0; i < lanesN; i++) {
-      var sc = KafkaClients.shareConsumer(config.kafka(), "pf-" + workerId + "-lane-" + i, w.shareGroup(), batch);
-      lanes.add(new Lane("pf-" + workerId + "-lane-" + i, sc, config.topics().assignments(), this::onAssignment,
-          LOCK_RENEW_AFTER, clock, renewals::increment));
+      String name = "pf-" + workerId + "-lane-" + i;
+      var sc = KafkaClients.shareConsumer(config.kafka(), name, w.shareGroup(), batch);
+      lanes.add(new Lane(name, sc, config.topics().assignments(), this::onAssignment, options.renewAfterMax(), clock,
+          renewals::increment, this::onLockLost));
     }
+    Map<String, Object> cp = KafkaClients.common(config.kafka(), "pf-" + workerId + "-cancels");
+    cp.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class);
+    cp.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class);
+    cp.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
+    this.cancels = new CancelWatcher("pf-" + workerId + "-cancels", cp, config.topics().cancels(), this::onCancel);
+    this.heartbeat = Executors.newSingleThreadScheduledExecutor(r -> {
+      Thread t = new Thread(r, "pf-" + workerId + "-heartbeat");
+      t.setDaemon(true);
+      return t;
+    });
   }
 
   public void start() {
+    lastKafkaAckMillis = clock.millis();
+    cancels.start();
     lanes.forEach(Lane::start);
-    heartbeatTimer = vertx.setPeriodic(5_000, id -> publisher.event(new FleetEvent(
-        FleetEvent.Type.WORKER_HEARTBEAT, clock.instant(), workerId, null, null, null, null, null, null, null, null,
-        null, null, null, config.worker().slots(), freeSlots())));
+    long every = options.heartbeatInterval().toMillis();
+    heartbeat.scheduleWithFixedDelay(this::heartbeat, 0, every, TimeUnit.MILLISECONDS);
     LOG.info("worker {} started: {} lanes, {} slots", workerId, lanes.size(), config.worker().slots());
   }
 
   public String id() {
     return workerId;
+  }
+
+  /** Waits until the cancel watcher is positioned (cancels written from now on reach this worker). */
+  public boolean awaitCancelWatcher(Duration timeout) throws InterruptedException {
+    return cancels.awaitReady(timeout);
+  }
+
+  public int activeStreams() {
+    return active.size();
   }
 
   public int freeSlots() {
@@ -122,7 +173,7 @@ public final class Worker implements AutoCloseable {
     return draining ? 0 : Math.max(0, config.worker().slots() - held);
   }
 
-  /** Null when ready, else the reason. */
+  /** Null when ready, else the reason: draining, not connected yet, or no broker acknowledgement lately. */
   public String notReadyReason() {
     if (draining) {
       return "draining";
@@ -132,7 +183,25 @@ public final class Worker implements AutoCloseable {
         return "not connected to Kafka yet";
       }
     }
+    long silent = clock.millis() - lastKafkaAckMillis;
+    if (silent > options.kafkaSilenceLimit().toMillis()) {
+      return "cut off from Kafka: no broker acknowledgement for " + silent / 1000 + " s";
+    }
     return null;
+  }
+
+  private void heartbeat() {
+    try {
+      publisher.event(new FleetEvent(FleetEvent.Type.WORKER_HEARTBEAT, clock.instant(), workerId, null, null, null,
+          null, null, null, null, null, null, null, null, config.worker().slots(), freeSlots()))
+          .whenComplete((v, e) -> {
+            if (e == null) {
+              lastKafkaAckMillis = clock.millis();
+            }
+          });
+    } catch (RuntimeException e) {
+      LOG.debug("heartbeat failed: {}", e.toString());
+    }
   }
 
   /** Runs on a lane thread: may block briefly (topic metadata), then hands the stream to an event loop. */
@@ -140,12 +209,22 @@ public final class Worker implements AutoCloseable {
     Assignment a;
     try {
       a = Json.read(record.value(), Assignment.class);
+      if (a.job() == null || a.job().jobId() == null || a.route() == null || a.replyTo() == null) {
+        throw new IllegalArgumentException("job, job_id, route and reply_to are required");
+      }
     } catch (RuntimeException e) {
-      LOG.error("unreadable assignment at {}-{}@{}, rejecting it: {}", record.topic(), record.partition(),
-          record.offset(), e.toString());
+      LOG.error("unreadable assignment at {}-{}@{}, rejecting it (it cannot be run by any worker): {}",
+          record.topic(), record.partition(), record.offset(), e.toString());
       lane.acknowledge(record, AcknowledgeType.REJECT);
       return;
     }
+    if (draining) {
+      lane.acknowledge(record, AcknowledgeType.RELEASE);
+      return;
+    }
+    int redeliveries = record.deliveryCount().map(c -> Math.max(0, c - 1)).orElse(0);
+    Assignment attempt = redeliveries == 0 ? a : new Assignment(a.leaseId(), a.job(), a.attempt() + redeliveries,
+        a.priority(), a.route(), a.keyId(), a.enqueuedAt(), a.dispatchedAt(), a.deadline(), a.replyTo());
     if (warmTopics.add(a.replyTo())) {
       try {
         publisher.warm(a.replyTo());
@@ -157,40 +236,83 @@ public final class Worker implements AutoCloseable {
         return;
       }
     }
-    active.incrementAndGet();
     ProviderEndpoint endpoint = endpoints.get(a.keyId());
     Context ctx = vertx.getOrCreateContext();
-    CompletionCall call = new CompletionCall(vertx, http, endpoint, a, publisher, clock, workerId,
-        config.worker().maxLineBytes(), meters, outcome -> {
-          active.decrementAndGet();
-          if (outcome == Outcome.DONE) {
-            lane.acknowledge(record, AcknowledgeType.ACCEPT);
-          } else {
-            lane.acknowledge(record, AcknowledgeType.RELEASE);
-          }
-        });
+    CompletionCall call = new CompletionCall(env, ctx, endpoint, attempt, outcome -> {
+      active.remove(record);
+      lane.acknowledge(record, outcome == Outcome.DONE ? AcknowledgeType.ACCEPT : AcknowledgeType.RELEASE);
+    });
+    active.put(record, new Active(call, ctx));
+    boolean cancelled = recentCancels.contains(a.job().jobId(), clock.millis());
     ctx.runOnContext(v -> {
-      if (endpoint == null) {
+      if (cancelled) {
+        call.cancel();
+      } else if (endpoint == null) {
         KeySettings k = config.keys().get(a.keyId());
-        call.failBeforeStart(ErrorCodes.NO_KEY, "key " + a.keyId() + " has no secret on worker " + workerId
-            + (k == null ? " (unknown key)" : " (" + k.secretSource() + " is not set)"));
+        call.failBeforeStart(Failure.transientFailure(ErrorCodes.NO_KEY, "key " + a.keyId()
+            + " has no secret on worker " + workerId + (k == null ? " (unknown key)" : " (" + k.secretSource()
+            + " is not set)"), null));
       } else {
         call.start();
       }
     });
   }
 
-  /** Stops taking work, lets streams finish within {@code grace}, hands the rest back, closes. */
+  /** Runs on the cancel watcher's thread. */
+  private void onCancel(String jobId) {
+    recentCancels.add(jobId, clock.millis());
+    for (Active a : active.values()) {
+      if (jobId.equals(a.call().assignment().job().jobId())) {
+        a.context().runOnContext(v -> a.call().cancel());
+      }
+    }
+  }
+
+  /** Runs on a lane thread: the share group gave this assignment's lock away; stop without publishing. */
+  private void onLockLost(ConsumerRecord<String, byte[]> record) {
+    Active a = active.get(record);
+    if (a != null) {
+      a.context().runOnContext(v -> a.call().handBack("its share-group lock was lost"));
+    }
+  }
+
+  /**
+   * Stops taking work, lets streams finish within {@code grace}, hands the rest back to the share group (no
+   * result is published for them), then closes the lanes. Idempotent; blocks for up to grace + ~10 s.
+   */
   public void drain(Duration grace) {
+    if (!drained.compareAndSet(false, true)) {
+      return;
+    }
     draining = true;
     lanes.forEach(Lane::stopPolling);
-    lanes.forEach(l -> l.close(grace));
+    LOG.info("worker {} draining: {} streams in flight, grace {} ms", workerId, active.size(), grace.toMillis());
+    awaitNoActive(grace);
+    if (!active.isEmpty()) {
+      LOG.info("worker {}: handing {} unfinished streams back to the share group", workerId, active.size());
+      active.values().forEach(a -> a.context().runOnContext(v -> a.call().handBack("worker draining")));
+      awaitNoActive(Duration.ofSeconds(5));
+    }
+    lanes.forEach(l -> l.close(Duration.ofSeconds(5)));
+    cancels.close();
+  }
+
+  private void awaitNoActive(Duration max) {
+    long until = System.nanoTime() + max.toNanos();
+    while (!active.isEmpty() && System.nanoTime() < until) {
+      try {
+        Thread.sleep(20);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return;
+      }
+    }
   }
 
   @Override
   public void close() {
-    drain(Duration.ofSeconds(30));
-    vertx.cancelTimer(heartbeatTimer);
+    drain(options.drainGrace());
+    heartbeat.shutdownNow();
     producer.close(Duration.ofSeconds(10));
     http.close();
     LOG.info("worker {} stopped", workerId);

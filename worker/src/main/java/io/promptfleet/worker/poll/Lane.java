@@ -2,9 +2,12 @@ package io.promptfleet.worker.poll;
 
 import java.time.Clock;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.LinkedBlockingQueue;
@@ -14,69 +17,90 @@ import java.util.function.BiConsumer;
 import java.util.function.Consumer;
 import org.apache.kafka.clients.consumer.AcknowledgeType;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.ConsumerRecords;
 import org.apache.kafka.clients.consumer.KafkaShareConsumer;
+import org.apache.kafka.common.KafkaException;
+import org.apache.kafka.common.TopicIdPartition;
+import org.apache.kafka.common.errors.WakeupException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * One share consumer and the named thread that owns it. A lane acquires up to {@code batch} assignments with one
- * poll, hands each to the handler, and acknowledges each one when the handler says so; it polls again only when
- * every assignment of the batch is acknowledged (a share consumer in explicit mode may not poll while records of
- * the last batch are unacknowledged). Assignments still running when their acquisition lock is half over are
- * renewed (RENEW, then commit at once, so the renewal is not left to the next poll).
+ * One share consumer and the named thread that owns it.
  *
- * <p>Other threads talk to the lane only through {@link #acknowledge}, which queues the acknowledgement for the
- * lane thread. Thread-safe in that sense; the consumer itself is touched by the lane thread only.
+ * <p>Share consumers in explicit mode impose a batch discipline (measured on 4.4.0, see embedded-kafka's
+ * ShareRenewTest): {@code poll()} throws while any record of the last batch is unacknowledged, and after
+ * RENEW + commit the next poll returns the renewed records again and nothing new. So a lane acquires up to
+ * {@code batch} assignments with one poll, hands each to the handler, and acquires again only when the whole
+ * batch is acknowledged. While a batch runs, when the first record's renewal is due the lane RENEWs every held
+ * record, commits at once (a renewal left to the next poll goes out late), and polls to get them back; an
+ * acknowledgement that arrives in that window is applied as soon as the record is back. A renewed record that does
+ * not come back within {@link #LOST_AFTER} is reported lost (its lock expired; another worker may run it).
+ *
+ * <p>Other threads talk to the lane only through {@link #acknowledge}, {@link #stopPolling} and {@link #close},
+ * which queue work for the lane thread or set flags. Thread-safe in that sense; the consumer is touched by the lane
+ * thread only.
  */
 public final class Lane {
   private static final Logger LOG = LoggerFactory.getLogger(Lane.class);
+  /** How long a renewed record may take to come back from poll before the lane gives up on it. */
+  static final Duration LOST_AFTER = Duration.ofSeconds(5);
 
   private final String name;
   private final Map<String, Object> props;
   private final String topic;
   private final BiConsumer<ConsumerRecord<String, byte[]>, Lane> handler;
-  private final Duration renewAfter;
+  private final Duration renewAfterMax;
   private final Clock clock;
+  private final Consumer<Long> onRenew;
+  private final Consumer<ConsumerRecord<String, byte[]>> onLost;
   private final BlockingQueue<Ack> acks = new LinkedBlockingQueue<>();
-  private final Map<Long, InFlight> inFlight = new LinkedHashMap<>();
+  private final Map<Long, Held> inFlight = new LinkedHashMap<>();
   private final AtomicInteger held = new AtomicInteger();
   private final CountDownLatch stopped = new CountDownLatch(1);
   private final Thread thread;
   private volatile boolean polling = true;
   private volatile boolean running = true;
   private volatile boolean connected;
-  private volatile KafkaShareConsumer<String, byte[]> consumer;
-  private final Consumer<Long> onRenew;
+  private volatile long lastPollMillis;
+  private KafkaShareConsumer<String, byte[]> consumer;
+  private long renewAfterMs;
+  private long renewedAt = -1;
 
   private record Ack(ConsumerRecord<String, byte[]> record, AcknowledgeType type) {}
 
-  private static final class InFlight {
-    final ConsumerRecord<String, byte[]> record;
+  private static final class Held {
+    ConsumerRecord<String, byte[]> record;
     long renewAt;
+    boolean awaitingRepoll;
+    AcknowledgeType pending;
 
-    InFlight(ConsumerRecord<String, byte[]> record, long renewAt) {
+    Held(ConsumerRecord<String, byte[]> record, long renewAt) {
       this.record = record;
       this.renewAt = renewAt;
     }
   }
 
   /**
-   * @param handler    called on the lane thread for each acquired record; must not block, and must eventually call
-   *                   {@link #acknowledge} exactly once for it
-   * @param renewAfter how long after acquisition (and after each renewal) a still-running record is renewed:
-   *                   about half the group's lock duration
-   * @param onRenew    told of each renewal (for metrics)
+   * @param handler       called on the lane thread for each acquired record; must not block, and must eventually
+   *                      call {@link #acknowledge} exactly once for it (unless told it is lost)
+   * @param renewAfterMax renew a still-running record at most this long after acquisition or its last renewal;
+   *                      the lane renews sooner when the group's lock is shorter (at half the lock)
+   * @param onRenew       told of each renewal (for metrics), on the lane thread
+   * @param onLost        told, on the lane thread, of a record whose lock was lost: stop working on it quietly
    */
   public Lane(String name, Map<String, Object> props, String topic,
-      BiConsumer<ConsumerRecord<String, byte[]>, Lane> handler, Duration renewAfter, Clock clock,
-      Consumer<Long> onRenew) {
+      BiConsumer<ConsumerRecord<String, byte[]>, Lane> handler, Duration renewAfterMax, Clock clock,
+      Consumer<Long> onRenew, Consumer<ConsumerRecord<String, byte[]>> onLost) {
     this.name = name;
     this.props = props;
     this.topic = topic;
     this.handler = handler;
-    this.renewAfter = renewAfter;
+    this.renewAfterMax = renewAfterMax;
+    this.renewAfterMs = renewAfterMax.toMillis();
     this.clock = clock;
     this.onRenew = onRenew;
+    this.onLost = onLost;
     this.thread = new Thread(this::run, name);
   }
 
@@ -94,9 +118,14 @@ public final class Lane {
     return held.get();
   }
 
-  /** True once the consumer has polled successfully at least once and has not failed since. */
+  /** True once the consumer has polled successfully and the lane has not failed since. */
   public boolean connected() {
     return connected;
+  }
+
+  /** Wall-clock millis of the last poll that returned (0 before the first). */
+  public long lastPollMillis() {
+    return lastPollMillis;
   }
 
   /** Stops acquiring new assignments; those in flight go on. */
@@ -105,7 +134,8 @@ public final class Lane {
   }
 
   /**
-   * Stops the lane: what is still in flight after {@code grace} is released to the share group for another worker.
+   * Stops the lane: waits up to {@code grace} for the records in flight to be acknowledged, then releases the rest
+   * to the share group for another worker and closes the consumer.
    */
   public void close(Duration grace) {
     polling = false;
@@ -135,6 +165,8 @@ public final class Lane {
       while (running) {
         loop();
       }
+    } catch (WakeupException e) {
+      // closing
     } catch (RuntimeException e) {
       LOG.error("lane {} failed", name, e);
     } finally {
@@ -145,42 +177,87 @@ public final class Lane {
   }
 
   private void loop() {
-    drainAcks(0);
+    applyAcks(0);
     if (inFlight.isEmpty()) {
       if (!polling) {
-        drainAcks(50);
+        applyAcks(50);
         return;
       }
-      var records = consumer.poll(Duration.ofMillis(200));
-      connected = true;
-      long renewAt = clock.millis() + renewAfter.toMillis();
-      for (ConsumerRecord<String, byte[]> r : records) {
-        inFlight.put(key(r), new InFlight(r, renewAt));
-        held.incrementAndGet();
-      }
-      for (ConsumerRecord<String, byte[]> r : records) {
-        handler.accept(r, this);
-      }
+      ConsumerRecords<String, byte[]> records = poll(Duration.ofMillis(200));
+      Optional<Integer> lock = consumer.acquisitionLockTimeoutMs();
+      renewAfterMs = Math.min(renewAfterMax.toMillis(), lock.map(l -> l / 2L).orElse(renewAfterMax.toMillis()));
+      accept(records);
+    } else if (renewedAt >= 0) {
+      repoll();
+    } else if (renewDue()) {
+      renewAll();
     } else {
-      renewDue();
-      drainAcks(50);
+      applyAcks(50);
     }
   }
 
-  private void drainAcks(long waitMs) {
+  private ConsumerRecords<String, byte[]> poll(Duration timeout) {
+    ConsumerRecords<String, byte[]> records = consumer.poll(timeout);
+    connected = true;
+    lastPollMillis = clock.millis();
+    return records;
+  }
+
+  private void accept(ConsumerRecords<String, byte[]> records) {
+    long renewAt = clock.millis() + renewAfterMs;
+    List<ConsumerRecord<String, byte[]>> fresh = new ArrayList<>();
+    for (ConsumerRecord<String, byte[]> r : records) {
+      Held h = inFlight.get(key(r));
+      if (h != null) { // a renewed record, back from the poll
+        h.record = r;
+        h.awaitingRepoll = false;
+        if (h.pending != null) {
+          finish(h, h.pending);
+        }
+      } else {
+        inFlight.put(key(r), new Held(r, renewAt));
+        held.incrementAndGet();
+        fresh.add(r);
+      }
+    }
+    if (acksWereApplied) {
+      commitAsync();
+    }
+    for (ConsumerRecord<String, byte[]> r : fresh) {
+      handler.accept(r, this);
+    }
+  }
+
+  private boolean acksWereApplied;
+
+  private void finish(Held h, AcknowledgeType type) {
+    consumer.acknowledge(h.record, type);
+    inFlight.remove(key(h.record));
+    held.decrementAndGet();
+    acksWereApplied = true;
+  }
+
+  private void commitAsync() {
+    acksWereApplied = false;
+    consumer.commitAsync();
+  }
+
+  private void applyAcks(long waitMs) {
     try {
       Ack a = waitMs > 0 ? acks.poll(waitMs, TimeUnit.MILLISECONDS) : acks.poll();
-      boolean any = false;
       while (a != null) {
-        if (inFlight.remove(key(a.record())) != null) {
-          consumer.acknowledge(a.record(), a.type());
-          held.decrementAndGet();
-          any = true;
+        Held h = inFlight.get(key(a.record()));
+        if (h != null) {
+          if (h.awaitingRepoll) {
+            h.pending = a.type();
+          } else {
+            finish(h, a.type());
+          }
         }
         a = acks.poll();
       }
-      if (any) {
-        consumer.commitAsync();
+      if (acksWereApplied) {
+        commitAsync();
       }
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
@@ -188,19 +265,55 @@ public final class Lane {
     }
   }
 
-  private void renewDue() {
+  private boolean renewDue() {
     long now = clock.millis();
-    boolean any = false;
-    for (InFlight f : inFlight.values()) {
-      if (now >= f.renewAt) {
-        consumer.acknowledge(f.record, AcknowledgeType.RENEW);
-        f.renewAt = now + renewAfter.toMillis();
-        onRenew.accept(1L);
-        any = true;
+    for (Held h : inFlight.values()) {
+      if (now >= h.renewAt) {
+        return true;
       }
     }
-    if (any) {
-      consumer.commitSync(Duration.ofSeconds(5));
+    return false;
+  }
+
+  /** RENEW every held record (poll may only run once the whole batch is acknowledged), commit at once. */
+  private void renewAll() {
+    long now = clock.millis();
+    for (Held h : inFlight.values()) {
+      consumer.acknowledge(h.record, AcknowledgeType.RENEW);
+      h.awaitingRepoll = true;
+      h.renewAt = now + renewAfterMs;
+    }
+    onRenew.accept((long) inFlight.size());
+    Map<TopicIdPartition, Optional<KafkaException>> result = consumer.commitSync(Duration.ofSeconds(5));
+    result.forEach((tp, err) -> err.ifPresent(e -> LOG.warn("lane {}: renewing assignments of {} failed: {}",
+        name, tp, e.toString())));
+    renewedAt = now;
+  }
+
+  /** After a renewal: poll until every renewed record is back, applying acks that arrived meanwhile. */
+  private void repoll() {
+    applyAcks(0);
+    accept(poll(Duration.ofMillis(100)));
+    boolean waiting = false;
+    for (Held h : inFlight.values()) {
+      waiting |= h.awaitingRepoll;
+    }
+    if (!waiting) {
+      renewedAt = -1;
+      return;
+    }
+    if (clock.millis() - renewedAt > LOST_AFTER.toMillis()) {
+      for (Iterator<Held> it = inFlight.values().iterator(); it.hasNext();) {
+        Held h = it.next();
+        if (h.awaitingRepoll) {
+          it.remove();
+          held.decrementAndGet();
+          LOG.warn("lane {}: assignment {}-{}@{} did not come back after RENEW; its lock is lost", name,
+              h.record.topic(), h.record.partition(), h.record.offset());
+          onLost.accept(h.record);
+        }
+      }
+      renewedAt = -1;
     }
   }
 
@@ -210,13 +323,17 @@ public final class Lane {
       return;
     }
     try {
-      drainAcks(0);
-      for (InFlight f : inFlight.values()) {
-        c.acknowledge(f.record, AcknowledgeType.RELEASE);
+      applyAcks(0);
+      int n = 0;
+      for (Held h : inFlight.values()) {
+        if (!h.awaitingRepoll) {
+          c.acknowledge(h.record, AcknowledgeType.RELEASE);
+          n++;
+        }
         held.decrementAndGet();
       }
-      if (!inFlight.isEmpty()) {
-        LOG.info("lane {} released {} unfinished assignments to the share group", name, inFlight.size());
+      if (n > 0) {
+        LOG.info("lane {} released {} unfinished assignments to the share group", name, n);
       }
       inFlight.clear();
       c.commitSync(Duration.ofSeconds(5));

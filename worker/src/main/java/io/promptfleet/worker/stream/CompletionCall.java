@@ -10,50 +10,61 @@ import io.promptfleet.common.job.FleetEvent;
 import io.promptfleet.common.job.JobError;
 import io.promptfleet.common.job.JobStatus;
 import io.promptfleet.common.job.Result;
+import io.promptfleet.common.job.RetryRequest;
+import io.promptfleet.common.job.Route;
 import io.promptfleet.common.job.Timings;
 import io.promptfleet.common.job.Usage;
+import io.promptfleet.common.config.ProviderSettings;
 import io.promptfleet.worker.stream.sse.SseListener;
 import io.promptfleet.worker.stream.sse.SseParser;
+import io.vertx.core.Context;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
-import io.vertx.core.http.HttpClient;
+import io.vertx.core.http.HttpClientRequest;
 import io.vertx.core.http.HttpClientResponse;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.RequestOptions;
 import java.io.IOException;
 import java.time.Clock;
 import java.time.Instant;
+import java.util.Locale;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
 import java.util.function.Consumer;
+import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * One attempt of one job: POST /chat/completions with {@code stream: true}, parse the SSE stream, publish every
- * delta as a chunk and then exactly one result.
+ * delta as a chunk, and end in exactly one of: a {@code succeeded} result; a retry request on the retry topic
+ * (transient and key-fatal failures: the dispatcher owns backoff, attempts and the deadline); a {@code failed}
+ * result (the provider rejected the request); a {@code cancelled} result; or nothing at all when the attempt is
+ * handed back to the share group (drain, or Kafka unreachable). Then a {@code lease_released} fleet event, then
+ * {@code done} is told whether the assignment may be acknowledged (only once the terminal record is acked by
+ * Kafka).
  *
- * <p>Not thread-safe: created and driven on one Vert.x event loop (the one that runs {@link #start()}); every
- * callback, timer and SSE event runs there. Never blocks.
+ * <p>Not thread-safe: created on any thread, then driven on one Vert.x event loop (the context that runs
+ * {@link #start()}); every callback, timer and SSE event runs there, and {@link #cancel()} and {@link #handBack}
+ * must be called there too. Never blocks.
  */
 public final class CompletionCall implements SseListener {
   private static final Logger LOG = LoggerFactory.getLogger(CompletionCall.class);
   private static final int MAX_ERROR_BODY = 4_096;
 
+  private final StreamEnv env;
   private final Vertx vertx;
-  private final HttpClient http;
+  private final Clock clock;
   private final ProviderEndpoint endpoint;
   private final Assignment assignment;
-  private final ReplyPublisher publisher;
-  private final Clock clock;
-  private final String workerId;
-  private final int maxLineBytes;
-  private final StreamMeters meters;
+  private final Route route;
   private final Consumer<Outcome> done;
+  private final Context context;
   private final StringBuilder content = new StringBuilder();
+  private final StringBuilder pending = new StringBuilder();
   private SseParser parser;
-  private HttpClientResponse response;
+  private HttpClientRequest request;
   private long seq;
   private String finishReason;
   private String upstreamModel;
@@ -62,59 +73,94 @@ public final class CompletionCall implements SseListener {
   private boolean finished;
   private Instant requestAt;
   private Instant firstTokenAt;
+  private long lastActivityNanos;
+  private long idleTimeoutMs;
   private long firstTokenTimer = -1;
+  private long idleTimer = -1;
   private long totalTimer = -1;
+  private long flushTimer = -1;
   private CompletableFuture<Void> lastChunk = CompletableFuture.completedFuture(null);
+  private Throwable chunkError;
   private Map<String, String> rateLimit = Map.of();
+  private Long retryAfterMs;
 
-  public CompletionCall(Vertx vertx, HttpClient http, ProviderEndpoint endpoint, Assignment assignment,
-      ReplyPublisher publisher, Clock clock, String workerId, int maxLineBytes, StreamMeters meters,
+  /**
+   * @param context    the event-loop context that drives this call
+   * @param endpoint   the provider and key; null when this worker has no secret for the key (then only
+   *                   {@link #failBeforeStart} may be called)
+   * @param assignment the assignment, its attempt already raised for redeliveries
+   * @param done       told once, on the event loop, after the terminal record (if any) is acked or failed
+   */
+  public CompletionCall(StreamEnv env, Context context, ProviderEndpoint endpoint, Assignment assignment,
       Consumer<Outcome> done) {
-    this.vertx = vertx;
-    this.http = http;
+    this.context = context;
+    this.env = env;
+    this.vertx = env.vertx();
+    this.clock = env.clock();
     this.endpoint = endpoint;
     this.assignment = assignment;
-    this.publisher = publisher;
-    this.clock = clock;
-    this.workerId = workerId;
-    this.maxLineBytes = maxLineBytes;
-    this.meters = meters;
+    this.route = assignment.route();
     this.done = done;
   }
 
-  /** Starts the request; must run on an event loop. */
+  public Assignment assignment() {
+    return assignment;
+  }
+
+  /** Starts the request; must run on {@code context}. */
   public void start() {
+    if (finished) {
+      return;
+    }
     requestAt = clock.instant();
-    var p = endpoint.provider();
+    ProviderSettings p = endpoint.provider();
     long total = p.totalTimeoutMs();
+    boolean deadlineFirst = false;
     if (assignment.deadline() != null) {
-      total = Math.min(total, Math.max(1, assignment.deadline().toEpochMilli() - requestAt.toEpochMilli()));
+      long left = assignment.deadline().toEpochMilli() - requestAt.toEpochMilli();
+      if (left <= 0) {
+        conclude(new Failure(FailureClass.TRANSIENT, ErrorCodes.DEADLINE_EXCEEDED,
+            "the job's deadline " + assignment.deadline() + " passed before the attempt started", null));
+        return;
+      }
+      deadlineFirst = left < total;
+      total = Math.min(total, left);
     }
     final long totalMs = total;
-    totalTimer = vertx.setTimer(totalMs, id -> fail(ErrorCodes.TIMEOUT,
-        "no complete answer within " + totalMs + " ms", true, null));
-    firstTokenTimer = vertx.setTimer(p.firstTokenTimeoutMs(), id -> fail(ErrorCodes.TIMEOUT,
-        "no first token within " + p.firstTokenTimeoutMs() + " ms", true, null));
+    final boolean byDeadline = deadlineFirst;
+    totalTimer = vertx.setTimer(totalMs, id -> conclude(byDeadline
+        ? new Failure(FailureClass.TRANSIENT, ErrorCodes.DEADLINE_EXCEEDED,
+            "the job's deadline passed after " + totalMs + " ms of streaming", status())
+        : Failure.transientFailure(ErrorCodes.TIMEOUT, "no complete answer within the provider's total timeout of "
+            + totalMs + " ms", status())));
+    firstTokenTimer = vertx.setTimer(p.firstTokenTimeoutMs(), id -> conclude(Failure.transientFailure(
+        ErrorCodes.TIMEOUT, "no first token within " + p.firstTokenTimeoutMs() + " ms", status())));
+    idleTimeoutMs = p.idleTimeoutMs();
     RequestOptions options = new RequestOptions()
         .setMethod(HttpMethod.POST)
         .setAbsoluteURI(endpoint.chatCompletionsUrl())
         .setConnectTimeout(p.connectTimeoutMs())
-        .setIdleTimeout(p.idleTimeoutMs())
         .putHeader("authorization", endpoint.authorization())
         .putHeader("content-type", "application/json")
         .putHeader("accept", "text/event-stream")
         .putHeader("x-client-request-id", assignment.job().jobId() + "/" + assignment.attempt());
     Buffer body = Buffer.buffer(Json.bytes(requestBody()));
-    http.request(options).onComplete(ar -> {
+    env.http().request(options).onComplete(ar -> {
       if (ar.failed()) {
-        fail(ErrorCodes.CONNECT_FAILED, "cannot reach provider " + assignment.route().provider() + ": "
-            + ar.cause().getMessage(), true, null);
+        conclude(Failure.transientFailure(ErrorCodes.CONNECT_FAILED, "cannot reach provider " + route.provider()
+            + ": " + describe(ar.cause()), null));
         return;
       }
-      var req = ar.result();
+      HttpClientRequest req = ar.result();
+      if (finished) {
+        req.reset();
+        return;
+      }
+      request = req;
       req.response().onComplete(rr -> {
         if (rr.failed()) {
-          fail(ErrorCodes.UPSTREAM_ERROR, "request failed: " + rr.cause().getMessage(), true, null);
+          conclude(Failure.transientFailure(ErrorCodes.UPSTREAM_ERROR, "the connection to provider "
+              + route.provider() + " failed before a response: " + describe(rr.cause()), null));
         } else {
           onResponse(rr.result());
         }
@@ -124,14 +170,45 @@ public final class CompletionCall implements SseListener {
   }
 
   /** Ends the attempt without calling the provider (e.g. the key's secret is missing on this worker). */
-  public void failBeforeStart(String code, String message) {
+  public void failBeforeStart(Failure failure) {
     requestAt = clock.instant();
-    fail(code, message, false, null);
+    conclude(failure);
+  }
+
+  /** Aborts the stream: one {@code cancelled} result. No-op once the attempt ended. */
+  public void cancel() {
+    if (finished) {
+      return;
+    }
+    finished = true;
+    abortTransfer();
+    Instant end = clock.instant();
+    if (requestAt == null) {
+      requestAt = end;
+    }
+    Result r = result(JobStatus.CANCELLED, end,
+        new JobError(ErrorCodes.CANCELLED, "cancelled by a record on the cancels topic", false));
+    publishTerminal(() -> env.publisher().result(assignment.replyTo(), r), "cancelled", null, end);
+  }
+
+  /** Aborts the stream and publishes nothing: the assignment goes back to the share group. No-op once ended. */
+  public void handBack(String why) {
+    if (finished) {
+      return;
+    }
+    finished = true;
+    abortTransfer();
+    if (requestAt == null) {
+      requestAt = clock.instant();
+    }
+    LOG.info("job {} attempt {}: handed back ({})", assignment.job().jobId(), assignment.attempt(), why);
+    released("handed_back", null);
+    done.accept(Outcome.HAND_BACK);
   }
 
   private ObjectNode requestBody() {
     ObjectNode b = Json.mapper().createObjectNode();
-    b.put("model", assignment.route().model());
+    b.put("model", route.model());
     b.set("messages", Json.mapper().valueToTree(assignment.job().messages()));
     if (assignment.job().maxTokens() != null) {
       b.put("max_tokens", assignment.job().maxTokens());
@@ -147,29 +224,54 @@ public final class CompletionCall implements SseListener {
       resp.request().reset();
       return;
     }
-    this.response = resp;
-    this.rateLimit = rateLimitHeaders(resp);
-    if (resp.statusCode() != 200) {
-      resp.body().onComplete(b -> {
-        String text = b.succeeded() ? truncate(b.result().toString()) : "";
-        failHttp(resp.statusCode(), text);
-      });
+    Map<String, String> headers = new TreeMap<>();
+    resp.headers().forEach(e -> {
+      String k = e.getKey().toLowerCase(Locale.ROOT);
+      if (k.startsWith("x-ratelimit-") || k.startsWith("retry-after")) {
+        headers.put(k, e.getValue());
+      }
+    });
+    retryAfterMs = RetryAfter.millis(headers, clock.instant());
+    headers.keySet().removeIf(k -> k.startsWith("retry-after"));
+    rateLimit = headers;
+    int status = resp.statusCode();
+    if (status != 200) {
+      resp.exceptionHandler(e -> conclude(Failures.ofHttp(status, "")));
+      resp.body().onComplete(b -> conclude(Failures.ofHttp(status,
+          b.succeeded() ? truncate(b.result().toString()) : "")));
       return;
     }
-    parser = new SseParser(this, maxLineBytes, Math.max(maxLineBytes, 4 * maxLineBytes));
+    parser = new SseParser(this, env.maxLineBytes(), Math.max(env.maxLineBytes(), 4 * env.maxLineBytes()));
+    lastActivityNanos = System.nanoTime();
+    idleTimer = vertx.setTimer(idleTimeoutMs, this::checkIdle);
     resp.handler(buf -> {
       if (finished) {
         return;
       }
+      lastActivityNanos = System.nanoTime();
       try {
         byte[] bytes = buf.getBytes();
         parser.feed(bytes, 0, bytes.length);
       } catch (RuntimeException e) {
-        fail(ErrorCodes.STREAM_INVALID, "invalid stream: " + e.getMessage(), false, 200);
+        conclude(Failure.transientFailure(ErrorCodes.STREAM_INVALID, "invalid stream: " + e.getMessage(), 200));
       }
     });
-    resp.exceptionHandler(e -> fail(ErrorCodes.STREAM_CUT, "stream broke off: " + e.getMessage(), true, 200));
+    resp.exceptionHandler(e -> conclude(Failure.transientFailure(ErrorCodes.STREAM_CUT,
+        "the stream broke off after " + seq + " chunks: " + describe(e), 200)));
     resp.endHandler(v -> onEnd());
+  }
+
+  private void checkIdle(long timerId) {
+    if (finished) {
+      return;
+    }
+    long quietMs = (System.nanoTime() - lastActivityNanos) / 1_000_000;
+    if (quietMs >= idleTimeoutMs) {
+      conclude(Failure.transientFailure(ErrorCodes.TIMEOUT, "the stream was idle for " + quietMs
+          + " ms (idle timeout " + idleTimeoutMs + " ms) after " + seq + " chunks", 200));
+    } else {
+      idleTimer = vertx.setTimer(idleTimeoutMs - quietMs, this::checkIdle);
+    }
   }
 
   @Override
@@ -185,13 +287,18 @@ public final class CompletionCall implements SseListener {
     try {
       node = Json.mapper().readTree(data);
     } catch (IOException e) {
-      fail(ErrorCodes.STREAM_INVALID, "a stream event is not JSON: " + truncate(data), false, 200);
+      conclude(Failure.transientFailure(ErrorCodes.STREAM_INVALID, "a stream event is not JSON: "
+          + Failures.clip(data), 200));
+      return;
+    }
+    if (node == null || !node.isObject()) {
+      conclude(Failure.transientFailure(ErrorCodes.STREAM_INVALID, "a stream event is not a JSON object: "
+          + Failures.clip(data), 200));
       return;
     }
     JsonNode error = node.get("error");
     if ("error".equals(type) || (error != null && !error.isNull())) {
-      String msg = error != null && error.has("message") ? error.get("message").asText() : truncate(data);
-      fail(ErrorCodes.UPSTREAM_ERROR, "the provider reported an error in the stream: " + msg, true, 200);
+      conclude(Failures.ofStreamError(data));
       return;
     }
     JsonNode model = node.get("model");
@@ -208,24 +315,52 @@ public final class CompletionCall implements SseListener {
     if (choices != null && choices.isArray() && !choices.isEmpty()) {
       JsonNode c = choices.get(0);
       JsonNode fr = c.get("finish_reason");
-      String reason = fr != null && fr.isTextual() ? fr.textValue() : null;
-      JsonNode delta = c.path("delta").get("content");
-      String text = delta != null && delta.isTextual() ? delta.textValue() : null;
-      if (reason != null) {
-        finishReason = reason;
+      if (fr != null && fr.isTextual()) {
+        finishReason = fr.textValue();
       }
-      if (text != null && !text.isEmpty()) {
-        if (firstTokenAt == null) {
-          firstTokenAt = clock.instant();
-          vertx.cancelTimer(firstTokenTimer);
-          meters.timeToFirstToken(assignment.route().name(), firstTokenAt.toEpochMilli() - requestAt.toEpochMilli());
-        }
-        content.append(text);
-        meters.chunk();
-        lastChunk = publisher.chunk(assignment.replyTo(),
-            new Chunk(assignment.job().jobId(), assignment.attempt(), seq++, text, reason));
+      JsonNode delta = c.path("delta").get("content");
+      if (delta != null && delta.isTextual() && !delta.textValue().isEmpty()) {
+        onDelta(delta.textValue());
       }
     }
+  }
+
+  private void onDelta(String text) {
+    if (firstTokenAt == null) {
+      firstTokenAt = clock.instant();
+      vertx.cancelTimer(firstTokenTimer);
+      env.meters().timeToFirstToken(route, firstTokenAt.toEpochMilli() - requestAt.toEpochMilli());
+    }
+    content.append(text);
+    if (env.coalesceMs() <= 0) {
+      publishChunk(text);
+      return;
+    }
+    pending.append(text);
+    if (flushTimer < 0) {
+      flushTimer = vertx.setTimer(env.coalesceMs(), id -> {
+        flushTimer = -1;
+        flush();
+      });
+    }
+  }
+
+  private void flush() {
+    if (pending.length() > 0) {
+      publishChunk(pending.toString());
+      pending.setLength(0);
+    }
+  }
+
+  private void publishChunk(String text) {
+    env.meters().chunk();
+    lastChunk = env.publisher().chunk(assignment.replyTo(),
+        new Chunk(assignment.job().jobId(), assignment.attempt(), seq++, text, null))
+        .whenComplete((v, e) -> {
+          if (e != null && chunkError == null) {
+            chunkError = e;
+          }
+        });
   }
 
   private void onEnd() {
@@ -235,83 +370,125 @@ public final class CompletionCall implements SseListener {
     if (parser != null) {
       parser.end();
     }
+    if (finished) {
+      return;
+    }
     if (!sawDone) {
-      fail(ErrorCodes.STREAM_CUT, "the stream ended without [DONE] after " + seq + " chunks", true, 200);
+      conclude(Failure.transientFailure(ErrorCodes.STREAM_CUT, "the stream ended without [DONE] after " + seq
+          + " chunks", 200));
     } else if (finishReason == null) {
-      fail(ErrorCodes.STREAM_CUT, "the stream ended without a finish_reason after " + seq + " chunks", true, 200);
+      conclude(Failure.transientFailure(ErrorCodes.STREAM_CUT, "the stream ended without a finish_reason after "
+          + seq + " chunks", 200));
     } else {
-      succeed();
+      conclude(null);
     }
   }
 
-  private void succeed() {
-    finished = true;
-    cancelTimers();
-    Instant end = clock.instant();
-    Result r = new Result(assignment.job().jobId(), assignment.attempt(), JobStatus.SUCCEEDED, content.toString(),
-        finishReason, usage, upstreamModel != null ? upstreamModel : assignment.route().model(),
-        assignment.route().name(), assignment.attempt(), timings(end), assignment.route().cost(usage), null,
-        assignment.job().metadata());
-    meters.streamDuration(assignment.route().name(), end.toEpochMilli() - requestAt.toEpochMilli());
-    publishTerminal(r, "succeeded", 200);
-  }
-
-  private void failHttp(int status, String body) {
-    String detail = body;
-    try {
-      JsonNode n = Json.mapper().readTree(body);
-      if (n != null && n.path("error").has("message")) {
-        detail = n.path("error").path("message").asText();
-      }
-    } catch (IOException | RuntimeException e) {
-      // not JSON: keep the raw (truncated) text
-    }
-    String code = switch (status) {
-      case 401, 403 -> ErrorCodes.UPSTREAM_AUTH;
-      case 429 -> ErrorCodes.UPSTREAM_RATE_LIMITED;
-      case 400, 404, 413, 422 -> ErrorCodes.UPSTREAM_REJECTED;
-      default -> ErrorCodes.UPSTREAM_ERROR;
-    };
-    fail(code, "provider answered HTTP " + status + ": " + detail, status >= 500 || status == 429, status);
-  }
-
-  private void fail(String code, String message, boolean retryable, Integer status) {
+  /** Ends the attempt: success when {@code failure} is null. */
+  private void conclude(Failure failure) {
     if (finished) {
       return;
     }
     finished = true;
-    message = endpoint == null ? message : endpoint.redact(message);
-    cancelTimers();
-    if (response != null) {
-      response.request().reset();
+    if (failure == null) {
+      stopTimers();
+    } else {
+      abortTransfer();
+    }
+    if (failure == null || failure.kind() != FailureClass.PERMANENT) {
+      flush();
     }
     Instant end = clock.instant();
-    Result r = new Result(assignment.job().jobId(), assignment.attempt(), JobStatus.FAILED, null, finishReason, usage,
-        upstreamModel != null ? upstreamModel : assignment.route().model(), assignment.route().name(),
-        assignment.attempt(), timings(end), assignment.route().cost(usage), new JobError(code, message, retryable),
-        assignment.job().metadata());
-    LOG.info("job {} attempt {} failed: {} {}", assignment.job().jobId(), assignment.attempt(), code, message);
-    publishTerminal(r, "failed", status);
+    if (failure == null) {
+      env.meters().streamDuration(route, end.toEpochMilli() - requestAt.toEpochMilli());
+      env.meters().tokens(route, usage);
+      Result r = result(JobStatus.SUCCEEDED, end, null);
+      publishTerminal(() -> env.publisher().result(assignment.replyTo(), r), "succeeded", null, end);
+      return;
+    }
+    String message = endpoint == null ? failure.message() : endpoint.redact(failure.message());
+    Failure f = new Failure(failure.kind(), failure.code(), message, failure.statusCode());
+    env.meters().tokens(route, usage);
+    JobError error = new JobError(f.code(), message, f.kind() != FailureClass.PERMANENT);
+    if (f.goesToRetryTopic()) {
+      LOG.debug("job {} attempt {}: {} failure {} - {}", assignment.job().jobId(), assignment.attempt(),
+          f.kind().tag(), f.code(), message);
+      Instant notBefore = retryAfterMs == null ? end : end.plusMillis(retryAfterMs);
+      RetryRequest retry = new RetryRequest(assignment, assignment.attempt() + 1, notBefore, error);
+      publishTerminal(() -> env.publisher().retry(retry), "retry", f, end);
+    } else {
+      LOG.info("job {} attempt {} failed: {} {}", assignment.job().jobId(), assignment.attempt(), f.code(), message);
+      Result r = result(JobStatus.FAILED, end, error);
+      publishTerminal(() -> env.publisher().result(assignment.replyTo(), r), "failed", f, end);
+    }
   }
 
-  /** The result goes after the last chunk (same partition, idempotent producer: order holds). */
-  private void publishTerminal(Result r, String outcome, Integer status) {
+  private Result result(JobStatus status, Instant end, JobError error) {
+    return new Result(assignment.job().jobId(), assignment.attempt(), status,
+        status == JobStatus.SUCCEEDED ? content.toString() : null, finishReason, usage,
+        upstreamModel != null ? upstreamModel : route.model(), route.name(), assignment.attempt(), timings(end),
+        route.cost(usage), error, assignment.job().metadata());
+  }
+
+  /**
+   * The terminal record goes after the last chunk (same partition, idempotent producer: order holds); once Kafka
+   * acked it the assignment is done. A chunk that could not be written means a gap: hand the attempt back.
+   */
+  private void publishTerminal(Supplier<CompletableFuture<Void>> send, String outcome, Failure f, Instant end) {
     lastChunk.handle((v, e) -> null)
-        .thenCompose(v -> publisher.result(assignment.replyTo(), r))
+        .thenCompose(v -> {
+          if (chunkError != null) {
+            return CompletableFuture.failedFuture(chunkError);
+          }
+          return send.get();
+        })
+        .whenComplete((v, e) -> context.runOnContext(x -> {
+          if (e != null) {
+            LOG.warn("job {} attempt {}: cannot publish its {} record, handing the assignment back: {}",
+                assignment.job().jobId(), assignment.attempt(), outcome, e.toString());
+            released("handed_back", f);
+            done.accept(Outcome.HAND_BACK);
+          } else {
+            released(outcome, f);
+            done.accept(Outcome.DONE);
+          }
+        }));
+  }
+
+  private void released(String outcome, Failure f) {
+    env.meters().attempt(outcome, f == null ? "none" : f.kind().tag(), f == null
+        ? ("cancelled".equals(outcome) ? ErrorCodes.CANCELLED : "none") : f.code(), route);
+    env.publisher().event(new FleetEvent(FleetEvent.Type.LEASE_RELEASED, clock.instant(), env.workerId(),
+        assignment.leaseId(), assignment.job().jobId(), assignment.keyId(), route.name(), outcome,
+        f == null ? status() : f.statusCode(), f == null ? ("cancelled".equals(outcome) ? ErrorCodes.CANCELLED : null)
+            : f.code(), usage, retryAfterMs, rateLimit,
+        firstTokenAt == null ? null : firstTokenAt.toEpochMilli() - requestAt.toEpochMilli(), null, null))
         .whenComplete((v, e) -> {
           if (e != null) {
-            LOG.warn("job {}: cannot publish the result, handing the assignment back: {}",
-                assignment.job().jobId(), e.toString());
+            LOG.warn("job {}: cannot publish lease_released: {}", assignment.job().jobId(), e.toString());
           }
-          publisher.event(new FleetEvent(FleetEvent.Type.LEASE_RELEASED, clock.instant(), workerId,
-              assignment.leaseId(), assignment.job().jobId(), assignment.keyId(), assignment.route().name(),
-              e == null ? outcome : "handed_back", status, r.error() == null ? null : r.error().code(), usage,
-              null, rateLimit,
-              firstTokenAt == null ? null : firstTokenAt.toEpochMilli() - requestAt.toEpochMilli(), null, null));
-          meters.attempt(e == null ? outcome : "handed_back", r.error() == null ? "none" : r.error().code(),
-              assignment.route().name());
-          done.accept(e == null ? Outcome.DONE : Outcome.HAND_BACK);
         });
+  }
+
+  private Integer status() {
+    return parser != null ? Integer.valueOf(200) : null;
+  }
+
+  private void abortTransfer() {
+    stopTimers();
+    if (request != null) {
+      request.reset();
+    }
+  }
+
+  private void stopTimers() {
+    vertx.cancelTimer(firstTokenTimer);
+    vertx.cancelTimer(totalTimer);
+    vertx.cancelTimer(idleTimer);
+    if (flushTimer >= 0) {
+      vertx.cancelTimer(flushTimer);
+      flushTimer = -1;
+    }
   }
 
   private Timings timings(Instant end) {
@@ -321,20 +498,9 @@ public final class CompletionCall implements SseListener {
         Math.max(0, end.toEpochMilli() - enq.toEpochMilli()));
   }
 
-  private void cancelTimers() {
-    vertx.cancelTimer(firstTokenTimer);
-    vertx.cancelTimer(totalTimer);
-  }
-
-  private static Map<String, String> rateLimitHeaders(HttpClientResponse resp) {
-    Map<String, String> out = new TreeMap<>();
-    resp.headers().forEach(e -> {
-      String k = e.getKey().toLowerCase(java.util.Locale.ROOT);
-      if (k.startsWith("x-ratelimit-") || k.equals("retry-after") || k.equals("retry-after-ms")) {
-        out.put(k, e.getValue());
-      }
-    });
-    return out;
+  private static String describe(Throwable t) {
+    String m = t.getMessage();
+    return t.getClass().getSimpleName() + (m == null ? "" : ": " + m);
   }
 
   private static String truncate(String s) {

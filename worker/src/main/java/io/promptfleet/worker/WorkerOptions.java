@@ -1,0 +1,58 @@
+package io.promptfleet.worker;
+
+import java.time.Duration;
+
+/**
+ * A worker's tuning that is not (yet) part of the fleet's YAML configuration. Immutable; the compact constructor
+ * validates every field with a message that names it.
+ *
+ * @param drainGrace         how long in-flight streams may run on after a drain starts (default 30 s); the rest
+ *                           are handed back to the share group
+ * @param renewAfterMax      renew a held assignment at most this long after acquisition or its last renewal
+ *                           (default 10 s; sooner when the group's lock is shorter: at half the lock)
+ * @param coalesceMs         deltas arriving within this window are published as one chunk record (default 0 = one
+ *                           record per delta; see bench/worker/README.md for the trade-off)
+ * @param cancelMemory       how many recent cancels are remembered (default 100,000)
+ * @param cancelTtl          how long a cancel is remembered for assignments that arrive after it (default 15 min)
+ * @param kafkaSilenceLimit  not ready when no broker acknowledged a heartbeat for this long (default 20 s)
+ * @param heartbeatInterval  fleet heartbeats (default 5 s)
+ */
+public record WorkerOptions(Duration drainGrace, Duration renewAfterMax, long coalesceMs, int cancelMemory,
+    Duration cancelTtl, Duration kafkaSilenceLimit, Duration heartbeatInterval) {
+
+  public WorkerOptions {
+    require(!drainGrace.isNegative(), "drainGrace must be >= 0");
+    require(renewAfterMax.toMillis() >= 100, "renewAfterMax must be >= 100 ms");
+    require(coalesceMs >= 0 && coalesceMs <= 1000, "coalesceMs must be 0..1000");
+    require(cancelMemory > 0, "cancelMemory must be > 0");
+    require(cancelTtl.toMillis() > 0, "cancelTtl must be > 0");
+    require(kafkaSilenceLimit.compareTo(heartbeatInterval) > 0, "kafkaSilenceLimit must exceed heartbeatInterval");
+    require(heartbeatInterval.toMillis() >= 100, "heartbeatInterval must be >= 100 ms");
+  }
+
+  public static WorkerOptions defaults() {
+    return new WorkerOptions(Duration.ofSeconds(30), Duration.ofSeconds(10), 0, 100_000, Duration.ofMinutes(15),
+        Duration.ofSeconds(20), Duration.ofSeconds(5));
+  }
+
+  public WorkerOptions withDrainGrace(Duration d) {
+    return new WorkerOptions(d, renewAfterMax, coalesceMs, cancelMemory, cancelTtl, kafkaSilenceLimit,
+        heartbeatInterval);
+  }
+
+  public WorkerOptions withRenewAfterMax(Duration d) {
+    return new WorkerOptions(drainGrace, d, coalesceMs, cancelMemory, cancelTtl, kafkaSilenceLimit,
+        heartbeatInterval);
+  }
+
+  public WorkerOptions withCoalesceMs(long ms) {
+    return new WorkerOptions(drainGrace, renewAfterMax, ms, cancelMemory, cancelTtl, kafkaSilenceLimit,
+        heartbeatInterval);
+  }
+
+  private static void require(boolean ok, String message) {
+    if (!ok) {
+      throw new IllegalArgumentException("worker options: " + message);
+    }
+  }
+}

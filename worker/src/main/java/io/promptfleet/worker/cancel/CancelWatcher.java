@@ -1,0 +1,120 @@
+package io.promptfleet.worker.cancel;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.promptfleet.common.codec.Json;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.common.PartitionInfo;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.WakeupException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Reads every cancel on the cancels topic: a consumer without a group, assigned all partitions from their end at
+ * start, on its own named thread (every worker must see every cancel, so no group may split them). A cancel record
+ * names its job by its key, or by its value: the bare job id, or JSON with {@code job_id}.
+ *
+ * <p>Thread-safe lifecycle; {@code onCancel} runs on the watcher's thread and must not block.
+ */
+public final class CancelWatcher {
+  private static final Logger LOG = LoggerFactory.getLogger(CancelWatcher.class);
+
+  private final Map<String, Object> props;
+  private final String topic;
+  private final Consumer<String> onCancel;
+  private final Thread thread;
+  private final CountDownLatch ready = new CountDownLatch(1);
+  private volatile boolean running = true;
+  private volatile KafkaConsumer<String, byte[]> consumer;
+
+  /** @param props consumer properties without a group id (deserializers: String keys, byte[] values) */
+  public CancelWatcher(String threadName, Map<String, Object> props, String topic, Consumer<String> onCancel) {
+    this.props = props;
+    this.topic = topic;
+    this.onCancel = onCancel;
+    this.thread = new Thread(this::run, threadName);
+    this.thread.setDaemon(true);
+  }
+
+  public void start() {
+    thread.start();
+  }
+
+  /** Waits until the watcher is positioned at the end of every partition (cancels from now on are seen). */
+  public boolean awaitReady(Duration timeout) throws InterruptedException {
+    return ready.await(timeout.toMillis(), TimeUnit.MILLISECONDS);
+  }
+
+  public void close() {
+    running = false;
+    KafkaConsumer<String, byte[]> c = consumer;
+    if (c != null) {
+      c.wakeup();
+    }
+    try {
+      thread.join(10_000);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  /** The job id a cancel record names, or null. */
+  public static String jobId(String key, byte[] value) {
+    if (value != null && value.length > 0) {
+      String v = new String(value, StandardCharsets.UTF_8).strip();
+      if (v.startsWith("{")) {
+        try {
+          JsonNode n = Json.mapper().readTree(v);
+          if (n.path("job_id").isTextual()) {
+            return n.get("job_id").textValue();
+          }
+        } catch (Exception e) {
+          // fall through to the key
+        }
+      } else if (!v.isEmpty()) {
+        return v.startsWith("\"") && v.endsWith("\"") && v.length() > 1 ? v.substring(1, v.length() - 1) : v;
+      }
+    }
+    return key == null || key.isEmpty() ? null : key;
+  }
+
+  private void run() {
+    try (KafkaConsumer<String, byte[]> c = new KafkaConsumer<>(props)) {
+      consumer = c;
+      List<TopicPartition> parts = new ArrayList<>();
+      while (running && parts.isEmpty()) {
+        List<PartitionInfo> infos = c.partitionsFor(topic, Duration.ofSeconds(10));
+        if (infos != null) {
+          infos.forEach(p -> parts.add(new TopicPartition(topic, p.partition())));
+        }
+      }
+      c.assign(parts);
+      c.seekToEnd(parts);
+      parts.forEach(c::position); // resolve the end now, so cancels written after ready are never skipped
+      ready.countDown();
+      while (running) {
+        for (ConsumerRecord<String, byte[]> r : c.poll(Duration.ofMillis(500))) {
+          String id = jobId(r.key(), r.value());
+          if (id != null) {
+            onCancel.accept(id);
+          }
+        }
+      }
+    } catch (WakeupException e) {
+      // closing
+    } catch (RuntimeException e) {
+      if (running) {
+        LOG.error("cancel watcher on {} failed; cancels are no longer seen by this worker", topic, e);
+      }
+    }
+  }
+}

@@ -1,0 +1,89 @@
+package io.promptfleet.worker.stream;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.promptfleet.common.codec.Json;
+import io.promptfleet.common.job.ErrorCodes;
+import java.io.IOException;
+import java.util.Locale;
+
+/**
+ * The one place that classifies provider failures (HTTP status and OpenAI-style error bodies) as transient,
+ * key-fatal or permanent. Stateless and thread-safe.
+ */
+public final class Failures {
+  private static final int MAX_DETAIL = 512;
+
+  private Failures() {}
+
+  /** A non-200 response: {@code body} is the (possibly truncated, possibly non-JSON) error body. */
+  public static Failure ofHttp(int status, String body) {
+    ErrorBody e = ErrorBody.parse(body);
+    String message = "provider answered HTTP " + status + (e.message.isEmpty() ? "" : ": " + e.message);
+    return switch (status) {
+      case 401, 403 -> new Failure(FailureClass.KEY_FATAL, ErrorCodes.UPSTREAM_AUTH, message, status);
+      case 429 -> e.isQuota()
+          ? new Failure(FailureClass.KEY_FATAL, ErrorCodes.UPSTREAM_QUOTA, message, status)
+          : new Failure(FailureClass.TRANSIENT, ErrorCodes.UPSTREAM_RATE_LIMITED, message, status);
+      case 408 -> new Failure(FailureClass.TRANSIENT, ErrorCodes.TIMEOUT, message, status);
+      case 409 -> new Failure(FailureClass.TRANSIENT, ErrorCodes.UPSTREAM_ERROR, message, status);
+      default -> status >= 500
+          ? new Failure(FailureClass.TRANSIENT, ErrorCodes.UPSTREAM_ERROR, message, status)
+          : new Failure(FailureClass.PERMANENT, ErrorCodes.UPSTREAM_REJECTED, message, status);
+    };
+  }
+
+  /**
+   * An error reported inside a 200 stream ({@code data: {"error": ...}} or {@code event: error}). Classified by
+   * its code/type: quota and key errors are key-fatal, rate limits transient, anything else transient (the
+   * provider broke off a stream it had accepted).
+   */
+  public static Failure ofStreamError(String data) {
+    ErrorBody e = ErrorBody.parse(data);
+    String message = "the provider reported an error in the stream" + (e.message.isEmpty() ? "" : ": " + e.message);
+    if (e.isQuota()) {
+      return new Failure(FailureClass.KEY_FATAL, ErrorCodes.UPSTREAM_QUOTA, message, 200);
+    }
+    if (e.is("invalid_api_key") || e.is("authentication_error") || e.is("permission_error")) {
+      return new Failure(FailureClass.KEY_FATAL, ErrorCodes.UPSTREAM_AUTH, message, 200);
+    }
+    if (e.is("rate_limit_exceeded") || e.is("rate_limit_error") || e.is("requests") || e.is("tokens")) {
+      return new Failure(FailureClass.TRANSIENT, ErrorCodes.UPSTREAM_RATE_LIMITED, message, 200);
+    }
+    return new Failure(FailureClass.TRANSIENT, ErrorCodes.UPSTREAM_ERROR, message, 200);
+  }
+
+  /** The error part of an OpenAI-style body: {@code {"error": {"message", "type", "code"}}}. */
+  private record ErrorBody(String message, String type, String code) {
+    static ErrorBody parse(String body) {
+      if (body == null || body.isBlank()) {
+        return new ErrorBody("", "", "");
+      }
+      try {
+        JsonNode n = Json.mapper().readTree(body);
+        JsonNode err = n == null ? null : n.get("error");
+        if (err != null && err.isObject()) {
+          return new ErrorBody(clip(err.path("message").asText("")), err.path("type").asText(""),
+              err.path("code").asText(""));
+        }
+        if (err != null && err.isTextual()) {
+          return new ErrorBody(clip(err.textValue()), "", "");
+        }
+      } catch (IOException | RuntimeException e) {
+        // not JSON: keep the raw text
+      }
+      return new ErrorBody(clip(body.strip()), "", "");
+    }
+
+    boolean is(String what) {
+      return what.equals(code.toLowerCase(Locale.ROOT)) || what.equals(type.toLowerCase(Locale.ROOT));
+    }
+
+    boolean isQuota() {
+      return is("insufficient_quota") || is("billing_hard_limit_reached") || is("billing_not_active");
+    }
+  }
+
+  static String clip(String s) {
+    return s.length() <= MAX_DETAIL ? s : s.substring(0, MAX_DETAIL) + "...";
+  }
+}

@@ -1,0 +1,42 @@
+package io.promptfleet.worker.cancel;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.charset.StandardCharsets;
+import org.junit.jupiter.api.Test;
+
+class RecentCancelsTest {
+
+  @Test
+  void shouldRememberACancelUntilItsTimeToLivePasses() {
+    RecentCancels c = new RecentCancels(10, 1_000);
+    c.add("j1", 5_000);
+
+    assertThat(c.contains("j1", 5_999)).isTrue();
+    assertThat(c.contains("j1", 6_001)).isFalse();
+    assertThat(c.contains("j2", 5_000)).isFalse();
+  }
+
+  @Test
+  void shouldForgetTheOldestWhenFull() {
+    RecentCancels c = new RecentCancels(2, 60_000);
+    c.add("a", 1);
+    c.add("b", 2);
+    c.add("c", 3);
+
+    assertThat(c.contains("a", 4)).isFalse();
+    assertThat(c.contains("b", 4)).isTrue();
+    assertThat(c.contains("c", 4)).isTrue();
+    assertThat(c.size()).isEqualTo(2);
+  }
+
+  @Test
+  void shouldReadTheJobIdFromValueJsonOrKey() {
+    assertThat(CancelWatcher.jobId(null, "j-1".getBytes(StandardCharsets.UTF_8))).isEqualTo("j-1");
+    assertThat(CancelWatcher.jobId(null, "{\"job_id\":\"j-2\"}".getBytes(StandardCharsets.UTF_8))).isEqualTo("j-2");
+    assertThat(CancelWatcher.jobId(null, "\"j-3\"".getBytes(StandardCharsets.UTF_8))).isEqualTo("j-3");
+    assertThat(CancelWatcher.jobId("j-4", null)).isEqualTo("j-4");
+    assertThat(CancelWatcher.jobId("j-5", "{}".getBytes(StandardCharsets.UTF_8))).isEqualTo("j-5");
+    assertThat(CancelWatcher.jobId(null, new byte[0])).isNull();
+  }
+}
