@@ -161,6 +161,11 @@ public final class Worker implements AutoCloseable {
     return cancels.awaitReady(timeout);
   }
 
+  /** True if a cancel for {@code jobId} reached this worker recently (an assignment for it would be cancelled). */
+  public boolean isCancelled(String jobId) {
+    return recentCancels.contains(jobId, clock.millis());
+  }
+
   public int activeStreams() {
     return active.size();
   }

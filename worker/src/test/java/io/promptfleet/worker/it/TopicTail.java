@@ -48,7 +48,7 @@ final class TopicTail implements AutoCloseable {
     } catch (WakeupException e) {
       // closing
     } finally {
-      consumer.close(Duration.ofSeconds(2));
+      consumer.close();
     }
   }
 

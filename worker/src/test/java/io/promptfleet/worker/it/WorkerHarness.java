@@ -1,5 +1,6 @@
 package io.promptfleet.worker.it;
 
+import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.promptfleet.common.codec.Json;
 import io.promptfleet.common.config.ConfigLoader;
@@ -45,6 +46,8 @@ import org.apache.kafka.common.serialization.StringSerializer;
 final class WorkerHarness implements AutoCloseable {
   final String prefix;
   final String secret;
+  final String secretVar;
+  final String yaml;
   final FleetConfig config;
   final Vertx vertx;
   final SimulatedProvider sim;
@@ -54,9 +57,12 @@ final class WorkerHarness implements AutoCloseable {
   final TopicTail events;
   private final KafkaProducer<String, byte[]> producer;
 
-  private WorkerHarness(String prefix, String secret, FleetConfig config, Vertx vertx, SimulatedProvider sim) {
+  private WorkerHarness(String prefix, String secret, String secretVar, String yaml, FleetConfig config, Vertx vertx,
+      SimulatedProvider sim) {
     this.prefix = prefix;
     this.secret = secret;
+    this.secretVar = secretVar;
+    this.yaml = yaml;
     this.config = config;
     this.vertx = vertx;
     this.sim = sim;
@@ -73,6 +79,12 @@ final class WorkerHarness implements AutoCloseable {
    * @param workerYaml   extra worker settings, e.g. {@code slots: 4, lanes: 1}
    */
   static WorkerHarness start(SimulatorOptions simOptions, String providerYaml, String workerYaml,
+      Map<String, String> groupConfigs) throws Exception {
+    return start(simOptions, null, providerYaml, workerYaml, groupConfigs);
+  }
+
+  /** @param baseUrl the provider's base URL, or null for the simulator's */
+  static WorkerHarness start(SimulatorOptions simOptions, String baseUrl, String providerYaml, String workerYaml,
       Map<String, String> groupConfigs) throws Exception {
     String bootstrap = SharedKafka.bootstrapServers();
     String prefix = KafkaTestSupport.uniqueName("w");
@@ -106,13 +118,13 @@ final class WorkerHarness implements AutoCloseable {
               - {provider: sim, model: sim, max_tokens_cap: 512}
         dispatcher: {group_id: %2$s-dispatcher, http_port: 0}
         worker: {share_group: %2$s-workers, http_port: 0%6$s}
-        """.formatted(bootstrap, prefix, sim.baseUrl(), secretVar, more(providerYaml), more(workerYaml));
+        """.formatted(bootstrap, prefix, baseUrl == null ? sim.baseUrl() : baseUrl, secretVar, more(providerYaml), more(workerYaml));
     FleetConfig config = ConfigLoader.parse(yaml, Map.of(), new Properties());
     TopicAdmin.ensureFleetTopics(config);
     if (!groupConfigs.isEmpty()) {
       KafkaTestSupport.alterGroupConfigs(bootstrap, config.worker().shareGroup(), groupConfigs);
     }
-    return new WorkerHarness(prefix, secret, config, vertx, sim);
+    return new WorkerHarness(prefix, secret, secretVar, yaml, config, vertx, sim);
   }
 
   private static String more(String yaml) {
@@ -120,8 +132,11 @@ final class WorkerHarness implements AutoCloseable {
   }
 
   Worker addWorker(WorkerOptions options) throws InterruptedException {
-    Worker w = new Worker(config, options, vertx, new SimpleMeterRegistry(), prefix + "-w" + workers.size(),
-        Clock.systemUTC());
+    return addWorker(options, new SimpleMeterRegistry());
+  }
+
+  Worker addWorker(WorkerOptions options, MeterRegistry registry) throws InterruptedException {
+    Worker w = new Worker(config, options, vertx, registry, prefix + "-w" + workers.size(), Clock.systemUTC());
     w.start();
     w.awaitCancelWatcher(Duration.ofSeconds(30));
     workers.add(w);
@@ -135,6 +150,25 @@ final class WorkerHarness implements AutoCloseable {
     return new Assignment("lease-" + jobId + "-" + attempt, job, attempt, Priority.NORMAL,
         new Route("sim/sim", "sim", "sim", null, null), "k1", Instant.now(), Instant.now(), null,
         config.topics().defaultReplyTo());
+  }
+
+  /** Waits until a worker has remembered the cancel of {@code jobId}. */
+  void awaitCancelSeen(Worker w, String jobId) throws InterruptedException {
+    long until = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+    while (!w.isCancelled(jobId) && System.nanoTime() < until) {
+      Thread.sleep(20);
+    }
+    if (!w.isCancelled(jobId)) {
+      throw new AssertionError("worker " + w.id() + " never saw the cancel of " + jobId);
+    }
+  }
+
+  /** Waits until the first chunk of {@code jobId} is on the reply topic. */
+  void awaitFirstChunk(String jobId) throws InterruptedException {
+    replies.await(all -> repliesOf(all, jobId).stream().anyMatch(Chunk.class::isInstance), Duration.ofSeconds(30));
+    if (repliesOf(replies.snapshot(), jobId).stream().noneMatch(Chunk.class::isInstance)) {
+      throw new AssertionError("no chunk of " + jobId + " within 30 s");
+    }
   }
 
   String jobId() {

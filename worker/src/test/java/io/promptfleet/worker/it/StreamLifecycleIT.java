@@ -1,0 +1,146 @@
+package io.promptfleet.worker.it;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import io.promptfleet.common.job.ErrorCodes;
+import io.promptfleet.common.job.FleetEvent;
+import io.promptfleet.common.job.JobStatus;
+import io.promptfleet.common.job.Result;
+import io.promptfleet.simulator.SimulatorOptions;
+import io.promptfleet.worker.Worker;
+import io.promptfleet.worker.WorkerOptions;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/** Cancellation, drain and lock renewal of a real worker on the shared broker. */
+class StreamLifecycleIT {
+  private static final Duration WAIT = Duration.ofSeconds(30);
+  /** About 4 s: 16 tokens at 4 tokens/s. */
+  private static final String SLOW = " [[sim:slow ttft_ms=10 tps=4]]";
+  private WorkerHarness h;
+
+  private WorkerHarness harness(Map<String, String> groupConfigs) throws Exception {
+    h = WorkerHarness.start(SimulatorOptions.defaults().withFirstTokenDelayMs(5).withTokensPerSecond(0), "",
+        "slots: 8, lanes: 2", groupConfigs);
+    return h;
+  }
+
+  @AfterEach
+  void stop() throws Exception {
+    if (h != null) {
+      h.close();
+    }
+  }
+
+  @Test
+  void shouldAbortAStreamWhenItsCancelArrivesAndPublishOneCancelledResult() throws Exception {
+    harness(Map.of()).addWorker(WorkerOptions.defaults());
+    String jobId = h.jobId();
+    h.send(h.assignment(jobId, "a long answer" + SLOW, 1));
+    h.awaitFirstChunk(jobId);
+
+    h.cancel(jobId);
+    Result result = h.awaitResult(jobId, WAIT);
+
+    assertThat(result.status()).isEqualTo(JobStatus.CANCELLED);
+    assertThat(result.error().code()).isEqualTo(ErrorCodes.CANCELLED);
+    assertThat(result.attempt()).isEqualTo(1);
+    assertThat(h.chunks(jobId, 1).size()).as("cut short").isLessThan(16);
+    FleetEvent released = h.awaitReleased(jobId, 1, WAIT).get(0);
+    assertThat(released.outcome()).isEqualTo("cancelled");
+    assertThat(h.retries(jobId)).isEmpty();
+    Thread.sleep(300);
+    assertThat(h.results(jobId)).hasSize(1);
+  }
+
+  @Test
+  void shouldCancelAnAssignmentThatArrivesJustAfterItsCancelWithoutCallingTheProvider() throws Exception {
+    Worker w = harness(Map.of()).addWorker(WorkerOptions.defaults());
+    String jobId = h.jobId();
+    h.cancel(jobId);
+    h.awaitCancelSeen(w, jobId);
+    long requestsBefore = h.sim.stats().totalRequests();
+
+    h.send(h.assignment(jobId, "never asked", 1));
+    Result result = h.awaitResult(jobId, WAIT);
+
+    assertThat(result.status()).isEqualTo(JobStatus.CANCELLED);
+    assertThat(h.chunks(jobId, 1)).isEmpty();
+    assertThat(h.sim.stats().totalRequests()).isEqualTo(requestsBefore);
+  }
+
+  @Test
+  void shouldHandBackAStreamThatOutlivesTheDrainGraceSoAnotherWorkerRunsItAsTheNextAttempt() throws Exception {
+    Worker first = harness(Map.of()).addWorker(WorkerOptions.defaults());
+    String jobId = h.jobId();
+    h.send(h.assignment(jobId, "a long answer" + SLOW, 1));
+    h.awaitFirstChunk(jobId);
+
+    CompletableFuture<Void> drained = CompletableFuture.runAsync(() -> first.drain(Duration.ofMillis(300)));
+    Thread.sleep(50);
+    assertThat(first.notReadyReason()).isEqualTo("draining");
+    assertThat(first.freeSlots()).isZero();
+    drained.get(30, java.util.concurrent.TimeUnit.SECONDS);
+    assertThat(h.results(jobId)).as("a handed-back attempt publishes no result").isEmpty();
+    assertThat(h.awaitReleased(jobId, 1, WAIT).get(0).outcome()).isEqualTo("handed_back");
+
+    h.addWorker(WorkerOptions.defaults());
+    Result result = h.awaitResult(jobId, WAIT);
+
+    assertThat(result.status()).isEqualTo(JobStatus.SUCCEEDED);
+    assertThat(result.attempt()).as("redelivered: deliveryCount 2 makes attempt 2").isEqualTo(2);
+    assertThat(h.chunks(jobId, 2)).hasSize(16);
+    Thread.sleep(300);
+    assertThat(h.results(jobId)).hasSize(1);
+  }
+
+  @Test
+  void shouldLetStreamsFinishWithinTheDrainGrace() throws Exception {
+    Worker w = harness(Map.of()).addWorker(WorkerOptions.defaults());
+    String jobId = h.jobId();
+    h.send(h.assignment(jobId, "short" + " [[sim:slow ttft_ms=10 tps=20]]", 1));
+    h.awaitFirstChunk(jobId);
+
+    w.drain(Duration.ofSeconds(20));
+
+    assertThat(h.results(jobId)).singleElement().satisfies(r -> {
+      assertThat(r.status()).isEqualTo(JobStatus.SUCCEEDED);
+      assertThat(r.attempt()).isEqualTo(1);
+    });
+  }
+
+  @Test
+  void shouldRenewLongStreamsSoTheyKeepTheirLockAndFinishAsAttempt1() throws Exception {
+    // a 1 s lock: the lane renews every 500 ms; four 4 s streams in one lane, one 0.3 s stream finishing while
+    // the others are renewed
+    harness(Map.of("share.record.lock.duration.ms", "1000"));
+    SimpleMeterRegistry registry = new SimpleMeterRegistry();
+    h.addWorker(WorkerOptions.defaults(), registry);
+    List<String> jobs = new ArrayList<>();
+    for (int i = 0; i < 4; i++) {
+      jobs.add(h.jobId());
+      h.send(h.assignment(jobs.get(i), "long " + i + SLOW, 1));
+    }
+    String quick = h.jobId();
+    h.send(h.assignment(quick, "quick [[sim:slow ttft_ms=10 tps=50]]", 1));
+
+    for (String j : jobs) {
+      Result r = h.awaitResult(j, WAIT);
+      assertThat(r.status()).isEqualTo(JobStatus.SUCCEEDED);
+      assertThat(r.attempt()).as("never redelivered").isEqualTo(1);
+    }
+    assertThat(h.awaitResult(quick, WAIT).attempt()).isEqualTo(1);
+    assertThat(registry.get("promptfleet.worker.lock.renewals").counter().count()).isGreaterThan(3);
+    Thread.sleep(1500); // past a lock: an assignment not acknowledged would come back now
+    for (String j : jobs) {
+      assertThat(h.results(j)).hasSize(1);
+      assertThat(h.released(j)).hasSize(1);
+    }
+  }
+}
