@@ -1,44 +1,62 @@
 package io.promptfleet.dispatcher;
 
-import io.micrometer.core.instrument.Counter;
-import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.promptfleet.common.codec.Json;
 import io.promptfleet.common.config.FleetConfig;
 import io.promptfleet.common.config.RouteSettings;
 import io.promptfleet.common.job.Assignment;
+import io.promptfleet.common.job.ErrorCodes;
 import io.promptfleet.common.job.FleetEvent;
+import io.promptfleet.common.job.Job;
+import io.promptfleet.common.job.JobError;
+import io.promptfleet.common.job.JobStatus;
 import io.promptfleet.common.job.Priority;
+import io.promptfleet.common.job.Result;
 import io.promptfleet.common.job.RetryRequest;
 import io.promptfleet.common.kafka.KafkaClients;
 import io.promptfleet.dispatcher.capacity.KeyPool;
 import io.promptfleet.dispatcher.capacity.Lease;
+import io.promptfleet.dispatcher.capacity.TokenEstimator;
+import io.promptfleet.dispatcher.ha.SingleActiveAssignor;
 import io.promptfleet.dispatcher.intake.Decision;
 import io.promptfleet.dispatcher.intake.JobIntake;
+import io.promptfleet.dispatcher.offsets.OffsetTracker;
+import io.promptfleet.dispatcher.route.RouteBreakers;
+import io.promptfleet.dispatcher.schedule.Backoff;
 import io.promptfleet.dispatcher.schedule.ReadyQueues;
 import io.promptfleet.dispatcher.schedule.ReadyQueues.Lane;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.Collection;
+import java.util.EnumMap;
 import java.util.HashMap;
 import java.util.HashSet;
+import java.util.IdentityHashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
-import java.util.UUID;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.DoubleSupplier;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.clients.consumer.OffsetAndTimestamp;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.KafkaException;
+import org.apache.kafka.common.PartitionInfo;
 import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.InvalidProducerEpochException;
 import org.apache.kafka.common.errors.ProducerFencedException;
 import org.apache.kafka.common.errors.WakeupException;
 import org.apache.kafka.common.header.internals.RecordHeaders;
@@ -46,66 +64,91 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The dispatcher: one named thread ({@code pf-dispatcher}) owns the job consumer, the fleet-event consumer and the
- * transactional producer. Each round it reads jobs into bounded ready queues (pausing partitions when they are
- * full, so the backlog waits in Kafka), then writes assignments for keys with capacity, dead letters and
- * rejections, together with the input offsets, in one Kafka transaction.
+ * The dispatcher: one named thread ({@code pf-dispatcher}) owns the job consumer, the feedback consumer (fleet
+ * events and cancels) and the transactional producer.
  *
- * <p>Thread-safe for {@link #start()} and {@link #close()}; everything else runs on the dispatcher thread.
- * The transactional id is the group id, so a second dispatcher that takes over fences the first.
+ * <p>Each round it reads jobs into bounded ready queues (per model, per priority lane; a lane whose buffer is full
+ * pauses its topic's partitions, so the backlog waits in Kafka), applies the workers' feedback (lease releases,
+ * usage, 429 cooldowns, disabled keys, breaker outcomes), then writes assignments for keys with room, plus
+ * dead letters and dispatcher-made results, together with the input offsets, in one Kafka transaction. Offsets are
+ * tracked per partition so a committed offset never passes a job still waiting.
+ *
+ * <p>High availability: every dispatcher of a group subscribes, and {@link SingleActiveAssignor} gives all job
+ * partitions to one of them. Only that one creates its transactional producer (transactional id = group id, which
+ * fences any predecessor) and rebuilds its lease table from {@code llm.assignments} and {@code llm.fleet.events};
+ * the others stand by with nothing.
+ *
+ * <p>Thread-safe for {@link #start()}, {@link #close()} and the read-only accessors; everything else runs on the
+ * dispatcher thread.
  */
 public final class Dispatcher implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(Dispatcher.class);
-  private static final int MAX_RECORDS_PER_TRANSACTION = 1_000;
+  private static final int MAX_RECORDS_PER_TRANSACTION = 2_000;
+  private static final long SWEEP_EVERY_MS = 200;
 
   private final FleetConfig config;
   private final JobIntake intake;
   private final KeyPool keys;
-  private final ReadyQueues<ConsumerRecord<String, byte[]>> queues = new ReadyQueues<>();
+  private final TokenEstimator tokens = new TokenEstimator();
+  private final RouteBreakers breakers;
+  private final Backoff backoff;
+  private final DoubleSupplier random;
+  private final ReadyQueues<Pending> queues;
+  private final OffsetTracker offsets = new OffsetTracker();
   private final Map<String, Lane> laneOfTopic = new HashMap<>();
+  private final Map<Lane, String> topicOfLane = new EnumMap<>(Lane.class);
+  private final Map<RouteSettings, List<String>> keysOfRoute = new IdentityHashMap<>();
+  private final LinkedHashMap<String, Boolean> cancelled;
+  private final List<Out> outbox = new ArrayList<>();
+  private final Set<Lane> pausedLanes = new HashSet<>();
   private final Clock clock;
   private final String instanceId;
+  private final String clientId;
+  private final AtomicBoolean assignorFlag;
   private final Thread thread;
   private final CountDownLatch stopped = new CountDownLatch(1);
-  private final Counter dispatched;
-  private final Counter deadLettered;
-  private final Counter answered;
-  private final Counter leasesExpired;
+  private final DispatcherMetrics metrics;
   private volatile boolean running = true;
   private volatile boolean active;
   private volatile Throwable failure;
   private volatile KafkaConsumer<String, byte[]> jobs;
-  private KafkaConsumer<String, byte[]> events;
+  private KafkaConsumer<String, byte[]> feedback;
   private KafkaProducer<String, byte[]> producer;
-  private final Set<TopicPartition> paused = new HashSet<>();
+  private String leasePrefix;
+  private long leaseSeq;
+  private long lastSweepMs;
+  private boolean sweepCancels;
 
   public Dispatcher(FleetConfig config, MeterRegistry registry, Clock clock, String instanceId) {
     this.config = config;
     this.intake = new JobIntake(config);
-    this.keys = new KeyPool(config.keys());
+    var d = config.dispatcher();
+    this.keys = new KeyPool(config.keys(), d.rateWindowMs());
+    this.breakers = new RouteBreakers(d.breaker(), registry);
+    this.random = () -> ThreadLocalRandom.current().nextDouble();
+    this.backoff = new Backoff(d.retry(), random);
+    this.queues = new ReadyQueues<>(d.priority(), Pending::readyAtMs);
     this.clock = clock;
     this.instanceId = instanceId;
+    this.clientId = "pf-dispatcher-" + instanceId;
+    this.assignorFlag = SingleActiveAssignor.activeFlag(clientId);
+    int maxCancelled = d.maxCancelledIds();
+    this.cancelled = new LinkedHashMap<>(16, 0.75f, false) {
+      @Override
+      protected boolean removeEldestEntry(Map.Entry<String, Boolean> eldest) {
+        return size() > maxCancelled;
+      }
+    };
     var t = config.topics();
     laneOfTopic.put(t.jobsRetry(), Lane.RETRY);
     laneOfTopic.put(t.jobsHigh(), Lane.HIGH);
     laneOfTopic.put(t.jobsNormal(), Lane.NORMAL);
     laneOfTopic.put(t.jobsLow(), Lane.LOW);
-    this.dispatched = Counter.builder("promptfleet.dispatcher.assignments").description("assignments written")
-        .register(registry);
-    this.deadLettered = Counter.builder("promptfleet.dispatcher.dead.letters")
-        .description("records that were not valid jobs, sent to the dead-letter topic").register(registry);
-    this.answered = Counter.builder("promptfleet.dispatcher.answered")
-        .description("jobs answered without running (rejected, expired)").register(registry);
-    this.leasesExpired = Counter.builder("promptfleet.dispatcher.leases.expired")
-        .description("leases reclaimed because no worker released them").register(registry);
-    Gauge.builder("promptfleet.dispatcher.buffered", queues, ReadyQueues::size)
-        .description("jobs read from Kafka and waiting for a key").register(registry);
-    for (String k : config.keys().keySet()) {
-      Gauge.builder("promptfleet.key.in.flight", keys, p -> p.inFlight(k)).tag("key", k)
-          .description("assignments holding the key's concurrency").register(registry);
-      Gauge.builder("promptfleet.key.max.concurrency", () -> config.keys().get(k).maxConcurrency()).tag("key", k)
-          .description("the key's configured concurrency").register(registry);
-    }
+    laneOfTopic.forEach((topic, lane) -> topicOfLane.put(lane, topic));
+    this.metrics = new DispatcherMetrics(registry);
+    Map<String, Integer> conc = new HashMap<>();
+    config.keys().forEach((k, s) -> conc.put(k, s.maxConcurrency()));
+    metrics.gauges(config.keys().keySet(), keys, conc, clock::millis, queues::size);
     this.thread = new Thread(this::run, "pf-dispatcher");
   }
 
@@ -113,7 +156,7 @@ public final class Dispatcher implements AutoCloseable {
     thread.start();
   }
 
-  /** True once this instance holds the job partitions and its transactional producer is ready. */
+  /** True while this instance holds the job partitions and its transactional producer is ready. */
   public boolean isActive() {
     return active && failure == null;
   }
@@ -125,22 +168,21 @@ public final class Dispatcher implements AutoCloseable {
 
   private void run() {
     try {
-      producer = new KafkaProducer<>(KafkaClients.transactionalProducer(config.kafka(), "pf-dispatcher-" + instanceId,
-          config.dispatcher().groupId()));
-      producer.initTransactions();
-      var consumerProps = KafkaClients.consumer(config.kafka(), "pf-dispatcher-" + instanceId,
-          config.dispatcher().groupId());
-      consumerProps.put("max.poll.records", 500);
-      jobs = new KafkaConsumer<>(consumerProps);
-      var eventProps = KafkaClients.consumer(config.kafka(), "pf-dispatcher-events-" + instanceId,
-          config.dispatcher().groupId() + "-events-" + instanceId);
-      eventProps.put("auto.offset.reset", "latest");
-      eventProps.put("isolation.level", "read_uncommitted");
-      events = new KafkaConsumer<>(eventProps);
-      events.subscribe(List.of(config.topics().fleetEvents()));
+      var props = KafkaClients.consumer(config.kafka(), clientId, config.dispatcher().groupId());
+      props.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 500);
+      props.put(ConsumerConfig.PARTITION_ASSIGNMENT_STRATEGY_CONFIG, SingleActiveAssignor.class.getName());
+      props.put(ConsumerConfig.GROUP_PROTOCOL_CONFIG, "classic");
+      int session = config.dispatcher().sessionTimeoutMs();
+      props.put(ConsumerConfig.SESSION_TIMEOUT_MS_CONFIG, session);
+      props.put(ConsumerConfig.HEARTBEAT_INTERVAL_MS_CONFIG, Math.max(100, session / 4));
+      jobs = new KafkaConsumer<>(props);
+      var fb = KafkaClients.consumer(config.kafka(), clientId + "-feedback", "unused");
+      fb.remove(ConsumerConfig.GROUP_ID_CONFIG);
+      fb.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 2_000);
+      feedback = new KafkaConsumer<>(fb);
       jobs.subscribe(laneOfTopic.keySet(), new Rebalance());
-      active = true;
-      LOG.info("dispatcher {} started: reading {}", instanceId, laneOfTopic.keySet());
+      LOG.info("dispatcher {} started: group {}, reading {}", instanceId, config.dispatcher().groupId(),
+          laneOfTopic.keySet());
       while (running) {
         round();
       }
@@ -148,7 +190,7 @@ public final class Dispatcher implements AutoCloseable {
       if (running) {
         failure = e;
       }
-    } catch (ProducerFencedException e) {
+    } catch (ProducerFencedException | InvalidProducerEpochException e) {
       failure = e;
       LOG.error("dispatcher {} was fenced by another dispatcher instance; stopping", instanceId);
     } catch (Throwable e) {
@@ -156,112 +198,624 @@ public final class Dispatcher implements AutoCloseable {
       LOG.error("dispatcher {} failed; stopping", instanceId, e);
     } finally {
       active = false;
+      assignorFlag.set(false);
       closeQuietly(jobs);
-      closeQuietly(events);
+      closeQuietly(feedback);
       closeQuietly(producer);
+      SingleActiveAssignor.forget(clientId);
       stopped.countDown();
     }
   }
 
   private void round() {
-    Instant now = clock.instant();
-    for (ConsumerRecord<String, byte[]> r : events.poll(Duration.ZERO)) {
-      onFleetEvent(r);
+    Duration wait = producer == null ? Duration.ofMillis(100)
+        : queues.size() > 0 || !outbox.isEmpty() ? Duration.ofMillis(2) : Duration.ofMillis(20);
+    var polled = jobs.poll(wait);
+    if (jobs.assignment().isEmpty()) {
+      if (producer != null) {
+        deactivate("lost every job partition");
+      }
+      return;
     }
-    for (Lease l : keys.expire(now)) {
-      leasesExpired.increment();
+    if (producer == null) {
+      activate();
+    }
+    long nowMs = clock.millis();
+    for (ConsumerRecord<String, byte[]> r : feedback.poll(Duration.ZERO)) {
+      onFeedback(r, null, nowMs);
+    }
+    for (Lease l : keys.expire(Instant.ofEpochMilli(nowMs))) {
+      metrics.leasesExpired.increment();
+      breakers.release(l.route());
       LOG.warn("lease {} of job {} on key {} expired without release", l.leaseId(), l.jobId(), l.keyId());
     }
-    Duration wait = queues.size() > 0 ? Duration.ofMillis(5) : Duration.ofMillis(100);
-    for (ConsumerRecord<String, byte[]> r : jobs.poll(wait)) {
-      queues.add(laneOfTopic.get(r.topic()), r);
+    for (ConsumerRecord<String, byte[]> r : polled) {
+      intake(r, nowMs);
+    }
+    if (sweepCancels || nowMs - lastSweepMs >= SWEEP_EVERY_MS) {
+      sweep(nowMs);
     }
     flowControl();
-    dispatchReady();
+    dispatch();
   }
 
-  /** Pauses every partition while the ready queues are full, so the backlog stays in Kafka. */
-  private void flowControl() {
-    int max = config.dispatcher().maxBufferedJobs();
-    if (queues.size() >= max && paused.isEmpty()) {
-      paused.addAll(jobs.assignment());
-      jobs.pause(paused);
-    } else if (queues.size() <= max / 2 && !paused.isEmpty()) {
-      jobs.resume(paused);
-      paused.clear();
+  // ------------------------------------------------------------------ activation (HA)
+
+  private void activate() {
+    LOG.info("dispatcher {} is now the active dispatcher of group {}: fencing predecessors, rebuilding leases",
+        instanceId, config.dispatcher().groupId());
+    producer = new KafkaProducer<>(KafkaClients.transactionalProducer(config.kafka(), clientId,
+        config.dispatcher().groupId()));
+    producer.initTransactions();
+    leasePrefix = Long.toHexString(ThreadLocalRandom.current().nextLong()) + "-";
+    rebuild();
+    active = true;
+  }
+
+  private void deactivate(String why) {
+    LOG.warn("dispatcher {} stands by: {}", instanceId, why);
+    active = false;
+    closeQuietly(producer);
+    producer = null;
+    keys.clear();
+    queues.removeIf(p -> true);
+    offsets.clear();
+    outbox.clear();
+    pausedLanes.clear();
+    feedback.assign(List.of());
+  }
+
+  /** A lease read back from llm.assignments while rebuilding. */
+  private record Rebuilt(Lease lease) {}
+
+  /**
+   * Rebuilds the in-flight lease table and the rate windows from Kafka: every assignment written in the lookback
+   * window holds a lease unless a fleet event released it (or it expired); released ones still count in the rate
+   * windows. Cancels in the window are remembered too. Then the feedback consumer goes on from where it stopped.
+   */
+  private void rebuild() {
+    long nowMs = clock.millis();
+    long from = nowMs - config.dispatcher().rebuildLookbackMs();
+    Map<String, Rebuilt> open = new HashMap<>();
+    int assignments = 0;
+    var props = KafkaClients.consumer(config.kafka(), clientId + "-rebuild", "unused");
+    props.remove(ConsumerConfig.GROUP_ID_CONFIG);
+    props.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 2_000);
+    try (KafkaConsumer<String, byte[]> c = new KafkaConsumer<>(props)) {
+      List<TopicPartition> parts = partitions(c, config.topics().assignments());
+      for (ConsumerRecord<String, byte[]> r : readToEnd(c, parts, from)) {
+        try {
+          Assignment a = Json.read(r.value(), Assignment.class);
+          Instant deadline = a.deadline() == null ? Instant.ofEpochMilli(r.timestamp())
+              .plusMillis(config.dispatcher().defaultJobTtlMs()) : a.deadline();
+          long at = a.dispatchedAt() == null ? r.timestamp() : a.dispatchedAt().toEpochMilli();
+          long reserve = tokens.promptTokens(a.job()) + (a.job().maxTokens() == null ? 0 : a.job().maxTokens());
+          open.put(a.leaseId(), new Rebuilt(new Lease(a.leaseId(), a.keyId(), a.job().jobId(),
+              a.route() == null ? null : a.route().name(), deadline.plusMillis(config.dispatcher().leaseGraceMs()),
+              reserve, at)));
+          assignments++;
+        } catch (RuntimeException e) {
+          LOG.debug("skipping unreadable assignment at {}-{}@{}", r.topic(), r.partition(), r.offset());
+        }
+      }
+    }
+    List<TopicPartition> fb = new ArrayList<>(partitions(feedback, config.topics().fleetEvents()));
+    fb.addAll(partitions(feedback, config.topics().cancels()));
+    int events = 0;
+    for (ConsumerRecord<String, byte[]> r : readToEnd(feedback, fb, from)) {
+      onFeedback(r, open, nowMs);
+      events++;
+    }
+    int restored = 0;
+    for (Rebuilt rb : open.values()) {
+      Lease l = rb.lease();
+      if (!config.keys().containsKey(l.keyId())) {
+        continue;
+      }
+      if (Instant.ofEpochMilli(nowMs).isBefore(l.expiresAt())) {
+        keys.restore(l, nowMs);
+        restored++;
+      } else {
+        keys.restoreUsage(l.keyId(), l.reservedAtMs(), l.reservedTokens(), nowMs);
+      }
+    }
+    metrics.leasesRebuilt.increment(restored);
+    LOG.info("dispatcher {} rebuilt {} in-flight leases from {} assignments and {} feedback records (lookback {} ms)",
+        instanceId, restored, assignments, events, config.dispatcher().rebuildLookbackMs());
+  }
+
+  private static List<TopicPartition> partitions(KafkaConsumer<?, ?> c, String topic) {
+    List<TopicPartition> out = new ArrayList<>();
+    List<PartitionInfo> infos = c.partitionsFor(topic, Duration.ofSeconds(30));
+    if (infos != null) {
+      infos.forEach(p -> out.add(new TopicPartition(topic, p.partition())));
+    }
+    return out;
+  }
+
+  /** Assigns {@code parts}, seeks to {@code fromMs} and reads up to the end offsets as of now. */
+  private static List<ConsumerRecord<String, byte[]>> readToEnd(KafkaConsumer<String, byte[]> c,
+      List<TopicPartition> parts, long fromMs) {
+    c.assign(parts);
+    Map<TopicPartition, Long> query = new HashMap<>();
+    parts.forEach(tp -> query.put(tp, Math.max(0, fromMs)));
+    Map<TopicPartition, OffsetAndTimestamp> start = c.offsetsForTimes(query, Duration.ofSeconds(30));
+    Map<TopicPartition, Long> end = c.endOffsets(parts, Duration.ofSeconds(30));
+    for (TopicPartition tp : parts) {
+      OffsetAndTimestamp o = start.get(tp);
+      c.seek(tp, o == null ? end.get(tp) : o.offset());
+    }
+    List<ConsumerRecord<String, byte[]>> out = new ArrayList<>();
+    long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+    while (System.nanoTime() < until) {
+      boolean done = true;
+      for (TopicPartition tp : parts) {
+        if (c.position(tp) < end.get(tp)) {
+          done = false;
+          break;
+        }
+      }
+      if (done) {
+        return out;
+      }
+      for (ConsumerRecord<String, byte[]> r : c.poll(Duration.ofMillis(100))) {
+        out.add(r);
+      }
+    }
+    throw new IllegalStateException("could not read " + parts + " to their end within 60 s");
+  }
+
+  // ------------------------------------------------------------------ feedback: fleet events and cancels
+
+  private void onFeedback(ConsumerRecord<String, byte[]> r, Map<String, Rebuilt> rebuilding, long nowMs) {
+    if (r.topic().equals(config.topics().cancels())) {
+      String jobId = cancelledJobId(r);
+      if (jobId == null) {
+        if (rebuilding == null) {
+          deadLetter(r, "unreadable cancel: expected a job_id (record key, JSON string or {\"job_id\":...})");
+        }
+        return;
+      }
+      cancelled.put(jobId, Boolean.TRUE);
+      sweepCancels = true;
+      return;
+    }
+    FleetEvent e;
+    try {
+      e = Json.read(r.value(), FleetEvent.class);
+      if (e.type() == null) {
+        throw new IllegalArgumentException("no type");
+      }
+    } catch (RuntimeException ex) {
+      if (rebuilding == null) {
+        deadLetter(r, "unreadable fleet event: " + ex.getMessage());
+      }
+      return;
+    }
+    long at = r.timestamp();
+    switch (e.type()) {
+      case LEASE_RELEASED -> {
+        Long used = e.usage() == null ? null : e.usage().totalTokens();
+        if (e.leaseId() != null) {
+          if (rebuilding != null) {
+            Rebuilt rb = rebuilding.remove(e.leaseId());
+            if (rb != null) {
+              keys.restoreUsage(rb.lease().keyId(), rb.lease().reservedAtMs(),
+                  used == null ? rb.lease().reservedTokens() : used, nowMs);
+            }
+          } else {
+            Optional<Lease> l = keys.release(e.leaseId(), used, nowMs);
+            if (l.isPresent()) {
+              metrics.leasesReleased.increment();
+              if (l.get().route() != null) {
+                breakers.record(l.get().route(), RouteBreakers.verdictOf(e.outcome(), e.errorCode()),
+                    e.timeToFirstTokenMs() == null ? 0 : e.timeToFirstTokenMs());
+              }
+            }
+          }
+        }
+        keyFeedback(e, at, nowMs);
+      }
+      case KEY_COOLDOWN -> {
+        if (e.keyId() != null) {
+          coolDown(e.keyId(), e.retryAfterMs() != null ? e.retryAfterMs() : retryAfterOf(e.rateLimit()), at, nowMs);
+        }
+      }
+      case WORKER_HEARTBEAT -> { }
     }
   }
 
-  private void dispatchReady() {
-    Map<TopicPartition, OffsetAndMetadata> offsets = new HashMap<>();
-    List<Lease> acquired = new java.util.ArrayList<>();
+  private static String cancelledJobId(ConsumerRecord<String, byte[]> r) {
+    if (r.value() != null && r.value().length > 0 && r.value().length < 4_096) {
+      try {
+        var node = Json.mapper().readTree(r.value());
+        if (node != null && node.isTextual() && !node.textValue().isBlank()) {
+          return node.textValue();
+        }
+        if (node != null && node.path("job_id").isTextual() && !node.path("job_id").textValue().isBlank()) {
+          return node.path("job_id").textValue();
+        }
+        return null;
+      } catch (Exception e) {
+        String s = new String(r.value(), StandardCharsets.UTF_8).trim();
+        return s.isEmpty() || s.length() > 256 || s.contains("{") ? null : s;
+      }
+    }
+    return r.key() != null && !r.key().isBlank() && (r.value() == null || r.value().length == 0) ? r.key() : null;
+  }
+
+  /** Rate-limit feedback on the key: 429 cooldown, auth/quota disable, x-ratelimit-remaining-* budgets. */
+  private void keyFeedback(FleetEvent e, long atMs, long nowMs) {
+    String key = e.keyId();
+    if (key == null || !config.keys().containsKey(key)) {
+      return;
+    }
+    String code = e.errorCode();
+    if (ErrorCodes.UPSTREAM_AUTH.equals(code) || ErrorCodes.UPSTREAM_QUOTA.equals(code)) {
+      long until = atMs + config.dispatcher().keyDisabledMs();
+      if (until > nowMs) {
+        boolean was = keys.isDisabled(key, nowMs);
+        keys.disable(key, until);
+        if (!was) {
+          metrics.keyEvent(key, "disabled");
+          LOG.error("KEY DISABLED: key {} got {} (HTTP {}) from route {}; no jobs go to it for {} ms. Jobs other keys "
+              + "can serve keep going. Check the key's secret, quota and spend limit.", key, code, e.statusCode(),
+              e.route(), config.dispatcher().keyDisabledMs());
+        }
+      }
+    } else if (ErrorCodes.UPSTREAM_RATE_LIMITED.equals(code)
+        || (e.statusCode() != null && e.statusCode() == 429)) {
+      coolDown(key, e.retryAfterMs() != null ? e.retryAfterMs() : retryAfterOf(e.rateLimit()), atMs, nowMs);
+    }
+    Map<String, String> h = e.rateLimit();
+    if (h != null && !h.isEmpty()) {
+      Long reqs = parseLong(h.get("x-ratelimit-remaining-requests"));
+      Long toks = parseLong(h.get("x-ratelimit-remaining-tokens"));
+      if (reqs != null || toks != null) {
+        long window = config.dispatcher().rateWindowMs();
+        long reset = Math.max(durationMs(h.get("x-ratelimit-reset-requests"), window),
+            durationMs(h.get("x-ratelimit-reset-tokens"), window));
+        if (atMs + reset > nowMs) {
+          keys.remoteBudget(key, reqs, toks, atMs + reset);
+          metrics.keyEvent(key, "remote_budget");
+        }
+      }
+    }
+  }
+
+  private void coolDown(String key, Long retryAfterMs, long atMs, long nowMs) {
+    if (!config.keys().containsKey(key)) {
+      return;
+    }
+    var d = config.dispatcher();
+    long base = Math.min(d.cooldownCapMs(), retryAfterMs == null || retryAfterMs < 0 ? d.cooldownDefaultMs()
+        : retryAfterMs);
+    long until = atMs + base + (long) (random.getAsDouble() * base * 0.2);
+    if (until > nowMs) {
+      if (!keys.isCoolingDown(key, nowMs)) {
+        LOG.info("key {} cools down for {} ms after a 429", key, until - nowMs);
+      }
+      keys.coolDown(key, until);
+      metrics.keyEvent(key, "cooldown");
+    }
+  }
+
+  /** retry-after-ms, or retry-after in seconds (an HTTP date is left to the worker, which sends retryAfterMs). */
+  private static Long retryAfterOf(Map<String, String> h) {
+    if (h == null) {
+      return null;
+    }
+    Long ms = parseLong(h.get("retry-after-ms"));
+    if (ms != null) {
+      return ms;
+    }
+    Long s = parseLong(h.get("retry-after"));
+    return s == null ? null : s * 1_000;
+  }
+
+  private static Long parseLong(String s) {
+    if (s == null) {
+      return null;
+    }
+    try {
+      return (long) Double.parseDouble(s.trim());
+    } catch (NumberFormatException e) {
+      return null;
+    }
+  }
+
+  /** OpenAI-style reset durations: "1s", "6m0s", "20ms", "1h2m3.5s"; a bare number is seconds. */
+  static long durationMs(String s, long fallback) {
+    if (s == null || s.isBlank()) {
+      return fallback;
+    }
+    s = s.trim();
+    try {
+      return (long) (Double.parseDouble(s) * 1_000);
+    } catch (NumberFormatException ignored) {
+      // units follow
+    }
+    var m = java.util.regex.Pattern.compile("(\\d+(?:\\.\\d+)?)(ms|h|m|s)").matcher(s);
+    double total = 0;
+    boolean any = false;
+    while (m.find()) {
+      any = true;
+      double v = Double.parseDouble(m.group(1));
+      total += switch (m.group(2)) {
+        case "ms" -> v;
+        case "s" -> v * 1_000;
+        case "m" -> v * 60_000;
+        default -> v * 3_600_000;
+      };
+    }
+    return any ? (long) total : fallback;
+  }
+
+  // ------------------------------------------------------------------ intake
+
+  private void intake(ConsumerRecord<String, byte[]> r, long nowMs) {
+    Lane lane = laneOfTopic.get(r.topic());
+    TopicPartition tp = new TopicPartition(r.topic(), r.partition());
+    offsets.read(tp, r.offset());
+    Instant now = Instant.ofEpochMilli(nowMs);
+    Decision d = lane == Lane.RETRY
+        ? intake.ofRetry(r.value(), now)
+        : intake.ofJob(r.value(), Instant.ofEpochMilli(r.timestamp()), now);
+    if (!(d instanceof Decision.Dispatch dispatch)) {
+      outbox.add(new Out(tp, r.offset(), d, r));
+      return;
+    }
+    Job job = dispatch.job();
+    int prior = dispatch.attempt() - 1;
+    if (cancelled.containsKey(job.jobId())) {
+      answer(tp, r, job, JobStatus.CANCELLED, ErrorCodes.CANCELLED, "cancelled before it ran", prior);
+      return;
+    }
+    Priority priority = switch (lane) {
+      case HIGH -> Priority.HIGH;
+      case NORMAL -> Priority.NORMAL;
+      case LOW -> Priority.LOW;
+      case RETRY -> Priority.NORMAL;
+    };
+    long readyAt = nowMs;
+    JobError lastError = null;
+    String lastKey = null;
+    if (lane == Lane.RETRY) {
+      RetryRequest retry = Json.read(r.value(), RetryRequest.class);
+      lastError = retry.reason();
+      lastKey = retry.assignment().keyId();
+      if (retry.assignment().priority() != null) {
+        priority = retry.assignment().priority();
+      }
+      String last = lastError == null ? "unknown" : lastError.code() + ": " + lastError.message();
+      int max = config.dispatcher().retry().maxAttempts();
+      if (dispatch.attempt() > max) {
+        answer(tp, r, job, JobStatus.FAILED, ErrorCodes.RETRIES_EXHAUSTED, "gave up after " + prior
+            + " attempt(s) (dispatcher.retry.max_attempts = " + max + "); last error: " + last, prior);
+        return;
+      }
+      long due = Math.max(retry.notBefore() == null ? 0 : retry.notBefore().toEpochMilli(),
+          nowMs + backoff.delayMs(dispatch.attempt()));
+      if (dispatch.deadline() != null && due >= dispatch.deadline().toEpochMilli()) {
+        answer(tp, r, job, JobStatus.EXPIRED, ErrorCodes.DEADLINE_EXCEEDED, "the next attempt could not start "
+            + "before the job's deadline " + dispatch.deadline() + " after " + prior + " attempt(s); last error: "
+            + last, prior);
+        return;
+      }
+      readyAt = due;
+    }
+    long prompt = tokens.promptTokens(job);
+    String problem = unservable(dispatch, prompt);
+    if (problem != null) {
+      String code = problem.startsWith("no key") ? ErrorCodes.NO_KEY : ErrorCodes.PROMPT_TOO_LARGE;
+      answer(tp, r, job, JobStatus.REJECTED, code, problem, prior);
+      return;
+    }
+    String group = config.models().containsKey(job.model()) ? job.model() : "*";
+    queues.add(group, lane, new Pending(tp, r.offset(), lane, group, dispatch, priority, readyAt, prompt, lastError,
+        lastKey));
+  }
+
+  /** Why no route of the chain could ever serve the job, or null when one could. */
+  private String unservable(Decision.Dispatch d, long prompt) {
+    Job job = d.job();
+    RouteSettings first = d.routes().get(0);
+    if (first.maxPromptTokens() != null && prompt > first.maxPromptTokens()) {
+      return "the prompt has about " + prompt + " tokens, more than max_prompt_tokens " + first.maxPromptTokens()
+          + " of model " + job.model();
+    }
+    boolean anyKey = false;
+    long smallest = Long.MAX_VALUE;
+    for (RouteSettings route : d.routes()) {
+      if (job.maxTokens() != null && job.maxTokens() > route.maxTokensCap()) {
+        continue;
+      }
+      List<String> candidates = keysOf(route);
+      if (!keys.hasKeyFor(candidates, job.tenant())) {
+        continue;
+      }
+      anyKey = true;
+      long reserve = prompt + (job.maxTokens() != null ? job.maxTokens() : route.defaultMaxTokens());
+      smallest = Math.min(smallest, reserve);
+      if (keys.canEverAdmit(candidates, job.tenant(), reserve)) {
+        return null;
+      }
+    }
+    if (!anyKey) {
+      return "no key serves model " + job.model() + (job.tenant() == null ? "" : " for tenant " + job.tenant());
+    }
+    return "the prompt (about " + prompt + " tokens) plus max_tokens needs " + smallest
+        + " tokens, more than any key of model " + job.model() + " may use per rate window";
+  }
+
+  private void answer(TopicPartition tp, ConsumerRecord<String, byte[]> r, Job job, JobStatus status, String code,
+      String message, int attempts) {
+    outbox.add(new Out(tp, r.offset(), new Decision.Answer(job.replyTo(), Result.terminal(job.jobId(), status,
+        new JobError(code, message, false), job.metadata(), attempts)), r));
+  }
+
+  /** Expired and cancelled jobs leave the queues with one result each. */
+  private void sweep(long nowMs) {
+    lastSweepMs = nowMs;
+    sweepCancels = false;
+    for (Pending p : queues.removeIf(p -> isExpired(p, nowMs) || cancelled.containsKey(p.dispatch().job().jobId()))) {
+      Job job = p.dispatch().job();
+      int prior = p.dispatch().attempt() - 1;
+      boolean cancel = cancelled.containsKey(job.jobId());
+      String msg = cancel ? "cancelled before it ran" : "the job's deadline " + p.dispatch().deadline()
+          + " passed while it waited for a key" + (p.lastError() == null ? ""
+          : "; last error: " + p.lastError().code() + ": " + p.lastError().message());
+      outbox.add(new Out(p.tp(), p.offset(), new Decision.Answer(job.replyTo(), Result.terminal(job.jobId(),
+          cancel ? JobStatus.CANCELLED : JobStatus.EXPIRED,
+          new JobError(cancel ? ErrorCodes.CANCELLED : ErrorCodes.DEADLINE_EXCEEDED, msg, false), job.metadata(),
+          prior)), null));
+    }
+  }
+
+  private static boolean isExpired(Pending p, long nowMs) {
+    return p.dispatch().deadline() != null && nowMs >= p.dispatch().deadline().toEpochMilli();
+  }
+
+  /** A lane whose buffer is full pauses its topic; it resumes at half. Memory never grows with the backlog. */
+  private void flowControl() {
+    int cap = Math.max(1, config.dispatcher().maxBufferedJobs() / 4);
+    for (Lane lane : Lane.values()) {
+      int n = queues.size(lane);
+      if (n >= cap && pausedLanes.add(lane)) {
+        jobs.pause(partitionsOf(lane));
+      } else if (n <= cap / 2 && pausedLanes.remove(lane)) {
+        jobs.resume(partitionsOf(lane));
+      }
+    }
+  }
+
+  private List<TopicPartition> partitionsOf(Lane lane) {
+    String topic = topicOfLane.get(lane);
+    return jobs.assignment().stream().filter(tp -> tp.topic().equals(topic)).toList();
+  }
+
+  // ------------------------------------------------------------------ dispatch
+
+  /** One output record that is not an assignment, for the next transaction. */
+  private record Out(TopicPartition tp, long offset, Decision decision, ConsumerRecord<String, byte[]> source) {}
+
+  private void dispatch() {
+    long nowMs = clock.millis();
+    Instant now = Instant.ofEpochMilli(nowMs);
+    Set<String> blocked = new HashSet<>();
+    List<Lease> acquired = new ArrayList<>();
     boolean inTxn = false;
     try {
       int n = 0;
+      for (Out o : outbox) {
+        if (!inTxn) {
+          producer.beginTransaction();
+          inTxn = true;
+        }
+        emit(o.decision(), o.source());
+        if (o.tp() != null) {
+          offsets.done(o.tp(), o.offset());
+        }
+        n++;
+      }
+      outbox.clear();
       while (n < MAX_RECORDS_PER_TRANSACTION) {
-        Instant now = clock.instant();
-        Lane lane = queues.next(r -> isDue(r, now));
-        if (lane == null) {
+        ReadyQueues.Choice<Pending> c = queues.next(nowMs, blocked::contains);
+        if (c == null) {
           break;
         }
-        ConsumerRecord<String, byte[]> r = queues.peek(lane);
-        Decision d = lane == Lane.RETRY
-            ? intake.ofRetry(r.value(), now)
-            : intake.ofJob(r.value(), Instant.ofEpochMilli(r.timestamp()), now);
-        if (d instanceof Decision.Dispatch dispatch) {
-          Optional<ProducerRecord<String, byte[]>> assignment = assign(dispatch, priorityOf(lane, r), now, acquired);
-          if (assignment.isEmpty()) {
-            break; // no key has capacity: the job waits (strict priority: nothing overtakes it)
-          }
-          if (!inTxn) {
-            producer.beginTransaction();
-            inTxn = true;
-          }
-          producer.send(assignment.get());
-          dispatched.increment();
-        } else {
-          if (!inTxn) {
-            producer.beginTransaction();
-            inTxn = true;
-          }
-          emit(d, r);
+        Optional<ProducerRecord<String, byte[]>> a = assign(c.item(), now, acquired);
+        if (a.isEmpty()) {
+          blocked.add(c.group()); // no key of this model's chain has room: its jobs wait, other models go on
+          continue;
         }
-        queues.poll(lane);
-        offsets.put(new TopicPartition(r.topic(), r.partition()), new OffsetAndMetadata(r.offset() + 1));
+        if (!inTxn) {
+          producer.beginTransaction();
+          inTxn = true;
+        }
+        producer.send(a.get());
+        queues.take(c);
+        offsets.done(c.item().tp(), c.item().offset());
+        metrics.dispatched.increment();
         n++;
       }
       if (inTxn) {
-        producer.sendOffsetsToTransaction(offsets, jobs.groupMetadata());
+        Map<TopicPartition, OffsetAndMetadata> commit = offsets.toCommit();
+        if (!commit.isEmpty()) {
+          producer.sendOffsetsToTransaction(commit, jobs.groupMetadata());
+        }
         producer.commitTransaction();
+        offsets.markCommitted(commit);
       }
-    } catch (ProducerFencedException e) {
+    } catch (ProducerFencedException | InvalidProducerEpochException e) {
       throw e;
     } catch (KafkaException e) {
       LOG.warn("dispatch transaction failed, rewinding: {}", e.toString());
+      metrics.transactionsAborted.increment();
       if (inTxn) {
-        producer.abortTransaction();
+        try {
+          producer.abortTransaction();
+        } catch (KafkaException abort) {
+          throw abort;
+        }
       }
-      acquired.forEach(l -> keys.release(l.leaseId()));
+      for (Lease l : acquired) {
+        keys.undo(l.leaseId(), nowMs);
+        breakers.release(l.route());
+      }
       rewind();
     }
   }
 
-  private Optional<ProducerRecord<String, byte[]>> assign(Decision.Dispatch d, Priority priority, Instant now,
-      List<Lease> acquired) {
+  private Optional<ProducerRecord<String, byte[]>> assign(Pending p, Instant now, List<Lease> acquired) {
+    Decision.Dispatch d = p.dispatch();
+    Job job = d.job();
+    long nowMs = now.toEpochMilli();
     for (RouteSettings route : d.routes()) {
-      Optional<String> key = keys.choose(config.keysOf(route), d.job().tenant());
-      if (key.isPresent()) {
-        String leaseId = UUID.randomUUID().toString();
-        Lease lease = new Lease(leaseId, key.get(), d.job().jobId(),
-            d.deadline().plusMillis(config.dispatcher().leaseGraceMs()));
-        keys.acquire(lease);
-        acquired.add(lease);
-        Assignment a = new Assignment(leaseId, d.job(), d.attempt(), priority, route.toRoute(d.job().model()),
-            key.get(), d.enqueuedAt(), now, d.deadline(), d.job().replyTo());
-        return Optional.of(new ProducerRecord<>(config.topics().assignments(), d.job().jobId(), Json.bytes(a)));
+      if (job.maxTokens() != null && job.maxTokens() > route.maxTokensCap()) {
+        continue;
       }
+      if (route.maxPromptTokens() != null && p.promptTokens() > route.maxPromptTokens()) {
+        continue;
+      }
+      int maxTokens = job.maxTokens() != null ? job.maxTokens() : route.defaultMaxTokens();
+      long reserve = p.promptTokens() + maxTokens;
+      var wire = route.toRoute(job.model());
+      List<String> candidates = keysOf(route);
+      if (!breakers.tryAcquire(wire.name())) {
+        continue; // open: down the fallback chain
+      }
+      Optional<String> key = Optional.empty();
+      if (p.lastKey() != null && candidates.size() > 1 && candidates.contains(p.lastKey())) {
+        List<String> others = new ArrayList<>(candidates);
+        others.remove(p.lastKey());
+        key = keys.choose(others, job.tenant(), reserve, nowMs);
+      }
+      if (key.isEmpty()) {
+        key = keys.choose(candidates, job.tenant(), reserve, nowMs);
+      }
+      if (key.isEmpty()) {
+        breakers.release(wire.name());
+        continue;
+      }
+      String leaseId = leasePrefix + Long.toString(leaseSeq++, 36);
+      Instant deadline = d.deadline() != null ? d.deadline()
+          : now.plusMillis(config.dispatcher().defaultJobTtlMs());
+      Lease lease = new Lease(leaseId, key.get(), job.jobId(), wire.name(),
+          deadline.plusMillis(config.dispatcher().leaseGraceMs()), reserve, nowMs);
+      keys.acquire(lease, nowMs);
+      acquired.add(lease);
+      Job sent = job.maxTokens() != null ? job : new Job(job.jobId(), job.model(), job.messages(), maxTokens,
+          job.replyTo(), job.deadline(), job.ttlMs(), job.tenant(), job.metadata(), job.params());
+      Assignment a = new Assignment(leaseId, sent, d.attempt(), p.priority(), wire, key.get(), d.enqueuedAt(), now,
+          deadline, job.replyTo());
+      return Optional.of(new ProducerRecord<>(config.topics().assignments(), job.jobId(), Json.bytes(a)));
     }
     return Optional.empty();
+  }
+
+  private List<String> keysOf(RouteSettings route) {
+    return keysOfRoute.computeIfAbsent(route, config::keysOf);
   }
 
   private void emit(Decision d, ConsumerRecord<String, byte[]> r) {
@@ -274,62 +828,30 @@ public final class Dispatcher implements AutoCloseable {
       h.add("pf.dlq.offset", Long.toString(r.offset()).getBytes(StandardCharsets.UTF_8));
       h.add("pf.dlq.timestamp", Long.toString(r.timestamp()).getBytes(StandardCharsets.UTF_8));
       producer.send(new ProducerRecord<>(config.topics().deadLetters(), null, r.key(), r.value(), h));
-      deadLettered.increment();
+      metrics.deadLettered.increment();
       LOG.info("dead-lettered {}-{}@{}: {}", r.topic(), r.partition(), r.offset(), dl.reason());
       if (dl.answer() != null) {
         emit(dl.answer(), r);
       }
     } else if (d instanceof Decision.Answer a) {
       producer.send(new ProducerRecord<>(a.replyTo(), a.result().jobId(), Json.bytes(a.result())));
-      answered.increment();
+      metrics.answered(a.result().status().wireName());
     }
   }
 
-  private boolean isDue(ConsumerRecord<String, byte[]> r, Instant now) {
-    if (!config.topics().jobsRetry().equals(r.topic())) {
-      return true;
-    }
-    try {
-      RetryRequest retry = Json.read(r.value(), RetryRequest.class);
-      return retry.notBefore() == null || !now.isBefore(retry.notBefore());
-    } catch (RuntimeException e) {
-      return true; // intake dead-letters it
-    }
-  }
-
-  private static Priority priorityOf(Lane lane, ConsumerRecord<String, byte[]> r) {
-    return switch (lane) {
-      case HIGH -> Priority.HIGH;
-      case NORMAL -> Priority.NORMAL;
-      case LOW -> Priority.LOW;
-      case RETRY -> {
-        try {
-          Priority p = Json.read(r.value(), RetryRequest.class).assignment().priority();
-          yield p == null ? Priority.NORMAL : p;
-        } catch (RuntimeException e) {
-          yield Priority.NORMAL;
-        }
-      }
-    };
-  }
-
-  private void onFleetEvent(ConsumerRecord<String, byte[]> r) {
-    FleetEvent e;
-    try {
-      e = Json.read(r.value(), FleetEvent.class);
-    } catch (RuntimeException ex) {
-      LOG.warn("unreadable fleet event at {}-{}@{}: {}", r.topic(), r.partition(), r.offset(), ex.toString());
-      return;
-    }
-    if (e.type() == FleetEvent.Type.LEASE_RELEASED && e.leaseId() != null) {
-      keys.release(e.leaseId());
-    }
+  /** A fleet event or cancel that cannot be read goes to the dead-letter topic with the next transaction. */
+  private void deadLetter(ConsumerRecord<String, byte[]> r, String reason) {
+    outbox.add(new Out(null, -1, new Decision.DeadLetter(reason, null), r));
   }
 
   /** After an aborted transaction: forget what was read and read again from the committed offsets. */
   private void rewind() {
     Set<TopicPartition> assigned = jobs.assignment();
-    queues.removeIf(r -> true);
+    queues.removeIf(p -> true);
+    outbox.clear();
+    offsets.clear();
+    jobs.resume(assigned);
+    pausedLanes.clear();
     Map<TopicPartition, OffsetAndMetadata> committed = jobs.committed(assigned);
     for (TopicPartition tp : assigned) {
       OffsetAndMetadata om = committed.get(tp);
@@ -345,16 +867,17 @@ public final class Dispatcher implements AutoCloseable {
     @Override
     public void onPartitionsRevoked(Collection<TopicPartition> partitions) {
       // Nothing of theirs is in an open transaction (we commit every round); drop what waits, the next owner reads it.
-      queues.removeIf(r -> partitions.contains(new TopicPartition(r.topic(), r.partition())));
-      paused.removeAll(partitions);
+      queues.removeIf(p -> partitions.contains(p.tp()));
+      outbox.removeIf(o -> o.tp() != null && partitions.contains(o.tp()));
+      partitions.forEach(offsets::forget);
+      pausedLanes.clear();
     }
 
     @Override
     public void onPartitionsAssigned(Collection<TopicPartition> partitions) {
-      LOG.info("dispatcher {} now reads {} partitions", instanceId, partitions.size());
-      if (!paused.isEmpty()) {
-        jobs.pause(partitions);
-        paused.addAll(partitions);
+      assignorFlag.set(!partitions.isEmpty());
+      if (!partitions.isEmpty()) {
+        LOG.info("dispatcher {} now reads {} partitions", instanceId, partitions.size());
       }
     }
   }
@@ -362,11 +885,12 @@ public final class Dispatcher implements AutoCloseable {
   @Override
   public void close() {
     running = false;
-    if (jobs != null) {
-      jobs.wakeup();
+    KafkaConsumer<String, byte[]> c = jobs;
+    if (c != null) {
+      c.wakeup();
     }
     try {
-      if (!stopped.await(30, TimeUnit.SECONDS)) {
+      if (thread.isAlive() && !stopped.await(30, TimeUnit.SECONDS)) {
         LOG.warn("dispatcher {} did not stop within 30 s", instanceId);
       }
     } catch (InterruptedException e) {

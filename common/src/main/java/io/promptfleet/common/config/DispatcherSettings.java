@@ -5,15 +5,30 @@ package io.promptfleet.common.config;
  *
  * @param groupId          consumer group of the job topics (default promptfleet-dispatcher); also the
  *                         transactional id, so a new active dispatcher fences the old one
- * @param maxBufferedJobs  jobs read from Kafka but not yet dispatched, at most; beyond it partitions pause
- *                         (default 2,000)
+ * @param maxBufferedJobs  jobs read from Kafka but not yet dispatched, at most; each priority topic may hold a
+ *                         quarter of it, beyond which its partitions pause (default 2,000)
  * @param maxRecordBytes   job records larger than this are dead-lettered (default 1 MiB)
  * @param leaseGraceMs     a lease whose worker vanished expires this long after the job's deadline (default 60 s)
  * @param defaultJobTtlMs  deadline of jobs that set none, from their record timestamp (default 1 h)
  * @param httpPort         port of /health and /metrics (default 8080; 0 = any free port)
+ * @param rateWindowMs     the sliding window over which requests_per_minute and tokens_per_minute are enforced,
+ *                         scaled to its length (default 60 s; short windows are for tests)
+ * @param cooldownDefaultMs how long a key cools down after a 429 that named no retry-after (default 1 s)
+ * @param cooldownCapMs    the longest cooldown a retry-after may ask for (default 60 s)
+ * @param keyDisabledMs    how long a key stays disabled after a 401/403 or quota error (default 15 min)
+ * @param rebuildLookbackMs on taking over, assignments and fleet events this far back rebuild the lease table
+ *                         (default 1 h + 60 s: default_job_ttl_ms + lease_grace_ms)
+ * @param sessionTimeoutMs session timeout of the job consumer: a dead active dispatcher is replaced after it
+ *                         (default 10 s)
+ * @param maxCancelledIds  job ids from llm.cancels remembered for jobs not read yet (default 100,000)
+ * @param priority         lane weights and aging
+ * @param retry            backoff and attempts
+ * @param breaker          per-route circuit breaker
  */
 public record DispatcherSettings(String groupId, Integer maxBufferedJobs, Integer maxRecordBytes, Long leaseGraceMs,
-    Long defaultJobTtlMs, Integer httpPort) {
+    Long defaultJobTtlMs, Integer httpPort, Long rateWindowMs, Long cooldownDefaultMs, Long cooldownCapMs,
+    Long keyDisabledMs, Long rebuildLookbackMs, Integer sessionTimeoutMs, Integer maxCancelledIds,
+    PrioritySettings priority, RetrySettings retry, BreakerSettings breaker) {
   public DispatcherSettings {
     groupId = groupId == null ? "promptfleet-dispatcher" : groupId;
     maxBufferedJobs = maxBufferedJobs == null ? 2_000 : maxBufferedJobs;
@@ -21,18 +36,39 @@ public record DispatcherSettings(String groupId, Integer maxBufferedJobs, Intege
     leaseGraceMs = leaseGraceMs == null ? 60_000L : leaseGraceMs;
     defaultJobTtlMs = defaultJobTtlMs == null ? 3_600_000L : defaultJobTtlMs;
     httpPort = httpPort == null ? 8080 : httpPort;
+    rateWindowMs = rateWindowMs == null ? 60_000L : rateWindowMs;
+    cooldownDefaultMs = cooldownDefaultMs == null ? 1_000L : cooldownDefaultMs;
+    cooldownCapMs = cooldownCapMs == null ? 60_000L : cooldownCapMs;
+    keyDisabledMs = keyDisabledMs == null ? 900_000L : keyDisabledMs;
+    rebuildLookbackMs = rebuildLookbackMs == null ? defaultJobTtlMs + leaseGraceMs : rebuildLookbackMs;
+    sessionTimeoutMs = sessionTimeoutMs == null ? 10_000 : sessionTimeoutMs;
+    maxCancelledIds = maxCancelledIds == null ? 100_000 : maxCancelledIds;
+    priority = priority == null ? PrioritySettings.defaults() : priority;
+    retry = retry == null ? RetrySettings.defaults() : retry;
+    breaker = breaker == null ? BreakerSettings.defaults() : breaker;
     ConfigException.require(maxBufferedJobs > 0, "dispatcher.max_buffered_jobs must be > 0");
     ConfigException.require(maxRecordBytes > 0, "dispatcher.max_record_bytes must be > 0");
     ConfigException.require(leaseGraceMs >= 0, "dispatcher.lease_grace_ms must be >= 0");
     ConfigException.require(defaultJobTtlMs > 0, "dispatcher.default_job_ttl_ms must be > 0");
     ConfigException.require(httpPort >= 0 && httpPort < 65536, "dispatcher.http_port must be 0..65535");
+    ConfigException.require(rateWindowMs >= 100, "dispatcher.rate_window_ms must be >= 100");
+    ConfigException.require(cooldownDefaultMs >= 0, "dispatcher.cooldown_default_ms must be >= 0");
+    ConfigException.require(cooldownCapMs >= cooldownDefaultMs,
+        "dispatcher.cooldown_cap_ms must be >= dispatcher.cooldown_default_ms");
+    ConfigException.require(keyDisabledMs > 0, "dispatcher.key_disabled_ms must be > 0");
+    ConfigException.require(rebuildLookbackMs >= 0, "dispatcher.rebuild_lookback_ms must be >= 0");
+    ConfigException.require(sessionTimeoutMs >= 1_000, "dispatcher.session_timeout_ms must be >= 1000");
+    ConfigException.require(maxCancelledIds >= 0, "dispatcher.max_cancelled_ids must be >= 0");
   }
 
   public static DispatcherSettings defaults() {
-    return new DispatcherSettings(null, null, null, null, null, null);
+    return new DispatcherSettings(null, null, null, null, null, null, null, null, null, null, null, null, null, null,
+        null, null);
   }
 
   public DispatcherSettings withHttpPort(int port) {
-    return new DispatcherSettings(groupId, maxBufferedJobs, maxRecordBytes, leaseGraceMs, defaultJobTtlMs, port);
+    return new DispatcherSettings(groupId, maxBufferedJobs, maxRecordBytes, leaseGraceMs, defaultJobTtlMs, port,
+        rateWindowMs, cooldownDefaultMs, cooldownCapMs, keyDisabledMs, rebuildLookbackMs, sessionTimeoutMs,
+        maxCancelledIds, priority, retry, breaker);
   }
 }

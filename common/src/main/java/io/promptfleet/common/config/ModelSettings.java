@@ -34,6 +34,8 @@ public record ModelSettings(List<RouteSettings> routes) {
       ConfigException.require(r.maxTokensCap() > 0, rat + ".max_tokens_cap must be > 0");
       ConfigException.require(r.defaultMaxTokens() > 0 && r.defaultMaxTokens() <= r.maxTokensCap(),
           rat + ".default_max_tokens must be > 0 and <= max_tokens_cap");
+      ConfigException.require(r.maxPromptTokens() == null || r.maxPromptTokens() > 0,
+          rat + ".max_prompt_tokens must be > 0");
     }
   }
 }

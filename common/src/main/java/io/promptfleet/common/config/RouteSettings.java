@@ -12,9 +12,18 @@ import java.util.List;
  * @param defaultMaxTokens    max_tokens when the job gives none (default 1,024)
  * @param priceInputPerMtok   USD per million prompt tokens (optional, for the result's cost)
  * @param priceOutputPerMtok  USD per million completion tokens (optional)
+ * @param maxPromptTokens     prompts estimated larger are rejected with prompt_too_large (optional: no limit
+ *                            beyond what a key's tokens_per_minute can ever admit)
  */
 public record RouteSettings(String provider, String model, List<String> keys, Integer maxTokensCap,
-    Integer defaultMaxTokens, Double priceInputPerMtok, Double priceOutputPerMtok) {
+    Integer defaultMaxTokens, Double priceInputPerMtok, Double priceOutputPerMtok, Integer maxPromptTokens) {
+
+  /** A route without a prompt limit (the form older code builds). */
+  public RouteSettings(String provider, String model, List<String> keys, Integer maxTokensCap,
+      Integer defaultMaxTokens, Double priceInputPerMtok, Double priceOutputPerMtok) {
+    this(provider, model, keys, maxTokensCap, defaultMaxTokens, priceInputPerMtok, priceOutputPerMtok, null);
+  }
+
   public RouteSettings {
     keys = keys == null ? List.of() : List.copyOf(keys);
     maxTokensCap = maxTokensCap == null ? 32_768 : maxTokensCap;

@@ -11,38 +11,59 @@ import java.util.Map;
 import java.util.Optional;
 
 /**
- * The dispatcher's view of every key's capacity: leases held per key against its {@code max_concurrency}.
+ * The one authority over every key's capacity: concurrent streams (leases), requests and tokens per rate window,
+ * cooldowns after 429s, budgets lowered by {@code x-ratelimit-remaining-*} headers, and keys disabled after auth or
+ * quota errors.
  *
- * <p>Not thread-safe: owned by the dispatcher loop thread. Gauges read {@link #inFlight(String)} racily, which is
- * fine for metrics.
+ * <p>A dispatch takes a {@link Lease}: one unit of concurrency, one request and a token reservation (prompt
+ * estimate plus max_tokens) at that instant. A release gives the concurrency back and corrects the reservation to
+ * the usage the provider reported; requests and tokens stay counted until they leave the window. A key is
+ * offered only when all of its budgets admit the whole reservation, so no dispatch takes a key over a limit.
+ *
+ * <p>Not thread-safe: owned by the dispatcher thread. Gauges read {@link #inFlight(String)} racily, which is fine
+ * for metrics.
  */
 public final class KeyPool {
-  private final Map<String, KeySettings> keys;
-  private final Map<String, Integer> inFlight = new HashMap<>();
-  private final Map<String, Lease> leases = new LinkedHashMap<>();
+  static final int SLOTS = 20;
 
-  public KeyPool(Map<String, KeySettings> keys) {
-    this.keys = Map.copyOf(keys);
-    keys.keySet().forEach(k -> inFlight.put(k, 0));
+  private final Map<String, KeyState> keys = new LinkedHashMap<>();
+  private final Map<String, Lease> leases = new LinkedHashMap<>();
+  private final long windowMs;
+
+  /**
+   * @param keys     the configured keys
+   * @param windowMs the rate window; requests_per_minute and tokens_per_minute are scaled to it
+   */
+  public KeyPool(Map<String, KeySettings> keys, long windowMs) {
+    this.windowMs = windowMs;
+    keys.forEach((name, s) -> this.keys.put(name, new KeyState(s, windowMs)));
+  }
+
+  /** Requests a key may take per rate window. */
+  public long requestsPerWindow(String keyId) {
+    return keys.get(keyId).requestLimit;
+  }
+
+  /** Tokens a key may take per rate window. */
+  public long tokensPerWindow(String keyId) {
+    return keys.get(keyId).tokenLimit;
   }
 
   /**
-   * The least-utilised key among {@code candidates} that has capacity and may serve {@code tenant}, or empty.
-   * Utilisation is in-flight divided by max_concurrency.
+   * The least-utilised key among {@code candidates} that may serve {@code tenant} and has room now for one more
+   * stream, one more request and {@code tokens} more tokens, or empty. Utilisation is the largest of the three
+   * shares used.
    */
-  public Optional<String> choose(List<String> candidates, String tenant) {
+  public Optional<String> choose(List<String> candidates, String tenant, long tokens, long nowMs) {
     String best = null;
     double bestUse = Double.MAX_VALUE;
+    boolean ownPool = tenant != null && hasOwnPool(candidates, tenant);
     for (String k : candidates) {
-      KeySettings s = keys.get(k);
-      if (s == null || (s.tenant() != null && !s.tenant().equals(tenant))) {
+      KeyState s = keys.get(k);
+      if (s == null || !servesTenant(s.settings, tenant, ownPool) || !s.admits(tokens, nowMs)) {
         continue;
       }
-      int used = inFlight.getOrDefault(k, 0);
-      if (used >= s.maxConcurrency()) {
-        continue;
-      }
-      double use = (double) used / s.maxConcurrency();
+      double use = s.utilisation(nowMs);
       if (use < bestUse) {
         best = k;
         bestUse = use;
@@ -51,29 +72,112 @@ public final class KeyPool {
     return Optional.ofNullable(best);
   }
 
-  /** Takes one unit of the key's concurrency. */
-  public void acquire(Lease lease) {
-    KeySettings s = keys.get(lease.keyId());
+  /** Whether some candidate key of the tenant's pool could ever admit {@code tokens} in one window. */
+  public boolean canEverAdmit(List<String> candidates, String tenant, long tokens) {
+    boolean ownPool = tenant != null && hasOwnPool(candidates, tenant);
+    for (String k : candidates) {
+      KeyState s = keys.get(k);
+      if (s != null && servesTenant(s.settings, tenant, ownPool) && tokens <= s.tokenLimit) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** Whether the tenant may use any of the candidates at all. */
+  public boolean hasKeyFor(List<String> candidates, String tenant) {
+    boolean ownPool = tenant != null && hasOwnPool(candidates, tenant);
+    for (String k : candidates) {
+      KeyState s = keys.get(k);
+      if (s != null && servesTenant(s.settings, tenant, ownPool)) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  private boolean hasOwnPool(List<String> candidates, String tenant) {
+    for (String k : candidates) {
+      KeyState s = keys.get(k);
+      if (s != null && tenant.equals(s.settings.tenant())) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** A tenant with keys of its own uses only those; everybody else uses the keys that name no tenant. */
+  private static boolean servesTenant(KeySettings s, String tenant, boolean ownPool) {
+    return ownPool ? tenant.equals(s.tenant()) : s.tenant() == null;
+  }
+
+  /**
+   * Takes one unit of the key's concurrency, one request and the lease's token reservation.
+   *
+   * @throws IllegalStateException if the key has no room for it (callers {@link #choose} first)
+   */
+  public void acquire(Lease lease, long nowMs) {
+    KeyState s = keys.get(lease.keyId());
     if (s == null) {
       throw new IllegalArgumentException("unknown key " + lease.keyId());
     }
-    int used = inFlight.get(lease.keyId());
-    if (used >= s.maxConcurrency()) {
-      throw new IllegalStateException("key " + lease.keyId() + " is at its concurrency of " + s.maxConcurrency());
+    if (!s.admits(lease.reservedTokens(), nowMs)) {
+      throw new IllegalStateException("key " + lease.keyId() + " has no room for lease " + lease.leaseId());
     }
     if (leases.putIfAbsent(lease.leaseId(), lease) != null) {
       throw new IllegalStateException("lease " + lease.leaseId() + " is held already");
     }
-    inFlight.put(lease.keyId(), used + 1);
+    s.inFlight++;
+    s.count(lease.reservedAtMs(), lease.reservedTokens(), nowMs);
   }
 
-  /** Gives a lease back; unknown leases (released twice, or after expiry) are ignored. */
-  public Optional<Lease> release(String leaseId) {
+  /**
+   * Restores a lease read back from Kafka after a restart or failover: it holds concurrency whatever the limits
+   * say now (the stream runs), and counts in the rate windows if it was dispatched inside them.
+   */
+  public void restore(Lease lease, long nowMs) {
+    KeyState s = keys.get(lease.keyId());
+    if (s == null || leases.putIfAbsent(lease.leaseId(), lease) != null) {
+      return;
+    }
+    s.inFlight++;
+    s.count(lease.reservedAtMs(), lease.reservedTokens(), nowMs);
+  }
+
+  /** Counts a request that already ended (read back from Kafka) in the key's rate windows. */
+  public void restoreUsage(String keyId, long atMs, long tokens, long nowMs) {
+    KeyState s = keys.get(keyId);
+    if (s != null) {
+      s.count(atMs, tokens, nowMs);
+    }
+  }
+
+  /**
+   * Gives a lease back. With {@code actualTokens} the reservation is corrected to the reported usage; unknown
+   * leases (released twice, or after expiry) are ignored.
+   */
+  public Optional<Lease> release(String leaseId, Long actualTokens, long nowMs) {
+    Lease l = leases.remove(leaseId);
+    if (l == null) {
+      return Optional.empty();
+    }
+    KeyState s = keys.get(l.keyId());
+    s.inFlight--;
+    if (actualTokens != null) {
+      s.tokens.add(l.reservedAtMs(), actualTokens - l.reservedTokens(), nowMs);
+    }
+    return Optional.of(l);
+  }
+
+  /** Undoes a lease whose assignment was never written (its transaction aborted): nothing reached the provider. */
+  public void undo(String leaseId, long nowMs) {
     Lease l = leases.remove(leaseId);
     if (l != null) {
-      inFlight.merge(l.keyId(), -1, Integer::sum);
+      KeyState s = keys.get(l.keyId());
+      s.inFlight--;
+      s.requests.add(l.reservedAtMs(), -1, nowMs);
+      s.tokens.add(l.reservedAtMs(), -l.reservedTokens(), nowMs);
     }
-    return Optional.ofNullable(l);
   }
 
   /** Reclaims leases whose workers never released them. */
@@ -83,22 +187,143 @@ public final class KeyPool {
       Lease l = it.next();
       if (!now.isBefore(l.expiresAt())) {
         it.remove();
-        inFlight.merge(l.keyId(), -1, Integer::sum);
+        keys.get(l.keyId()).inFlight--;
         expired.add(l);
       }
     }
     return expired;
   }
 
+  /** After a 429: no new dispatch to the key until {@code untilMs}. */
+  public void coolDown(String keyId, long untilMs) {
+    KeyState s = keys.get(keyId);
+    if (s != null) {
+      s.coolUntil = Math.max(s.coolUntil, untilMs);
+    }
+  }
+
+  /** After an auth, quota or spend-limit error: no dispatch to the key until {@code untilMs}. */
+  public void disable(String keyId, long untilMs) {
+    KeyState s = keys.get(keyId);
+    if (s != null) {
+      s.disabledUntil = Math.max(s.disabledUntil, untilMs);
+    }
+  }
+
+  /**
+   * The provider said how many requests and tokens the key has left until its reset ({@code x-ratelimit-*}):
+   * dispatch at most that many more until {@code untilMs}. Null values leave that budget alone.
+   */
+  public void remoteBudget(String keyId, Long requestsLeft, Long tokensLeft, long untilMs) {
+    KeyState s = keys.get(keyId);
+    if (s == null) {
+      return;
+    }
+    if (requestsLeft != null) {
+      s.remoteRequests = Math.max(0, requestsLeft);
+      s.remoteRequestsUntil = untilMs;
+    }
+    if (tokensLeft != null) {
+      s.remoteTokens = Math.max(0, tokensLeft);
+      s.remoteTokensUntil = untilMs;
+    }
+  }
+
+  public boolean isDisabled(String keyId, long nowMs) {
+    KeyState s = keys.get(keyId);
+    return s != null && nowMs < s.disabledUntil;
+  }
+
+  public boolean isCoolingDown(String keyId, long nowMs) {
+    KeyState s = keys.get(keyId);
+    return s != null && nowMs < s.coolUntil;
+  }
+
   public int inFlight(String keyId) {
-    return inFlight.getOrDefault(keyId, 0);
+    KeyState s = keys.get(keyId);
+    return s == null ? 0 : s.inFlight;
+  }
+
+  public long requestsInWindow(String keyId, long nowMs) {
+    return keys.get(keyId).requests.sum(nowMs);
+  }
+
+  public long tokensInWindow(String keyId, long nowMs) {
+    return keys.get(keyId).tokens.sum(nowMs);
   }
 
   public int totalInFlight() {
     return leases.size();
   }
 
-  public boolean hasCapacity(List<String> candidates, String tenant) {
-    return choose(candidates, tenant).isPresent();
+  public Optional<Lease> lease(String leaseId) {
+    return Optional.ofNullable(leases.get(leaseId));
+  }
+
+  /** Every lease held, for tests and the rebuild log. */
+  public Map<String, Lease> leases() {
+    return java.util.Collections.unmodifiableMap(leases);
+  }
+
+  /** Forgets every lease and window (this dispatcher lost its partitions; the next owner rebuilds from Kafka). */
+  public void clear() {
+    leases.clear();
+    Map<String, KeyState> fresh = new HashMap<>();
+    keys.forEach((k, s) -> fresh.put(k, new KeyState(s.settings, windowMs)));
+    keys.putAll(fresh);
+  }
+
+  private static final class KeyState {
+    final KeySettings settings;
+    final long requestLimit;
+    final long tokenLimit;
+    final RateWindow requests;
+    final RateWindow tokens;
+    int inFlight;
+    long coolUntil;
+    long disabledUntil;
+    long remoteRequests;
+    long remoteRequestsUntil;
+    long remoteTokens;
+    long remoteTokensUntil;
+
+    KeyState(KeySettings settings, long windowMs) {
+      this.settings = settings;
+      this.requestLimit = Math.max(1, settings.requestsPerMinute() * windowMs / 60_000L);
+      this.tokenLimit = Math.max(1, settings.tokensPerMinute() * windowMs / 60_000L);
+      this.requests = new RateWindow(windowMs, SLOTS);
+      this.tokens = new RateWindow(windowMs, SLOTS);
+    }
+
+    boolean admits(long reserve, long nowMs) {
+      if (nowMs < disabledUntil || nowMs < coolUntil || inFlight >= settings.maxConcurrency()) {
+        return false;
+      }
+      if (requests.sum(nowMs) + 1 > requestLimit || tokens.sum(nowMs) + reserve > tokenLimit) {
+        return false;
+      }
+      if (nowMs < remoteRequestsUntil && remoteRequests < 1) {
+        return false;
+      }
+      return !(nowMs < remoteTokensUntil && remoteTokens < reserve);
+    }
+
+    void count(long atMs, long reserve, long nowMs) {
+      requests.add(atMs, 1, nowMs);
+      tokens.add(atMs, reserve, nowMs);
+      if (nowMs < remoteRequestsUntil) {
+        remoteRequests--;
+      }
+      if (nowMs < remoteTokensUntil) {
+        remoteTokens -= reserve;
+      }
+    }
+
+    double utilisation(long nowMs) {
+      double c = (double) inFlight / settings.maxConcurrency();
+      double r = (double) requests.sum(nowMs) / requestLimit;
+      double t = (double) tokens.sum(nowMs) / tokenLimit;
+      return Math.max(c, Math.max(r, t));
+    }
   }
 }

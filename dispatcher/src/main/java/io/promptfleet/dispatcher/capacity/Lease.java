@@ -3,11 +3,16 @@ package io.promptfleet.dispatcher.capacity;
 import java.time.Instant;
 
 /**
- * One in-flight assignment holding one unit of a key's concurrency.
+ * One in-flight assignment holding one unit of a key's concurrency, one request and its token reservation in the
+ * key's rate windows.
  *
- * @param leaseId   the assignment's lease id
- * @param keyId     the key it holds
- * @param jobId     the job, for logs
- * @param expiresAt when the lease is reclaimed if no worker released it (the job's deadline plus grace)
+ * @param leaseId        the assignment's lease id
+ * @param keyId          the key it holds
+ * @param jobId          the job, for logs
+ * @param route          the route's name (provider/model), for the breaker
+ * @param expiresAt      when the lease is reclaimed if no worker released it (the job's deadline plus grace)
+ * @param reservedTokens prompt estimate plus max_tokens, counted in the key's tokens-per-minute window
+ * @param reservedAtMs   when the request and tokens were counted (epoch ms)
  */
-public record Lease(String leaseId, String keyId, String jobId, Instant expiresAt) {}
+public record Lease(String leaseId, String keyId, String jobId, String route, Instant expiresAt,
+    long reservedTokens, long reservedAtMs) {}

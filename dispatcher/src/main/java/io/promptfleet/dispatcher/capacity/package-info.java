@@ -1,2 +1,2 @@
-/** Per-key capacity: leases for in-flight assignments and the choice of key. */
+/** Per-key capacity: leases, requests and tokens per rate window, cooldowns, disabled keys, token estimates. */
 package io.promptfleet.dispatcher.capacity;

@@ -1,2 +1,2 @@
-/** Which pending job goes next: ready queues per priority. */
+/** Which pending job goes next: ready queues per model and priority lane, weighted with aging; retry backoff. */
 package io.promptfleet.dispatcher.schedule;

@@ -1,0 +1,73 @@
+package io.promptfleet.dispatcher;
+
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.promptfleet.dispatcher.capacity.KeyPool;
+import java.util.Collection;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.LongSupplier;
+
+/**
+ * Every meter of the dispatcher, in one place (route breaker meters live with {@code RouteBreakers}). Names are
+ * lowercase with dots; outcomes and reasons are tags; never a job id. Thread-safe (Micrometer is).
+ */
+final class DispatcherMetrics {
+  private final MeterRegistry registry;
+  final Counter dispatched;
+  final Counter deadLettered;
+  final Counter leasesReleased;
+  final Counter leasesExpired;
+  final Counter leasesRebuilt;
+  final Counter transactionsAborted;
+  private final Map<String, Counter> answered = new ConcurrentHashMap<>();
+  private final Map<String, Counter> keyEvents = new ConcurrentHashMap<>();
+
+  DispatcherMetrics(MeterRegistry registry) {
+    this.registry = registry;
+    dispatched = Counter.builder("promptfleet.dispatcher.assignments").description("assignments written")
+        .register(registry);
+    deadLettered = Counter.builder("promptfleet.dispatcher.dead.letters")
+        .description("records that were not valid jobs, fleet events or cancels, sent to the dead-letter topic")
+        .register(registry);
+    leasesReleased = Counter.builder("promptfleet.dispatcher.leases.released")
+        .description("leases released by a worker's fleet event").register(registry);
+    leasesExpired = Counter.builder("promptfleet.dispatcher.leases.expired")
+        .description("leases reclaimed because no worker released them").register(registry);
+    leasesRebuilt = Counter.builder("promptfleet.dispatcher.leases.rebuilt")
+        .description("in-flight leases restored from Kafka when this dispatcher became active").register(registry);
+    transactionsAborted = Counter.builder("promptfleet.dispatcher.transactions.aborted")
+        .description("dispatch transactions aborted and rewound").register(registry);
+  }
+
+  /** A job answered without running, by status (rejected, expired, cancelled, failed). */
+  void answered(String status) {
+    answered.computeIfAbsent(status, s -> Counter.builder("promptfleet.dispatcher.answered")
+        .description("jobs answered by the dispatcher without (another) attempt").tag("status", s)
+        .register(registry)).increment();
+  }
+
+  /** Feedback that changed a key's state: event is cooldown, disabled or remote_budget. */
+  void keyEvent(String key, String event) {
+    keyEvents.computeIfAbsent(key + '|' + event, k -> Counter.builder("promptfleet.key.events")
+        .description("rate-limit feedback applied to a key").tag("key", key).tag("event", event)
+        .register(registry)).increment();
+  }
+
+  void gauges(Collection<String> keyNames, KeyPool keys, Map<String, Integer> maxConcurrency, LongSupplier nowMs,
+      LongSupplier buffered) {
+    Gauge.builder("promptfleet.dispatcher.buffered", buffered::getAsLong)
+        .description("jobs read from Kafka and waiting for a key").register(registry);
+    for (String k : keyNames) {
+      Gauge.builder("promptfleet.key.in.flight", keys, p -> p.inFlight(k)).tag("key", k)
+          .description("assignments holding the key's concurrency").register(registry);
+      Gauge.builder("promptfleet.key.max.concurrency", () -> maxConcurrency.get(k)).tag("key", k)
+          .description("the key's configured concurrency").register(registry);
+      Gauge.builder("promptfleet.key.disabled", keys, p -> p.isDisabled(k, nowMs.getAsLong()) ? 1 : 0).tag("key", k)
+          .description("1 while the key is disabled after an auth, quota or spend-limit error").register(registry);
+      Gauge.builder("promptfleet.key.cooling.down", keys, p -> p.isCoolingDown(k, nowMs.getAsLong()) ? 1 : 0)
+          .tag("key", k).description("1 while the key cools down after a 429").register(registry);
+    }
+  }
+}

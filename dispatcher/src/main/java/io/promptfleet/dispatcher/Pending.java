@@ -1,0 +1,24 @@
+package io.promptfleet.dispatcher;
+
+import io.promptfleet.common.job.JobError;
+import io.promptfleet.common.job.Priority;
+import io.promptfleet.dispatcher.intake.Decision;
+import io.promptfleet.dispatcher.schedule.ReadyQueues.Lane;
+import org.apache.kafka.common.TopicPartition;
+
+/**
+ * A valid job read from Kafka, waiting in a ready queue for a key.
+ *
+ * @param tp           where its record is
+ * @param offset       its record's offset (committed only once it is dispatched or answered)
+ * @param lane         the lane it waits in
+ * @param group        the ready-queue group (the configured model name whose fallback chain serves it)
+ * @param dispatch     the validated job
+ * @param priority     the priority its assignment carries
+ * @param readyAtMs    when it may go: when it was read, or when its retry backoff ends
+ * @param promptTokens the tokenizer's estimate of its prompt
+ * @param lastError    for a retry: why the previous attempt failed
+ * @param lastKey      for a retry: the key of the previous attempt (avoided when another key has room)
+ */
+record Pending(TopicPartition tp, long offset, Lane lane, String group, Decision.Dispatch dispatch,
+    Priority priority, long readyAtMs, long promptTokens, JobError lastError, String lastKey) {}
