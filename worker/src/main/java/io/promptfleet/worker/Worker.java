@@ -143,7 +143,20 @@ public final class Worker implements AutoCloseable {
     });
   }
 
+  /**
+   * Starts the lanes, the cancel watcher and heartbeats. Blocks briefly first: fetches the metadata of the retry,
+   * fleet-event and default reply topics, so that no send from an event loop ever waits for metadata.
+   */
   public void start() {
+    for (String t : List.of(config.topics().jobsRetry(), config.topics().fleetEvents(),
+        config.topics().defaultReplyTo())) {
+      try {
+        publisher.warm(t);
+        warmTopics.add(t);
+      } catch (RuntimeException e) {
+        LOG.warn("topic {} is not available yet ({}); sends to it will wait for its metadata", t, e.toString());
+      }
+    }
     lastKafkaAckMillis = clock.millis();
     cancels.start();
     lanes.forEach(Lane::start);

@@ -228,7 +228,7 @@ public final class CompletionCall implements SseListener {
     resp.headers().forEach(e -> {
       String k = e.getKey().toLowerCase(Locale.ROOT);
       if (k.startsWith("x-ratelimit-") || k.startsWith("retry-after")) {
-        headers.put(k, e.getValue());
+        headers.put(k, endpoint.redact(e.getValue()));
       }
     });
     retryAfterMs = RetryAfter.millis(headers, clock.instant());
