@@ -9,9 +9,12 @@ import io.vertx.core.http.HttpServer;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /** A worker with its operator endpoints ({@code /health/*}, {@code /metrics}). Thread-safe lifecycle. */
 public final class WorkerService implements AutoCloseable {
+  private static final Logger LOG = LoggerFactory.getLogger(WorkerService.class);
   private final Worker worker;
   private final HttpServer http;
   private final PrometheusMeterRegistry registry;
@@ -25,8 +28,14 @@ public final class WorkerService implements AutoCloseable {
   /** Starts the worker's lanes and its HTTP endpoints on {@code httpPort}; blocks until the endpoints listen. */
   public static WorkerService start(FleetConfig config, Vertx vertx, String workerId, int httpPort)
       throws Exception {
+    return start(config, WorkerOptions.defaults(), vertx, workerId, httpPort);
+  }
+
+  /** As {@link #start(FleetConfig, Vertx, String, int)}, with the worker's tuning. */
+  public static WorkerService start(FleetConfig config, WorkerOptions options, Vertx vertx, String workerId,
+      int httpPort) throws Exception {
     PrometheusMeterRegistry registry = Registries.prometheus("worker", workerId);
-    Worker w = new Worker(config, vertx, registry, workerId, Clock.systemUTC());
+    Worker w = new Worker(config, options, vertx, registry, workerId, Clock.systemUTC());
     HttpServer http = OpsServer.start(vertx, "0.0.0.0", httpPort, registry, w::notReadyReason, null)
         .toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
     w.start();
@@ -44,6 +53,26 @@ public final class WorkerService implements AutoCloseable {
   /** Graceful stop: no new work, in-flight streams get {@code grace} to finish, the rest go back to Kafka. */
   public void drain(Duration grace) {
     worker.drain(grace);
+  }
+
+  /**
+   * Makes SIGTERM drain this worker and then exit the JVM with status 0 (the JVM's default would run shutdown hooks
+   * and exit with 143): no new work, in-flight streams get {@code grace}, the rest go back to the share group.
+   * Call once per process, from its main thread.
+   */
+  @SuppressWarnings("removal")
+  public void exitZeroOnSigterm(Vertx vertx, Duration grace) {
+    sun.misc.Signal.handle(new sun.misc.Signal("TERM"), sig -> {
+      Thread t = new Thread(() -> {
+        LOG.info("SIGTERM: draining worker {} (grace {} ms)", worker.id(), grace.toMillis());
+        drain(grace);
+        close();
+        vertx.close().toCompletionStage().toCompletableFuture().orTimeout(10, TimeUnit.SECONDS)
+            .exceptionally(e -> null).join();
+        System.exit(0);
+      }, "pf-sigterm");
+      t.start();
+    });
   }
 
   @Override

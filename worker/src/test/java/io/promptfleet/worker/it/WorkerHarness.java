@@ -218,7 +218,8 @@ final class WorkerHarness implements AutoCloseable {
         timeout);
     List<Result> rs = results(jobId);
     if (rs.isEmpty()) {
-      throw new AssertionError("no result for " + jobId + " within " + timeout + "; retries: " + retries(jobId));
+      throw new AssertionError("no result for " + jobId + " within " + timeout + "; retries: " + retries(jobId)
+          + "; replies: " + repliesOf(replies.snapshot(), jobId) + "; released: " + released(jobId));
     }
     return rs.get(0);
   }

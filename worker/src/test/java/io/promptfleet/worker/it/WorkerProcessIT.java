@@ -1,0 +1,114 @@
+package io.promptfleet.worker.it;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.promptfleet.common.job.FleetEvent;
+import io.promptfleet.common.job.JobStatus;
+import io.promptfleet.common.job.Result;
+import io.promptfleet.simulator.SimulatorOptions;
+import io.promptfleet.worker.WorkerOptions;
+import java.io.BufferedReader;
+import java.io.File;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/** A worker in a child JVM, killed mid-stream: with SIGKILL, and with SIGTERM (drain, exit 0). */
+class WorkerProcessIT {
+  private static final Duration WAIT = Duration.ofSeconds(30);
+  /** About 4 s: 16 tokens at 4 tokens/s. */
+  private static final String SLOW = " [[sim:slow ttft_ms=10 tps=4]]";
+  private WorkerHarness h;
+  private Process child;
+
+  @BeforeEach
+  void start() throws Exception {
+    // A killed worker stays a member of the share group, holding its partitions, until its session times out
+    // (45 s by default; 3 s here): only then do its records go to another member.
+    h = WorkerHarness.start(SimulatorOptions.defaults().withFirstTokenDelayMs(5), "", "slots: 4, lanes: 1",
+        Map.of("share.session.timeout.ms", "3000"));
+  }
+
+  @AfterEach
+  void stop() throws Exception {
+    if (child != null && child.isAlive()) {
+      child.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+    }
+    h.close();
+  }
+
+  private Process startChild(long graceMs) throws Exception {
+    Path yaml = Files.createTempFile("worker-child", ".yaml");
+    Files.writeString(yaml, h.yaml);
+    yaml.toFile().deleteOnExit();
+    String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+    Process p = new ProcessBuilder(java, "-Xmx256m", "-D" + h.secretVar + "=" + h.secret,
+        "-cp", System.getProperty("java.class.path"), WorkerChild.class.getName(), yaml.toString(),
+        h.prefix + "-child", Long.toString(graceMs))
+        .redirectError(ProcessBuilder.Redirect.INHERIT).start();
+    BufferedReader out = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
+    String line = CompletableFuture.supplyAsync(() -> {
+      try {
+        return out.readLine();
+      } catch (java.io.IOException e) {
+        return null;
+      }
+    }).get(90, TimeUnit.SECONDS);
+    assertThat(line).as("child worker").isEqualTo("READY");
+    return p;
+  }
+
+  @Test
+  void shouldCompleteAJobOnAnotherWorkerWhenItsWorkerIsKilledMidStream() throws Exception {
+    child = startChild(30_000);
+    String jobId = h.jobId();
+    h.send(h.assignment(jobId, "a long answer" + SLOW, 1));
+    h.awaitFirstChunk(jobId);
+
+    child.destroyForcibly(); // SIGKILL
+    assertThat(child.waitFor(30, TimeUnit.SECONDS)).isTrue();
+    long killedAt = System.nanoTime();
+    h.addWorker(WorkerOptions.defaults());
+    Result result = h.awaitResult(jobId, WAIT);
+    System.out.printf("kill -9: result of the redelivered job %d ms after the kill%n",
+        (System.nanoTime() - killedAt) / 1_000_000);
+
+    assertThat(result.status()).isEqualTo(JobStatus.SUCCEEDED);
+    assertThat(result.attempt()).as("the redelivery is attempt 2").isEqualTo(2);
+    assertThat(h.chunks(jobId, 1)).as("the dead worker's partial attempt").isNotEmpty();
+    assertThat(h.chunks(jobId, 2)).hasSize(16);
+    List<FleetEvent> released = h.awaitReleased(jobId, 1, WAIT);
+    Thread.sleep(500);
+    assertThat(h.results(jobId)).hasSize(1);
+    assertThat(h.released(jobId)).singleElement().satisfies(e -> assertThat(e.outcome()).isEqualTo("succeeded"));
+    assertThat(released.get(0).workerId()).isEqualTo(h.prefix + "-w0");
+  }
+
+  @Test
+  void shouldDrainOnSigtermHandBackWhatOutlivesTheGraceAndExit0() throws Exception {
+    child = startChild(500);
+    String jobId = h.jobId();
+    h.send(h.assignment(jobId, "a long answer" + SLOW, 1));
+    h.awaitFirstChunk(jobId);
+
+    child.destroy(); // SIGTERM
+    assertThat(child.waitFor(30, TimeUnit.SECONDS)).isTrue();
+    assertThat(child.exitValue()).isZero();
+    assertThat(h.awaitReleased(jobId, 1, WAIT).get(0).outcome()).isEqualTo("handed_back");
+    assertThat(h.results(jobId)).isEmpty();
+    h.addWorker(WorkerOptions.defaults());
+    Result result = h.awaitResult(jobId, WAIT);
+
+    assertThat(result.status()).isEqualTo(JobStatus.SUCCEEDED);
+    assertThat(result.attempt()).isEqualTo(2);
+  }
+}
