@@ -45,6 +45,9 @@ import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.DoubleSupplier;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AlterConfigOp;
+import org.apache.kafka.clients.admin.ConfigEntry;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
@@ -56,6 +59,7 @@ import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.PartitionInfo;
 import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.config.ConfigResource;
 import org.apache.kafka.common.errors.InvalidProducerEpochException;
 import org.apache.kafka.common.errors.ProducerFencedException;
 import org.apache.kafka.common.errors.WakeupException;
@@ -247,9 +251,29 @@ public final class Dispatcher implements AutoCloseable {
     producer = new KafkaProducer<>(KafkaClients.transactionalProducer(config.kafka(), clientId,
         config.dispatcher().groupId()));
     producer.initTransactions();
+    workersReadCommitted();
     leasePrefix = Long.toHexString(ThreadLocalRandom.current().nextLong()) + "-";
     rebuild();
     active = true;
+  }
+
+  /**
+   * Share groups read uncommitted records by default: a worker would run an assignment whose transaction was
+   * aborted (a rewind, or a fenced predecessor) and the job would run twice. Set the workers' share group to
+   * read_committed (idempotent).
+   */
+  private void workersReadCommitted() {
+    ConfigResource group = new ConfigResource(ConfigResource.Type.GROUP, config.worker().shareGroup());
+    AlterConfigOp op = new AlterConfigOp(new ConfigEntry("share.isolation.level", "read_committed"),
+        AlterConfigOp.OpType.SET);
+    try (Admin admin = Admin.create(KafkaClients.admin(config.kafka(), clientId + "-admin"))) {
+      admin.incrementalAlterConfigs(Map.of(group, List.of(op))).all().get(30, TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    } catch (Exception e) {
+      LOG.warn("cannot set share.isolation.level=read_committed on share group {}: {}; workers may run assignments "
+          + "of aborted transactions", config.worker().shareGroup(), e.toString());
+    }
   }
 
   private void deactivate(String why) {
@@ -389,6 +413,9 @@ public final class Dispatcher implements AutoCloseable {
     } catch (RuntimeException ex) {
       if (rebuilding == null) {
         deadLetter(r, "unreadable fleet event: " + ex.getMessage());
+      } else {
+        // Read again while rebuilding: the dispatcher active when it arrived dead-lettered it.
+        LOG.debug("skipping unreadable fleet event {}-{}@{}", r.topic(), r.partition(), r.offset());
       }
       return;
     }

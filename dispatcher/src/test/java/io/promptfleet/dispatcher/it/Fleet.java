@@ -1,0 +1,218 @@
+package io.promptfleet.dispatcher.it;
+
+import io.promptfleet.common.codec.Json;
+import io.promptfleet.common.config.ConfigLoader;
+import io.promptfleet.common.config.FleetConfig;
+import io.promptfleet.common.job.Assignment;
+import io.promptfleet.common.job.Reply;
+import io.promptfleet.common.job.Result;
+import io.promptfleet.common.kafka.TopicAdmin;
+import io.promptfleet.dispatcher.DispatcherService;
+import io.promptfleet.kafka.embedded.KafkaTestSupport;
+import io.promptfleet.kafka.embedded.SharedKafka;
+import io.promptfleet.simulator.SimulatedProvider;
+import io.promptfleet.simulator.SimulatorOptions;
+import io.promptfleet.worker.WorkerService;
+import io.vertx.core.Vertx;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Predicate;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.apache.kafka.common.serialization.StringDeserializer;
+import org.apache.kafka.common.serialization.StringSerializer;
+
+/**
+ * A whole fleet for one dispatcher test on the shared broker: unique topic and group names, a simulated provider
+ * on a free port, keys whose secrets are {@code Bearer sk-<prefix>-<key>} (so the simulator counts each key by
+ * its Authorization header), dispatchers and workers. Not thread-safe; one per test.
+ */
+final class Fleet implements AutoCloseable {
+  final String prefix;
+  final FleetConfig config;
+  final Vertx vertx;
+  final SimulatedProvider sim;
+  final List<DispatcherService> dispatchers = new ArrayList<>();
+  final List<WorkerService> workers = new ArrayList<>();
+  private final KafkaProducer<String, byte[]> producer;
+
+  private Fleet(String prefix, FleetConfig config, Vertx vertx, SimulatedProvider sim) {
+    this.prefix = prefix;
+    this.config = config;
+    this.vertx = vertx;
+    this.sim = sim;
+    this.producer = new KafkaProducer<>(Map.of("bootstrap.servers", config.kafka().bootstrapServers(),
+        "acks", "all", "linger.ms", 10, "batch.size", 262_144, "key.serializer", StringSerializer.class,
+        "value.serializer", ByteArraySerializer.class));
+  }
+
+  /**
+   * A fleet without dispatchers or workers yet.
+   *
+   * @param sim   simulator options
+   * @param keys  YAML of the keys section's entries, e.g. {@code k1: {max_concurrency: 2}}; provider and
+   *              secret_env are added
+   * @param rest  more YAML: models (required), dispatcher and worker sections may be given in full
+   */
+  static Fleet create(SimulatorOptions sim, Map<String, String> keys, String rest) throws Exception {
+    String bootstrap = SharedKafka.bootstrapServers();
+    String prefix = KafkaTestSupport.uniqueName("d");
+    Vertx vertx = Vertx.vertx();
+    SimulatedProvider provider = SimulatedProvider.start(vertx, sim.withPort(0)).toCompletionStage()
+        .toCompletableFuture().get(30, TimeUnit.SECONDS);
+    StringBuilder keyYaml = new StringBuilder();
+    keys.forEach((name, settings) -> {
+      String var = "PF_" + prefix.replace('-', '_').toUpperCase() + "_" + name.toUpperCase();
+      System.setProperty(var, "sk-" + prefix + "-" + name);
+      String inner = settings.strip();
+      inner = inner.substring(1, inner.length() - 1).strip();
+      keyYaml.append("  ").append(name).append(": {provider: sim, secret_env: ").append(var)
+          .append(inner.isEmpty() ? "" : ", " + inner).append("}\n");
+    });
+    String yaml = """
+        kafka: {bootstrap_servers: "%1$s"}
+        topics:
+          jobs_high: %2$s.jobs.high
+          jobs_normal: %2$s.jobs.normal
+          jobs_low: %2$s.jobs.low
+          jobs_retry: %2$s.jobs.retry
+          assignments: %2$s.assignments
+          fleet_events: %2$s.fleet.events
+          dead_letters: %2$s.jobs.dlq
+          cancels: %2$s.cancels
+          default_reply_to: %2$s.replies
+          reply_to_allow: ["%2$s.replies*"]
+          partitions: 3
+        providers:
+          sim: {base_url: "%3$s"}
+        keys:
+        %4$s
+        """.formatted(bootstrap, prefix, provider.baseUrl(), keyYaml) + rest.replace("${prefix}", prefix);
+    if (!rest.contains("dispatcher:")) {
+      yaml += "\ndispatcher: {group_id: " + prefix + "-dispatcher, http_port: 0}\n";
+    }
+    if (!rest.contains("worker:")) {
+      yaml += "\nworker: {share_group: " + prefix + "-workers, slots: 64, lanes: 4, http_port: 0}\n";
+    }
+    FleetConfig config = ConfigLoader.parse(yaml, Map.of(), new Properties());
+    TopicAdmin.ensureFleetTopics(config);
+    KafkaTestSupport.alterGroupConfigs(bootstrap, config.worker().shareGroup(),
+        Map.of("share.record.lock.duration.ms", "5000", "share.isolation.level", "read_committed"));
+    return new Fleet(prefix, config, vertx, provider);
+  }
+
+  /** The Authorization header the simulator sees for a key. */
+  String auth(String key) {
+    return "Bearer sk-" + prefix + "-" + key;
+  }
+
+  DispatcherService startDispatcher(String name) throws Exception {
+    DispatcherService d = DispatcherService.start(config, vertx, prefix + "-" + name);
+    dispatchers.add(d);
+    return d;
+  }
+
+  /** Waits until the dispatcher holds its partitions and has rebuilt its leases. */
+  static void awaitActive(DispatcherService d, Duration timeout) throws InterruptedException {
+    long until = System.nanoTime() + timeout.toNanos();
+    while (!d.dispatcher().isActive()) {
+      if (System.nanoTime() > until) {
+        throw new AssertionError("dispatcher not active within " + timeout);
+      }
+      Thread.sleep(20);
+    }
+  }
+
+  Fleet startWorkers(int n) throws Exception {
+    for (int i = 0; i < n; i++) {
+      workers.add(WorkerService.start(config, vertx, prefix + "-w" + workers.size(), 0));
+    }
+    return this;
+  }
+
+  void produce(String topic, String key, byte[] value) {
+    producer.send(new ProducerRecord<>(topic, key, value));
+  }
+
+  void flush() {
+    producer.flush();
+  }
+
+  /** A job as a producer in any language would write it. */
+  byte[] job(String jobId, String model, String content, int maxTokens) {
+    var o = Json.mapper().createObjectNode();
+    o.put("job_id", jobId).put("model", model).put("max_tokens", maxTokens)
+        .put("reply_to", config.topics().defaultReplyTo());
+    o.putArray("messages").addObject().put("role", "user").put("content", content);
+    return Json.bytes(o);
+  }
+
+  /** Reads {@code topic} from the beginning (read_committed) until {@code done} holds or the timeout passes. */
+  List<ConsumerRecord<String, byte[]>> readUntil(String topic, Duration timeout,
+      Predicate<List<ConsumerRecord<String, byte[]>>> done) {
+    Map<String, Object> props = new HashMap<>();
+    props.put("bootstrap.servers", config.kafka().bootstrapServers());
+    props.put("key.deserializer", StringDeserializer.class);
+    props.put("value.deserializer", ByteArrayDeserializer.class);
+    props.put("isolation.level", "read_committed");
+    props.put("max.poll.records", 5_000);
+    List<ConsumerRecord<String, byte[]>> all = new ArrayList<>();
+    try (var c = new KafkaConsumer<String, byte[]>(props)) {
+      List<TopicPartition> parts = new ArrayList<>();
+      c.partitionsFor(topic, Duration.ofSeconds(10)).forEach(p -> parts.add(new TopicPartition(topic, p.partition())));
+      c.assign(parts);
+      c.seekToBeginning(parts);
+      long until = System.nanoTime() + timeout.toNanos();
+      do {
+        for (var r : c.poll(Duration.ofMillis(200))) {
+          all.add(r);
+        }
+      } while (!done.test(all) && System.nanoTime() < until);
+    }
+    return all;
+  }
+
+  /** Results on the default reply topic by job id, once at least {@code n} results are there (or the timeout). */
+  Map<String, List<Result>> awaitResults(int n, Duration timeout) {
+    var records = readUntil(config.topics().defaultReplyTo(), timeout,
+        all -> all.stream().filter(r -> Json.read(r.value(), Reply.class) instanceof Result).count() >= n);
+    Map<String, List<Result>> byJob = new LinkedHashMap<>();
+    for (var r : records) {
+      if (Json.read(r.value(), Reply.class) instanceof Result res) {
+        byJob.computeIfAbsent(r.key(), k -> new ArrayList<>()).add(res);
+      }
+    }
+    return byJob;
+  }
+
+  /** Every committed assignment written so far (reads for {@code quiet} after the last one seen). */
+  List<Assignment> assignments(int atLeast, Duration timeout) {
+    return readUntil(config.topics().assignments(), timeout, all -> all.size() >= atLeast).stream()
+        .map(r -> Json.read(r.value(), Assignment.class)).toList();
+  }
+
+  @Override
+  public void close() throws Exception {
+    producer.close(Duration.ofSeconds(5));
+    for (WorkerService w : workers) {
+      w.drain(Duration.ofSeconds(2));
+      w.close();
+    }
+    for (DispatcherService d : dispatchers) {
+      d.close();
+    }
+    sim.close().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+    vertx.close().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+  }
+}
