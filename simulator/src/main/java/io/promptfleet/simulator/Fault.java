@@ -96,12 +96,12 @@ public final class Fault {
     return withAfter(FaultKind.STALL, after);
   }
 
-  /** Stream {@code after} content chunks, then a {@code data:} error event, then end the response. */
+  /** Stream {@code after} content chunks, then a {@code data:} error event, then end the response and close. */
   public static Fault errorEvent(int after) {
     return errorEvent(after, ErrorEventForm.DATA);
   }
 
-  /** Stream {@code after} content chunks, then an error event in the given form, then end the response. */
+  /** Stream {@code after} content chunks, then an error event in the given form, then end the response and close. */
   public static Fault errorEvent(int after, ErrorEventForm form) {
     Builder b = builderWithAfter(FaultKind.ERROR_EVENT, after);
     b.form = Objects.requireNonNull(form, "form");

@@ -23,7 +23,10 @@ public enum FaultKind {
   CUT("cut"),
   /** Stream {@code after} content chunks, then send nothing more and keep the connection open. */
   STALL("stall"),
-  /** Stream {@code after} content chunks, then an SSE error event, then end the response. */
+  /**
+   * Stream {@code after} content chunks, then an SSE error event; then the response ends properly (so only
+   * the event itself tells the client) and the connection is closed.
+   */
   ERROR_EVENT("error_event"),
   /** A complete stream (finish and usage chunks) without the final {@code data: [DONE]}. */
   NO_DONE("no_done"),

@@ -168,13 +168,15 @@ class FaultModesTest {
 
   @Test
   void shouldSendAnErrorEventAsDataAfterNChunks() {
-    String body = sim.post(streamWithUsage("hello [[sim:error_event after=1 form=data]]")).body();
+    HttpResponse<String> response = sim.post(streamWithUsage("hello [[sim:error_event after=1 form=data]]"));
+    String body = response.body();
 
     List<String> events = events(body);
     assertThat(contentChunks(body)).isEqualTo(1);
     assertThat(events.get(events.size() - 1)).isEqualTo("data: {\"error\":{\"message\":\"The server had an error"
         + " while processing your request.\",\"type\":\"server_error\"}}");
     assertThat(body).doesNotContain("[DONE]").doesNotContain("finish_reason\":\"");
+    assertThat(response.headers().firstValue("connection")).hasValue("close");
   }
 
   @Test

@@ -18,6 +18,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.function.BooleanSupplier;
 
 /**
@@ -192,8 +193,12 @@ final class SimulatorHarness implements AutoCloseable {
   }
 
   @Override
-  public void close() throws Exception {
-    provider.close().await(10, TimeUnit.SECONDS);
-    vertx.close().await(10, TimeUnit.SECONDS);
+  public void close() {
+    try {
+      provider.close().await(10, TimeUnit.SECONDS);
+      vertx.close().await(10, TimeUnit.SECONDS);
+    } catch (TimeoutException e) {
+      throw new IllegalStateException("simulator did not close within 10 s", e);
+    }
   }
 }

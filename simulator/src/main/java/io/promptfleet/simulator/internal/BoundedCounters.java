@@ -25,10 +25,6 @@ final class BoundedCounters {
     return ++counts.computeIfAbsent(key, k -> new long[1])[0];
   }
 
-  synchronized int size() {
-    return counts.size();
-  }
-
   synchronized void clear() {
     counts.clear();
   }

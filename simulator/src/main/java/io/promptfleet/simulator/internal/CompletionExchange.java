@@ -48,8 +48,7 @@ final class CompletionExchange {
     this.completion = completion;
     this.encoder = encoder;
     this.includeUsage = includeUsage;
-    response.endHandler(v -> lease.release());
-    response.closeHandler(v -> onConnectionClosed());
+    response.closeHandler(v -> onConnectionClosed()); // replaces the caller's; the end handler stays
   }
 
   // ------------------------------------------------------------------ streaming
@@ -66,6 +65,10 @@ final class CompletionExchange {
     response.setStatusCode(200).setChunked(true)
         .putHeader(HttpHeaders.CONTENT_TYPE, EVENT_STREAM)
         .putHeader(HttpHeaders.CACHE_CONTROL, "no-cache");
+    if (plan.ending() == ResponsePlan.Ending.ERROR_EVENT) {
+      // announced, so that a client does not reuse the connection the server is about to close
+      response.putHeader(HttpHeaders.CONNECTION, "close");
+    }
     stats.streamOpened();
     streamOpen = true;
     startNanos = System.nanoTime();
@@ -117,9 +120,10 @@ final class CompletionExchange {
       }
       case STALL -> flush(out); // silence; the close handler cleans up when the client gives up
       case ERROR_EVENT -> {
+        // The response ends properly, so a client must recognise the event itself; then the connection closes.
         encoder.error(out, plan.endingFault().form());
         closeStream(false);
-        response.end(Buffer.buffer(out.toString()));
+        response.end(Buffer.buffer(out.toString())).onComplete(ar -> request.connection().close());
       }
       default -> {
         encoder.finish(out, completion.finishReason());

@@ -37,7 +37,7 @@ public final class ProviderRoutes {
   /** Largest accepted request body. */
   static final long BODY_LIMIT_BYTES = 16L * 1024 * 1024;
   /** Largest completion a request may ask for with {@code x-simulator-tokens}. */
-  static final int MAX_SIMULATOR_TOKENS = 1_000_000;
+  static final int MAX_SIMULATOR_TOKENS = 100_000;
   /** Request header that sets the completion length of one request. */
   public static final String TOKENS_HEADER = "x-simulator-tokens";
 
@@ -122,6 +122,8 @@ public final class ProviderRoutes {
       return;
     }
     StatsRecorder.Lease lease = stats.requestStarted(key);
+    // Whatever happens next (even a bug answered by the router's 500 handler), the request ends here.
+    response.endHandler(v -> lease.release()).closeHandler(v -> lease.release());
     ChatRequest chat;
     List<Fault> applied;
     int naturalLength;
@@ -130,7 +132,6 @@ public final class ProviderRoutes {
       naturalLength = tokensHeader(request).orElse(options.defaultCompletionTokens());
       applied = faults.resolve(key, chat);
     } catch (InvalidRequestException e) {
-      lease.release();
       error(response, 400, OpenAiErrors.body(e.getMessage(), "invalid_request_error", e.param(), null));
       return;
     }
@@ -146,7 +147,6 @@ public final class ProviderRoutes {
     Completion completion = Completion.of(chat.allText(), naturalLength, chat.maxTokens(), chat.promptTokens());
     long nowMs = stats.clock().millis();
     if (plan.ending() == ResponsePlan.Ending.STATUS) {
-      lease.release();
       statusFault(response, key, plan.endingFault(), chat, completion, nowMs);
       return;
     }
