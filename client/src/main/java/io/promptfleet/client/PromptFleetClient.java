@@ -1,0 +1,299 @@
+package io.promptfleet.client;
+
+import io.promptfleet.common.codec.Json;
+import io.promptfleet.common.job.Chunk;
+import io.promptfleet.common.job.Priority;
+import io.promptfleet.common.job.Reply;
+import io.promptfleet.common.job.Result;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.consumer.OffsetAndTimestamp;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.WakeupException;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.apache.kafka.common.serialization.StringDeserializer;
+import org.apache.kafka.common.serialization.StringSerializer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Request/reply over Kafka: {@link #submit} produces a job to its priority topic with {@code reply_to} set to this
+ * client's reply topic, and returns a future completed by the job's one result. Chunks are handed to an optional
+ * {@link ChunkListener} in order; chunks of an attempt that a later attempt superseded are discarded for the caller.
+ *
+ * <p>There is no default timeout (LLM answers take minutes): bound the wait with the job's deadline or
+ * {@link CompletableFuture#orTimeout}. Submitting a job id that is still pending returns the pending future and
+ * produces nothing (idempotent resubmission). A client restarted while its jobs ran can re-attach with
+ * {@link Builder#readFrom(Instant)} and {@link #await(String, ChunkListener)}.
+ *
+ * <p>Thread-safe. One thread ({@code pf-client-replies}) owns the reply consumer and completes futures; do not
+ * block in callbacks that run on it (use the {@code *Async} stages).
+ */
+public final class PromptFleetClient implements AutoCloseable {
+  private static final Logger LOG = LoggerFactory.getLogger(PromptFleetClient.class);
+
+  private final String replyTopic;
+  private final String defaultModel;
+  private final KafkaProducer<String, byte[]> producer;
+  private final KafkaConsumer<String, byte[]> consumer;
+  private final Map<String, Pending> pending = new ConcurrentHashMap<>();
+  private final Thread thread;
+  private final CountDownLatch started = new CountDownLatch(1);
+  private final CountDownLatch stopped = new CountDownLatch(1);
+  private final Map<Priority, String> topics;
+  private volatile boolean running = true;
+  private volatile RuntimeException startFailure;
+
+  private static final class Pending {
+    final CompletableFuture<Result> future = new CompletableFuture<>();
+    final ChunkListener listener;
+    int attempt;
+    long nextSeq;
+
+    Pending(ChunkListener listener) {
+      this.listener = listener;
+    }
+  }
+
+  private PromptFleetClient(Builder b) {
+    this.replyTopic = b.replyTopic;
+    this.defaultModel = b.defaultModel;
+    this.topics = Map.of(Priority.HIGH, b.topicPrefix + "high", Priority.NORMAL, b.topicPrefix + "normal",
+        Priority.LOW, b.topicPrefix + "low");
+    Map<String, Object> common = new HashMap<>(b.kafkaProperties);
+    common.put("bootstrap.servers", b.bootstrapServers);
+    Map<String, Object> p = new HashMap<>(common);
+    p.put("key.serializer", StringSerializer.class);
+    p.put("value.serializer", ByteArraySerializer.class);
+    p.put("acks", "all");
+    p.put("enable.idempotence", true);
+    p.put("linger.ms", 5);
+    this.producer = new KafkaProducer<>(p);
+    Map<String, Object> c = new HashMap<>(common);
+    c.put("key.deserializer", StringDeserializer.class);
+    c.put("value.deserializer", ByteArrayDeserializer.class);
+    c.put("isolation.level", "read_committed");
+    c.put("enable.auto.commit", false);
+    this.consumer = new KafkaConsumer<>(c);
+    Instant from = b.readFrom;
+    this.thread = new Thread(() -> run(from), "pf-client-replies");
+    this.thread.setDaemon(true);
+    this.thread.start();
+    try {
+      if (!started.await(60, TimeUnit.SECONDS)) {
+        throw new IllegalStateException("reply topic " + replyTopic + " not readable within 60 s");
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("interrupted while starting", e);
+    }
+    if (startFailure != null) {
+      close();
+      throw startFailure;
+    }
+  }
+
+  public static Builder builder(String bootstrapServers) {
+    return new Builder(bootstrapServers);
+  }
+
+  /** Submits a job; the future completes with its one result, whatever its status. */
+  public CompletableFuture<Result> submit(JobRequest job) {
+    return submit(job, null);
+  }
+
+  /** Submits a job and streams its chunks to {@code listener} as they arrive. */
+  public CompletableFuture<Result> submit(JobRequest job, ChunkListener listener) {
+    Objects.requireNonNull(job, "job");
+    Pending fresh = new Pending(listener);
+    Pending existing = pending.putIfAbsent(job.jobId(), fresh);
+    if (existing != null) {
+      return existing.future; // idempotent: the same job is already on its way
+    }
+    byte[] bytes;
+    try {
+      bytes = job.toBytes(replyTopic, defaultModel);
+    } catch (RuntimeException e) {
+      pending.remove(job.jobId());
+      return CompletableFuture.failedFuture(e);
+    }
+    producer.send(new ProducerRecord<>(topics.get(job.priority()), job.jobId(), bytes), (md, e) -> {
+      if (e != null) {
+        pending.remove(job.jobId(), fresh);
+        fresh.future.completeExceptionally(e);
+      }
+    });
+    return fresh.future;
+  }
+
+  /** Waits for the result of a job submitted earlier (e.g. before a restart), without producing it again. */
+  public CompletableFuture<Result> await(String jobId, ChunkListener listener) {
+    return pending.computeIfAbsent(jobId, k -> new Pending(listener)).future;
+  }
+
+  /** Jobs submitted and not yet answered. */
+  public int pendingCount() {
+    return pending.size();
+  }
+
+  private void run(Instant from) {
+    try {
+      List<TopicPartition> parts = new ArrayList<>();
+      consumer.partitionsFor(replyTopic, Duration.ofSeconds(30))
+          .forEach(pi -> parts.add(new TopicPartition(replyTopic, pi.partition())));
+      if (parts.isEmpty()) {
+        throw new IllegalStateException("reply topic " + replyTopic + " does not exist");
+      }
+      consumer.assign(parts);
+      if (from == null) {
+        consumer.seekToEnd(parts);
+      } else {
+        Map<TopicPartition, Long> ts = new HashMap<>();
+        parts.forEach(tp -> ts.put(tp, from.toEpochMilli()));
+        Map<TopicPartition, OffsetAndTimestamp> offsets = consumer.offsetsForTimes(ts);
+        for (TopicPartition tp : parts) {
+          OffsetAndTimestamp o = offsets.get(tp);
+          if (o == null) {
+            consumer.seekToEnd(List.of(tp));
+          } else {
+            consumer.seek(tp, o.offset());
+          }
+        }
+      }
+      parts.forEach(consumer::position); // fix the start before any job is produced
+    } catch (RuntimeException e) {
+      startFailure = e;
+      started.countDown();
+      stopped.countDown();
+      return;
+    }
+    started.countDown();
+    try {
+      while (running) {
+        for (ConsumerRecord<String, byte[]> r : consumer.poll(Duration.ofMillis(200))) {
+          Pending p = r.key() == null ? null : pending.get(r.key());
+          if (p != null) {
+            deliver(r.key(), p, r);
+          }
+        }
+      }
+    } catch (WakeupException e) {
+      // closing
+    } catch (RuntimeException e) {
+      LOG.error("reply reader failed; failing {} pending jobs", pending.size(), e);
+      pending.values().forEach(p -> p.future.completeExceptionally(e));
+    } finally {
+      consumer.close(Duration.ofSeconds(5));
+      stopped.countDown();
+    }
+  }
+
+  private void deliver(String jobId, Pending p, ConsumerRecord<String, byte[]> r) {
+    Reply reply;
+    try {
+      reply = Json.read(r.value(), Reply.class);
+    } catch (RuntimeException e) {
+      LOG.warn("unreadable reply for {} at {}-{}@{}", jobId, r.topic(), r.partition(), r.offset());
+      return;
+    }
+    if (reply instanceof Chunk c) {
+      if (c.attempt() < p.attempt) {
+        return; // a superseded attempt
+      }
+      if (c.attempt() > p.attempt || c.seq() < p.nextSeq) {
+        // a new attempt, or the same attempt run again after a worker crash: start over
+        if (p.attempt != 0 && p.listener != null) {
+          p.listener.onRestart(c.attempt());
+        }
+        p.attempt = c.attempt();
+        p.nextSeq = 0;
+        if (c.seq() != 0) {
+          return;
+        }
+      }
+      if (c.seq() == p.nextSeq) {
+        p.nextSeq++;
+        if (p.listener != null) {
+          p.listener.onChunk(c);
+        }
+      }
+    } else if (reply instanceof Result res) {
+      pending.remove(jobId, p);
+      p.future.complete(res);
+    }
+  }
+
+  @Override
+  public void close() {
+    running = false;
+    consumer.wakeup();
+    try {
+      stopped.await(10, TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    producer.close(Duration.ofSeconds(5));
+    pending.values().forEach(p -> p.future.cancel(false));
+  }
+
+  /** Configures a {@link PromptFleetClient}. Not thread-safe. */
+  public static final class Builder {
+    private final String bootstrapServers;
+    private String replyTopic = "llm.replies";
+    private String topicPrefix = "llm.jobs.";
+    private String defaultModel;
+    private Instant readFrom;
+    private final Map<String, Object> kafkaProperties = new HashMap<>();
+
+    private Builder(String bootstrapServers) {
+      this.bootstrapServers = Objects.requireNonNull(bootstrapServers, "bootstrapServers");
+    }
+
+    /** The shared reply topic this client reads (default llm.replies; must be in the fleet's allow-list). */
+    public Builder replyTopic(String topic) {
+      this.replyTopic = topic;
+      return this;
+    }
+
+    /** Job topics are PREFIX + high|normal|low (default llm.jobs.). */
+    public Builder jobTopicPrefix(String prefix) {
+      this.topicPrefix = prefix;
+      return this;
+    }
+
+    public Builder defaultModel(String model) {
+      this.defaultModel = model;
+      return this;
+    }
+
+    /** Read replies from this time on instead of from now: to re-attach to jobs submitted before a restart. */
+    public Builder readFrom(Instant from) {
+      this.readFrom = from;
+      return this;
+    }
+
+    /** Extra Kafka client properties (security, ...). */
+    public Builder kafkaProperty(String name, Object value) {
+      kafkaProperties.put(name, value);
+      return this;
+    }
+
+    public PromptFleetClient build() {
+      return new PromptFleetClient(this);
+    }
+  }
+}

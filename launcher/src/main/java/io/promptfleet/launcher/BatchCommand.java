@@ -1,0 +1,343 @@
+package io.promptfleet.launcher;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.promptfleet.client.JobRequest;
+import io.promptfleet.client.PromptFleetClient;
+import io.promptfleet.common.codec.Json;
+import io.promptfleet.common.job.JobStatus;
+import io.promptfleet.common.job.Priority;
+import io.promptfleet.common.job.Result;
+import java.io.BufferedReader;
+import java.io.BufferedWriter;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.security.MessageDigest;
+import java.util.HashSet;
+import java.util.HexFormat;
+import java.util.Locale;
+import java.util.Set;
+import java.util.concurrent.Callable;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+/**
+ * {@code promptfleet batch input.jsonl -o output.jsonl}: runs an OpenAI Batch API input file through the fleet and
+ * writes the OpenAI batch output format. Re-running with the same output file resumes: lines already answered
+ * are not sent again. Memory stays bounded: at most {@code --window} lines are in flight.
+ */
+@Command(name = "batch", mixinStandardHelpOptions = true,
+    description = "Run an OpenAI Batch API .jsonl file through the fleet; re-running resumes.")
+final class BatchCommand implements Callable<Integer> {
+  @Parameters(index = "0", description = "input .jsonl: {custom_id, method, url, body} per line")
+  Path input;
+
+  @Option(names = {"-o", "--output"}, required = true, description = "output .jsonl (appended; resumable)")
+  Path output;
+
+  @Option(names = {"-b", "--bootstrap"}, defaultValue = "127.0.0.1:9092", description = "Kafka (default ${DEFAULT-VALUE})")
+  String bootstrap;
+
+  @Option(names = "--reply-to", defaultValue = "llm.replies", description = "reply topic (default ${DEFAULT-VALUE})")
+  String replyTo;
+
+  @Option(names = "--jobs-prefix", defaultValue = "llm.jobs.",
+      description = "job topics are PREFIX + high|normal|low (default ${DEFAULT-VALUE})")
+  String jobsPrefix;
+
+  @Option(names = "--priority", defaultValue = "low", description = "high, normal or low (default low)")
+  String priority;
+
+  @Option(names = "--window", defaultValue = "2000", description = "lines in flight at most (default 2000)")
+  int window;
+
+  @Option(names = "--timeout", defaultValue = "30m", description = "give up on the batch after (default 30m)")
+  String timeout;
+
+  @Override
+  public Integer call() throws Exception {
+    if (window < 1) {
+      throw new IllegalArgumentException("--window must be >= 1");
+    }
+    if (!Files.isReadable(input)) {
+      throw new IllegalArgumentException("cannot read " + input);
+    }
+    Priority prio = Priority.valueOf(priority.toUpperCase(Locale.ROOT));
+    Set<String> answered = answeredIds(output);
+    String fileKey = fileKey(input);
+    long totalLines;
+    try (var lines = Files.lines(input, StandardCharsets.UTF_8)) {
+      totalLines = lines.filter(l -> !l.isBlank()).count();
+    }
+    Progress progress = new Progress(totalLines, answered.size(), System.console() != null, System.err);
+    Semaphore inFlight = new Semaphore(window);
+    Set<String> seen = new HashSet<>(answered);
+    long deadline = System.nanoTime() + Durations.parse(timeout).toNanos();
+    try (PromptFleetClient client = PromptFleetClient.builder(bootstrap).replyTopic(replyTo)
+             .jobTopicPrefix(jobsPrefix).build();
+         BufferedWriter out = Files.newBufferedWriter(output, StandardCharsets.UTF_8, StandardOpenOption.CREATE,
+             StandardOpenOption.APPEND);
+         BufferedReader in = Files.newBufferedReader(input, StandardCharsets.UTF_8)) {
+      Writer writer = new Writer(out, progress);
+      String line;
+      long lineNo = 0;
+      while ((line = in.readLine()) != null) {
+        lineNo++;
+        if (line.isBlank()) {
+          continue;
+        }
+        Parsed p = parse(line, lineNo);
+        String outputId = p.customId != null ? p.customId : "line-" + lineNo;
+        if (p.customId != null && !seen.add(p.customId)) {
+          outputId = p.customId + "#line" + lineNo;
+          if (!answered.contains(outputId)) {
+            writer.write(errorLine(outputId, "duplicate_custom_id",
+                "custom_id " + p.customId + " appears more than once (line " + lineNo + ")"), false);
+          }
+          continue;
+        }
+        if (answered.contains(outputId)) {
+          continue;
+        }
+        if (p.error != null) {
+          writer.write(errorLine(outputId, "invalid_request", p.error), false);
+          continue;
+        }
+        while (!inFlight.tryAcquire(200, TimeUnit.MILLISECONDS)) {
+          progress.maybePrint(inFlight(window, inFlight));
+          if (System.nanoTime() > deadline) {
+            throw new IllegalStateException("batch timed out; re-run the same command to resume");
+          }
+        }
+        String customId = p.customId;
+        JobRequest.Builder job = JobRequest.messages(p.body.get("messages"))
+            .jobId("batch-" + fileKey + "-" + customId).priority(prio);
+        p.body.fields().forEachRemaining(e -> {
+          if (!e.getKey().equals("messages") && !e.getKey().equals("stream") && !e.getKey().equals("stream_options")) {
+            job.param(e.getKey(), e.getValue());
+          }
+        });
+        progress.started();
+        client.submit(job.build()).whenComplete((res, e) -> {
+          try {
+            writer.write(e != null ? errorLine(customId, "submit_failed", e.toString()) : resultLine(customId, res),
+                e == null && res.status() == JobStatus.SUCCEEDED);
+          } finally {
+            inFlight.release();
+          }
+        });
+        progress.maybePrint(inFlight(window, inFlight));
+      }
+      while (inFlight.availablePermits() < window) {
+        if (System.nanoTime() > deadline) {
+          throw new IllegalStateException("batch timed out with " + inFlight(window, inFlight)
+              + " lines unanswered; re-run the same command to resume");
+        }
+        progress.maybePrint(inFlight(window, inFlight));
+        Thread.sleep(100);
+      }
+      progress.finish();
+      return progress.failed.get() == 0 ? 0 : 1;
+    }
+  }
+
+  private static int inFlight(int window, Semaphore s) {
+    return window - s.availablePermits();
+  }
+
+  private record Parsed(String customId, ObjectNode body, String error) {}
+
+  private static Parsed parse(String line, long lineNo) {
+    JsonNode n;
+    try {
+      n = Json.mapper().readTree(line);
+    } catch (IOException e) {
+      return new Parsed(null, null, "line " + lineNo + " is not JSON");
+    }
+    if (n == null || !n.isObject()) {
+      return new Parsed(null, null, "line " + lineNo + " is not a JSON object");
+    }
+    JsonNode cid = n.get("custom_id");
+    String customId = cid != null && cid.isTextual() && !cid.asText().isBlank() ? cid.asText() : null;
+    if (customId == null) {
+      return new Parsed(null, null, "line " + lineNo + ": custom_id is missing");
+    }
+    String method = n.path("method").asText("POST");
+    if (!method.equalsIgnoreCase("POST")) {
+      return new Parsed(customId, null, "method must be POST");
+    }
+    String url = n.path("url").asText("/v1/chat/completions");
+    if (!url.equals("/v1/chat/completions") && !url.equals("/chat/completions")) {
+      return new Parsed(customId, null, "url " + url + " is not supported: only /v1/chat/completions");
+    }
+    JsonNode body = n.get("body");
+    if (body == null || !body.isObject()) {
+      return new Parsed(customId, null, "body must be an object");
+    }
+    if (!body.hasNonNull("model")) {
+      return new Parsed(customId, null, "body.model is missing");
+    }
+    if (!body.has("messages") || !body.get("messages").isArray() || body.get("messages").isEmpty()) {
+      return new Parsed(customId, null, "body.messages must be a non-empty array");
+    }
+    return new Parsed(customId, (ObjectNode) body, null);
+  }
+
+  static String resultLine(String customId, Result r) {
+    ObjectNode o = Json.mapper().createObjectNode();
+    o.put("id", "batch_req_" + r.jobId());
+    o.put("custom_id", customId);
+    if (r.status() == JobStatus.SUCCEEDED) {
+      ObjectNode resp = o.putObject("response");
+      resp.put("status_code", 200);
+      resp.put("request_id", r.jobId());
+      ObjectNode body = resp.putObject("body");
+      body.put("id", "chatcmpl-" + r.jobId());
+      body.put("object", "chat.completion");
+      body.put("created", System.currentTimeMillis() / 1000);
+      body.put("model", r.model());
+      ObjectNode choice = body.putArray("choices").addObject();
+      choice.put("index", 0);
+      choice.putObject("message").put("role", "assistant").put("content", r.content());
+      choice.put("finish_reason", r.finishReason());
+      if (r.usage() != null) {
+        body.putObject("usage").put("prompt_tokens", r.usage().promptTokens())
+            .put("completion_tokens", r.usage().completionTokens()).put("total_tokens", r.usage().totalTokens());
+      }
+      o.putNull("error");
+    } else {
+      o.putNull("response");
+      ObjectNode err = o.putObject("error");
+      err.put("code", r.error() != null ? r.error().code() : r.status().wireName());
+      err.put("message", r.status().wireName() + (r.error() != null ? ": " + r.error().message() : ""));
+    }
+    return Json.string(o);
+  }
+
+  static String errorLine(String customId, String code, String message) {
+    ObjectNode o = Json.mapper().createObjectNode();
+    o.put("id", "batch_req_" + customId);
+    o.put("custom_id", customId);
+    o.putNull("response");
+    o.putObject("error").put("code", code).put("message", message);
+    return Json.string(o);
+  }
+
+  /** custom_ids that already have a line in the output file. */
+  private static Set<String> answeredIds(Path output) throws IOException {
+    Set<String> ids = new HashSet<>();
+    if (!Files.exists(output)) {
+      return ids;
+    }
+    try (BufferedReader r = Files.newBufferedReader(output, StandardCharsets.UTF_8)) {
+      String line;
+      while ((line = r.readLine()) != null) {
+        try {
+          JsonNode n = Json.mapper().readTree(line);
+          if (n != null && n.hasNonNull("custom_id")) {
+            ids.add(n.get("custom_id").asText());
+          }
+        } catch (IOException e) {
+          // a line cut by an interrupted run: that custom_id runs again
+        }
+      }
+    }
+    return ids;
+  }
+
+  /** A stable key for the input file, so a resumed run reuses job ids. */
+  private static String fileKey(Path input) throws Exception {
+    MessageDigest md = MessageDigest.getInstance("SHA-256");
+    md.update(input.toAbsolutePath().normalize().toString().getBytes(StandardCharsets.UTF_8));
+    return HexFormat.of().formatHex(md.digest()).substring(0, 12);
+  }
+
+  /** Appends output lines; called from the client's reply thread and the main thread. */
+  private static final class Writer {
+    private final BufferedWriter out;
+    private final Progress progress;
+
+    Writer(BufferedWriter out, Progress progress) {
+      this.out = out;
+      this.progress = progress;
+    }
+
+    synchronized void write(String line, boolean ok) {
+      try {
+        out.write(line);
+        out.newLine();
+        out.flush();
+      } catch (IOException e) {
+        throw new IllegalStateException("cannot write the output file: " + e.getMessage(), e);
+      }
+      progress.done(ok);
+    }
+  }
+
+  /** Done / failed / in flight / rate / ETA: a bar on a terminal, a line every 5 s otherwise. */
+  static final class Progress {
+    final long total;
+    final long skipped;
+    final AtomicLong ok = new AtomicLong();
+    final AtomicLong failed = new AtomicLong();
+    final AtomicLong started = new AtomicLong();
+    final boolean tty;
+    final PrintStream err;
+    final long t0 = System.nanoTime();
+    long lastPrint;
+
+    Progress(long total, long skipped, boolean tty, PrintStream err) {
+      this.total = total;
+      this.skipped = skipped;
+      this.tty = tty;
+      this.err = err;
+      if (skipped > 0) {
+        err.println("resuming: " + skipped + " lines already answered");
+      }
+    }
+
+    void started() {
+      started.incrementAndGet();
+    }
+
+    void done(boolean success) {
+      (success ? ok : failed).incrementAndGet();
+    }
+
+    synchronized void maybePrint(int inFlight) {
+      long now = System.nanoTime();
+      if (now - lastPrint < (tty ? 200_000_000L : 5_000_000_000L)) {
+        return;
+      }
+      lastPrint = now;
+      err.print(line(inFlight) + (tty ? "\r" : "\n"));
+      err.flush();
+    }
+
+    String line(int inFlight) {
+      long done = ok.get() + failed.get();
+      double secs = Math.max(0.001, (System.nanoTime() - t0) / 1e9);
+      double rate = done / secs;
+      long remaining = Math.max(0, total - skipped - done);
+      String eta = rate > 0 ? Math.round(remaining / rate) + "s" : "?";
+      long all = Math.max(1, total - skipped);
+      int width = 30;
+      int filled = (int) Math.min(width, width * done / all);
+      String bar = tty ? "[" + "#".repeat(filled) + "-".repeat(width - filled) + "] " : "";
+      return String.format(Locale.ROOT, "%s%d/%d done, %d failed, %d in flight, %.1f/s, ETA %s", bar, done,
+          total - skipped, failed.get(), inFlight, rate, eta);
+    }
+
+    void finish() {
+      err.println((tty ? "\n" : "") + line(0));
+    }
+  }
+}

@@ -1,0 +1,84 @@
+package io.promptfleet.launcher.it;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.promptfleet.common.codec.Json;
+import io.promptfleet.launcher.Main;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Function;
+import java.util.stream.Collectors;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** {@code promptfleet batch} on a file with good and bad lines, then a resumed run. */
+class BatchIT {
+
+  @Test
+  void shouldAnswerEveryLineGoodOrBadAndResumeWithoutResending(@TempDir Path dir) throws Exception {
+    try (TestFleet fleet = TestFleet.start(2)) {
+      Path in = dir.resolve("in.jsonl");
+      Path out = dir.resolve("out.jsonl");
+      List<String> lines = new ArrayList<>();
+      for (int i = 0; i < 30; i++) {
+        lines.add("{\"custom_id\":\"req-" + i + "\",\"method\":\"POST\",\"url\":\"/v1/chat/completions\","
+            + "\"body\":{\"model\":\"sim\",\"max_tokens\":4,\"messages\":[{\"role\":\"user\",\"content\":\"q" + i
+            + "\"}]}}");
+      }
+      lines.add("this line is not json");
+      lines.add("{\"custom_id\":\"no-body\",\"method\":\"POST\",\"url\":\"/v1/chat/completions\"}");
+      lines.add("{\"custom_id\":\"embeddings\",\"method\":\"POST\",\"url\":\"/v1/embeddings\",\"body\":{}}");
+      lines.add("{\"custom_id\":\"unknown-model\",\"method\":\"POST\",\"url\":\"/v1/chat/completions\","
+          + "\"body\":{\"model\":\"gpt-nope\",\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]}}");
+      lines.add(lines.get(0)); // a duplicate custom_id
+      Files.write(in, lines, StandardCharsets.UTF_8);
+
+      int code = run(fleet, in, out);
+      assertThat(code).isEqualTo(1); // some lines failed
+
+      Map<String, JsonNode> byId = read(out);
+      assertThat(byId).hasSize(35);
+      for (int i = 0; i < 30; i++) {
+        JsonNode n = byId.get("req-" + i);
+        assertThat(n.path("response").path("status_code").asInt()).as("req-%d", i).isEqualTo(200);
+        assertThat(n.path("response").path("body").path("choices").get(0).path("message").path("content").asText())
+            .isNotBlank();
+        assertThat(n.path("response").path("body").path("usage").path("completion_tokens").asInt()).isEqualTo(4);
+        assertThat(n.get("error").isNull()).isTrue();
+      }
+      assertThat(byId.get("line-31").path("error").path("message").asText()).contains("not JSON");
+      assertThat(byId.get("no-body").path("error").path("message").asText()).contains("body must be an object");
+      assertThat(byId.get("embeddings").path("error").path("message").asText()).contains("/v1/embeddings");
+      assertThat(byId.get("unknown-model").path("error").path("code").asText()).isEqualTo("unknown_model");
+      assertThat(byId.keySet()).anyMatch(k -> k.startsWith("req-0#line"));
+
+      // When the same command runs again, nothing is sent again
+      long linesBefore = Files.lines(out).count();
+      int code2 = run(fleet, in, out);
+      assertThat(code2).isZero();
+      assertThat(Files.lines(out).count()).isEqualTo(linesBefore);
+    }
+  }
+
+  private static int run(TestFleet fleet, Path in, Path out) {
+    return new picocli.CommandLine(new Main()).execute("batch", in.toString(), "-o", out.toString(),
+        "-b", fleet.config.kafka().bootstrapServers(), "--reply-to", fleet.replies(),
+        "--priority", "low", "--jobs-prefix", fleet.prefix + ".jobs.", "--timeout", "2m");
+  }
+
+  private static Map<String, JsonNode> read(Path out) throws IOException {
+    return Files.readAllLines(out, StandardCharsets.UTF_8).stream().map(l -> {
+      try {
+        return Json.mapper().readTree(l);
+      } catch (IOException e) {
+        throw new IllegalStateException(e);
+      }
+    }).collect(Collectors.toMap(n -> n.get("custom_id").asText(), Function.identity()));
+  }
+}

@@ -1,0 +1,97 @@
+package io.promptfleet.launcher.it;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.promptfleet.client.ChunkListener;
+import io.promptfleet.client.JobRequest;
+import io.promptfleet.client.PromptFleetClient;
+import io.promptfleet.common.job.Chunk;
+import io.promptfleet.common.job.JobStatus;
+import io.promptfleet.common.job.Result;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Collectors;
+import org.junit.jupiter.api.Test;
+
+/** The Java client's request/reply round trip against a real fleet. */
+class ClientIT {
+
+  private static PromptFleetClient client(TestFleet fleet) {
+    return PromptFleetClient.builder(fleet.config.kafka().bootstrapServers())
+        .replyTopic(fleet.replies()).jobTopicPrefix(fleet.prefix + ".jobs.").defaultModel("sim").build();
+  }
+
+  @Test
+  void shouldStreamChunksInOrderAndCompleteWithTheResult() throws Exception {
+    try (TestFleet fleet = TestFleet.start(1); PromptFleetClient client = client(fleet)) {
+      List<Chunk> chunks = new CopyOnWriteArrayList<>();
+      Result r = client.submit(JobRequest.prompt("hello there").maxTokens(12).build(), chunks::add)
+          .get(60, TimeUnit.SECONDS);
+      assertThat(r.status()).isEqualTo(JobStatus.SUCCEEDED);
+      assertThat(chunks).extracting(Chunk::seq).containsExactly(0L, 1L, 2L, 3L, 4L, 5L, 6L, 7L, 8L, 9L, 10L, 11L);
+      assertThat(r.content()).isEqualTo(chunks.stream().map(Chunk::delta).collect(Collectors.joining()));
+    }
+  }
+
+  @Test
+  void shouldReturnThePendingFutureWhenTheSameJobIsSubmittedAgain() throws Exception {
+    try (TestFleet fleet = TestFleet.start(1); PromptFleetClient client = client(fleet)) {
+      JobRequest job = JobRequest.prompt("once only").jobId(fleet.prefix + "-idem").maxTokens(5).build();
+      CompletableFuture<Result> first = client.submit(job);
+      CompletableFuture<Result> again = client.submit(job);
+      assertThat(again).isSameAs(first);
+      assertThat(first.get(60, TimeUnit.SECONDS).status()).isEqualTo(JobStatus.SUCCEEDED);
+      // exactly one job went to the fleet
+      var results = fleet.awaitResults(1, java.time.Duration.ofSeconds(5));
+      assertThat(TestFleet.results(results.get(fleet.prefix + "-idem"))).hasSize(1);
+    }
+  }
+
+  @Test
+  void shouldHandManyConcurrentJobsToTheRightCallers() throws Exception {
+    try (TestFleet fleet = TestFleet.start(2); PromptFleetClient client = client(fleet)) {
+      List<CompletableFuture<Result>> futures = new ArrayList<>();
+      for (int i = 0; i < 50; i++) {
+        futures.add(client.submit(JobRequest.prompt("n" + i).jobId(fleet.prefix + "-c" + i).maxTokens(3 + i % 5)
+            .build()));
+      }
+      for (int i = 0; i < 50; i++) {
+        Result r = futures.get(i).get(90, TimeUnit.SECONDS);
+        assertThat(r.jobId()).isEqualTo(fleet.prefix + "-c" + i);
+        assertThat(r.usage().completionTokens()).isEqualTo(3 + i % 5);
+      }
+      assertThat(client.pendingCount()).isZero();
+    }
+  }
+
+  @Test
+  void shouldDiscardTheChunksOfACutAttemptAndDeliverTheAttempt2Answer() throws Exception {
+    try (TestFleet fleet = TestFleet.start(1); PromptFleetClient client = client(fleet)) {
+      List<Chunk> delivered = new CopyOnWriteArrayList<>();
+      List<Integer> restarts = new CopyOnWriteArrayList<>();
+      ChunkListener listener = new ChunkListener() {
+        @Override
+        public void onChunk(Chunk chunk) {
+          delivered.add(chunk);
+        }
+
+        @Override
+        public void onRestart(int attempt) {
+          restarts.add(attempt);
+          delivered.clear();
+        }
+      };
+      // the simulator cuts the first stream after 3 chunks; the fleet retries
+      Result r = client.submit(JobRequest.prompt("flaky " + fleet.prefix + " [[sim:cut after=3 times=1]]")
+          .maxTokens(8).build(), listener).get(90, TimeUnit.SECONDS);
+      assertThat(r.status()).isEqualTo(JobStatus.SUCCEEDED);
+      assertThat(r.attempts()).isGreaterThanOrEqualTo(2);
+      assertThat(restarts).containsExactly(r.attempt());
+      assertThat(delivered).extracting(Chunk::attempt).containsOnly(r.attempt());
+      assertThat(r.content()).isEqualTo(delivered.stream().map(Chunk::delta).collect(Collectors.joining()));
+    }
+  }
+}
