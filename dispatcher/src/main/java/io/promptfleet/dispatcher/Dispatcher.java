@@ -128,7 +128,7 @@ public final class Dispatcher implements AutoCloseable {
     this.intake = new JobIntake(config);
     var d = config.dispatcher();
     this.keys = new KeyPool(config.keys(), d.rateWindowMs());
-    this.breakers = new RouteBreakers(d.breaker(), registry);
+    this.breakers = new RouteBreakers(d.breaker(), registry, clock);
     this.random = () -> ThreadLocalRandom.current().nextDouble();
     this.backoff = new Backoff(d.retry(), random);
     this.queues = new ReadyQueues<>(d.priority(), Pending::readyAtMs);

@@ -35,9 +35,17 @@ public final class RouteBreakers {
   private final MeterRegistry registry;
   private final Map<String, CircuitBreaker[]> breakers = new HashMap<>();
 
+  private final java.time.Clock clock;
+
   public RouteBreakers(BreakerSettings settings, MeterRegistry registry) {
+    this(settings, registry, java.time.Clock.systemUTC());
+  }
+
+  /** With the clock that times the open state (tests pass a controllable one). */
+  public RouteBreakers(BreakerSettings settings, MeterRegistry registry, java.time.Clock clock) {
     this.settings = settings;
     this.registry = registry;
+    this.clock = clock;
   }
 
   /** Takes a permit for one attempt on {@code route}; false while the route's breaker is open. */
@@ -119,6 +127,7 @@ public final class RouteBreakers {
           .waitDurationInOpenState(Duration.ofMillis(settings.openMs()))
           .permittedNumberOfCallsInHalfOpenState(settings.halfOpenCalls())
           .recordException(e -> true)
+          .clock(clock)
           .build();
       CircuitBreakerConfig limited = CircuitBreakerConfig.from(errors)
           .failureRateThreshold(above(settings.rateLimitedPercent()))

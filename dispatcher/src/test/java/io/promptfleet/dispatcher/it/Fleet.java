@@ -40,6 +40,8 @@ import org.apache.kafka.common.serialization.StringSerializer;
  */
 final class Fleet implements AutoCloseable {
   final String prefix;
+  final String yaml;
+  final Map<String, String> secrets;
   final FleetConfig config;
   final Vertx vertx;
   final SimulatedProvider sim;
@@ -47,8 +49,11 @@ final class Fleet implements AutoCloseable {
   final List<WorkerService> workers = new ArrayList<>();
   private final KafkaProducer<String, byte[]> producer;
 
-  private Fleet(String prefix, FleetConfig config, Vertx vertx, SimulatedProvider sim) {
+  private Fleet(String prefix, String yaml, Map<String, String> secrets, FleetConfig config, Vertx vertx,
+      SimulatedProvider sim) {
     this.prefix = prefix;
+    this.yaml = yaml;
+    this.secrets = secrets;
     this.config = config;
     this.vertx = vertx;
     this.sim = sim;
@@ -72,9 +77,11 @@ final class Fleet implements AutoCloseable {
     SimulatedProvider provider = SimulatedProvider.start(vertx, sim.withPort(0)).toCompletionStage()
         .toCompletableFuture().get(30, TimeUnit.SECONDS);
     StringBuilder keyYaml = new StringBuilder();
+    Map<String, String> secrets = new LinkedHashMap<>();
     keys.forEach((name, settings) -> {
       String var = "PF_" + prefix.replace('-', '_').toUpperCase() + "_" + name.toUpperCase();
       System.setProperty(var, "sk-" + prefix + "-" + name);
+      secrets.put(var, "sk-" + prefix + "-" + name);
       String inner = settings.strip();
       inner = inner.substring(1, inner.length() - 1).strip();
       keyYaml.append("  ").append(name).append(": {provider: sim, secret_env: ").append(var)
@@ -109,7 +116,7 @@ final class Fleet implements AutoCloseable {
     TopicAdmin.ensureFleetTopics(config);
     KafkaTestSupport.alterGroupConfigs(bootstrap, config.worker().shareGroup(),
         Map.of("share.record.lock.duration.ms", "5000", "share.isolation.level", "read_committed"));
-    return new Fleet(prefix, config, vertx, provider);
+    return new Fleet(prefix, yaml, secrets, config, vertx, provider);
   }
 
   /** The Authorization header the simulator sees for a key. */

@@ -57,6 +57,50 @@ class RouteBreakersTest {
   }
 
   @Test
+  void shouldLetHalfOpenProbesThroughAfterTheOpenTimeAndCloseWhenTheyPass() {
+    MutableClock clock = new MutableClock();
+    RouteBreakers b = new RouteBreakers(new BreakerSettings(null, null, null, null, 20, 10, 1_000L, 3), registry,
+        clock);
+    for (int i = 0; i < 10; i++) {
+      b.tryAcquire("a");
+      b.record("a", Verdict.ERROR, 0);
+    }
+    assertThat(b.tryAcquire("a")).isFalse();
+    clock.now = clock.now.plusMillis(1_001);
+    for (int i = 0; i < 3; i++) {
+      assertThat(b.tryAcquire("a")).as("probe %d", i).isTrue();
+    }
+    assertThat(b.state("a")).isEqualTo(CircuitBreaker.State.HALF_OPEN);
+    assertThat(b.tryAcquire("a")).as("only half_open_calls probes").isFalse();
+    for (int i = 0; i < 3; i++) {
+      b.record("a", Verdict.SUCCESS, 10);
+    }
+    assertThat(b.state("a")).isEqualTo(CircuitBreaker.State.CLOSED);
+    assertThat(registry.get("promptfleet.route.breaker.transitions").tag("to", "closed").counter().count())
+        .isEqualTo(1.0);
+  }
+
+  /** A clock the test moves. */
+  private static final class MutableClock extends java.time.Clock {
+    java.time.Instant now = java.time.Instant.parse("2026-01-01T00:00:00Z");
+
+    @Override
+    public java.time.ZoneId getZone() {
+      return java.time.ZoneOffset.UTC;
+    }
+
+    @Override
+    public java.time.Clock withZone(java.time.ZoneId zone) {
+      return this;
+    }
+
+    @Override
+    public java.time.Instant instant() {
+      return now;
+    }
+  }
+
+  @Test
   void shouldNotBlameTheRouteForKeyOrJobProblems() {
     calls("a", 30, Verdict.NEUTRAL, 0);
     assertThat(breakers.state("a")).isEqualTo(CircuitBreaker.State.CLOSED);
