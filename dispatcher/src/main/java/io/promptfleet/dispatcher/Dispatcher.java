@@ -87,7 +87,7 @@ import org.slf4j.LoggerFactory;
  */
 public final class Dispatcher implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(Dispatcher.class);
-  private static final int MAX_RECORDS_PER_TRANSACTION = 2_000;
+  private static final int MAX_RECORDS_PER_TRANSACTION = 5_000;
   private static final long SWEEP_EVERY_MS = 200;
 
   private final FleetConfig config;
@@ -173,7 +173,7 @@ public final class Dispatcher implements AutoCloseable {
   private void run() {
     try {
       var props = KafkaClients.consumer(config.kafka(), clientId, config.dispatcher().groupId());
-      props.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 500);
+      props.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 2_000);
       props.put(ConsumerConfig.PARTITION_ASSIGNMENT_STRATEGY_CONFIG, SingleActiveAssignor.class.getName());
       props.put(ConsumerConfig.GROUP_PROTOCOL_CONFIG, "classic");
       int session = config.dispatcher().sessionTimeoutMs();
@@ -227,11 +227,6 @@ public final class Dispatcher implements AutoCloseable {
     long nowMs = clock.millis();
     for (ConsumerRecord<String, byte[]> r : feedback.poll(Duration.ZERO)) {
       onFeedback(r, null, nowMs);
-    }
-    for (Lease l : keys.expire(Instant.ofEpochMilli(nowMs))) {
-      metrics.leasesExpired.increment();
-      breakers.release(l.route());
-      LOG.warn("lease {} of job {} on key {} expired without release", l.leaseId(), l.jobId(), l.keyId());
     }
     for (ConsumerRecord<String, byte[]> r : polled) {
       intake(r, nowMs);
@@ -681,10 +676,15 @@ public final class Dispatcher implements AutoCloseable {
         new JobError(code, message, false), job.metadata(), attempts)), r));
   }
 
-  /** Expired and cancelled jobs leave the queues with one result each. */
+  /** Leases of vanished workers expire; expired and cancelled jobs leave the queues with one result each. */
   private void sweep(long nowMs) {
     lastSweepMs = nowMs;
     sweepCancels = false;
+    for (Lease l : keys.expire(Instant.ofEpochMilli(nowMs))) {
+      metrics.leasesExpired.increment();
+      breakers.release(l.route());
+      LOG.warn("lease {} of job {} on key {} expired without release", l.leaseId(), l.jobId(), l.keyId());
+    }
     for (Pending p : queues.removeIf(p -> isExpired(p, nowMs) || cancelled.containsKey(p.dispatch().job().jobId()))) {
       Job job = p.dispatch().job();
       int prior = p.dispatch().attempt() - 1;

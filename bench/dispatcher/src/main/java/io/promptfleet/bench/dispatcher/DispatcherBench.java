@@ -1,0 +1,406 @@
+package io.promptfleet.bench.dispatcher;
+
+import io.promptfleet.common.codec.Json;
+import io.promptfleet.common.config.ConfigLoader;
+import io.promptfleet.common.config.FleetConfig;
+import io.promptfleet.common.job.Assignment;
+import io.promptfleet.common.job.FleetEvent;
+import io.promptfleet.common.job.Usage;
+import io.promptfleet.common.kafka.TopicAdmin;
+import io.promptfleet.kafka.embedded.EmbeddedKafka;
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Properties;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.apache.kafka.common.serialization.StringDeserializer;
+import org.apache.kafka.common.serialization.StringSerializer;
+
+/**
+ * The dispatcher benchmark. One embedded broker in this JVM; the dispatcher in a child JVM of its own (so its heap
+ * is measured alone); producers and measuring consumers here. Scenarios:
+ *
+ * <ul>
+ *   <li>{@code throughput}: N jobs queued first, keys without limits, no workers: assignments written per second
+ *       (transactions with the input offsets included).</li>
+ *   <li>{@code latency}: jobs produced at a steady rate; time from the job record's timestamp to its assignment
+ *       being readable with read_committed, p50 / p99.</li>
+ *   <li>{@code backlog}: a large backlog queued first, drained with a dispatcher limited to -Xmx256m; a stand-in
+ *       for workers releases every lease at once; heap used (and used after GC) sampled every 250 ms.</li>
+ * </ul>
+ *
+ * <p>Usage: {@code java ... DispatcherBench [throughput|latency|backlog|all]} with {@code -Druns=3 -Djobs=300000
+ * -Drate=500 -Dseconds=20 -Dbacklog=1000000}. Prints one line per run and the medians.
+ */
+public final class DispatcherBench {
+  private static final int RUNS = Integer.getInteger("runs", 3);
+  private static int seq;
+
+  private DispatcherBench() {}
+
+  public static void main(String[] args) throws Exception {
+    String scenario = args.length > 0 ? args[0] : "all";
+    try (EmbeddedKafka kafka = EmbeddedKafka.builder().port(0).defaultPartitions(6).build().start()) {
+      String bootstrap = kafka.bootstrapServers();
+      System.out.printf("broker %s, %d cores, java %s%n", bootstrap, Runtime.getRuntime().availableProcessors(),
+          System.getProperty("java.version"));
+      if (scenario.equals("throughput") || scenario.equals("all")) {
+        List<Double> rates = new ArrayList<>();
+        for (int i = 0; i < RUNS; i++) {
+          rates.add(throughput(bootstrap, Integer.getInteger("jobs", 300_000)));
+        }
+        System.out.printf(Locale.ROOT, "THROUGHPUT median %.0f jobs/s over %d runs %s%n", median(rates), RUNS, rates);
+      }
+      if (scenario.equals("latency") || scenario.equals("all")) {
+        List<Double> p50 = new ArrayList<>();
+        List<Double> p99 = new ArrayList<>();
+        for (int i = 0; i < RUNS; i++) {
+          double[] r = latency(bootstrap, Integer.getInteger("rate", 500), Integer.getInteger("seconds", 20));
+          p50.add(r[0]);
+          p99.add(r[1]);
+        }
+        System.out.printf(Locale.ROOT, "LATENCY median p50 %.1f ms, median p99 %.1f ms over %d runs (p50 %s, p99 %s)%n",
+            median(p50), median(p99), RUNS, p50, p99);
+      }
+      if (scenario.equals("backlog") || scenario.equals("all")) {
+        List<Double> peaks = new ArrayList<>();
+        for (int i = 0; i < Math.max(1, Integer.getInteger("backlogRuns", 1)); i++) {
+          peaks.add(backlog(bootstrap, Integer.getInteger("backlog", 1_000_000)));
+        }
+        System.out.printf(Locale.ROOT, "BACKLOG median peak heap after GC %.1f MiB %s%n", median(peaks), peaks);
+      }
+    }
+    System.exit(0);
+  }
+
+  // ------------------------------------------------------------------ scenarios
+
+  private static double throughput(String bootstrap, int jobs) throws Exception {
+    FleetConfig config = config(bootstrap, 20_000);
+    produceBacklog(config, jobs);
+    try (Child child = Child.start(config, "512m")) {
+      child.awaitCount(jobs, Duration.ofMinutes(5));
+      double rate = child.rate(jobs);
+      System.out.printf(Locale.ROOT, "throughput run: %d jobs, %.0f assignments/s, peak heap %.0f MiB%n", jobs, rate,
+          child.peakUsed / 1048576.0);
+      return rate;
+    }
+  }
+
+  private static double[] latency(String bootstrap, int rate, int seconds) throws Exception {
+    FleetConfig config = config(bootstrap, 2_000);
+    try (Child child = Child.start(config, "256m");
+         KafkaProducer<String, byte[]> producer = producer(bootstrap, 0)) {
+      List<Long> latencies = Collections.synchronizedList(new ArrayList<>());
+      List<Long> toDispatch = Collections.synchronizedList(new ArrayList<>());
+      AtomicBoolean stop = new AtomicBoolean();
+      AtomicLong measureFrom = new AtomicLong(Long.MAX_VALUE);
+      Thread reader = new Thread(() -> {
+        try (KafkaConsumer<String, byte[]> c = consumer(bootstrap)) {
+          List<TopicPartition> parts = partitions(c, config.topics().assignments());
+          c.assign(parts);
+          c.seekToEnd(parts);
+          parts.forEach(c::position);
+          while (!stop.get()) {
+            for (var r : c.poll(Duration.ofMillis(50))) {
+              long now = System.currentTimeMillis();
+              Assignment a = Json.read(r.value(), Assignment.class);
+              if (a.enqueuedAt().toEpochMilli() >= measureFrom.get()) {
+                latencies.add(now - a.enqueuedAt().toEpochMilli());
+                toDispatch.add(a.dispatchedAt().toEpochMilli() - a.enqueuedAt().toEpochMilli());
+              }
+            }
+          }
+        }
+      }, "bench-latency-reader");
+      reader.start();
+      Thread.sleep(1_000);
+      long start = System.nanoTime();
+      long total = (long) rate * seconds;
+      measureFrom.set(System.currentTimeMillis() + 2_000); // 2 s warm-up
+      for (long i = 0; i < total; i++) {
+        long due = start + i * 1_000_000_000L / rate;
+        long wait = due - System.nanoTime();
+        if (wait > 0) {
+          Thread.sleep(wait / 1_000_000, (int) (wait % 1_000_000));
+        }
+        producer.send(new ProducerRecord<>(config.topics().jobsNormal(), "l" + i, job("l" + i)));
+      }
+      producer.flush();
+      Thread.sleep(2_000);
+      stop.set(true);
+      reader.join();
+      List<Long> sorted = new ArrayList<>(latencies);
+      Collections.sort(sorted);
+      double p50 = sorted.get(sorted.size() / 2);
+      double p99 = sorted.get((int) (sorted.size() * 0.99));
+      List<Long> d = new ArrayList<>(toDispatch);
+      Collections.sort(d);
+      System.out.printf(Locale.ROOT, "latency run: %d jobs at %d/s, measured %d: p50 %.0f ms, p99 %.0f ms, max %d ms "
+          + "(of which record time to dispatch decision: p50 %d ms, p99 %d ms)%n", total, rate, sorted.size(), p50, p99,
+          sorted.get(sorted.size() - 1), d.get(d.size() / 2), d.get((int) (d.size() * 0.99)));
+      return new double[] {p50, p99};
+    }
+  }
+
+  private static double backlog(String bootstrap, int jobs) throws Exception {
+    FleetConfig config = config(bootstrap, 2_000);
+    produceBacklog(config, jobs);
+    AtomicBoolean stop = new AtomicBoolean();
+    Thread releaser = new Thread(() -> release(config, stop), "bench-releaser");
+    try (Child child = Child.start(config, "256m")) {
+      releaser.start();
+      child.awaitCount(jobs, Duration.ofMinutes(15));
+      double rate = child.rate(jobs);
+      System.out.printf(Locale.ROOT, "backlog run: %d jobs drained at %.0f/s with -Xmx256m; heap used peak %.1f MiB, "
+          + "heap after GC peak %.1f MiB, after GC per quarter of the drain %s MiB%n", jobs, rate,
+          child.peakUsed / 1048576.0, child.peakAfterGc / 1048576.0, child.afterGcByQuarter(jobs));
+      return child.peakAfterGc / 1048576.0;
+    } finally {
+      stop.set(true);
+      releaser.join();
+    }
+  }
+
+  /** Stands in for workers: every assignment's lease is released at once, with a small usage report. */
+  private static void release(FleetConfig config, AtomicBoolean stop) {
+    String bootstrap = config.kafka().bootstrapServers();
+    try (KafkaConsumer<String, byte[]> c = consumer(bootstrap);
+         KafkaProducer<String, byte[]> p = producer(bootstrap, 5)) {
+      List<TopicPartition> parts = partitions(c, config.topics().assignments());
+      c.assign(parts);
+      c.seekToBeginning(parts);
+      while (!stop.get()) {
+        for (var r : c.poll(Duration.ofMillis(100))) {
+          Assignment a = Json.read(r.value(), Assignment.class);
+          FleetEvent e = new FleetEvent(FleetEvent.Type.LEASE_RELEASED, Instant.now(), "bench", a.leaseId(),
+              a.job().jobId(), a.keyId(), a.route().name(), "succeeded", 200, null, Usage.of(10, 2), null, null, 5L,
+              null, null);
+          p.send(new ProducerRecord<>(config.topics().fleetEvents(), a.leaseId(), Json.bytes(e)));
+        }
+      }
+    }
+  }
+
+  // ------------------------------------------------------------------ plumbing
+
+  private static FleetConfig config(String bootstrap, int maxBuffered) throws Exception {
+    String prefix = "bench" + (++seq) + "-" + Long.toHexString(System.nanoTime() & 0xffffff);
+    StringBuilder keys = new StringBuilder();
+    for (int i = 1; i <= 4; i++) {
+      keys.append("  k").append(i).append(": {provider: sim, secret_env: BENCH_KEY, max_concurrency: 100000000, "
+          + "requests_per_minute: 2000000000, tokens_per_minute: 1000000000000}\n");
+    }
+    String yaml = """
+        kafka: {bootstrap_servers: "%1$s"}
+        topics:
+          jobs_high: %2$s.jobs.high
+          jobs_normal: %2$s.jobs.normal
+          jobs_low: %2$s.jobs.low
+          jobs_retry: %2$s.jobs.retry
+          assignments: %2$s.assignments
+          fleet_events: %2$s.fleet.events
+          dead_letters: %2$s.jobs.dlq
+          cancels: %2$s.cancels
+          default_reply_to: %2$s.replies
+          reply_to_allow: ["%2$s.replies*"]
+          partitions: 6
+        providers:
+          sim: {base_url: "http://127.0.0.1:9/v1"}
+        keys:
+        %3$s
+        models:
+          sim:
+            routes:
+              - {provider: sim, model: sim, max_tokens_cap: 4096}
+        dispatcher: {group_id: %2$s-dispatcher, http_port: 0, max_buffered_jobs: %4$d}
+        worker: {share_group: %2$s-workers}
+        """.formatted(bootstrap, prefix, keys, maxBuffered);
+    FleetConfig config = ConfigLoader.parse(yaml, Map.of(), new Properties());
+    TopicAdmin.ensureFleetTopics(config);
+    Path file = Files.createTempFile("pf-bench", ".yaml");
+    file.toFile().deleteOnExit();
+    Files.writeString(file, yaml);
+    CONFIG_FILES.put(config, file);
+    return config;
+  }
+
+  private static final Map<FleetConfig, Path> CONFIG_FILES = new HashMap<>();
+
+  private static byte[] job(String id) {
+    return ("{\"job_id\":\"" + id + "\",\"model\":\"sim\",\"max_tokens\":64,\"messages\":[{\"role\":\"user\","
+        + "\"content\":\"Summarise the quarterly report in three bullet points.\"}],\"metadata\":{\"bench\":1}}")
+        .getBytes(StandardCharsets.UTF_8);
+  }
+
+  private static void produceBacklog(FleetConfig config, int jobs) {
+    long t0 = System.nanoTime();
+    try (KafkaProducer<String, byte[]> p = producer(config.kafka().bootstrapServers(), 20)) {
+      for (int i = 0; i < jobs; i++) {
+        p.send(new ProducerRecord<>(config.topics().jobsNormal(), "b" + i, job("b" + i)));
+      }
+      p.flush();
+    }
+    System.out.printf(Locale.ROOT, "queued %d jobs in %.1f s%n", jobs, (System.nanoTime() - t0) / 1e9);
+  }
+
+  private static KafkaProducer<String, byte[]> producer(String bootstrap, int lingerMs) {
+    Map<String, Object> p = new HashMap<>();
+    p.put("bootstrap.servers", bootstrap);
+    p.put("acks", "all");
+    p.put("linger.ms", lingerMs);
+    p.put("batch.size", lingerMs == 0 ? 16_384 : 524_288);
+    p.put("compression.type", "lz4");
+    p.put("key.serializer", StringSerializer.class);
+    p.put("value.serializer", ByteArraySerializer.class);
+    return new KafkaProducer<>(p);
+  }
+
+  private static KafkaConsumer<String, byte[]> consumer(String bootstrap) {
+    Map<String, Object> p = new HashMap<>();
+    p.put("bootstrap.servers", bootstrap);
+    p.put("isolation.level", "read_committed");
+    p.put("max.poll.records", 5_000);
+    p.put("fetch.max.wait.ms", 5);
+    p.put("key.deserializer", StringDeserializer.class);
+    p.put("value.deserializer", ByteArrayDeserializer.class);
+    return new KafkaConsumer<>(p);
+  }
+
+  private static List<TopicPartition> partitions(KafkaConsumer<?, ?> c, String topic) {
+    List<TopicPartition> parts = new ArrayList<>();
+    c.partitionsFor(topic, Duration.ofSeconds(30)).forEach(i -> parts.add(new TopicPartition(topic, i.partition())));
+    return parts;
+  }
+
+  private static double median(List<Double> xs) {
+    List<Double> s = new ArrayList<>(xs);
+    Collections.sort(s);
+    return s.get(s.size() / 2);
+  }
+
+  /** The dispatcher's child JVM and what it reports. */
+  private static final class Child implements AutoCloseable {
+    private final Process process;
+    private final List<long[]> stats = Collections.synchronizedList(new ArrayList<>());
+    private volatile boolean active;
+    private volatile String failure;
+    volatile long peakUsed;
+    volatile long peakAfterGc;
+
+    private Child(Process process) {
+      this.process = process;
+      Thread t = new Thread(this::read, "bench-child-reader");
+      t.setDaemon(true);
+      t.start();
+    }
+
+    static Child start(FleetConfig config, String xmx) throws Exception {
+      List<String> cmd = List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx" + xmx,
+          "-XX:+UseG1GC", "-DBENCH_KEY=sk-bench", "-Dlog4j2.level=WARN", "-cp", System.getProperty("java.class.path"),
+          BenchDispatcher.class.getName(), CONFIG_FILES.get(config).toString());
+      Child c = new Child(new ProcessBuilder(cmd).redirectErrorStream(true).start());
+      long until = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+      while (!c.active) {
+        if (c.failure != null || System.nanoTime() > until) {
+          c.close();
+          throw new IllegalStateException("dispatcher child did not become active: " + c.failure);
+        }
+        Thread.sleep(10);
+      }
+      return c;
+    }
+
+    private void read() {
+      try (BufferedReader in = new BufferedReader(new InputStreamReader(process.getInputStream(),
+          StandardCharsets.UTF_8))) {
+        String line;
+        while ((line = in.readLine()) != null) {
+          if (line.startsWith("ACTIVE")) {
+            active = true;
+          } else if (line.startsWith("STAT ")) {
+            String[] f = line.split(" ");
+            long[] s = {Long.parseLong(f[1]), Long.parseLong(f[2]), Long.parseLong(f[3]), Long.parseLong(f[4])};
+            stats.add(s);
+            peakUsed = Math.max(peakUsed, s[2]);
+            peakAfterGc = Math.max(peakAfterGc, s[3]);
+          } else if (line.startsWith("FAILED")) {
+            failure = line;
+          } else if (line.contains("ERROR") || line.contains("Exception")) {
+            System.out.println("  child: " + line);
+          }
+        }
+      } catch (Exception e) {
+        failure = e.toString();
+      }
+    }
+
+    void awaitCount(long n, Duration timeout) throws InterruptedException {
+      long until = System.nanoTime() + timeout.toNanos();
+      while (last()[1] < n) {
+        if (failure != null || System.nanoTime() > until) {
+          throw new IllegalStateException("dispatcher wrote " + last()[1] + " of " + n + " assignments: " + failure);
+        }
+        Thread.sleep(50);
+      }
+    }
+
+    private long[] last() {
+      synchronized (stats) {
+        return stats.isEmpty() ? new long[4] : stats.get(stats.size() - 1);
+      }
+    }
+
+    /** Assignments per second between the last sample before the first assignment and the first with n. */
+    double rate(long n) {
+      synchronized (stats) {
+        long[] from = null;
+        for (long[] s : stats) {
+          if (s[1] == 0) {
+            from = s;
+          }
+          if (s[1] >= n) {
+            long[] a = from == null ? stats.get(0) : from;
+            return (s[1] - a[1]) * 1000.0 / Math.max(1, s[0] - a[0]);
+          }
+        }
+      }
+      return Double.NaN;
+    }
+
+    /** Heap after GC, the largest seen in each quarter of the drain, in MiB. */
+    String afterGcByQuarter(long n) {
+      double[] q = new double[4];
+      synchronized (stats) {
+        for (long[] s : stats) {
+          int i = (int) Math.min(3, s[1] * 4 / Math.max(1, n));
+          q[i] = Math.max(q[i], s[3] / 1048576.0);
+        }
+      }
+      return String.format(Locale.ROOT, "[%.0f, %.0f, %.0f, %.0f]", q[0], q[1], q[2], q[3]);
+    }
+
+    @Override
+    public void close() throws InterruptedException {
+      process.destroyForcibly();
+      process.waitFor();
+    }
+  }
+}
