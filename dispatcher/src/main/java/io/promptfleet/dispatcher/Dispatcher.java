@@ -55,6 +55,7 @@ import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.clients.consumer.OffsetAndTimestamp;
 import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.PartitionInfo;
@@ -243,8 +244,13 @@ public final class Dispatcher implements AutoCloseable {
   private void activate() {
     LOG.info("dispatcher {} is now the active dispatcher of group {}: fencing predecessors, rebuilding leases",
         instanceId, config.dispatcher().groupId());
-    producer = new KafkaProducer<>(KafkaClients.transactionalProducer(config.kafka(), clientId,
-        config.dispatcher().groupId()));
+    var props = KafkaClients.transactionalProducer(config.kafka(), clientId, config.dispatcher().groupId());
+    // A transaction that starts while the previous one's markers are still being written gets
+    // CONCURRENT_TRANSACTIONS and is retried after retry.backoff.ms: 100 ms by default, a stall of every
+    // dispatch behind it. Retry quickly instead.
+    props.putIfAbsent(ProducerConfig.RETRY_BACKOFF_MS_CONFIG, 2);
+    props.putIfAbsent(ProducerConfig.RETRY_BACKOFF_MAX_MS_CONFIG, 100);
+    producer = new KafkaProducer<>(props);
     producer.initTransactions();
     workersReadCommitted();
     leasePrefix = Long.toHexString(ThreadLocalRandom.current().nextLong()) + "-";

@@ -1,0 +1,91 @@
+package io.promptfleet.dispatcher.capacity;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.promptfleet.common.config.KeySettings;
+import java.time.Instant;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+class KeyPoolTest {
+  private static final List<String> ALL = List.of("shared", "acme-1", "acme-2");
+
+  private static KeyPool pool() {
+    Map<String, KeySettings> keys = new LinkedHashMap<>();
+    keys.put("shared", new KeySettings("p", "E", null, 2, 600, 100_000L, null));
+    keys.put("acme-1", new KeySettings("p", "E", null, 1, 600, 100_000L, "acme"));
+    keys.put("acme-2", new KeySettings("p", "E", null, 4, 600, 100_000L, "acme"));
+    return new KeyPool(keys, 60_000);
+  }
+
+  private static Lease lease(String id, String key, long at) {
+    return new Lease(id, key, "j", "r", Instant.ofEpochMilli(at + 60_000), 100, at);
+  }
+
+  @Test
+  void shouldKeepATenantOnItsOwnKeysAndEveryoneElseOnTheSharedOnes() {
+    KeyPool p = pool();
+    assertThat(p.choose(ALL, "acme", 10, 0)).hasValueSatisfying(k -> assertThat(k).startsWith("acme-"));
+    assertThat(p.choose(ALL, null, 10, 0)).contains("shared");
+    assertThat(p.choose(ALL, "globex", 10, 0)).as("a tenant without keys of its own uses the shared pool")
+        .contains("shared");
+    assertThat(p.hasKeyFor(List.of("acme-1"), null)).isFalse();
+  }
+
+  @Test
+  void shouldPreferTheLeastUtilisedKey() {
+    KeyPool p = pool();
+    p.acquire(lease("a", "acme-2", 0), 0);
+    assertThat(p.choose(ALL, "acme", 10, 0)).as("acme-2 at 1/4, acme-1 at 0/1").contains("acme-1");
+    p.acquire(lease("b", "acme-1", 0), 0);
+    assertThat(p.choose(ALL, "acme", 10, 0)).as("acme-1 full").contains("acme-2");
+  }
+
+  @Test
+  void shouldSkipACoolingOrDisabledKeyUntilItsTimeIsUp() {
+    KeyPool p = pool();
+    p.coolDown("shared", 1_000);
+    assertThat(p.choose(ALL, null, 10, 999)).isEmpty();
+    assertThat(p.choose(ALL, null, 10, 1_000)).contains("shared");
+    p.disable("shared", 5_000);
+    assertThat(p.isDisabled("shared", 4_999)).isTrue();
+    assertThat(p.choose(ALL, null, 10, 4_999)).isEmpty();
+    assertThat(p.choose(ALL, null, 10, 5_000)).contains("shared");
+  }
+
+  @Test
+  void shouldObeyTheRemainingBudgetTheProviderReported() {
+    KeyPool p = pool();
+    p.remoteBudget("shared", 1L, null, 10_000);
+    assertThat(p.choose(ALL, null, 10, 0)).contains("shared");
+    p.acquire(lease("a", "shared", 0), 0);
+    p.release("a", 5L, 1);
+    assertThat(p.choose(ALL, null, 10, 2)).as("the one request left is used").isEmpty();
+    assertThat(p.choose(ALL, null, 10, 10_000)).as("after the reset").contains("shared");
+    p.remoteBudget("shared", null, 50L, 20_000);
+    assertThat(p.choose(ALL, null, 60, 10_001)).as("60 tokens > 50 left").isEmpty();
+    assertThat(p.choose(ALL, null, 40, 10_001)).contains("shared");
+  }
+
+  @Test
+  void shouldRejectAReservationNoKeyCouldEverAdmit() {
+    KeyPool p = pool();
+    assertThat(p.canEverAdmit(ALL, null, 100_000)).isTrue();
+    assertThat(p.canEverAdmit(ALL, null, 100_001)).isFalse();
+  }
+
+  @Test
+  void shouldHoldRestoredLeasesEvenAboveTheLimitAndReleaseThemLater() {
+    KeyPool p = pool();
+    p.restore(lease("x", "acme-1", 0), 0);
+    p.restore(lease("y", "acme-1", 0), 0);
+    assertThat(p.inFlight("acme-1")).as("streams that run are counted, whatever the limit").isEqualTo(2);
+    assertThat(p.choose(List.of("acme-1"), "acme", 10, 0)).isEmpty();
+    p.release("x", null, 1);
+    assertThat(p.choose(List.of("acme-1"), "acme", 10, 1)).as("still 1 of 1").isEmpty();
+    p.release("y", null, 2);
+    assertThat(p.choose(List.of("acme-1"), "acme", 10, 2)).contains("acme-1");
+  }
+}
