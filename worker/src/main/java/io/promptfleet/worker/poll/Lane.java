@@ -45,6 +45,8 @@ public final class Lane {
   private static final Logger LOG = LoggerFactory.getLogger(Lane.class);
   /** How long a renewed record may take to come back from poll before the lane gives up on it. */
   static final Duration LOST_AFTER = Duration.ofSeconds(5);
+  /** Acks of a lane that still holds records are committed at most this often. */
+  static final long COMMIT_EVERY_MS = 50;
 
   private final String name;
   private final Map<String, Object> props;
@@ -66,6 +68,8 @@ public final class Lane {
   private KafkaShareConsumer<String, byte[]> consumer;
   private long renewAfterMs;
   private long renewedAt = -1;
+  private boolean acksWereApplied;
+  private long lastCommitMillis;
 
   private record Ack(ConsumerRecord<String, byte[]> record, AcknowledgeType type) {}
 
@@ -181,6 +185,9 @@ public final class Lane {
     if (inFlight.isEmpty()) {
       if (!polling) {
         applyAcks(50);
+        if (acksWereApplied) {
+          commitAsync();
+        }
         return;
       }
       ConsumerRecords<String, byte[]> records = poll(Duration.ofMillis(200));
@@ -197,7 +204,8 @@ public final class Lane {
   }
 
   private ConsumerRecords<String, byte[]> poll(Duration timeout) {
-    ConsumerRecords<String, byte[]> records = consumer.poll(timeout);
+    ConsumerRecords<String, byte[]> records = consumer.poll(timeout); // also sends pending acks
+    acksWereApplied = false;
     connected = true;
     lastPollMillis = clock.millis();
     return records;
@@ -220,15 +228,12 @@ public final class Lane {
         fresh.add(r);
       }
     }
-    if (acksWereApplied) {
-      commitAsync();
-    }
+    maybeCommit();
     for (ConsumerRecord<String, byte[]> r : fresh) {
       handler.accept(r, this);
     }
   }
 
-  private boolean acksWereApplied;
 
   private void finish(Held h, AcknowledgeType type) {
     consumer.acknowledge(h.record, type);
@@ -237,7 +242,18 @@ public final class Lane {
     acksWereApplied = true;
   }
 
+  /**
+   * Acks of a lane that still holds records are committed at most every {@link #COMMIT_EVERY_MS}; once the lane holds
+   * nothing, the next poll carries them (explicit mode sends pending acks with the fetch).
+   */
+  private void maybeCommit() {
+    if (acksWereApplied && !inFlight.isEmpty() && clock.millis() - lastCommitMillis >= COMMIT_EVERY_MS) {
+      commitAsync();
+    }
+  }
+
   private void commitAsync() {
+    lastCommitMillis = clock.millis();
     acksWereApplied = false;
     consumer.commitAsync();
   }
@@ -256,9 +272,7 @@ public final class Lane {
         }
         a = acks.poll();
       }
-      if (acksWereApplied) {
-        commitAsync();
-      }
+      maybeCommit();
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       running = false;
@@ -284,6 +298,7 @@ public final class Lane {
       h.renewAt = now + renewAfterMs;
     }
     onRenew.accept((long) inFlight.size());
+    acksWereApplied = false;
     Map<TopicIdPartition, Optional<KafkaException>> result = consumer.commitSync(Duration.ofSeconds(5));
     result.forEach((tp, err) -> err.ifPresent(e -> LOG.warn("lane {}: renewing assignments of {} failed: {}",
         name, tp, e.toString())));

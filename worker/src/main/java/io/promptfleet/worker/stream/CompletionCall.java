@@ -1,10 +1,8 @@
 package io.promptfleet.worker.stream;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.promptfleet.common.codec.Json;
 import io.promptfleet.common.job.Assignment;
-import io.promptfleet.common.job.Chunk;
 import io.promptfleet.common.job.ErrorCodes;
 import io.promptfleet.common.job.FleetEvent;
 import io.promptfleet.common.job.JobError;
@@ -31,6 +29,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Consumer;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
@@ -63,6 +62,7 @@ public final class CompletionCall implements SseListener {
   private final Context context;
   private final StringBuilder content = new StringBuilder();
   private final StringBuilder pending = new StringBuilder();
+  private final ChunkEncoder chunkEncoder;
   private SseParser parser;
   private HttpClientRequest request;
   private long seq;
@@ -79,8 +79,9 @@ public final class CompletionCall implements SseListener {
   private long idleTimer = -1;
   private long totalTimer = -1;
   private long flushTimer = -1;
-  private CompletableFuture<Void> lastChunk = CompletableFuture.completedFuture(null);
-  private Throwable chunkError;
+  private final AtomicInteger unackedChunks = new AtomicInteger();
+  private volatile Throwable chunkError;
+  private volatile CompletableFuture<Void> chunksDrained;
   private Map<String, String> rateLimit = Map.of();
   private Long retryAfterMs;
 
@@ -101,6 +102,7 @@ public final class CompletionCall implements SseListener {
     this.assignment = assignment;
     this.route = assignment.route();
     this.done = done;
+    this.chunkEncoder = new ChunkEncoder(assignment.job().jobId(), assignment.attempt());
   }
 
   public Assignment assignment() {
@@ -283,45 +285,29 @@ public final class CompletionCall implements SseListener {
       sawDone = true;
       return;
     }
-    JsonNode node;
+    ChunkEvent e;
     try {
-      node = Json.mapper().readTree(data);
-    } catch (IOException e) {
-      conclude(Failure.transientFailure(ErrorCodes.STREAM_INVALID, "a stream event is not JSON: "
-          + Failures.clip(data), 200));
-      return;
-    }
-    if (node == null || !node.isObject()) {
+      e = ChunkEvent.parse(data);
+    } catch (IOException ex) {
       conclude(Failure.transientFailure(ErrorCodes.STREAM_INVALID, "a stream event is not a JSON object: "
           + Failures.clip(data), 200));
       return;
     }
-    JsonNode error = node.get("error");
-    if ("error".equals(type) || (error != null && !error.isNull())) {
+    if ("error".equals(type) || e.hasError) {
       conclude(Failures.ofStreamError(data));
       return;
     }
-    JsonNode model = node.get("model");
-    if (model != null && model.isTextual()) {
-      upstreamModel = model.textValue();
+    if (e.model != null) {
+      upstreamModel = e.model;
     }
-    JsonNode u = node.get("usage");
-    if (u != null && u.isObject()) {
-      long pt = u.path("prompt_tokens").asLong();
-      long ct = u.path("completion_tokens").asLong();
-      usage = new Usage(pt, ct, u.has("total_tokens") ? u.get("total_tokens").asLong() : pt + ct);
+    if (e.usage != null) {
+      usage = e.usage;
     }
-    JsonNode choices = node.get("choices");
-    if (choices != null && choices.isArray() && !choices.isEmpty()) {
-      JsonNode c = choices.get(0);
-      JsonNode fr = c.get("finish_reason");
-      if (fr != null && fr.isTextual()) {
-        finishReason = fr.textValue();
-      }
-      JsonNode delta = c.path("delta").get("content");
-      if (delta != null && delta.isTextual() && !delta.textValue().isEmpty()) {
-        onDelta(delta.textValue());
-      }
+    if (e.finishReason != null) {
+      finishReason = e.finishReason;
+    }
+    if (e.content != null && !e.content.isEmpty()) {
+      onDelta(e.content);
     }
   }
 
@@ -354,11 +340,17 @@ public final class CompletionCall implements SseListener {
 
   private void publishChunk(String text) {
     env.meters().chunk();
-    lastChunk = env.publisher().chunk(assignment.replyTo(),
-        new Chunk(assignment.job().jobId(), assignment.attempt(), seq++, text, null))
-        .whenComplete((v, e) -> {
+    unackedChunks.incrementAndGet();
+    env.publisher().chunk(assignment.replyTo(), assignment.job().jobId(), chunkEncoder.encode(seq++, text),
+        (md, e) -> {
           if (e != null && chunkError == null) {
             chunkError = e;
+          }
+          if (unackedChunks.decrementAndGet() == 0) {
+            CompletableFuture<Void> drained = chunksDrained;
+            if (drained != null) {
+              drained.complete(null);
+            }
           }
         });
   }
@@ -435,24 +427,26 @@ public final class CompletionCall implements SseListener {
    * acked it the assignment is done. A chunk that could not be written means a gap: hand the attempt back.
    */
   private void publishTerminal(Supplier<CompletableFuture<Void>> send, String outcome, Failure f, Instant end) {
-    lastChunk.handle((v, e) -> null)
-        .thenCompose(v -> {
-          if (chunkError != null) {
-            return CompletableFuture.failedFuture(chunkError);
-          }
-          return send.get();
-        })
-        .whenComplete((v, e) -> context.runOnContext(x -> {
-          if (e != null) {
-            LOG.warn("job {} attempt {}: cannot publish its {} record, handing the assignment back: {}",
-                assignment.job().jobId(), assignment.attempt(), outcome, e.toString());
-            released("handed_back", f);
-            done.accept(Outcome.HAND_BACK);
-          } else {
-            released(outcome, f);
-            done.accept(Outcome.DONE);
-          }
-        }));
+    CompletableFuture<Void> drained = new CompletableFuture<>();
+    chunksDrained = drained;
+    if (unackedChunks.get() == 0) {
+      drained.complete(null);
+    }
+    // the send itself runs on this call's event loop, never on the producer's I/O thread (a full buffer would block)
+    drained.whenComplete((v0, e0) -> context.runOnContext(x -> {
+      CompletableFuture<Void> sent = chunkError != null ? CompletableFuture.failedFuture(chunkError) : send.get();
+      sent.whenComplete((v, e) -> context.runOnContext(y -> {
+        if (e != null) {
+          LOG.warn("job {} attempt {}: cannot publish its {} record, handing the assignment back: {}",
+              assignment.job().jobId(), assignment.attempt(), outcome, e.toString());
+          released("handed_back", f);
+          done.accept(Outcome.HAND_BACK);
+        } else {
+          released(outcome, f);
+          done.accept(Outcome.DONE);
+        }
+      }));
+    }));
   }
 
   private void released(String outcome, Failure f) {

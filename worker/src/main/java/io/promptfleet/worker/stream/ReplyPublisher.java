@@ -6,6 +6,7 @@ import io.promptfleet.common.job.FleetEvent;
 import io.promptfleet.common.job.Result;
 import io.promptfleet.common.job.RetryRequest;
 import java.util.concurrent.CompletableFuture;
+import org.apache.kafka.clients.producer.Callback;
 import org.apache.kafka.clients.producer.Producer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 
@@ -33,6 +34,19 @@ public final class ReplyPublisher {
 
   public CompletableFuture<Void> chunk(String replyTo, Chunk chunk) {
     return send(new ProducerRecord<>(replyTo, chunk.jobId(), Json.bytes(chunk)));
+  }
+
+  /**
+   * A chunk already encoded as JSON, with a plain producer callback (no future per chunk: this runs once per
+   * token).
+   */
+  public void chunk(String replyTo, String jobId, byte[] json, Callback callback) {
+    ProducerRecord<String, byte[]> r = new ProducerRecord<>(replyTo, jobId, json);
+    try {
+      producer.send(r, callback);
+    } catch (RuntimeException e) {
+      callback.onCompletion(null, e);
+    }
   }
 
   public CompletableFuture<Void> result(String replyTo, Result result) {

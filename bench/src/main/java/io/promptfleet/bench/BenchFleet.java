@@ -1,0 +1,99 @@
+package io.promptfleet.bench;
+
+import io.promptfleet.common.codec.Json;
+import io.promptfleet.common.config.ConfigLoader;
+import io.promptfleet.common.config.FleetConfig;
+import io.promptfleet.common.job.Assignment;
+import io.promptfleet.common.job.ChatMessage;
+import io.promptfleet.common.job.Job;
+import io.promptfleet.common.job.Priority;
+import io.promptfleet.common.job.Route;
+import io.promptfleet.common.kafka.TopicAdmin;
+import java.lang.management.ManagementFactory;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.apache.kafka.common.serialization.StringSerializer;
+
+/** What the benchmarks share: a fleet configuration on unique topics, assignments, process CPU and heap. */
+final class BenchFleet {
+  private BenchFleet() {}
+
+  static String env(String name, String def) {
+    String v = System.getenv(name);
+    return v == null || v.isBlank() ? def : v;
+  }
+
+  static FleetConfig config(String bootstrap, String prefix, String upstream, int slots, int lanes) {
+    System.setProperty("PF_BENCH_KEY", "sk-bench");
+    String yaml = """
+        kafka: {bootstrap_servers: "%1$s"}
+        topics:
+          jobs_high: %2$s.jobs.high
+          jobs_normal: %2$s.jobs.normal
+          jobs_low: %2$s.jobs.low
+          jobs_retry: %2$s.jobs.retry
+          assignments: %2$s.assignments
+          fleet_events: %2$s.fleet.events
+          dead_letters: %2$s.jobs.dlq
+          cancels: %2$s.cancels
+          default_reply_to: %2$s.replies
+          reply_to_allow: ["%2$s.replies*"]
+          partitions: 6
+        providers:
+          up: {base_url: "%3$s"}
+        keys:
+          k1: {provider: up, secret_env: PF_BENCH_KEY, max_concurrency: 100000}
+        models:
+          m:
+            routes:
+              - {provider: up, model: mock-model}
+        worker: {share_group: %2$s-workers, slots: %4$d, lanes: %5$d, http_port: 0}
+        """.formatted(bootstrap, prefix, upstream, slots, lanes);
+    FleetConfig config = ConfigLoader.parse(yaml, Map.of(), new Properties());
+    TopicAdmin.ensureFleetTopics(config);
+    return config;
+  }
+
+  /** Writes {@code n} assignments (job ids {@code prefix-i}) and waits until the broker has them all. */
+  static void produceAssignments(FleetConfig config, String prefix, int from, int n, String prompt) {
+    try (KafkaProducer<String, byte[]> p = new KafkaProducer<>(Map.of("bootstrap.servers",
+        config.kafka().bootstrapServers(), "acks", "all", "linger.ms", 5, "key.serializer", StringSerializer.class,
+        "value.serializer", ByteArraySerializer.class))) {
+      Route route = new Route("up/mock-model", "up", "mock-model", null, null);
+      for (int i = from; i < from + n; i++) {
+        String id = prefix + "-" + i;
+        Job job = new Job(id, "m", List.of(ChatMessage.of("user", prompt)), null, config.topics().defaultReplyTo(),
+            null, null, null, null, Map.of());
+        Assignment a = new Assignment("lease-" + id, job, 1, Priority.NORMAL, route, "k1", Instant.now(),
+            Instant.now(), null, config.topics().defaultReplyTo());
+        p.send(new ProducerRecord<>(config.topics().assignments(), id, Json.bytes(a)));
+      }
+      p.flush();
+    }
+  }
+
+  /** CPU time of this process in ns (all threads, GC included). */
+  static long processCpuNanos() {
+    return ((com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean())
+        .getProcessCpuTime();
+  }
+
+  static long heapUsedMb() {
+    return ManagementFactory.getMemoryMXBean().getHeapMemoryUsage().getUsed() / (1024 * 1024);
+  }
+
+  static void sleep(Duration d) {
+    try {
+      Thread.sleep(d.toMillis());
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException(e);
+    }
+  }
+}
