@@ -436,8 +436,14 @@ public final class Dispatcher implements AutoCloseable {
             if (l.isPresent()) {
               metrics.leasesReleased.increment();
               if (l.get().route() != null) {
-                breakers.record(l.get().route(), RouteBreakers.verdictOf(e.outcome(), e.errorCode()),
-                    e.timeToFirstTokenMs() == null ? 0 : e.timeToFirstTokenMs());
+                RouteBreakers.Verdict v = RouteBreakers.verdictOf(e.outcome(), e.errorCode());
+                if (v == RouteBreakers.Verdict.RATE_LIMITED && keys.isCoolingDown(l.get().keyId(), at)) {
+                  // The key is cooling down already: this 429 is the same event as the one that started it (a
+                  // stream dispatched before the cooldown). One storm on one key is the key's problem, not the
+                  // route's; a provider-wide limit still shows up as 429s from every key.
+                  v = RouteBreakers.Verdict.NEUTRAL;
+                }
+                breakers.record(l.get().route(), v, e.timeToFirstTokenMs() == null ? 0 : e.timeToFirstTokenMs());
               }
             }
           }

@@ -6,6 +6,10 @@ import io.promptfleet.common.job.JobStatus;
 import io.promptfleet.common.job.Result;
 import io.promptfleet.simulator.Fault;
 import io.promptfleet.simulator.SimulatorOptions;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -24,7 +28,8 @@ class RateLimitStormIT {
     keys.put("k1", "{max_concurrency: 4}");
     keys.put("k2", "{max_concurrency: 4}");
     keys.put("k3", "{max_concurrency: 4}");
-    // The route breaker's 429 trigger is set high here: this test isolates the per-key cooldown.
+    // Breaker defaults (open above 10 % 429s): a storm on one key cools that key down and does not open the
+    // route, since 429s from a key already cooling down count once.
     try (Fleet fleet = Fleet.create(SimulatorOptions.defaults().withFirstTokenDelayMs(20).withTokensPerSecond(0)
         .withDefaultCompletionTokens(4), keys, """
         models:
@@ -35,7 +40,6 @@ class RateLimitStormIT {
           group_id: ${prefix}-dispatcher
           http_port: 0
           retry: {base_ms: 20, cap_ms: 200, max_attempts: 6}
-          breaker: {rate_limited_percent: 60}
         """)) {
       fleet.sim.faults().forKey(fleet.auth("k1"), Fault.status(429).retryAfterMs(400));
       fleet.startDispatcher("d1");
@@ -57,6 +61,12 @@ class RateLimitStormIT {
       assertThat(stormed).as("the stormed key was tried, then cooled down").isPositive();
       assertThat(stormed).as("most traffic moved away from the stormed key").isLessThan(jobs / 4);
       assertThat(k2 + k3).isGreaterThanOrEqualTo(jobs);
+      String metrics = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:"
+          + fleet.dispatchers.get(0).httpPort() + "/metrics")).build(), HttpResponse.BodyHandlers.ofString()).body();
+      assertThat(metrics).as("the route stayed closed").containsPattern(
+          "promptfleet_route_breaker_state\\{[^}]*route=\"sim/sim\"[^}]*} 0\\.0");
+      assertThat(metrics).as("the stormed key cooled down").containsPattern(
+          "promptfleet_key_events_total\\{[^}]*event=\"cooldown\"[^}]*key=\"k1\"[^}]*} [1-9]");
       assertThat(fleet.assignments(jobs, Duration.ofSeconds(10)).stream().filter(a -> a.attempt() > 1)
           .filter(a -> a.keyId().equals("k1")).count()).as("retries avoid the key that failed them when others "
           + "have room").isLessThan(jobs / 10);
