@@ -1,7 +1,7 @@
 # Sourced by the run-*.sh scripts: builds the bench classpath and starts/stops a broker in its own JVM.
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-BENCH=$ROOT/bench
+BENCH=$ROOT/bench/worker
 PIDS=()
 cleanup() { for p in "${PIDS[@]:-}"; do [ -n "$p" ] && kill "$p" 2>/dev/null || true; done; }
 trap cleanup EXIT

@@ -17,6 +17,6 @@ python_baseline() {
 python_baseline
 for c in ${COALESCE:-0 10}; do
   echo "--- promptfleet worker, coalesce_ms=$c (-Xmx1g)"
-  COALESCE_MS=$c UPSTREAM=http://127.0.0.1:$MOCK_PORT/v1 java -Xmx1g -cp "$CP" io.promptfleet.bench.WorkerCpuBench
+  COALESCE_MS=$c UPSTREAM=http://127.0.0.1:$MOCK_PORT/v1 java -Xmx1g -cp "$CP" io.promptfleet.bench.worker.WorkerCpuBench
 done
 python_baseline

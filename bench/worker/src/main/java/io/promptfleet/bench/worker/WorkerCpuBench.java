@@ -1,4 +1,4 @@
-package io.promptfleet.bench;
+package io.promptfleet.bench.worker;
 
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;

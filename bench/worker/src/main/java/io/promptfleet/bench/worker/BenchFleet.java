@@ -1,4 +1,4 @@
-package io.promptfleet.bench;
+package io.promptfleet.bench.worker;
 
 import io.promptfleet.common.codec.Json;
 import io.promptfleet.common.config.ConfigLoader;
