@@ -24,6 +24,8 @@ import io.promptfleet.dispatcher.offsets.OffsetTracker;
 import io.promptfleet.dispatcher.route.RouteBreakers;
 import io.promptfleet.dispatcher.schedule.Backoff;
 import io.promptfleet.dispatcher.schedule.ReadyQueues;
+import io.promptfleet.dispatcher.status.StatusBoard;
+import io.promptfleet.dispatcher.status.StatusSnapshot;
 import io.promptfleet.dispatcher.schedule.ReadyQueues.Lane;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
@@ -123,6 +125,9 @@ public final class Dispatcher implements AutoCloseable {
   private long leaseSeq;
   private long lastSweepMs;
   private boolean sweepCancels;
+  private final StatusBoard board;
+  private volatile StatusSnapshot status;
+  private long lastStatusMs;
 
   public Dispatcher(FleetConfig config, MeterRegistry registry, Clock clock, String instanceId) {
     this.config = config;
@@ -154,7 +159,14 @@ public final class Dispatcher implements AutoCloseable {
     Map<String, Integer> conc = new HashMap<>();
     config.keys().forEach((k, s) -> conc.put(k, s.maxConcurrency()));
     metrics.gauges(config.keys().keySet(), keys, conc, clock::millis, queues::size);
+    this.board = new StatusBoard(config);
+    this.status = StatusSnapshot.starting(instanceId);
     this.thread = new Thread(this::run, "pf-dispatcher");
+  }
+
+  /** The latest status snapshot (at most about half a second old); any thread. */
+  public StatusSnapshot status() {
+    return status;
   }
 
   public void start() {
@@ -216,6 +228,7 @@ public final class Dispatcher implements AutoCloseable {
     Duration wait = producer == null ? Duration.ofMillis(100)
         : queues.size() > 0 || !outbox.isEmpty() ? Duration.ofMillis(2) : Duration.ofMillis(20);
     var polled = jobs.poll(wait);
+    publishStatus(clock.millis());
     if (jobs.assignment().isEmpty()) {
       if (producer != null) {
         deactivate("lost every job partition");
@@ -237,6 +250,38 @@ public final class Dispatcher implements AutoCloseable {
     }
     flowControl();
     dispatch();
+  }
+
+  /** Every 500 ms: a fresh immutable snapshot for the dashboard and `promptfleet status`. */
+  private void publishStatus(long nowMs) {
+    if (nowMs - lastStatusMs < 500) {
+      return;
+    }
+    lastStatusMs = nowMs;
+    boolean isActive = producer != null;
+    Map<String, Integer> q = new LinkedHashMap<>();
+    for (Lane l : Lane.values()) {
+      q.put(l.name().toLowerCase(java.util.Locale.ROOT), queues.size(l));
+    }
+    List<StatusSnapshot.KeyStatus> ks = new ArrayList<>();
+    config.keys().forEach((name, k) -> ks.add(new StatusSnapshot.KeyStatus(name, k.provider(), keys.inFlight(name),
+        k.maxConcurrency(), keys.requestsInWindow(name, nowMs), keys.requestsPerWindow(name),
+        keys.tokensInWindow(name, nowMs), keys.tokensPerWindow(name),
+        keys.isCoolingDown(name, nowMs) ? Math.max(0, keys.cooldownUntil(name) - nowMs) : 0,
+        keys.isDisabled(name, nowMs) ? "auth or quota error from the provider" : null)));
+    List<StatusSnapshot.RouteStatus> rs = new ArrayList<>();
+    Set<String> seen = new HashSet<>();
+    for (var m : config.models().values()) {
+      for (RouteSettings r : m.routes()) {
+        if (seen.add(r.name())) {
+          rs.add(new StatusSnapshot.RouteStatus(r.name(), breakers.state(r.name()).name()));
+        }
+      }
+    }
+    status = new StatusSnapshot(java.time.Instant.ofEpochMilli(nowMs),
+        new StatusSnapshot.DispatcherInfo(instanceId, isActive), q, ks, rs, board.workers(nowMs),
+        new StatusSnapshot.Totals((long) metrics.dispatched.count(), board.tokens(), board.tokensPerSecond(nowMs),
+            board.cost()));
   }
 
   // ------------------------------------------------------------------ activation (HA)
@@ -435,6 +480,7 @@ public final class Dispatcher implements AutoCloseable {
             Optional<Lease> l = keys.release(e.leaseId(), used, nowMs);
             if (l.isPresent()) {
               metrics.leasesReleased.increment();
+              board.usage(e.route(), e.usage(), nowMs);
               if (l.get().route() != null) {
                 RouteBreakers.Verdict v = RouteBreakers.verdictOf(e.outcome(), e.errorCode());
                 if (v == RouteBreakers.Verdict.RATE_LIMITED && keys.isCoolingDown(l.get().keyId(), at)) {
@@ -455,7 +501,11 @@ public final class Dispatcher implements AutoCloseable {
           coolDown(e.keyId(), e.retryAfterMs() != null ? e.retryAfterMs() : retryAfterOf(e.rateLimit()), at, nowMs);
         }
       }
-      case WORKER_HEARTBEAT -> { }
+      case WORKER_HEARTBEAT -> {
+        if (rebuilding == null) {
+          board.heartbeat(e, nowMs);
+        }
+      }
     }
   }
 

@@ -4,6 +4,7 @@ import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.promptfleet.common.config.FleetConfig;
 import io.promptfleet.common.metrics.Registries;
 import io.promptfleet.common.ops.OpsServer;
+import io.promptfleet.dispatcher.status.StatusRoutes;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpServer;
 import java.time.Clock;
@@ -29,7 +30,8 @@ public final class DispatcherService implements AutoCloseable {
     PrometheusMeterRegistry registry = Registries.prometheus("dispatcher", instanceId);
     Dispatcher d = new Dispatcher(config, registry, Clock.systemUTC(), instanceId);
     HttpServer http = OpsServer.start(vertx, "0.0.0.0", config.dispatcher().httpPort(), registry,
-        () -> d.failure() != null ? "failed: " + d.failure() : d.isActive() ? null : "not active yet", null)
+        () -> d.failure() != null ? "failed: " + d.failure() : d.isActive() ? null : "not active yet",
+        router -> StatusRoutes.mount(router, d::status))
         .toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
     d.start();
     return new DispatcherService(d, http, registry);

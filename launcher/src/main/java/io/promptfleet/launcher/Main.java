@@ -7,7 +7,7 @@ import picocli.CommandLine.Command;
 @Command(name = "promptfleet", mixinStandardHelpOptions = true, version = "promptfleet 0.1.0",
     description = "Apache Kafka as a managed LLM completion service.",
     subcommands = {DevCommand.class, DispatcherCommand.class, WorkerCommand.class, SubmitCommand.class,
-        BatchCommand.class, TailCommand.class, SimulatorCommand.class,
+        BatchCommand.class, TailCommand.class, StatusCommand.class, SimulatorCommand.class,
         CommandLine.HelpCommand.class})
 public final class Main {
   public static void main(String[] args) {

@@ -234,6 +234,12 @@ public final class KeyPool {
     return s != null && nowMs < s.disabledUntil;
   }
 
+  /** Epoch millis until which the key cools down (0 when it never did). */
+  public long cooldownUntil(String keyId) {
+    KeyState s = keys.get(keyId);
+    return s == null ? 0 : s.coolUntil;
+  }
+
   public boolean isCoolingDown(String keyId, long nowMs) {
     KeyState s = keys.get(keyId);
     return s != null && nowMs < s.coolUntil;

@@ -1,0 +1,41 @@
+package io.promptfleet.dispatcher.status;
+
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The fleet as the dispatcher sees it at one moment; served as JSON at {@code /api/status}. Immutable.
+ *
+ * @param at         when it was taken
+ * @param dispatcher this instance and whether it is the active one
+ * @param queues     jobs waiting in the dispatcher per lane (retry, high, normal, low)
+ * @param keys       every key's use of its limits
+ * @param routes     every route's breaker state
+ * @param workers    workers seen by heartbeat in the last minute
+ * @param totals     assignments, tokens, tokens/s and cost since this dispatcher started
+ */
+public record StatusSnapshot(Instant at, DispatcherInfo dispatcher, Map<String, Integer> queues, List<KeyStatus> keys,
+    List<RouteStatus> routes, List<WorkerStatus> workers, Totals totals) {
+
+  /** This dispatcher. */
+  public record DispatcherInfo(String instance, boolean active) {}
+
+  /** One key; never its secret. */
+  public record KeyStatus(String name, String provider, int inFlight, int maxConcurrency, long requestsUsed,
+      long requestsLimit, long tokensUsed, long tokensLimit, long cooldownMs, String disabled) {}
+
+  /** One route and its breaker. */
+  public record RouteStatus(String name, String breaker) {}
+
+  /** One worker, from its last heartbeat. */
+  public record WorkerStatus(String id, int slotsTotal, int slotsFree, long lastSeenMs) {}
+
+  /** Running totals. */
+  public record Totals(long assignments, long tokens, double tokensPerSecond, double costUsd) {}
+
+  public static StatusSnapshot starting(String instance) {
+    return new StatusSnapshot(Instant.now(), new DispatcherInfo(instance, false), Map.of(), List.of(), List.of(),
+        List.of(), new Totals(0, 0, 0, 0));
+  }
+}

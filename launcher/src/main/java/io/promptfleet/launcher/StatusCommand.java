@@ -1,0 +1,80 @@
+package io.promptfleet.launcher;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.promptfleet.common.codec.Json;
+import java.io.PrintStream;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** {@code promptfleet status}: the fleet as the active dispatcher sees it, as text. */
+@Command(name = "status", mixinStandardHelpOptions = true,
+    description = "Show workers, keys, routes, queues and totals from the dispatcher (the dashboard is at its /).")
+final class StatusCommand implements Callable<Integer> {
+  @Option(names = "--url", defaultValue = "http://127.0.0.1:8080", description = "dispatcher (default ${DEFAULT-VALUE})")
+  String url;
+
+  @Option(names = "--json", description = "print the raw JSON")
+  boolean json;
+
+  @Override
+  public Integer call() throws Exception {
+    HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+    HttpResponse<String> resp;
+    try {
+      resp = http.send(HttpRequest.newBuilder(URI.create(url.replaceAll("/$", "") + "/api/status"))
+          .timeout(Duration.ofSeconds(10)).GET().build(), HttpResponse.BodyHandlers.ofString());
+    } catch (java.io.IOException e) {
+      throw new IllegalStateException("cannot reach the dispatcher at " + url + ": " + e.getMessage(), e);
+    }
+    if (resp.statusCode() != 200) {
+      throw new IllegalStateException("dispatcher answered HTTP " + resp.statusCode() + ": " + resp.body());
+    }
+    PrintStream out = new PrintStream(System.out, true, StandardCharsets.UTF_8);
+    if (json) {
+      out.println(resp.body());
+      return 0;
+    }
+    out.print(render(Json.mapper().readTree(resp.body())));
+    return 0;
+  }
+
+  static String render(JsonNode s) {
+    StringBuilder b = new StringBuilder();
+    JsonNode d = s.path("dispatcher");
+    b.append(String.format(Locale.ROOT, "dispatcher %s (%s) at %s%n", d.path("instance").asText(),
+        d.path("active").asBoolean() ? "active" : "standby", s.path("at").asText()));
+    JsonNode t = s.path("totals");
+    b.append(String.format(Locale.ROOT, "assignments %d, tokens %d (%.1f/s), cost $%.4f%n%n",
+        t.path("assignments").asLong(), t.path("tokens").asLong(), t.path("tokens_per_second").asDouble(),
+        t.path("cost_usd").asDouble()));
+    b.append("QUEUE      WAITING\n");
+    s.path("queues").fields().forEachRemaining(e ->
+        b.append(String.format(Locale.ROOT, "%-10s %7d%n", e.getKey(), e.getValue().asLong())));
+    b.append(String.format(Locale.ROOT, "%nKEY                  IN FLIGHT   REQ/WINDOW      TOKENS/WINDOW        STATE%n"));
+    for (JsonNode k : s.path("keys")) {
+      String state = k.hasNonNull("disabled") ? "disabled: " + k.get("disabled").asText()
+          : k.path("cooldown_ms").asLong() > 0 ? "cooling " + k.path("cooldown_ms").asLong() / 1000 + " s" : "ok";
+      b.append(String.format(Locale.ROOT, "%-20s %4d/%-5d %6d/%-7d %9d/%-10d %s%n", k.path("name").asText(),
+          k.path("in_flight").asInt(), k.path("max_concurrency").asInt(), k.path("requests_used").asLong(),
+          k.path("requests_limit").asLong(), k.path("tokens_used").asLong(), k.path("tokens_limit").asLong(), state));
+    }
+    b.append(String.format(Locale.ROOT, "%nROUTE                          BREAKER%n"));
+    for (JsonNode r : s.path("routes")) {
+      b.append(String.format(Locale.ROOT, "%-30s %s%n", r.path("name").asText(), r.path("breaker").asText()));
+    }
+    b.append(String.format(Locale.ROOT, "%nWORKER                         FREE SLOTS   LAST SEEN%n"));
+    for (JsonNode w : s.path("workers")) {
+      b.append(String.format(Locale.ROOT, "%-30s %5d/%-5d %6.1f s ago%n", w.path("id").asText(),
+          w.path("slots_free").asInt(), w.path("slots_total").asInt(), w.path("last_seen_ms").asLong() / 1000.0));
+    }
+    return b.toString();
+  }
+}
