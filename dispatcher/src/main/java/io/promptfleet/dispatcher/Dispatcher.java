@@ -14,6 +14,7 @@ import io.promptfleet.common.job.Priority;
 import io.promptfleet.common.job.Result;
 import io.promptfleet.common.job.RetryRequest;
 import io.promptfleet.common.kafka.KafkaClients;
+import io.promptfleet.common.kafka.TopicAdmin;
 import io.promptfleet.dispatcher.capacity.KeyPool;
 import io.promptfleet.dispatcher.capacity.Lease;
 import io.promptfleet.dispatcher.capacity.TokenEstimator;
@@ -48,8 +49,6 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.DoubleSupplier;
 import org.apache.kafka.clients.admin.Admin;
-import org.apache.kafka.clients.admin.AlterConfigOp;
-import org.apache.kafka.clients.admin.ConfigEntry;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
@@ -62,7 +61,6 @@ import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.PartitionInfo;
 import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.config.ConfigResource;
 import org.apache.kafka.common.errors.InvalidProducerEpochException;
 import org.apache.kafka.common.errors.ProducerFencedException;
 import org.apache.kafka.common.errors.WakeupException;
@@ -309,14 +307,9 @@ public final class Dispatcher implements AutoCloseable {
    * read_committed (idempotent).
    */
   private void workersReadCommitted() {
-    ConfigResource group = new ConfigResource(ConfigResource.Type.GROUP, config.worker().shareGroup());
-    AlterConfigOp op = new AlterConfigOp(new ConfigEntry("share.isolation.level", "read_committed"),
-        AlterConfigOp.OpType.SET);
     try (Admin admin = Admin.create(KafkaClients.admin(config.kafka(), clientId + "-admin"))) {
-      admin.incrementalAlterConfigs(Map.of(group, List.of(op))).all().get(30, TimeUnit.SECONDS);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-    } catch (Exception e) {
+      TopicAdmin.prepareShareGroup(admin, config.worker().shareGroup());
+    } catch (RuntimeException e) {
       LOG.warn("cannot set share.isolation.level=read_committed on share group {}: {}; workers may run assignments "
           + "of aborted transactions", config.worker().shareGroup(), e.toString());
     }

@@ -28,7 +28,7 @@ public final class TopicAdmin {
   public static void ensureFleetTopics(FleetConfig config) {
     try (Admin admin = Admin.create(KafkaClients.admin(config.kafka(), "promptfleet-admin"))) {
       createTopics(admin, config.topics().all(), config.topics().partitions(), config.topics().replicationFactor());
-      shareGroupFromEarliest(admin, config.worker().shareGroup());
+      prepareShareGroup(admin, config.worker().shareGroup());
     }
   }
 
@@ -63,15 +63,21 @@ public final class TopicAdmin {
   }
 
   /**
-   * Share groups start at the latest offset by default, which would skip assignments written before the first
-   * worker joined. Set {@code share.auto.offset.reset=earliest} on the group (idempotent).
+   * Prepares the workers' share group (idempotent):
+   * <ul>
+   *   <li>{@code share.auto.offset.reset=earliest}: share groups start at the latest offset by default, which
+   *       would skip assignments written before the first worker joined;</li>
+   *   <li>{@code share.isolation.level=read_committed}: assignments are written in the dispatcher's
+   *       transactions, and one from an aborted or fenced transaction must never run.</li>
+   * </ul>
    */
-  public static void shareGroupFromEarliest(Admin admin, String group) {
+  public static void prepareShareGroup(Admin admin, String group) {
     ConfigResource r = new ConfigResource(ConfigResource.Type.GROUP, group);
-    AlterConfigOp op = new AlterConfigOp(new ConfigEntry("share.auto.offset.reset", "earliest"),
-        AlterConfigOp.OpType.SET);
+    List<AlterConfigOp> ops = List.of(
+        new AlterConfigOp(new ConfigEntry("share.auto.offset.reset", "earliest"), AlterConfigOp.OpType.SET),
+        new AlterConfigOp(new ConfigEntry("share.isolation.level", "read_committed"), AlterConfigOp.OpType.SET));
     try {
-      admin.incrementalAlterConfigs(Map.of(r, List.of(op))).all().get(30, TimeUnit.SECONDS);
+      admin.incrementalAlterConfigs(Map.of(r, ops)).all().get(30, TimeUnit.SECONDS);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new IllegalStateException("interrupted", e);
