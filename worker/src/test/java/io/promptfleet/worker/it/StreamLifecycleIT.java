@@ -26,8 +26,12 @@ class StreamLifecycleIT {
   private WorkerHarness h;
 
   private WorkerHarness harness(Map<String, String> groupConfigs) throws Exception {
+    return harness("slots: 8, lanes: 2", groupConfigs);
+  }
+
+  private WorkerHarness harness(String workerYaml, Map<String, String> groupConfigs) throws Exception {
     h = WorkerHarness.start(SimulatorOptions.defaults().withFirstTokenDelayMs(5).withTokensPerSecond(0), "",
-        "slots: 8, lanes: 2", groupConfigs);
+        workerYaml, groupConfigs);
     return h;
   }
 
@@ -113,6 +117,29 @@ class StreamLifecycleIT {
       assertThat(r.status()).isEqualTo(JobStatus.SUCCEEDED);
       assertThat(r.attempt()).isEqualTo(1);
     });
+  }
+
+  @Test
+  void shouldNeverHoldMoreAssignmentsThanItHasSlots() throws Exception {
+    Worker w = harness("slots: 2, lanes: 1", Map.of()).addWorker(WorkerOptions.defaults());
+    List<String> jobs = new ArrayList<>();
+    for (int i = 0; i < 5; i++) {
+      jobs.add(h.jobId());
+      h.send(h.assignment(jobs.get(i), "job " + i + " [[sim:slow ttft_ms=10 tps=20]]", 1));
+    }
+    int mostActive = 0;
+    long until = System.nanoTime() + WAIT.toNanos();
+    while (h.results(jobs.get(4)).isEmpty() && System.nanoTime() < until) {
+      mostActive = Math.max(mostActive, w.activeStreams());
+      assertThat(w.freeSlots()).isBetween(0, 2);
+      Thread.sleep(10);
+    }
+
+    for (String j : jobs) {
+      assertThat(h.awaitResult(j, WAIT).status()).isEqualTo(JobStatus.SUCCEEDED);
+    }
+    assertThat(mostActive).isEqualTo(2);
+    assertThat(h.sim.stats().maxConcurrentRequests("Bearer " + h.secret)).isEqualTo(2);
   }
 
   @Test
