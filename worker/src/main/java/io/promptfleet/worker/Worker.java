@@ -72,7 +72,7 @@ public final class Worker implements AutoCloseable {
   private final Map<String, ProviderEndpoint> endpoints = new HashMap<>();
   private final List<Lane> lanes = new ArrayList<>();
   private final Set<String> warmTopics = ConcurrentHashMap.newKeySet();
-  private final Map<ConsumerRecord<String, byte[]>, Active> active = new ConcurrentHashMap<>();
+  private final Map<RecordId, Active> active = new ConcurrentHashMap<>();
   private final RecentCancels recentCancels;
   private final CancelWatcher cancels;
   private final ScheduledExecutorService heartbeat;
@@ -83,6 +83,13 @@ public final class Worker implements AutoCloseable {
 
   /** A stream in flight and the event-loop context that drives it. */
   private record Active(CompletionCall call, Context context) {}
+
+  /** Which assignment record: after a renewal the lane holds a new ConsumerRecord object for the same record. */
+  private record RecordId(String topic, int partition, long offset) {
+    static RecordId of(ConsumerRecord<?, ?> r) {
+      return new RecordId(r.topic(), r.partition(), r.offset());
+    }
+  }
 
   public Worker(FleetConfig config, Vertx vertx, MeterRegistry registry, String workerId, Clock clock) {
     this(config, WorkerOptions.defaults(), vertx, registry, workerId, clock);
@@ -257,10 +264,10 @@ public final class Worker implements AutoCloseable {
     ProviderEndpoint endpoint = endpoints.get(a.keyId());
     Context ctx = vertx.getOrCreateContext();
     CompletionCall call = new CompletionCall(env, ctx, endpoint, attempt, outcome -> {
-      active.remove(record);
+      active.remove(RecordId.of(record));
       lane.acknowledge(record, outcome == Outcome.DONE ? AcknowledgeType.ACCEPT : AcknowledgeType.RELEASE);
     });
-    active.put(record, new Active(call, ctx));
+    active.put(RecordId.of(record), new Active(call, ctx));
     boolean cancelled = recentCancels.contains(a.job().jobId(), clock.millis());
     ctx.runOnContext(v -> {
       if (cancelled) {
@@ -288,7 +295,7 @@ public final class Worker implements AutoCloseable {
 
   /** Runs on a lane thread: the share group gave this assignment's lock away; stop without publishing. */
   private void onLockLost(ConsumerRecord<String, byte[]> record) {
-    Active a = active.get(record);
+    Active a = active.get(RecordId.of(record));
     if (a != null) {
       a.context().runOnContext(v -> a.call().handBack("its share-group lock was lost"));
     }
