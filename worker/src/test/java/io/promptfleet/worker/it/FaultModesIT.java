@@ -35,7 +35,7 @@ class FaultModesIT {
   @BeforeAll
   static void startWorker() throws Exception {
     h = WorkerHarness.start(SimulatorOptions.defaults().withFirstTokenDelayMs(5).withTokensPerSecond(0),
-        "idle_timeout_ms: 1000, first_token_timeout_ms: 5000", "slots: 16, lanes: 2", Map.of());
+        "idle_timeout_ms: 1000, first_token_timeout_ms: 1500", "slots: 16, lanes: 2", Map.of());
     h.addWorker(WorkerOptions.defaults());
   }
 
@@ -55,6 +55,7 @@ class FaultModesIT {
         Arguments.of("[[sim:reset times=1]]", ErrorCodes.UPSTREAM_ERROR, null),
         Arguments.of("[[sim:cut after=2 times=1]]", ErrorCodes.STREAM_CUT, 200),
         Arguments.of("[[sim:stall after=1 times=1]]", ErrorCodes.TIMEOUT, 200),
+        Arguments.of("[[sim:slow ttft_ms=3000 times=1]]", ErrorCodes.TIMEOUT, 200),
         Arguments.of("[[sim:error_event after=1 times=1]]", ErrorCodes.UPSTREAM_ERROR, 200),
         Arguments.of("[[sim:error_event after=1 form=event times=1]]", ErrorCodes.UPSTREAM_ERROR, 200),
         Arguments.of("[[sim:no_done times=1]]", ErrorCodes.STREAM_CUT, 200),
@@ -140,6 +141,21 @@ class FaultModesIT {
     assertThat(released.usage()).isEqualTo(result.usage());
     assertThat(released.timeToFirstTokenMs()).isNotNull();
     assertThat(released.keyId()).isEqualTo("k1");
+  }
+
+  @Test
+  void shouldStopAtTheJobsDeadlineAndLeaveTheVerdictToTheDispatcher() throws Exception {
+    String jobId = h.jobId();
+    Assignment a = h.assignment(jobId, "a long answer [[sim:slow ttft_ms=10 tps=4]]", 1);
+    Assignment withDeadline = new Assignment(a.leaseId(), a.job(), 1, a.priority(), a.route(), a.keyId(),
+        a.enqueuedAt(), a.dispatchedAt(), java.time.Instant.now().plusMillis(1200), a.replyTo());
+
+    h.send(withDeadline);
+    RetryRequest retry = h.awaitRetry(jobId, WAIT);
+
+    assertThat(retry.reason().code()).isEqualTo(ErrorCodes.DEADLINE_EXCEEDED);
+    assertThat(h.results(jobId)).isEmpty();
+    assertThat(h.chunks(jobId, 1).size()).isBetween(1, 15);
   }
 
   private static void assertGapFreeChunksBeforeTheResult(String jobId, int attempt, Result result) {
