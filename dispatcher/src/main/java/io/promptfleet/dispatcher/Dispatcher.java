@@ -461,6 +461,11 @@ public final class Dispatcher implements AutoCloseable {
     long at = r.timestamp();
     switch (e.type()) {
       case LEASE_RELEASED -> {
+        if ("handed_back".equals(e.outcome())) {
+          // The assignment went back to the share group: another worker runs it under the same lease and
+          // releases it then. Releasing now would let a new dispatch take the stream's concurrency twice.
+          return;
+        }
         Long used = e.usage() == null ? null : e.usage().totalTokens();
         if (e.leaseId() != null) {
           if (rebuilding != null) {

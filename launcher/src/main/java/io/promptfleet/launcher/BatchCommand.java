@@ -79,7 +79,7 @@ final class BatchCommand implements Callable<Integer> {
     }
     Progress progress = new Progress(totalLines, answered.size(), System.console() != null, System.err);
     Semaphore inFlight = new Semaphore(window);
-    Set<String> seen = new HashSet<>(answered);
+    Set<String> seen = new HashSet<>();
     long deadline = System.nanoTime() + Durations.parse(timeout).toNanos();
     try (PromptFleetClient client = PromptFleetClient.builder(bootstrap).replyTopic(replyTo)
              .jobTopicPrefix(jobsPrefix).build();

@@ -30,15 +30,9 @@ final class WorkerCommand implements Callable<Integer> {
     String id = "worker-" + InetAddress.getLocalHost().getHostName() + "-" + UUID.randomUUID().toString()
         .substring(0, 6);
     WorkerService svc = WorkerService.start(cfg, vertx, id, cfg.worker().httpPort());
-    CountDownLatch done = new CountDownLatch(1);
-    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-      svc.drain(g);
-      svc.close();
-      vertx.close();
-      done.countDown();
-    }, "pf-shutdown"));
+    svc.exitZeroOnSigterm(vertx, g); // SIGTERM or Ctrl-C: drain, hand the rest back, exit 0
     System.out.println(id + " running; metrics on :" + svc.httpPort() + "/metrics");
-    done.await();
+    new CountDownLatch(1).await();
     return 0;
   }
 }

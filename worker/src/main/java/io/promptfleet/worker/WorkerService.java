@@ -56,15 +56,19 @@ public final class WorkerService implements AutoCloseable {
   }
 
   /**
-   * Makes SIGTERM drain this worker and then exit the JVM with status 0 (the JVM's default would run shutdown hooks
+   * Makes SIGTERM (and Ctrl-C) drain this worker and then exit the JVM with status 0 (the default would run hooks
    * and exit with 143): no new work, in-flight streams get {@code grace}, the rest go back to the share group.
    * Call once per process, from its main thread.
    */
   @SuppressWarnings("removal")
   public void exitZeroOnSigterm(Vertx vertx, Duration grace) {
-    sun.misc.Signal.handle(new sun.misc.Signal("TERM"), sig -> {
+    java.util.concurrent.atomic.AtomicBoolean once = new java.util.concurrent.atomic.AtomicBoolean();
+    sun.misc.SignalHandler drainAndExit = sig -> {
+      if (!once.compareAndSet(false, true)) {
+        return;
+      }
       Thread t = new Thread(() -> {
-        LOG.info("SIGTERM: draining worker {} (grace {} ms)", worker.id(), grace.toMillis());
+        LOG.info("SIG{}: draining worker {} (grace {} ms)", sig.getName(), worker.id(), grace.toMillis());
         drain(grace);
         close();
         vertx.close().toCompletionStage().toCompletableFuture().orTimeout(10, TimeUnit.SECONDS)
@@ -72,7 +76,9 @@ public final class WorkerService implements AutoCloseable {
         System.exit(0);
       }, "pf-sigterm");
       t.start();
-    });
+    };
+    sun.misc.Signal.handle(new sun.misc.Signal("TERM"), drainAndExit);
+    sun.misc.Signal.handle(new sun.misc.Signal("INT"), drainAndExit);
   }
 
   @Override
