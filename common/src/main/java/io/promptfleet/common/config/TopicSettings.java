@@ -4,8 +4,10 @@ import io.promptfleet.common.job.Priority;
 import java.util.List;
 
 /**
- * Topic names and how they are created when missing.
+ * Topic names and how they are created when missing. Every name defaults to {@code <prefix>.<suffix>}, so one
+ * {@code prefix} moves a whole fleet's topics (a second fleet or an environment on the same cluster).
  *
+ * @param prefix            the default first part of every topic name (default llm)
  * @param jobsHigh          high-priority jobs (default llm.jobs.high)
  * @param jobsNormal        normal-priority jobs (default llm.jobs.normal)
  * @param jobsLow           low-priority jobs (default llm.jobs.low)
@@ -20,6 +22,7 @@ import java.util.List;
  * @param replicationFactor replication of topics created on start (default 1)
  */
 public record TopicSettings(
+    String prefix,
     String jobsHigh,
     String jobsNormal,
     String jobsLow,
@@ -34,16 +37,17 @@ public record TopicSettings(
     Short replicationFactor) {
 
   public TopicSettings {
-    jobsHigh = or(jobsHigh, "llm.jobs.high");
-    jobsNormal = or(jobsNormal, "llm.jobs.normal");
-    jobsLow = or(jobsLow, "llm.jobs.low");
-    jobsRetry = or(jobsRetry, "llm.jobs.retry");
-    assignments = or(assignments, "llm.assignments");
-    fleetEvents = or(fleetEvents, "llm.fleet.events");
-    deadLetters = or(deadLetters, "llm.jobs.dlq");
-    cancels = or(cancels, "llm.cancels");
-    defaultReplyTo = or(defaultReplyTo, "llm.replies");
-    replyToAllow = replyToAllow == null ? List.of("llm.replies*") : List.copyOf(replyToAllow);
+    prefix = or(prefix, "llm");
+    jobsHigh = or(jobsHigh, prefix + ".jobs.high");
+    jobsNormal = or(jobsNormal, prefix + ".jobs.normal");
+    jobsLow = or(jobsLow, prefix + ".jobs.low");
+    jobsRetry = or(jobsRetry, prefix + ".jobs.retry");
+    assignments = or(assignments, prefix + ".assignments");
+    fleetEvents = or(fleetEvents, prefix + ".fleet.events");
+    deadLetters = or(deadLetters, prefix + ".jobs.dlq");
+    cancels = or(cancels, prefix + ".cancels");
+    defaultReplyTo = or(defaultReplyTo, prefix + ".replies");
+    replyToAllow = replyToAllow == null ? List.of(prefix + ".replies*") : List.copyOf(replyToAllow);
     partitions = partitions == null ? 6 : partitions;
     replicationFactor = replicationFactor == null ? 1 : replicationFactor;
     ConfigException.require(partitions > 0, "topics.partitions must be > 0");
@@ -53,7 +57,7 @@ public record TopicSettings(
   }
 
   public static TopicSettings defaults() {
-    return new TopicSettings(null, null, null, null, null, null, null, null, null, null, null, null);
+    return new TopicSettings(null, null, null, null, null, null, null, null, null, null, null, null, null);
   }
 
   public String jobs(Priority p) {

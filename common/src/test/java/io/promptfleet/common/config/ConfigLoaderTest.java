@@ -41,6 +41,18 @@ class ConfigLoaderTest {
   }
 
   @Test
+  void shouldDeriveEveryTopicNameFromOnePrefix() {
+    FleetConfig c = ConfigLoader.parse(MINIMAL + "topics: {prefix: staging, cancels: ops.cancels}\n", Map.of(),
+        new Properties());
+    assertThat(c.topics().jobsHigh()).isEqualTo("staging.jobs.high");
+    assertThat(c.topics().assignments()).isEqualTo("staging.assignments");
+    assertThat(c.topics().defaultReplyTo()).isEqualTo("staging.replies");
+    assertThat(c.topics().cancels()).isEqualTo("ops.cancels");
+    assertThat(c.topics().isReplyToAllowed("staging.replies.team-a")).isTrue();
+    assertThat(c.topics().isReplyToAllowed("llm.replies")).isFalse();
+  }
+
+  @Test
   void shouldNameTheFieldOfABadValue() {
     Properties props = new Properties();
     props.setProperty("promptfleet.worker.slots", "0");

@@ -68,18 +68,7 @@ public final class TestFleet implements AutoCloseable {
         .toCompletableFuture().get(30, TimeUnit.SECONDS);
     String yaml = """
         kafka: {bootstrap_servers: "%1$s"}
-        topics:
-          jobs_high: %2$s.jobs.high
-          jobs_normal: %2$s.jobs.normal
-          jobs_low: %2$s.jobs.low
-          jobs_retry: %2$s.jobs.retry
-          assignments: %2$s.assignments
-          fleet_events: %2$s.fleet.events
-          dead_letters: %2$s.jobs.dlq
-          cancels: %2$s.cancels
-          default_reply_to: %2$s.replies
-          reply_to_allow: ["%2$s.replies*"]
-          partitions: 3
+        topics: {prefix: %2$s, partitions: 3}
         providers:
           sim: {base_url: "%3$s"}
         keys:
