@@ -10,9 +10,11 @@ import java.util.Map;
  * One Kafka broker for the whole test JVM.
  *
  * <p>If the system property {@value #BOOTSTRAP_PROPERTY} or the environment variable {@value #BOOTSTRAP_ENV}
- * is set and not blank, that external broker is used as it is. Otherwise the first call starts an
- * {@link EmbeddedKafka} on a free port (with {@link #testBrokerProperties()}), and a JVM shutdown hook
- * closes it. Every later call returns the same bootstrap address.
+ * is set and not blank, that external broker is used as it is. Else, with {@code -Dkafka.testcontainers=true}
+ * (or {@code KAFKA_TESTCONTAINERS=true}) where a Docker engine exists, the first call starts the official
+ * apache/kafka image with Testcontainers. Otherwise the first call starts an {@link EmbeddedKafka} on a free
+ * port. Both get {@link #testBrokerProperties()}; a JVM shutdown hook stops them. Every later call returns the
+ * same bootstrap address.
  */
 public final class SharedKafka {
 
@@ -44,6 +46,21 @@ public final class SharedKafka {
             LOG.info("Tests use the external Kafka broker at {}", external);
             bootstrap = external;
             return bootstrap;
+        }
+        if (Boolean.getBoolean("kafka.testcontainers")
+                || "true".equalsIgnoreCase(System.getenv("KAFKA_TESTCONTAINERS"))) {
+            try {
+                Map<String, String> props = new LinkedHashMap<>(testBrokerProperties());
+                props.put("group.share.heartbeat.interval.ms", "500");
+                props.put("group.share.min.heartbeat.interval.ms", "500");
+                props.put("group.share.assignment.interval.ms", "100");
+                bootstrap = ContainerBroker.start(props);
+                LOG.info("Tests use a Kafka container at {}", bootstrap);
+                return bootstrap;
+            } catch (RuntimeException e) {
+                failure = e;
+                throw e;
+            }
         }
         try {
             EmbeddedKafka kafka = EmbeddedKafka.builder()
