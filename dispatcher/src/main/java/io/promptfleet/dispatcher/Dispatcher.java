@@ -21,6 +21,7 @@ import io.promptfleet.dispatcher.capacity.TokenEstimator;
 import io.promptfleet.dispatcher.ha.SingleActiveAssignor;
 import io.promptfleet.dispatcher.intake.Decision;
 import io.promptfleet.dispatcher.intake.JobIntake;
+import io.promptfleet.dispatcher.intake.TopicCatalog;
 import io.promptfleet.dispatcher.offsets.OffsetTracker;
 import io.promptfleet.dispatcher.route.RouteBreakers;
 import io.promptfleet.dispatcher.schedule.Backoff;
@@ -128,6 +129,18 @@ public final class Dispatcher implements AutoCloseable {
   private final StatusBoard board;
   private volatile StatusSnapshot status;
   private long lastStatusMs;
+  /** Which topics exist (reply topics): listed off this thread; null while standing by. */
+  private TopicCatalog topicCatalog;
+  /** Job records whose reply topic was not listed yet, waiting for a fresh listing. */
+  private final List<Parked> parked = new ArrayList<>();
+  private boolean parkedPause;
+  /** Leases that expired without a release: an archived assignment of one of them is still answered. */
+  private final LinkedHashMap<String, Boolean> expiredUnreleased = new LinkedHashMap<>(16, 0.75f, false) {
+    @Override
+    protected boolean removeEldestEntry(Map.Entry<String, Boolean> eldest) {
+      return size() > 10_000;
+    }
+  };
   private long revocations;
 
   public Dispatcher(FleetConfig config, MeterRegistry registry, Clock clock, String instanceId) {
@@ -220,6 +233,7 @@ public final class Dispatcher implements AutoCloseable {
       closeQuietly(jobs);
       closeQuietly(feedback);
       closeQuietly(producer);
+      closeQuietly(topicCatalog);
       SingleActiveAssignor.forget(clientId);
       stopped.countDown();
     }
@@ -245,6 +259,9 @@ public final class Dispatcher implements AutoCloseable {
     }
     for (ConsumerRecord<String, byte[]> r : polled) {
       intake(r, nowMs);
+    }
+    if (!parked.isEmpty() || parkedPause) {
+      resolveParked(nowMs);
     }
     if (sweepCancels || nowMs - lastSweepMs >= SWEEP_EVERY_MS) {
       sweep(nowMs);
@@ -329,6 +346,8 @@ public final class Dispatcher implements AutoCloseable {
     producer.initTransactions();
     workersReadCommitted();
     leasePrefix = Long.toHexString(ThreadLocalRandom.current().nextLong()) + "-";
+    topicCatalog = new TopicCatalog(KafkaClients.admin(config.kafka(), clientId + "-topics"), 30_000, 200)
+        .start(10_000);
     rebuild();
     active = true;
   }
@@ -340,7 +359,12 @@ public final class Dispatcher implements AutoCloseable {
    */
   private void workersReadCommitted() {
     try (Admin admin = Admin.create(KafkaClients.admin(config.kafka(), clientId + "-admin"))) {
-      TopicAdmin.prepareShareGroup(admin, config.worker().shareGroup());
+      TopicAdmin.prepareShareGroup(admin, config.worker().shareGroup(), config.topics().assignmentsDlq());
+      String problem = TopicAdmin.deadLetterQueueProblem(admin, config.topics().assignmentsDlq());
+      if (problem != null) {
+        LOG.error("SHARE-GROUP DEAD-LETTER QUEUE NOT WORKING: {}. An assignment delivered share.delivery.count.limit "
+            + "times is archived by the broker and its job gets no result.", problem);
+      }
     } catch (RuntimeException e) {
       LOG.warn("cannot set share.isolation.level=read_committed on share group {}: {}; workers may run assignments "
           + "of aborted transactions", config.worker().shareGroup(), e.toString());
@@ -358,6 +382,10 @@ public final class Dispatcher implements AutoCloseable {
     outbox.clear();
     pausedLanes.clear();
     feedback.assign(List.of());
+    parked.clear();
+    parkedPause = false;
+    closeQuietly(topicCatalog);
+    topicCatalog = null;
   }
 
   /** A lease read back from llm.assignments while rebuilding. */
@@ -396,10 +424,19 @@ public final class Dispatcher implements AutoCloseable {
     }
     List<TopicPartition> fb = new ArrayList<>(partitions(feedback, config.topics().fleetEvents()));
     fb.addAll(partitions(feedback, config.topics().cancels()));
+    fb.addAll(partitions(feedback, config.topics().assignmentsDlq()));
     int events = 0;
+    List<ConsumerRecord<String, byte[]>> archived = new ArrayList<>();
     for (ConsumerRecord<String, byte[]> r : readToEnd(feedback, fb, from)) {
-      onFeedback(r, open, nowMs);
+      if (r.topic().equals(config.topics().assignmentsDlq())) {
+        archived.add(r); // after every release in the window: a lease released by anyone is not answered again
+      } else {
+        onFeedback(r, open, nowMs);
+      }
       events++;
+    }
+    for (ConsumerRecord<String, byte[]> r : archived) {
+      onArchived(r, open, nowMs);
     }
     int restored = 0;
     for (Rebuilt rb : open.values()) {
@@ -412,6 +449,7 @@ public final class Dispatcher implements AutoCloseable {
         restored++;
       } else {
         keys.restoreUsage(l.keyId(), l.reservedAtMs(), l.reservedTokens(), nowMs);
+        expiredUnreleased.put(l.leaseId(), Boolean.TRUE);
       }
     }
     metrics.leasesRebuilt.increment(restored);
@@ -463,6 +501,10 @@ public final class Dispatcher implements AutoCloseable {
   // ------------------------------------------------------------------ feedback: fleet events and cancels
 
   private void onFeedback(ConsumerRecord<String, byte[]> r, Map<String, Rebuilt> rebuilding, long nowMs) {
+    if (r.topic().equals(config.topics().assignmentsDlq())) {
+      onArchived(r, rebuilding, nowMs);
+      return;
+    }
     if (r.topic().equals(config.topics().cancels())) {
       String jobId = cancelledJobId(r);
       if (jobId == null) {
@@ -536,6 +578,87 @@ public final class Dispatcher implements AutoCloseable {
           board.heartbeat(e, nowMs);
         }
       }
+    }
+  }
+
+  /**
+   * An assignment the workers' share group archived after its delivery limit (the broker's dead letter, with the
+   * assignment copied): the job gets one {@code failed}/{@code delivery_limit} result and the lease is released,
+   * both with a dispatcher-made {@code lease_released} event in the next dispatch transaction.
+   *
+   * <p>Exactly once, by the lease table: only an archived assignment whose lease is still held is answered (live:
+   * held in the key pool, or expired without a release; rebuilding: written within the lookback and released by no
+   * fleet event). The answer's own {@code lease_released} is committed with the result, so a dispatcher that takes
+   * over and reads the same dead letter again finds the lease released and writes nothing; a duplicate dead letter
+   * finds it released too; and a lease a worker released (it wrote the job's terminal record, then lost the
+   * assignment) is never answered twice.
+   */
+  private void onArchived(ConsumerRecord<String, byte[]> r, Map<String, Rebuilt> rebuilding, long nowMs) {
+    String why = header(r, TopicAdmin.DLQ_HEADER_MESSAGE);
+    String where = header(r, TopicAdmin.DLQ_HEADER_TOPIC) + "-" + header(r, TopicAdmin.DLQ_HEADER_PARTITION) + "@"
+        + header(r, TopicAdmin.DLQ_HEADER_OFFSET);
+    Assignment a;
+    try {
+      a = r.value() == null ? null : Json.read(r.value(), Assignment.class);
+    } catch (RuntimeException e) {
+      a = null;
+    }
+    if (a == null || a.leaseId() == null || a.job() == null || a.job().jobId() == null || a.replyTo() == null) {
+      if (rebuilding == null) {
+        LOG.error("archived assignment {} ({}) cannot be read{}; its job, if any, gets no result", where, why,
+            r.value() == null ? " (no value: is " + TopicAdmin.GROUP_DLQ_COPY_RECORD + " off?)" : "");
+      }
+      return;
+    }
+    boolean held;
+    Lease lease = null;
+    if (rebuilding != null) {
+      Rebuilt rb = rebuilding.remove(a.leaseId());
+      held = rb != null;
+      if (rb != null && config.keys().containsKey(rb.lease().keyId())) {
+        lease = rb.lease();
+        keys.restoreUsage(lease.keyId(), lease.reservedAtMs(), lease.reservedTokens(), nowMs);
+      }
+    } else {
+      Optional<Lease> l = keys.release(a.leaseId(), null, nowMs);
+      held = l.isPresent() || expiredUnreleased.remove(a.leaseId()) != null;
+      if (l.isPresent()) {
+        lease = l.get();
+        metrics.leasesReleased.increment();
+        if (lease.route() != null) {
+          breakers.release(lease.route());
+        }
+      }
+    }
+    if (!held) {
+      LOG.info("archived assignment {} of job {} (lease {}): the lease was released already, nothing to answer",
+          where, a.job().jobId(), a.leaseId());
+      return;
+    }
+    int deliveries = parseInt(header(r, TopicAdmin.DLQ_HEADER_DELIVERY_COUNT), 1);
+    int attempts = a.attempt() + Math.max(0, deliveries - 1);
+    String msg = "the assignment was delivered " + deliveries + " time(s) without an answer (workers crashed or could "
+        + "not publish); the share group archived it (" + why + ")";
+    LOG.warn("job {}: {}; answering failed/{} (lease {} on key {})", a.job().jobId(), msg, ErrorCodes.DELIVERY_LIMIT,
+        a.leaseId(), a.keyId());
+    Result result = Result.terminal(a.job().jobId(), JobStatus.FAILED, new JobError(ErrorCodes.DELIVERY_LIMIT, msg,
+        false), a.job().metadata(), attempts);
+    FleetEvent released = new FleetEvent(FleetEvent.Type.LEASE_RELEASED, Instant.ofEpochMilli(nowMs), clientId,
+        a.leaseId(), a.job().jobId(), a.keyId(), a.route() == null ? null : a.route().name(), "failed", null,
+        ErrorCodes.DELIVERY_LIMIT, null, null, null, null, null, null);
+    outbox.add(new Out(null, -1, new Decision.Archived(new Decision.Answer(a.replyTo(), result), released), r));
+  }
+
+  private static String header(ConsumerRecord<String, byte[]> r, String name) {
+    var h = r.headers().lastHeader(name);
+    return h == null || h.value() == null ? null : new String(h.value(), StandardCharsets.UTF_8);
+  }
+
+  private static int parseInt(String s, int fallback) {
+    try {
+      return s == null ? fallback : Integer.parseInt(s.trim());
+    } catch (NumberFormatException e) {
+      return fallback;
     }
   }
 
@@ -675,6 +798,72 @@ public final class Dispatcher implements AutoCloseable {
     Decision d = lane == Lane.RETRY
         ? intake.ofRetry(r.value(), now)
         : intake.ofJob(r.value(), Instant.ofEpochMilli(r.timestamp()), now);
+    String replyTo = replyTopicOf(d);
+    if (replyTo != null && !topicCatalog.listed(replyTo)) {
+      parked.add(new Parked(r, tp, lane, d, replyTo, topicCatalog.ticket()));
+      return;
+    }
+    admit(r, tp, lane, d, nowMs);
+  }
+
+  /** The reply topic a decision will write to (null: none). */
+  private static String replyTopicOf(Decision d) {
+    if (d instanceof Decision.Dispatch x) {
+      return x.job().replyTo();
+    } else if (d instanceof Decision.Answer x) {
+      return x.replyTo();
+    } else if (d instanceof Decision.DeadLetter x && x.answer() != null) {
+      return x.answer().replyTo();
+    }
+    return null;
+  }
+
+  /** A job record waiting for a topic listing that started after it was read. */
+  private record Parked(ConsumerRecord<String, byte[]> r, TopicPartition tp, Lane lane, Decision d, String replyTo,
+      long ticket) {}
+
+  /**
+   * Parked records whose reply topic a fresh listing has go on; those it proves missing are dead-lettered (no
+   * result can be written to a topic that does not exist, and a send to it would stall this thread for max.block.ms).
+   * While more records wait than a lane may buffer, the job partitions pause.
+   */
+  private void resolveParked(long nowMs) {
+    var it = parked.iterator();
+    while (it.hasNext()) {
+      Parked p = it.next();
+      Boolean exists = topicCatalog.answer(p.replyTo(), p.ticket());
+      if (exists == null) {
+        continue;
+      }
+      it.remove();
+      if (exists) {
+        admit(p.r(), p.tp(), p.lane(), p.d(), nowMs);
+      } else {
+        String reason = "reply_to topic " + p.replyTo() + " does not exist";
+        if (p.d() instanceof Decision.DeadLetter dl) {
+          reason = dl.reason() + "; " + reason;
+        } else if (p.d() instanceof Decision.Answer a && a.result().error() != null) {
+          reason = reason + " (the job would have been " + a.result().status().wireName() + ": "
+              + a.result().error().message() + ")";
+        }
+        outbox.add(new Out(p.tp(), p.r().offset(), new Decision.DeadLetter(reason, null), p.r()));
+      }
+    }
+    int cap = Math.max(1, config.dispatcher().maxBufferedJobs() / 4);
+    if (!parkedPause && parked.size() >= cap) {
+      parkedPause = true;
+      jobs.pause(jobs.assignment());
+    } else if (parkedPause && parked.isEmpty()) {
+      parkedPause = false;
+      for (Lane lane : Lane.values()) {
+        if (!pausedLanes.contains(lane)) {
+          jobs.resume(partitionsOf(lane));
+        }
+      }
+    }
+  }
+
+  private void admit(ConsumerRecord<String, byte[]> r, TopicPartition tp, Lane lane, Decision d, long nowMs) {
     if (!(d instanceof Decision.Dispatch dispatch)) {
       outbox.add(new Out(tp, r.offset(), d, r));
       return;
@@ -774,6 +963,7 @@ public final class Dispatcher implements AutoCloseable {
     sweepCancels = false;
     for (Lease l : keys.expire(Instant.ofEpochMilli(nowMs))) {
       metrics.leasesExpired.increment();
+      expiredUnreleased.put(l.leaseId(), Boolean.TRUE);
       breakers.release(l.route());
       LOG.warn("lease {} of job {} on key {} expired without release", l.leaseId(), l.jobId(), l.keyId());
     }
@@ -823,6 +1013,7 @@ public final class Dispatcher implements AutoCloseable {
     Instant now = Instant.ofEpochMilli(nowMs);
     Set<String> blocked = new HashSet<>();
     List<Lease> acquired = new ArrayList<>();
+    List<Out> unreplayable = new ArrayList<>(); // not from a job partition: a rewind does not read them again
     boolean inTxn = false;
     try {
       int n = 0;
@@ -837,6 +1028,7 @@ public final class Dispatcher implements AutoCloseable {
         }
         n++;
       }
+      outbox.stream().filter(o -> o.tp() == null).forEach(unreplayable::add);
       outbox.clear();
       while (n < MAX_RECORDS_PER_TRANSACTION) {
         ReadyQueues.Choice<Pending> c = queues.next(nowMs, blocked::contains);
@@ -883,6 +1075,7 @@ public final class Dispatcher implements AutoCloseable {
         breakers.release(l.route());
       }
       rewind();
+      outbox.addAll(unreplayable);
     }
   }
 
@@ -952,6 +1145,20 @@ public final class Dispatcher implements AutoCloseable {
       if (dl.answer() != null) {
         emit(dl.answer(), r);
       }
+    } else if (d instanceof Decision.Archived x) {
+      producer.send(new ProducerRecord<>(config.topics().fleetEvents(), x.released().keyId(),
+          Json.bytes(x.released())));
+      emit(x.answer(), r);
+    } else if (d instanceof Decision.Answer a && topicCatalog != null && topicCatalog.ready()
+        && !topicCatalog.listed(a.replyTo())) {
+      // Checked at intake; it was deleted since. A send would wait max.block.ms for metadata, then abort.
+      if (r != null && r.topic().equals(config.topics().assignmentsDlq())) {
+        emit(new Decision.DeadLetter("reply_to topic " + a.replyTo() + " does not exist; the job would have been "
+            + a.result().status().wireName() + ": " + a.result().error().message(), null), r);
+      } else {
+        LOG.error("job {}: its reply topic {} does not exist any more; its {} result is dropped", a.result().jobId(),
+            a.replyTo(), a.result().status().wireName());
+      }
     } else if (d instanceof Decision.Answer a) {
       producer.send(new ProducerRecord<>(a.replyTo(), a.result().jobId(), Json.bytes(a.result())));
       metrics.answered(a.result().status().wireName());
@@ -969,6 +1176,8 @@ public final class Dispatcher implements AutoCloseable {
     queues.removeIf(p -> true);
     outbox.clear();
     offsets.clear();
+    parked.clear();
+    parkedPause = false;
     jobs.resume(assigned);
     pausedLanes.clear();
     Map<TopicPartition, OffsetAndMetadata> committed = jobs.committed(assigned);
@@ -990,6 +1199,7 @@ public final class Dispatcher implements AutoCloseable {
       queues.removeIf(p -> partitions.contains(p.tp()));
       outbox.removeIf(o -> o.tp() != null && partitions.contains(o.tp()));
       partitions.forEach(offsets::forget);
+      parked.removeIf(p -> partitions.contains(p.tp()));
       pausedLanes.clear();
     }
 

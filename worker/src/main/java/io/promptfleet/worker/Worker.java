@@ -72,6 +72,8 @@ public final class Worker implements AutoCloseable {
   private final Map<String, ProviderEndpoint> endpoints = new HashMap<>();
   private final List<Lane> lanes = new ArrayList<>();
   private final Set<String> warmTopics = ConcurrentHashMap.newKeySet();
+  /** Reply topics this worker could not publish to, each logged once (until it works again). */
+  private final Set<String> unpublishable = ConcurrentHashMap.newKeySet();
   private final Map<RecordId, Active> active = new ConcurrentHashMap<>();
   private final RecentCancels recentCancels;
   private final CancelWatcher cancels;
@@ -253,10 +255,19 @@ public final class Worker implements AutoCloseable {
     if (warmTopics.add(a.replyTo())) {
       try {
         publisher.warm(a.replyTo());
+        if (unpublishable.remove(a.replyTo())) {
+          LOG.info("reply topic {} is available again", a.replyTo());
+        }
       } catch (RuntimeException e) {
         warmTopics.remove(a.replyTo());
-        LOG.warn("reply topic {} is not available ({}); handing job {} back", a.replyTo(), e.toString(),
-            a.job().jobId());
+        if (unpublishable.add(a.replyTo())) {
+          LOG.error("CANNOT PUBLISH TO REPLY TOPIC {} ({}): does it exist, and may this worker write to it? Its jobs "
+              + "are handed back; after the share group's delivery limit (share.delivery.count.limit) the dispatcher "
+              + "answers them failed/delivery_limit. Logged once per topic; job {} is the first.", a.replyTo(),
+              e.toString(), a.job().jobId());
+        } else {
+          LOG.debug("reply topic {} still not available; handing job {} back", a.replyTo(), a.job().jobId());
+        }
         lane.acknowledge(record, AcknowledgeType.RELEASE);
         return;
       }

@@ -13,6 +13,9 @@ import java.util.List;
  * @param jobsLow           low-priority jobs (default llm.jobs.low)
  * @param jobsRetry         jobs waiting for another attempt (default llm.jobs.retry)
  * @param assignments       dispatcher to workers, read through a share group (default llm.assignments)
+ * @param assignmentsDlq    the workers' share-group dead-letter queue: assignments the broker archived after the
+ *                          group's delivery limit, read by the dispatcher (default dlq.llm.assignments; the broker
+ *                          requires the prefix of errors.deadletterqueue.topic.name.prefix, dlq. by default)
  * @param fleetEvents       workers to dispatcher (default llm.fleet.events)
  * @param deadLetters       records that are not valid jobs, with the reason (default llm.jobs.dlq)
  * @param cancels           job ids to cancel (default llm.cancels)
@@ -28,6 +31,7 @@ public record TopicSettings(
     String jobsLow,
     String jobsRetry,
     String assignments,
+    String assignmentsDlq,
     String fleetEvents,
     String deadLetters,
     String cancels,
@@ -43,6 +47,7 @@ public record TopicSettings(
     jobsLow = or(jobsLow, prefix + ".jobs.low");
     jobsRetry = or(jobsRetry, prefix + ".jobs.retry");
     assignments = or(assignments, prefix + ".assignments");
+    assignmentsDlq = or(assignmentsDlq, "dlq." + assignments);
     fleetEvents = or(fleetEvents, prefix + ".fleet.events");
     deadLetters = or(deadLetters, prefix + ".jobs.dlq");
     cancels = or(cancels, prefix + ".cancels");
@@ -52,12 +57,13 @@ public record TopicSettings(
     replicationFactor = replicationFactor == null ? 1 : replicationFactor;
     ConfigException.require(partitions > 0, "topics.partitions must be > 0");
     ConfigException.require(replicationFactor > 0, "topics.replication_factor must be > 0");
+    ConfigException.require(!assignmentsDlq.startsWith("__"), "topics.assignments_dlq must not start with __");
     ConfigException.require(isReplyToAllowed(defaultReplyTo, replyToAllow),
         "topics.default_reply_to (" + defaultReplyTo + ") must match topics.reply_to_allow");
   }
 
   public static TopicSettings defaults() {
-    return new TopicSettings(null, null, null, null, null, null, null, null, null, null, null, null, null);
+    return new TopicSettings(null, null, null, null, null, null, null, null, null, null, null, null, null, null);
   }
 
   public String jobs(Priority p) {
@@ -68,7 +74,10 @@ public record TopicSettings(
     };
   }
 
-  /** Every topic the fleet itself uses (reply topics other than the default are the producers' business). */
+  /**
+   * Every topic the fleet itself uses (reply topics other than the default are the producers' business), except
+   * {@link #assignmentsDlq()}, which needs a topic config of its own ({@code TopicAdmin.ensureFleetTopics}).
+   */
   public List<String> all() {
     return List.of(jobsHigh, jobsNormal, jobsLow, jobsRetry, assignments, fleetEvents, deadLetters, cancels,
         defaultReplyTo);

@@ -19,6 +19,12 @@ public final class ErrorCodes {
   public static final String CONNECT_FAILED = "connect_failed";
   public static final String CANCELLED = "cancelled";
   public static final String RETRIES_EXHAUSTED = "retries_exhausted";
+  /**
+   * The share group delivered the assignment {@code share.delivery.count.limit} times without an answer (workers
+   * crashed, were killed, or could not publish) and archived it; the dispatcher answers the job from the
+   * share group's dead-letter queue.
+   */
+  public static final String DELIVERY_LIMIT = "delivery_limit";
   public static final String NO_KEY = "no_key_configured";
   public static final String INTERNAL = "internal_error";
 

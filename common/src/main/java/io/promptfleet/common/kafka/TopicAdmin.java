@@ -24,11 +24,100 @@ public final class TopicAdmin {
 
   private TopicAdmin() {}
 
-  /** Creates every topic the configuration names (idempotent) and sets the share group to read from the start. */
+  /** Topic config that lets a share group write its dead letters to a topic (Kafka 4.4, KIP-1191). */
+  public static final String DLQ_GROUP_ENABLE = "errors.deadletterqueue.group.enable";
+  /** Share-group config naming the group's dead-letter topic. */
+  public static final String GROUP_DLQ_TOPIC = "errors.deadletterqueue.topic.name";
+  /** Share-group config: copy the archived record's key and value onto the dead-letter record (default false). */
+  public static final String GROUP_DLQ_COPY_RECORD = "errors.deadletterqueue.copy.record.enable";
+  /** Headers the broker puts on a share-group dead letter. */
+  public static final String DLQ_HEADER_TOPIC = "__dlq.errors.topic";
+  public static final String DLQ_HEADER_PARTITION = "__dlq.errors.partition";
+  public static final String DLQ_HEADER_OFFSET = "__dlq.errors.offset";
+  public static final String DLQ_HEADER_DELIVERY_COUNT = "__dlq.errors.delivery.count";
+  public static final String DLQ_HEADER_MESSAGE = "__dlq.errors.message";
+
+  /**
+   * Creates every topic the configuration names (idempotent), the workers' share-group dead-letter topic, and
+   * prepares the share group ({@link #prepareShareGroup(Admin, String, String)}).
+   */
   public static void ensureFleetTopics(FleetConfig config) {
     try (Admin admin = Admin.create(KafkaClients.admin(config.kafka(), "promptfleet-admin"))) {
       createTopics(admin, config.topics().all(), config.topics().partitions(), config.topics().replicationFactor());
-      prepareShareGroup(admin, config.worker().shareGroup());
+      ensureDeadLetterTopic(admin, config.topics().assignmentsDlq(), config.topics().partitions(),
+          config.topics().replicationFactor());
+      prepareShareGroup(admin, config.worker().shareGroup(), config.topics().assignmentsDlq());
+    }
+  }
+
+  /**
+   * Creates a share-group dead-letter topic with {@code errors.deadletterqueue.group.enable=true}, or sets that
+   * config on an existing topic (idempotent). Without it the broker refuses to write there and archives the record
+   * with nothing but an ERROR in its own log.
+   */
+  public static void ensureDeadLetterTopic(Admin admin, String name, int partitions, short replication) {
+    try {
+      Set<String> existing = admin.listTopics().names().get(30, TimeUnit.SECONDS);
+      if (!existing.contains(name)) {
+        try {
+          admin.createTopics(List.of(new NewTopic(name, partitions, replication)
+              .configs(Map.of(DLQ_GROUP_ENABLE, "true")))).all().get(30, TimeUnit.SECONDS);
+          LOG.info("created share-group dead-letter topic {} ({} partitions)", name, partitions);
+          return;
+        } catch (ExecutionException ex) {
+          if (!(ex.getCause() instanceof TopicExistsException)) {
+            throw ex;
+          }
+        }
+      }
+      ConfigResource t = new ConfigResource(ConfigResource.Type.TOPIC, name);
+      var cfg = admin.describeConfigs(List.of(t)).all().get(30, TimeUnit.SECONDS).get(t);
+      var enable = cfg == null ? null : cfg.get(DLQ_GROUP_ENABLE);
+      if (enable != null && "true".equals(enable.value())) {
+        return;
+      }
+      try {
+        admin.incrementalAlterConfigs(Map.of(t, List.of(new AlterConfigOp(new ConfigEntry(DLQ_GROUP_ENABLE, "true"),
+            AlterConfigOp.OpType.SET)))).all().get(30, TimeUnit.SECONDS);
+        LOG.info("set {}=true on topic {}", DLQ_GROUP_ENABLE, name);
+      } catch (ExecutionException ex) {
+        LOG.error("cannot set {}=true on topic {} ({}): the share group cannot dead-letter there", DLQ_GROUP_ENABLE,
+            name, ex.getCause() != null ? ex.getCause() : ex);
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("interrupted while creating topic " + name, e);
+    } catch (ExecutionException | TimeoutException e) {
+      throw new IllegalStateException("cannot create dead-letter topic " + name + ": " + e.getMessage(), e);
+    }
+  }
+
+  /**
+   * Why the share group's dead-letter queue will not work, or null when it will: the broker must run share.version
+   * 2 (Kafka 4.4; below it the broker archives without a dead letter) and the topic must exist with
+   * {@code errors.deadletterqueue.group.enable=true}. The broker checks none of this when the group config is set,
+   * only when it writes a dead letter. Blocking.
+   */
+  public static String deadLetterQueueProblem(Admin admin, String topic) {
+    try {
+      var features = admin.describeFeatures().featureMetadata().get(30, TimeUnit.SECONDS).finalizedFeatures();
+      var share = features.get("share.version");
+      if (share == null || share.maxVersionLevel() < 2) {
+        return "the cluster's share.version is " + (share == null ? "not set" : share.maxVersionLevel())
+            + "; share-group dead-letter queues need 2 (kafka-features upgrade --feature share.version=2)";
+      }
+      ConfigResource t = new ConfigResource(ConfigResource.Type.TOPIC, topic);
+      var cfg = admin.describeConfigs(List.of(t)).all().get(30, TimeUnit.SECONDS).get(t);
+      var enable = cfg == null ? null : cfg.get(DLQ_GROUP_ENABLE);
+      if (enable == null || !"true".equals(enable.value())) {
+        return "topic " + topic + " does not have " + DLQ_GROUP_ENABLE + "=true";
+      }
+      return null;
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return "interrupted";
+    } catch (ExecutionException | TimeoutException e) {
+      return "cannot check topic " + topic + ": " + (e.getCause() != null ? e.getCause() : e);
     }
   }
 
@@ -72,10 +161,27 @@ public final class TopicAdmin {
    * </ul>
    */
   public static void prepareShareGroup(Admin admin, String group) {
+    prepareShareGroup(admin, group, null);
+  }
+
+  /**
+   * {@link #prepareShareGroup(Admin, String)}, and when {@code deadLetterTopic} is not null:
+   * <ul>
+   *   <li>{@code errors.deadletterqueue.topic.name}: a record the group archives after its delivery limit
+   *       ({@code share.delivery.count.limit}) goes there, so the dispatcher can answer the job;</li>
+   *   <li>{@code errors.deadletterqueue.copy.record.enable=true}: with the assignment's key and value (by default
+   *       the broker writes only its {@code __dlq.errors.*} headers).</li>
+   * </ul>
+   */
+  public static void prepareShareGroup(Admin admin, String group, String deadLetterTopic) {
     ConfigResource r = new ConfigResource(ConfigResource.Type.GROUP, group);
-    List<AlterConfigOp> ops = List.of(
+    List<AlterConfigOp> ops = new ArrayList<>(List.of(
         new AlterConfigOp(new ConfigEntry("share.auto.offset.reset", "earliest"), AlterConfigOp.OpType.SET),
-        new AlterConfigOp(new ConfigEntry("share.isolation.level", "read_committed"), AlterConfigOp.OpType.SET));
+        new AlterConfigOp(new ConfigEntry("share.isolation.level", "read_committed"), AlterConfigOp.OpType.SET)));
+    if (deadLetterTopic != null) {
+      ops.add(new AlterConfigOp(new ConfigEntry(GROUP_DLQ_TOPIC, deadLetterTopic), AlterConfigOp.OpType.SET));
+      ops.add(new AlterConfigOp(new ConfigEntry(GROUP_DLQ_COPY_RECORD, "true"), AlterConfigOp.OpType.SET));
+    }
     try {
       admin.incrementalAlterConfigs(Map.of(r, ops)).all().get(30, TimeUnit.SECONDS);
     } catch (InterruptedException e) {

@@ -5,7 +5,7 @@ import io.promptfleet.common.job.Job;
 import io.promptfleet.common.job.Result;
 import java.time.Instant;
 
-/** What to do with one record from a job topic. */
+/** What to do with one record from a job topic (or, {@link Archived}, from the assignments' dead-letter queue). */
 public sealed interface Decision {
 
   /**
@@ -28,4 +28,10 @@ public sealed interface Decision {
    * job_id and an allowed reply_to could be read, a rejected result goes there too.
    */
   record DeadLetter(String reason, Answer answer) implements Decision {}
+
+  /**
+   * An assignment the workers' share group archived after its delivery limit: the job's one result, and the
+   * dispatcher-made {@code lease_released} event that marks it answered (for a dispatcher that takes over).
+   */
+  record Archived(Answer answer, io.promptfleet.common.job.FleetEvent released) implements Decision {}
 }
