@@ -64,6 +64,7 @@ final class BatchCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
+    Main.quietKafkaClientLogs();
     if (window < 1) {
       throw new IllegalArgumentException("--window must be >= 1");
     }

@@ -105,8 +105,9 @@ final class DevCommand implements Callable<Integer> {
     String providerText;
     FleetConfig cfg;
     if (providerUrl == null) {
-      SimulatedProvider sim = SimulatedProvider.start(vertx, SimulatorOptions.defaults().withPort(simPort))
-          .toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
+      SimulatedProvider sim = bound(() -> SimulatedProvider.start(vertx, SimulatorOptions.defaults()
+          .withPort(simPort)).toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS),
+          simPort, "the simulated provider", "--sim-port");
       toClose.add(() -> sim.close().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS));
       overrides.setProperty("promptfleet.providers.sim.base_url", sim.baseUrl());
       if (System.getenv("PROMPTFLEET_SIM_KEY") == null && System.getProperty("PROMPTFLEET_SIM_KEY") == null) {
@@ -132,12 +133,17 @@ final class DevCommand implements Callable<Integer> {
     }
 
     TopicAdmin.ensureFleetTopics(cfg);
-    DispatcherService dispatcher = DispatcherService.start(cfg.withDispatcher(cfg.dispatcher().withHttpPort(httpPort)),
-        vertx, "dispatcher-dev");
+    final FleetConfig fleet = cfg;
+    DispatcherService dispatcher = bound(() -> DispatcherService.start(
+        fleet.withDispatcher(fleet.dispatcher().withHttpPort(httpPort)), vertx, "dispatcher-dev"),
+        httpPort, "the dispatcher's HTTP endpoints", "--http-port");
     toClose.add(dispatcher);
     List<WorkerService> ws = new ArrayList<>();
     for (int i = 1; i <= workers; i++) {
-      WorkerService w = WorkerService.start(cfg, vertx, "worker-" + i, httpPort + i);
+      final int port = httpPort + i;
+      final String id = "worker-" + i;
+      WorkerService w = bound(() -> WorkerService.start(fleet, vertx, id, port), port,
+          "worker " + i + "'s HTTP endpoints", "--http-port");
       ws.add(w);
       toClose.add(() -> {
         w.drain(Duration.ofSeconds(10));
@@ -169,6 +175,26 @@ final class DevCommand implements Callable<Integer> {
     System.out.flush();
     stopped.await();
     return 0;
+  }
+
+  /** Something that listens on a port. */
+  private interface Listener<T> {
+    T start() throws Exception;
+  }
+
+  /** Starts it, turning "address already in use" into a sentence that names the port and the flag. */
+  private static <T> T bound(Listener<T> l, int port, String what, String flag) throws Exception {
+    try {
+      return l.start();
+    } catch (Exception e) {
+      for (Throwable t = e; t != null; t = t.getCause()) {
+        if (t instanceof java.net.BindException) {
+          throw new IllegalArgumentException("port " + port + " (" + what + ") is already in use: stop what uses it,"
+              + " or pass " + flag + " N", e);
+        }
+      }
+      throw e;
+    }
   }
 
   private static void awaitReady(DispatcherService d, List<WorkerService> ws) throws InterruptedException {

@@ -32,7 +32,9 @@ final class StatusCommand implements Callable<Integer> {
       resp = http.send(HttpRequest.newBuilder(URI.create(url.replaceAll("/$", "") + "/api/status"))
           .timeout(Duration.ofSeconds(10)).GET().build(), HttpResponse.BodyHandlers.ofString());
     } catch (java.io.IOException e) {
-      throw new IllegalStateException("cannot reach the dispatcher at " + url + ": " + e.getMessage(), e);
+      throw new IllegalStateException("cannot reach the dispatcher at " + url + " ("
+          + (e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage())
+          + "). Is it running? Point to another with --url.", e);
     }
     if (resp.statusCode() != 200) {
       throw new IllegalStateException("dispatcher answered HTTP " + resp.statusCode() + ": " + resp.body());

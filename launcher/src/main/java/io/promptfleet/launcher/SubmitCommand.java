@@ -57,6 +57,7 @@ final class SubmitCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
+    Main.quietKafkaClientLogs();
     if (!List.of("high", "normal", "low").contains(priority)) {
       throw new IllegalArgumentException("--priority must be high, normal or low");
     }

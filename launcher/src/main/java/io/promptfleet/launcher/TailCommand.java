@@ -39,6 +39,7 @@ final class TailCommand implements Callable<Integer> {
 
   @Override
   public Integer call() {
+    Main.quietKafkaClientLogs();
     PrintStream out = new PrintStream(System.out, true, StandardCharsets.UTF_8);
     Map<String, Object> props = Map.of("bootstrap.servers", bootstrap, "key.deserializer", StringDeserializer.class,
         "value.deserializer", ByteArrayDeserializer.class, "isolation.level", "read_committed",

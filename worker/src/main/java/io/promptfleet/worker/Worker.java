@@ -71,7 +71,6 @@ public final class Worker implements AutoCloseable {
   private final StreamEnv env;
   private final Map<String, ProviderEndpoint> endpoints = new HashMap<>();
   private final List<Lane> lanes = new ArrayList<>();
-  private final Set<String> warmTopics = ConcurrentHashMap.newKeySet();
   /** Reply topics this worker could not publish to, each logged once (until it works again). */
   private final Set<String> unpublishable = ConcurrentHashMap.newKeySet();
   private final Map<RecordId, Active> active = new ConcurrentHashMap<>();
@@ -161,7 +160,6 @@ public final class Worker implements AutoCloseable {
         config.topics().defaultReplyTo())) {
       try {
         publisher.warm(t);
-        warmTopics.add(t);
       } catch (RuntimeException e) {
         LOG.warn("topic {} is not available yet ({}); sends to it will wait for its metadata", t, e.toString());
       }
@@ -219,6 +217,9 @@ public final class Worker implements AutoCloseable {
 
   private void heartbeat() {
     try {
+      // Keeps the retry topic's metadata from expiring while no attempt fails, so a retry send on an event loop
+      // never waits for a metadata fetch (the events topic stays fresh through these heartbeats).
+      publisher.warm(config.topics().jobsRetry());
       publisher.event(new FleetEvent(FleetEvent.Type.WORKER_HEARTBEAT, clock.instant(), workerId, null, null, null,
           null, null, null, null, null, null, null, null, config.worker().slots(), freeSlots()))
           .whenComplete((v, e) -> {
@@ -252,25 +253,24 @@ public final class Worker implements AutoCloseable {
     int redeliveries = record.deliveryCount().map(c -> Math.max(0, c - 1)).orElse(0);
     Assignment attempt = redeliveries == 0 ? a : new Assignment(a.leaseId(), a.job(), a.attempt() + redeliveries,
         a.priority(), a.route(), a.keyId(), a.enqueuedAt(), a.dispatchedAt(), a.deadline(), a.replyTo());
-    if (warmTopics.add(a.replyTo())) {
-      try {
-        publisher.warm(a.replyTo());
-        if (unpublishable.remove(a.replyTo())) {
-          LOG.info("reply topic {} is available again", a.replyTo());
-        }
-      } catch (RuntimeException e) {
-        warmTopics.remove(a.replyTo());
-        if (unpublishable.add(a.replyTo())) {
-          LOG.error("CANNOT PUBLISH TO REPLY TOPIC {} ({}): does it exist, and may this worker write to it? Its jobs "
-              + "are handed back; after the share group's delivery limit (share.delivery.count.limit) the dispatcher "
-              + "answers them failed/delivery_limit. Logged once per topic; job {} is the first.", a.replyTo(),
-              e.toString(), a.job().jobId());
-        } else {
-          LOG.debug("reply topic {} still not available; handing job {} back", a.replyTo(), a.job().jobId());
-        }
-        lane.acknowledge(record, AcknowledgeType.RELEASE);
-        return;
+    // On the lane thread, for every assignment: cheap when the topic's metadata is cached, and it keeps the
+    // metadata from expiring (metadata.max.idle.ms), so no chunk send on an event loop waits for a fetch.
+    try {
+      publisher.warm(a.replyTo());
+      if (unpublishable.remove(a.replyTo())) {
+        LOG.info("reply topic {} is available again", a.replyTo());
       }
+    } catch (RuntimeException e) {
+      if (unpublishable.add(a.replyTo())) {
+        LOG.error("CANNOT PUBLISH TO REPLY TOPIC {} ({}): does it exist, and may this worker write to it? Its jobs "
+            + "are handed back; after the share group's delivery limit (share.delivery.count.limit) the dispatcher "
+            + "answers them failed/delivery_limit. Logged once per topic; job {} is the first.", a.replyTo(),
+            e.toString(), a.job().jobId());
+      } else {
+        LOG.debug("reply topic {} still not available; handing job {} back", a.replyTo(), a.job().jobId());
+      }
+      lane.acknowledge(record, AcknowledgeType.RELEASE);
+      return;
     }
     ProviderEndpoint endpoint = endpoints.get(a.keyId());
     Context ctx = vertx.getOrCreateContext();
