@@ -31,7 +31,7 @@ class BadInputIT {
           sim:
             routes:
               - {provider: sim, model: sim, max_tokens_cap: 256, max_prompt_tokens: 500}
-        dispatcher: {group_id: ${prefix}-dispatcher, http_port: 0, max_record_bytes: 20000}
+        dispatcher: {max_record_bytes: 20000}
         """)) {
       Fleet.awaitActive(fleet.startDispatcher("d1"), Duration.ofSeconds(60));
       fleet.startWorkers(1);

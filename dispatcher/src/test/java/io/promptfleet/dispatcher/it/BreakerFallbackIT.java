@@ -35,8 +35,6 @@ class BreakerFallbackIT {
               - {provider: sim, model: model-a, keys: [primary]}
               - {provider: sim, model: model-b, keys: [backup]}
         dispatcher:
-          group_id: ${prefix}-dispatcher
-          http_port: 0
           retry: {base_ms: 20, cap_ms: 200, max_attempts: 8}
           breaker: {window_size: 40, minimum_calls: 20, open_ms: 120000}
         """)) {

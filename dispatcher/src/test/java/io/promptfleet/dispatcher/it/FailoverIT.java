@@ -40,8 +40,6 @@ class FailoverIT {
             routes:
               - {provider: sim, model: sim}
         dispatcher:
-          group_id: ${prefix}-dispatcher
-          http_port: 0
           session_timeout_ms: 6000
           breaker: {slow_call_ms: 60000}   # the 12 s streams are on purpose, not a rollback trigger
         """)) {

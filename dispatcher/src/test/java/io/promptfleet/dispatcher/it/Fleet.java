@@ -68,7 +68,8 @@ final class Fleet implements AutoCloseable {
    * @param sim   simulator options
    * @param keys  YAML of the keys section's entries, e.g. {@code k1: {max_concurrency: 2}}; provider and
    *              secret_env are added
-   * @param rest  more YAML: models (required), dispatcher and worker sections may be given in full
+   * @param rest  more YAML: models (required), dispatcher and worker settings; the fleet's own groups and ports
+   *              are set by the harness
    */
   static Fleet create(SimulatorOptions sim, Map<String, String> keys, String rest) throws Exception {
     String bootstrap = SharedKafka.bootstrapServers();
@@ -94,18 +95,32 @@ final class Fleet implements AutoCloseable {
           sim: {base_url: "%3$s"}
         keys:
         %4$s
-        """.formatted(bootstrap, prefix, provider.baseUrl(), keyYaml) + rest.replace("${prefix}", prefix);
-    if (!rest.contains("dispatcher:")) {
-      yaml += "\ndispatcher: {group_id: " + prefix + "-dispatcher, http_port: 0}\n";
-    }
-    if (!rest.contains("worker:")) {
-      yaml += "\nworker: {share_group: " + prefix + "-workers, slots: 64, lanes: 4, http_port: 0}\n";
-    }
+        """.formatted(bootstrap, prefix, provider.baseUrl(), keyYaml) + rest;
+    yaml = withIdentity(yaml, prefix);
     FleetConfig config = ConfigLoader.parse(yaml, Map.of(), new Properties());
     TopicAdmin.ensureFleetTopics(config);
     KafkaTestSupport.alterGroupConfigs(bootstrap, config.worker().shareGroup(),
         Map.of("share.record.lock.duration.ms", "5000", "share.isolation.level", "read_committed"));
     return new Fleet(prefix, yaml, secrets, config, vertx, provider);
+  }
+
+  /**
+   * Gives the fleet its own consumer and share groups and any free HTTP ports, whatever the test's YAML says
+   * otherwise, and the harness's worker sizing where the test gives none. Done on the parsed tree, so a test's
+   * dispatcher or worker section only names what the test is about.
+   */
+  private static String withIdentity(String yaml, String prefix) throws java.io.IOException {
+    var mapper = new com.fasterxml.jackson.databind.ObjectMapper(
+        new com.fasterxml.jackson.dataformat.yaml.YAMLFactory());
+    var root = (com.fasterxml.jackson.databind.node.ObjectNode) mapper.readTree(yaml);
+    var dispatcher = root.withObjectProperty("dispatcher");
+    dispatcher.put("group_id", prefix + "-dispatcher").put("http_port", 0);
+    var worker = root.withObjectProperty("worker");
+    worker.put("share_group", prefix + "-workers").put("http_port", 0);
+    if (!worker.has("slots")) {
+      worker.put("slots", 64).put("lanes", 4);
+    }
+    return mapper.writeValueAsString(root);
   }
 
   /** The Authorization header the simulator sees for a key. */

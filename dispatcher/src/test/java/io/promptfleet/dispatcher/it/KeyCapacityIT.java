@@ -35,7 +35,7 @@ class KeyCapacityIT {
           sim:
             routes:
               - {provider: sim, model: sim, max_tokens_cap: 512}
-        dispatcher: {group_id: ${prefix}-dispatcher, http_port: 0, rate_window_ms: 2000}
+        dispatcher: {rate_window_ms: 2000}
         """)) {
       fleet.startDispatcher("d1");
       fleet.startWorkers(1);

@@ -37,8 +37,6 @@ class RateLimitStormIT {
             routes:
               - {provider: sim, model: sim}
         dispatcher:
-          group_id: ${prefix}-dispatcher
-          http_port: 0
           retry: {base_ms: 20, cap_ms: 200, max_attempts: 6}
         """)) {
       fleet.sim.faults().forKey(fleet.auth("k1"), Fault.status(429).retryAfterMs(400));

@@ -30,8 +30,6 @@ class RetryAndExpiryIT {
             routes:
               - {provider: sim, model: sim}
         dispatcher:
-          group_id: ${prefix}-dispatcher
-          http_port: 0
           retry: {base_ms: 50, cap_ms: 100, max_attempts: 3}
           breaker: {minimum_calls: 100}
         """)) {
