@@ -170,11 +170,9 @@ public final class Dispatcher implements AutoCloseable {
     laneOfTopic.put(t.jobsLow(), Lane.LOW);
     laneOfTopic.forEach((topic, lane) -> topicOfLane.put(lane, topic));
     this.metrics = new DispatcherMetrics(registry);
-    Map<String, Integer> conc = new HashMap<>();
-    config.keys().forEach((k, s) -> conc.put(k, s.maxConcurrency()));
-    metrics.gauges(config.keys().keySet(), keys, conc, clock::millis, queues::size);
     this.board = new StatusBoard(config);
     this.status = StatusSnapshot.starting(instanceId);
+    metrics.gauges(config.keys().keySet(), this::status);
     this.thread = new Thread(this::run, "pf-dispatcher");
   }
 

@@ -3,11 +3,12 @@ package io.promptfleet.dispatcher;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
-import io.promptfleet.dispatcher.capacity.KeyPool;
+import io.promptfleet.dispatcher.status.StatusSnapshot;
 import java.util.Collection;
 import java.util.Map;
+import java.util.function.Supplier;
+import java.util.function.ToDoubleFunction;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.function.LongSupplier;
 
 /**
  * Every meter of the dispatcher, in one place (route breaker meters live with {@code RouteBreakers}). Names are
@@ -55,19 +56,34 @@ final class DispatcherMetrics {
         .register(registry)).increment();
   }
 
-  void gauges(Collection<String> keyNames, KeyPool keys, Map<String, Integer> maxConcurrency, LongSupplier nowMs,
-      LongSupplier buffered) {
-    Gauge.builder("promptfleet.dispatcher.buffered", buffered::getAsLong)
+  /**
+   * Gauges over the dispatcher's state read from its latest status snapshot (at most ~500 ms old), never from the
+   * dispatcher thread's own structures.
+   */
+  void gauges(Collection<String> keyNames, Supplier<StatusSnapshot> status) {
+    Gauge.builder("promptfleet.dispatcher.buffered",
+            () -> status.get().queues().values().stream().mapToInt(Integer::intValue).sum())
         .description("jobs read from Kafka and waiting for a key").register(registry);
     for (String k : keyNames) {
-      Gauge.builder("promptfleet.key.in.flight", keys, p -> p.inFlight(k)).tag("key", k)
-          .description("assignments holding the key's concurrency").register(registry);
-      Gauge.builder("promptfleet.key.max.concurrency", () -> maxConcurrency.get(k)).tag("key", k)
-          .description("the key's configured concurrency").register(registry);
-      Gauge.builder("promptfleet.key.disabled", keys, p -> p.isDisabled(k, nowMs.getAsLong()) ? 1 : 0).tag("key", k)
-          .description("1 while the key is disabled after an auth, quota or spend-limit error").register(registry);
-      Gauge.builder("promptfleet.key.cooling.down", keys, p -> p.isCoolingDown(k, nowMs.getAsLong()) ? 1 : 0)
+      Gauge.builder("promptfleet.key.in.flight", () -> key(status, k, StatusSnapshot.KeyStatus::inFlight))
+          .tag("key", k).description("assignments holding the key's concurrency").register(registry);
+      Gauge.builder("promptfleet.key.max.concurrency", () -> key(status, k, StatusSnapshot.KeyStatus::maxConcurrency))
+          .tag("key", k).description("the key's configured concurrency").register(registry);
+      Gauge.builder("promptfleet.key.disabled", () -> key(status, k, ks -> ks.disabled() != null ? 1 : 0))
+          .tag("key", k).description("1 while the key is disabled after an auth, quota or spend-limit error")
+          .register(registry);
+      Gauge.builder("promptfleet.key.cooling.down", () -> key(status, k, ks -> ks.cooldownMs() > 0 ? 1 : 0))
           .tag("key", k).description("1 while the key cools down after a 429").register(registry);
     }
+  }
+
+  private static double key(Supplier<StatusSnapshot> status, String name,
+      ToDoubleFunction<StatusSnapshot.KeyStatus> value) {
+    for (StatusSnapshot.KeyStatus ks : status.get().keys()) {
+      if (ks.name().equals(name)) {
+        return value.applyAsDouble(ks);
+      }
+    }
+    return Double.NaN;
   }
 }

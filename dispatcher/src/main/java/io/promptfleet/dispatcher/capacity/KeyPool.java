@@ -20,8 +20,8 @@ import java.util.Optional;
  * the usage the provider reported; requests and tokens stay counted until they leave the window. A key is
  * offered only when all of its budgets admit the whole reservation, so no dispatch takes a key over a limit.
  *
- * <p>Not thread-safe: owned by the dispatcher thread. Gauges read {@link #inFlight(String)} racily, which is fine
- * for metrics.
+ * <p>Not thread-safe: owned by the dispatcher thread. Other threads (metrics, the dashboard) read the immutable
+ * status snapshot the dispatcher thread publishes, never this.
  */
 public final class KeyPool {
   static final int SLOTS = 20;
