@@ -74,7 +74,8 @@ final class DevCommand implements Callable<Integer> {
       throw new IllegalArgumentException("environment variable " + apiKeyEnv + " is not set");
     }
     long t0 = System.nanoTime();
-    List<AutoCloseable> toClose = new ArrayList<>();
+    // Read by the shutdown hook while start-up may still add to it (Ctrl-C during start).
+    List<AutoCloseable> toClose = new java.util.concurrent.CopyOnWriteArrayList<>();
     CountDownLatch stopped = new CountDownLatch(1);
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
       System.err.println("promptfleet dev: stopping...");
@@ -94,9 +95,7 @@ final class DevCommand implements Callable<Integer> {
       kb.dataDir(dataDir);
     }
     EmbeddedKafka kafka = kb.start();
-    synchronized (toClose) {
-      toClose.add(kafka);
-    }
+    toClose.add(kafka);
     Vertx vertx = Vertx.vertx();
     toClose.add(() -> vertx.close().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS));
 
