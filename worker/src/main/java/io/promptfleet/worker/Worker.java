@@ -1,8 +1,10 @@
 package io.promptfleet.worker;
 
 import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.DistributionSummary;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
 import io.promptfleet.common.codec.Json;
 import io.promptfleet.common.config.FleetConfig;
 import io.promptfleet.common.config.KeySettings;
@@ -78,6 +80,7 @@ public final class Worker implements AutoCloseable {
   private final CancelWatcher cancels;
   private final ScheduledExecutorService heartbeat;
   private final Counter renewals;
+  private final Timer pickup;
   private final AtomicBoolean drained = new AtomicBoolean();
   private volatile boolean draining;
   private volatile long lastKafkaAckMillis;
@@ -126,6 +129,12 @@ public final class Worker implements AutoCloseable {
         options.coalesceMs());
     this.renewals = Counter.builder("promptfleet.worker.lock.renewals")
         .description("share-group lock renewals of long streams").register(registry);
+    this.pickup = Timer.builder("promptfleet.worker.assignment.pickup")
+        .description("from the dispatcher writing an assignment to a lane of this worker acquiring it "
+            + "(compares two hosts' clocks)").publishPercentileHistogram().register(registry);
+    DistributionSummary acquired = DistributionSummary.builder("promptfleet.worker.lane.acquired")
+        .description("assignments acquired by one poll of a lane (a lane polls again once all are done)")
+        .publishPercentileHistogram().register(registry);
     Gauge.builder("promptfleet.worker.streams.active", active, Map::size)
         .description("streams in flight").register(registry);
     Gauge.builder("promptfleet.worker.slots.free", this, Worker::freeSlots)
@@ -137,7 +146,7 @@ public final class Worker implements AutoCloseable {
       String name = "pf-" + workerId + "-lane-" + i;
       var sc = KafkaClients.shareConsumer(config.kafka(), name, w.shareGroup(), batch);
       lanes.add(new Lane(name, sc, config.topics().assignments(), this::onAssignment, options.renewAfterMax(), clock,
-          renewals::increment, this::onLockLost));
+          renewals::increment, acquired::record, this::onLockLost));
     }
     Map<String, Object> cp = KafkaClients.common(config.kafka(), "pf-" + workerId + "-cancels");
     cp.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class);
@@ -249,6 +258,9 @@ public final class Worker implements AutoCloseable {
     if (draining) {
       lane.acknowledge(record, AcknowledgeType.RELEASE);
       return;
+    }
+    if (a.dispatchedAt() != null) {
+      pickup.record(Math.max(0, clock.millis() - a.dispatchedAt().toEpochMilli()), TimeUnit.MILLISECONDS);
     }
     int redeliveries = record.deliveryCount().map(c -> Math.max(0, c - 1)).orElse(0);
     Assignment attempt = redeliveries == 0 ? a : new Assignment(a.leaseId(), a.job(), a.attempt() + redeliveries,

@@ -21,7 +21,12 @@ import java.util.List;
  * @param cancels           job ids to cancel (default llm.cancels)
  * @param defaultReplyTo    reply topic for jobs without reply_to (default llm.replies)
  * @param replyToAllow      allowed reply topics: exact names, or prefixes ending in * (default llm.replies*)
- * @param partitions        partitions of topics created on start (default 6)
+ * @param partitions        partitions of topics created on start (default 6), except the assignments topic
+ * @param assignmentPartitions partitions of the assignments topic and its dead-letter topic when created on start
+ *                          (default 1). The share group's assignor gives each member (worker lane) only
+ *                          about {@code partitions × ceil(members / partitions) / members} of them, and a lane
+ *                          busy with its batch takes nothing new: with one partition every idle lane of the
+ *                          fleet can take every assignment (see docs/DESIGN.md, "Fleet utilisation")
  * @param replicationFactor replication of topics created on start (default 1)
  */
 public record TopicSettings(
@@ -38,6 +43,7 @@ public record TopicSettings(
     String defaultReplyTo,
     List<String> replyToAllow,
     Integer partitions,
+    Integer assignmentPartitions,
     Short replicationFactor) {
 
   public TopicSettings {
@@ -54,8 +60,10 @@ public record TopicSettings(
     defaultReplyTo = or(defaultReplyTo, prefix + ".replies");
     replyToAllow = replyToAllow == null ? List.of(prefix + ".replies*") : List.copyOf(replyToAllow);
     partitions = partitions == null ? 6 : partitions;
+    assignmentPartitions = assignmentPartitions == null ? 1 : assignmentPartitions;
     replicationFactor = replicationFactor == null ? 1 : replicationFactor;
     ConfigException.require(partitions > 0, "topics.partitions must be > 0");
+    ConfigException.require(assignmentPartitions > 0, "topics.assignment_partitions must be > 0");
     ConfigException.require(replicationFactor > 0, "topics.replication_factor must be > 0");
     ConfigException.require(!assignmentsDlq.startsWith("__"), "topics.assignments_dlq must not start with __");
     ConfigException.require(isReplyToAllowed(defaultReplyTo, replyToAllow),
@@ -63,7 +71,7 @@ public record TopicSettings(
   }
 
   public static TopicSettings defaults() {
-    return new TopicSettings(null, null, null, null, null, null, null, null, null, null, null, null, null, null);
+    return new TopicSettings(null, null, null, null, null, null, null, null, null, null, null, null, null, null, null);
   }
 
   public String jobs(Priority p) {

@@ -60,6 +60,7 @@ public final class Lane {
   private final Duration renewAfterMax;
   private final Clock clock;
   private final Consumer<Long> onRenew;
+  private final Consumer<Integer> onAcquired;
   private final Consumer<ConsumerRecord<String, byte[]>> onLost;
   private final BlockingQueue<Ack> acks = new LinkedBlockingQueue<>();
   private final Map<Long, Held> inFlight = new LinkedHashMap<>();
@@ -96,11 +97,12 @@ public final class Lane {
    * @param renewAfterMax renew a still-running record at most this long after acquisition or its last renewal;
    *                      the lane renews sooner when the group's lock is shorter (at half the lock)
    * @param onRenew       told of each renewal (for metrics), on the lane thread
+   * @param onAcquired    told how many new records each poll that returned any acquired (for metrics)
    * @param onLost        told, on the lane thread, of a record whose lock was lost: stop working on it quietly
    */
   public Lane(String name, Map<String, Object> props, String topic,
       BiConsumer<ConsumerRecord<String, byte[]>, Lane> handler, Duration renewAfterMax, Clock clock,
-      Consumer<Long> onRenew, Consumer<ConsumerRecord<String, byte[]>> onLost) {
+      Consumer<Long> onRenew, Consumer<Integer> onAcquired, Consumer<ConsumerRecord<String, byte[]>> onLost) {
     this.name = name;
     this.props = props;
     this.topic = topic;
@@ -109,6 +111,7 @@ public final class Lane {
     this.renewAfterMs = renewAfterMax.toMillis();
     this.clock = clock;
     this.onRenew = onRenew;
+    this.onAcquired = onAcquired;
     this.onLost = onLost;
     this.thread = new Thread(this::run, name);
   }
@@ -234,6 +237,9 @@ public final class Lane {
       }
     }
     maybeCommit();
+    if (!fresh.isEmpty()) {
+      onAcquired.accept(fresh.size());
+    }
     for (ConsumerRecord<String, byte[]> r : fresh) {
       handler.accept(r, this);
     }

@@ -20,8 +20,9 @@ import java.util.concurrent.ConcurrentHashMap;
  *   <li>{@code promptfleet.worker.time.to.first.token{provider,model}} - request to first content delta</li>
  *   <li>{@code promptfleet.worker.stream.duration{provider,model}} - request to end of a successful stream</li>
  * </ul>
- * The worker itself registers {@code promptfleet.worker.streams.active}, {@code promptfleet.worker.slots.free} and
- * {@code promptfleet.worker.lock.renewals}.
+ * The worker itself registers {@code promptfleet.worker.streams.active}, {@code promptfleet.worker.slots.free},
+ * {@code promptfleet.worker.lock.renewals}, {@code promptfleet.worker.assignment.pickup} (dispatch to a lane
+ * acquiring the assignment) and {@code promptfleet.worker.lane.acquired} (assignments per poll of a lane).
  */
 public final class StreamMeters {
   private final MeterRegistry registry;

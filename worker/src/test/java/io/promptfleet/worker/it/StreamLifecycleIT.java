@@ -63,6 +63,41 @@ class StreamLifecycleIT {
     assertThat(h.results(jobId)).hasSize(1);
   }
 
+  /**
+   * A lane busy with its batch takes nothing new, and a share group gives each lane only some partitions of the
+   * assignments topic: with several partitions, a job on a partition whose lanes are all busy waits although other
+   * lanes are idle (measured in dev mode: half the key's concurrency idle). Three of four lanes (two workers) hold
+   * stalled streams; each of three quick jobs must still be run by the idle lane while the stalls go on.
+   */
+  @Test
+  void shouldRunAJobOnTheIdleLaneWhileTheFleetsOtherLanesAreBusy() throws Exception {
+    harness("slots: 2, lanes: 2", Map.of());
+    h.addWorker(WorkerOptions.defaults());
+    h.addWorker(WorkerOptions.defaults());
+    List<String> stalled = new ArrayList<>();
+    for (int i = 0; i < 3; i++) {
+      String jobId = h.jobId();
+      h.send(h.assignment(jobId, "hold a lane [[sim:stall after=1]]", 1));
+      h.awaitFirstChunk(jobId); // one lane holds it: a lane's batch is one assignment here
+      stalled.add(jobId);
+    }
+
+    for (int i = 0; i < 3; i++) {
+      String quick = h.jobId();
+      h.send(h.assignment(quick, "quick " + i, 1));
+      assertThat(h.awaitResult(quick, WAIT).status()).as("quick job %d, run by the idle lane", i)
+          .isEqualTo(JobStatus.SUCCEEDED);
+    }
+
+    for (String jobId : stalled) {
+      assertThat(h.results(jobId)).as("still stalled while the quick jobs ran").isEmpty();
+      h.cancel(jobId);
+    }
+    for (String jobId : stalled) {
+      assertThat(h.awaitResult(jobId, WAIT).status()).isEqualTo(JobStatus.CANCELLED);
+    }
+  }
+
   @Test
   void shouldCancelAnAssignmentThatArrivesJustAfterItsCancelWithoutCallingTheProvider() throws Exception {
     Worker w = harness(Map.of()).addWorker(WorkerOptions.defaults());
