@@ -332,10 +332,19 @@ public final class Worker implements AutoCloseable {
     if (!drained.compareAndSet(false, true)) {
       return;
     }
+    long graceEnds = System.nanoTime() + grace.toNanos();
     draining = true;
     lanes.forEach(Lane::stopPolling);
     LOG.info("worker {} draining: {} streams in flight, grace {} ms", workerId, active.size(), grace.toMillis());
-    awaitNoActive(grace);
+    // Idle lanes leave the share group before any stream is handed back: an idle consumer keeps a fetch
+    // outstanding, and a handed-back assignment it acquired would stay locked to this worker until the lane closed
+    // and come to the next worker with one delivery more (towards the group's delivery limit).
+    for (Lane l : lanes) {
+      if (l.held() == 0) {
+        l.close(Duration.ZERO);
+      }
+    }
+    awaitNoActive(Duration.ofNanos(Math.max(0, graceEnds - System.nanoTime())));
     if (!active.isEmpty()) {
       LOG.info("worker {}: handing {} unfinished streams back to the share group", workerId, active.size());
       active.values().forEach(a -> a.context().runOnContext(v -> a.call().handBack("worker draining")));

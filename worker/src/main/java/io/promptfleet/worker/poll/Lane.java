@@ -140,7 +140,7 @@ public final class Lane {
     return lastPollMillis;
   }
 
-  /** Stops acquiring new assignments; those in flight go on. */
+  /** Stops acquiring new assignments; those in flight go on, and once it holds none the lane leaves the group. */
   public void stopPolling() {
     polling = false;
   }
@@ -192,10 +192,11 @@ public final class Lane {
     applyAcks(0);
     if (inFlight.isEmpty()) {
       if (!polling) {
-        applyAcks(50);
-        if (acksWereApplied) {
-          commitAsync();
-        }
+        // Stopped and holding nothing: leave the group now rather than at close. After a poll that returned
+        // nothing the consumer keeps a fetch outstanding in the background; records it acquires would stay locked
+        // to this lane (and count a delivery) until the consumer closed, up to the whole drain grace later, while
+        // other workers sit idle. Measured: a handed-back stream came to the next worker as attempt 3, not 2.
+        running = false;
         return;
       }
       ConsumerRecords<String, byte[]> records = poll(Duration.ofMillis(200));
