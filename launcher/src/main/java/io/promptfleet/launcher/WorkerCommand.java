@@ -26,7 +26,7 @@ final class WorkerCommand implements Callable<Integer> {
   public Integer call() throws Exception {
     FleetConfig cfg = Configs.load(config, null);
     Duration g = Durations.parse(grace);
-    Vertx vertx = Vertx.vertx();
+    Vertx vertx = WorkerService.newVertx();
     String id = "worker-" + InetAddress.getLocalHost().getHostName() + "-" + UUID.randomUUID().toString()
         .substring(0, 6);
     WorkerService svc = WorkerService.start(cfg, vertx, id, cfg.worker().httpPort());

@@ -22,11 +22,12 @@ import java.util.List;
  * @param defaultReplyTo    reply topic for jobs without reply_to (default llm.replies)
  * @param replyToAllow      allowed reply topics: exact names, or prefixes ending in * (default llm.replies*)
  * @param partitions        partitions of topics created on start (default 6), except the assignments topic
- * @param assignmentPartitions partitions of the assignments topic and its dead-letter topic when created on start
- *                          (default 1). The share group's assignor gives each member (worker lane) only
- *                          about {@code partitions × ceil(members / partitions) / members} of them, and a lane
- *                          busy with its batch takes nothing new: with one partition every idle lane of the
- *                          fleet can take every assignment (see docs/DESIGN.md, "Fleet utilisation")
+ * @param assignmentPartitions partitions of the assignments topic and its dead-letter topic (default: derived from
+ *                          the keys, see {@code TopicAdmin.assignmentPartitions}); an existing topic with fewer is
+ *                          grown to it at start. Few partitions let every idle worker lane take every assignment (a
+ *                          share group gives each lane only some partitions, and a busy lane takes nothing new);
+ *                          enough partitions keep each one's in-flight window (share.partition.max.record.locks)
+ *                          from capping concurrent streams. See docs/DESIGN.md, "Fleet utilisation"
  * @param replicationFactor replication of topics created on start (default 1)
  */
 public record TopicSettings(
@@ -60,10 +61,10 @@ public record TopicSettings(
     defaultReplyTo = or(defaultReplyTo, prefix + ".replies");
     replyToAllow = replyToAllow == null ? List.of(prefix + ".replies*") : List.copyOf(replyToAllow);
     partitions = partitions == null ? 6 : partitions;
-    assignmentPartitions = assignmentPartitions == null ? 1 : assignmentPartitions;
     replicationFactor = replicationFactor == null ? 1 : replicationFactor;
     ConfigException.require(partitions > 0, "topics.partitions must be > 0");
-    ConfigException.require(assignmentPartitions > 0, "topics.assignment_partitions must be > 0");
+    ConfigException.require(assignmentPartitions == null || assignmentPartitions > 0,
+        "topics.assignment_partitions must be > 0");
     ConfigException.require(replicationFactor > 0, "topics.replication_factor must be > 0");
     ConfigException.require(!assignmentsDlq.startsWith("__"), "topics.assignments_dlq must not start with __");
     ConfigException.require(isReplyToAllowed(defaultReplyTo, replyToAllow),

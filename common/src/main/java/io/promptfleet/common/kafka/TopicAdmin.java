@@ -12,6 +12,7 @@ import java.util.concurrent.TimeoutException;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AlterConfigOp;
 import org.apache.kafka.clients.admin.ConfigEntry;
+import org.apache.kafka.clients.admin.NewPartitions;
 import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.common.config.ConfigResource;
 import org.apache.kafka.common.errors.TopicExistsException;
@@ -38,44 +39,88 @@ public final class TopicAdmin {
   public static final String DLQ_HEADER_MESSAGE = "__dlq.errors.message";
 
   /**
+   * Concurrent streams one assignments partition is sized for when {@code topics.assignment_partitions} is not set.
+   * A share partition delivers only within a window of {@code share.partition.max.record.locks} offsets (2,000 by
+   * default) from its oldest unfinished record; at saturation each assignment takes up to two offsets (its record
+   * and a transaction marker), and a stream that outlives the others pins the window's start, so 500 leaves the
+   * window half free for that.
+   */
+  public static final int STREAMS_PER_ASSIGNMENT_PARTITION = 500;
+  /** The most partitions the derived count gives; set {@code topics.assignment_partitions} to go beyond. */
+  public static final int MAX_DERIVED_ASSIGNMENT_PARTITIONS = 32;
+
+  /**
+   * The assignments topic's partition count: {@code topics.assignment_partitions} when set, else one per
+   * {@value #STREAMS_PER_ASSIGNMENT_PARTITION} streams of the keys' summed {@code max_concurrency} (which bounds the
+   * assignments in flight), at least 1 and at most {@value #MAX_DERIVED_ASSIGNMENT_PARTITIONS}. As few as that:
+   * every partition is shared by fewer worker lanes, and a lane busy with its batch takes nothing new.
+   */
+  public static int assignmentPartitions(FleetConfig config) {
+    Integer set = config.topics().assignmentPartitions();
+    if (set != null) {
+      return set;
+    }
+    long streams = config.keys().values().stream().mapToLong(k -> k.maxConcurrency()).sum();
+    long n = (streams + STREAMS_PER_ASSIGNMENT_PARTITION - 1) / STREAMS_PER_ASSIGNMENT_PARTITION;
+    return (int) Math.max(1, Math.min(MAX_DERIVED_ASSIGNMENT_PARTITIONS, n));
+  }
+
+  /**
    * Creates every topic the configuration names (idempotent; the assignments topic and its dead-letter topic with
-   * {@code topics.assignment_partitions}), warns when an existing assignments topic has more partitions than
-   * that, and prepares the share group ({@link #prepareShareGroup(Admin, String, String)}).
+   * {@link #assignmentPartitions(FleetConfig)} partitions, growing an existing assignments topic with fewer), and
+   * prepares the share group ({@link #prepareShareGroup(Admin, String, String)}).
    */
   public static void ensureFleetTopics(FleetConfig config) {
     var topics = config.topics();
+    int assignmentPartitions = assignmentPartitions(config);
     try (Admin admin = Admin.create(KafkaClients.admin(config.kafka(), "promptfleet-admin"))) {
       List<String> others = new ArrayList<>(topics.all());
       others.remove(topics.assignments());
       createTopics(admin, others, topics.partitions(), topics.replicationFactor());
-      createTopics(admin, List.of(topics.assignments()), topics.assignmentPartitions(), topics.replicationFactor());
-      warnIfSpread(admin, topics.assignments(), topics.assignmentPartitions());
-      ensureDeadLetterTopic(admin, topics.assignmentsDlq(), topics.assignmentPartitions(),
-          topics.replicationFactor());
+      if (exists(admin, topics.assignments())) {
+        growAssignments(admin, topics.assignments(), assignmentPartitions, topics.assignmentPartitions() != null);
+      } else {
+        createTopics(admin, List.of(topics.assignments()), assignmentPartitions, topics.replicationFactor());
+      }
+      ensureDeadLetterTopic(admin, topics.assignmentsDlq(), assignmentPartitions, topics.replicationFactor());
       prepareShareGroup(admin, config.worker().shareGroup(), topics.assignmentsDlq());
     }
   }
 
+  private static boolean exists(Admin admin, String topic) {
+    try {
+      return admin.listTopics().names().get(30, TimeUnit.SECONDS).contains(topic);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("interrupted while listing topics", e);
+    } catch (ExecutionException | TimeoutException e) {
+      throw new IllegalStateException("cannot list topics: " + e.getMessage(), e);
+    }
+  }
+
   /**
-   * A share group gives each member only some of a topic's partitions (about {@code ceil(members / partitions)}
-   * members per partition), and a worker lane that is busy with its batch takes nothing new, so an assignment on a
-   * partition whose lanes are all busy waits although other lanes are idle. Measured in dev mode with 16 lanes on
-   * 6 partitions: 0.6 s from dispatch to pickup and half the key's concurrency streaming; with 1 partition 36 ms.
+   * Adds partitions to an assignments topic that has fewer than {@code wanted} (safe while the fleet runs: share
+   * groups start new partitions at their earliest offset); warns when one has more than an explicitly configured
+   * count (partitions cannot be removed).
    */
-  static void warnIfSpread(Admin admin, String assignments, int configured) {
+  static void growAssignments(Admin admin, String assignments, int wanted, boolean configured) {
     try {
       var d = admin.describeTopics(List.of(assignments)).allTopicNames().get(30, TimeUnit.SECONDS).get(assignments);
-      int actual = d == null ? configured : d.partitions().size();
-      if (actual > configured) {
+      int actual = d == null ? wanted : d.partitions().size();
+      if (actual < wanted) {
+        admin.createPartitions(Map.of(assignments, NewPartitions.increaseTo(wanted))).all()
+            .get(30, TimeUnit.SECONDS);
+        LOG.info("topic {}: {} partitions, grown to {} for the keys' concurrency", assignments, actual, wanted);
+      } else if (actual > wanted && configured) {
         LOG.warn("topic {} has {} partitions (topics.assignment_partitions is {}): each worker lane takes "
-            + "assignments from only some of them, so jobs wait while lanes are idle. Partitions cannot be removed; "
-            + "when the fleet is idle, delete the topic and restart the dispatcher to recreate it, or set "
-            + "topics.assignments to a new name.", assignments, actual, configured);
+            + "assignments from fewer of them, so jobs can wait while lanes are idle. Partitions cannot be "
+            + "removed; when the fleet is idle, delete the topic and restart the dispatcher to recreate it, or set "
+            + "topics.assignments to a new name.", assignments, actual, wanted);
       }
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     } catch (ExecutionException | TimeoutException e) {
-      LOG.debug("cannot describe topic {}: {}", assignments, e.toString());
+      LOG.warn("cannot check the partitions of topic {}: {}", assignments, e.toString());
     }
   }
 

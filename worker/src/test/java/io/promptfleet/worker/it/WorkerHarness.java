@@ -168,6 +168,16 @@ final class WorkerHarness implements AutoCloseable {
     produce(config.topics().assignments(), a.job().jobId(), Json.bytes(a));
   }
 
+  /** As {@link #send}, to one partition of the assignments topic. */
+  void sendTo(int partition, Assignment a) {
+    try {
+      producer.send(new ProducerRecord<>(config.topics().assignments(), partition, a.job().jobId(), Json.bytes(a)))
+          .get(30, TimeUnit.SECONDS);
+    } catch (Exception e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
   void cancel(String jobId) {
     produce(config.topics().cancels(), jobId, jobId.getBytes(java.nio.charset.StandardCharsets.UTF_8));
   }

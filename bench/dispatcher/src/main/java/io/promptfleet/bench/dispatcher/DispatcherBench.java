@@ -210,7 +210,7 @@ public final class DispatcherBench {
     }
     String yaml = """
         kafka: {bootstrap_servers: "%1$s"}
-        topics: {prefix: %2$s, partitions: 6}
+        topics: {prefix: %2$s, partitions: 6, assignment_partitions: 6}
         providers:
           sim: {base_url: "http://127.0.0.1:9/v1"}
         keys:

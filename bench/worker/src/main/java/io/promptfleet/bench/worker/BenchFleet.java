@@ -33,7 +33,7 @@ final class BenchFleet {
     System.setProperty("PF_BENCH_KEY", "sk-bench");
     String yaml = """
         kafka: {bootstrap_servers: "%1$s"}
-        topics: {prefix: %2$s, partitions: 6}
+        topics: {prefix: %2$s, partitions: 6, assignment_partitions: 6}
         providers:
           up: {base_url: "%3$s"}
         keys:

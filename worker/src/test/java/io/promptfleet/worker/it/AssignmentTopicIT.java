@@ -1,0 +1,55 @@
+package io.promptfleet.worker.it;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.promptfleet.common.config.ConfigLoader;
+import io.promptfleet.common.config.FleetConfig;
+import io.promptfleet.common.job.JobStatus;
+import io.promptfleet.common.kafka.KafkaClients;
+import io.promptfleet.common.kafka.TopicAdmin;
+import io.promptfleet.simulator.SimulatorOptions;
+import io.promptfleet.worker.WorkerOptions;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.concurrent.TimeUnit;
+import org.apache.kafka.clients.admin.Admin;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/** The assignments topic's partitions follow the keys' concurrency, and a running fleet uses partitions added. */
+class AssignmentTopicIT {
+  private WorkerHarness h;
+
+  @AfterEach
+  void stop() throws Exception {
+    if (h != null) {
+      h.close();
+    }
+  }
+
+  private int partitions(FleetConfig config) throws Exception {
+    try (Admin admin = Admin.create(KafkaClients.admin(config.kafka(), "it-admin"))) {
+      return admin.describeTopics(List.of(config.topics().assignments())).allTopicNames().get(30, TimeUnit.SECONDS)
+          .get(config.topics().assignments()).partitions().size();
+    }
+  }
+
+  @Test
+  void shouldGrowTheAssignmentsTopicWhenKeysGrowAndRunWhatLandsOnTheNewPartitions() throws Exception {
+    h = WorkerHarness.start(SimulatorOptions.defaults().withFirstTokenDelayMs(5).withTokensPerSecond(0), "",
+        "slots: 4, lanes: 2", Map.of());
+    assertThat(partitions(h.config)).as("64 streams of key concurrency: one partition").isEqualTo(1);
+    h.addWorker(WorkerOptions.defaults());
+
+    FleetConfig grown = ConfigLoader.parse(h.yaml.replace("max_concurrency: 64", "max_concurrency: 1200"), Map.of(),
+        new Properties());
+    TopicAdmin.ensureFleetTopics(grown);
+    assertThat(partitions(h.config)).as("1,200 streams: three partitions").isEqualTo(3);
+
+    String jobId = h.jobId();
+    h.sendTo(2, h.assignment(jobId, "on a new partition", 1));
+    assertThat(h.awaitResult(jobId, Duration.ofSeconds(30)).status()).isEqualTo(JobStatus.SUCCEEDED);
+  }
+}
