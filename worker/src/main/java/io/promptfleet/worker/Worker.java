@@ -109,9 +109,8 @@ public final class Worker implements AutoCloseable {
     var w = config.worker();
     this.http = vertx.createHttpClient(new HttpClientOptions().setKeepAlive(true).setTcpNoDelay(true)
         .setMaxInitialLineLength(8192), new PoolOptions().setHttp1MaxSize(w.slots()).setMaxWaitQueueSize(-1));
-    var props = KafkaClients.producer(config.kafka(), "pf-" + workerId);
-    props.put("max.block.ms", 10_000);
-    this.producer = new KafkaProducer<>(props);
+    this.producer = new KafkaProducer<>(ReplyPublisher.producerProperties(KafkaClients.producer(config.kafka(),
+        "pf-" + workerId)));
     this.publisher = new ReplyPublisher(producer, config.topics().fleetEvents(), config.topics().jobsRetry());
     for (var e : config.keys().entrySet()) {
       KeySettings k = e.getValue();

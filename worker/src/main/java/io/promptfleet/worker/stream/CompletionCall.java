@@ -345,6 +345,8 @@ public final class CompletionCall implements SseListener {
         (md, e) -> {
           if (e != null && chunkError == null) {
             chunkError = e;
+            // a gap in the chunks: this attempt cannot succeed, so stop paying for its tokens now
+            context.runOnContext(v -> handBack("a chunk could not be written to Kafka: " + e));
           }
           if (unackedChunks.decrementAndGet() == 0) {
             CompletableFuture<Void> drained = chunksDrained;

@@ -5,16 +5,22 @@ import io.promptfleet.common.job.Chunk;
 import io.promptfleet.common.job.FleetEvent;
 import io.promptfleet.common.job.Result;
 import io.promptfleet.common.job.RetryRequest;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import org.apache.kafka.clients.producer.Callback;
 import org.apache.kafka.clients.producer.Producer;
+import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 
 /**
  * Publishes a worker's records: chunks and results to reply topics (keyed by job id, so one job's records share a
  * partition and keep their order), fleet events and retry requests. Thread-safe (the Kafka producer is).
  *
- * <p>Sends do not block once the topic's metadata is known: call {@link #warm(String)} off the event loop first.
+ * <p>Sends never block: the producer runs with {@code max.block.ms=0} ({@link #producerProperties}), so a send whose
+ * topic metadata is not cached, or that finds the producer's buffer full (Kafka unreachable or slower than the
+ * streams), fails at once instead of stalling an event loop. Call {@link #warm(String)} off the event loop first.
  */
 public final class ReplyPublisher {
   private final Producer<String, byte[]> producer;
@@ -27,9 +33,41 @@ public final class ReplyPublisher {
     this.retryTopic = retryTopic;
   }
 
-  /** Fetches the topic's metadata (may block up to max.block.ms): call it on a lane thread, never an event loop. */
+  /** How long {@link #warm} waits for a topic's metadata. */
+  static final Duration WARM_TIMEOUT = Duration.ofSeconds(10);
+
+  /** The worker producer's settings on top of {@code base}: sends never block (see the class comment). */
+  public static Map<String, Object> producerProperties(Map<String, Object> base) {
+    Map<String, Object> p = new HashMap<>(base);
+    p.put(ProducerConfig.MAX_BLOCK_MS_CONFIG, 0);
+    return p;
+  }
+
+  /**
+   * Fetches the topic's metadata, waiting up to {@link #WARM_TIMEOUT}: blocks, so call it on a lane or another
+   * non-event-loop thread. With {@code max.block.ms=0} each lookup returns at once and asks for the metadata.
+   *
+   * @throws org.apache.kafka.common.errors.TimeoutException when the topic's metadata did not arrive in time (no
+   *     such topic, or Kafka unreachable)
+   */
   public void warm(String topic) {
-    producer.partitionsFor(topic);
+    long until = System.nanoTime() + WARM_TIMEOUT.toNanos();
+    while (true) {
+      try {
+        producer.partitionsFor(topic);
+        return;
+      } catch (org.apache.kafka.common.errors.TimeoutException e) {
+        if (System.nanoTime() > until) {
+          throw e;
+        }
+        try {
+          Thread.sleep(20);
+        } catch (InterruptedException ie) {
+          Thread.currentThread().interrupt();
+          throw e;
+        }
+      }
+    }
   }
 
   public CompletableFuture<Void> chunk(String replyTo, Chunk chunk) {

@@ -13,8 +13,10 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.common.errors.UnknownTopicOrPartitionException;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -29,10 +31,22 @@ class AssignmentTopicIT {
     }
   }
 
+  /** The topic's partition count, asked until the broker's metadata has the topic (just after it was created). */
   private int partitions(FleetConfig config) throws Exception {
+    String topic = config.topics().assignments();
     try (Admin admin = Admin.create(KafkaClients.admin(config.kafka(), "it-admin"))) {
-      return admin.describeTopics(List.of(config.topics().assignments())).allTopicNames().get(30, TimeUnit.SECONDS)
-          .get(config.topics().assignments()).partitions().size();
+      long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+      while (true) {
+        try {
+          return admin.describeTopics(List.of(topic)).allTopicNames().get(30, TimeUnit.SECONDS).get(topic)
+              .partitions().size();
+        } catch (ExecutionException e) {
+          if (!(e.getCause() instanceof UnknownTopicOrPartitionException) || System.nanoTime() > until) {
+            throw e;
+          }
+          Thread.sleep(50);
+        }
+      }
     }
   }
 
@@ -46,6 +60,10 @@ class AssignmentTopicIT {
     FleetConfig grown = ConfigLoader.parse(h.yaml.replace("max_concurrency: 64", "max_concurrency: 1200"), Map.of(),
         new Properties());
     TopicAdmin.ensureFleetTopics(grown);
+    long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+    while (partitions(h.config) != 3 && System.nanoTime() < until) {
+      Thread.sleep(50); // the broker's metadata catches up with the new partitions
+    }
     assertThat(partitions(h.config)).as("1,200 streams: three partitions").isEqualTo(3);
 
     String jobId = h.jobId();
