@@ -2,7 +2,7 @@
 # Concurrent streams held by one worker JVM (-Xmx1g) and the latency it adds to each chunk (upstream write ->
 # readable on the reply topic). Three JVMs: broker, load side (paced upstream + reply reader), worker.
 # Env: PHASES (default "10000:1:120:30:60 2000:20:1200:20:40" = streams:tokens_per_s:tokens:warmup_s:measure_s),
-#      LANES (16), COALESCE_MS (0), LOAD_PORT (18090).
+#      LANES (16), SLOTS (the phase's streams), COALESCE_MS (0), LOAD_PORT (18090).
 source "$(dirname "$0")/common.sh"
 build_classpath
 start_broker

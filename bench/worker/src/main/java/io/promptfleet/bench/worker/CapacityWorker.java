@@ -17,7 +17,8 @@ import java.util.Locale;
  * one worker with that many slots, and every 5 s prints streams in flight, heap (used, and old generation after the
  * last GC) and CPU.
  *
- * <p>Env: BOOTSTRAP, PREFIX (shared with the load side), PORT of the load side's upstream (18090), STREAMS, LANES
+ * <p>Env: BOOTSTRAP, PREFIX (shared with the load side), PORT of the load side's upstream (18090), STREAMS, SLOTS
+ * (STREAMS), LANES
  * (16), COALESCE_MS (0), DURATION_S (total run, 100).
  */
 public final class CapacityWorker {
@@ -29,9 +30,11 @@ public final class CapacityWorker {
     int port = Integer.parseInt(BenchFleet.env("PORT", "18090"));
     int streams = Integer.parseInt(BenchFleet.env("STREAMS", "10000"));
     int lanes = Integer.parseInt(BenchFleet.env("LANES", "16"));
+    // SLOTS above STREAMS: lanes start with partial batches (see Lane), so a worker fills its slots only approximately
+    int slots = Integer.parseInt(BenchFleet.env("SLOTS", String.valueOf(streams)));
     long coalesceMs = Long.parseLong(BenchFleet.env("COALESCE_MS", "0"));
     long durationS = Long.parseLong(BenchFleet.env("DURATION_S", "100"));
-    FleetConfig config = BenchFleet.config(bootstrap, prefix, "http://127.0.0.1:" + port + "/v1", streams, lanes);
+    FleetConfig config = BenchFleet.config(bootstrap, prefix, "http://127.0.0.1:" + port + "/v1", slots, lanes);
     BenchFleet.produceAssignments(config, prefix, 0, streams, "hi");
     // VERTX=plain: Vertx.vertx() (NIO, 2 event loops per core), to compare with the worker's own setup
     Vertx vertx = "plain".equals(BenchFleet.env("VERTX", "worker")) ? Vertx.vertx() : WorkerService.newVertx();
@@ -57,7 +60,7 @@ public final class CapacityWorker {
       cpu0 = cpu1;
     }
     System.out.printf(Locale.ROOT, "worker summary: slots=%d lanes=%d max streams in flight=%d, max heap used=%d MB, "
-        + "max old gen after GC=%d MB (-Xmx%d MB)%n", streams, lanes, maxActive, maxUsed, maxOldAfterGc,
+        + "max old gen after GC=%d MB (-Xmx%d MB)%n", slots, lanes, maxActive, maxUsed, maxOldAfterGc,
         Runtime.getRuntime().maxMemory() / (1024 * 1024));
     System.exit(0);
   }
