@@ -19,13 +19,13 @@ final class WorkerCommand implements Callable<Integer> {
   @Option(names = "--config", required = true, description = "the fleet's YAML configuration")
   Path config;
 
-  @Option(names = "--grace", defaultValue = "30s", description = "drain grace period, e.g. 30s (default 30s)")
+  @Option(names = "--grace", description = "drain grace period, e.g. 30s (default: worker.drain_grace_ms, 30s)")
   String grace;
 
   @Override
   public Integer call() throws Exception {
     FleetConfig cfg = Configs.load(config, null);
-    Duration g = Durations.parse(grace);
+    Duration g = grace == null ? Duration.ofMillis(cfg.worker().drainGraceMs()) : Durations.parse(grace);
     Vertx vertx = WorkerService.newVertx();
     String id = "worker-" + InetAddress.getLocalHost().getHostName() + "-" + UUID.randomUUID().toString()
         .substring(0, 6);

@@ -1,9 +1,11 @@
 package io.promptfleet.worker;
 
+import io.promptfleet.common.config.WorkerSettings;
 import java.time.Duration;
 
 /**
- * A worker's tuning that is not (yet) part of the fleet's YAML configuration. Immutable; the compact constructor
+ * A worker's tuning; {@link #from(WorkerSettings)} takes the part that is in the fleet's YAML configuration
+ * ({@code worker.drain_grace_ms}, {@code worker.coalesce_ms}), the rest keeps its defaults. Immutable; the compact constructor
  * validates every field with a message that names it.
  *
  * @param drainGrace         how long in-flight streams may run on after a drain starts (default 30 s); the rest
@@ -33,6 +35,11 @@ public record WorkerOptions(Duration drainGrace, Duration renewAfterMax, long co
   public static WorkerOptions defaults() {
     return new WorkerOptions(Duration.ofSeconds(30), Duration.ofSeconds(10), 0, 100_000, Duration.ofMinutes(15),
         Duration.ofSeconds(20), Duration.ofSeconds(5));
+  }
+
+  /** The defaults, with the drain grace and coalescing window of the fleet's {@code worker} settings. */
+  public static WorkerOptions from(WorkerSettings w) {
+    return defaults().withDrainGrace(Duration.ofMillis(w.drainGraceMs())).withCoalesceMs(w.coalesceMs());
   }
 
   public WorkerOptions withDrainGrace(Duration d) {

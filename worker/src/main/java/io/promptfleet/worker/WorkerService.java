@@ -40,10 +40,13 @@ public final class WorkerService implements AutoCloseable {
     return vertx;
   }
 
-  /** Starts the worker's lanes and its HTTP endpoints on {@code httpPort}; blocks until the endpoints listen. */
+  /**
+   * Starts the worker's lanes and its HTTP endpoints on {@code httpPort}, tuned by the configuration's {@code worker}
+   * settings; blocks until the endpoints listen.
+   */
   public static WorkerService start(FleetConfig config, Vertx vertx, String workerId, int httpPort)
       throws Exception {
-    return start(config, WorkerOptions.defaults(), vertx, workerId, httpPort);
+    return start(config, WorkerOptions.from(config.worker()), vertx, workerId, httpPort);
   }
 
   /** As {@link #start(FleetConfig, Vertx, String, int)}, with the worker's tuning. */

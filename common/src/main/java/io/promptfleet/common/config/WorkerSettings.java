@@ -8,26 +8,34 @@ package io.promptfleet.common.config;
  * @param lanes          share consumers, each holding at most slots/lanes assignments at a time (default 8)
  * @param maxLineBytes   longest SSE line accepted from a provider (default 1 MiB)
  * @param httpPort       port of /health and /metrics (default 8081; 0 = any free port)
+ * @param drainGraceMs   on SIGTERM, how long streams in flight may run on before they are handed back to the share
+ *                       group (default 30,000; the worker command's --grace overrides it)
+ * @param coalesceMs     deltas arriving within this window are published as one chunk record (default 0 = one record
+ *                       per delta; bench/worker/README.md has the trade-off)
  */
 public record WorkerSettings(String shareGroup, Integer slots, Integer lanes, Integer maxLineBytes,
-    Integer httpPort) {
+    Integer httpPort, Long drainGraceMs, Integer coalesceMs) {
   public WorkerSettings {
     shareGroup = shareGroup == null ? "promptfleet-workers" : shareGroup;
     slots = slots == null ? 256 : slots;
     lanes = lanes == null ? Math.min(8, slots) : lanes;
     maxLineBytes = maxLineBytes == null ? 1 << 20 : maxLineBytes;
     httpPort = httpPort == null ? 8081 : httpPort;
+    drainGraceMs = drainGraceMs == null ? 30_000L : drainGraceMs;
+    coalesceMs = coalesceMs == null ? 0 : coalesceMs;
     ConfigException.require(slots > 0, "worker.slots must be > 0");
     ConfigException.require(lanes > 0 && lanes <= slots, "worker.lanes must be > 0 and <= worker.slots");
     ConfigException.require(maxLineBytes >= 1024, "worker.max_line_bytes must be >= 1024");
     ConfigException.require(httpPort >= 0 && httpPort < 65536, "worker.http_port must be 0..65535");
+    ConfigException.require(drainGraceMs >= 0, "worker.drain_grace_ms must be >= 0");
+    ConfigException.require(coalesceMs >= 0 && coalesceMs <= 1000, "worker.coalesce_ms must be 0..1000");
   }
 
   public static WorkerSettings defaults() {
-    return new WorkerSettings(null, null, null, null, null);
+    return new WorkerSettings(null, null, null, null, null, null, null);
   }
 
   public WorkerSettings withHttpPort(int port) {
-    return new WorkerSettings(shareGroup, slots, lanes, maxLineBytes, port);
+    return new WorkerSettings(shareGroup, slots, lanes, maxLineBytes, port, drainGraceMs, coalesceMs);
   }
 }

@@ -30,6 +30,16 @@ class ConfigLoaderTest {
   }
 
   @Test
+  void shouldReadTheWorkersDrainGraceAndCoalescingWindowAndRejectBadOnes() {
+    FleetConfig c = ConfigLoader.parse(MINIMAL, Map.of("PROMPTFLEET__WORKER__DRAIN_GRACE_MS", "5000"),
+        new Properties());
+    assertThat(c.worker().drainGraceMs()).isEqualTo(5000);
+    assertThat(c.worker().coalesceMs()).isZero();
+    assertThatThrownBy(() -> ConfigLoader.parse(MINIMAL + "worker: {coalesce_ms: 5000}\n", Map.of(),
+        new Properties())).hasMessageContaining("worker.coalesce_ms");
+  }
+
+  @Test
   void shouldApplyEnvironmentThenSystemPropertyOverrides() {
     Properties props = new Properties();
     props.setProperty("promptfleet.worker.slots", "2000");
