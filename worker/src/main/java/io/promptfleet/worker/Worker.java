@@ -129,8 +129,8 @@ public final class Worker implements AutoCloseable {
     this.renewals = Counter.builder("promptfleet.worker.lock.renewals")
         .description("share-group lock renewals of long streams").register(registry);
     this.pickup = Timer.builder("promptfleet.worker.assignment.pickup")
-        .description("from the dispatcher writing an assignment to a lane of this worker acquiring it "
-            + "(compares two hosts' clocks)").publishPercentileHistogram().register(registry);
+        .description("from the dispatcher writing an assignment to a lane of this worker acquiring it, first "
+            + "deliveries only (compares two hosts' clocks)").publishPercentileHistogram().register(registry);
     DistributionSummary acquired = DistributionSummary.builder("promptfleet.worker.lane.acquired")
         .description("assignments acquired by one poll of a lane (a lane polls again once all are done)")
         .publishPercentileHistogram().register(registry);
@@ -258,10 +258,10 @@ public final class Worker implements AutoCloseable {
       lane.acknowledge(record, AcknowledgeType.RELEASE);
       return;
     }
-    if (a.dispatchedAt() != null) {
+    int redeliveries = record.deliveryCount().map(c -> Math.max(0, c - 1)).orElse(0);
+    if (redeliveries == 0 && a.dispatchedAt() != null) { // a redelivery's wait includes its earlier deliveries
       pickup.record(Math.max(0, clock.millis() - a.dispatchedAt().toEpochMilli()), TimeUnit.MILLISECONDS);
     }
-    int redeliveries = record.deliveryCount().map(c -> Math.max(0, c - 1)).orElse(0);
     Assignment attempt = redeliveries == 0 ? a : new Assignment(a.leaseId(), a.job(), a.attempt() + redeliveries,
         a.priority(), a.route(), a.keyId(), a.enqueuedAt(), a.dispatchedAt(), a.deadline(), a.replyTo());
     // On the lane thread, for every assignment: cheap when the topic's metadata is cached, and it keeps the
