@@ -170,12 +170,7 @@ final class WorkerHarness implements AutoCloseable {
 
   /** As {@link #send}, to one partition of the assignments topic. */
   void sendTo(int partition, Assignment a) {
-    try {
-      producer.send(new ProducerRecord<>(config.topics().assignments(), partition, a.job().jobId(), Json.bytes(a)))
-          .get(30, TimeUnit.SECONDS);
-    } catch (Exception e) {
-      throw new IllegalStateException(e);
-    }
+    produce(new ProducerRecord<>(config.topics().assignments(), partition, a.job().jobId(), Json.bytes(a)));
   }
 
   void cancel(String jobId) {
@@ -183,8 +178,12 @@ final class WorkerHarness implements AutoCloseable {
   }
 
   void produce(String topic, String key, byte[] value) {
+    produce(new ProducerRecord<>(topic, key, value));
+  }
+
+  private void produce(ProducerRecord<String, byte[]> record) {
     try {
-      producer.send(new ProducerRecord<>(topic, key, value)).get(30, TimeUnit.SECONDS);
+      producer.send(record).get(30, TimeUnit.SECONDS);
     } catch (Exception e) {
       throw new IllegalStateException(e);
     }
