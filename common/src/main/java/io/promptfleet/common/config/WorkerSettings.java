@@ -5,7 +5,8 @@ package io.promptfleet.common.config;
  *
  * @param shareGroup     share group of the assignments topic (default promptfleet-workers)
  * @param slots          concurrent streams at most (default 256)
- * @param lanes          share consumers, each holding at most slots/lanes assignments at a time (default 8)
+ * @param lanes          share consumers, each holding at most slots/lanes assignments at a time (default 16, at most
+ *                       slots); a lane takes new work only when all it holds is done
  * @param maxLineBytes   longest SSE line accepted from a provider (default 1 MiB)
  * @param httpPort       port of /health and /metrics (default 8081; 0 = any free port)
  * @param drainGraceMs   on SIGTERM, how long streams in flight may run on before they are handed back to the share
@@ -18,7 +19,7 @@ public record WorkerSettings(String shareGroup, Integer slots, Integer lanes, In
   public WorkerSettings {
     shareGroup = shareGroup == null ? "promptfleet-workers" : shareGroup;
     slots = slots == null ? 256 : slots;
-    lanes = lanes == null ? Math.min(8, slots) : lanes;
+    lanes = lanes == null ? Math.min(16, slots) : lanes;
     maxLineBytes = maxLineBytes == null ? 1 << 20 : maxLineBytes;
     httpPort = httpPort == null ? 8081 : httpPort;
     drainGraceMs = drainGraceMs == null ? 30_000L : drainGraceMs;
