@@ -3,6 +3,7 @@ package io.promptfleet.common.kafka;
 import io.promptfleet.common.config.FleetConfig;
 import java.util.ArrayList;
 import java.util.Collection;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -77,24 +78,12 @@ public final class TopicAdmin {
       List<String> others = new ArrayList<>(topics.all());
       others.remove(topics.assignments());
       createTopics(admin, others, topics.partitions(), topics.replicationFactor());
-      if (exists(admin, topics.assignments())) {
+      if (createTopics(admin, List.of(topics.assignments()), assignmentPartitions, topics.replicationFactor())
+          .isEmpty()) {
         growAssignments(admin, topics.assignments(), assignmentPartitions, topics.assignmentPartitions() != null);
-      } else {
-        createTopics(admin, List.of(topics.assignments()), assignmentPartitions, topics.replicationFactor());
       }
       ensureDeadLetterTopic(admin, topics.assignmentsDlq(), assignmentPartitions, topics.replicationFactor());
       prepareShareGroup(admin, config.worker().shareGroup(), topics.assignmentsDlq());
-    }
-  }
-
-  private static boolean exists(Admin admin, String topic) {
-    try {
-      return admin.listTopics().names().get(30, TimeUnit.SECONDS).contains(topic);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new IllegalStateException("interrupted while listing topics", e);
-    } catch (ExecutionException | TimeoutException e) {
-      throw new IllegalStateException("cannot list topics: " + e.getMessage(), e);
     }
   }
 
@@ -195,7 +184,8 @@ public final class TopicAdmin {
     }
   }
 
-  public static void createTopics(Admin admin, Collection<String> names, int partitions, short replication) {
+  /** Creates those of {@code names} that do not exist; returns the ones this call created. */
+  public static Set<String> createTopics(Admin admin, Collection<String> names, int partitions, short replication) {
     try {
       Set<String> existing = admin.listTopics().names().get(30, TimeUnit.SECONDS);
       List<NewTopic> missing = new ArrayList<>();
@@ -204,12 +194,14 @@ public final class TopicAdmin {
           missing.add(new NewTopic(n, partitions, replication));
         }
       }
+      Set<String> created = new HashSet<>();
       if (missing.isEmpty()) {
-        return;
+        return created;
       }
       for (var e : admin.createTopics(missing).values().entrySet()) {
         try {
           e.getValue().get(30, TimeUnit.SECONDS);
+          created.add(e.getKey());
           LOG.info("created topic {} ({} partitions)", e.getKey(), partitions);
         } catch (ExecutionException ex) {
           if (!(ex.getCause() instanceof TopicExistsException)) {
@@ -217,6 +209,7 @@ public final class TopicAdmin {
           }
         }
       }
+      return created;
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new IllegalStateException("interrupted while creating topics", e);
