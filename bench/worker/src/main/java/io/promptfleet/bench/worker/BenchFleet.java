@@ -9,6 +9,8 @@ import io.promptfleet.common.job.Job;
 import io.promptfleet.common.job.Priority;
 import io.promptfleet.common.job.Route;
 import io.promptfleet.common.kafka.TopicAdmin;
+import io.promptfleet.worker.WorkerService;
+import io.vertx.core.Vertx;
 import java.lang.management.ManagementFactory;
 import java.time.Duration;
 import java.time.Instant;
@@ -23,6 +25,16 @@ import org.apache.kafka.common.serialization.StringSerializer;
 /** What the benchmarks share: a fleet configuration on unique topics, assignments, process CPU and heap. */
 final class BenchFleet {
   private BenchFleet() {}
+
+  /**
+   * The worker's own Vert.x ({@code WorkerService.newVertx()}), or with {@code VERTX=plain} a {@code Vertx.vertx()}
+   * (NIO, two event loops per core) to compare against.
+   */
+  static Vertx vertx() {
+    Vertx vertx = "plain".equals(env("VERTX", "worker")) ? Vertx.vertx() : WorkerService.newVertx();
+    System.out.println("vert.x transport: " + (vertx.isNativeTransportEnabled() ? "native" : "nio"));
+    return vertx;
+  }
 
   static String env(String name, String def) {
     String v = System.getenv(name);

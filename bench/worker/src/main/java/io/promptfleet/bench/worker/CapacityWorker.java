@@ -4,7 +4,6 @@ import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.promptfleet.common.config.FleetConfig;
 import io.promptfleet.worker.Worker;
 import io.promptfleet.worker.WorkerOptions;
-import io.promptfleet.worker.WorkerService;
 import io.vertx.core.Vertx;
 import java.lang.management.ManagementFactory;
 import java.lang.management.MemoryPoolMXBean;
@@ -36,8 +35,7 @@ public final class CapacityWorker {
     long durationS = Long.parseLong(BenchFleet.env("DURATION_S", "100"));
     FleetConfig config = BenchFleet.config(bootstrap, prefix, "http://127.0.0.1:" + port + "/v1", slots, lanes);
     BenchFleet.produceAssignments(config, prefix, 0, streams, "hi");
-    // VERTX=plain: Vertx.vertx() (NIO, 2 event loops per core), to compare with the worker's own setup
-    Vertx vertx = "plain".equals(BenchFleet.env("VERTX", "worker")) ? Vertx.vertx() : WorkerService.newVertx();
+    Vertx vertx = BenchFleet.vertx();
     Worker worker = new Worker(config, WorkerOptions.defaults().withCoalesceMs(coalesceMs), vertx,
         new SimpleMeterRegistry(), prefix + "-w", Clock.systemUTC());
     worker.start();

@@ -5,7 +5,6 @@ import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.promptfleet.common.config.FleetConfig;
 import io.promptfleet.worker.Worker;
 import io.promptfleet.worker.WorkerOptions;
-import io.promptfleet.worker.WorkerService;
 import io.vertx.core.Vertx;
 import java.time.Clock;
 import java.time.Duration;
@@ -50,9 +49,7 @@ public final class WorkerCpuBench {
     BenchFleet.produceAssignments(config, prefix, 0, total, "hi");
     System.gc();
 
-    // VERTX=plain: Vertx.vertx() (NIO, 2 event loops per core), to compare with the worker's own setup
-    Vertx vertx = "plain".equals(BenchFleet.env("VERTX", "worker")) ? Vertx.vertx() : WorkerService.newVertx();
-    System.out.println("vert.x transport: " + (vertx.isNativeTransportEnabled() ? "native" : "nio"));
+    Vertx vertx = BenchFleet.vertx();
     SimpleMeterRegistry registry = new SimpleMeterRegistry();
     Worker worker = new Worker(config, WorkerOptions.defaults().withCoalesceMs(coalesceMs), vertx, registry,
         prefix + "-w", Clock.systemUTC());
