@@ -1,5 +1,7 @@
 package io.promptfleet.simulator;
 
+import java.nio.charset.StandardCharsets;
+import java.util.Base64;
 import java.util.Locale;
 import java.util.Objects;
 import java.util.OptionalDouble;
@@ -19,6 +21,15 @@ import java.util.OptionalLong;
  * provider.faults().forAll(Fault.status(500).probability(0.3));
  * }</pre>
  *
+ * <p>The same class describes the <em>answer shapes</em> ({@link FaultKind#shapesAnswer()}): what a
+ * successful answer says instead of lorem-ipsum text.
+ *
+ * <pre>{@code
+ * "call a tool " + Fault.toolCalls(2).split(5).toDirective();          // "[[sim:tool_calls n=2 split=5]]"
+ * "think first " + Fault.reasoning(20).reasoningMs(3000).toDirective(); // "[[sim:reasoning tokens=20 ms=3000]]"
+ * Fault.reply("{\"ok\":true}").times(1).toDirective();                 // "[[sim:reply b64=eyJvayI6dHJ1ZX0= chunk=4 times=1]]"
+ * }</pre>
+ *
  * <p>Immutable and thread-safe: every "wither" returns a new instance and validates its argument, with a
  * message naming the directive parameter (e.g. {@code "after must be >= 0, was -1"}).
  */
@@ -30,6 +41,35 @@ public final class Fault {
   public static final int MAX_GIANT_LINE_BYTES = 256 * 1024 * 1024;
   /** Default number of content chunks before a {@code cut}, {@code stall}, {@code error_event} or {@code bad_json}. */
   public static final int DEFAULT_AFTER = 1;
+  /** Default largest {@code arguments} fragment of {@code tool_calls} and {@code function_call}, in characters. */
+  public static final int DEFAULT_SPLIT = 8;
+  /** Default number of reasoning tokens of a {@code reasoning} directive. */
+  public static final int DEFAULT_REASONING_TOKENS = 16;
+  /** Default characters per content chunk of a {@code reply}. */
+  public static final int DEFAULT_REPLY_CHUNK = 4;
+  /** Most parallel tool calls of one {@code tool_calls} answer. */
+  public static final int MAX_TOOL_CALLS = 128;
+  /** Most reasoning tokens of one {@code reasoning} directive. */
+  public static final int MAX_REASONING_TOKENS = 100_000;
+
+  /** The delta field that carries streamed reasoning text. */
+  public enum ReasoningField {
+    /** {@code reasoning_content}: DeepSeek, vLLM before 0.10. */
+    REASONING_CONTENT("reasoning_content"),
+    /** {@code reasoning}: vLLM 0.10 and later, OpenRouter. */
+    REASONING("reasoning");
+
+    private final String jsonName;
+
+    ReasoningField(String jsonName) {
+      this.jsonName = jsonName;
+    }
+
+    /** The JSON field name, also the directive value ({@code field=reasoning_content}). */
+    public String jsonName() {
+      return jsonName;
+    }
+  }
 
   /** How an {@link FaultKind#ERROR_EVENT} is framed on the wire. */
   public enum ErrorEventForm {
@@ -51,6 +91,15 @@ public final class Fault {
   private final boolean quota;
   private final Long ttftMs;
   private final Double tokensPerSecond;
+  private final int calls;
+  private final int split;
+  private final boolean withText;
+  private final int tokens;
+  private final Long reasoningMs;
+  private final ReasoningField field;
+  private final boolean hidden;
+  private final String replyText;
+  private final int chunk;
   private final Integer times;
   private final double probability;
 
@@ -67,6 +116,15 @@ public final class Fault {
     this.quota = b.quota;
     this.ttftMs = b.ttftMs;
     this.tokensPerSecond = b.tokensPerSecond;
+    this.calls = b.calls;
+    this.split = b.split;
+    this.withText = b.withText;
+    this.tokens = b.tokens;
+    this.reasoningMs = b.reasoningMs;
+    this.field = b.field;
+    this.hidden = b.hidden;
+    this.replyText = b.replyText;
+    this.chunk = b.chunk;
     this.times = b.times;
     this.probability = b.probability;
   }
@@ -154,6 +212,80 @@ public final class Fault {
     return slow().ttftMs(ttftMs).tokensPerSecond(tokensPerSecond);
   }
 
+  /**
+   * Answer with {@code n} parallel tool calls (1..{@value #MAX_TOOL_CALLS}), streamed like OpenAI: per call a
+   * header delta (index, id, type, name, empty arguments), then its {@code arguments} in fragments of at most
+   * {@link #split(int)} characters; finish reason {@code tool_calls}. Names are the request's
+   * {@code tools[i].function.name} in order (cycling), else {@code tool_<i>}.
+   */
+  public static Fault toolCalls(int n) {
+    requireRange("n", n, 1, MAX_TOOL_CALLS);
+    Builder b = new Builder(FaultKind.TOOL_CALLS);
+    b.calls = n;
+    b.split = DEFAULT_SPLIT;
+    return b.build();
+  }
+
+  /**
+   * Answer with a legacy {@code function_call} (name from the request's {@code functions[0].name}, else
+   * {@code tool_0}) whose arguments stream in fragments of {@link #split(int)}; finish reason
+   * {@code function_call}.
+   */
+  public static Fault functionCall() {
+    Builder b = new Builder(FaultKind.FUNCTION_CALL);
+    b.split = DEFAULT_SPLIT;
+    return b.build();
+  }
+
+  /**
+   * Stream {@code tokens} reasoning deltas (1..{@value #MAX_REASONING_TOKENS}) before the answer, and report
+   * them as {@code completion_tokens_details.reasoning_tokens}. Without {@link #reasoningMs(long)} they are
+   * paced like content tokens.
+   */
+  public static Fault reasoning(int tokens) {
+    requireRange("tokens", tokens, 1, MAX_REASONING_TOKENS);
+    Builder b = new Builder(FaultKind.REASONING);
+    b.tokens = tokens;
+    b.field = ReasoningField.REASONING_CONTENT;
+    return b.build();
+  }
+
+  /** Answer with a refusal: {@code delta.refusal} chunks, {@code content} null, finish reason {@code stop}. */
+  public static Fault refusal() {
+    return new Builder(FaultKind.REFUSAL).build();
+  }
+
+  /**
+   * Answer exactly {@code text} (not empty), in content chunks of {@link #chunk(int)} characters (code
+   * points); the directive carries it as {@code b64=} the base64 of its UTF-8 bytes.
+   */
+  public static Fault reply(String text) {
+    Objects.requireNonNull(text, "text");
+    if (text.isEmpty()) {
+      throw new IllegalArgumentException("b64 must encode a non-empty text");
+    }
+    for (int i = 0; i < text.length(); i++) {
+      char c = text.charAt(i);
+      if (Character.isHighSurrogate(c) && i + 1 < text.length() && Character.isLowSurrogate(text.charAt(i + 1))) {
+        i++;
+      } else if (Character.isSurrogate(c)) {
+        throw new IllegalArgumentException("reply text has an unpaired surrogate at index " + i);
+      }
+    }
+    Builder b = new Builder(FaultKind.REPLY);
+    b.replyText = text;
+    b.chunk = DEFAULT_REPLY_CHUNK;
+    return b.build();
+  }
+
+  /** Report {@code tokens} (>= 0) cached prompt tokens, capped at the prompt's tokens. */
+  public static Fault cached(int tokens) {
+    requireRange("tokens", tokens, 0, Integer.MAX_VALUE);
+    Builder b = new Builder(FaultKind.CACHED);
+    b.tokens = tokens;
+    return b.build();
+  }
+
   // ---------------------------------------------------------------- withers
 
   /** {@code retry-after-ms} header on a status fault. */
@@ -208,6 +340,60 @@ public final class Fault {
     }
     Builder b = toBuilder();
     b.tokensPerSecond = tps;
+    return b.build();
+  }
+
+  /** Largest {@code arguments} fragment, in characters (code points), of a {@code tool_calls} or {@code function_call}. */
+  public Fault split(int characters) {
+    requireKind("split", FaultKind.TOOL_CALLS, FaultKind.FUNCTION_CALL);
+    requireRange("split", characters, 1, Integer.MAX_VALUE);
+    Builder b = toBuilder();
+    b.split = characters;
+    return b.build();
+  }
+
+  /** A {@code tool_calls} answer that streams a short content sentence before the calls ({@code text=true}). */
+  public Fault withText() {
+    requireKind("text", FaultKind.TOOL_CALLS);
+    Builder b = toBuilder();
+    b.withText = true;
+    return b.build();
+  }
+
+  /** Total duration of a {@code reasoning} phase: its deltas are spread evenly over {@code millis}. */
+  public Fault reasoningMs(long millis) {
+    requireKind("ms", FaultKind.REASONING);
+    requireNonNegative("ms", millis);
+    Builder b = toBuilder();
+    b.reasoningMs = millis;
+    return b.build();
+  }
+
+  /** The delta field of streamed reasoning ({@code reasoning_content} by default). */
+  public Fault field(ReasoningField reasoningField) {
+    requireKind("field", FaultKind.REASONING);
+    Builder b = toBuilder();
+    b.field = Objects.requireNonNull(reasoningField, "field");
+    return b.build();
+  }
+
+  /**
+   * Reasoning that is counted and waited for ({@link #reasoningMs(long)}) but not streamed, as OpenAI's
+   * reasoning models do ({@code hidden=true}).
+   */
+  public Fault hidden() {
+    requireKind("hidden", FaultKind.REASONING);
+    Builder b = toBuilder();
+    b.hidden = true;
+    return b.build();
+  }
+
+  /** Characters (code points) per content chunk of a {@code reply}. */
+  public Fault chunk(int characters) {
+    requireKind("chunk", FaultKind.REPLY);
+    requireRange("chunk", characters, 1, Integer.MAX_VALUE);
+    Builder b = toBuilder();
+    b.chunk = characters;
     return b.build();
   }
 
@@ -288,6 +474,51 @@ public final class Fault {
     return tokensPerSecond == null ? OptionalDouble.empty() : OptionalDouble.of(tokensPerSecond);
   }
 
+  /** Parallel calls of a {@code tool_calls} answer, 0 for other kinds. */
+  public int calls() {
+    return calls;
+  }
+
+  /** Largest arguments fragment of {@code tool_calls} / {@code function_call}, 0 for other kinds. */
+  public int split() {
+    return split;
+  }
+
+  /** Whether a {@code tool_calls} answer streams a content sentence before the calls. */
+  public boolean hasText() {
+    return withText;
+  }
+
+  /** Reasoning tokens of {@code reasoning}, cached tokens of {@code cached}, 0 for other kinds. */
+  public int tokens() {
+    return tokens;
+  }
+
+  /** Duration of a {@code reasoning} phase; empty = paced like content tokens. */
+  public OptionalLong reasoningMs() {
+    return optional(reasoningMs);
+  }
+
+  /** Delta field of a {@code reasoning} answer, null for other kinds. */
+  public ReasoningField reasoningField() {
+    return field;
+  }
+
+  /** Whether {@code reasoning} is hidden (counted, not streamed). */
+  public boolean isHidden() {
+    return hidden;
+  }
+
+  /** The exact text of a {@code reply}, null for other kinds. */
+  public String replyText() {
+    return replyText;
+  }
+
+  /** Characters per content chunk of a {@code reply}, 0 for other kinds. */
+  public int chunk() {
+    return chunk;
+  }
+
   /** How many matching requests the fault applies to; empty = all. */
   public OptionalInt times() {
     return times == null ? OptionalInt.empty() : OptionalInt.of(times);
@@ -305,7 +536,9 @@ public final class Fault {
    * {@link FaultKind#directiveName()}, KEY is lower-case with underscores and VALUE has no white space and
    * no {@code ]}. Parameters per kind: status {@code code retry_after_ms retry_after retry_after_date quota};
    * cut, stall, bad_json {@code after}; error_event {@code after form=data|event}; giant_line
-   * {@code bytes}; keepalive {@code every}; slow {@code ttft_ms tps}; every kind {@code times probability}.
+   * {@code bytes}; keepalive {@code every}; slow {@code ttft_ms tps}; tool_calls {@code n split text};
+   * function_call {@code split}; reasoning {@code tokens ms field=reasoning_content|reasoning hidden};
+   * refusal none; reply {@code b64 chunk}; cached {@code tokens}; every kind {@code times probability}.
    */
   public String toDirective() {
     return "[[sim:" + describe() + "]]";
@@ -332,7 +565,24 @@ public final class Fault {
         if (ttftMs != null) param(sb, "ttft_ms", ttftMs);
         if (tokensPerSecond != null) param(sb, "tps", tokensPerSecond);
       }
-      case RESET, NO_DONE, CRLF -> {
+      case TOOL_CALLS -> {
+        param(sb, "n", calls);
+        param(sb, "split", split);
+        if (withText) param(sb, "text", true);
+      }
+      case FUNCTION_CALL -> param(sb, "split", split);
+      case REASONING -> {
+        param(sb, "tokens", tokens);
+        if (reasoningMs != null) param(sb, "ms", reasoningMs);
+        if (field != ReasoningField.REASONING_CONTENT) param(sb, "field", field.jsonName());
+        if (hidden) param(sb, "hidden", true);
+      }
+      case REPLY -> {
+        param(sb, "b64", Base64.getEncoder().encodeToString(replyText.getBytes(StandardCharsets.UTF_8)));
+        param(sb, "chunk", chunk);
+      }
+      case CACHED -> param(sb, "tokens", tokens);
+      case RESET, NO_DONE, CRLF, REFUSAL -> {
         // no parameters
       }
     }
@@ -352,13 +602,17 @@ public final class Fault {
         && Objects.equals(retryAfterSeconds, f.retryAfterSeconds)
         && Objects.equals(retryAfterDateSeconds, f.retryAfterDateSeconds)
         && Objects.equals(ttftMs, f.ttftMs) && Objects.equals(tokensPerSecond, f.tokensPerSecond)
+        && calls == f.calls && split == f.split && withText == f.withText && tokens == f.tokens
+        && Objects.equals(reasoningMs, f.reasoningMs) && field == f.field && hidden == f.hidden
+        && Objects.equals(replyText, f.replyText) && chunk == f.chunk
         && Objects.equals(times, f.times);
   }
 
   @Override
   public int hashCode() {
     return Objects.hash(kind, statusCode, after, every, bytes, form, quota, probability, retryAfterMs,
-        retryAfterSeconds, retryAfterDateSeconds, ttftMs, tokensPerSecond, times);
+        retryAfterSeconds, retryAfterDateSeconds, ttftMs, tokensPerSecond, calls, split, withText, tokens,
+        reasoningMs, field, hidden, replyText, chunk, times);
   }
 
   /** The directive body, e.g. {@code status code=503 times=1}. */
@@ -381,10 +635,21 @@ public final class Fault {
   }
 
   private void requireKind(FaultKind wanted, String parameter) {
-    if (kind != wanted) {
-      throw new IllegalStateException(
-          parameter + " applies to " + wanted.directiveName() + " faults only, not " + kind.directiveName());
+    requireKind(parameter, wanted);
+  }
+
+  private void requireKind(String parameter, FaultKind... wanted) {
+    for (FaultKind k : wanted) {
+      if (kind == k) {
+        return;
+      }
     }
+    StringBuilder names = new StringBuilder();
+    for (int i = 0; i < wanted.length; i++) {
+      names.append(i == 0 ? "" : i == wanted.length - 1 ? " and " : ", ").append(wanted[i].directiveName());
+    }
+    throw new IllegalStateException(
+        parameter + " applies to " + names + " faults only, not " + kind.directiveName());
   }
 
   private static void requireRange(String name, int value, int min, int max) {
@@ -421,6 +686,15 @@ public final class Fault {
     b.quota = quota;
     b.ttftMs = ttftMs;
     b.tokensPerSecond = tokensPerSecond;
+    b.calls = calls;
+    b.split = split;
+    b.withText = withText;
+    b.tokens = tokens;
+    b.reasoningMs = reasoningMs;
+    b.field = field;
+    b.hidden = hidden;
+    b.replyText = replyText;
+    b.chunk = chunk;
     b.times = times;
     b.probability = probability;
     return b;
@@ -440,6 +714,15 @@ public final class Fault {
     private boolean quota;
     private Long ttftMs;
     private Double tokensPerSecond;
+    private int calls;
+    private int split;
+    private boolean withText;
+    private int tokens;
+    private Long reasoningMs;
+    private ReasoningField field;
+    private boolean hidden;
+    private String replyText;
+    private int chunk;
     private Integer times;
     private double probability = 1.0;
 

@@ -11,6 +11,9 @@ package io.promptfleet.simulator;
  * how the response ends, the first listed wins. A {@code times} budget of a registered fault counts the
  * requests the registration covers.
  *
+ * <p>Answer shapes register the same way, e.g. {@code forKey("Bearer k1", Fault.toolCalls(2))} makes every
+ * answer for that key a pair of tool calls; see {@link FaultKind#shapesAnswer()}.
+ *
  * <p>Thread-safe: may be changed from any thread while requests are served; a change applies to requests
  * whose body arrives after it.
  */

@@ -16,6 +16,11 @@ import java.util.List;
  *                                {@value #DEFAULT_COMPLETION_TOKENS}
  * @param models                  model ids listed by {@code GET /v1/models} (any model name is accepted by
  *                                chat completions); default {@code ["sim"]}
+ * @param reasoningModelPrefixes  a requested model whose name starts with one of these is a <em>reasoning
+ *                                model</em> with OpenAI's o-series / gpt-5 rules: {@code max_tokens} and a
+ *                                {@code temperature} other than 1 are rejected with 400, and usage reports
+ *                                hidden reasoning tokens; default {@link #DEFAULT_REASONING_MODEL_PREFIXES};
+ *                                empty = none
  */
 public record SimulatorOptions(
     String host,
@@ -23,7 +28,8 @@ public record SimulatorOptions(
     long firstTokenDelayMs,
     double tokensPerSecond,
     int defaultCompletionTokens,
-    List<String> models) {
+    List<String> models,
+    List<String> reasoningModelPrefixes) {
 
   public static final String DEFAULT_HOST = "127.0.0.1";
   public static final int DEFAULT_PORT = 18080;
@@ -31,6 +37,8 @@ public record SimulatorOptions(
   public static final double DEFAULT_TOKENS_PER_SECOND = 50.0;
   public static final int DEFAULT_COMPLETION_TOKENS = 24;
   public static final List<String> DEFAULT_MODELS = List.of("sim");
+  public static final List<String> DEFAULT_REASONING_MODEL_PREFIXES =
+      List.of("o1", "o3", "o4", "gpt-5", "sim-reasoning");
 
   public SimulatorOptions {
     if (host == null || host.isBlank()) {
@@ -58,35 +66,75 @@ public record SimulatorOptions(
       }
     }
     models = List.copyOf(models);
+    if (reasoningModelPrefixes == null) {
+      throw new IllegalArgumentException("reasoningModelPrefixes must not be null (empty = no reasoning models)");
+    }
+    for (String prefix : reasoningModelPrefixes) {
+      if (prefix == null || prefix.isBlank()) {
+        throw new IllegalArgumentException("reasoningModelPrefixes must not contain a blank prefix");
+      }
+    }
+    reasoningModelPrefixes = List.copyOf(reasoningModelPrefixes);
   }
 
-  /** 127.0.0.1:18080, 50 ms to first token, 50 tokens/s, 24 completion tokens, model {@code sim}. */
+  /** The options with the {@link #DEFAULT_REASONING_MODEL_PREFIXES default reasoning-model prefixes}. */
+  public SimulatorOptions(String host, int port, long firstTokenDelayMs, double tokensPerSecond,
+      int defaultCompletionTokens, List<String> models) {
+    this(host, port, firstTokenDelayMs, tokensPerSecond, defaultCompletionTokens, models,
+        DEFAULT_REASONING_MODEL_PREFIXES);
+  }
+
+  /**
+   * 127.0.0.1:18080, 50 ms to first token, 50 tokens/s, 24 completion tokens, model {@code sim}, reasoning
+   * models {@code o1* o3* o4* gpt-5* sim-reasoning*}.
+   */
   public static SimulatorOptions defaults() {
     return new SimulatorOptions(DEFAULT_HOST, DEFAULT_PORT, DEFAULT_FIRST_TOKEN_DELAY_MS,
-        DEFAULT_TOKENS_PER_SECOND, DEFAULT_COMPLETION_TOKENS, DEFAULT_MODELS);
+        DEFAULT_TOKENS_PER_SECOND, DEFAULT_COMPLETION_TOKENS, DEFAULT_MODELS, DEFAULT_REASONING_MODEL_PREFIXES);
   }
 
   public SimulatorOptions withHost(String host) {
-    return new SimulatorOptions(host, port, firstTokenDelayMs, tokensPerSecond, defaultCompletionTokens, models);
+    return new SimulatorOptions(host, port, firstTokenDelayMs, tokensPerSecond, defaultCompletionTokens, models,
+        reasoningModelPrefixes);
   }
 
   public SimulatorOptions withPort(int port) {
-    return new SimulatorOptions(host, port, firstTokenDelayMs, tokensPerSecond, defaultCompletionTokens, models);
+    return new SimulatorOptions(host, port, firstTokenDelayMs, tokensPerSecond, defaultCompletionTokens, models,
+        reasoningModelPrefixes);
   }
 
   public SimulatorOptions withFirstTokenDelayMs(long firstTokenDelayMs) {
-    return new SimulatorOptions(host, port, firstTokenDelayMs, tokensPerSecond, defaultCompletionTokens, models);
+    return new SimulatorOptions(host, port, firstTokenDelayMs, tokensPerSecond, defaultCompletionTokens, models,
+        reasoningModelPrefixes);
   }
 
   public SimulatorOptions withTokensPerSecond(double tokensPerSecond) {
-    return new SimulatorOptions(host, port, firstTokenDelayMs, tokensPerSecond, defaultCompletionTokens, models);
+    return new SimulatorOptions(host, port, firstTokenDelayMs, tokensPerSecond, defaultCompletionTokens, models,
+        reasoningModelPrefixes);
   }
 
   public SimulatorOptions withDefaultCompletionTokens(int defaultCompletionTokens) {
-    return new SimulatorOptions(host, port, firstTokenDelayMs, tokensPerSecond, defaultCompletionTokens, models);
+    return new SimulatorOptions(host, port, firstTokenDelayMs, tokensPerSecond, defaultCompletionTokens, models,
+        reasoningModelPrefixes);
   }
 
   public SimulatorOptions withModels(List<String> models) {
-    return new SimulatorOptions(host, port, firstTokenDelayMs, tokensPerSecond, defaultCompletionTokens, models);
+    return new SimulatorOptions(host, port, firstTokenDelayMs, tokensPerSecond, defaultCompletionTokens, models,
+        reasoningModelPrefixes);
+  }
+
+  public SimulatorOptions withReasoningModelPrefixes(List<String> reasoningModelPrefixes) {
+    return new SimulatorOptions(host, port, firstTokenDelayMs, tokensPerSecond, defaultCompletionTokens, models,
+        reasoningModelPrefixes);
+  }
+
+  /** Whether {@code model} is a reasoning model: its name starts with one of {@link #reasoningModelPrefixes()}. */
+  public boolean isReasoningModel(String model) {
+    for (String prefix : reasoningModelPrefixes) {
+      if (model.startsWith(prefix)) {
+        return true;
+      }
+    }
+    return false;
   }
 }

@@ -27,7 +27,10 @@ public interface SimulatorStats {
   /** Streams whose headers were sent and which have neither ended nor lost their connection. */
   int activeStreams();
 
-  /** Requests answered with an injected fault (directive or {@link FaultPlan}). */
+  /**
+   * Requests answered with an injected fault (directive or {@link FaultPlan}); answer shapes
+   * ({@link FaultKind#shapesAnswer()}: tool calls, reasoning, reply, ...) alone do not count.
+   */
   long faultedRequests();
 
   /** Requests of this key in flight now. */

@@ -12,30 +12,10 @@ import io.vertx.core.json.JsonObject;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.util.List;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /** The normal (fault-free) behaviour of the endpoints, against a real server on a loopback port. */
-class ChatCompletionsTest {
-
-  private static SimulatorHarness sim;
-
-  @BeforeAll
-  static void startSimulator() throws Exception {
-    sim = SimulatorHarness.start(SimulatorHarness.fastOptions());
-  }
-
-  @AfterAll
-  static void stopSimulator() throws Exception {
-    sim.close();
-  }
-
-  @BeforeEach
-  void resetSimulator() {
-    sim.resetState();
-  }
+class ChatCompletionsTest extends SimulatorTest {
 
   @Test
   void shouldStreamRoleContentFinishUsageAndDoneInOpenAiFraming() {
@@ -89,6 +69,32 @@ class ChatCompletionsTest {
     assertThat(usage.getInteger("prompt_tokens")).isEqualTo(3); // "Say hello": 9 chars / 4, rounded up
     assertThat(usage.getInteger("completion_tokens")).isEqualTo(5);
     assertThat(usage.getInteger("total_tokens")).isEqualTo(8);
+    // OpenAI's detail objects are always there
+    assertThat(usage).isEqualTo(SimulatorHarness.usage(3, 5, 0, 0));
+    assertThat(usage.getJsonObject("prompt_tokens_details").fieldNames())
+        .containsExactly("cached_tokens", "audio_tokens");
+    assertThat(usage.getJsonObject("completion_tokens_details").fieldNames()).containsExactly(
+        "reasoning_tokens", "audio_tokens", "accepted_prediction_tokens", "rejected_prediction_tokens");
+  }
+
+  @Test
+  void shouldAcceptAndRecordFieldsItDoesNotKnow() {
+    // Given a request with fields the simulator does not use (vLLM, gpt-5 and OpenAI extras)
+    JsonObject request = streamWithUsage("hello").put("chat_template_kwargs", new JsonObject()
+            .put("enable_thinking", false).put("nested", new JsonArray().add(1).add("two")))
+        .put("verbosity", "low").put("reasoning_effort", "minimal")
+        .put("prediction", new JsonObject().put("type", "content").put("content", "predicted text"))
+        .put("parallel_tool_calls", false).put("seed", 7).put("metadata", new JsonObject().put("k", "v"))
+        .put("response_format", new JsonObject().put("type", "json_schema")).put("x_vendor_field", 1.5);
+
+    // When it is sent
+    HttpResponse<String> response = sim.post(request);
+
+    // Then it is answered normally and recorded with its whole body
+    assertThat(response.statusCode()).isEqualTo(200);
+    assertThat(response.body()).endsWith("data: [DONE]\n\n");
+    List<RecordedRequest> recorded = sim.provider.recentRequests();
+    assertThat(new JsonObject(recorded.get(recorded.size() - 1).body())).isEqualTo(request);
   }
 
   @Test
@@ -118,8 +124,7 @@ class ChatCompletionsTest {
     assertThat(choice.getJsonObject("message").getString("role")).isEqualTo("assistant");
     assertThat(choice.getJsonObject("message").getString("content")).isEqualTo(streamed);
     assertThat(choice.getString("finish_reason")).isEqualTo("stop");
-    assertThat(completion.getJsonObject("usage")).isEqualTo(new JsonObject()
-        .put("prompt_tokens", 4).put("completion_tokens", 5).put("total_tokens", 9));
+    assertThat(completion.getJsonObject("usage")).isEqualTo(SimulatorHarness.usage(4, 5, 0, 0));
     // one word per token, the first without a leading space
     assertThat(streamed).doesNotStartWith(" ").matches("\\S+( \\S+){4}");
   }

@@ -19,32 +19,12 @@ import java.time.ZonedDateTime;
 import java.time.format.DateTimeFormatter;
 import java.time.temporal.ChronoUnit;
 import java.util.List;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /** Each fault mode, selected by a directive in the last user message, against a real server. */
-class FaultModesTest {
-
-  private static SimulatorHarness sim;
-
-  @BeforeAll
-  static void startSimulator() throws Exception {
-    sim = SimulatorHarness.start(SimulatorHarness.fastOptions());
-  }
-
-  @AfterAll
-  static void stopSimulator() throws Exception {
-    sim.close();
-  }
-
-  @BeforeEach
-  void resetSimulator() {
-    sim.resetState();
-  }
+class FaultModesTest extends SimulatorTest {
 
   @ParameterizedTest(name = "status {0}")
   @ValueSource(ints = {429, 500, 502, 503, 529, 400, 401, 403, 404, 408, 409, 413, 422})

@@ -6,33 +6,13 @@ import static org.assertj.core.api.Assertions.assertThat;
 import java.net.http.HttpResponse;
 import java.util.ArrayList;
 import java.util.List;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /** Faults registered programmatically through {@link SimulatedProvider#faults()}. */
-class FaultPlanTest {
+class FaultPlanTest extends SimulatorTest {
 
   private static final String K1 = "Bearer k1";
   private static final String K2 = "Bearer k2";
-
-  private static SimulatorHarness sim;
-
-  @BeforeAll
-  static void startSimulator() throws Exception {
-    sim = SimulatorHarness.start(SimulatorHarness.fastOptions());
-  }
-
-  @AfterAll
-  static void stopSimulator() throws Exception {
-    sim.close();
-  }
-
-  @BeforeEach
-  void resetSimulator() {
-    sim.resetState();
-  }
 
   @Test
   void shouldRateLimitOnlyTheKeyWithA429Storm() {

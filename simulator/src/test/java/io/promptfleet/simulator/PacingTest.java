@@ -85,6 +85,64 @@ class PacingTest {
     assertThat(elapsedMs(start)).isBetween(650L - 20, 650L + GENEROUS_MS);
   }
 
+  @Test
+  void shouldSpreadReasoningDeltasOverTheReasoningTimeAndStartTheContentAfterIt() throws Exception {
+    // 4 reasoning deltas over 800 ms: due at TTFT + 0, 200, 400, 600 ms; the content from TTFT + 800 ms
+    long start = System.nanoTime();
+    try (StreamCapture stream = sim.openStream(chat("think [[sim:reasoning tokens=4 ms=800]]", true))) {
+      long[] reasoningAt = new long[4];
+      for (int k = 0; k < 4; k++) {
+        int wanted = k + 1;
+        stream.awaitText(wanted + " reasoning deltas", text -> count(text, "\"reasoning_content\":") >= wanted);
+        reasoningAt[k] = elapsedMs(start);
+      }
+      stream.awaitText("the first content chunk", text -> contentChunks(text) >= 1);
+      long firstContentMs = elapsedMs(start);
+      String body = stream.readToEnd();
+      long totalMs = elapsedMs(start);
+
+      for (int k = 0; k < 4; k++) {
+        assertThat(reasoningAt[k]).as("reasoning delta %d", k).isGreaterThanOrEqualTo(TTFT_MS + k * 200L - 20);
+      }
+      assertThat(reasoningAt[3]).isLessThanOrEqualTo(firstContentMs);
+      assertThat(firstContentMs).isGreaterThanOrEqualTo(TTFT_MS + 800 - 20);
+      assertThat(contentChunks(body)).isEqualTo(TOKENS);
+      long minimumMs = TTFT_MS + 800 + (long) ((TOKENS - 1) * 1000 / TPS);
+      assertThat(totalMs).isBetween(minimumMs - 20, minimumMs + GENEROUS_MS);
+    }
+  }
+
+  @Test
+  void shouldDelayTheContentByHiddenReasoningTimeWithoutStreamingIt() throws Exception {
+    long start = System.nanoTime();
+    try (StreamCapture stream = sim.openStream(chat("think [[sim:reasoning tokens=4 ms=600 hidden=true]]", true))) {
+      stream.awaitText("the first content chunk", text -> contentChunks(text) >= 1);
+      long firstContentMs = elapsedMs(start);
+      String body = stream.readToEnd();
+
+      assertThat(firstContentMs).isGreaterThanOrEqualTo(TTFT_MS + 600 - 20);
+      assertThat(body).doesNotContain("reasoning_content\":\"");
+    }
+  }
+
+  @Test
+  void shouldPaceANonStreamReasoningAnswerLikeItsStream() {
+    long start = System.nanoTime();
+    HttpResponse<String> response = sim.post(chat("think [[sim:reasoning tokens=4 ms=500]]", false));
+
+    assertThat(response.statusCode()).isEqualTo(200);
+    long minimumMs = TTFT_MS + 500 + (long) ((TOKENS - 1) * 1000 / TPS);
+    assertThat(elapsedMs(start)).isBetween(minimumMs - 20, minimumMs + GENEROUS_MS);
+  }
+
+  private static int count(String text, String needle) {
+    int n = 0;
+    for (int i = text.indexOf(needle); i >= 0; i = text.indexOf(needle, i + 1)) {
+      n++;
+    }
+    return n;
+  }
+
   private static long elapsedMs(long startNanos) {
     return (System.nanoTime() - startNanos) / 1_000_000;
   }

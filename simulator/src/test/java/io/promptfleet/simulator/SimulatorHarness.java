@@ -172,6 +172,77 @@ final class SimulatorHarness implements AutoCloseable {
     return sb.toString();
   }
 
+  /** {@code choices[0]} of every chunk that has a choice (the usage chunk has none), in order. */
+  static List<JsonObject> choices(String body) {
+    List<JsonObject> choices = new ArrayList<>();
+    for (JsonObject chunk : dataJson(body)) {
+      JsonArray array = chunk.getJsonArray("choices");
+      if (array != null && !array.isEmpty()) {
+        assertOneChoice(array);
+        choices.add(array.getJsonObject(0));
+      }
+    }
+    return choices;
+  }
+
+  /** The {@code usage} of the usage chunk ({@code choices: []}), null when there is none. */
+  static JsonObject streamedUsage(String body) {
+    for (JsonObject chunk : dataJson(body)) {
+      if (chunk.getJsonArray("choices").isEmpty()) {
+        return chunk.getJsonObject("usage");
+      }
+    }
+    return null;
+  }
+
+  /** A chunk choice: {@code {"index":0,"delta":delta,"logprobs":null,"finish_reason":null}}. */
+  static JsonObject choice(JsonObject delta) {
+    return new JsonObject().put("index", 0).put("delta", delta).putNull("logprobs").putNull("finish_reason");
+  }
+
+  /** The finish chunk's choice: empty delta and {@code finishReason}. */
+  static JsonObject finishChoice(String finishReason) {
+    return new JsonObject().put("index", 0).put("delta", new JsonObject()).putNull("logprobs")
+        .put("finish_reason", finishReason);
+  }
+
+  /** OpenAI's usage object with both detail objects. */
+  static JsonObject usage(int prompt, int completion, int cached, int reasoning) {
+    return new JsonObject().put("prompt_tokens", prompt).put("completion_tokens", completion)
+        .put("total_tokens", prompt + completion)
+        .put("prompt_tokens_details", new JsonObject().put("cached_tokens", cached).put("audio_tokens", 0))
+        .put("completion_tokens_details", new JsonObject().put("reasoning_tokens", reasoning).put("audio_tokens", 0)
+            .put("accepted_prediction_tokens", 0).put("rejected_prediction_tokens", 0));
+  }
+
+  /** Base64 of the UTF-8 bytes of {@code text}, for {@code [[sim:reply b64=...]]}. */
+  static String b64(String text) {
+    return java.util.Base64.getEncoder().encodeToString(text.getBytes(StandardCharsets.UTF_8));
+  }
+
+  /** Every chunk of a stream has the same id, created and model, and OpenAI's envelope fields. */
+  static void assertChunkEnvelopes(String body, String model) {
+    List<JsonObject> chunks = dataJson(body);
+    if (chunks.isEmpty()) {
+      throw new AssertionError("no chunks in " + body);
+    }
+    JsonObject first = chunks.get(0);
+    for (JsonObject chunk : chunks) {
+      if (!chunk.getString("id").equals(first.getString("id")) || !chunk.getString("id").startsWith("chatcmpl-")
+          || !"chat.completion.chunk".equals(chunk.getString("object"))
+          || !chunk.getLong("created").equals(first.getLong("created"))
+          || !model.equals(chunk.getString("model")) || !"fp_sim".equals(chunk.getString("system_fingerprint"))) {
+        throw new AssertionError("unexpected chunk envelope: " + chunk.encode());
+      }
+    }
+  }
+
+  private static void assertOneChoice(JsonArray choices) {
+    if (choices.size() != 1) {
+      throw new AssertionError("expected one choice, got " + choices.encode());
+    }
+  }
+
   /** Content chunks (non-empty {@code delta.content}) in a body. */
   static long contentChunks(String body) {
     return dataJson(body).stream()

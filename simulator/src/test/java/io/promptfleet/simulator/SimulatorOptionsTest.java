@@ -19,6 +19,20 @@ class SimulatorOptionsTest {
     assertThat(options.tokensPerSecond()).isEqualTo(50.0);
     assertThat(options.defaultCompletionTokens()).isEqualTo(24);
     assertThat(options.models()).containsExactly("sim");
+    assertThat(options.reasoningModelPrefixes()).containsExactly("o1", "o3", "o4", "gpt-5", "sim-reasoning");
+  }
+
+  @Test
+  void shouldTellReasoningModelsByPrefix() {
+    SimulatorOptions options = SimulatorOptions.defaults();
+
+    assertThat(options.isReasoningModel("o3-mini")).isTrue();
+    assertThat(options.isReasoningModel("gpt-5-nano")).isTrue();
+    assertThat(options.isReasoningModel("sim-reasoning")).isTrue();
+    assertThat(options.isReasoningModel("gpt-4o")).isFalse();
+    assertThat(options.isReasoningModel("sim")).isFalse();
+    assertThat(options.withReasoningModelPrefixes(List.of()).isReasoningModel("o3")).isFalse();
+    assertThat(options.withReasoningModelPrefixes(List.of("deepseek-r")).isReasoningModel("deepseek-reasoner")).isTrue();
   }
 
   @Test
@@ -27,6 +41,7 @@ class SimulatorOptionsTest {
         .withTokensPerSecond(0).withDefaultCompletionTokens(3).withModels(List.of("a", "b"));
 
     assertThat(options).isEqualTo(new SimulatorOptions("0.0.0.0", 0, 0, 0, 3, List.of("a", "b")));
+    assertThat(options.withReasoningModelPrefixes(List.of("x")).reasoningModelPrefixes()).containsExactly("x");
   }
 
   @Test
@@ -41,6 +56,9 @@ class SimulatorOptionsTest {
         .hasMessage("defaultCompletionTokens must be >= 0, was -1");
     assertThatThrownBy(() -> d.withModels(List.of())).hasMessage("models must name at least one model");
     assertThatThrownBy(() -> d.withModels(null)).hasMessage("models must name at least one model");
+    assertThatThrownBy(() -> d.withReasoningModelPrefixes(null)).hasMessageStartingWith("reasoningModelPrefixes must not be null");
+    assertThatThrownBy(() -> d.withReasoningModelPrefixes(List.of(" ")))
+        .hasMessage("reasoningModelPrefixes must not contain a blank prefix");
   }
 
   @Test

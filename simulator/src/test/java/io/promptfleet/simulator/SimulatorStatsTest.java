@@ -12,34 +12,14 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /** The live statistics, observed through real requests. */
-class SimulatorStatsTest {
+class SimulatorStatsTest extends SimulatorTest {
 
   private static final String KEY_A = "Bearer key-a";
   private static final String KEY_B = "Bearer key-b";
   private static final String KEY_C = "Bearer key-c";
-
-  private static SimulatorHarness sim;
-
-  @BeforeAll
-  static void startSimulator() throws Exception {
-    sim = SimulatorHarness.start(SimulatorHarness.fastOptions());
-  }
-
-  @AfterAll
-  static void stopSimulator() throws Exception {
-    sim.close();
-  }
-
-  @BeforeEach
-  void resetSimulator() {
-    sim.resetState();
-  }
 
   @Test
   void shouldTrackTheMaximumConcurrencyOfEachKeyWithParallelRequests() throws Exception {

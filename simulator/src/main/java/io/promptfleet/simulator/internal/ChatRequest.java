@@ -9,22 +9,36 @@ import java.util.OptionalInt;
 
 /**
  * The parts of an OpenAI chat-completions request body that the simulator uses; everything else
- * (temperature, tools, ...) is accepted and ignored. Immutable and thread-safe.
+ * ({@code top_p}, {@code response_format}, {@code chat_template_kwargs}, ...) is accepted and ignored.
+ * Immutable and thread-safe.
  *
- * @param model        requested model, echoed back (the first configured model when absent)
- * @param messages     the conversation, content reduced to its text
- * @param maxTokens    {@code max_completion_tokens}, else {@code max_tokens}, if given
- * @param stream       {@code stream}
- * @param includeUsage {@code stream_options.include_usage}
+ * @param model           requested model, echoed back (the first configured model when absent)
+ * @param messages        the conversation, content reduced to its text
+ * @param maxTokens       {@code max_completion_tokens}, else {@code max_tokens}, if given
+ * @param stream          {@code stream}
+ * @param includeUsage    {@code stream_options.include_usage}
+ * @param legacyMaxTokens whether {@code max_tokens} was given (reasoning models reject it)
+ * @param temperature     {@code temperature}, null when absent
+ * @param logprobs        {@code logprobs}
+ * @param topLogprobs     {@code top_logprobs}, 0..20 (0 when absent)
+ * @param toolNames       {@code tools[i].function.name} of every tool that has one, in order
+ * @param functionNames   {@code functions[i].name} (legacy function calling), in order
  */
 public record ChatRequest(
-    String model, List<Message> messages, OptionalInt maxTokens, boolean stream, boolean includeUsage) {
+    String model, List<Message> messages, OptionalInt maxTokens, boolean stream, boolean includeUsage,
+    boolean legacyMaxTokens, Number temperature, boolean logprobs, int topLogprobs, List<String> toolNames,
+    List<String> functionNames) {
+
+  /** Largest {@code top_logprobs} OpenAI accepts. */
+  public static final int MAX_TOP_LOGPROBS = 20;
 
   /** One message: its role and the text of its content (text parts joined, other parts dropped). */
   public record Message(String role, String text) {}
 
   public ChatRequest {
     messages = List.copyOf(messages);
+    toolNames = List.copyOf(toolNames);
+    functionNames = List.copyOf(functionNames);
   }
 
   /**
@@ -46,12 +60,23 @@ public record ChatRequest(
     if (model != null && !(model instanceof String)) {
       throw invalidType("model", "a string", model);
     }
+    Object temperature = json.getValue("temperature");
+    if (temperature != null && !(temperature instanceof Number)) {
+      throw invalidType("temperature", "a decimal", temperature);
+    }
+    boolean logprobs = parseBoolean(json.getValue("logprobs"), "logprobs");
     return new ChatRequest(
         model == null ? defaultModel : (String) model,
         parseMessages(json.getValue("messages")),
         parseMaxTokens(json),
         parseBoolean(json.getValue("stream"), "stream"),
-        parseIncludeUsage(json.getValue("stream_options")));
+        parseIncludeUsage(json.getValue("stream_options")),
+        json.getValue("max_tokens") != null,
+        (Number) temperature,
+        logprobs,
+        parseTopLogprobs(json.getValue("top_logprobs"), logprobs),
+        names(json.getValue("tools"), "tools", true),
+        names(json.getValue("functions"), "functions", false));
   }
 
   /** Text of the last message with role {@code user}, or "" when there is none. */
@@ -144,6 +169,53 @@ public record ChatRequest(
           + " >= 1, but got " + n + " instead.", name);
     }
     return OptionalInt.of((int) Math.min(n, Integer.MAX_VALUE));
+  }
+
+  private static int parseTopLogprobs(Object value, boolean logprobs) throws InvalidRequestException {
+    if (value == null) {
+      return 0;
+    }
+    if (!(value instanceof Integer) && !(value instanceof Long)) {
+      throw invalidType("top_logprobs", "an integer", value);
+    }
+    long n = ((Number) value).longValue();
+    if (n < 0) {
+      throw new InvalidRequestException("Invalid 'top_logprobs': integer below minimum value. Expected a value"
+          + " >= 0, but got " + n + " instead.", "top_logprobs");
+    }
+    if (n > MAX_TOP_LOGPROBS) {
+      throw new InvalidRequestException("Invalid 'top_logprobs': integer above maximum value. Expected a value"
+          + " <= " + MAX_TOP_LOGPROBS + ", but got " + n + " instead.", "top_logprobs");
+    }
+    if (!logprobs) {
+      throw new InvalidRequestException("Invalid value for 'top_logprobs': 'logprobs' must be set to true when"
+          + " 'top_logprobs' is used.", "top_logprobs");
+    }
+    return (int) n;
+  }
+
+  /**
+   * The function names of {@code tools} ({@code [{"type":"function","function":{"name":...}}]}) or of the
+   * legacy {@code functions} ({@code [{"name":...}]}); entries without a name are skipped.
+   */
+  private static List<String> names(Object value, String param, boolean nested) throws InvalidRequestException {
+    if (value == null) {
+      return List.of();
+    }
+    if (!(value instanceof JsonArray array)) {
+      throw invalidType(param, "an array", value);
+    }
+    List<String> names = new ArrayList<>(array.size());
+    for (int i = 0; i < array.size(); i++) {
+      if (!(array.getValue(i) instanceof JsonObject entry)) {
+        throw invalidType(param + "[" + i + "]", "an object", array.getValue(i));
+      }
+      Object holder = nested ? entry.getValue("function") : entry;
+      if (holder instanceof JsonObject function && function.getValue("name") instanceof String name) {
+        names.add(name);
+      }
+    }
+    return names;
   }
 
   private static boolean parseBoolean(Object value, String name) throws InvalidRequestException {

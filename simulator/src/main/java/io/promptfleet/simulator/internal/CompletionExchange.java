@@ -9,7 +9,8 @@ import java.util.Arrays;
 
 /**
  * Writes one successful-status (200) completion response, streamed or not, paced by timers and shaped by
- * its {@link ResponsePlan} (cut, stall, error event, ...).
+ * its {@link ResponsePlan} (cut, stall, error event, ...). What the response says is its {@link Answer};
+ * how each chunk looks is the {@link ChunkEncoder}'s business: this class is the transport.
  *
  * <p>Not thread-safe: created and driven on the event loop of the request's connection; its timers fire
  * on that same event loop. It never blocks: waiting is {@link Vertx#setTimer}.
@@ -25,7 +26,7 @@ final class CompletionExchange {
   private final StatsRecorder stats;
   private final StatsRecorder.Lease lease;
   private final ResponsePlan plan;
-  private final Completion completion;
+  private final Answer answer;
   private final ChunkEncoder encoder;
   private final boolean includeUsage;
 
@@ -38,14 +39,14 @@ final class CompletionExchange {
   private boolean streamOpen;
 
   CompletionExchange(Vertx vertx, HttpServerRequest request, StatsRecorder stats, StatsRecorder.Lease lease,
-      ResponsePlan plan, Completion completion, ChunkEncoder encoder, boolean includeUsage) {
+      ResponsePlan plan, Answer answer, ChunkEncoder encoder, boolean includeUsage) {
     this.vertx = vertx;
     this.request = request;
     this.response = request.response();
     this.stats = stats;
     this.lease = lease;
     this.plan = plan;
-    this.completion = completion;
+    this.answer = answer;
     this.encoder = encoder;
     this.includeUsage = includeUsage;
     response.closeHandler(v -> onConnectionClosed()); // replaces the caller's; the end handler stays
@@ -53,9 +54,9 @@ final class CompletionExchange {
 
   // ------------------------------------------------------------------ streaming
 
-  /** Sends the headers and the role chunk now, then the tokens as they fall due. */
+  /** Sends the headers and the role chunk now, then the answer chunks as they fall due. */
   void startStream() {
-    int count = completion.completionTokens();
+    int count = answer.size();
     stopAt = switch (plan.ending()) {
       case CUT, STALL, ERROR_EVENT -> Math.min(plan.endingFault().after(), count);
       case GIANT_LINE -> 0;
@@ -72,7 +73,7 @@ final class CompletionExchange {
     stats.streamOpened();
     streamOpen = true;
     startNanos = System.nanoTime();
-    StringBuilder out = encoder.role(new StringBuilder(256));
+    StringBuilder out = encoder.opening(new StringBuilder(256), answer);
     if (plan.ending() == ResponsePlan.Ending.GIANT_LINE) {
       response.write(Buffer.buffer(out.toString()));
       writeThenClose(giantLine(plan.endingFault().bytes()));
@@ -84,7 +85,7 @@ final class CompletionExchange {
     pump(out);
   }
 
-  /** Appends every token that is due, then either ends the stream or waits for the next token. */
+  /** Appends every answer chunk that is due, then either ends the stream or waits for the next one. */
   private void pump(StringBuilder out) {
     long elapsed = System.nanoTime() - startNanos;
     while (sent < stopAt) {
@@ -100,7 +101,7 @@ final class CompletionExchange {
         });
         return;
       }
-      encoder.content(out, completion.tokens().get(sent));
+      encoder.step(out, answer, sent);
       sent++;
       if (sent == badJsonAt) {
         encoder.badJson(out);
@@ -126,9 +127,9 @@ final class CompletionExchange {
         response.end(Buffer.buffer(out.toString())).onComplete(ar -> request.connection().close());
       }
       default -> {
-        encoder.finish(out, completion.finishReason());
+        encoder.finish(out, answer.finishReason());
         if (includeUsage) {
-          encoder.usage(out, completion);
+          encoder.usage(out, answer.usage());
         }
         if (plan.ending() != ResponsePlan.Ending.NO_DONE) {
           encoder.done(out);
@@ -160,7 +161,7 @@ final class CompletionExchange {
     if (plan.ending() == ResponsePlan.Ending.STALL) {
       return; // no header ever; the close handler cleans up when the client gives up
     }
-    long dueNanos = plan.dueNanos(Math.max(0, completion.completionTokens() - 1));
+    long dueNanos = plan.dueNanos(Math.max(0, answer.size() - 1));
     long delayMs = (dueNanos + 999_999) / 1_000_000;
     if (delayMs == 0) {
       sendNonStream();
@@ -180,7 +181,7 @@ final class CompletionExchange {
       case ERROR_EVENT -> response.setStatusCode(500).end(OpenAiErrors.body(
           OpenAiErrors.SERVER_ERROR_MESSAGE, "server_error", null, null));
       case CUT -> {
-        Buffer body = Buffer.buffer(encoder.completion(completion));
+        Buffer body = Buffer.buffer(encoder.completion(answer));
         response.setStatusCode(200).putHeader(HttpHeaders.CONTENT_LENGTH, Integer.toString(body.length()));
         writeThenClose(body.getBuffer(0, body.length() / 2));
       }
@@ -188,7 +189,7 @@ final class CompletionExchange {
         response.setStatusCode(200).setChunked(true);
         writeThenClose(giantLine(plan.endingFault().bytes()));
       }
-      default -> response.setStatusCode(200).end(encoder.completion(completion));
+      default -> response.setStatusCode(200).end(encoder.completion(answer));
     }
   }
 

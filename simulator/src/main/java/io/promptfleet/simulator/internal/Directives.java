@@ -2,8 +2,13 @@ package io.promptfleet.simulator.internal;
 
 import io.promptfleet.simulator.Fault;
 import io.promptfleet.simulator.FaultKind;
+import java.nio.ByteBuffer;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CodingErrorAction;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Base64;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -11,11 +16,13 @@ import java.util.Map;
 import java.util.stream.Collectors;
 
 /**
- * The one place that turns prompt directives into {@link Fault}s.
+ * The one place that turns prompt directives into {@link Fault}s (faults and answer shapes).
  *
  * <p>Grammar (see {@link Fault#toDirective()}): {@code "[[sim:" NAME (WS+ KEY "=" VALUE)* WS* "]]"}; a
  * message may hold several directives. Text outside directives is ignored; a malformed directive is a
- * client error (HTTP 400), so a typo never silently turns into a normal response.
+ * client error (HTTP 400), so a typo never silently turns into a normal response. Text that cannot stand
+ * in a VALUE (white space, {@code ]}) travels as base64 ({@code [[sim:reply b64=...]]}, decoded as
+ * strict UTF-8; standard or URL-safe alphabet, padding optional).
  *
  * <p>Stateless and thread-safe.
  */
@@ -106,6 +113,30 @@ public final class Directives {
         if (p.has("tps")) f = f.tokensPerSecond(p.doubleValue("tps"));
         yield f;
       }
+      case TOOL_CALLS -> {
+        Fault f = Fault.toolCalls(p.intValue("n", 1)).split(p.intValue("split", Fault.DEFAULT_SPLIT));
+        yield p.has("text") && p.booleanValue("text") ? f.withText() : f;
+      }
+      case FUNCTION_CALL -> Fault.functionCall().split(p.intValue("split", Fault.DEFAULT_SPLIT));
+      case REASONING -> {
+        Fault f = Fault.reasoning(p.intValue("tokens", Fault.DEFAULT_REASONING_TOKENS));
+        if (p.has("ms")) f = f.reasoningMs(p.longValue("ms"));
+        f = f.field(p.reasoningFieldValue("field"));
+        yield p.has("hidden") && p.booleanValue("hidden") ? f.hidden() : f;
+      }
+      case REFUSAL -> Fault.refusal();
+      case REPLY -> {
+        if (!p.has("b64")) {
+          throw p.error("reply needs b64=<base64 of the UTF-8 text>");
+        }
+        yield Fault.reply(p.base64Text("b64")).chunk(p.intValue("chunk", Fault.DEFAULT_REPLY_CHUNK));
+      }
+      case CACHED -> {
+        if (!p.has("tokens")) {
+          throw p.error("cached needs tokens=N");
+        }
+        yield Fault.cached(p.intValue("tokens"));
+      }
     };
   }
 
@@ -188,6 +219,37 @@ public final class Directives {
         case "event" -> Fault.ErrorEventForm.EVENT;
         default -> throw invalid(directive, key + " must be data or event, was '" + raw + "'");
       };
+    }
+
+    Fault.ReasoningField reasoningFieldValue(String key) throws InvalidRequestException {
+      if (!has(key)) {
+        return Fault.ReasoningField.REASONING_CONTENT;
+      }
+      String raw = get(key).toLowerCase(Locale.ROOT);
+      for (Fault.ReasoningField field : Fault.ReasoningField.values()) {
+        if (field.jsonName().equals(raw)) {
+          return field;
+        }
+      }
+      throw invalid(directive, key + " must be reasoning_content or reasoning, was '" + raw + "'");
+    }
+
+    /** A base64 value (standard or URL-safe alphabet, padding optional) decoded as strict UTF-8. */
+    String base64Text(String key) throws InvalidRequestException {
+      String raw = get(key);
+      byte[] bytes;
+      try {
+        String padded = raw.replace('-', '+').replace('_', '/');
+        bytes = Base64.getDecoder().decode(padded);
+      } catch (IllegalArgumentException e) {
+        throw invalid(directive, key + " is not valid base64: " + e.getMessage());
+      }
+      try {
+        return StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT)
+            .onUnmappableCharacter(CodingErrorAction.REPORT).decode(ByteBuffer.wrap(bytes)).toString();
+      } catch (CharacterCodingException e) {
+        throw invalid(directive, key + " does not encode UTF-8 text");
+      }
     }
 
     void requireAllUsed(FaultKind kind) throws InvalidRequestException {

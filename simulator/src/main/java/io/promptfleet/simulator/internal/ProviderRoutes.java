@@ -127,16 +127,24 @@ public final class ProviderRoutes {
     ChatRequest chat;
     List<Fault> applied;
     int naturalLength;
+    boolean reasoningModel;
     try {
       chat = ChatRequest.parse(bodyText(ctx), options.models().get(0));
+      reasoningModel = options.isReasoningModel(chat.model());
+      if (reasoningModel) {
+        ReasoningModelRules.check(chat);
+      }
       naturalLength = tokensHeader(request).orElse(options.defaultCompletionTokens());
       applied = faults.resolve(key, chat);
     } catch (InvalidRequestException e) {
-      error(response, 400, OpenAiErrors.body(e.getMessage(), "invalid_request_error", e.param(), null));
+      error(response, 400, OpenAiErrors.body(e.getMessage(), "invalid_request_error", e.param(), e.code()));
       return;
     }
-    if (!applied.isEmpty()) {
-      stats.faulted();
+    for (Fault fault : applied) {
+      if (!fault.kind().shapesAnswer()) {
+        stats.faulted(); // answer shapes (tool calls, reasoning, ...) are not faults
+        break;
+      }
     }
     ResponsePlan plan = ResponsePlan.of(applied, options);
     if (plan.ending() == ResponsePlan.Ending.RESET) {
@@ -144,17 +152,18 @@ public final class ProviderRoutes {
       request.connection().close();
       return;
     }
-    Completion completion = Completion.of(chat.allText(), naturalLength, chat.maxTokens(), chat.promptTokens());
+    String idBase = String.format("%s%010x", idPrefix, seq);
+    Answer answer = AnswerBuilder.build(chat, plan, naturalLength, reasoningModel, idBase);
     long nowMs = stats.clock().millis();
     if (plan.ending() == ResponsePlan.Ending.STATUS) {
-      statusFault(response, key, plan.endingFault(), chat, completion, nowMs);
+      statusFault(response, key, plan.endingFault(), chat, answer.usage().totalTokens(), nowMs);
       return;
     }
-    rateLimits.apply(response.headers(), key, completion.totalTokens(), nowMs, false, 0);
-    ChunkEncoder encoder = new ChunkEncoder(String.format("chatcmpl-sim%s%010x", idPrefix, seq),
-        nowMs / 1000, chat.model(), chat.includeUsage(), plan.lineEnd());
+    rateLimits.apply(response.headers(), key, answer.usage().totalTokens(), nowMs, false, 0);
+    ChunkEncoder encoder = new ChunkEncoder("chatcmpl-sim" + idBase, nowMs / 1000, chat.model(),
+        chat.includeUsage(), plan.lineEnd(), chat.logprobs() ? chat.topLogprobs() : -1);
     CompletionExchange exchange =
-        new CompletionExchange(vertx, request, stats, lease, plan, completion, encoder, chat.includeUsage());
+        new CompletionExchange(vertx, request, stats, lease, plan, answer, encoder, chat.includeUsage());
     if (chat.stream()) {
       exchange.startStream();
     } else {
@@ -163,7 +172,7 @@ public final class ProviderRoutes {
   }
 
   private void statusFault(HttpServerResponse response, String key, Fault fault, ChatRequest chat,
-      Completion completion, long nowMs) {
+      int totalTokens, long nowMs) {
     int code = fault.statusCode();
     long resetMs = 1000;
     if (fault.retryAfterMs().isPresent()) {
@@ -180,7 +189,7 @@ public final class ProviderRoutes {
       response.putHeader("retry-after", HTTP_DATE.format(Instant.ofEpochMilli(nowMs).plusSeconds(seconds)));
     }
     if (code == 429) {
-      rateLimits.apply(response.headers(), key, completion.totalTokens(), nowMs, true, resetMs);
+      rateLimits.apply(response.headers(), key, totalTokens, nowMs, true, resetMs);
     }
     if (code == 529) {
       response.setStatusMessage("Overloaded");

@@ -69,7 +69,8 @@ class FaultDirectiveProperties {
         Arbitraries.integers().between(1, Fault.MAX_GIANT_LINE_BYTES).map(Fault::giantLine),
         Arbitraries.integers().between(1, 100).map(Fault::keepalive),
         Arbitraries.just(Fault.crlf()),
-        slow);
+        slow,
+        answerShapes());
     return Combinators.combine(
             base,
             Arbitraries.integers().between(1, 1000).injectNull(0.5),
@@ -78,6 +79,29 @@ class FaultDirectiveProperties {
           Fault result = times == null ? f : f.times(times);
           return p == null ? result : result.probability(p);
         });
+  }
+
+  /** Every answer shape with arbitrary parameters; reply texts are any valid Unicode, brackets and spaces included. */
+  Arbitrary<Fault> answerShapes() {
+    Arbitrary<Fault> toolCalls = Combinators.combine(Arbitraries.integers().between(1, Fault.MAX_TOOL_CALLS),
+            Arbitraries.integers().between(1, 10_000), Arbitraries.of(true, false))
+        .as((n, split, text) -> text ? Fault.toolCalls(n).split(split).withText() : Fault.toolCalls(n).split(split));
+    Arbitrary<Fault> reasoning = Combinators.combine(
+            Arbitraries.integers().between(1, Fault.MAX_REASONING_TOKENS),
+            Arbitraries.longs().between(0, 600_000).injectNull(0.4),
+            Arbitraries.of(Fault.ReasoningField.class), Arbitraries.of(true, false))
+        .as((tokens, ms, field, hidden) -> {
+          Fault f = Fault.reasoning(tokens).field(field);
+          f = ms == null ? f : f.reasoningMs(ms);
+          return hidden ? f.hidden() : f;
+        });
+    Arbitrary<String> text = Arbitraries.strings().all().ofMinLength(1).ofMaxLength(60)
+        .filter(s -> s.codePoints().noneMatch(c -> c >= 0xD800 && c <= 0xDFFF));
+    Arbitrary<Fault> reply = Combinators.combine(text, Arbitraries.integers().between(1, 100))
+        .as((t, chunk) -> Fault.reply(t).chunk(chunk));
+    return Arbitraries.oneOf(toolCalls, Arbitraries.integers().between(1, 500).map(s -> Fault.functionCall().split(s)),
+        reasoning, Arbitraries.just(Fault.refusal()), reply,
+        Arbitraries.integers().between(0, Integer.MAX_VALUE).map(Fault::cached));
   }
 
   @Property(tries = 20)

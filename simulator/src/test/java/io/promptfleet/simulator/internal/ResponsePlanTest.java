@@ -40,6 +40,40 @@ class ResponsePlanTest {
   }
 
   @Test
+  void shouldLetTheFirstAnswerShapeWinAndCombineReasoningAndCachedWithIt() {
+    ResponsePlan plan = ResponsePlan.of(List.of(Fault.cut(1), Fault.reasoning(3), Fault.toolCalls(2),
+        Fault.refusal(), Fault.cached(5), Fault.reasoning(9), Fault.cached(1)), options);
+
+    assertThat(plan.ending()).isEqualTo(ResponsePlan.Ending.CUT);
+    assertThat(plan.shape()).isEqualTo(Fault.toolCalls(2));
+    assertThat(plan.reasoning()).isEqualTo(Fault.reasoning(3));
+    assertThat(plan.cached()).isEqualTo(Fault.cached(5));
+    assertThat(ResponsePlan.of(List.of(), options).shape()).isNull();
+  }
+
+  @Test
+  void shouldSpreadReasoningDeltasOverTheReasoningTimeThenPaceTheContent() {
+    // TTFT 50 ms, 50 tokens/s; 4 reasoning deltas over 1000 ms
+    ResponsePlan plan = ResponsePlan.of(List.of(Fault.reasoning(4).reasoningMs(1000)), options);
+
+    assertThat(plan.dueNanos(0)).isEqualTo(50_000_000L);
+    assertThat(plan.dueNanos(1)).isEqualTo(300_000_000L);
+    assertThat(plan.dueNanos(3)).isEqualTo(800_000_000L);
+    assertThat(plan.dueNanos(4)).as("first content token").isEqualTo(1_050_000_000L);
+    assertThat(plan.dueNanos(6)).isEqualTo(1_090_000_000L);
+  }
+
+  @Test
+  void shouldDelayTheContentByHiddenReasoningTimeAndPaceUntimedReasoningLikeTokens() {
+    ResponsePlan hidden = ResponsePlan.of(List.of(Fault.reasoning(4).reasoningMs(1000).hidden()), options);
+    ResponsePlan untimed = ResponsePlan.of(List.of(Fault.reasoning(4)), options);
+
+    assertThat(hidden.dueNanos(0)).isEqualTo(1_050_000_000L);
+    assertThat(hidden.dueNanos(1)).isEqualTo(1_070_000_000L);
+    assertThat(untimed.dueNanos(5)).isEqualTo(ResponsePlan.of(List.of(), options).dueNanos(5));
+  }
+
+  @Test
   void shouldWriteAllTokensAtTheFirstTokenDelayWhenTpsIsZero() {
     ResponsePlan plan = ResponsePlan.of(List.of(Fault.slow(7, 0)), options);
 
