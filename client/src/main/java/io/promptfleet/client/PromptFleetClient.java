@@ -38,7 +38,8 @@ import org.slf4j.LoggerFactory;
  * <p>There is no default timeout (LLM answers take minutes): bound the wait with the job's deadline or
  * {@link CompletableFuture#orTimeout}. Submitting a job id that is still pending returns the pending future and
  * produces nothing (idempotent resubmission). A client restarted while its jobs ran can re-attach with
- * {@link Builder#readFrom(Instant)} and {@link #await(String, ChunkListener)}.
+ * {@link Builder#readFrom(Instant)} and {@link #await(String, ChunkListener)}. {@link #cancel} stops a job, queued
+ * or in flight.
  *
  * <p>Thread-safe. One thread ({@code pf-client-replies}) owns the reply consumer and completes futures; do not
  * block in callbacks that run on it (use the {@code *Async} stages).
@@ -47,6 +48,7 @@ public final class PromptFleetClient implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(PromptFleetClient.class);
 
   private final String replyTopic;
+  private final String cancelsTopic;
   private final String defaultModel;
   private final KafkaProducer<String, byte[]> producer;
   private final KafkaConsumer<String, byte[]> consumer;
@@ -71,6 +73,7 @@ public final class PromptFleetClient implements AutoCloseable {
 
   private PromptFleetClient(Builder b) {
     this.replyTopic = b.replyTopic;
+    this.cancelsTopic = b.cancelsTopic != null ? b.cancelsTopic : defaultCancelsTopic(b.topicPrefix);
     this.defaultModel = b.defaultModel;
     this.topics = Map.of(Priority.HIGH, b.topicPrefix + "high", Priority.NORMAL, b.topicPrefix + "normal",
         Priority.LOW, b.topicPrefix + "low");
@@ -105,6 +108,13 @@ public final class PromptFleetClient implements AutoCloseable {
       close();
       throw startFailure;
     }
+  }
+
+  /** {@code X.cancels} for job topics {@code X.jobs.*}, as the fleet names its topics; else llm.cancels. */
+  static String defaultCancelsTopic(String jobTopicPrefix) {
+    return jobTopicPrefix != null && jobTopicPrefix.endsWith(".jobs.") && jobTopicPrefix.length() > 6
+        ? jobTopicPrefix.substring(0, jobTopicPrefix.length() - ".jobs.".length()) + ".cancels"
+        : "llm.cancels";
   }
 
   public static Builder builder(String bootstrapServers) {
@@ -143,6 +153,40 @@ public final class PromptFleetClient implements AutoCloseable {
   /** Waits for the result of a job submitted earlier (e.g. before a restart), without producing it again. */
   public CompletableFuture<Result> await(String jobId, ChunkListener listener) {
     return pending.computeIfAbsent(jobId, k -> new Pending(listener)).future;
+  }
+
+  /**
+   * Cancels a job, queued or in flight: writes a cancel record ({@code {"job_id": ...}}, keyed by the job id) to
+   * the cancels topic. The returned future completes when Kafka acknowledged the record (or fails when it could
+   * not be written); the job's future then completes with a {@code cancelled} result, or with the result the job
+   * reached first. A cancel is remembered by the fleet for a while: do not reuse a cancelled job id.
+   */
+  public CompletableFuture<Void> cancel(String jobId) {
+    Objects.requireNonNull(jobId, "jobId");
+    if (jobId.isBlank()) {
+      throw new IllegalArgumentException("jobId must not be blank");
+    }
+    CompletableFuture<Void> acked = new CompletableFuture<>();
+    try {
+      producer.send(cancelRecord(cancelsTopic, jobId), (md, e) -> {
+        if (e != null) {
+          acked.completeExceptionally(e);
+        } else {
+          acked.complete(null);
+        }
+      });
+    } catch (RuntimeException e) {
+      acked.completeExceptionally(e);
+    }
+    return acked;
+  }
+
+  /**
+   * The cancel record of a job: key and {@code job_id} = the job id (the dispatcher and the workers read either
+   * the key, a JSON string or {@code {"job_id": ...}}; the object form is the unambiguous one).
+   */
+  static ProducerRecord<String, byte[]> cancelRecord(String topic, String jobId) {
+    return new ProducerRecord<>(topic, jobId, Json.bytes(Json.mapper().createObjectNode().put("job_id", jobId)));
   }
 
   /** Jobs submitted and not yet answered. */
@@ -217,7 +261,11 @@ public final class PromptFleetClient implements AutoCloseable {
       if (c.attempt() > p.attempt || c.seq() < p.nextSeq) {
         // a new attempt, or the same attempt run again after a worker crash: start over
         if (p.attempt != 0 && p.listener != null) {
-          p.listener.onRestart(c.attempt());
+          try {
+            p.listener.onRestart(c.attempt());
+          } catch (RuntimeException e) {
+            LOG.warn("chunk listener of {} failed on restart", jobId, e);
+          }
         }
         p.attempt = c.attempt();
         p.nextSeq = 0;
@@ -228,11 +276,22 @@ public final class PromptFleetClient implements AutoCloseable {
       if (c.seq() == p.nextSeq) {
         p.nextSeq++;
         if (p.listener != null) {
-          p.listener.onChunk(c);
+          try {
+            ChunkListener.deliver(p.listener, c);
+          } catch (RuntimeException e) {
+            LOG.warn("chunk listener of {} failed on seq {}; the job goes on", jobId, c.seq(), e);
+          }
         }
       }
     } else if (reply instanceof Result res) {
       pending.remove(jobId, p);
+      if (p.listener != null && res.finishReason() != null) {
+        try {
+          p.listener.onFinish(res.finishReason());
+        } catch (RuntimeException e) {
+          LOG.warn("chunk listener of {} failed on finish", jobId, e);
+        }
+      }
       p.future.complete(res);
     }
   }
@@ -255,6 +314,7 @@ public final class PromptFleetClient implements AutoCloseable {
     private final String bootstrapServers;
     private String replyTopic = "llm.replies";
     private String topicPrefix = "llm.jobs.";
+    private String cancelsTopic;
     private String defaultModel;
     private Instant readFrom;
     private final Map<String, Object> kafkaProperties = new HashMap<>();
@@ -272,6 +332,15 @@ public final class PromptFleetClient implements AutoCloseable {
     /** Job topics are PREFIX + high|normal|low (default llm.jobs.). */
     public Builder jobTopicPrefix(String prefix) {
       this.topicPrefix = prefix;
+      return this;
+    }
+
+    /**
+     * The topic {@link #cancel} writes to: the fleet's {@code topics.cancels}. Default: {@code llm.cancels}, or
+     * {@code X.cancels} when the job topic prefix is {@code X.jobs.} (the fleet's own naming).
+     */
+    public Builder cancelsTopic(String topic) {
+      this.cancelsTopic = Objects.requireNonNull(topic, "topic");
       return this;
     }
 

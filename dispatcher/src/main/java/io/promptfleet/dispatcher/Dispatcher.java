@@ -18,6 +18,7 @@ import io.promptfleet.common.kafka.TopicAdmin;
 import io.promptfleet.dispatcher.capacity.KeyPool;
 import io.promptfleet.dispatcher.capacity.Lease;
 import io.promptfleet.dispatcher.capacity.TokenEstimator;
+import io.promptfleet.dispatcher.capacity.TokenLimits;
 import io.promptfleet.dispatcher.ha.SingleActiveAssignor;
 import io.promptfleet.dispatcher.intake.Decision;
 import io.promptfleet.dispatcher.intake.JobIntake;
@@ -93,6 +94,8 @@ public final class Dispatcher implements AutoCloseable {
   private static final int MAX_RECORDS_PER_TRANSACTION = 5_000;
   private static final long SWEEP_EVERY_MS = 200;
   private static final int MAX_POLL_RECORDS = 2_000;
+  /** A route with every default, for the image and attachment estimates of a model no longer configured. */
+  private static final RouteSettings DEFAULT_ROUTE = new RouteSettings("-", null, null, null, null, null, null);
 
   private final FleetConfig config;
   private final JobIntake intake;
@@ -410,7 +413,8 @@ public final class Dispatcher implements AutoCloseable {
           Instant deadline = a.deadline() == null ? Instant.ofEpochMilli(r.timestamp())
               .plusMillis(config.dispatcher().defaultJobTtlMs()) : a.deadline();
           long at = a.dispatchedAt() == null ? r.timestamp() : a.dispatchedAt().toEpochMilli();
-          long reserve = tokens.promptTokens(a.job()) + (a.job().maxTokens() == null ? 0 : a.job().maxTokens());
+          long reserve = promptOf(a) + (a.job().maxTokens() != null ? a.job().maxTokens()
+              : a.route() != null && a.route().defaultMaxTokens() != null ? a.route().defaultMaxTokens() : 0);
           open.put(a.leaseId(), new Rebuilt(new Lease(a.leaseId(), a.keyId(), a.job().jobId(),
               a.route() == null ? null : a.route().name(), deadline.plusMillis(config.dispatcher().leaseGraceMs()),
               reserve, at)));
@@ -905,7 +909,7 @@ public final class Dispatcher implements AutoCloseable {
       }
       readyAt = due;
     }
-    long prompt = tokens.promptTokens(job);
+    TokenEstimator.Estimate prompt = tokens.estimate(job);
     String problem = unservable(dispatch, prompt);
     if (problem != null) {
       String code = problem.startsWith("no key") ? ErrorCodes.NO_KEY : ErrorCodes.PROMPT_TOO_LARGE;
@@ -918,17 +922,19 @@ public final class Dispatcher implements AutoCloseable {
   }
 
   /** Why no route of the chain could ever serve the job, or null when one could. */
-  private String unservable(Decision.Dispatch d, long prompt) {
+  private String unservable(Decision.Dispatch d, TokenEstimator.Estimate estimate) {
     Job job = d.job();
     RouteSettings first = d.routes().get(0);
-    if (first.maxPromptTokens() != null && prompt > first.maxPromptTokens()) {
-      return "the prompt has about " + prompt + " tokens, more than max_prompt_tokens " + first.maxPromptTokens()
-          + " of model " + job.model();
+    long firstPrompt = estimate.forRoute(first);
+    if (first.maxPromptTokens() != null && firstPrompt > first.maxPromptTokens()) {
+      return "the prompt has about " + firstPrompt + " tokens, more than max_prompt_tokens "
+          + first.maxPromptTokens() + " of model " + job.model();
     }
     boolean anyKey = false;
     long smallest = Long.MAX_VALUE;
+    long smallestPrompt = firstPrompt;
     for (RouteSettings route : d.routes()) {
-      if (job.maxTokens() != null && job.maxTokens() > route.maxTokensCap()) {
+      if (TokenLimits.exceedsCap(job, route)) {
         continue;
       }
       List<String> candidates = keysOf(route);
@@ -936,8 +942,12 @@ public final class Dispatcher implements AutoCloseable {
         continue;
       }
       anyKey = true;
-      long reserve = prompt + (job.maxTokens() != null ? job.maxTokens() : route.defaultMaxTokens());
-      smallest = Math.min(smallest, reserve);
+      long prompt = estimate.forRoute(route);
+      long reserve = prompt + TokenLimits.reserved(job, route);
+      if (reserve < smallest) {
+        smallest = reserve;
+        smallestPrompt = prompt;
+      }
       if (keys.canEverAdmit(candidates, job.tenant(), reserve)) {
         return null;
       }
@@ -945,8 +955,27 @@ public final class Dispatcher implements AutoCloseable {
     if (!anyKey) {
       return "no key serves model " + job.model() + (job.tenant() == null ? "" : " for tenant " + job.tenant());
     }
-    return "the prompt (about " + prompt + " tokens) plus max_tokens needs " + smallest
+    return "the prompt (about " + smallestPrompt + " tokens) plus the completion limit needs " + smallest
         + " tokens, more than any key of model " + job.model() + " may use per rate window";
+  }
+
+  /**
+   * The prompt estimate of an assignment read back while rebuilding: on its route when the route is still
+   * configured, else the largest of its model's chain, else with the configuration's default image and attachment
+   * estimates.
+   */
+  private long promptOf(Assignment a) {
+    TokenEstimator.Estimate e = tokens.estimate(a.job());
+    if (e.unsizedImages() == 0 && e.attachments() == 0) {
+      return e.fixedTokens();
+    }
+    List<RouteSettings> chain = config.model(a.job().model()).map(m -> m.routes()).orElse(List.of());
+    for (RouteSettings r : chain) {
+      if (a.route() != null && r.toRoute(a.job().model()).name().equals(a.route().name())) {
+        return e.forRoute(r);
+      }
+    }
+    return chain.isEmpty() ? e.forRoute(DEFAULT_ROUTE) : e.max(chain);
   }
 
   private void answer(TopicPartition tp, ConsumerRecord<String, byte[]> r, Job job, JobStatus status, String code,
@@ -1082,14 +1111,14 @@ public final class Dispatcher implements AutoCloseable {
     Job job = d.job();
     long nowMs = now.toEpochMilli();
     for (RouteSettings route : d.routes()) {
-      if (job.maxTokens() != null && job.maxTokens() > route.maxTokensCap()) {
+      if (TokenLimits.exceedsCap(job, route)) {
         continue;
       }
-      if (route.maxPromptTokens() != null && p.promptTokens() > route.maxPromptTokens()) {
+      long prompt = p.prompt().forRoute(route);
+      if (route.maxPromptTokens() != null && prompt > route.maxPromptTokens()) {
         continue;
       }
-      int maxTokens = job.maxTokens() != null ? job.maxTokens() : route.defaultMaxTokens();
-      long reserve = p.promptTokens() + maxTokens;
+      long reserve = prompt + TokenLimits.reserved(job, route);
       var wire = route.toRoute(job.model());
       List<String> candidates = keysOf(route);
       if (!breakers.tryAcquire(wire.name())) {
@@ -1115,10 +1144,8 @@ public final class Dispatcher implements AutoCloseable {
           deadline.plusMillis(config.dispatcher().leaseGraceMs()), reserve, nowMs);
       keys.acquire(lease, nowMs);
       acquired.add(lease);
-      Job sent = job.maxTokens() != null ? job : new Job(job.jobId(), job.model(), job.messages(), maxTokens,
-          job.replyTo(), job.deadline(), job.ttlMs(), job.tenant(), job.metadata(), job.params());
-      Assignment a = new Assignment(leaseId, sent, d.attempt(), p.priority(), wire, key.get(), d.enqueuedAt(), now,
-          deadline, job.replyTo());
+      Assignment a = new Assignment(leaseId, job, d.attempt(), p.priority(), wire,
+          key.get(), d.enqueuedAt(), now, deadline, job.replyTo(), p.lastError());
       return Optional.of(new ProducerRecord<>(config.topics().assignments(), job.jobId(), Json.bytes(a)));
     }
     return Optional.empty();

@@ -2,6 +2,7 @@ package io.promptfleet.dispatcher;
 
 import io.promptfleet.common.job.JobError;
 import io.promptfleet.common.job.Priority;
+import io.promptfleet.dispatcher.capacity.TokenEstimator;
 import io.promptfleet.dispatcher.intake.Decision;
 import io.promptfleet.dispatcher.schedule.ReadyQueues.Lane;
 import org.apache.kafka.common.TopicPartition;
@@ -16,9 +17,9 @@ import org.apache.kafka.common.TopicPartition;
  * @param dispatch     the validated job
  * @param priority     the priority its assignment carries
  * @param readyAtMs    when it may go: when it was read, or when its retry backoff ends
- * @param promptTokens the tokenizer's estimate of its prompt
+ * @param prompt       the estimate of its prompt, priced per route
  * @param lastError    for a retry: why the previous attempt failed
  * @param lastKey      for a retry: the key of the previous attempt (avoided when another key has room)
  */
 record Pending(TopicPartition tp, long offset, Lane lane, String group, Decision.Dispatch dispatch,
-    Priority priority, long readyAtMs, long promptTokens, JobError lastError, String lastKey) {}
+    Priority priority, long readyAtMs, TokenEstimator.Estimate prompt, JobError lastError, String lastKey) {}

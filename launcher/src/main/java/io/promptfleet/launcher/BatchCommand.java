@@ -1,10 +1,14 @@
 package io.promptfleet.launcher;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.NullNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.promptfleet.client.JobRequest;
 import io.promptfleet.client.PromptFleetClient;
+import io.promptfleet.common.codec.JobParser;
 import io.promptfleet.common.codec.Json;
+import io.promptfleet.common.job.AssistantMessage;
+import io.promptfleet.common.job.ErrorCodes;
 import io.promptfleet.common.job.JobStatus;
 import io.promptfleet.common.job.Priority;
 import io.promptfleet.common.job.Result;
@@ -17,8 +21,10 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.security.MessageDigest;
+import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.HexFormat;
+import java.util.List;
 import java.util.Locale;
 import java.util.Set;
 import java.util.concurrent.Callable;
@@ -112,22 +118,27 @@ final class BatchCommand implements Callable<Integer> {
           writer.write(errorLine(outputId, "invalid_request", p.error), false);
           continue;
         }
+        String customId = p.customId;
+        List<String> forbidden = forbiddenFields(p.body);
+        if (!forbidden.isEmpty()) {
+          writer.write(errorLine(outputId, ErrorCodes.FIELD_NOT_ALLOWED, forbiddenMessage(forbidden)), false);
+          continue;
+        }
+        JobRequest request;
+        try {
+          request = job(fileKey, customId, p.body, prio);
+        } catch (RuntimeException e) {
+          writer.write(errorLine(outputId, "invalid_request", e.getMessage()), false);
+          continue;
+        }
         while (!inFlight.tryAcquire(200, TimeUnit.MILLISECONDS)) {
           progress.maybePrint(inFlight(window, inFlight));
           if (System.nanoTime() > deadline) {
             throw new IllegalStateException("batch timed out; re-run the same command to resume");
           }
         }
-        String customId = p.customId;
-        JobRequest.Builder job = JobRequest.messages(p.body.get("messages"))
-            .jobId("batch-" + fileKey + "-" + customId).priority(prio);
-        p.body.fields().forEachRemaining(e -> {
-          if (!e.getKey().equals("messages") && !e.getKey().equals("stream") && !e.getKey().equals("stream_options")) {
-            job.param(e.getKey(), e.getValue());
-          }
-        });
         progress.started();
-        client.submit(job.build()).whenComplete((res, e) -> {
+        client.submit(request).whenComplete((res, e) -> {
           try {
             writer.write(e != null ? errorLine(customId, "submit_failed", e.toString()) : resultLine(customId, res),
                 e == null && res.status() == JobStatus.SUCCEEDED);
@@ -192,7 +203,67 @@ final class BatchCommand implements Callable<Integer> {
     return new Parsed(customId, (ObjectNode) body, null);
   }
 
+  /**
+   * The job of one input line: every field of its {@code body} is passed on as given (model, messages, tools,
+   * response_format, max_completion_tokens, reasoning_effort, metadata, provider extensions, ...) except
+   * {@code stream}: the fleet always streams to the reply topic and the batch writes whole answers, so the line's
+   * {@code stream} is dropped (the fleet would reject {@code stream: false}).
+   */
+  static JobRequest job(String fileKey, String customId, ObjectNode body, Priority prio) {
+    JobRequest.Builder job = JobRequest.messages(body.get("messages")).jobId(jobId(fileKey, customId))
+        .priority(prio);
+    body.fields().forEachRemaining(e -> {
+      if (!e.getKey().equals("messages") && !e.getKey().equals("stream")) {
+        job.param(e.getKey(), e.getValue());
+      }
+    });
+    return job.build();
+  }
+
+  /** The job id of a line: stable across runs (so a resumed run finds its jobs), at most 256 characters. */
+  static String jobId(String fileKey, String customId) {
+    String id = "batch-" + fileKey + "-" + customId;
+    if (id.length() <= 200) {
+      return id;
+    }
+    try {
+      MessageDigest md = MessageDigest.getInstance("SHA-256");
+      return "batch-" + fileKey + "-h" + HexFormat.of().formatHex(md.digest(customId.getBytes(StandardCharsets.UTF_8)));
+    } catch (java.security.NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  /** Fields of a body the fleet never passes to a provider (keys, endpoints, headers), sorted. */
+  static List<String> forbiddenFields(ObjectNode body) {
+    List<String> found = new ArrayList<>();
+    body.fieldNames().forEachRemaining(f -> {
+      if (JobParser.FORBIDDEN.contains(f)) {
+        found.add(f);
+      }
+    });
+    found.sort(null);
+    return found;
+  }
+
+  static String forbiddenMessage(List<String> fields) {
+    return "body." + String.join(", body.", fields) + (fields.size() == 1 ? " is" : " are")
+        + " not allowed: keys, endpoints and headers are configured in the fleet";
+  }
+
   static String resultLine(String customId, Result r) {
+    return resultLine(customId, r, System.currentTimeMillis() / 1000);
+  }
+
+  /**
+   * One line of OpenAI's batch output format. A succeeded result becomes a {@code chat.completion} body whose
+   * {@code choices[0].message} is the result's whole message: content, refusal, tool_calls, function_call, other
+   * fields the provider sent (audio, annotations, ...) and {@code reasoning} (not an OpenAI field: the reasoning
+   * text of providers that stream one, kept under the fleet's name); {@code choices[0].logprobs} when the job asked
+   * for them; usage with its details; system_fingerprint and service_tier when the provider sent them; the
+   * provider's completion id. Any other status becomes an {@code error} with the result's code and message.
+   */
+  static String resultLine(String customId, Result r, long createdEpochSeconds) {
     ObjectNode o = Json.mapper().createObjectNode();
     o.put("id", "batch_req_" + r.jobId());
     o.put("custom_id", customId);
@@ -201,17 +272,23 @@ final class BatchCommand implements Callable<Integer> {
       resp.put("status_code", 200);
       resp.put("request_id", r.jobId());
       ObjectNode body = resp.putObject("body");
-      body.put("id", "chatcmpl-" + r.jobId());
+      body.put("id", r.completionId() != null ? r.completionId() : "chatcmpl-" + r.jobId());
       body.put("object", "chat.completion");
-      body.put("created", System.currentTimeMillis() / 1000);
+      body.put("created", createdEpochSeconds);
       body.put("model", r.model());
       ObjectNode choice = body.putArray("choices").addObject();
       choice.put("index", 0);
-      choice.putObject("message").put("role", "assistant").put("content", r.content());
+      choice.set("message", message(r));
+      choice.set("logprobs", r.logprobs() != null ? r.logprobs() : NullNode.getInstance());
       choice.put("finish_reason", r.finishReason());
       if (r.usage() != null) {
-        body.putObject("usage").put("prompt_tokens", r.usage().promptTokens())
-            .put("completion_tokens", r.usage().completionTokens()).put("total_tokens", r.usage().totalTokens());
+        body.set("usage", Json.mapper().valueToTree(r.usage()));
+      }
+      if (r.serviceTier() != null) {
+        body.put("service_tier", r.serviceTier());
+      }
+      if (r.systemFingerprint() != null) {
+        body.put("system_fingerprint", r.systemFingerprint());
       }
       o.putNull("error");
     } else {
@@ -221,6 +298,26 @@ final class BatchCommand implements Callable<Integer> {
       err.put("message", r.status().wireName() + (r.error() != null ? ": " + r.error().message() : ""));
     }
     return Json.string(o);
+  }
+
+  /** The result's message in OpenAI's order: role, content and refusal always (null when none), then the rest. */
+  private static ObjectNode message(Result r) {
+    ObjectNode m = Json.mapper().createObjectNode();
+    m.put("role", "assistant");
+    AssistantMessage msg = r.message();
+    if (msg == null) {
+      m.put("content", r.content());
+      m.putNull("refusal");
+      return m;
+    }
+    m.put("content", msg.content());
+    m.put("refusal", msg.refusal());
+    Json.mapper().<ObjectNode>valueToTree(msg).fields().forEachRemaining(e -> {
+      if (!m.has(e.getKey())) {
+        m.set(e.getKey(), e.getValue());
+      }
+    });
+    return m;
   }
 
   static String errorLine(String customId, String code, String message) {

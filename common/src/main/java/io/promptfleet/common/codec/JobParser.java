@@ -4,6 +4,7 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.promptfleet.common.job.ChatMessage;
+import io.promptfleet.common.job.ErrorCodes;
 import io.promptfleet.common.job.Job;
 import java.io.IOException;
 import java.time.Instant;
@@ -22,14 +23,18 @@ import java.util.Set;
  * them so the caller can answer with a {@code rejected} result.
  */
 public final class JobParser {
-  /** Sampling and tool fields passed through to the provider untouched. */
-  public static final Set<String> PASS_THROUGH = Set.of(
-      "temperature", "top_p", "stop", "seed", "presence_penalty", "frequency_penalty", "logit_bias", "logprobs",
-      "top_logprobs", "user", "response_format", "tools", "tool_choice", "parallel_tool_calls",
-      "reasoning_effort", "service_tier", "modalities", "prediction", "top_k", "min_p", "repetition_penalty");
-  /** Fields a job must never carry: the fleet owns keys and endpoints. */
+  /** The fleet's own fields of a job: read by the fleet, never sent to a provider as they are. */
+  public static final Set<String> OWN_FIELDS = Set.of(
+      "job_id", "model", "messages", "reply_to", "deadline", "ttl_ms", "tenant", "metadata", "stream");
+  /**
+   * Fields a job must never carry, because they would redirect a request, authenticate it or change its
+   * transport: the fleet owns keys, endpoints and headers. A job with one is rejected, naming it. Every other field
+   * is passed to the provider as given.
+   */
   public static final Set<String> FORBIDDEN = Set.of(
-      "api_key", "apikey", "key", "secret", "authorization", "base_url", "url", "endpoint", "headers");
+      "api_key", "apikey", "key", "secret", "authorization", "base_url", "api_base", "url", "endpoint", "headers",
+      "extra_headers", "extra_query", "extra_body", "api_version", "organization", "project");
+  private static final Set<String> MESSAGE_FIELDS = Set.of("role", "content", "name", "tool_call_id", "tool_calls");
   private static final Set<String> ROLES = Set.of("system", "developer", "user", "assistant", "tool");
   private static final int MAX_JOB_ID_LENGTH = 256;
 
@@ -56,8 +61,15 @@ public final class JobParser {
    * @param jobId   the job_id if one could be read, else null
    * @param replyTo the reply_to if one could be read, else null
    * @param metadata the metadata if it could be read, else null
+   * @param code     {@link ErrorCodes#FIELD_NOT_ALLOWED} when the job carries a forbidden field, else
+   *                 {@link ErrorCodes#INVALID_JOB}
    */
-  public record Rejection(String reason, String jobId, String replyTo, JsonNode metadata) implements Parsed {}
+  public record Rejection(String reason, String jobId, String replyTo, JsonNode metadata, String code)
+      implements Parsed {
+    public Rejection(String reason, String jobId, String replyTo, JsonNode metadata) {
+      this(reason, jobId, replyTo, metadata, ErrorCodes.INVALID_JOB);
+    }
+  }
 
   public Parsed parse(byte[] value) {
     if (value == null || value.length == 0) {
@@ -100,9 +112,11 @@ public final class JobParser {
       problems.add("reply_to must be a non-empty string");
       replyTo = null;
     }
-    for (String f : FORBIDDEN) {
+    boolean forbidden = false;
+    for (String f : new java.util.TreeSet<>(FORBIDDEN)) {
       if (o.has(f)) {
-        problems.add(f + " is not allowed in a job: keys and endpoints are configured in the fleet");
+        forbidden = true;
+        problems.add(f + " is not allowed in a job: keys, endpoints and headers are configured in the fleet");
       }
     }
     String model = text(o, "model");
@@ -111,12 +125,14 @@ public final class JobParser {
     }
     List<ChatMessage> messages = messages(o.get("messages"), problems);
     Integer maxTokens = null;
-    JsonNode mt = o.has("max_tokens") ? o.get("max_tokens") : o.get("max_completion_tokens");
-    if (mt != null && !mt.isNull()) {
-      if (!mt.isIntegralNumber() || mt.asLong() <= 0 || mt.asLong() > Integer.MAX_VALUE) {
-        problems.add("max_tokens must be a positive integer");
-      } else {
-        maxTokens = mt.intValue();
+    for (String f : List.of(Job.MAX_TOKENS, Job.MAX_COMPLETION_TOKENS)) {
+      JsonNode mt = o.get(f);
+      if (mt != null && !mt.isNull()) {
+        if (!mt.isIntegralNumber() || mt.asLong() <= 0 || mt.asLong() > Integer.MAX_VALUE) {
+          problems.add(f + " must be a positive integer");
+        } else if (maxTokens == null || mt.intValue() > maxTokens) {
+          maxTokens = mt.intValue();
+        }
       }
     }
     Instant deadline = null;
@@ -149,21 +165,28 @@ public final class JobParser {
         tenant = t.asText();
       }
     }
-    if (o.has("stream") && !o.get("stream").isBoolean()) {
-      problems.add("stream must be a boolean (the fleet always streams)");
+    JsonNode stream = o.get("stream");
+    if (stream != null && !stream.isNull() && !(stream.isBoolean() && stream.booleanValue())) {
+      problems.add("stream must be true or absent: the fleet streams every answer to the reply topic (a route"
+          + " whose model does not stream is configured with stream: false)");
     }
     if (o.has("n") && !(o.get("n").isIntegralNumber() && o.get("n").intValue() == 1)) {
       problems.add("n must be 1: one job is one completion");
     }
     Map<String, JsonNode> params = new LinkedHashMap<>();
-    for (String p : PASS_THROUGH) {
-      JsonNode v = o.get(p);
-      if (v != null && !v.isNull()) {
-        params.put(p, v);
+    o.fields().forEachRemaining(e -> {
+      if (!OWN_FIELDS.contains(e.getKey()) && !FORBIDDEN.contains(e.getKey()) && !e.getValue().isNull()) {
+        params.put(e.getKey(), e.getValue());
       }
+    });
+    JsonNode store = o.get("store");
+    if (metadata != null && !metadata.isNull() && store != null && store.isBoolean() && store.booleanValue()) {
+      // OpenAI's stored completions take metadata only with store: true; the fleet echoes it either way
+      params.put("metadata", metadata);
     }
     if (!problems.isEmpty()) {
-      return new Rejection(String.join("; ", problems), jobId, replyTo, metadata);
+      return new Rejection(String.join("; ", problems), jobId, replyTo, metadata,
+          forbidden ? ErrorCodes.FIELD_NOT_ALLOWED : ErrorCodes.INVALID_JOB);
     }
     return new Accepted(new Job(jobId, model, messages, maxTokens, replyTo, deadline, ttlMs, tenant, metadata,
         params));
@@ -191,15 +214,30 @@ public final class JobParser {
         problems.add(at + ".role must be one of " + new java.util.TreeSet<>(ROLES));
       }
       JsonNode content = m.get("content");
-      boolean hasToolCalls = m.has("tool_calls") && m.get("tool_calls").isArray();
+      boolean answersWithoutContent = "assistant".equals(role) && (m.has("tool_calls") || m.has("function_call")
+          || m.has("refusal") || m.has("audio"));
       if (content == null || content.isNull()) {
-        if (!hasToolCalls) {
+        if (!answersWithoutContent) {
           problems.add(at + ".content is missing");
         }
-      } else if (!content.isTextual() && !content.isArray()) {
+      } else if (content.isArray()) {
+        for (int j = 0; j < content.size(); j++) {
+          JsonNode part = content.get(j);
+          if (!part.isObject() || !part.path("type").isTextual()) {
+            problems.add(at + ".content[" + j + "] must be a content part: an object with a string type (text,"
+                + " image_url, input_audio, file, ...)");
+          }
+        }
+      } else if (!content.isTextual()) {
         problems.add(at + ".content must be a string or an array of content parts");
       }
-      out.add(new ChatMessage(role, content, text(m, "name"), text(m, "tool_call_id"), m.get("tool_calls")));
+      java.util.Map<String, JsonNode> extra = new LinkedHashMap<>();
+      m.fields().forEachRemaining(e -> {
+        if (!MESSAGE_FIELDS.contains(e.getKey())) {
+          extra.put(e.getKey(), e.getValue());
+        }
+      });
+      out.add(new ChatMessage(role, content, text(m, "name"), text(m, "tool_call_id"), m.get("tool_calls"), extra));
     }
     return out;
   }

@@ -1,5 +1,7 @@
 package io.promptfleet.common.config;
 
+import com.fasterxml.jackson.annotation.JsonIgnore;
+import io.promptfleet.common.job.Job;
 import java.util.List;
 
 /**
@@ -8,15 +10,34 @@ import java.util.List;
  * @param provider            the provider's name
  * @param model               the upstream model name; absent on a pass-through route (the job's model is sent)
  * @param keys                names of the keys to use (default: every key of the provider)
- * @param maxTokensCap        the largest max_tokens a job may ask for (default 32,768)
- * @param defaultMaxTokens    max_tokens when the job gives none (default 1,024)
+ * @param maxTokensCap        the largest completion limit a job may ask for (default 32,768)
+ * @param defaultMaxTokens    the completion limit when the job sets none (default 1,024)
  * @param priceInputPerMtok   USD per million prompt tokens (optional, for the result's cost)
  * @param priceOutputPerMtok  USD per million completion tokens (optional)
  * @param maxPromptTokens     prompts estimated larger are rejected with prompt_too_large (optional: no limit
  *                            beyond what a key's tokens_per_minute can ever admit)
+ * @param maxTokensField      the request field the dispatcher fills {@code default_max_tokens} into when a job sets
+ *                            no limit: {@code max_tokens} (default; what most OpenAI-compatible servers take) or
+ *                            {@code max_completion_tokens} (OpenAI's reasoning models reject {@code max_tokens}).
+ *                            A limit the job sets itself is never moved from one field to the other
+ * @param priceCachedInputPerMtok USD per million cached prompt tokens (optional; without it cached tokens cost the
+ *                            input price)
+ * @param stream              false when the model does not stream: the worker makes a plain request and publishes
+ *                            the whole answer as one chunk (default true)
+ * @param validateOutput      true to validate strict structured outputs ({@code response_format} {@code
+ *                            json_schema} with {@code strict: true}) against their schema in the worker; an
+ *                            invalid answer is retried once, then the job fails with {@code invalid_output}
+ *                            (default false: the provider enforces the schema)
+ * @param imageTokens         the token estimate of one image part whose size the dispatcher cannot read (a
+ *                            remote URL), for TPM reservations (default 1,445: OpenAI's largest high-detail image
+ *                            of 8 tiles; set it for models with other tile prices)
+ * @param attachmentTokens    the token estimate of one audio or file content part (default 4,096); the worker's
+ *                            reported usage corrects the reservation after the call
  */
 public record RouteSettings(String provider, String model, List<String> keys, Integer maxTokensCap,
-    Integer defaultMaxTokens, Double priceInputPerMtok, Double priceOutputPerMtok, Integer maxPromptTokens) {
+    Integer defaultMaxTokens, Double priceInputPerMtok, Double priceOutputPerMtok, Integer maxPromptTokens,
+    String maxTokensField, Double priceCachedInputPerMtok, Boolean stream, Boolean validateOutput,
+    Integer imageTokens, Integer attachmentTokens) {
 
   /** A route without a prompt limit (the form older code builds). */
   public RouteSettings(String provider, String model, List<String> keys, Integer maxTokensCap,
@@ -24,13 +45,35 @@ public record RouteSettings(String provider, String model, List<String> keys, In
     this(provider, model, keys, maxTokensCap, defaultMaxTokens, priceInputPerMtok, priceOutputPerMtok, null);
   }
 
+  /** A route with the defaults of every setting added after the prompt limit. */
+  public RouteSettings(String provider, String model, List<String> keys, Integer maxTokensCap,
+      Integer defaultMaxTokens, Double priceInputPerMtok, Double priceOutputPerMtok, Integer maxPromptTokens) {
+    this(provider, model, keys, maxTokensCap, defaultMaxTokens, priceInputPerMtok, priceOutputPerMtok,
+        maxPromptTokens, null, null, null, null, null, null);
+  }
+
   public RouteSettings {
     keys = keys == null ? List.of() : List.copyOf(keys);
     maxTokensCap = maxTokensCap == null ? 32_768 : maxTokensCap;
     defaultMaxTokens = defaultMaxTokens == null ? Math.min(1_024, maxTokensCap) : defaultMaxTokens;
+    maxTokensField = maxTokensField == null ? Job.MAX_TOKENS : maxTokensField;
+    stream = stream == null || stream;
+    validateOutput = validateOutput != null && validateOutput;
+    imageTokens = imageTokens == null ? 1_445 : imageTokens;
+    attachmentTokens = attachmentTokens == null ? 4_096 : attachmentTokens;
+  }
+
+  void validate(String at) {
+    ConfigException.require(Job.MAX_TOKENS.equals(maxTokensField) || Job.MAX_COMPLETION_TOKENS.equals(maxTokensField),
+        at + ".max_tokens_field must be max_tokens or max_completion_tokens (got " + maxTokensField + ")");
+    ConfigException.require(imageTokens > 0, at + ".image_tokens must be > 0");
+    ConfigException.require(attachmentTokens > 0, at + ".attachment_tokens must be > 0");
+    ConfigException.require(priceCachedInputPerMtok == null || priceCachedInputPerMtok >= 0,
+        at + ".price_cached_input_per_mtok must be >= 0");
   }
 
   /** The route's display name: provider/model, or provider/* for pass-through. */
+  @JsonIgnore
   public String name() {
     return provider + "/" + (model == null ? "*" : model);
   }
@@ -39,6 +82,7 @@ public record RouteSettings(String provider, String model, List<String> keys, In
   public io.promptfleet.common.job.Route toRoute(String jobModel) {
     String upstream = model == null ? jobModel : model;
     return new io.promptfleet.common.job.Route(provider + "/" + upstream, provider, upstream, priceInputPerMtok,
-        priceOutputPerMtok);
+        priceOutputPerMtok, priceCachedInputPerMtok, stream ? null : Boolean.FALSE,
+        validateOutput ? Boolean.TRUE : null, maxTokensField, defaultMaxTokens);
   }
 }

@@ -16,6 +16,8 @@ import java.time.Instant;
  * @param dispatchedAt when this assignment was written
  * @param deadline    the job's effective deadline, or null
  * @param replyTo     the resolved reply topic
+ * @param lastError   why the previous attempt failed, for a retried job (null on a first attempt); the worker
+ *                    retries an invalid structured output only once
  */
 public record Assignment(
     String leaseId,
@@ -27,4 +29,11 @@ public record Assignment(
     Instant enqueuedAt,
     Instant dispatchedAt,
     Instant deadline,
-    String replyTo) {}
+    String replyTo,
+    JobError lastError) {
+
+  public Assignment(String leaseId, Job job, int attempt, Priority priority, Route route, String keyId,
+      Instant enqueuedAt, Instant dispatchedAt, Instant deadline, String replyTo) {
+    this(leaseId, job, attempt, priority, route, keyId, enqueuedAt, dispatchedAt, deadline, replyTo, null);
+  }
+}

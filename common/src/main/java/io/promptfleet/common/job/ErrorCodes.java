@@ -25,6 +25,14 @@ public final class ErrorCodes {
    * share group's dead-letter queue.
    */
   public static final String DELIVERY_LIMIT = "delivery_limit";
+  /**
+   * A strict structured output ({@code response_format} {@code json_schema} with {@code strict: true}) that does not
+   * validate against its schema, on a route that validates; retried once, then the job fails with it.
+   */
+  public static final String INVALID_OUTPUT = "invalid_output";
+  /** A field of the job that the fleet does not pass to a provider (it would redirect, authenticate or change the
+   * transport); the rejection names it. */
+  public static final String FIELD_NOT_ALLOWED = "field_not_allowed";
   public static final String NO_KEY = "no_key_configured";
   public static final String INTERNAL = "internal_error";
 

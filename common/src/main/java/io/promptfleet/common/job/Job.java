@@ -13,13 +13,17 @@ import java.util.Map;
  * @param jobId     producer-chosen id, the idempotency key and the key of every reply record
  * @param model     a model (or route) name from the configuration
  * @param messages  the chat messages, at least one
- * @param maxTokens the completion budget; optional (the route's default applies)
+ * @param maxTokens the completion limit the job set ({@code max_completion_tokens} or {@code max_tokens}, the larger
+ *                  when both), used for token reservations; the field itself travels in {@code params} as the
+ *                  producer wrote it. Optional: then the worker sends the route's default in the route's field
+ *                  ({@link Route#defaultMaxTokens()}), and the job stays as written
  * @param replyTo   the reply topic; optional (the configured default applies); must match the allow-list
  * @param deadline  absolute deadline; optional
  * @param ttlMs     deadline relative to the record's timestamp; optional
  * @param tenant    optional tenant, limits the job to the tenant's key pool
  * @param metadata  anything, echoed back on the result
- * @param params    sampling fields passed through to the provider (temperature, top_p, stop, seed, ...)
+ * @param params    every other request field, passed through to the provider as given (temperature, tools,
+ *                  response_format, max_completion_tokens, reasoning_effort, provider extensions, ...)
  */
 public record Job(
     String jobId,
@@ -33,6 +37,11 @@ public record Job(
     JsonNode metadata,
     Map<String, JsonNode> params) {
 
+  /** The classic completion limit field; OpenAI's reasoning models reject it. */
+  public static final String MAX_TOKENS = "max_tokens";
+  /** The completion limit field of OpenAI's current API (reasoning tokens included). */
+  public static final String MAX_COMPLETION_TOKENS = "max_completion_tokens";
+
   public Job {
     messages = messages == null ? List.of() : List.copyOf(messages);
     params = params == null ? Map.of() : Map.copyOf(params);
@@ -45,6 +54,11 @@ public record Job(
       return fromTtl;
     }
     return fromTtl == null || deadline.isBefore(fromTtl) ? deadline : fromTtl;
+  }
+
+  /** Whether the producer set a completion limit in either field. */
+  public boolean setsTokenLimit() {
+    return params.containsKey(MAX_TOKENS) || params.containsKey(MAX_COMPLETION_TOKENS);
   }
 
   public Job withReplyTo(String topic) {

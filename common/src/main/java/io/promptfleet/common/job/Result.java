@@ -1,6 +1,8 @@
 package io.promptfleet.common.job;
 
+import com.fasterxml.jackson.annotation.JsonIgnore;
 import com.fasterxml.jackson.databind.JsonNode;
+import java.util.List;
 
 /**
  * The one terminal record of a job on its reply topic.
@@ -8,16 +10,26 @@ import com.fasterxml.jackson.databind.JsonNode;
  * @param jobId        the job
  * @param attempt      the attempt that produced this result (0 when no attempt ran, e.g. rejected)
  * @param status       succeeded, failed, rejected, expired or cancelled
- * @param content      the whole answer (the attempt's chunks joined) when succeeded
- * @param finishReason the provider's finish reason (stop, length, content_filter, ...)
- * @param usage        token usage as reported by the provider
+ * @param content      the text answer (the attempt's text deltas joined) when succeeded; the same as
+ *                     {@code message.content}, kept for readers that predate {@code message}
+ * @param finishReason the provider's finish reason (stop, length, tool_calls, content_filter, ...)
+ * @param usage        token usage as reported by the provider, with its details
  * @param model        the upstream model actually used
  * @param route        the route actually used
  * @param attempts     how many attempts ran
- * @param timings      queue, first-token and total times
+ * @param timings      queue, first-token, first-content and total times
  * @param cost         cost in USD from the route's prices, or null when no price is configured
  * @param error        why it did not succeed, or null
  * @param metadata     the job's metadata, echoed
+ * @param message      when succeeded: the assembled assistant message (content, tool calls, refusal, reasoning,
+ *                     ...) in OpenAI's shape
+ * @param logprobs     when the job asked for logprobs: {@code {"content": [...], "refusal": [...]}} assembled from
+ *                     the stream, at most the worker's bound of entries per list
+ * @param logprobsTruncated true when entries beyond the bound were left out of {@code logprobs} (each chunk still
+ *                     carried its own)
+ * @param systemFingerprint the provider's {@code system_fingerprint}, when sent
+ * @param serviceTier  the provider's {@code service_tier} that served the request, when sent
+ * @param completionId the provider's id of the completion ({@code chatcmpl-...}), when sent
  */
 public record Result(
     String jobId,
@@ -32,7 +44,53 @@ public record Result(
     Timings timings,
     Double cost,
     JobError error,
-    JsonNode metadata) implements Reply {
+    JsonNode metadata,
+    AssistantMessage message,
+    JsonNode logprobs,
+    Boolean logprobsTruncated,
+    String systemFingerprint,
+    String serviceTier,
+    String completionId) implements Reply {
+
+  /** A result without a message (failed, rejected, expired, cancelled; or written by older code). */
+  public Result(String jobId, int attempt, JobStatus status, String content, String finishReason, Usage usage,
+      String model, String route, int attempts, Timings timings, Double cost, JobError error, JsonNode metadata) {
+    this(jobId, attempt, status, content, finishReason, usage, model, route, attempts, timings, cost, error, metadata,
+        null, null, null, null, null, null);
+  }
+
+  /** The text answer: {@code content}, else the message's, else "" (a result without text). */
+  @JsonIgnore
+  public String text() {
+    if (content != null) {
+      return content;
+    }
+    return message != null && message.content() != null ? message.content() : "";
+  }
+
+  /** The tool calls of the answer, each with its whole arguments string; empty when none. */
+  @JsonIgnore
+  public List<ToolCall> toolCalls() {
+    return message == null || message.toolCalls() == null ? List.of() : message.toolCalls();
+  }
+
+  /** The model's refusal text, or null when it did not refuse. */
+  @JsonIgnore
+  public String refusal() {
+    return message == null ? null : message.refusal();
+  }
+
+  /** The reasoning text the provider streamed, or null. */
+  @JsonIgnore
+  public String reasoning() {
+    return message == null ? null : message.reasoning();
+  }
+
+  /** Whether the model refused (a succeeded result whose message carries a refusal). */
+  @JsonIgnore
+  public boolean isRefusal() {
+    return refusal() != null;
+  }
 
   /** A result for a job that never ran. */
   public static Result terminal(String jobId, JobStatus status, JobError error, JsonNode metadata, int attempts) {

@@ -1,24 +1,64 @@
 package io.promptfleet.common.job;
 
+import com.fasterxml.jackson.annotation.JsonIgnore;
+
 /**
- * Where an assignment is served: a configured provider and the model name sent upstream.
+ * Where an assignment is served: a configured provider and the model name sent upstream, with what the worker
+ * must know of the route.
  *
  * @param name     the route's name in the configuration (provider/model unless named)
  * @param provider the provider's name in the configuration (the worker maps it to a base URL)
  * @param model    the model name sent to the provider
  * @param priceInputPerMtok  USD per million prompt tokens, or null
  * @param priceOutputPerMtok USD per million completion tokens, or null
+ * @param priceCachedInputPerMtok USD per million cached prompt tokens ({@code prompt_tokens_details.cached_tokens}),
+ *                   or null: cached tokens are then priced as input
+ * @param stream     false when the route's model does not stream: the worker makes a plain request and publishes
+ *                   the whole answer as one chunk; null or true: streams
+ * @param validateOutput true when the worker validates a {@code json_schema} answer with {@code strict: true}
+ *                   against its schema (an invalid answer is retried once, then {@code failed/invalid_output})
+ * @param maxTokensField   the request field of the route's default limit ({@code max_tokens} when null)
+ * @param defaultMaxTokens the completion limit the worker sends, in {@code maxTokensField}, for a job that sets
+ *                   none; the job itself is never changed, so a retry on another route gets that route's field
  */
 public record Route(String name, String provider, String model, Double priceInputPerMtok,
-    Double priceOutputPerMtok) {
+    Double priceOutputPerMtok, Double priceCachedInputPerMtok, Boolean stream, Boolean validateOutput,
+    String maxTokensField, Integer defaultMaxTokens) {
 
-  /** Cost in USD of the given usage, or null when the route has no prices. */
+  public Route(String name, String provider, String model, Double priceInputPerMtok, Double priceOutputPerMtok) {
+    this(name, provider, model, priceInputPerMtok, priceOutputPerMtok, null, null, null, null, null);
+  }
+
+  /** The request field of the route's default limit. */
+  @JsonIgnore
+  public String limitField() {
+    return maxTokensField == null ? Job.MAX_TOKENS : maxTokensField;
+  }
+
+  /** Whether the worker streams this route (the default). */
+  @JsonIgnore
+  public boolean streams() {
+    return stream == null || stream;
+  }
+
+  /** Whether the worker validates strict structured outputs on this route. */
+  @JsonIgnore
+  public boolean validatesOutput() {
+    return validateOutput != null && validateOutput;
+  }
+
+  /**
+   * Cost in USD of the given usage, or null when the route has no prices. Cached prompt tokens are priced at the
+   * cached-input price when the route has one.
+   */
   public Double cost(Usage usage) {
     if (usage == null || (priceInputPerMtok == null && priceOutputPerMtok == null)) {
       return null;
     }
     double in = priceInputPerMtok == null ? 0 : priceInputPerMtok;
     double out = priceOutputPerMtok == null ? 0 : priceOutputPerMtok;
-    return (usage.promptTokens() * in + usage.completionTokens() * out) / 1_000_000d;
+    long cached = priceCachedInputPerMtok == null ? 0 : Math.min(usage.cachedTokens(), usage.promptTokens());
+    double cachedIn = priceCachedInputPerMtok == null ? 0 : priceCachedInputPerMtok;
+    return ((usage.promptTokens() - cached) * in + cached * cachedIn + usage.completionTokens() * out) / 1_000_000d;
   }
 }

@@ -3,8 +3,16 @@ package io.promptfleet.common.job;
 /**
  * Timings of a job in milliseconds.
  *
- * @param queuedMs          from the job record's timestamp to the start of the final attempt's request
- * @param timeToFirstTokenMs from the final attempt's request to its first content delta (null if none)
- * @param totalMs           from the job record's timestamp to the result
+ * @param queuedMs             from the job record's timestamp to the start of the final attempt's request
+ * @param timeToFirstTokenMs   from the final attempt's request to its first delta of any kind (content,
+ *                             reasoning, tool call, refusal), null if none; the route's breakers judge this
+ * @param totalMs              from the job record's timestamp to the result
+ * @param timeToFirstContentMs from the final attempt's request to its first content delta, null if none (a
+ *                             reasoning model's thinking, or a tool-call-only answer, makes it later than, or
+ *                             absent beside, time to first token)
  */
-public record Timings(long queuedMs, Long timeToFirstTokenMs, long totalMs) {}
+public record Timings(long queuedMs, Long timeToFirstTokenMs, long totalMs, Long timeToFirstContentMs) {
+  public Timings(long queuedMs, Long timeToFirstTokenMs, long totalMs) {
+    this(queuedMs, timeToFirstTokenMs, totalMs, timeToFirstTokenMs);
+  }
+}

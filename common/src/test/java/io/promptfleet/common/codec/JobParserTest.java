@@ -16,7 +16,7 @@ class JobParserTest {
   }
 
   @Test
-  void shouldAcceptAMinimalJobAndPassSamplingFieldsThrough() {
+  void shouldAcceptAMinimalJobAndPassEveryOtherFieldThrough() {
     var p = parse("""
         {"job_id":"j-1","model":"sim","messages":[{"role":"user","content":"hello"}],
          "max_tokens":64,"reply_to":"llm.replies","temperature":0.2,"stop":["\\n"],"metadata":{"a":1},
@@ -26,8 +26,55 @@ class JobParserTest {
     assertThat(job.jobId()).isEqualTo("j-1");
     assertThat(job.messages()).singleElement().satisfies(m -> assertThat(m.text()).isEqualTo("hello"));
     assertThat(job.maxTokens()).isEqualTo(64);
-    assertThat(job.params()).containsOnlyKeys("temperature", "stop");
+    assertThat(job.params()).as("every field but the fleet's own, as given; metadata without store stays home")
+        .containsOnlyKeys("temperature", "stop", "max_tokens", "some_future_field");
     assertThat(job.metadata().get("a").asInt()).isEqualTo(1);
+  }
+
+  @Test
+  void shouldPassWhatReasoningAndToolClientsSendUntouched() {
+    Job job = ((JobParser.Accepted) parse("""
+        {"job_id":"j","model":"o4","messages":[{"role":"user","content":[{"type":"text","text":"look"},
+          {"type":"image_url","image_url":{"url":"data:image/png;base64,AAAA","detail":"low"}}]},
+          {"role":"assistant","content":null,"tool_calls":[{"id":"c1","type":"function",
+           "function":{"name":"f","arguments":"{}"}}],"reasoning_content":"hmm"},
+          {"role":"tool","tool_call_id":"c1","content":"42"}],
+         "max_completion_tokens":2000,"reasoning_effort":"high","tools":[{"type":"function","function":{"name":"f"}}],
+         "tool_choice":"required","parallel_tool_calls":false,"response_format":{"type":"json_object"},
+         "logprobs":true,"top_logprobs":3,"stream":true,"stream_options":{"include_obfuscation":false},
+         "store":true,"metadata":{"team":"a"},"chat_template_kwargs":{"enable_thinking":true},"verbosity":"low"}""")).job();
+
+    assertThat(job.maxTokens()).isEqualTo(2000);
+    assertThat(job.params()).containsKeys("max_completion_tokens", "reasoning_effort", "tools", "tool_choice",
+        "parallel_tool_calls", "response_format", "logprobs", "top_logprobs", "stream_options", "store",
+        "chat_template_kwargs", "verbosity").doesNotContainKeys("max_tokens", "stream", "job_id", "messages");
+    assertThat(job.params().get("metadata")).as("sent upstream with store: true").isEqualTo(job.metadata());
+    assertThat(job.messages().get(0).content()).hasSize(2);
+    assertThat(job.messages().get(1).extra()).containsOnlyKeys("reasoning_content");
+    assertThat(Json.string(job.messages().get(1))).contains("\"reasoning_content\":\"hmm\"")
+        .contains("\"tool_calls\":[");
+    assertThat(job.setsTokenLimit()).isTrue();
+  }
+
+  @Test
+  void shouldReserveTheLargerLimitWhenAJobSetsBoth() {
+    Job job = ((JobParser.Accepted) parse("""
+        {"job_id":"j","model":"m","messages":[{"role":"user","content":"x"}],"max_tokens":50,
+         "max_completion_tokens":400}""")).job();
+    assertThat(job.maxTokens()).isEqualTo(400);
+    assertThat(job.params().get("max_tokens").asInt()).isEqualTo(50);
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @CsvSource({"api_key", "base_url", "headers", "extra_headers", "extra_body", "organization", "authorization"})
+  void shouldRejectAFieldThatWouldRedirectOrAuthenticateNamingIt(String field) {
+    var p = parse("{\"job_id\":\"j\",\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],\""
+        + field + "\":{\"x\":\"y\"}}");
+    assertThat(p).isInstanceOfSatisfying(JobParser.Rejection.class, r -> {
+      assertThat(r.reason()).contains(field + " is not allowed");
+      assertThat(r.code()).isEqualTo(io.promptfleet.common.job.ErrorCodes.FIELD_NOT_ALLOWED);
+      assertThat(r.jobId()).isEqualTo("j");
+    });
   }
 
   @ParameterizedTest(name = "{0}")
@@ -47,6 +94,9 @@ class JobParserTest {
       "{\"job_id\":\"j\",\"model\":\"m\",\"max_tokens\":\"9\",\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]} | max_tokens must be a positive integer",
       "{\"job_id\":\"j\",\"model\":\"m\",\"deadline\":\"tomorrow\",\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]} | deadline must be an ISO-8601 instant",
       "{\"job_id\":\"j\",\"model\":\"m\",\"base_url\":\"http://evil\",\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]} | base_url is not allowed",
+      "{\"job_id\":\"j\",\"model\":\"m\",\"stream\":false,\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]} | stream must be true or absent",
+      "{\"job_id\":\"j\",\"model\":\"m\",\"max_completion_tokens\":-1,\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]} | max_completion_tokens must be a positive integer",
+      "{\"job_id\":\"j\",\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":[\"x\"]}]} | messages[0].content[0] must be a content part",
       "{\"job_id\":\"j\",\"model\":\"m\",\"n\":3,\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]} | n must be 1",
       "{\"job_id\":\"j\",\"model\":\"m\",\"reply_to\":\"\",\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]} | reply_to must be a non-empty string",
   })

@@ -5,12 +5,14 @@ import io.promptfleet.common.codec.Json;
 import io.promptfleet.common.config.FleetConfig;
 import io.promptfleet.common.config.ModelSettings;
 import io.promptfleet.common.config.RouteSettings;
+import io.promptfleet.common.job.Assignment;
 import io.promptfleet.common.job.ErrorCodes;
 import io.promptfleet.common.job.Job;
 import io.promptfleet.common.job.JobError;
 import io.promptfleet.common.job.JobStatus;
 import io.promptfleet.common.job.Result;
 import io.promptfleet.common.job.RetryRequest;
+import io.promptfleet.dispatcher.capacity.TokenLimits;
 import java.time.Instant;
 import java.util.Optional;
 
@@ -35,7 +37,7 @@ public final class JobIntake {
       Decision.Answer answer = null;
       if (r.jobId() != null && config.topics().isReplyToAllowed(replyTo)) {
         answer = new Decision.Answer(replyTo, Result.terminal(r.jobId(), JobStatus.REJECTED,
-            new JobError(ErrorCodes.INVALID_JOB, r.reason(), false), r.metadata(), 0));
+            new JobError(r.code(), r.reason(), false), r.metadata(), 0));
       }
       return new Decision.DeadLetter(r.reason(), answer);
     }
@@ -52,8 +54,8 @@ public final class JobIntake {
           + new java.util.TreeSet<>(config.models().keySet()));
     }
     RouteSettings first = model.get().routes().get(0);
-    if (job.maxTokens() != null && job.maxTokens() > first.maxTokensCap()) {
-      return reject(job, ErrorCodes.MAX_TOKENS_TOO_LARGE, "max_tokens " + job.maxTokens()
+    if (TokenLimits.exceedsCap(job, first)) {
+      return reject(job, ErrorCodes.MAX_TOKENS_TOO_LARGE, TokenLimits.field(job) + " " + job.maxTokens()
           + " exceeds the cap of " + first.maxTokensCap() + " for model " + job.model());
     }
     Instant deadline = job.effectiveDeadline(recordTime);
@@ -93,6 +95,7 @@ public final class JobIntake {
     }
     return new Decision.Dispatch(job, retry.nextAttempt(), model.get().routes(), a.enqueuedAt(), a.deadline());
   }
+
 
   private static Decision reject(Job job, String code, String message) {
     return new Decision.Answer(job.replyTo(), Result.terminal(job.jobId(), JobStatus.REJECTED,

@@ -47,6 +47,10 @@ class RetryAndExpiryIT {
       List<Assignment> attempts = fleet.readUntil(t.assignments(), Duration.ofSeconds(5), rs -> rs.size() >= 3)
           .stream().map(r -> Json.read(r.value(), Assignment.class)).toList();
       assertThat(attempts).extracting(Assignment::attempt).containsExactly(1, 2, 3);
+      assertThat(attempts.get(0).lastError()).as("a first attempt has no last error").isNull();
+      assertThat(attempts.subList(1, 3)).as("a retry carries why the previous attempt failed")
+          .allSatisfy(a -> assertThat(a.lastError()).isNotNull()
+              .satisfies(e -> assertThat(e.code()).isEqualTo(ErrorCodes.UPSTREAM_ERROR)));
 
       // The key's only stream is busy for 3 s; a job with a 1 s ttl cannot start in time.
       fleet.produce(t.jobsNormal(), "busy", fleet.job("busy", "sim", "slow " + Fault.slow(3_000, 0).toDirective(),

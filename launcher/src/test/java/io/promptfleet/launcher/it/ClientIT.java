@@ -94,4 +94,78 @@ class ClientIT {
       assertThat(r.content()).isEqualTo(delivered.stream().map(Chunk::delta).collect(Collectors.joining()));
     }
   }
+
+  @Test
+  void shouldCancelAJobInFlightAndAnswerItCancelled() throws Exception {
+    try (TestFleet fleet = TestFleet.start(1); PromptFleetClient client = client(fleet)) {
+      List<Chunk> chunks = new CopyOnWriteArrayList<>();
+      String jobId = fleet.prefix + "-cancel";
+      CompletableFuture<Result> answer = client.submit(JobRequest.prompt("a long one [[sim:slow tps=5]]")
+          .jobId(jobId).maxTokens(400).build(), chunks::add);
+      long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+      while (chunks.isEmpty() && System.nanoTime() < until) {
+        Thread.sleep(20);
+      }
+      assertThat(chunks).as("the stream started").isNotEmpty();
+
+      client.cancel(jobId).get(30, TimeUnit.SECONDS);
+
+      Result r = answer.get(60, TimeUnit.SECONDS);
+      assertThat(r.status()).isEqualTo(JobStatus.CANCELLED);
+      assertThat(r.error().code()).isEqualTo(io.promptfleet.common.job.ErrorCodes.CANCELLED);
+      assertThat(chunks.size()).as("cut short, not run to 400 tokens").isLessThan(400);
+    }
+  }
+
+  @Test
+  void shouldHandEachKindOfDeltaToItsCallbackAndTheFinishReasonBeforeTheResult() throws Exception {
+    try (TestFleet fleet = TestFleet.start(1); PromptFleetClient client = client(fleet)) {
+      List<String> reasoning = new CopyOnWriteArrayList<>();
+      List<String> text = new CopyOnWriteArrayList<>();
+      List<io.promptfleet.common.job.ToolCall> calls = new CopyOnWriteArrayList<>();
+      List<String> finish = new CopyOnWriteArrayList<>();
+      var tools = io.promptfleet.common.codec.Json.mapper().readTree(
+          "[{\"type\":\"function\",\"function\":{\"name\":\"get_weather\",\"parameters\":{}}},"
+          + "{\"type\":\"function\",\"function\":{\"name\":\"get_time\",\"parameters\":{}}}]");
+      ChunkListener listener = new ChunkListener() {
+        final io.promptfleet.common.job.ToolCallAssembler assembler =
+            new io.promptfleet.common.job.ToolCallAssembler();
+
+        @Override
+        public void onChunk(Chunk chunk) {}
+
+        @Override
+        public void onReasoning(String t) {
+          reasoning.add(t);
+        }
+
+        @Override
+        public void onContent(String t) {
+          text.add(t);
+        }
+
+        @Override
+        public void onToolCallDelta(io.promptfleet.common.job.ToolCallDelta d) {
+          calls.addAll(assembler.add(d));
+        }
+
+        @Override
+        public void onFinish(String reason) {
+          calls.addAll(assembler.finish());
+          finish.add(reason);
+        }
+      };
+
+      Result r = client.submit(JobRequest.prompt("weather and time? [[sim:reasoning tokens=3]] "
+          + "[[sim:tool_calls n=2 split=4 text=true]]").tools(tools).maxCompletionTokens(200).build(), listener)
+          .get(60, TimeUnit.SECONDS);
+
+      assertThat(r.status()).isEqualTo(JobStatus.SUCCEEDED);
+      assertThat(finish).containsExactly("tool_calls");
+      assertThat(calls).as("whole calls assembled from the callbacks").isEqualTo(r.toolCalls());
+      assertThat(calls).extracting(c -> c.function().name()).containsExactly("get_weather", "get_time");
+      assertThat(String.join("", reasoning)).isEqualTo(r.reasoning());
+      assertThat(String.join("", text)).isEqualTo(r.text()).isNotEmpty();
+    }
+  }
 }

@@ -60,6 +60,17 @@ public final class TestFleet implements AutoCloseable {
 
   /** Starts a fleet with {@code workers} workers, the simulator options given, and extra YAML overrides. */
   public static TestFleet start(int workers, SimulatorOptions sim, Map<String, String> overrides) throws Exception {
+    return start(workers, sim, "", "", overrides);
+  }
+
+  /**
+   * As {@link #start(int, SimulatorOptions, Map)}, with more settings of the provider {@code sim} (YAML flow-map
+   * entries, e.g. {@code "first_token_timeout_ms: 1000"}) and more models beside {@code sim} (YAML block lines
+   * indented by two spaces under {@code models:}, e.g. {@code "  fast:\n    routes:\n      - {provider: sim,
+   * model: m}\n"}).
+   */
+  public static TestFleet start(int workers, SimulatorOptions sim, String providerYaml, String modelsYaml,
+      Map<String, String> overrides) throws Exception {
     String bootstrap = SharedKafka.bootstrapServers();
     String prefix = KafkaTestSupport.uniqueName("t");
     System.setProperty("PF_TEST_KEY", "sk-test-canary-" + prefix);
@@ -70,16 +81,18 @@ public final class TestFleet implements AutoCloseable {
         kafka: {bootstrap_servers: "%1$s"}
         topics: {prefix: %2$s, partitions: 3}
         providers:
-          sim: {base_url: "%3$s"}
+          sim: {base_url: "%3$s"%4$s}
         keys:
           k1: {provider: sim, secret_env: PF_TEST_KEY, max_concurrency: 32}
         models:
           sim:
             routes:
               - {provider: sim, model: sim, max_tokens_cap: 512, price_input_per_mtok: 1.0, price_output_per_mtok: 2.0}
+        %5$s
         dispatcher: {group_id: %2$s-dispatcher, http_port: 0}
         worker: {share_group: %2$s-workers, slots: 16, lanes: 4, http_port: 0}
-        """.formatted(bootstrap, prefix, provider.baseUrl());
+        """.formatted(bootstrap, prefix, provider.baseUrl(), providerYaml.isBlank() ? "" : ", " + providerYaml,
+        modelsYaml.stripTrailing());
     Properties props = new Properties();
     overrides.forEach((k, v) -> props.setProperty("promptfleet." + k, v.replace("${prefix}", prefix)));
     FleetConfig config = ConfigLoader.parse(yaml, Map.of(), props);

@@ -1,8 +1,10 @@
 package io.promptfleet.worker.stream;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.promptfleet.common.codec.Json;
 import io.promptfleet.common.job.Assignment;
+import io.promptfleet.common.job.Chunk;
 import io.promptfleet.common.job.ErrorCodes;
 import io.promptfleet.common.job.FleetEvent;
 import io.promptfleet.common.job.JobError;
@@ -11,7 +13,6 @@ import io.promptfleet.common.job.Result;
 import io.promptfleet.common.job.RetryRequest;
 import io.promptfleet.common.job.Route;
 import io.promptfleet.common.job.Timings;
-import io.promptfleet.common.job.Usage;
 import io.promptfleet.common.config.ProviderSettings;
 import io.promptfleet.worker.stream.sse.SseListener;
 import io.promptfleet.worker.stream.sse.SseParser;
@@ -27,6 +28,7 @@ import java.time.Clock;
 import java.time.Instant;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -51,6 +53,13 @@ import org.slf4j.LoggerFactory;
 public final class CompletionCall implements SseListener {
   private static final Logger LOG = LoggerFactory.getLogger(CompletionCall.class);
   private static final int MAX_ERROR_BODY = 4_096;
+  /** The largest JSON size of the logprobs entries a result keeps (each chunk carries its own in full). */
+  static final long MAX_LOGPROBS_BYTES = 256 * 1024;
+  /** The largest answer a non-streaming route may send. */
+  private static final int MAX_PLAIN_BODY = 32 * 1024 * 1024;
+
+  /** The kinds of text delta; consecutive deltas of one kind may be coalesced into one chunk. */
+  private enum TextKind { CONTENT, REASONING, REFUSAL }
 
   private final StreamEnv env;
   private final Vertx vertx;
@@ -60,19 +69,19 @@ public final class CompletionCall implements SseListener {
   private final Route route;
   private final Consumer<Outcome> done;
   private final Context context;
-  private final StringBuilder content = new StringBuilder();
+  private final MessageAssembler answer = new MessageAssembler(MAX_LOGPROBS_BYTES);
   private final StringBuilder pending = new StringBuilder();
+  private TextKind pendingKind;
   private final ChunkEncoder chunkEncoder;
   private SseParser parser;
   private HttpClientRequest request;
   private long seq;
-  private String finishReason;
-  private String upstreamModel;
-  private Usage usage;
   private boolean sawDone;
+  private boolean answering;
   private boolean finished;
   private Instant requestAt;
   private Instant firstTokenAt;
+  private Instant firstContentAt;
   private long lastActivityNanos;
   private long idleTimeoutMs;
   private long firstTokenTimer = -1;
@@ -135,8 +144,11 @@ public final class CompletionCall implements SseListener {
             "the job's deadline passed after " + totalMs + " ms of streaming", status())
         : Failure.transientFailure(ErrorCodes.TIMEOUT, "no complete answer within the provider's total timeout of "
             + totalMs + " ms", status())));
-    firstTokenTimer = vertx.setTimer(p.firstTokenTimeoutMs(), id -> conclude(Failure.transientFailure(
-        ErrorCodes.TIMEOUT, "no first token within " + p.firstTokenTimeoutMs() + " ms", status())));
+    if (route.streams()) {
+      // any delta ends the wait (reasoning, tool call, refusal, text): a model that thinks is not cut
+      firstTokenTimer = vertx.setTimer(p.firstTokenTimeoutMs(), id -> conclude(Failure.transientFailure(
+          ErrorCodes.TIMEOUT, "no first delta within " + p.firstTokenTimeoutMs() + " ms", status())));
+    }
     idleTimeoutMs = p.idleTimeoutMs();
     RequestOptions options = new RequestOptions()
         .setMethod(HttpMethod.POST)
@@ -144,7 +156,7 @@ public final class CompletionCall implements SseListener {
         .setConnectTimeout(p.connectTimeoutMs())
         .putHeader("authorization", endpoint.authorization())
         .putHeader("content-type", "application/json")
-        .putHeader("accept", "text/event-stream")
+        .putHeader("accept", route.streams() ? "text/event-stream" : "application/json")
         .putHeader("x-client-request-id", assignment.job().jobId() + "/" + assignment.attempt());
     Buffer body = Buffer.buffer(Json.bytes(requestBody()));
     env.http().request(options).onComplete(ar -> {
@@ -208,16 +220,34 @@ public final class CompletionCall implements SseListener {
     done.accept(Outcome.HAND_BACK);
   }
 
-  private ObjectNode requestBody() {
+  /**
+   * The job's request as the provider gets it: the route's model, the messages and every field the job passed
+   * through, as given; a job that set no completion limit gets the route's default in the route's field. A streaming route adds {@code stream: true} and {@code stream_options.include_usage} (other
+   * stream options of the job kept); a non-streaming route sends neither, since a plain answer has no stream to
+   * describe.
+   */
+  ObjectNode requestBody() {
     ObjectNode b = Json.mapper().createObjectNode();
     b.put("model", route.model());
     b.set("messages", Json.mapper().valueToTree(assignment.job().messages()));
-    if (assignment.job().maxTokens() != null) {
-      b.put("max_tokens", assignment.job().maxTokens());
-    }
     assignment.job().params().forEach(b::set);
-    b.put("stream", true);
-    b.putObject("stream_options").put("include_usage", true);
+    if (!assignment.job().setsTokenLimit()) {
+      if (assignment.job().maxTokens() != null) {
+        b.put("max_tokens", assignment.job().maxTokens()); // written by a dispatcher that predates params limits
+      } else if (route.defaultMaxTokens() != null) {
+        b.put(route.limitField(), route.defaultMaxTokens()); // the route's default, in the field its model takes
+      }
+    }
+    if (route.streams()) {
+      b.put("stream", true);
+      JsonNode given = b.get("stream_options");
+      ObjectNode options = given != null && given.isObject() ? ((ObjectNode) given).deepCopy()
+          : Json.mapper().createObjectNode();
+      options.put("include_usage", true);
+      b.set("stream_options", options);
+    } else {
+      b.remove("stream_options");
+    }
     return b;
   }
 
@@ -243,9 +273,14 @@ public final class CompletionCall implements SseListener {
           b.succeeded() ? truncate(b.result().toString()) : "")));
       return;
     }
-    parser = new SseParser(this, env.maxLineBytes(), Math.max(env.maxLineBytes(), 4 * env.maxLineBytes()));
+    answering = true;
     lastActivityNanos = System.nanoTime();
     idleTimer = vertx.setTimer(idleTimeoutMs, this::checkIdle);
+    if (!route.streams()) {
+      readPlainAnswer(resp);
+      return;
+    }
+    parser = new SseParser(this, env.maxLineBytes(), Math.max(env.maxLineBytes(), 4 * env.maxLineBytes()));
     resp.handler(buf -> {
       if (finished) {
         return;
@@ -261,6 +296,55 @@ public final class CompletionCall implements SseListener {
     resp.exceptionHandler(e -> conclude(Failure.transientFailure(ErrorCodes.STREAM_CUT,
         "the stream broke off after " + seq + " chunks: " + describe(e), 200)));
     resp.endHandler(v -> onEnd());
+  }
+
+  /** A non-streaming route: the whole {@code chat.completion} body, read with the idle and total timeouts. */
+  private void readPlainAnswer(HttpClientResponse resp) {
+    Buffer body = Buffer.buffer();
+    resp.handler(buf -> {
+      if (finished) {
+        return;
+      }
+      lastActivityNanos = System.nanoTime();
+      if (body.length() + buf.length() > MAX_PLAIN_BODY) {
+        conclude(Failure.transientFailure(ErrorCodes.STREAM_INVALID, "the answer is larger than " + MAX_PLAIN_BODY
+            + " bytes", 200));
+        return;
+      }
+      body.appendBuffer(buf);
+    });
+    resp.exceptionHandler(e -> conclude(Failure.transientFailure(ErrorCodes.STREAM_CUT,
+        "the answer broke off after " + body.length() + " bytes: " + describe(e), 200)));
+    resp.endHandler(v -> {
+      if (finished) {
+        return;
+      }
+      String data = body.toString(java.nio.charset.StandardCharsets.UTF_8);
+      ChunkEvent e = read(data, "the answer");
+      if (e == null) {
+        return;
+      }
+      if (e.hasError) {
+        conclude(Failures.ofStreamError(data));
+        return;
+      }
+      answer.meta(e);
+      if (answer.finishReason() == null) {
+        conclude(Failure.transientFailure(ErrorCodes.STREAM_CUT, "the answer has no finish_reason", 200));
+        return;
+      }
+      firstTokenAt = clock.instant();
+      env.meters().timeToFirstToken(route, firstTokenAt.toEpochMilli() - requestAt.toEpochMilli());
+      if (e.content != null && !e.content.isEmpty()) {
+        firstContentAt = firstTokenAt;
+      }
+      answer.add(e);
+      // the whole answer as one chunk, every kind in it
+      sendChunk(Json.bytes(new Chunk(assignment.job().jobId(), assignment.attempt(), seq++,
+          e.content == null ? "" : e.content, null, e.reasoning, e.refusal, e.toolCalls, e.functionCall, e.extra,
+          e.logprobs)));
+      finishAnswer();
+    });
   }
 
   private void checkIdle(long timerId) {
@@ -285,44 +369,78 @@ public final class CompletionCall implements SseListener {
       sawDone = true;
       return;
     }
-    ChunkEvent e;
-    try {
-      e = ChunkEvent.parse(data);
-    } catch (IOException ex) {
-      conclude(Failure.transientFailure(ErrorCodes.STREAM_INVALID, "a stream event is not a JSON object: "
-          + Failures.clip(data), 200));
+    ChunkEvent e = read(data, "a stream event");
+    if (e == null) {
       return;
     }
     if ("error".equals(type) || e.hasError) {
       conclude(Failures.ofStreamError(data));
       return;
     }
-    if (e.model != null) {
-      upstreamModel = e.model;
-    }
-    if (e.usage != null) {
-      usage = e.usage;
-    }
-    if (e.finishReason != null) {
-      finishReason = e.finishReason;
-    }
-    if (e.content != null && !e.content.isEmpty()) {
-      onDelta(e.content);
+    answer.meta(e);
+    if (e.hasDelta()) {
+      onDelta(e);
+    } else if (e.logprobs != null) {
+      answer.add(e);
     }
   }
 
-  private void onDelta(String text) {
+  /** The event in {@code data}, or null when it is not a JSON object (the attempt then ends as an invalid stream). */
+  private ChunkEvent read(String data, String what) {
+    try {
+      return ChunkEvent.parse(data);
+    } catch (IOException ex) {
+      conclude(Failure.transientFailure(ErrorCodes.STREAM_INVALID, what + " is not a JSON object: "
+          + Failures.clip(data), 200));
+      return null;
+    }
+  }
+
+  /** One streamed event with a delta: each kind it carries becomes a chunk, in a fixed order. */
+  private void onDelta(ChunkEvent e) {
+    boolean text = e.content != null && !e.content.isEmpty();
     if (firstTokenAt == null) {
       firstTokenAt = clock.instant();
       vertx.cancelTimer(firstTokenTimer);
       env.meters().timeToFirstToken(route, firstTokenAt.toEpochMilli() - requestAt.toEpochMilli());
     }
-    content.append(text);
-    if (env.coalesceMs() <= 0) {
-      publishChunk(text);
+    if (text && firstContentAt == null) {
+      firstContentAt = clock.instant();
+    }
+    answer.add(e);
+    if (!e.hasOtherDelta()) {
+      text(TextKind.CONTENT, e.content, e.logprobs); // the per-token path of a plain answer
       return;
     }
-    pending.append(text);
+    boolean refusalText = e.refusal != null && !e.refusal.isEmpty();
+    if (e.reasoning != null && !e.reasoning.isEmpty()) {
+      text(TextKind.REASONING, e.reasoning, null);
+    }
+    if (refusalText) {
+      text(TextKind.REFUSAL, e.refusal, text ? null : e.logprobs);
+    }
+    if (text) {
+      text(TextKind.CONTENT, e.content, e.logprobs);
+    }
+    if (e.toolCalls != null || e.functionCall != null || e.extra != null) {
+      flush();
+      sendChunk(Json.bytes(new Chunk(assignment.job().jobId(), assignment.attempt(), seq++, "", null, null, null,
+          e.toolCalls, e.functionCall, e.extra, null)));
+    }
+  }
+
+  /** A text delta: published at once, or coalesced with the deltas of the same kind that follow within the window. */
+  private void text(TextKind kind, String delta, JsonNode logprobs) {
+    if (env.coalesceMs() <= 0 || logprobs != null) {
+      flush();
+      publishText(kind, delta, logprobs);
+      return;
+    }
+    if (pendingKind != kind) {
+      flush();
+      pendingKind = kind;
+    }
+    pending.append(delta);
     if (flushTimer < 0) {
       flushTimer = vertx.setTimer(env.coalesceMs(), id -> {
         flushTimer = -1;
@@ -333,15 +451,26 @@ public final class CompletionCall implements SseListener {
 
   private void flush() {
     if (pending.length() > 0) {
-      publishChunk(pending.toString());
+      publishText(pendingKind, pending.toString(), null);
       pending.setLength(0);
     }
   }
 
-  private void publishChunk(String text) {
+  private void publishText(TextKind kind, String text, JsonNode logprobs) {
+    if (kind == TextKind.CONTENT && logprobs == null) {
+      sendChunk(chunkEncoder.encode(seq++, text));
+      return;
+    }
+    String jobId = assignment.job().jobId();
+    sendChunk(Json.bytes(new Chunk(jobId, assignment.attempt(), seq++, kind == TextKind.CONTENT ? text : "", null,
+        kind == TextKind.REASONING ? text : null, kind == TextKind.REFUSAL ? text : null, null, null, null,
+        logprobs)));
+  }
+
+  private void sendChunk(byte[] record) {
     env.meters().chunk();
     unackedChunks.incrementAndGet();
-    env.publisher().chunk(assignment.replyTo(), assignment.job().jobId(), chunkEncoder.encode(seq++, text),
+    env.publisher().chunk(assignment.replyTo(), assignment.job().jobId(), record,
         (md, e) -> {
           if (e != null && chunkError == null) {
             chunkError = e;
@@ -370,12 +499,39 @@ public final class CompletionCall implements SseListener {
     if (!sawDone) {
       conclude(Failure.transientFailure(ErrorCodes.STREAM_CUT, "the stream ended without [DONE] after " + seq
           + " chunks", 200));
-    } else if (finishReason == null) {
+    } else if (answer.finishReason() == null) {
       conclude(Failure.transientFailure(ErrorCodes.STREAM_CUT, "the stream ended without a finish_reason after "
           + seq + " chunks", 200));
     } else {
-      conclude(null);
+      finishAnswer();
     }
+  }
+
+  /**
+   * A complete answer: it succeeds, unless the route validates strict structured outputs and this one does not
+   * match its schema. Then it is retried once (through the dispatcher, as {@code invalid_output}) and fails the
+   * second time.
+   */
+  private void finishAnswer() {
+    Optional<JsonNode> schema = route.validatesOutput() && !answer.refused() && !answer.calledTools()
+        ? OutputValidator.strictSchema(assignment.job().params()) : Optional.empty();
+    if (schema.isEmpty()) {
+      conclude(null);
+      return;
+    }
+    String text = answer.text();
+    vertx.<Optional<String>>executeBlocking(() -> OutputValidator.problems(schema.get(), text), false)
+        .onComplete(ar -> {
+          Optional<String> problem = ar.succeeded() ? ar.result() : Optional.of("validation failed: " + ar.cause());
+          if (problem.isEmpty()) {
+            conclude(null);
+          } else {
+            boolean again = assignment.lastError() != null
+                && ErrorCodes.INVALID_OUTPUT.equals(assignment.lastError().code());
+            conclude(new Failure(again ? FailureClass.PERMANENT : FailureClass.TRANSIENT, ErrorCodes.INVALID_OUTPUT,
+                problem.get() + (again ? " (the retry's answer did not match either)" : ""), 200));
+          }
+        });
   }
 
   /** Ends the attempt: success when {@code failure} is null. */
@@ -395,14 +551,14 @@ public final class CompletionCall implements SseListener {
     Instant end = clock.instant();
     if (failure == null) {
       env.meters().streamDuration(route, end.toEpochMilli() - requestAt.toEpochMilli());
-      env.meters().tokens(route, usage);
+      env.meters().tokens(route, answer.usage());
       Result r = result(JobStatus.SUCCEEDED, end, null);
       publishTerminal(() -> env.publisher().result(assignment.replyTo(), r), "succeeded", null, end);
       return;
     }
     String message = endpoint == null ? failure.message() : endpoint.redact(failure.message());
     Failure f = new Failure(failure.kind(), failure.code(), message, failure.statusCode());
-    env.meters().tokens(route, usage);
+    env.meters().tokens(route, answer.usage());
     JobError error = new JobError(f.code(), message, f.kind() != FailureClass.PERMANENT);
     if (f.goesToRetryTopic()) {
       LOG.debug("job {} attempt {}: {} failure {} - {}", assignment.job().jobId(), assignment.attempt(),
@@ -418,10 +574,13 @@ public final class CompletionCall implements SseListener {
   }
 
   private Result result(JobStatus status, Instant end, JobError error) {
-    return new Result(assignment.job().jobId(), assignment.attempt(), status,
-        status == JobStatus.SUCCEEDED ? content.toString() : null, finishReason, usage,
-        upstreamModel != null ? upstreamModel : route.model(), route.name(), assignment.attempt(), timings(end),
-        route.cost(usage), error, assignment.job().metadata());
+    boolean ok = status == JobStatus.SUCCEEDED;
+    return new Result(assignment.job().jobId(), assignment.attempt(), status, ok ? answer.text() : null,
+        answer.finishReason(), answer.usage(), answer.model() != null ? answer.model() : route.model(),
+        route.name(), assignment.attempt(), timings(end), route.cost(answer.usage()), error,
+        assignment.job().metadata(),
+        ok ? answer.message() : null, ok ? answer.logprobs() : null, ok && answer.logprobsTruncated() ? true : null,
+        answer.systemFingerprint(), answer.serviceTier(), answer.completionId());
   }
 
   /**
@@ -457,7 +616,7 @@ public final class CompletionCall implements SseListener {
     env.publisher().event(new FleetEvent(FleetEvent.Type.LEASE_RELEASED, clock.instant(), env.workerId(),
         assignment.leaseId(), assignment.job().jobId(), assignment.keyId(), route.name(), outcome,
         f == null ? status() : f.statusCode(), f == null ? ("cancelled".equals(outcome) ? ErrorCodes.CANCELLED : null)
-            : f.code(), usage, retryAfterMs, rateLimit,
+            : f.code(), answer.usage(), retryAfterMs, rateLimit,
         firstTokenAt == null ? null : firstTokenAt.toEpochMilli() - requestAt.toEpochMilli(), null, null))
         .whenComplete((v, e) -> {
           if (e != null) {
@@ -467,7 +626,7 @@ public final class CompletionCall implements SseListener {
   }
 
   private Integer status() {
-    return parser != null ? Integer.valueOf(200) : null;
+    return answering ? Integer.valueOf(200) : null;
   }
 
   private void abortTransfer() {
@@ -491,7 +650,8 @@ public final class CompletionCall implements SseListener {
     Instant enq = assignment.enqueuedAt() == null ? requestAt : assignment.enqueuedAt();
     return new Timings(Math.max(0, requestAt.toEpochMilli() - enq.toEpochMilli()),
         firstTokenAt == null ? null : firstTokenAt.toEpochMilli() - requestAt.toEpochMilli(),
-        Math.max(0, end.toEpochMilli() - enq.toEpochMilli()));
+        Math.max(0, end.toEpochMilli() - enq.toEpochMilli()),
+        firstContentAt == null ? null : firstContentAt.toEpochMilli() - requestAt.toEpochMilli());
   }
 
   private static String describe(Throwable t) {

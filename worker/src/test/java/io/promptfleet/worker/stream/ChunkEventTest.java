@@ -3,7 +3,6 @@ package io.promptfleet.worker.stream;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import io.promptfleet.common.job.Usage;
 import java.io.IOException;
 import org.junit.jupiter.api.Test;
 
@@ -17,7 +16,12 @@ class ChunkEventTest {
         + "{\"index\":1,\"delta\":{\"content\":\"other\"},\"finish_reason\":\"stop\"}],\"usage\":null}");
 
     assertThat(e.content).isEqualTo("Hello");
+    assertThat(e.toolCalls).singleElement().satisfies(c -> {
+      assertThat(c.index()).isZero();
+      assertThat(c.function()).isNull();
+    });
     assertThat(e.model).isEqualTo("gpt-x");
+    assertThat(e.id).isEqualTo("c");
     assertThat(e.finishReason).isNull();
     assertThat(e.usage).isNull();
     assertThat(e.hasError).isFalse();
@@ -28,7 +32,11 @@ class ChunkEventTest {
     ChunkEvent e = ChunkEvent.parse("{\"choices\":[],\"usage\":{\"prompt_tokens\":9,\"completion_tokens\":12,"
         + "\"total_tokens\":21,\"completion_tokens_details\":{\"reasoning_tokens\":0}}}");
 
-    assertThat(e.usage).isEqualTo(new Usage(9, 12, 21));
+    assertThat(e.usage.promptTokens()).isEqualTo(9);
+    assertThat(e.usage.completionTokens()).isEqualTo(12);
+    assertThat(e.usage.totalTokens()).isEqualTo(21);
+    assertThat(e.usage.completionTokensDetails()).hasToString("{\"reasoning_tokens\":0}");
+    assertThat(e.usage.promptTokensDetails()).isNull();
     assertThat(e.content).isNull();
   }
 
