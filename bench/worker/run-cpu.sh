@@ -13,6 +13,10 @@ sleep 1
 start_broker
 URL=http://127.0.0.1:$MOCK_PORT/v1/chat/completions
 python_baseline() {
+  if ! /usr/bin/python3 -c 'import aiohttp' 2>/dev/null; then
+    echo "the Python baseline needs aiohttp for Debian's python3: apt-get install -y python3-aiohttp" >&2
+    exit 2
+  fi
   echo "--- Python baseline (aiohttp, semaphore 100, parsing only)"
   N=200 SEM=100 DURATION=${PY_DURATION:-10} URL=$URL /usr/bin/python3 "$BASELINES/aiohttp_sse_bench.py"
 }
