@@ -15,6 +15,7 @@ import io.promptfleet.common.kafka.KafkaClients;
 import io.promptfleet.worker.cancel.CancelWatcher;
 import io.promptfleet.worker.cancel.RecentCancels;
 import io.promptfleet.worker.poll.Lane;
+import io.promptfleet.worker.poll.LaneListener;
 import io.promptfleet.worker.stream.CompletionCall;
 import io.promptfleet.worker.stream.Failure;
 import io.promptfleet.worker.stream.Outcome;
@@ -139,13 +140,33 @@ public final class Worker implements AutoCloseable {
     Gauge.builder("promptfleet.worker.slots.free", this, Worker::freeSlots)
         .description("assignments this worker could take now").register(registry);
     this.recentCancels = new RecentCancels(options.cancelMemory(), options.cancelTtl().toMillis());
+    LaneListener laneListener = new LaneListener() {
+      @Override
+      public void onAssignment(ConsumerRecord<String, byte[]> record, Lane lane) {
+        Worker.this.onAssignment(record, lane);
+      }
+
+      @Override
+      public void onLockLost(ConsumerRecord<String, byte[]> record) {
+        Worker.this.onLockLost(record);
+      }
+
+      @Override
+      public void onAcquired(int records) {
+        acquired.record(records);
+      }
+
+      @Override
+      public void onRenewed(int records) {
+        renewals.increment(records);
+      }
+    };
     int lanesN = w.lanes();
     int batch = Math.max(1, w.slots() / lanesN);
     for (int i = 0; i < lanesN; i++) {
       String name = "pf-" + workerId + "-lane-" + i;
       var sc = KafkaClients.shareConsumer(config.kafka(), name, w.shareGroup(), batch);
-      lanes.add(new Lane(name, sc, config.topics().assignments(), this::onAssignment, options.renewAfterMax(), clock,
-          renewals::increment, acquired::record, this::onLockLost));
+      lanes.add(new Lane(name, sc, config.topics().assignments(), options.renewAfterMax(), clock, laneListener));
     }
     Map<String, Object> cp = KafkaClients.common(config.kafka(), "pf-" + workerId + "-cancels");
     cp.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class);

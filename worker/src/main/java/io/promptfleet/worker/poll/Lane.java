@@ -2,9 +2,6 @@ package io.promptfleet.worker.poll;
 
 import java.time.Clock;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.Iterator;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -12,9 +9,6 @@ import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
-import java.util.function.BiConsumer;
-import java.util.function.Consumer;
 import org.apache.kafka.clients.consumer.AcknowledgeType;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.ConsumerRecords;
@@ -31,11 +25,12 @@ import org.slf4j.LoggerFactory;
  * <p>Share consumers in explicit mode impose a batch discipline (measured on 4.4.0, see embedded-kafka's
  * ShareRenewTest): {@code poll()} throws while any record of the last batch is unacknowledged, and after
  * RENEW + commit the next poll returns the renewed records again and nothing new. So a lane acquires up to
- * {@code batch} assignments with one poll, hands each to the handler, and acquires again only when the whole
- * batch is acknowledged. While a batch runs, when the first record's renewal is due the lane RENEWs every held
+ * {@code batch} assignments with one poll, hands each to its {@link LaneListener}, and acquires again only when the
+ * whole batch is acknowledged. While a batch runs, when the first record's renewal is due the lane RENEWs every held
  * record, commits at once (a renewal left to the next poll goes out late), and polls to get them back; an
  * acknowledgement that arrives in that window is applied as soon as the record is back. A renewed record that does
- * not come back within {@link #LOST_AFTER} is reported lost (its lock expired; another worker may run it).
+ * not come back within {@link #LOST_AFTER} is reported lost (its lock expired; another worker may run it). The
+ * bookkeeping of all this is {@link HeldBatch}; this class runs the consumer.
  *
  * <p>The price of this discipline: a lane that holds one long stream takes no new work until it ends, however many
  * of its batch are done, and with a backlog a poll may return fewer records than the batch (one partition's
@@ -44,27 +39,20 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Other threads talk to the lane only through {@link #acknowledge}, {@link #stopPolling} and {@link #close},
  * which queue work for the lane thread or set flags. Thread-safe in that sense; the consumer is touched by the lane
- * thread only.
+ * thread only, and the listener is called there.
  */
 public final class Lane {
   private static final Logger LOG = LoggerFactory.getLogger(Lane.class);
   /** How long a renewed record may take to come back from poll before the lane gives up on it. */
   static final Duration LOST_AFTER = Duration.ofSeconds(5);
-  /** Acks of a lane that still holds records are committed at most this often. */
-  static final long COMMIT_EVERY_MS = 50;
 
   private final String name;
   private final Map<String, Object> props;
   private final String topic;
-  private final BiConsumer<ConsumerRecord<String, byte[]>, Lane> handler;
-  private final Duration renewAfterMax;
+  private final LaneListener listener;
   private final Clock clock;
-  private final Consumer<Long> onRenew;
-  private final Consumer<Integer> onAcquired;
-  private final Consumer<ConsumerRecord<String, byte[]>> onLost;
   private final BlockingQueue<Ack> acks = new LinkedBlockingQueue<>();
-  private final Map<Long, Held> inFlight = new LinkedHashMap<>();
-  private final AtomicInteger held = new AtomicInteger();
+  private final HeldBatch<ConsumerRecord<String, byte[]>> batch;
   private final CountDownLatch stopped = new CountDownLatch(1);
   private final Thread thread;
   private volatile boolean polling = true;
@@ -72,47 +60,22 @@ public final class Lane {
   private volatile boolean connected;
   private volatile long lastPollMillis;
   private KafkaShareConsumer<String, byte[]> consumer;
-  private long renewAfterMs;
-  private long renewedAt = -1;
-  private boolean acksWereApplied;
-  private long lastCommitMillis;
 
   private record Ack(ConsumerRecord<String, byte[]> record, AcknowledgeType type) {}
 
-  private static final class Held {
-    ConsumerRecord<String, byte[]> record;
-    long renewAt;
-    boolean awaitingRepoll;
-    AcknowledgeType pending;
-
-    Held(ConsumerRecord<String, byte[]> record, long renewAt) {
-      this.record = record;
-      this.renewAt = renewAt;
-    }
-  }
-
   /**
-   * @param handler       called on the lane thread for each acquired record; must not block, and must eventually
-   *                      call {@link #acknowledge} exactly once for it (unless told it is lost)
    * @param renewAfterMax renew a still-running record at most this long after acquisition or its last renewal;
    *                      the lane renews sooner when the group's lock is shorter (at half the lock)
-   * @param onRenew       told of each renewal (for metrics), on the lane thread
-   * @param onAcquired    told how many new records each poll that returned any acquired (for metrics)
-   * @param onLost        told, on the lane thread, of a record whose lock was lost: stop working on it quietly
+   * @param listener      told of acquired, renewed and lost records, on the lane thread
    */
-  public Lane(String name, Map<String, Object> props, String topic,
-      BiConsumer<ConsumerRecord<String, byte[]>, Lane> handler, Duration renewAfterMax, Clock clock,
-      Consumer<Long> onRenew, Consumer<Integer> onAcquired, Consumer<ConsumerRecord<String, byte[]>> onLost) {
+  public Lane(String name, Map<String, Object> props, String topic, Duration renewAfterMax, Clock clock,
+      LaneListener listener) {
     this.name = name;
     this.props = props;
     this.topic = topic;
-    this.handler = handler;
-    this.renewAfterMax = renewAfterMax;
-    this.renewAfterMs = renewAfterMax.toMillis();
+    this.listener = listener;
     this.clock = clock;
-    this.onRenew = onRenew;
-    this.onAcquired = onAcquired;
-    this.onLost = onLost;
+    this.batch = new HeldBatch<>(Lane::key, (r, type) -> consumer.acknowledge(r, type), renewAfterMax, LOST_AFTER);
     this.thread = new Thread(this::run, name);
   }
 
@@ -127,7 +90,7 @@ public final class Lane {
 
   /** Assignments acquired and not yet acknowledged. */
   public int held() {
-    return held.get();
+    return batch.size();
   }
 
   /** True once the consumer has polled successfully and the lane has not failed since. */
@@ -152,7 +115,7 @@ public final class Lane {
   public void close(Duration grace) {
     polling = false;
     long until = System.nanoTime() + grace.toNanos();
-    while (held.get() > 0 && System.nanoTime() < until) {
+    while (batch.size() > 0 && System.nanoTime() < until) {
       try {
         Thread.sleep(20);
       } catch (InterruptedException e) {
@@ -190,98 +153,48 @@ public final class Lane {
 
   private void loop() {
     applyAcks(0);
-    if (inFlight.isEmpty()) {
-      if (!polling) {
-        // Stopped and holding nothing: leave the group now rather than at close. After a poll that returned
-        // nothing the consumer keeps a fetch outstanding in the background; records it acquires would stay locked
-        // to this lane (and count a delivery) until the consumer closed, up to the whole drain grace later, while
-        // other workers sit idle. Measured: a handed-back stream came to the next worker as attempt 3, not 2.
-        running = false;
-        return;
+    switch (batch.next(clock.millis(), polling)) {
+      // Stopped and holding nothing: leave the group now rather than at close. After a poll that returned nothing
+      // the consumer keeps a fetch outstanding in the background; records it acquires would stay locked to this
+      // lane (and count a delivery) until the consumer closed, up to the whole drain grace later, while other
+      // workers sit idle. Measured: a handed-back stream came to the next worker as attempt 3, not 2.
+      case LEAVE -> running = false;
+      case POLL -> {
+        ConsumerRecords<String, byte[]> records = poll(Duration.ofMillis(200));
+        batch.lockTimeout(consumer.acquisitionLockTimeoutMs().orElse(null));
+        accept(records);
       }
-      ConsumerRecords<String, byte[]> records = poll(Duration.ofMillis(200));
-      Optional<Integer> lock = consumer.acquisitionLockTimeoutMs();
-      renewAfterMs = Math.min(renewAfterMax.toMillis(), lock.map(l -> l / 2L).orElse(renewAfterMax.toMillis()));
-      accept(records);
-    } else if (renewedAt >= 0) {
-      repoll();
-    } else if (renewDue()) {
-      renewAll();
-    } else {
-      applyAcks(50);
+      case REPOLL -> repoll();
+      case RENEW -> renewAll();
+      case AWAIT_ACKS -> applyAcks(50);
     }
   }
 
+  /** Polls (which also sends the acknowledgements made so far). */
   private ConsumerRecords<String, byte[]> poll(Duration timeout) {
-    ConsumerRecords<String, byte[]> records = consumer.poll(timeout); // also sends pending acks
-    acksWereApplied = false;
+    ConsumerRecords<String, byte[]> records = consumer.poll(timeout);
     connected = true;
     lastPollMillis = clock.millis();
     return records;
   }
 
   private void accept(ConsumerRecords<String, byte[]> records) {
-    long renewAt = clock.millis() + renewAfterMs;
-    List<ConsumerRecord<String, byte[]>> fresh = new ArrayList<>();
-    for (ConsumerRecord<String, byte[]> r : records) {
-      Held h = inFlight.get(key(r));
-      if (h != null) { // a renewed record, back from the poll
-        h.record = r;
-        h.awaitingRepoll = false;
-        if (h.pending != null) {
-          finish(h, h.pending);
-        }
-      } else {
-        inFlight.put(key(r), new Held(r, renewAt));
-        held.incrementAndGet();
-        fresh.add(r);
-      }
-    }
+    List<ConsumerRecord<String, byte[]>> fresh = batch.polled(records, clock.millis());
     maybeCommit();
     if (!fresh.isEmpty()) {
-      onAcquired.accept(fresh.size());
+      listener.onAcquired(fresh.size());
     }
     for (ConsumerRecord<String, byte[]> r : fresh) {
-      handler.accept(r, this);
+      listener.onAssignment(r, this);
     }
   }
 
-
-  private void finish(Held h, AcknowledgeType type) {
-    consumer.acknowledge(h.record, type);
-    inFlight.remove(key(h.record));
-    held.decrementAndGet();
-    acksWereApplied = true;
-  }
-
-  /**
-   * Acks of a lane that still holds records are committed at most every {@link #COMMIT_EVERY_MS}; once the lane holds
-   * nothing, the next poll carries them (explicit mode sends pending acks with the fetch).
-   */
-  private void maybeCommit() {
-    if (acksWereApplied && !inFlight.isEmpty() && clock.millis() - lastCommitMillis >= COMMIT_EVERY_MS) {
-      commitAsync();
-    }
-  }
-
-  private void commitAsync() {
-    lastCommitMillis = clock.millis();
-    acksWereApplied = false;
-    consumer.commitAsync();
-  }
-
+  /** Applies the acknowledgements queued by other threads, waiting up to {@code waitMs} for the first. */
   private void applyAcks(long waitMs) {
     try {
       Ack a = waitMs > 0 ? acks.poll(waitMs, TimeUnit.MILLISECONDS) : acks.poll();
       while (a != null) {
-        Held h = inFlight.get(key(a.record()));
-        if (h != null) {
-          if (h.awaitingRepoll) {
-            h.pending = a.type();
-          } else {
-            finish(h, a.type());
-          }
-        }
+        batch.acknowledge(a.record(), a.type());
         a = acks.poll();
       }
       maybeCommit();
@@ -291,56 +204,30 @@ public final class Lane {
     }
   }
 
-  private boolean renewDue() {
+  private void maybeCommit() {
     long now = clock.millis();
-    for (Held h : inFlight.values()) {
-      if (now >= h.renewAt) {
-        return true;
-      }
+    if (batch.commitDue(now)) {
+      batch.committed(now);
+      consumer.commitAsync();
     }
-    return false;
   }
 
   /** RENEW every held record (poll may only run once the whole batch is acknowledged), commit at once. */
   private void renewAll() {
-    long now = clock.millis();
-    for (Held h : inFlight.values()) {
-      consumer.acknowledge(h.record, AcknowledgeType.RENEW);
-      h.awaitingRepoll = true;
-      h.renewAt = now + renewAfterMs;
-    }
-    onRenew.accept((long) inFlight.size());
-    acksWereApplied = false;
+    listener.onRenewed(batch.renewAll(clock.millis()));
     Map<TopicIdPartition, Optional<KafkaException>> result = consumer.commitSync(Duration.ofSeconds(5));
     result.forEach((tp, err) -> err.ifPresent(e -> LOG.warn("lane {}: renewing assignments of {} failed: {}",
         name, tp, e.toString())));
-    renewedAt = now;
   }
 
   /** After a renewal: poll until every renewed record is back, applying acks that arrived meanwhile. */
   private void repoll() {
     applyAcks(0);
     accept(poll(Duration.ofMillis(100)));
-    boolean waiting = false;
-    for (Held h : inFlight.values()) {
-      waiting |= h.awaitingRepoll;
-    }
-    if (!waiting) {
-      renewedAt = -1;
-      return;
-    }
-    if (clock.millis() - renewedAt > LOST_AFTER.toMillis()) {
-      for (Iterator<Held> it = inFlight.values().iterator(); it.hasNext();) {
-        Held h = it.next();
-        if (h.awaitingRepoll) {
-          it.remove();
-          held.decrementAndGet();
-          LOG.warn("lane {}: assignment {}-{}@{} did not come back after RENEW; its lock is lost", name,
-              h.record.topic(), h.record.partition(), h.record.offset());
-          onLost.accept(h.record);
-        }
-      }
-      renewedAt = -1;
+    for (ConsumerRecord<String, byte[]> r : batch.lost(clock.millis())) {
+      LOG.warn("lane {}: assignment {}-{}@{} did not come back after RENEW; its lock is lost", name, r.topic(),
+          r.partition(), r.offset());
+      listener.onLockLost(r);
     }
   }
 
@@ -351,18 +238,10 @@ public final class Lane {
     }
     try {
       applyAcks(0);
-      int n = 0;
-      for (Held h : inFlight.values()) {
-        if (!h.awaitingRepoll) {
-          c.acknowledge(h.record, AcknowledgeType.RELEASE);
-          n++;
-        }
-        held.decrementAndGet();
-      }
+      int n = batch.releaseAll();
       if (n > 0) {
         LOG.info("lane {} released {} unfinished assignments to the share group", name, n);
       }
-      inFlight.clear();
       c.commitSync(Duration.ofSeconds(5));
     } catch (RuntimeException e) {
       LOG.warn("lane {}: releasing on close failed (the broker reclaims them when the lock expires): {}", name,

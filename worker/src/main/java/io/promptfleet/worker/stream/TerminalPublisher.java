@@ -1,0 +1,79 @@
+package io.promptfleet.worker.stream;
+
+import io.promptfleet.common.job.Assignment;
+import io.vertx.core.Context;
+import java.util.concurrent.CompletableFuture;
+import java.util.function.Consumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Publishes how one attempt ended, in the order the guarantees need: once every chunk is acked, its terminal record
+ * (a result or a retry request, on the job's partition after the last chunk); once Kafka acked that, its
+ * {@code lease_released} event and the attempts meter; then {@code done} is told {@link Outcome#DONE}. An attempt
+ * with a chunk Kafka did not take, or whose terminal record cannot be written, is handed back instead: its event
+ * says {@code handed_back} and {@code done} is told {@link Outcome#HAND_BACK}.
+ *
+ * <p>Confined to the attempt's event loop ({@code context}): every send runs there, never on the producer's I/O
+ * thread (a full buffer would block it), and {@code done} is told there. At most one of {@link #publish} and
+ * {@link #handBack} is called per attempt.
+ */
+final class TerminalPublisher {
+  private static final Logger LOG = LoggerFactory.getLogger(TerminalPublisher.class);
+
+  private final StreamEnv env;
+  private final Context context;
+  private final Assignment assignment;
+  private final OutcomeRecords records;
+  private final ChunkSink chunks;
+  private final Consumer<Outcome> done;
+
+  TerminalPublisher(StreamEnv env, Context context, Assignment assignment, OutcomeRecords records, ChunkSink chunks,
+      Consumer<Outcome> done) {
+    this.env = env;
+    this.context = context;
+    this.assignment = assignment;
+    this.records = records;
+    this.chunks = chunks;
+    this.done = done;
+  }
+
+  /** The attempt ended in {@code t}: its record after the chunks, then the event, then {@code done}. */
+  void publish(OutcomeRecords.Terminal t) {
+    chunks.allAcked().whenComplete((v0, e0) -> context.runOnContext(x -> {
+      Exception gap = chunks.error();
+      CompletableFuture<Void> sent = gap != null ? CompletableFuture.failedFuture(gap)
+          : t.retry() != null ? env.publisher().retry(t.retry())
+          : env.publisher().result(assignment.replyTo(), t.result());
+      sent.whenComplete((v, e) -> context.runOnContext(y -> {
+        if (e != null) {
+          LOG.warn("job {} attempt {}: cannot publish its {} record, handing the assignment back: {}",
+              assignment.job().jobId(), assignment.attempt(), t.outcome(), e.toString());
+          released(OutcomeRecords.HANDED_BACK, t.failure());
+          done.accept(Outcome.HAND_BACK);
+        } else {
+          released(t.outcome(), t.failure());
+          done.accept(Outcome.DONE);
+        }
+      }));
+    }));
+  }
+
+  /** The attempt ends with no record: the assignment goes back to the share group. */
+  void handBack() {
+    released(OutcomeRecords.HANDED_BACK, null);
+    done.accept(Outcome.HAND_BACK);
+  }
+
+  private void released(String outcome, Failure f) {
+    String code = OutcomeRecords.errorCode(outcome, f);
+    env.meters().attempt(outcome, f == null ? "none" : f.kind().tag(), code == null ? "none" : code,
+        assignment.route());
+    env.publisher().event(records.leaseReleased(outcome, f, env.workerId(), env.clock().instant()))
+        .whenComplete((v, e) -> {
+          if (e != null) {
+            LOG.warn("job {}: cannot publish lease_released: {}", assignment.job().jobId(), e.toString());
+          }
+        });
+  }
+}
