@@ -5,7 +5,6 @@ import io.promptfleet.common.codec.Json;
 import io.promptfleet.common.config.FleetConfig;
 import io.promptfleet.common.config.ModelSettings;
 import io.promptfleet.common.config.RouteSettings;
-import io.promptfleet.common.job.Assignment;
 import io.promptfleet.common.job.ErrorCodes;
 import io.promptfleet.common.job.Job;
 import io.promptfleet.common.job.JobError;

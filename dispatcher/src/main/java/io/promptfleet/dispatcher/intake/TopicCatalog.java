@@ -23,7 +23,7 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Thread-safe.
  */
-public final class TopicCatalog implements AutoCloseable {
+public final class TopicCatalog implements ReplyTopics, AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(TopicCatalog.class);
 
   /** The result of one listing: the names, and the sequence number the listing started with. */
@@ -61,17 +61,20 @@ public final class TopicCatalog implements AutoCloseable {
   /**
    * True when the last listing has the topic; false when it does not or no listing succeeded yet. Never blocks.
    */
+  @Override
   public boolean listed(String topic) {
     Listing l = listing;
     return l != null && l.names().contains(topic);
   }
 
   /** True once a listing succeeded. */
+  @Override
   public boolean ready() {
     return listing != null;
   }
 
   /** A ticket for a name that was not listed: asks for a fresh listing; pass it to {@link #answer}. */
+  @Override
   public long ticket() {
     long t = started.get() + 1; // a listing that increments past this started after this call
     wanted.accumulateAndGet(t, Math::max);
@@ -80,6 +83,7 @@ public final class TopicCatalog implements AutoCloseable {
   }
 
   /** TRUE: the topic exists; FALSE: a listing that started after the ticket does not have it; null: not yet. */
+  @Override
   public Boolean answer(String topic, long ticket) {
     Listing l = listing;
     if (l == null) {

@@ -1,2 +1,5 @@
-/** Turns a job record into a decision: dispatch it, reject it with a result, or dead-letter it. */
+/**
+ * Turns a job record into a decision (dispatch it, answer it, or dead-letter it) and admits it to the ready
+ * queues; the outbox holds the answers and dead letters for the next transaction.
+ */
 package io.promptfleet.dispatcher.intake;

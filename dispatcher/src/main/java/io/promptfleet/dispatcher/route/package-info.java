@@ -1,2 +1,5 @@
-/** Per-route circuit breakers: the rollback triggers that send traffic down a model's fallback chain. */
+/**
+ * Routes: per-route circuit breakers (the rollback triggers) and the planner that walks a model's fallback chain to
+ * a route and key with room.
+ */
 package io.promptfleet.dispatcher.route;

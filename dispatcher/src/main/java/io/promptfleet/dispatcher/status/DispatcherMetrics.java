@@ -1,9 +1,8 @@
-package io.promptfleet.dispatcher;
+package io.promptfleet.dispatcher.status;
 
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
-import io.promptfleet.dispatcher.status.StatusSnapshot;
 import java.util.Collection;
 import java.util.Map;
 import java.util.function.Supplier;
@@ -14,18 +13,18 @@ import java.util.concurrent.ConcurrentHashMap;
  * Every meter of the dispatcher, in one place (route breaker meters live with {@code RouteBreakers}). Names are
  * lowercase with dots; outcomes and reasons are tags; never a job id. Thread-safe (Micrometer is).
  */
-final class DispatcherMetrics {
+public final class DispatcherMetrics {
   private final MeterRegistry registry;
-  final Counter dispatched;
-  final Counter deadLettered;
-  final Counter leasesReleased;
-  final Counter leasesExpired;
-  final Counter leasesRebuilt;
-  final Counter transactionsAborted;
+  public final Counter dispatched;
+  public final Counter deadLettered;
+  public final Counter leasesReleased;
+  public final Counter leasesExpired;
+  public final Counter leasesRebuilt;
+  public final Counter transactionsAborted;
   private final Map<String, Counter> answered = new ConcurrentHashMap<>();
   private final Map<String, Counter> keyEvents = new ConcurrentHashMap<>();
 
-  DispatcherMetrics(MeterRegistry registry) {
+  public DispatcherMetrics(MeterRegistry registry) {
     this.registry = registry;
     dispatched = Counter.builder("promptfleet.dispatcher.assignments").description("assignments written")
         .register(registry);
@@ -43,14 +42,14 @@ final class DispatcherMetrics {
   }
 
   /** A job answered without running, by status (rejected, expired, cancelled, failed). */
-  void answered(String status) {
+  public void answered(String status) {
     answered.computeIfAbsent(status, s -> Counter.builder("promptfleet.dispatcher.answered")
         .description("jobs answered by the dispatcher without (another) attempt").tag("status", s)
         .register(registry)).increment();
   }
 
   /** Feedback that changed a key's state: event is cooldown, disabled or remote_budget. */
-  void keyEvent(String key, String event) {
+  public void keyEvent(String key, String event) {
     keyEvents.computeIfAbsent(key + '|' + event, k -> Counter.builder("promptfleet.key.events")
         .description("rate-limit feedback applied to a key").tag("key", key).tag("event", event)
         .register(registry)).increment();
@@ -60,7 +59,7 @@ final class DispatcherMetrics {
    * Gauges over the dispatcher's state read from its latest status snapshot (at most ~500 ms old), never from the
    * dispatcher thread's own structures.
    */
-  void gauges(Collection<String> keyNames, Supplier<StatusSnapshot> status) {
+  public void gauges(Collection<String> keyNames, Supplier<StatusSnapshot> status) {
     Gauge.builder("promptfleet.dispatcher.buffered",
             () -> status.get().queues().values().stream().mapToInt(Integer::intValue).sum())
         .description("jobs read from Kafka and waiting for a key").register(registry);

@@ -1,14 +1,13 @@
-package io.promptfleet.dispatcher;
+package io.promptfleet.dispatcher.intake;
 
 import io.promptfleet.common.job.JobError;
 import io.promptfleet.common.job.Priority;
 import io.promptfleet.dispatcher.capacity.TokenEstimator;
-import io.promptfleet.dispatcher.intake.Decision;
 import io.promptfleet.dispatcher.schedule.ReadyQueues.Lane;
 import org.apache.kafka.common.TopicPartition;
 
 /**
- * A valid job read from Kafka, waiting in a ready queue for a key.
+ * A valid job read from Kafka, admitted by {@link Admission} and waiting in a ready queue for a key. Immutable.
  *
  * @param tp           where its record is
  * @param offset       its record's offset (committed only once it is dispatched or answered)
@@ -21,5 +20,5 @@ import org.apache.kafka.common.TopicPartition;
  * @param lastError    for a retry: why the previous attempt failed
  * @param lastKey      for a retry: the key of the previous attempt (avoided when another key has room)
  */
-record Pending(TopicPartition tp, long offset, Lane lane, String group, Decision.Dispatch dispatch,
+public record Pending(TopicPartition tp, long offset, Lane lane, String group, Decision.Dispatch dispatch,
     Priority priority, long readyAtMs, TokenEstimator.Estimate prompt, JobError lastError, String lastKey) {}

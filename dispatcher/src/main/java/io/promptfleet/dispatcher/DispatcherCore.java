@@ -1,0 +1,220 @@
+package io.promptfleet.dispatcher;
+
+import io.micrometer.core.instrument.MeterRegistry;
+import io.promptfleet.common.config.FleetConfig;
+import io.promptfleet.dispatcher.capacity.KeyPool;
+import io.promptfleet.dispatcher.capacity.TokenEstimator;
+import io.promptfleet.dispatcher.feedback.FeedbackRouter;
+import io.promptfleet.dispatcher.feedback.KeyFeedback;
+import io.promptfleet.dispatcher.ha.Takeover;
+import io.promptfleet.dispatcher.intake.Admission;
+import io.promptfleet.dispatcher.intake.CancelledJobs;
+import io.promptfleet.dispatcher.intake.Inbound;
+import io.promptfleet.dispatcher.intake.JobIntake;
+import io.promptfleet.dispatcher.intake.Outbox;
+import io.promptfleet.dispatcher.intake.Pending;
+import io.promptfleet.dispatcher.intake.ReplyTopics;
+import io.promptfleet.dispatcher.lease.LeaseLedger;
+import io.promptfleet.dispatcher.offsets.OffsetTracker;
+import io.promptfleet.dispatcher.route.RouteBreakers;
+import io.promptfleet.dispatcher.route.RoutePlanner;
+import io.promptfleet.dispatcher.schedule.BackPressure;
+import io.promptfleet.dispatcher.schedule.Backoff;
+import io.promptfleet.dispatcher.schedule.LaneTopics;
+import io.promptfleet.dispatcher.schedule.ReadyQueues;
+import io.promptfleet.dispatcher.schedule.ReadyQueues.Lane;
+import io.promptfleet.dispatcher.status.DispatcherMetrics;
+import io.promptfleet.dispatcher.status.StatusBoard;
+import io.promptfleet.dispatcher.status.StatusPublisher;
+import io.promptfleet.dispatcher.status.StatusSnapshot;
+import io.promptfleet.dispatcher.transaction.RecordSink;
+import io.promptfleet.dispatcher.transaction.TransactionWriter;
+import java.time.Clock;
+import java.util.Collection;
+import java.util.List;
+import java.util.Map;
+import java.util.function.DoubleSupplier;
+import java.util.function.ToIntFunction;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.common.TopicPartition;
+
+/**
+ * The dispatcher without Kafka: every collaborator, wired, and the order of one round. {@link Dispatcher} (the loop
+ * owner) feeds it the records it polled and runs the transaction it writes; a test or a simulation drives it the
+ * same way with a fake clock and hand-made records. Records in ({@link Inbound}), decisions out (a
+ * {@link RecordSink}, offsets to commit, partitions to pause through {@link BackPressure.Partitions}).
+ *
+ * <p>One round, as the loop owner calls it: {@link #feedback} for each fleet event, cancel and archived
+ * assignment; {@link #job} for each job record; {@link #settle} (parked records, lease expiry and the queue sweep,
+ * back-pressure); {@link #write}, then {@link #committed} or {@link #aborted}. Between terms: {@link #activate}
+ * (takeover) and {@link #standBy}; {@link #revoked} when partitions go.
+ *
+ * <p>Not thread-safe: owned by the dispatcher thread, except {@link #status()}, which any thread may call.
+ */
+final class DispatcherCore {
+  private static final long SWEEP_EVERY_MS = 200;
+
+  private final LaneTopics lanes;
+  private final KeyPool keys;
+  private final ReadyQueues<Pending> queues;
+  private final OffsetTracker offsets = new OffsetTracker();
+  private final Outbox outbox = new Outbox();
+  private final CancelledJobs cancelled;
+  private final LeaseLedger ledger;
+  private final Admission admission;
+  private final FeedbackRouter feedback;
+  private final Takeover takeover;
+  private final BackPressure backPressure;
+  private final TransactionWriter writer;
+  private final StatusPublisher status;
+  private final DispatcherMetrics metrics;
+  private final ToIntFunction<Lane> buffered;
+  private long lastSweepMs;
+
+  /**
+   * @param clock    times the breakers' open state
+   * @param random   uniform in [0, 1): retry backoff and cooldown jitter
+   * @param clientId names this dispatcher in the events it writes
+   */
+  DispatcherCore(FleetConfig config, MeterRegistry registry, Clock clock, DoubleSupplier random, String instanceId,
+      String clientId) {
+    var d = config.dispatcher();
+    this.metrics = new DispatcherMetrics(registry);
+    this.lanes = new LaneTopics(config.topics());
+    this.keys = new KeyPool(config.keys(), d.rateWindowMs());
+    this.queues = new ReadyQueues<>(d.priority(), Pending::readyAtMs);
+    this.buffered = queues::size;
+    this.cancelled = new CancelledJobs(d.maxCancelledIds());
+    RouteBreakers breakers = new RouteBreakers(d.breaker(), registry, clock);
+    StatusBoard board = new StatusBoard(config);
+    TokenEstimator tokens = new TokenEstimator();
+    RoutePlanner planner = new RoutePlanner(config, keys, breakers);
+    KeyFeedback keyFeedback = new KeyFeedback(config, keys, random, metrics);
+    this.ledger = new LeaseLedger(config, keys, breakers, board, metrics, clientId);
+    this.admission = new Admission(config, new JobIntake(config), lanes, queues, outbox, cancelled,
+        new Backoff(d.retry(), random), tokens, planner);
+    this.feedback = new FeedbackRouter(config.topics(), ledger, keyFeedback, cancelled, board, outbox);
+    this.takeover = new Takeover(config, instanceId, ledger, keyFeedback, cancelled, outbox, tokens, metrics);
+    this.backPressure = new BackPressure(d.maxBufferedJobs());
+    this.writer = new TransactionWriter(config.topics(), outbox, queues, planner, ledger, offsets, metrics);
+    this.status = new StatusPublisher(config, instanceId, queues, keys, breakers, board, metrics);
+    metrics.gauges(config.keys().keySet(), status::current);
+  }
+
+  LaneTopics lanes() {
+    return lanes;
+  }
+
+  DispatcherMetrics metrics() {
+    return metrics;
+  }
+
+  /** The latest status snapshot; any thread. */
+  StatusSnapshot status() {
+    return status.current();
+  }
+
+  void publishStatus(long nowMs, boolean active) {
+    status.maybePublish(nowMs, active);
+  }
+
+  /** True when jobs wait or answers are due: the loop owner polls briefly. */
+  boolean hasWork() {
+    return queues.size() > 0 || !outbox.isEmpty();
+  }
+
+  // ------------------------------------------------------------------ terms
+
+  /** From when the loop owner reads the assignments and feedback back for {@link #activate}. */
+  long readFromMs(long nowMs) {
+    return takeover.readFromMs(nowMs);
+  }
+
+  /** This dispatcher became the active one: a new lease term, the lease table rebuilt from what was read back. */
+  Takeover.Rebuilt activate(String leasePrefix, ReplyTopics replyTopics, List<Inbound> assignments,
+      List<Inbound> feedbackRecords, long nowMs) {
+    admission.replyTopics(replyTopics);
+    writer.replyTopics(replyTopics);
+    return takeover.activate(leasePrefix, assignments, feedbackRecords, nowMs);
+  }
+
+  /** This dispatcher lost its partitions: it forgets every lease, window, queued job and pending answer. */
+  void standBy() {
+    keys.clear();
+    queues.removeIf(p -> true);
+    offsets.clear();
+    outbox.clear();
+    backPressure.clear();
+    admission.clear();
+    admission.replyTopics(null);
+    writer.replyTopics(null);
+  }
+
+  /** Partitions were revoked: nothing of theirs is in an open transaction; drop what waits, the next owner reads it. */
+  void revoked(Collection<TopicPartition> partitions) {
+    queues.removeIf(p -> partitions.contains(p.tp()));
+    outbox.removeIf(o -> o.tp() != null && partitions.contains(o.tp()));
+    partitions.forEach(offsets::forget);
+    admission.revoked(partitions);
+    backPressure.lanesForgotten();
+  }
+
+  // ------------------------------------------------------------------ one round
+
+  /** A fleet event, cancel or archived assignment. */
+  void feedback(Inbound r, long nowMs) {
+    feedback.apply(r, nowMs);
+  }
+
+  /** A record of a job topic. */
+  void job(Inbound r, long nowMs) {
+    TopicPartition tp = r.topicPartition();
+    offsets.read(tp, r.offset());
+    admission.offer(r, tp, nowMs);
+  }
+
+  /**
+   * After the round's records: parked records whose listing came go on; every 200 ms (at once after a cancel)
+   * expired leases are reclaimed and expired or cancelled jobs leave the queues; then lanes pause or resume.
+   */
+  void settle(long nowMs, BackPressure.Partitions partitions) {
+    if (admission.parked() > 0 || backPressure.parkedPaused()) {
+      admission.resolveParked(nowMs);
+      backPressure.parked(admission.parked(), partitions);
+    }
+    if (cancelled.sweepDue() || nowMs - lastSweepMs >= SWEEP_EVERY_MS) {
+      lastSweepMs = nowMs;
+      cancelled.swept();
+      ledger.expire(nowMs);
+      admission.sweep(nowMs);
+    }
+    backPressure.lanes(buffered, partitions);
+  }
+
+  /** Writes the round's records: see {@link TransactionWriter#write}. */
+  void write(RecordSink sink, long nowMs) {
+    writer.write(sink, nowMs);
+  }
+
+  Map<TopicPartition, OffsetAndMetadata> offsetsToCommit() {
+    return writer.offsetsToCommit();
+  }
+
+  void committed(Map<TopicPartition, OffsetAndMetadata> commit) {
+    writer.committed(commit);
+  }
+
+  /**
+   * The round's transaction aborted: its leases are undone and everything read is forgotten (the loop owner reads
+   * again from the committed offsets), except the answers no job record would bring back.
+   */
+  void aborted(long nowMs) {
+    writer.aborted(nowMs);
+    queues.removeIf(p -> true);
+    outbox.clear();
+    offsets.clear();
+    admission.clear();
+    backPressure.clear();
+    outbox.addAll(writer.unreplayable());
+  }
+}

@@ -1,0 +1,102 @@
+package io.promptfleet.dispatcher.feedback;
+
+import io.promptfleet.common.config.TopicSettings;
+import io.promptfleet.common.job.FleetEvent;
+import io.promptfleet.common.kafka.TopicAdmin;
+import io.promptfleet.dispatcher.intake.CancelledJobs;
+import io.promptfleet.dispatcher.intake.Decision;
+import io.promptfleet.dispatcher.intake.Inbound;
+import io.promptfleet.dispatcher.intake.Outbox;
+import io.promptfleet.dispatcher.lease.ArchivedAssignment;
+import io.promptfleet.dispatcher.lease.LeaseLedger;
+import io.promptfleet.dispatcher.status.StatusBoard;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Applies the feedback read while active to the dispatcher's state, one record at a time:
+ *
+ * <ul>
+ *   <li>{@code lease_released}: the lease ends ({@link LeaseLedger#released}), then the key's feedback
+ *       ({@link KeyFeedback#released}); a {@code handed_back} release is ignored (the share group delivers the
+ *       assignment again, under the same lease);</li>
+ *   <li>{@code key_cooldown}: the key cools down; {@code worker_heartbeat}: the status board;</li>
+ *   <li>a cancel: remembered ({@link CancelledJobs}), and a sweep of the ready queues is due;</li>
+ *   <li>an archived assignment (the share group's dead-letter queue): answered once through the ledger;</li>
+ *   <li>an unreadable fleet event or cancel: dead-lettered with the reason in the next transaction.</li>
+ * </ul>
+ *
+ * <p>Not thread-safe: owned by the dispatcher thread. The takeover replays the same records differently
+ * ({@code ha.Takeover}).
+ */
+public final class FeedbackRouter {
+  private static final Logger LOG = LoggerFactory.getLogger(FeedbackRouter.class);
+
+  private final TopicSettings topics;
+  private final LeaseLedger ledger;
+  private final KeyFeedback keyFeedback;
+  private final CancelledJobs cancelled;
+  private final StatusBoard board;
+  private final Outbox outbox;
+
+  public FeedbackRouter(TopicSettings topics, LeaseLedger ledger, KeyFeedback keyFeedback, CancelledJobs cancelled,
+      StatusBoard board, Outbox outbox) {
+    this.topics = topics;
+    this.ledger = ledger;
+    this.keyFeedback = keyFeedback;
+    this.cancelled = cancelled;
+    this.board = board;
+    this.outbox = outbox;
+  }
+
+  /** One record of the fleet events, the cancels or the assignments' dead-letter queue. */
+  public void apply(Inbound r, long nowMs) {
+    if (r.topic().equals(topics.assignmentsDlq())) {
+      archived(r, nowMs);
+      return;
+    }
+    if (r.topic().equals(topics.cancels())) {
+      String jobId = FeedbackRecords.cancelledJobId(r);
+      if (jobId == null) {
+        outbox.deadLetter(r, "unreadable cancel: expected a job_id (record key, JSON string or {\"job_id\":...})");
+      } else {
+        cancelled.add(jobId);
+      }
+      return;
+    }
+    FleetEvent e;
+    try {
+      e = FeedbackRecords.fleetEvent(r);
+    } catch (RuntimeException ex) {
+      outbox.deadLetter(r, "unreadable fleet event: " + ex.getMessage());
+      return;
+    }
+    long at = r.timestamp();
+    switch (e.type()) {
+      case LEASE_RELEASED -> {
+        if ("handed_back".equals(e.outcome())) {
+          // The assignment went back to the share group: another worker runs it under the same lease and
+          // releases it then. Releasing now would let a new dispatch take the stream's concurrency twice.
+          return;
+        }
+        ledger.released(e, at, nowMs);
+        keyFeedback.released(e, at, nowMs);
+      }
+      case KEY_COOLDOWN -> keyFeedback.cooldown(e, at, nowMs);
+      case WORKER_HEARTBEAT -> board.heartbeat(e, nowMs);
+    }
+  }
+
+  private void archived(Inbound r, long nowMs) {
+    ArchivedAssignment x = FeedbackRecords.archived(r);
+    if (!x.readable()) {
+      LOG.error("archived assignment {} ({}) cannot be read{}; its job, if any, gets no result", x.where(), x.why(),
+          r.value() == null ? " (no value: is " + TopicAdmin.GROUP_DLQ_COPY_RECORD + " off?)" : "");
+      return;
+    }
+    Decision.Archived answer = ledger.archived(x, nowMs);
+    if (answer != null) {
+      outbox.archived(answer, r);
+    }
+  }
+}

@@ -1,0 +1,85 @@
+package io.promptfleet.dispatcher.status;
+
+import io.promptfleet.common.config.FleetConfig;
+import io.promptfleet.common.config.RouteSettings;
+import io.promptfleet.dispatcher.capacity.KeyPool;
+import io.promptfleet.dispatcher.route.RouteBreakers;
+import io.promptfleet.dispatcher.schedule.ReadyQueues;
+import io.promptfleet.dispatcher.schedule.ReadyQueues.Lane;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * Every 500 ms, a fresh immutable {@link StatusSnapshot} of the dispatcher's state, for the dashboard,
+ * {@code promptfleet status} and the gauges: queue depth per lane, every key's use of its limits, cooldowns and
+ * disabled keys, breaker states, workers from heartbeats, and totals.
+ *
+ * <p>{@link #maybePublish} runs on the dispatcher thread, which alone reads the state; {@link #current()} is safe
+ * from any thread (it returns the last published snapshot, at most about half a second old).
+ */
+public final class StatusPublisher {
+  static final long EVERY_MS = 500;
+
+  private final FleetConfig config;
+  private final String instanceId;
+  private final ReadyQueues<?> queues;
+  private final KeyPool keys;
+  private final RouteBreakers breakers;
+  private final StatusBoard board;
+  private final DispatcherMetrics metrics;
+  private volatile StatusSnapshot current;
+  private long lastMs;
+
+  public StatusPublisher(FleetConfig config, String instanceId, ReadyQueues<?> queues, KeyPool keys,
+      RouteBreakers breakers, StatusBoard board, DispatcherMetrics metrics) {
+    this.config = config;
+    this.instanceId = instanceId;
+    this.queues = queues;
+    this.keys = keys;
+    this.breakers = breakers;
+    this.board = board;
+    this.metrics = metrics;
+    this.current = StatusSnapshot.starting(instanceId);
+  }
+
+  /** The latest snapshot; any thread. */
+  public StatusSnapshot current() {
+    return current;
+  }
+
+  /** Publishes a new snapshot when the last one is 500 ms old; dispatcher thread only. */
+  public void maybePublish(long nowMs, boolean active) {
+    if (nowMs - lastMs < EVERY_MS) {
+      return;
+    }
+    lastMs = nowMs;
+    Map<String, Integer> q = new LinkedHashMap<>();
+    for (Lane l : Lane.values()) {
+      q.put(l.name().toLowerCase(Locale.ROOT), queues.size(l));
+    }
+    List<StatusSnapshot.KeyStatus> ks = new ArrayList<>();
+    config.keys().forEach((name, k) -> ks.add(new StatusSnapshot.KeyStatus(name, k.provider(), keys.inFlight(name),
+        k.maxConcurrency(), keys.requestsInWindow(name, nowMs), keys.requestsPerWindow(name),
+        keys.tokensInWindow(name, nowMs), keys.tokensPerWindow(name),
+        keys.isCoolingDown(name, nowMs) ? Math.max(0, keys.cooldownUntil(name) - nowMs) : 0,
+        keys.isDisabled(name, nowMs) ? "auth or quota error from the provider" : null)));
+    List<StatusSnapshot.RouteStatus> rs = new ArrayList<>();
+    Set<String> seen = new HashSet<>();
+    for (var m : config.models().values()) {
+      for (RouteSettings r : m.routes()) {
+        if (seen.add(r.name())) {
+          rs.add(new StatusSnapshot.RouteStatus(r.name(), breakers.state(r.name()).name()));
+        }
+      }
+    }
+    current = new StatusSnapshot(Instant.ofEpochMilli(nowMs), new StatusSnapshot.DispatcherInfo(instanceId, active),
+        q, ks, rs, board.workers(nowMs), new StatusSnapshot.Totals((long) metrics.dispatched.count(), board.tokens(),
+        board.tokensPerSecond(nowMs), board.cost()));
+  }
+}

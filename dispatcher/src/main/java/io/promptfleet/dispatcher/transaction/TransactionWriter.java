@@ -1,0 +1,190 @@
+package io.promptfleet.dispatcher.transaction;
+
+import io.promptfleet.common.codec.Json;
+import io.promptfleet.common.config.TopicSettings;
+import io.promptfleet.common.job.Assignment;
+import io.promptfleet.dispatcher.capacity.Lease;
+import io.promptfleet.dispatcher.intake.Decision;
+import io.promptfleet.dispatcher.intake.Inbound;
+import io.promptfleet.dispatcher.intake.Outbox;
+import io.promptfleet.dispatcher.intake.Pending;
+import io.promptfleet.dispatcher.intake.ReplyTopics;
+import io.promptfleet.dispatcher.lease.LeaseLedger;
+import io.promptfleet.dispatcher.offsets.OffsetTracker;
+import io.promptfleet.dispatcher.route.RoutePlanner;
+import io.promptfleet.dispatcher.schedule.ReadyQueues;
+import io.promptfleet.dispatcher.status.DispatcherMetrics;
+import java.nio.charset.StandardCharsets;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.header.internals.RecordHeaders;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * What one dispatch round writes, in one Kafka transaction: first everything in the {@link Outbox} (results, dead
+ * letters with their {@code pf.dlq.*} headers, answers to archived assignments with their {@code lease_released}
+ * events), then assignments, the next job of the ready queues at a time ({@link ReadyQueues#next}: priority lanes
+ * by weight, aging), each on the route and key the {@link RoutePlanner} finds and under a lease of the
+ * {@link LeaseLedger}, until {@value #MAX_RECORDS_PER_TRANSACTION} records or nothing can go. A model none of whose
+ * keys has room is skipped for the rest of the round; other models go on. Offsets of every job record answered or
+ * assigned are marked done ({@link OffsetTracker}) and committed with the transaction.
+ *
+ * <p>The loop owner runs the transaction: {@link #write} into its {@link RecordSink}, then commits the
+ * {@link #offsetsToCommit()} and calls {@link #committed}; or, when Kafka fails, aborts and calls {@link #aborted},
+ * which undoes this round's leases and hands back the entries that would not be read again.
+ *
+ * <p>Not thread-safe: owned by the dispatcher thread.
+ */
+public final class TransactionWriter {
+  private static final Logger LOG = LoggerFactory.getLogger(TransactionWriter.class);
+  /** At most this many records per transaction. */
+  public static final int MAX_RECORDS_PER_TRANSACTION = 5_000;
+
+  private final TopicSettings topics;
+  private final Outbox outbox;
+  private final ReadyQueues<Pending> queues;
+  private final RoutePlanner planner;
+  private final LeaseLedger ledger;
+  private final OffsetTracker offsets;
+  private final DispatcherMetrics metrics;
+  private final Set<String> blocked = new HashSet<>();
+  /** Leases taken this round: undone if its transaction aborts. */
+  private final List<Lease> acquired = new ArrayList<>();
+  /** Outbox entries of this round not from a job partition: a rewind does not read them again. */
+  private final List<Outbox.Entry> unreplayable = new ArrayList<>();
+  private ReplyTopics replyTopics;
+
+  public TransactionWriter(TopicSettings topics, Outbox outbox, ReadyQueues<Pending> queues, RoutePlanner planner,
+      LeaseLedger ledger, OffsetTracker offsets, DispatcherMetrics metrics) {
+    this.topics = topics;
+    this.outbox = outbox;
+    this.queues = queues;
+    this.planner = planner;
+    this.ledger = ledger;
+    this.offsets = offsets;
+    this.metrics = metrics;
+  }
+
+  /** The listing of existing topics for this term (null while standing by): results never go to a deleted one. */
+  public void replyTopics(ReplyTopics topics) {
+    this.replyTopics = topics;
+  }
+
+  /**
+   * Writes this round's records into {@code sink}: the outbox, then assignments. Opens the transaction
+   * ({@link RecordSink#begin}) only when there is something to write.
+   */
+  public void write(RecordSink sink, long nowMs) {
+    Instant now = Instant.ofEpochMilli(nowMs);
+    blocked.clear();
+    acquired.clear();
+    unreplayable.clear();
+    int n = 0;
+    for (Outbox.Entry o : outbox.entries()) {
+      sink.begin();
+      emit(o.decision(), o.source(), sink);
+      if (o.tp() != null) {
+        offsets.done(o.tp(), o.offset());
+      }
+      n++;
+    }
+    for (Outbox.Entry o : outbox.entries()) {
+      if (o.tp() == null) {
+        unreplayable.add(o);
+      }
+    }
+    outbox.clear();
+    while (n < MAX_RECORDS_PER_TRANSACTION) {
+      ReadyQueues.Choice<Pending> c = queues.next(nowMs, blocked::contains);
+      if (c == null) {
+        break;
+      }
+      Pending p = c.item();
+      RoutePlanner.Plan plan = planner.plan(p, now);
+      if (plan == null) {
+        blocked.add(c.group()); // no key of this model's chain has room: its jobs wait, other models go on
+        continue;
+      }
+      var job = p.dispatch().job();
+      Lease lease = ledger.acquire(plan.keyId(), job.jobId(), plan.route().name(), plan.deadline(),
+          plan.reservedTokens(), nowMs);
+      acquired.add(lease);
+      Assignment a = new Assignment(lease.leaseId(), job, p.dispatch().attempt(), p.priority(), plan.route(),
+          plan.keyId(), p.dispatch().enqueuedAt(), now, plan.deadline(), job.replyTo(), p.lastError());
+      Outbound record = new Outbound(topics.assignments(), job.jobId(), Json.bytes(a), null);
+      sink.begin();
+      sink.send(record);
+      queues.take(c);
+      offsets.done(p.tp(), p.offset());
+      metrics.dispatched.increment();
+      n++;
+    }
+  }
+
+  /** The input offsets to commit with this round's transaction (empty when none moved). */
+  public Map<TopicPartition, OffsetAndMetadata> offsetsToCommit() {
+    return offsets.toCommit();
+  }
+
+  /** The transaction committed with these offsets. */
+  public void committed(Map<TopicPartition, OffsetAndMetadata> commit) {
+    offsets.markCommitted(commit);
+  }
+
+  /**
+   * The transaction aborted: this round's leases are undone. The caller forgets everything read (the loop owner
+   * reads again from the committed offsets), then puts back {@link #unreplayable()}.
+   */
+  public void aborted(long nowMs) {
+    ledger.undo(acquired, nowMs);
+    acquired.clear();
+  }
+
+  /** The outbox entries of the aborted round that no job record will bring back (taken: the list is emptied). */
+  public List<Outbox.Entry> unreplayable() {
+    List<Outbox.Entry> kept = new ArrayList<>(unreplayable);
+    unreplayable.clear();
+    return kept;
+  }
+
+  private void emit(Decision d, Inbound r, RecordSink sink) {
+    if (d instanceof Decision.DeadLetter dl) {
+      RecordHeaders h = new RecordHeaders();
+      r.headers().forEach(h::add);
+      h.add("pf.dlq.reason", dl.reason().getBytes(StandardCharsets.UTF_8));
+      h.add("pf.dlq.topic", r.topic().getBytes(StandardCharsets.UTF_8));
+      h.add("pf.dlq.partition", Integer.toString(r.partition()).getBytes(StandardCharsets.UTF_8));
+      h.add("pf.dlq.offset", Long.toString(r.offset()).getBytes(StandardCharsets.UTF_8));
+      h.add("pf.dlq.timestamp", Long.toString(r.timestamp()).getBytes(StandardCharsets.UTF_8));
+      sink.send(new Outbound(topics.deadLetters(), r.key(), r.value(), h));
+      metrics.deadLettered.increment();
+      LOG.info("dead-lettered {}-{}@{}: {}", r.topic(), r.partition(), r.offset(), dl.reason());
+      if (dl.answer() != null) {
+        emit(dl.answer(), r, sink);
+      }
+    } else if (d instanceof Decision.Archived x) {
+      sink.send(new Outbound(topics.fleetEvents(), x.released().keyId(), Json.bytes(x.released()), null));
+      emit(x.answer(), r, sink);
+    } else if (d instanceof Decision.Answer a && replyTopics != null && replyTopics.ready()
+        && !replyTopics.listed(a.replyTo())) {
+      // Checked at intake; it was deleted since. A send would wait max.block.ms for metadata, then abort.
+      if (r != null && r.topic().equals(topics.assignmentsDlq())) {
+        emit(new Decision.DeadLetter("reply_to topic " + a.replyTo() + " does not exist; the job would have been "
+            + a.result().status().wireName() + ": " + a.result().error().message(), null), r, sink);
+      } else {
+        LOG.error("job {}: its reply topic {} does not exist any more; its {} result is dropped", a.result().jobId(),
+            a.replyTo(), a.result().status().wireName());
+      }
+    } else if (d instanceof Decision.Answer a) {
+      sink.send(new Outbound(a.replyTo(), a.result().jobId(), Json.bytes(a.result()), null));
+      metrics.answered(a.result().status().wireName());
+    }
+  }
+}

@@ -1,0 +1,191 @@
+package io.promptfleet.dispatcher;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import io.promptfleet.common.codec.Json;
+import io.promptfleet.common.config.FleetConfig;
+import io.promptfleet.common.config.TopicSettings;
+import io.promptfleet.common.job.Assignment;
+import io.promptfleet.common.job.JobStatus;
+import io.promptfleet.common.job.Result;
+import io.promptfleet.dispatcher.intake.Inbound;
+import io.promptfleet.dispatcher.schedule.BackPressure;
+import io.promptfleet.dispatcher.schedule.ReadyQueues.Lane;
+import io.promptfleet.dispatcher.testing.AllTopicsExist;
+import io.promptfleet.dispatcher.testing.Fixtures;
+import io.promptfleet.dispatcher.testing.ManualClock;
+import io.promptfleet.dispatcher.testing.RecordingSink;
+import io.promptfleet.dispatcher.transaction.Outbound;
+import java.util.ArrayList;
+import java.util.List;
+import org.apache.kafka.common.KafkaException;
+import org.apache.kafka.common.TopicPartition;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The dispatcher's core driven as the loop owner drives it, with a manual clock and hand-made records: no Kafka.
+ * Each test plays rounds (feedback, jobs, settle, write, commit) and checks what would be written.
+ */
+class DispatcherCoreTest {
+  private static final FleetConfig CONFIG = Fixtures.config("""
+      keys:
+        k: {provider: p, secret_env: PF_TEST_K, max_concurrency: 2}
+      models:
+        m:
+          routes:
+            - {provider: p, model: m}
+      dispatcher: {max_buffered_jobs: 8}
+      """);
+  private static final TopicSettings T = CONFIG.topics();
+
+  private final ManualClock clock = new ManualClock();
+  private final DispatcherCore core = new DispatcherCore(CONFIG, new SimpleMeterRegistry(), clock, () -> 0.5,
+      "test", "pf-dispatcher-test");
+  private final RecordingSink sink = new RecordingSink();
+  private final List<String> partitionCalls = new ArrayList<>();
+  private final BackPressure.Partitions partitions = new BackPressure.Partitions() {
+    @Override
+    public void pause(Lane lane) {
+      partitionCalls.add("pause " + lane);
+    }
+
+    @Override
+    public void pauseAll() {
+      partitionCalls.add("pause all");
+    }
+
+    @Override
+    public void resume(Lane lane) {
+      partitionCalls.add("resume " + lane);
+    }
+  };
+  private long jobOffset;
+
+  {
+    core.activate("t-", new AllTopicsExist(), List.of(), List.of(), clock.millis());
+  }
+
+  private Inbound job(String topic, String jobId) {
+    return Fixtures.record(topic, jobOffset++, clock.millis(), jobId, Fixtures.job(jobId, "m", ""));
+  }
+
+  /** One round as the loop owner plays it; returns what the committed transaction wrote. */
+  private List<Outbound> round(List<Inbound> feedback, List<Inbound> jobs) {
+    long now = clock.millis();
+    feedback.forEach(r -> core.feedback(r, now));
+    jobs.forEach(r -> core.job(r, now));
+    core.settle(now, partitions);
+    sink.reset();
+    core.write(sink, now);
+    if (sink.open) {
+      core.committed(core.offsetsToCommit());
+    }
+    return List.copyOf(sink.sent);
+  }
+
+  private static List<Assignment> assignments(List<Outbound> written) {
+    return written.stream().filter(o -> o.topic().equals(T.assignments()))
+        .map(o -> Json.read(o.value(), Assignment.class)).toList();
+  }
+
+  private static List<Result> results(List<Outbound> written) {
+    return written.stream().filter(o -> o.topic().equals(T.defaultReplyTo()))
+        .map(o -> Json.read(o.value(), Result.class)).toList();
+  }
+
+  @Test
+  void shouldAssignUpToTheKeysConcurrencyAndTheNextJobWhenAWorkerReleases() {
+    List<Assignment> first = assignments(round(List.of(),
+        List.of(job(T.jobsNormal(), "a"), job(T.jobsNormal(), "b"), job(T.jobsNormal(), "c"))));
+    assertThat(first).extracting(a -> a.job().jobId()).containsExactly("a", "b");
+    assertThat(core.offsetsToCommit()).isEmpty();
+
+    clock.advance(10);
+    Inbound release = Fixtures.event(T.fleetEvents(), 0, Fixtures.released(first.get(0).leaseId(), "k", "p/m",
+        "succeeded", null, 200, 12L), clock.millis());
+    List<Outbound> second = round(List.of(release), List.of());
+
+    assertThat(assignments(second)).extracting(a -> a.job().jobId()).containsExactly("c");
+    core.publishStatus(clock.advance(1_000), true);
+    assertThat(core.status().keys().get(0).inFlight()).isEqualTo(2);
+  }
+
+  @Test
+  void shouldAnswerEveryJobOnceWhenTheRoundIsReadAgainAfterAnAbortedTransaction() {
+    List<Inbound> read = List.of(job(T.jobsNormal(), "a"), job(T.jobsNormal(), "b"));
+    read.forEach(r -> core.job(r, clock.millis()));
+    core.settle(clock.millis(), partitions);
+    sink.failOnSend = new KafkaException("not the coordinator");
+    assertThatThrownBy(() -> core.write(sink, clock.millis())).isInstanceOf(KafkaException.class);
+    core.aborted(clock.millis());
+    sink.failOnSend = null;
+
+    List<Outbound> again = round(List.of(), read); // the loop owner seeks back and reads the same records
+
+    assertThat(assignments(again)).extracting(a -> a.job().jobId()).as("the aborted leases were given back")
+        .containsExactly("a", "b");
+    assertThat(core.offsetsToCommit()).isEmpty();
+  }
+
+  @Test
+  void shouldAnswerACancelledJobThatWaitsForAKeyInTheSameRound() {
+    round(List.of(), List.of(job(T.jobsNormal(), "a"), job(T.jobsNormal(), "b"), job(T.jobsNormal(), "c")));
+    clock.advance(5);
+
+    List<Outbound> written = round(List.of(Fixtures.record(T.cancels(), 0, clock.millis(), "c", null)), List.of());
+
+    assertThat(results(written)).singleElement().satisfies(r -> {
+      assertThat(r.jobId()).isEqualTo("c");
+      assertThat(r.status()).isEqualTo(JobStatus.CANCELLED);
+    });
+    assertThat(core.offsetsToCommit()).isEmpty();
+    assertThat(core.hasWork()).isFalse();
+  }
+
+  @Test
+  void shouldPauseALaneWhoseBufferIsFullAndResumeItWhenItDrains() {
+    List<Assignment> running = assignments(round(List.of(), List.of(job(T.jobsLow(), "a"), job(T.jobsLow(), "b"),
+        job(T.jobsLow(), "c"), job(T.jobsLow(), "d"))));
+    assertThat(partitionCalls).as("two wait, a quarter of max_buffered_jobs 8").containsExactly("pause LOW");
+
+    clock.advance(10);
+    round(List.of(Fixtures.event(T.fleetEvents(), 0, Fixtures.released(running.get(0).leaseId(), "k", "p/m",
+        "succeeded", null, 200, 1L), clock.millis())), List.of());
+
+    assertThat(partitionCalls).as("checked before the round's dispatch: two waited").containsExactly("pause LOW");
+    round(List.of(), List.of());
+    assertThat(partitionCalls).as("one waits: at half").containsExactly("pause LOW", "resume LOW");
+  }
+
+  @Test
+  void shouldTakeOverAndAnswerAnArchivedAssignmentOfItsPredecessorOnce() {
+    Assignment a = assignments(round(List.of(), List.of(job(T.jobsHigh(), "a")))).get(0);
+    DispatcherCore successor = new DispatcherCore(CONFIG, new SimpleMeterRegistry(), clock, () -> 0.5, "next",
+        "pf-dispatcher-next");
+    Inbound written = Fixtures.record(T.assignments(), 0, clock.millis(), "a", Json.bytes(a));
+    Inbound archived = Fixtures.archived(T.assignmentsDlq(), 0, a, 5, clock.millis());
+
+    successor.activate("n-", new AllTopicsExist(), List.of(written), List.of(archived), clock.advance(100));
+    sink.reset();
+    successor.write(sink, clock.millis());
+    List<Outbound> first = List.copyOf(sink.sent);
+    sink.reset();
+    successor.feedback(archived, clock.millis());
+    successor.write(sink, clock.millis());
+
+    assertThat(first).extracting(Outbound::topic).containsExactly(T.fleetEvents(), T.defaultReplyTo());
+    assertThat(sink.sent).as("read again live: the lease is released already").isEmpty();
+  }
+
+  @Test
+  void shouldDropWhatWaitsOnARevokedPartition() {
+    round(List.of(), List.of(job(T.jobsNormal(), "a"), job(T.jobsNormal(), "b"), job(T.jobsNormal(), "c")));
+
+    core.revoked(List.of(new TopicPartition(T.jobsNormal(), 0)));
+
+    assertThat(core.hasWork()).isFalse();
+    assertThat(core.offsetsToCommit()).isEmpty();
+  }
+}
