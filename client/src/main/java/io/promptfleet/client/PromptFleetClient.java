@@ -1,5 +1,6 @@
 package io.promptfleet.client;
 
+import io.promptfleet.common.codec.CancelRecords;
 import io.promptfleet.common.codec.Json;
 import io.promptfleet.common.job.Chunk;
 import io.promptfleet.common.job.Priority;
@@ -182,11 +183,10 @@ public final class PromptFleetClient implements AutoCloseable {
   }
 
   /**
-   * The cancel record of a job: key and {@code job_id} = the job id (the dispatcher and the workers read either
-   * the key, a JSON string or {@code {"job_id": ...}}; the object form is the unambiguous one).
+   * The cancel record of a job, as {@link CancelRecords} writes it (key and {@code job_id} = the job id).
    */
   static ProducerRecord<String, byte[]> cancelRecord(String topic, String jobId) {
-    return new ProducerRecord<>(topic, jobId, Json.bytes(Json.mapper().createObjectNode().put("job_id", jobId)));
+    return new ProducerRecord<>(topic, jobId, CancelRecords.value(jobId));
   }
 
   /** Jobs submitted and not yet answered. */

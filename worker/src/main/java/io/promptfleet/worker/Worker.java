@@ -249,8 +249,7 @@ public final class Worker implements AutoCloseable {
       // Keeps the retry topic's metadata from expiring while no attempt fails, so a retry send on an event loop
       // never waits for a metadata fetch (the events topic stays fresh through these heartbeats).
       publisher.warm(config.topics().jobsRetry());
-      publisher.event(new FleetEvent(FleetEvent.Type.WORKER_HEARTBEAT, clock.instant(), workerId, null, null, null,
-          null, null, null, null, null, null, null, null, config.worker().slots(), freeSlots()))
+      publisher.event(FleetEvent.heartbeat(clock.instant(), workerId, config.worker().slots(), freeSlots()))
           .whenComplete((v, e) -> {
             if (e == null) {
               lastKafkaAckMillis = clock.millis();

@@ -5,24 +5,25 @@ import java.util.Map;
 
 /**
  * What workers tell the dispatcher on {@code llm.fleet.events}: leases released (with usage and the rate-limit
- * headers seen), key cooldowns, and heartbeats with free slots. One record type with a {@link Type}; fields that
- * do not apply to a type are null.
+ * headers seen, from which the dispatcher cools a key down on a 429 or disables it) and heartbeats with free slots.
+ * One record type with a {@link Type}; fields that do not apply to a type are null. Build them with
+ * {@link #leaseReleased} and {@link #heartbeat}.
  *
  * @param type          what happened
  * @param at            when
  * @param workerId      the worker that says it
  * @param leaseId       lease_released: the assignment's lease
  * @param jobId         lease_released: the job
- * @param keyId         lease_released, key_cooldown: the key's configured name (never its secret)
+ * @param keyId         lease_released: the key's configured name (never its secret)
  * @param route         lease_released: the route's name
- * @param outcome       lease_released: succeeded, failed, retry, cancelled, handed_back
+ * @param outcome       lease_released: how the attempt ended
  * @param statusCode    lease_released: the provider's HTTP status, when there was one
  * @param errorCode     lease_released: the error code when the attempt did not succeed (see ErrorCodes); the
  *                      dispatcher disables a key on upstream_auth / upstream_quota and cools it down on
  *                      upstream_rate_limited
  * @param usage         lease_released: usage reported by the provider
- * @param retryAfterMs  key_cooldown: how long the provider asked us to wait
- * @param rateLimit     lease_released, key_cooldown: x-ratelimit-* response headers, lower-cased
+ * @param retryAfterMs  lease_released: how long the provider asked us to wait (retry-after-ms or retry-after)
+ * @param rateLimit     lease_released: x-ratelimit-* response headers, lower-cased
  * @param timeToFirstTokenMs lease_released: for the breaker's slow-call rate
  * @param slotsTotal    heartbeat: the worker's slots
  * @param slotsFree     heartbeat: free slots
@@ -35,7 +36,7 @@ public record FleetEvent(
     String jobId,
     String keyId,
     String route,
-    String outcome,
+    LeaseOutcome outcome,
     Integer statusCode,
     String errorCode,
     Usage usage,
@@ -45,9 +46,85 @@ public record FleetEvent(
     Integer slotsTotal,
     Integer slotsFree) {
 
+  /** A worker's heartbeat: its slots and how many are free. */
+  public static FleetEvent heartbeat(Instant at, String workerId, int slotsTotal, int slotsFree) {
+    return new FleetEvent(Type.WORKER_HEARTBEAT, at, workerId, null, null, null, null, null, null, null, null, null,
+        null, null, slotsTotal, slotsFree);
+  }
+
+  /** The release of an assignment's lease, to be completed with what the attempt saw ({@link Released}). */
+  public static Released leaseReleased(Assignment a, LeaseOutcome outcome) {
+    return leaseReleased(a.leaseId(), a.job().jobId(), a.keyId(), a.route() == null ? null : a.route().name(),
+        outcome);
+  }
+
+  /** The release of a lease named by its parts (for a lease whose assignment is known only by its ids). */
+  public static Released leaseReleased(String leaseId, String jobId, String keyId, String route,
+      LeaseOutcome outcome) {
+    return new Released(leaseId, jobId, keyId, route, outcome);
+  }
+
+  /** Builds a {@code lease_released} event; every setting is optional but who and when. Not thread-safe. */
+  public static final class Released {
+    private final String leaseId;
+    private final String jobId;
+    private final String keyId;
+    private final String route;
+    private final LeaseOutcome outcome;
+    private Integer statusCode;
+    private String errorCode;
+    private Usage usage;
+    private Long retryAfterMs;
+    private Map<String, String> rateLimit;
+    private Long timeToFirstTokenMs;
+
+    private Released(String leaseId, String jobId, String keyId, String route, LeaseOutcome outcome) {
+      this.leaseId = leaseId;
+      this.jobId = jobId;
+      this.keyId = keyId;
+      this.route = route;
+      this.outcome = outcome;
+    }
+
+    /** The provider's HTTP status, when there was a response. */
+    public Released status(Integer code) {
+      this.statusCode = code;
+      return this;
+    }
+
+    /** The error code ({@link ErrorCodes}) when the attempt did not succeed. */
+    public Released error(String code) {
+      this.errorCode = code;
+      return this;
+    }
+
+    public Released usage(Usage u) {
+      this.usage = u;
+      return this;
+    }
+
+    /** How long the provider asked to wait, and the x-ratelimit-* headers it sent. */
+    public Released rateLimit(Long retryAfterMs, Map<String, String> headers) {
+      this.retryAfterMs = retryAfterMs;
+      this.rateLimit = headers;
+      return this;
+    }
+
+    public Released timeToFirstTokenMs(Long ms) {
+      this.timeToFirstTokenMs = ms;
+      return this;
+    }
+
+    /** The event, said by {@code workerId} at {@code at}. */
+    public FleetEvent by(String workerId, Instant at) {
+      return new FleetEvent(Type.LEASE_RELEASED, at, workerId, leaseId, jobId, keyId, route, outcome, statusCode,
+          errorCode, usage, retryAfterMs, rateLimit, timeToFirstTokenMs, null, null);
+    }
+  }
+
   /** The kinds of fleet event. */
   public enum Type {
-    LEASE_RELEASED, KEY_COOLDOWN, WORKER_HEARTBEAT;
+    LEASE_RELEASED, WORKER_HEARTBEAT;
 
     @com.fasterxml.jackson.annotation.JsonValue
     public String wireName() {

@@ -1,12 +1,12 @@
 package io.promptfleet.dispatcher.feedback;
 
+import io.promptfleet.common.codec.CancelRecords;
 import io.promptfleet.common.codec.Json;
 import io.promptfleet.common.job.Assignment;
 import io.promptfleet.common.job.FleetEvent;
 import io.promptfleet.common.kafka.TopicAdmin;
 import io.promptfleet.dispatcher.intake.Inbound;
 import io.promptfleet.dispatcher.lease.ArchivedAssignment;
-import java.nio.charset.StandardCharsets;
 
 /**
  * Reads the three kinds of feedback record: a cancel ({@code llm.cancels}), a fleet event ({@code llm.fleet.events})
@@ -17,27 +17,9 @@ import java.nio.charset.StandardCharsets;
 public final class FeedbackRecords {
   private FeedbackRecords() {}
 
-  /**
-   * The job a cancel names: the value as a JSON string, or its {@code job_id}, or plain text (up to 256
-   * characters, no braces); the key when the value is empty. Null when it names none.
-   */
+  /** The job a cancel names, or null: read by {@link CancelRecords}, the codec every reader and writer uses. */
   public static String cancelledJobId(Inbound r) {
-    if (r.value() != null && r.value().length > 0 && r.value().length < 4_096) {
-      try {
-        var node = Json.mapper().readTree(r.value());
-        if (node != null && node.isTextual() && !node.textValue().isBlank()) {
-          return node.textValue();
-        }
-        if (node != null && node.path("job_id").isTextual() && !node.path("job_id").textValue().isBlank()) {
-          return node.path("job_id").textValue();
-        }
-        return null;
-      } catch (Exception e) {
-        String s = new String(r.value(), StandardCharsets.UTF_8).trim();
-        return s.isEmpty() || s.length() > 256 || s.contains("{") ? null : s;
-      }
-    }
-    return r.key() != null && !r.key().isBlank() && (r.value() == null || r.value().length == 0) ? r.key() : null;
+    return CancelRecords.jobId(r.key(), r.value()).orElse(null);
   }
 
   /**

@@ -1,5 +1,7 @@
 package io.promptfleet.dispatcher.feedback;
 
+import io.promptfleet.common.job.LeaseOutcome;
+import io.promptfleet.common.codec.CancelRecords;
 import io.promptfleet.common.config.TopicSettings;
 import io.promptfleet.common.job.FleetEvent;
 import io.promptfleet.common.kafka.TopicAdmin;
@@ -20,7 +22,7 @@ import org.slf4j.LoggerFactory;
  *   <li>{@code lease_released}: the lease ends ({@link LeaseLedger#released}), then the key's feedback
  *       ({@link KeyFeedback#released}); a {@code handed_back} release is ignored (the share group delivers the
  *       assignment again, under the same lease);</li>
- *   <li>{@code key_cooldown}: the key cools down; {@code worker_heartbeat}: the status board;</li>
+ *   <li>{@code worker_heartbeat}: the status board;</li>
  *   <li>a cancel: remembered ({@link CancelledJobs}), and a sweep of the ready queues is due;</li>
  *   <li>an archived assignment (the share group's dead-letter queue): answered once through the ledger;</li>
  *   <li>an unreadable fleet event or cancel: dead-lettered with the reason in the next transaction.</li>
@@ -58,7 +60,7 @@ public final class FeedbackRouter {
     if (r.topic().equals(topics.cancels())) {
       String jobId = FeedbackRecords.cancelledJobId(r);
       if (jobId == null) {
-        outbox.deadLetter(r, "unreadable cancel: expected a job_id (record key, JSON string or {\"job_id\":...})");
+        outbox.deadLetter(r, CancelRecords.UNREADABLE);
       } else {
         cancelled.add(jobId);
       }
@@ -74,7 +76,7 @@ public final class FeedbackRouter {
     long at = r.timestamp();
     switch (e.type()) {
       case LEASE_RELEASED -> {
-        if ("handed_back".equals(e.outcome())) {
+        if (e.outcome() == LeaseOutcome.HANDED_BACK) {
           // The assignment went back to the share group: another worker runs it under the same lease and
           // releases it then. Releasing now would let a new dispatch take the stream's concurrency twice.
           return;
@@ -82,7 +84,6 @@ public final class FeedbackRouter {
         ledger.released(e, at, nowMs);
         keyFeedback.released(e, at, nowMs);
       }
-      case KEY_COOLDOWN -> keyFeedback.cooldown(e, at, nowMs);
       case WORKER_HEARTBEAT -> board.heartbeat(e, nowMs);
     }
   }

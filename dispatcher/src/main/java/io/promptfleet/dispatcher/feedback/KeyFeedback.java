@@ -1,10 +1,12 @@
 package io.promptfleet.dispatcher.feedback;
 
+import io.promptfleet.common.job.RetryAfter;
 import io.promptfleet.common.config.FleetConfig;
 import io.promptfleet.common.job.ErrorCodes;
 import io.promptfleet.common.job.FleetEvent;
 import io.promptfleet.dispatcher.capacity.KeyPool;
 import io.promptfleet.dispatcher.status.DispatcherMetrics;
+import java.time.Instant;
 import java.util.Map;
 import java.util.function.DoubleSupplier;
 import java.util.regex.Pattern;
@@ -68,7 +70,8 @@ public final class KeyFeedback {
       }
     } else if (ErrorCodes.UPSTREAM_RATE_LIMITED.equals(code)
         || (e.statusCode() != null && e.statusCode() == 429)) {
-      coolDown(key, e.retryAfterMs() != null ? e.retryAfterMs() : retryAfterOf(e.rateLimit()), atMs, nowMs);
+      coolDown(key, e.retryAfterMs() != null ? e.retryAfterMs()
+          : e.rateLimit() == null ? null : RetryAfter.millis(e.rateLimit(), Instant.ofEpochMilli(atMs)), atMs, nowMs);
     }
     Map<String, String> h = e.rateLimit();
     if (h != null && !h.isEmpty()) {
@@ -83,13 +86,6 @@ public final class KeyFeedback {
           metrics.keyEvent(key, "remote_budget");
         }
       }
-    }
-  }
-
-  /** A {@code key_cooldown} event: the worker saw a 429 and says how long to wait. */
-  public void cooldown(FleetEvent e, long atMs, long nowMs) {
-    if (e.keyId() != null) {
-      coolDown(e.keyId(), e.retryAfterMs() != null ? e.retryAfterMs() : retryAfterOf(e.rateLimit()), atMs, nowMs);
     }
   }
 
@@ -110,18 +106,6 @@ public final class KeyFeedback {
     }
   }
 
-  /** retry-after-ms, or retry-after in seconds (an HTTP date is left to the worker, which sends retryAfterMs). */
-  static Long retryAfterOf(Map<String, String> h) {
-    if (h == null) {
-      return null;
-    }
-    Long ms = parseLong(h.get("retry-after-ms"));
-    if (ms != null) {
-      return ms;
-    }
-    Long s = parseLong(h.get("retry-after"));
-    return s == null ? null : s * 1_000;
-  }
 
   private static Long parseLong(String s) {
     if (s == null) {

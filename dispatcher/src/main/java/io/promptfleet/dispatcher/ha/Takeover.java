@@ -1,5 +1,6 @@
 package io.promptfleet.dispatcher.ha;
 
+import io.promptfleet.common.job.LeaseOutcome;
 import io.promptfleet.common.codec.Json;
 import io.promptfleet.common.config.FleetConfig;
 import io.promptfleet.common.config.RouteSettings;
@@ -140,7 +141,7 @@ public final class Takeover {
     long at = r.timestamp();
     switch (e.type()) {
       case LEASE_RELEASED -> {
-        if ("handed_back".equals(e.outcome())) {
+        if (e.outcome() == LeaseOutcome.HANDED_BACK) {
           return; // the assignment ran again under the same lease
         }
         if (e.leaseId() != null) {
@@ -152,7 +153,6 @@ public final class Takeover {
         }
         keyFeedback.released(e, at, nowMs);
       }
-      case KEY_COOLDOWN -> keyFeedback.cooldown(e, at, nowMs);
       case WORKER_HEARTBEAT -> {
         // the status board only shows live workers
       }

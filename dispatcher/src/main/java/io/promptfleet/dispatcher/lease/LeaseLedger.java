@@ -1,6 +1,7 @@
 package io.promptfleet.dispatcher.lease;
 
 import io.promptfleet.common.config.FleetConfig;
+import io.promptfleet.common.job.LeaseOutcome;
 import io.promptfleet.common.job.Assignment;
 import io.promptfleet.common.job.ErrorCodes;
 import io.promptfleet.common.job.FleetEvent;
@@ -169,9 +170,8 @@ public final class LeaseLedger {
         a.leaseId(), a.keyId());
     Result result = Result.terminal(a.job().jobId(), JobStatus.FAILED, new JobError(ErrorCodes.DELIVERY_LIMIT, msg,
         false), a.job().metadata(), attempts);
-    FleetEvent released = new FleetEvent(FleetEvent.Type.LEASE_RELEASED, Instant.ofEpochMilli(nowMs), clientId,
-        a.leaseId(), a.job().jobId(), a.keyId(), a.route() == null ? null : a.route().name(), "failed", null,
-        ErrorCodes.DELIVERY_LIMIT, null, null, null, null, null, null);
+    FleetEvent released = FleetEvent.leaseReleased(a, LeaseOutcome.FAILED).error(ErrorCodes.DELIVERY_LIMIT)
+        .by(clientId, Instant.ofEpochMilli(nowMs));
     return new Decision.Archived(new Decision.Answer(a.replyTo(), result), released);
   }
 

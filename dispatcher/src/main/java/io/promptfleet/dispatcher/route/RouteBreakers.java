@@ -1,5 +1,6 @@
 package io.promptfleet.dispatcher.route;
 
+import io.promptfleet.common.job.LeaseOutcome;
 import io.github.resilience4j.circuitbreaker.CircuitBreaker;
 import io.github.resilience4j.circuitbreaker.CircuitBreakerConfig;
 import io.micrometer.core.instrument.Counter;
@@ -90,8 +91,8 @@ public final class RouteBreakers {
   }
 
   /** What an attempt that ended with {@code errorCode} (null = success) says about its route. */
-  public static Verdict verdictOf(String outcome, String errorCode) {
-    if ("succeeded".equals(outcome)) {
+  public static Verdict verdictOf(LeaseOutcome outcome, String errorCode) {
+    if (outcome == LeaseOutcome.SUCCEEDED) {
       return Verdict.SUCCESS;
     }
     if (errorCode == null) {

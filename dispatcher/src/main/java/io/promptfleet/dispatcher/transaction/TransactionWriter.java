@@ -2,6 +2,7 @@ package io.promptfleet.dispatcher.transaction;
 
 import io.promptfleet.common.codec.Json;
 import io.promptfleet.common.config.TopicSettings;
+import io.promptfleet.common.job.DeadLetterHeaders;
 import io.promptfleet.common.job.Assignment;
 import io.promptfleet.dispatcher.capacity.Lease;
 import io.promptfleet.dispatcher.intake.Decision;
@@ -158,11 +159,11 @@ public final class TransactionWriter {
     if (d instanceof Decision.DeadLetter dl) {
       RecordHeaders h = new RecordHeaders();
       r.headers().forEach(h::add);
-      h.add("pf.dlq.reason", dl.reason().getBytes(StandardCharsets.UTF_8));
-      h.add("pf.dlq.topic", r.topic().getBytes(StandardCharsets.UTF_8));
-      h.add("pf.dlq.partition", Integer.toString(r.partition()).getBytes(StandardCharsets.UTF_8));
-      h.add("pf.dlq.offset", Long.toString(r.offset()).getBytes(StandardCharsets.UTF_8));
-      h.add("pf.dlq.timestamp", Long.toString(r.timestamp()).getBytes(StandardCharsets.UTF_8));
+      h.add(DeadLetterHeaders.REASON, dl.reason().getBytes(StandardCharsets.UTF_8));
+      h.add(DeadLetterHeaders.TOPIC, r.topic().getBytes(StandardCharsets.UTF_8));
+      h.add(DeadLetterHeaders.PARTITION, Integer.toString(r.partition()).getBytes(StandardCharsets.UTF_8));
+      h.add(DeadLetterHeaders.OFFSET, Long.toString(r.offset()).getBytes(StandardCharsets.UTF_8));
+      h.add(DeadLetterHeaders.TIMESTAMP, Long.toString(r.timestamp()).getBytes(StandardCharsets.UTF_8));
       sink.send(new Outbound(topics.deadLetters(), r.key(), r.value(), h));
       metrics.deadLettered.increment();
       LOG.info("dead-lettered {}-{}@{}: {}", r.topic(), r.partition(), r.offset(), dl.reason());

@@ -63,18 +63,6 @@ class KeyFeedbackTest {
   }
 
   @Test
-  void shouldHonourAKeyCooldownEventAndIgnoreOneAboutAnUnknownKey() {
-    jitter = 0;
-    feedback.cooldown(new FleetEvent(FleetEvent.Type.KEY_COOLDOWN, Instant.ofEpochMilli(T0), "w", null, null, "k1",
-        null, null, null, null, null, 4_000L, null, null, null, null), T0, T0);
-    feedback.cooldown(new FleetEvent(FleetEvent.Type.KEY_COOLDOWN, Instant.ofEpochMilli(T0), "w", null, null,
-        "gone", null, null, null, null, null, 4_000L, null, null, null, null), T0, T0);
-
-    assertThat(keys.cooldownUntil("k1")).isEqualTo(T0 + 4_000);
-    assertThat(keyEvents("gone", "cooldown")).isZero();
-  }
-
-  @Test
   void shouldDisableAKeyAfterAnAuthOrQuotaErrorAndCountItOnce() {
     feedback.released(Fixtures.released("l1", "k1", "p/first", "retry", ErrorCodes.UPSTREAM_AUTH, 401, null),
         T0, T0);
@@ -92,9 +80,10 @@ class KeyFeedbackTest {
 
   @Test
   void shouldCapDispatchesByTheRemainingBudgetTheProviderAdvertisedUntilItsReset() {
-    FleetEvent withHeaders = new FleetEvent(FleetEvent.Type.LEASE_RELEASED, null, "w", "l", "j", "k1", "p/first",
-        "succeeded", 200, null, null, null, Map.of("x-ratelimit-remaining-requests", "0",
-        "x-ratelimit-reset-requests", "1.5s", "x-ratelimit-reset-tokens", "1s"), null, null, null);
+    FleetEvent withHeaders = FleetEvent.leaseReleased("l", "j", "k1", "p/first",
+        io.promptfleet.common.job.LeaseOutcome.SUCCEEDED).status(200).rateLimit(null,
+        Map.of("x-ratelimit-remaining-requests", "0", "x-ratelimit-reset-requests", "1.5s",
+            "x-ratelimit-reset-tokens", "1s")).by("w", null);
 
     feedback.released(withHeaders, T0, T0);
 

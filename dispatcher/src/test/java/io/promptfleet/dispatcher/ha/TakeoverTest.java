@@ -134,8 +134,7 @@ class TakeoverTest {
 
   @Test
   void shouldRestoreCancelsAndCooldownsThatStillRun() {
-    FleetEvent cooldown = new FleetEvent(FleetEvent.Type.KEY_COOLDOWN, null, "w", null, null, "k2", null, null, null,
-        null, null, 30_000L, null, null, null, null);
+    FleetEvent cooldown = Fixtures.rateLimited("gone-lease", "k2", 30_000L, null);
 
     takeover.activate("t2-", List.of(), List.of(
         Fixtures.record(T.cancels(), 0, T0, "cancel-me", null),

@@ -104,9 +104,9 @@ class RouteBreakersTest {
   void shouldNotBlameTheRouteForKeyOrJobProblems() {
     calls("a", 30, Verdict.NEUTRAL, 0);
     assertThat(breakers.state("a")).isEqualTo(CircuitBreaker.State.CLOSED);
-    assertThat(RouteBreakers.verdictOf("failed", ErrorCodes.UPSTREAM_AUTH)).isEqualTo(Verdict.NEUTRAL);
-    assertThat(RouteBreakers.verdictOf("retry", ErrorCodes.UPSTREAM_ERROR)).isEqualTo(Verdict.ERROR);
-    assertThat(RouteBreakers.verdictOf("retry", ErrorCodes.UPSTREAM_RATE_LIMITED)).isEqualTo(Verdict.RATE_LIMITED);
-    assertThat(RouteBreakers.verdictOf("succeeded", null)).isEqualTo(Verdict.SUCCESS);
+    assertThat(RouteBreakers.verdictOf(io.promptfleet.common.job.LeaseOutcome.FAILED, ErrorCodes.UPSTREAM_AUTH)).isEqualTo(Verdict.NEUTRAL);
+    assertThat(RouteBreakers.verdictOf(io.promptfleet.common.job.LeaseOutcome.RETRY, ErrorCodes.UPSTREAM_ERROR)).isEqualTo(Verdict.ERROR);
+    assertThat(RouteBreakers.verdictOf(io.promptfleet.common.job.LeaseOutcome.RETRY, ErrorCodes.UPSTREAM_RATE_LIMITED)).isEqualTo(Verdict.RATE_LIMITED);
+    assertThat(RouteBreakers.verdictOf(io.promptfleet.common.job.LeaseOutcome.SUCCEEDED, null)).isEqualTo(Verdict.SUCCESS);
   }
 }

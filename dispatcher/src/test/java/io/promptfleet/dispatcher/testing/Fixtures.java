@@ -3,6 +3,7 @@ package io.promptfleet.dispatcher.testing;
 import io.promptfleet.common.codec.Json;
 import io.promptfleet.common.config.ConfigLoader;
 import io.promptfleet.common.config.FleetConfig;
+import io.promptfleet.common.job.LeaseOutcome;
 import io.promptfleet.common.job.Assignment;
 import io.promptfleet.common.job.FleetEvent;
 import io.promptfleet.common.job.Usage;
@@ -70,24 +71,23 @@ public final class Fixtures {
     return record(topic, offset, atMs, e.keyId(), Json.bytes(e));
   }
 
-  /** A lease_released event; {@code totalTokens} null for no usage. */
+  /** A lease_released event; {@code outcome} by its wire name; {@code totalTokens} null for no usage. */
   public static FleetEvent released(String leaseId, String keyId, String route, String outcome, String errorCode,
       Integer statusCode, Long totalTokens) {
-    return new FleetEvent(FleetEvent.Type.LEASE_RELEASED, Instant.ofEpochMilli(T0), "w1", leaseId, "j", keyId, route,
-        outcome, statusCode, errorCode, totalTokens == null ? null : new Usage(0, totalTokens, totalTokens), null,
-        null, null, null, null);
+    return FleetEvent.leaseReleased(leaseId, "j", keyId, route, LeaseOutcome.ofWireName(outcome)).status(statusCode)
+        .error(errorCode).usage(totalTokens == null ? null : new Usage(0, totalTokens, totalTokens))
+        .by("w1", Instant.ofEpochMilli(T0));
   }
 
   /** A lease_released event of an attempt answered 429, with the retry-after and x-ratelimit-* headers seen. */
   public static FleetEvent rateLimited(String leaseId, String keyId, Long retryAfterMs, Map<String, String> headers) {
-    return new FleetEvent(FleetEvent.Type.LEASE_RELEASED, Instant.ofEpochMilli(T0), "w1", leaseId, "j", keyId,
-        "p/first", "retry", 429, "upstream_rate_limited", null, retryAfterMs, headers, null, null, null);
+    return FleetEvent.leaseReleased(leaseId, "j", keyId, "p/first", LeaseOutcome.RETRY).status(429)
+        .error("upstream_rate_limited").rateLimit(retryAfterMs, headers).by("w1", Instant.ofEpochMilli(T0));
   }
 
   /** A worker's heartbeat. */
   public static FleetEvent heartbeat(String workerId, int slotsTotal, int slotsFree) {
-    return new FleetEvent(FleetEvent.Type.WORKER_HEARTBEAT, Instant.ofEpochMilli(T0), workerId, null, null, null,
-        null, null, null, null, null, null, null, null, slotsTotal, slotsFree);
+    return FleetEvent.heartbeat(Instant.ofEpochMilli(T0), workerId, slotsTotal, slotsFree);
   }
 
   /** A record of the share group's dead-letter queue as the broker writes it: the assignment and its headers. */

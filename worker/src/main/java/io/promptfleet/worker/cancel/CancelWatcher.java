@@ -1,8 +1,6 @@
 package io.promptfleet.worker.cancel;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import io.promptfleet.common.codec.Json;
-import java.nio.charset.StandardCharsets;
+import io.promptfleet.common.codec.CancelRecords;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -20,8 +18,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Reads every cancel on the cancels topic: a consumer without a group, assigned all partitions from their end at
- * start, on its own named thread (every worker must see every cancel, so no group may split them). A cancel record
- * names its job by its key, or by its value: the bare job id, or JSON with {@code job_id}.
+ * start, on its own named thread (every worker must see every cancel, so no group may split them). Records are read
+ * by {@link CancelRecords}, the one cancel codec the dispatcher and the client use too.
  *
  * <p>Thread-safe lifecycle; {@code onCancel} runs on the watcher's thread and must not block.
  */
@@ -67,26 +65,6 @@ public final class CancelWatcher {
     }
   }
 
-  /** The job id a cancel record names, or null. */
-  public static String jobId(String key, byte[] value) {
-    if (value != null && value.length > 0) {
-      String v = new String(value, StandardCharsets.UTF_8).strip();
-      if (v.startsWith("{")) {
-        try {
-          JsonNode n = Json.mapper().readTree(v);
-          if (n.path("job_id").isTextual()) {
-            return n.get("job_id").textValue();
-          }
-        } catch (Exception e) {
-          // fall through to the key
-        }
-      } else if (!v.isEmpty()) {
-        return v.startsWith("\"") && v.endsWith("\"") && v.length() > 1 ? v.substring(1, v.length() - 1) : v;
-      }
-    }
-    return key == null || key.isEmpty() ? null : key;
-  }
-
   private void run() {
     try (KafkaConsumer<String, byte[]> c = new KafkaConsumer<>(props)) {
       consumer = c;
@@ -103,9 +81,11 @@ public final class CancelWatcher {
       ready.countDown();
       while (running) {
         for (ConsumerRecord<String, byte[]> r : c.poll(Duration.ofMillis(500))) {
-          String id = jobId(r.key(), r.value());
-          if (id != null) {
-            onCancel.accept(id);
+          var id = CancelRecords.jobId(r.key(), r.value());
+          if (id.isPresent()) {
+            onCancel.accept(id.get());
+          } else {
+            LOG.debug("ignoring an unreadable cancel at {}-{}@{}", r.topic(), r.partition(), r.offset());
           }
         }
       }

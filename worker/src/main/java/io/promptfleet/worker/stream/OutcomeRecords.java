@@ -5,6 +5,7 @@ import io.promptfleet.common.job.ErrorCodes;
 import io.promptfleet.common.job.FleetEvent;
 import io.promptfleet.common.job.JobError;
 import io.promptfleet.common.job.JobStatus;
+import io.promptfleet.common.job.LeaseOutcome;
 import io.promptfleet.common.job.Result;
 import io.promptfleet.common.job.RetryRequest;
 import io.promptfleet.common.job.Route;
@@ -23,11 +24,6 @@ import java.util.function.UnaryOperator;
  * <p>Not thread-safe: confined to the attempt's event loop.
  */
 final class OutcomeRecords {
-  static final String SUCCEEDED = "succeeded";
-  static final String FAILED = "failed";
-  static final String RETRY = "retry";
-  static final String CANCELLED = "cancelled";
-  static final String HANDED_BACK = "handed_back";
 
   /**
    * The record an attempt ends with: exactly one of {@code result} and {@code retry}.
@@ -35,7 +31,7 @@ final class OutcomeRecords {
    * @param outcome as the {@code lease_released} event names it: succeeded, failed, retry or cancelled
    * @param failure why the attempt did not succeed (its message redacted), or null
    */
-  record Terminal(String outcome, Failure failure, Result result, RetryRequest retry) {}
+  record Terminal(LeaseOutcome outcome, Failure failure, Result result, RetryRequest retry) {}
 
   private final Assignment assignment;
   private final Route route;
@@ -109,12 +105,12 @@ final class OutcomeRecords {
 
   /** A complete answer: its message, text, logprobs and usage. */
   Terminal succeeded(Instant end) {
-    return new Terminal(SUCCEEDED, null, result(JobStatus.SUCCEEDED, end, null), null);
+    return new Terminal(LeaseOutcome.SUCCEEDED, null, result(JobStatus.SUCCEEDED, end, null), null);
   }
 
   /** Cancelled by a record on the cancels topic. */
   Terminal cancelled(Instant end) {
-    return new Terminal(CANCELLED, null, result(JobStatus.CANCELLED, end,
+    return new Terminal(LeaseOutcome.CANCELLED, null, result(JobStatus.CANCELLED, end,
         new JobError(ErrorCodes.CANCELLED, "cancelled by a record on the cancels topic", false)), null);
   }
 
@@ -128,29 +124,33 @@ final class OutcomeRecords {
     if (failure.goesToRetryTopic()) {
       Long wait = headers.retryAfterMs();
       Instant notBefore = wait == null ? end : end.plusMillis(wait);
-      return new Terminal(RETRY, failure, null,
+      return new Terminal(LeaseOutcome.RETRY, failure, null,
           new RetryRequest(assignment, assignment.attempt() + 1, notBefore, error));
     }
-    return new Terminal(FAILED, failure, result(JobStatus.FAILED, end, error), null);
+    return new Terminal(LeaseOutcome.FAILED, failure, result(JobStatus.FAILED, end, error), null);
   }
 
   /**
    * The {@code lease_released} event: outcome, the provider's status, the error code, usage, retry-after, the
    * rate-limit headers and the time to the first delta.
    *
-   * @param outcome one of the outcomes above, {@link #HANDED_BACK} included
+   * @param outcome one of the outcomes above, {@link LeaseOutcome#HANDED_BACK} included
    * @param failure why the attempt did not succeed, or null
    */
-  FleetEvent leaseReleased(String outcome, Failure failure, String workerId, Instant at) {
-    return new FleetEvent(FleetEvent.Type.LEASE_RELEASED, at, workerId, assignment.leaseId(),
-        assignment.job().jobId(), assignment.keyId(), route.name(), outcome,
-        failure == null ? status() : failure.statusCode(), errorCode(outcome, failure), answer.usage(),
-        headers.retryAfterMs(), headers.rateLimit(), timeToFirstDeltaMs(), null, null);
+  FleetEvent leaseReleased(LeaseOutcome outcome, Failure failure, String workerId, Instant at) {
+    return FleetEvent.leaseReleased(assignment.leaseId(), assignment.job().jobId(), assignment.keyId(), route.name(),
+        outcome)
+        .status(failure == null ? status() : failure.statusCode())
+        .error(errorCode(outcome, failure))
+        .usage(answer.usage())
+        .rateLimit(headers.retryAfterMs(), headers.rateLimit())
+        .timeToFirstTokenMs(timeToFirstDeltaMs())
+        .by(workerId, at);
   }
 
   /** The error code an outcome reports: the failure's, {@code cancelled} for a cancel, else null. */
-  static String errorCode(String outcome, Failure failure) {
-    return failure != null ? failure.code() : CANCELLED.equals(outcome) ? ErrorCodes.CANCELLED : null;
+  static String errorCode(LeaseOutcome outcome, Failure failure) {
+    return failure != null ? failure.code() : outcome == LeaseOutcome.CANCELLED ? ErrorCodes.CANCELLED : null;
   }
 
   /** Queued (enqueue to request), to first delta, total (enqueue to end) and to first text. */

@@ -1,5 +1,6 @@
 package io.promptfleet.worker.stream;
 
+import io.promptfleet.common.job.RetryAfter;
 import java.time.Instant;
 import java.util.Collections;
 import java.util.Locale;

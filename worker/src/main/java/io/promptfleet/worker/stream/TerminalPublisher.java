@@ -1,5 +1,6 @@
 package io.promptfleet.worker.stream;
 
+import io.promptfleet.common.job.LeaseOutcome;
 import io.promptfleet.common.job.Assignment;
 import io.vertx.core.Context;
 import java.util.concurrent.CompletableFuture;
@@ -49,7 +50,7 @@ final class TerminalPublisher {
         if (e != null) {
           LOG.warn("job {} attempt {}: cannot publish its {} record, handing the assignment back: {}",
               assignment.job().jobId(), assignment.attempt(), t.outcome(), e.toString());
-          released(OutcomeRecords.HANDED_BACK, t.failure());
+          released(LeaseOutcome.HANDED_BACK, t.failure());
           done.accept(Outcome.HAND_BACK);
         } else {
           released(t.outcome(), t.failure());
@@ -61,13 +62,13 @@ final class TerminalPublisher {
 
   /** The attempt ends with no record: the assignment goes back to the share group. */
   void handBack() {
-    released(OutcomeRecords.HANDED_BACK, null);
+    released(LeaseOutcome.HANDED_BACK, null);
     done.accept(Outcome.HAND_BACK);
   }
 
-  private void released(String outcome, Failure f) {
+  private void released(LeaseOutcome outcome, Failure f) {
     String code = OutcomeRecords.errorCode(outcome, f);
-    env.meters().attempt(outcome, f == null ? "none" : f.kind().tag(), code == null ? "none" : code,
+    env.meters().attempt(outcome.wireName(), f == null ? "none" : f.kind().tag(), code == null ? "none" : code,
         assignment.route());
     env.publisher().event(records.leaseReleased(outcome, f, env.workerId(), env.clock().instant()))
         .whenComplete((v, e) -> {

@@ -2,7 +2,6 @@ package io.promptfleet.worker.cancel;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.nio.charset.StandardCharsets;
 import org.junit.jupiter.api.Test;
 
 class RecentCancelsTest {
@@ -28,15 +27,5 @@ class RecentCancelsTest {
     assertThat(c.contains("b", 4)).isTrue();
     assertThat(c.contains("c", 4)).isTrue();
     assertThat(c.size()).isEqualTo(2);
-  }
-
-  @Test
-  void shouldReadTheJobIdFromValueJsonOrKey() {
-    assertThat(CancelWatcher.jobId(null, "j-1".getBytes(StandardCharsets.UTF_8))).isEqualTo("j-1");
-    assertThat(CancelWatcher.jobId(null, "{\"job_id\":\"j-2\"}".getBytes(StandardCharsets.UTF_8))).isEqualTo("j-2");
-    assertThat(CancelWatcher.jobId(null, "\"j-3\"".getBytes(StandardCharsets.UTF_8))).isEqualTo("j-3");
-    assertThat(CancelWatcher.jobId("j-4", null)).isEqualTo("j-4");
-    assertThat(CancelWatcher.jobId("j-5", "{}".getBytes(StandardCharsets.UTF_8))).isEqualTo("j-5");
-    assertThat(CancelWatcher.jobId(null, new byte[0])).isNull();
   }
 }

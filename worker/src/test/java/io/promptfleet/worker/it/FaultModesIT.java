@@ -82,7 +82,7 @@ class FaultModesIT {
     assertThat(retry.reason().message()).isNotBlank();
     assertThat(h.results(jobId)).as("no result for an attempt that goes back for retry").isEmpty();
     FleetEvent released = h.awaitReleased(jobId, 1, WAIT).get(0);
-    assertThat(released.outcome()).isEqualTo("retry");
+    assertThat(released.outcome()).isEqualTo(io.promptfleet.common.job.LeaseOutcome.RETRY);
     assertThat(released.errorCode()).isEqualTo(code);
     assertThat(released.statusCode()).isEqualTo(status);
     assertThat(released.leaseId()).isEqualTo(a.leaseId());
@@ -119,7 +119,7 @@ class FaultModesIT {
     assertThat(result.error().retryable()).isFalse();
     assertThat(result.attempts()).isEqualTo(1);
     FleetEvent released = h.awaitReleased(jobId, 1, WAIT).get(0);
-    assertThat(released.outcome()).isEqualTo("failed");
+    assertThat(released.outcome()).isEqualTo(io.promptfleet.common.job.LeaseOutcome.FAILED);
     assertThat(released.statusCode()).isEqualTo(status);
     assertThat(h.retries(jobId)).isEmpty();
   }
@@ -137,7 +137,7 @@ class FaultModesIT {
     assertThat(result.attempt()).isEqualTo(1);
     assertGapFreeChunksBeforeTheResult(jobId, 1, result);
     FleetEvent released = h.awaitReleased(jobId, 1, WAIT).get(0);
-    assertThat(released.outcome()).isEqualTo("succeeded");
+    assertThat(released.outcome()).isEqualTo(io.promptfleet.common.job.LeaseOutcome.SUCCEEDED);
     assertThat(released.usage()).isEqualTo(result.usage());
     assertThat(released.timeToFirstTokenMs()).isNotNull();
     assertThat(released.keyId()).isEqualTo("k1");

@@ -57,7 +57,7 @@ class StreamLifecycleIT {
     assertThat(result.attempt()).isEqualTo(1);
     assertThat(h.chunks(jobId, 1).size()).as("cut short").isLessThan(16);
     FleetEvent released = h.awaitReleased(jobId, 1, WAIT).get(0);
-    assertThat(released.outcome()).isEqualTo("cancelled");
+    assertThat(released.outcome()).isEqualTo(io.promptfleet.common.job.LeaseOutcome.CANCELLED);
     assertThat(h.retries(jobId)).isEmpty();
     Thread.sleep(300);
     assertThat(h.results(jobId)).hasSize(1);
@@ -127,7 +127,7 @@ class StreamLifecycleIT {
     assertThat(first.freeSlots()).isZero();
     drained.get(30, java.util.concurrent.TimeUnit.SECONDS);
     assertThat(h.results(jobId)).as("a handed-back attempt publishes no result").isEmpty();
-    assertThat(h.awaitReleased(jobId, 1, WAIT).get(0).outcome()).isEqualTo("handed_back");
+    assertThat(h.awaitReleased(jobId, 1, WAIT).get(0).outcome()).isEqualTo(io.promptfleet.common.job.LeaseOutcome.HANDED_BACK);
 
     h.addWorker(WorkerOptions.defaults());
     Result result = h.awaitResult(jobId, WAIT);

@@ -89,7 +89,7 @@ class WorkerProcessIT {
     List<FleetEvent> released = h.awaitReleased(jobId, 1, WAIT);
     Thread.sleep(500);
     assertThat(h.results(jobId)).hasSize(1);
-    assertThat(h.released(jobId)).singleElement().satisfies(e -> assertThat(e.outcome()).isEqualTo("succeeded"));
+    assertThat(h.released(jobId)).singleElement().satisfies(e -> assertThat(e.outcome()).isEqualTo(io.promptfleet.common.job.LeaseOutcome.SUCCEEDED));
     assertThat(released.get(0).workerId()).isEqualTo(h.prefix + "-w0");
   }
 
@@ -103,7 +103,7 @@ class WorkerProcessIT {
     child.destroy(); // SIGTERM
     assertThat(child.waitFor(30, TimeUnit.SECONDS)).isTrue();
     assertThat(child.exitValue()).isZero();
-    assertThat(h.awaitReleased(jobId, 1, WAIT).get(0).outcome()).isEqualTo("handed_back");
+    assertThat(h.awaitReleased(jobId, 1, WAIT).get(0).outcome()).isEqualTo(io.promptfleet.common.job.LeaseOutcome.HANDED_BACK);
     assertThat(h.results(jobId)).isEmpty();
     h.addWorker(WorkerOptions.defaults());
     Result result = h.awaitResult(jobId, WAIT);

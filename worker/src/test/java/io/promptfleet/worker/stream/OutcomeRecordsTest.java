@@ -48,7 +48,7 @@ class OutcomeRecordsTest {
 
     OutcomeRecords.Terminal t = records.succeeded(T0.plusMillis(400));
 
-    assertThat(t.outcome()).isEqualTo("succeeded");
+    assertThat(t.outcome()).isEqualTo(io.promptfleet.common.job.LeaseOutcome.SUCCEEDED);
     assertThat(t.retry()).isNull();
     Result r = t.result();
     assertThat(r.status()).isEqualTo(JobStatus.SUCCEEDED);
@@ -72,7 +72,7 @@ class OutcomeRecordsTest {
 
     OutcomeRecords.Terminal t = records.failed(Failures.ofHttp(429, "slow down"), end);
 
-    assertThat(t.outcome()).isEqualTo("retry");
+    assertThat(t.outcome()).isEqualTo(io.promptfleet.common.job.LeaseOutcome.RETRY);
     assertThat(t.result()).isNull();
     RetryRequest retry = t.retry();
     assertThat(retry.assignment()).isSameAs(assignment);
@@ -83,7 +83,7 @@ class OutcomeRecordsTest {
 
     FleetEvent e = records.leaseReleased(t.outcome(), t.failure(), "w1", end);
     assertThat(e.type()).isEqualTo(FleetEvent.Type.LEASE_RELEASED);
-    assertThat(e.outcome()).isEqualTo("retry");
+    assertThat(e.outcome()).isEqualTo(io.promptfleet.common.job.LeaseOutcome.RETRY);
     assertThat(e.statusCode()).isEqualTo(429);
     assertThat(e.errorCode()).isEqualTo(ErrorCodes.UPSTREAM_RATE_LIMITED);
     assertThat(e.retryAfterMs()).isEqualTo(2_000L);
@@ -103,7 +103,7 @@ class OutcomeRecordsTest {
 
     OutcomeRecords.Terminal t = records.failed(Failures.ofHttp(400, "{\"error\":{\"message\":\"bad\"}}"), T0);
 
-    assertThat(t.outcome()).isEqualTo("failed");
+    assertThat(t.outcome()).isEqualTo(io.promptfleet.common.job.LeaseOutcome.FAILED);
     assertThat(t.retry()).isNull();
     assertThat(t.result().status()).isEqualTo(JobStatus.FAILED);
     assertThat(t.result().content()).isNull();
@@ -129,7 +129,7 @@ class OutcomeRecordsTest {
 
     OutcomeRecords.Terminal t = records.cancelled(T0.plusMillis(5));
 
-    assertThat(t.outcome()).isEqualTo("cancelled");
+    assertThat(t.outcome()).isEqualTo(io.promptfleet.common.job.LeaseOutcome.CANCELLED);
     assertThat(t.result().status()).isEqualTo(JobStatus.CANCELLED);
     assertThat(t.result().error().code()).isEqualTo(ErrorCodes.CANCELLED);
     FleetEvent before = records.leaseReleased(t.outcome(), null, "w1", T0);
@@ -143,11 +143,11 @@ class OutcomeRecordsTest {
   void shouldReportAHandBackWithoutAnErrorCode() {
     records.started(T0);
 
-    FleetEvent e = records.leaseReleased(OutcomeRecords.HANDED_BACK, null, "w1", T0);
+    FleetEvent e = records.leaseReleased(io.promptfleet.common.job.LeaseOutcome.HANDED_BACK, null, "w1", T0);
 
-    assertThat(e.outcome()).isEqualTo("handed_back");
+    assertThat(e.outcome()).isEqualTo(io.promptfleet.common.job.LeaseOutcome.HANDED_BACK);
     assertThat(e.errorCode()).isNull();
-    assertThat(OutcomeRecords.errorCode("handed_back", null)).isNull();
+    assertThat(OutcomeRecords.errorCode(io.promptfleet.common.job.LeaseOutcome.HANDED_BACK, null)).isNull();
   }
 
   @Test

@@ -70,7 +70,7 @@ class TerminalPublisherTest {
 
     assertThat(done.get(5, TimeUnit.SECONDS)).isEqualTo(Outcome.DONE);
     assertThat(topics()).containsExactly("llm.replies", "llm.fleet.events");
-    assertThat(event().outcome()).isEqualTo("succeeded");
+    assertThat(event().outcome()).isEqualTo(io.promptfleet.common.job.LeaseOutcome.SUCCEEDED);
   }
 
   @Test
@@ -83,7 +83,7 @@ class TerminalPublisherTest {
 
     assertThat(done.get(5, TimeUnit.SECONDS)).isEqualTo(Outcome.DONE);
     assertThat(topics()).containsExactly("llm.jobs.retry", "llm.fleet.events");
-    assertThat(event().outcome()).isEqualTo("retry");
+    assertThat(event().outcome()).isEqualTo(io.promptfleet.common.job.LeaseOutcome.RETRY);
   }
 
   @Test
@@ -96,7 +96,7 @@ class TerminalPublisherTest {
 
     assertThat(done.get(5, TimeUnit.SECONDS)).isEqualTo(Outcome.HAND_BACK);
     assertThat(topics()).containsExactly("llm.fleet.events");
-    assertThat(event().outcome()).isEqualTo("handed_back");
+    assertThat(event().outcome()).isEqualTo(io.promptfleet.common.job.LeaseOutcome.HANDED_BACK);
   }
 
   @Test
@@ -109,7 +109,7 @@ class TerminalPublisherTest {
 
     assertThat(done.get(5, TimeUnit.SECONDS)).isEqualTo(Outcome.HAND_BACK);
     FleetEvent e = event();
-    assertThat(e.outcome()).isEqualTo("handed_back");
+    assertThat(e.outcome()).isEqualTo(io.promptfleet.common.job.LeaseOutcome.HANDED_BACK);
     assertThat(e.errorCode()).as("why the attempt failed").isEqualTo("upstream_rate_limited");
   }
 

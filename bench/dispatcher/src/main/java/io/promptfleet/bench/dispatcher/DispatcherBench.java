@@ -3,6 +3,7 @@ package io.promptfleet.bench.dispatcher;
 import io.promptfleet.common.codec.Json;
 import io.promptfleet.common.config.ConfigLoader;
 import io.promptfleet.common.config.FleetConfig;
+import io.promptfleet.common.job.LeaseOutcome;
 import io.promptfleet.common.job.Assignment;
 import io.promptfleet.common.job.FleetEvent;
 import io.promptfleet.common.job.Usage;
@@ -190,9 +191,8 @@ public final class DispatcherBench {
       while (!stop.get()) {
         for (var r : c.poll(Duration.ofMillis(100))) {
           Assignment a = Json.read(r.value(), Assignment.class);
-          FleetEvent e = new FleetEvent(FleetEvent.Type.LEASE_RELEASED, Instant.now(), "bench", a.leaseId(),
-              a.job().jobId(), a.keyId(), a.route().name(), "succeeded", 200, null, Usage.of(10, 2), null, null, 5L,
-              null, null);
+          FleetEvent e = FleetEvent.leaseReleased(a, LeaseOutcome.SUCCEEDED).status(200).usage(Usage.of(10, 2))
+              .timeToFirstTokenMs(5L).by("bench", Instant.now());
           p.send(new ProducerRecord<>(config.topics().fleetEvents(), a.leaseId(), Json.bytes(e)));
         }
       }

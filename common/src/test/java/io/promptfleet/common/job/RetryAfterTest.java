@@ -1,4 +1,4 @@
-package io.promptfleet.worker.stream;
+package io.promptfleet.common.job;
 
 import static org.assertj.core.api.Assertions.assertThat;
 

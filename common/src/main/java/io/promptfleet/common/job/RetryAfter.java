@@ -1,4 +1,4 @@
-package io.promptfleet.worker.stream;
+package io.promptfleet.common.job;
 
 import java.time.Instant;
 import java.time.ZonedDateTime;
@@ -7,7 +7,8 @@ import java.time.format.DateTimeParseException;
 import java.util.Map;
 
 /**
- * Parses how long a provider asks us to wait: {@code retry-after-ms} (milliseconds, OpenAI), else
+ * The one parser of how long a provider asks us to wait (the worker reads the response, the dispatcher a
+ * released lease's headers): {@code retry-after-ms} (milliseconds, OpenAI), else
  * {@code retry-after} as delta-seconds or an HTTP date (RFC 9110). Stateless and thread-safe.
  */
 public final class RetryAfter {
