@@ -3,6 +3,7 @@ package io.promptfleet.common.codec;
 import com.fasterxml.jackson.databind.JsonNode;
 import java.nio.charset.StandardCharsets;
 import java.util.Optional;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The one codec of the cancels topic ({@code llm.cancels}), used by every writer and reader (the dispatcher for
@@ -33,7 +34,7 @@ public final class CancelRecords {
   }
 
   /** The job a record of the cancels topic names, or empty when it names none. */
-  public static Optional<String> jobId(String key, byte[] value) {
+  public static Optional<String> jobId(@Nullable String key, byte @Nullable [] value) {
     if (value == null || value.length == 0) {
       return nonBlank(key);
     }
@@ -57,7 +58,7 @@ public final class CancelRecords {
     return Optional.empty();
   }
 
-  private static Optional<String> nonBlank(String s) {
+  private static Optional<String> nonBlank(@Nullable String s) {
     return s == null || s.isBlank() ? Optional.empty() : Optional.of(s.strip());
   }
 }

@@ -14,6 +14,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Turns the bytes of a job record into a {@link Job}, or into a {@link Rejection} whose reason names the bad
@@ -64,14 +65,15 @@ public final class JobParser {
    * @param code     {@link ErrorCodes#FIELD_NOT_ALLOWED} when the job carries a forbidden field, else
    *                 {@link ErrorCodes#INVALID_JOB}
    */
-  public record Rejection(String reason, String jobId, String replyTo, JsonNode metadata, String code)
+  public record Rejection(String reason, @Nullable String jobId, @Nullable String replyTo, @Nullable JsonNode metadata,
+      String code)
       implements Parsed {
-    public Rejection(String reason, String jobId, String replyTo, JsonNode metadata) {
+    public Rejection(String reason, @Nullable String jobId, @Nullable String replyTo, @Nullable JsonNode metadata) {
       this(reason, jobId, replyTo, metadata, ErrorCodes.INVALID_JOB);
     }
   }
 
-  public Parsed parse(byte[] value) {
+  public Parsed parse(byte @Nullable [] value) {
     if (value == null || value.length == 0) {
       return new Rejection("empty record: a job is a JSON object", null, null, null);
     }
@@ -192,7 +194,7 @@ public final class JobParser {
         params));
   }
 
-  private static List<ChatMessage> messages(JsonNode node, List<String> problems) {
+  private static List<ChatMessage> messages(@Nullable JsonNode node, List<String> problems) {
     if (node == null || node.isNull()) {
       problems.add("messages is missing");
       return List.of();
@@ -242,7 +244,7 @@ public final class JobParser {
     return out;
   }
 
-  private static String text(JsonNode o, String field) {
+  private static @Nullable String text(JsonNode o, String field) {
     JsonNode v = o.get(field);
     return v != null && v.isTextual() ? v.textValue() : null;
   }

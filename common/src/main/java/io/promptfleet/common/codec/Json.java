@@ -10,6 +10,7 @@ import com.fasterxml.jackson.databind.json.JsonMapper;
 import com.fasterxml.jackson.datatype.jsr310.JavaTimeModule;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The one JSON mapper of the wire contract: snake_case names, ISO-8601 instants, nulls omitted, unknown
@@ -47,8 +48,11 @@ public final class Json {
     }
   }
 
-  /** Reads a record written by this fleet; a malformed one is a bug, not user input, hence unchecked. */
-  public static <T> T read(byte[] bytes, Class<T> type) {
+  /**
+   * Reads a record written by this fleet; a malformed one is a bug, not user input, hence unchecked. Null when the
+   * bytes are the JSON literal {@code null}.
+   */
+  public static <T> @Nullable T read(byte[] bytes, Class<T> type) {
     try {
       return MAPPER.readValue(bytes, type);
     } catch (IOException e) {

@@ -1,6 +1,7 @@
 package io.promptfleet.common.job;
 
 import java.time.Instant;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The dispatcher's decision for one attempt of a job, written to {@code llm.assignments} and taken by one
@@ -23,17 +24,18 @@ public record Assignment(
     String leaseId,
     Job job,
     int attempt,
-    Priority priority,
-    Route route,
+    @Nullable Priority priority,
+    @Nullable Route route,
     String keyId,
-    Instant enqueuedAt,
-    Instant dispatchedAt,
-    Instant deadline,
+    @Nullable Instant enqueuedAt,
+    @Nullable Instant dispatchedAt,
+    @Nullable Instant deadline,
     String replyTo,
-    JobError lastError) {
+    @Nullable JobError lastError) {
 
-  public Assignment(String leaseId, Job job, int attempt, Priority priority, Route route, String keyId,
-      Instant enqueuedAt, Instant dispatchedAt, Instant deadline, String replyTo) {
+  public Assignment(String leaseId, Job job, int attempt, @Nullable Priority priority, @Nullable Route route,
+      String keyId, @Nullable Instant enqueuedAt, @Nullable Instant dispatchedAt, @Nullable Instant deadline,
+      String replyTo) {
     this(leaseId, job, attempt, priority, route, keyId, enqueuedAt, dispatchedAt, deadline, replyTo, null);
   }
 }

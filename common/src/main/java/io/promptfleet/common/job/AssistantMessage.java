@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The assistant message of a result, assembled from an attempt's deltas, in OpenAI's {@code choices[0].message}
@@ -25,11 +26,11 @@ import java.util.Map;
  */
 public record AssistantMessage(
     String role,
-    String content,
-    String refusal,
-    String reasoning,
-    List<ToolCall> toolCalls,
-    FunctionCall functionCall,
+    @Nullable String content,
+    @Nullable String refusal,
+    @Nullable String reasoning,
+    @Nullable List<ToolCall> toolCalls,
+    @Nullable FunctionCall functionCall,
     @JsonAnySetter @JsonAnyGetter Map<String, JsonNode> extra) {
 
   public AssistantMessage {

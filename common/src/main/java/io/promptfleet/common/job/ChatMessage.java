@@ -5,6 +5,7 @@ import com.fasterxml.jackson.annotation.JsonAnySetter;
 import com.fasterxml.jackson.databind.JsonNode;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import org.jspecify.annotations.Nullable;
 
 /**
  * One chat message of a job, passed to the provider as is: every field it carries, including those this record
@@ -17,14 +18,16 @@ import java.util.Map;
  * @param toolCalls  for role assistant: tool calls it made
  * @param extra      every other field of the message, passed through as given
  */
-public record ChatMessage(String role, JsonNode content, String name, String toolCallId, JsonNode toolCalls,
+public record ChatMessage(String role, @Nullable JsonNode content, @Nullable String name, @Nullable String toolCallId,
+    @Nullable JsonNode toolCalls,
     @JsonAnySetter @JsonAnyGetter Map<String, JsonNode> extra) {
 
   public ChatMessage {
     extra = extra == null ? new LinkedHashMap<>() : extra;
   }
 
-  public ChatMessage(String role, JsonNode content, String name, String toolCallId, JsonNode toolCalls) {
+  public ChatMessage(String role, @Nullable JsonNode content, @Nullable String name, @Nullable String toolCallId,
+      @Nullable JsonNode toolCalls) {
     this(role, content, name, toolCallId, toolCalls, null);
   }
 

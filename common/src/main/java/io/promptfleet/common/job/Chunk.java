@@ -2,6 +2,7 @@ package io.promptfleet.common.job;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import java.util.List;
+import org.jspecify.annotations.Nullable;
 
 /**
  * One streamed piece of an attempt's answer.
@@ -25,12 +26,13 @@ import java.util.List;
  * @param extra        other delta fields the provider sent (for example {@code audio}), as sent, or null
  * @param logprobs     the provider's {@code choices[0].logprobs} for this piece, when the job asked for logprobs
  */
-public record Chunk(String jobId, int attempt, long seq, String delta, String finishReason, String reasoning,
-    String refusal, List<ToolCallDelta> toolCalls, FunctionCall functionCall, JsonNode extra, JsonNode logprobs)
+public record Chunk(String jobId, int attempt, long seq, String delta, @Nullable String finishReason,
+    @Nullable String reasoning, @Nullable String refusal, @Nullable List<ToolCallDelta> toolCalls,
+    @Nullable FunctionCall functionCall, @Nullable JsonNode extra, @Nullable JsonNode logprobs)
     implements Reply {
 
   /** A text chunk. */
-  public Chunk(String jobId, int attempt, long seq, String delta, String finishReason) {
+  public Chunk(String jobId, int attempt, long seq, String delta, @Nullable String finishReason) {
     this(jobId, attempt, seq, delta, finishReason, null, null, null, null, null, null);
   }
 

@@ -2,6 +2,7 @@ package io.promptfleet.common.job;
 
 import java.time.Instant;
 import java.util.Map;
+import org.jspecify.annotations.Nullable;
 
 /**
  * What workers tell the dispatcher on {@code llm.fleet.events}: leases released (with usage and the rate-limit
@@ -32,19 +33,19 @@ public record FleetEvent(
     Type type,
     Instant at,
     String workerId,
-    String leaseId,
-    String jobId,
-    String keyId,
-    String route,
-    LeaseOutcome outcome,
-    Integer statusCode,
-    String errorCode,
-    Usage usage,
-    Long retryAfterMs,
-    Map<String, String> rateLimit,
-    Long timeToFirstTokenMs,
-    Integer slotsTotal,
-    Integer slotsFree) {
+    @Nullable String leaseId,
+    @Nullable String jobId,
+    @Nullable String keyId,
+    @Nullable String route,
+    @Nullable LeaseOutcome outcome,
+    @Nullable Integer statusCode,
+    @Nullable String errorCode,
+    @Nullable Usage usage,
+    @Nullable Long retryAfterMs,
+    @Nullable Map<String, String> rateLimit,
+    @Nullable Long timeToFirstTokenMs,
+    @Nullable Integer slotsTotal,
+    @Nullable Integer slotsFree) {
 
   /** A worker's heartbeat: its slots and how many are free. */
   public static FleetEvent heartbeat(Instant at, String workerId, int slotsTotal, int slotsFree) {
@@ -59,7 +60,7 @@ public record FleetEvent(
   }
 
   /** The release of a lease named by its parts (for a lease whose assignment is known only by its ids). */
-  public static Released leaseReleased(String leaseId, String jobId, String keyId, String route,
+  public static Released leaseReleased(String leaseId, String jobId, String keyId, @Nullable String route,
       LeaseOutcome outcome) {
     return new Released(leaseId, jobId, keyId, route, outcome);
   }
@@ -69,16 +70,16 @@ public record FleetEvent(
     private final String leaseId;
     private final String jobId;
     private final String keyId;
-    private final String route;
+    private final @Nullable String route;
     private final LeaseOutcome outcome;
-    private Integer statusCode;
-    private String errorCode;
-    private Usage usage;
-    private Long retryAfterMs;
-    private Map<String, String> rateLimit;
-    private Long timeToFirstTokenMs;
+    private @Nullable Integer statusCode;
+    private @Nullable String errorCode;
+    private @Nullable Usage usage;
+    private @Nullable Long retryAfterMs;
+    private @Nullable Map<String, String> rateLimit;
+    private @Nullable Long timeToFirstTokenMs;
 
-    private Released(String leaseId, String jobId, String keyId, String route, LeaseOutcome outcome) {
+    private Released(String leaseId, String jobId, String keyId, @Nullable String route, LeaseOutcome outcome) {
       this.leaseId = leaseId;
       this.jobId = jobId;
       this.keyId = keyId;
@@ -87,30 +88,30 @@ public record FleetEvent(
     }
 
     /** The provider's HTTP status, when there was a response. */
-    public Released status(Integer code) {
+    public Released status(@Nullable Integer code) {
       this.statusCode = code;
       return this;
     }
 
     /** The error code ({@link ErrorCodes}) when the attempt did not succeed. */
-    public Released error(String code) {
+    public Released error(@Nullable String code) {
       this.errorCode = code;
       return this;
     }
 
-    public Released usage(Usage u) {
+    public Released usage(@Nullable Usage u) {
       this.usage = u;
       return this;
     }
 
     /** How long the provider asked to wait, and the x-ratelimit-* headers it sent. */
-    public Released rateLimit(Long retryAfterMs, Map<String, String> headers) {
+    public Released rateLimit(@Nullable Long retryAfterMs, @Nullable Map<String, String> headers) {
       this.retryAfterMs = retryAfterMs;
       this.rateLimit = headers;
       return this;
     }
 
-    public Released timeToFirstTokenMs(Long ms) {
+    public Released timeToFirstTokenMs(@Nullable Long ms) {
       this.timeToFirstTokenMs = ms;
       return this;
     }

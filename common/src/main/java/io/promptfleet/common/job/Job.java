@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;
+import org.jspecify.annotations.Nullable;
 
 /**
  * A prompt job as a producer writes it to a job topic ({@code llm.jobs.high|normal|low}).
@@ -29,12 +30,12 @@ public record Job(
     String jobId,
     String model,
     List<ChatMessage> messages,
-    Integer maxTokens,
-    String replyTo,
-    Instant deadline,
-    Long ttlMs,
-    String tenant,
-    JsonNode metadata,
+    @Nullable Integer maxTokens,
+    @Nullable String replyTo,
+    @Nullable Instant deadline,
+    @Nullable Long ttlMs,
+    @Nullable String tenant,
+    @Nullable JsonNode metadata,
     Map<String, JsonNode> params) {
 
   /** The classic completion limit field; OpenAI's reasoning models reject it. */
@@ -48,7 +49,7 @@ public record Job(
   }
 
   /** The deadline of this job given the timestamp of the record that carried it, or null for none. */
-  public Instant effectiveDeadline(Instant recordTime) {
+  public @Nullable Instant effectiveDeadline(Instant recordTime) {
     Instant fromTtl = ttlMs == null ? null : recordTime.plusMillis(ttlMs);
     if (deadline == null) {
       return fromTtl;
@@ -61,7 +62,7 @@ public record Job(
     return params.containsKey(MAX_TOKENS) || params.containsKey(MAX_COMPLETION_TOKENS);
   }
 
-  public Job withReplyTo(String topic) {
+  public Job withReplyTo(@Nullable String topic) {
     return new Job(jobId, model, messages, maxTokens, topic, deadline, ttlMs, tenant, metadata, params);
   }
 }

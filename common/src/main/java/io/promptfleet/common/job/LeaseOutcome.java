@@ -3,6 +3,7 @@ package io.promptfleet.common.job;
 import com.fasterxml.jackson.annotation.JsonCreator;
 import com.fasterxml.jackson.annotation.JsonValue;
 import java.util.Locale;
+import org.jspecify.annotations.Nullable;
 
 /**
  * How an attempt ended, as its {@code lease_released} event tells the dispatcher. The dispatcher gives the lease's
@@ -28,7 +29,7 @@ public enum LeaseOutcome {
 
   /** The outcome of a wire name; {@code null} for null. */
   @JsonCreator
-  public static LeaseOutcome ofWireName(String name) {
+  public static @Nullable LeaseOutcome ofWireName(@Nullable String name) {
     return name == null ? null : valueOf(name.toUpperCase(Locale.ROOT));
   }
 }

@@ -3,6 +3,7 @@ package io.promptfleet.common.job;
 import com.fasterxml.jackson.annotation.JsonIgnore;
 import com.fasterxml.jackson.databind.JsonNode;
 import java.util.List;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The one terminal record of a job on its reply topic.
@@ -35,26 +36,27 @@ public record Result(
     String jobId,
     int attempt,
     JobStatus status,
-    String content,
-    String finishReason,
-    Usage usage,
-    String model,
-    String route,
+    @Nullable String content,
+    @Nullable String finishReason,
+    @Nullable Usage usage,
+    @Nullable String model,
+    @Nullable String route,
     int attempts,
-    Timings timings,
-    Double cost,
-    JobError error,
-    JsonNode metadata,
-    AssistantMessage message,
-    JsonNode logprobs,
-    Boolean logprobsTruncated,
-    String systemFingerprint,
-    String serviceTier,
-    String completionId) implements Reply {
+    @Nullable Timings timings,
+    @Nullable Double cost,
+    @Nullable JobError error,
+    @Nullable JsonNode metadata,
+    @Nullable AssistantMessage message,
+    @Nullable JsonNode logprobs,
+    @Nullable Boolean logprobsTruncated,
+    @Nullable String systemFingerprint,
+    @Nullable String serviceTier,
+    @Nullable String completionId) implements Reply {
 
   /** A result without a message (failed, rejected, expired, cancelled; or written by older code). */
-  public Result(String jobId, int attempt, JobStatus status, String content, String finishReason, Usage usage,
-      String model, String route, int attempts, Timings timings, Double cost, JobError error, JsonNode metadata) {
+  public Result(String jobId, int attempt, JobStatus status, @Nullable String content, @Nullable String finishReason,
+      @Nullable Usage usage, @Nullable String model, @Nullable String route, int attempts, @Nullable Timings timings,
+      @Nullable Double cost, @Nullable JobError error, @Nullable JsonNode metadata) {
     this(jobId, attempt, status, content, finishReason, usage, model, route, attempts, timings, cost, error, metadata,
         null, null, null, null, null, null);
   }
@@ -76,13 +78,13 @@ public record Result(
 
   /** The model's refusal text, or null when it did not refuse. */
   @JsonIgnore
-  public String refusal() {
+  public @Nullable String refusal() {
     return message == null ? null : message.refusal();
   }
 
   /** The reasoning text the provider streamed, or null. */
   @JsonIgnore
-  public String reasoning() {
+  public @Nullable String reasoning() {
     return message == null ? null : message.reasoning();
   }
 
@@ -93,7 +95,8 @@ public record Result(
   }
 
   /** A result for a job that never ran. */
-  public static Result terminal(String jobId, JobStatus status, JobError error, JsonNode metadata, int attempts) {
+  public static Result terminal(String jobId, JobStatus status, @Nullable JobError error, @Nullable JsonNode metadata,
+      int attempts) {
     return new Result(jobId, attempts, status, null, null, null, null, null, attempts, null, null, error, metadata);
   }
 }

@@ -5,6 +5,7 @@ import java.time.ZonedDateTime;
 import java.time.format.DateTimeFormatter;
 import java.time.format.DateTimeParseException;
 import java.util.Map;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The one parser of how long a provider asks us to wait (the worker reads the response, the dispatcher a
@@ -22,7 +23,7 @@ public final class RetryAfter {
    * @param now     the time the response arrived
    * @return the wait in ms (>= 0, capped at {@link #MAX_MS}), or null when no usable header was sent
    */
-  public static Long millis(Map<String, String> headers, Instant now) {
+  public static @Nullable Long millis(Map<String, String> headers, Instant now) {
     Long ms = parseMillis(headers.get("retry-after-ms"));
     if (ms == null) {
       ms = parseRetryAfter(headers.get("retry-after"), now);
@@ -30,7 +31,7 @@ public final class RetryAfter {
     return ms == null ? null : Math.min(MAX_MS, Math.max(0, ms));
   }
 
-  private static Long parseMillis(String v) {
+  private static @Nullable Long parseMillis(@Nullable String v) {
     if (v == null || v.isBlank()) {
       return null;
     }
@@ -42,7 +43,7 @@ public final class RetryAfter {
     }
   }
 
-  private static Long parseRetryAfter(String v, Instant now) {
+  private static @Nullable Long parseRetryAfter(@Nullable String v, Instant now) {
     if (v == null || v.isBlank()) {
       return null;
     }

@@ -1,6 +1,7 @@
 package io.promptfleet.common.job;
 
 import java.time.Instant;
+import org.jspecify.annotations.Nullable;
 
 /**
  * A job that failed transiently and goes back to the dispatcher on {@code llm.jobs.retry} for another attempt.
@@ -10,4 +11,5 @@ import java.time.Instant;
  * @param notBefore  the earliest time for the next attempt (backoff, or the provider's retry-after)
  * @param reason     why the attempt failed
  */
-public record RetryRequest(Assignment assignment, int nextAttempt, Instant notBefore, JobError reason) {}
+public record RetryRequest(Assignment assignment, int nextAttempt, @Nullable Instant notBefore,
+    @Nullable JobError reason) {}

@@ -1,6 +1,7 @@
 package io.promptfleet.common.job;
 
 import com.fasterxml.jackson.annotation.JsonIgnore;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Where an assignment is served: a configured provider and the model name sent upstream, with what the worker
@@ -21,11 +22,12 @@ import com.fasterxml.jackson.annotation.JsonIgnore;
  * @param defaultMaxTokens the completion limit the worker sends, in {@code maxTokensField}, for a job that sets
  *                   none; the job itself is never changed, so a retry on another route gets that route's field
  */
-public record Route(String name, String provider, String model, Double priceInputPerMtok,
-    Double priceOutputPerMtok, Double priceCachedInputPerMtok, Boolean stream, Boolean validateOutput,
-    String maxTokensField, Integer defaultMaxTokens) {
+public record Route(String name, String provider, String model, @Nullable Double priceInputPerMtok,
+    @Nullable Double priceOutputPerMtok, @Nullable Double priceCachedInputPerMtok, @Nullable Boolean stream,
+    @Nullable Boolean validateOutput, @Nullable String maxTokensField, @Nullable Integer defaultMaxTokens) {
 
-  public Route(String name, String provider, String model, Double priceInputPerMtok, Double priceOutputPerMtok) {
+  public Route(String name, String provider, String model, @Nullable Double priceInputPerMtok,
+      @Nullable Double priceOutputPerMtok) {
     this(name, provider, model, priceInputPerMtok, priceOutputPerMtok, null, null, null, null, null);
   }
 
@@ -51,7 +53,7 @@ public record Route(String name, String provider, String model, Double priceInpu
    * Cost in USD of the given usage, or null when the route has no prices. Cached prompt tokens are priced at the
    * cached-input price when the route has one.
    */
-  public Double cost(Usage usage) {
+  public @Nullable Double cost(@Nullable Usage usage) {
     if (usage == null || (priceInputPerMtok == null && priceOutputPerMtok == null)) {
       return null;
     }

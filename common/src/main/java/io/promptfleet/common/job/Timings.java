@@ -1,5 +1,7 @@
 package io.promptfleet.common.job;
 
+import org.jspecify.annotations.Nullable;
+
 /**
  * Timings of a job in milliseconds.
  *
@@ -11,8 +13,9 @@ package io.promptfleet.common.job;
  *                             reasoning model's thinking, or a tool-call-only answer, makes it later than, or
  *                             absent beside, time to first token)
  */
-public record Timings(long queuedMs, Long timeToFirstTokenMs, long totalMs, Long timeToFirstContentMs) {
-  public Timings(long queuedMs, Long timeToFirstTokenMs, long totalMs) {
+public record Timings(long queuedMs, @Nullable Long timeToFirstTokenMs, long totalMs,
+    @Nullable Long timeToFirstContentMs) {
+  public Timings(long queuedMs, @Nullable Long timeToFirstTokenMs, long totalMs) {
     this(queuedMs, timeToFirstTokenMs, totalMs, timeToFirstTokenMs);
   }
 }

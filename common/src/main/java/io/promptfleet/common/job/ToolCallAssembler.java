@@ -4,6 +4,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Assembles streamed tool-call fragments into whole calls: the one rule the worker assembles a result's
@@ -18,9 +19,9 @@ import java.util.TreeMap;
  */
 public final class ToolCallAssembler {
   private static final class Building {
-    String id;
-    String type;
-    String name;
+    @Nullable String id;
+    @Nullable String type;
+    @Nullable String name;
     final StringBuilder arguments = new StringBuilder();
     boolean emitted;
 

@@ -1,5 +1,7 @@
 package io.promptfleet.common.job;
 
+import org.jspecify.annotations.Nullable;
+
 /**
  * A fragment of a tool call as it streams, in OpenAI's {@code delta.tool_calls[]} shape. The fragments of one call
  * share its {@code index}; the first usually carries {@code id}, {@code type} and the function's name, later ones
@@ -11,4 +13,4 @@ package io.promptfleet.common.job;
  * @param type     the call's type ({@code function}), when this fragment carries it
  * @param function the name and/or an arguments fragment, when this fragment carries one
  */
-public record ToolCallDelta(int index, String id, String type, FunctionCall function) {}
+public record ToolCallDelta(int index, @Nullable String id, @Nullable String type, @Nullable FunctionCall function) {}

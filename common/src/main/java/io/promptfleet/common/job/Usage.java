@@ -2,6 +2,7 @@ package io.promptfleet.common.job;
 
 import com.fasterxml.jackson.annotation.JsonIgnore;
 import com.fasterxml.jackson.databind.JsonNode;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Token usage as the provider reported it, with its details passed through as sent.
@@ -13,8 +14,8 @@ import com.fasterxml.jackson.databind.JsonNode;
  * @param completionTokensDetails e.g. {@code {"reasoning_tokens": 512, "accepted_prediction_tokens": 0, ...}},
  *                                or null
  */
-public record Usage(long promptTokens, long completionTokens, long totalTokens, JsonNode promptTokensDetails,
-    JsonNode completionTokensDetails) {
+public record Usage(long promptTokens, long completionTokens, long totalTokens, @Nullable JsonNode promptTokensDetails,
+    @Nullable JsonNode completionTokensDetails) {
 
   public Usage(long promptTokens, long completionTokens, long totalTokens) {
     this(promptTokens, completionTokens, totalTokens, null, null);
@@ -36,7 +37,7 @@ public record Usage(long promptTokens, long completionTokens, long totalTokens, 
     return detail(completionTokensDetails, "reasoning_tokens");
   }
 
-  private static long detail(JsonNode details, String field) {
+  private static long detail(@Nullable JsonNode details, String field) {
     JsonNode v = details == null ? null : details.get(field);
     return v != null && v.canConvertToLong() ? v.longValue() : 0;
   }
