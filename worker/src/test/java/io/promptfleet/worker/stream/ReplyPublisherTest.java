@@ -26,8 +26,10 @@ class ReplyPublisherTest {
       long blockedMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0);
 
       assertThat(error.get(5, TimeUnit.SECONDS)).as("the send fails").isNotNull();
+      // the producer's default max.block.ms is 60 s: a send that waited for metadata would hold the caller that long;
+      // the bound is wide because a loaded CI machine took 2.2 s for the first send's class loading and JIT
       assertThat(Duration.ofMillis(blockedMs)).as("the caller (an event loop) was not held for max.block.ms")
-          .isLessThan(Duration.ofSeconds(1));
+          .isLessThan(Duration.ofSeconds(30));
     }
   }
 }
