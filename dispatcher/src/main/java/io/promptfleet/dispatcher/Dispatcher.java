@@ -1,6 +1,7 @@
 package io.promptfleet.dispatcher;
 
 import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.binder.kafka.KafkaClientMetrics;
 import io.promptfleet.common.config.FleetConfig;
 import io.promptfleet.dispatcher.ha.SingleActiveAssignor;
 import io.promptfleet.dispatcher.intake.TopicCatalog;
@@ -37,7 +38,8 @@ import org.slf4j.LoggerFactory;
  * The dispatcher's loop owner: one named thread ({@code pf-dispatcher}) alone holds the Kafka clients — the job
  * consumer, the feedback consumer (fleet events, cancels and the assignments' dead-letter queue, read from every
  * partition without a group) and the transactional producer — and runs the rounds. Everything the dispatcher
- * decides is in {@link DispatcherCore} and its collaborators, which hold no Kafka client.
+ * decides is in {@link DispatcherCore} and its collaborators, which hold no Kafka client. Each client's own metrics
+ * are bound where the client is made and closed with it ({@code DispatcherMetrics.kafkaClient}).
  *
  * <p>Each round it polls jobs, hands the core the feedback and the jobs it read, lets it settle (parked records,
  * lease expiry, the queue sweep; back-pressure pauses and resumes partitions here), and turns what the core writes
@@ -71,6 +73,10 @@ public final class Dispatcher implements AutoCloseable {
   private volatile KafkaConsumer<String, byte[]> jobs;
   private KafkaConsumer<String, byte[]> feedback;
   private KafkaProducer<String, byte[]> producer;
+  /** Each client's Kafka metrics, bound where the client is made and closed with it. */
+  private KafkaClientMetrics jobsMetrics;
+  private KafkaClientMetrics feedbackMetrics;
+  private KafkaClientMetrics producerMetrics;
   /** Which topics exist (reply topics): listed off this thread; null while standing by. */
   private TopicCatalog topicCatalog;
   private long revocations;
@@ -108,7 +114,9 @@ public final class Dispatcher implements AutoCloseable {
   private void run() {
     try {
       jobs = DispatcherKafka.jobConsumer(config, clientId);
+      jobsMetrics = core.metrics().kafkaClient(new KafkaClientMetrics(jobs));
       feedback = DispatcherKafka.feedbackConsumer(config, clientId);
+      feedbackMetrics = core.metrics().kafkaClient(new KafkaClientMetrics(feedback));
       jobs.subscribe(core.lanes().topics(), new Rebalance());
       LOG.info("dispatcher {} started: group {}, reading {}", instanceId, config.dispatcher().groupId(),
           core.lanes().topics());
@@ -128,8 +136,11 @@ public final class Dispatcher implements AutoCloseable {
     } finally {
       active = false;
       assignorFlag.set(false);
+      DispatcherKafka.closeQuietly(jobsMetrics);
       DispatcherKafka.closeQuietly(jobs);
+      DispatcherKafka.closeQuietly(feedbackMetrics);
       DispatcherKafka.closeQuietly(feedback);
+      DispatcherKafka.closeQuietly(producerMetrics);
       DispatcherKafka.closeQuietly(producer);
       DispatcherKafka.closeQuietly(topicCatalog);
       SingleActiveAssignor.forget(clientId);
@@ -188,6 +199,7 @@ public final class Dispatcher implements AutoCloseable {
     LOG.info("dispatcher {} is now the active dispatcher of group {}: fencing predecessors, rebuilding leases",
         instanceId, config.dispatcher().groupId());
     producer = DispatcherKafka.transactionalProducer(config, clientId);
+    producerMetrics = core.metrics().kafkaClient(new KafkaClientMetrics(producer));
     DispatcherKafka.prepareWorkersShareGroup(config, clientId);
     String leasePrefix = Long.toHexString(ThreadLocalRandom.current().nextLong()) + "-";
     topicCatalog = DispatcherKafka.topicCatalog(config, clientId);
@@ -201,6 +213,8 @@ public final class Dispatcher implements AutoCloseable {
   private void deactivate(String why) {
     LOG.warn("dispatcher {} stands by: {}", instanceId, why);
     active = false;
+    DispatcherKafka.closeQuietly(producerMetrics);
+    producerMetrics = null;
     DispatcherKafka.closeQuietly(producer);
     producer = null;
     core.standBy();

@@ -85,7 +85,7 @@ final class DispatcherCore {
     this.queues = new ReadyQueues<>(d.priority(), Pending::readyAtMs);
     this.buffered = queues::size;
     this.cancelled = new CancelledJobs(d.maxCancelledIds());
-    RouteBreakers breakers = new RouteBreakers(d.breaker(), registry, clock);
+    RouteBreakers breakers = new RouteBreakers(d.breaker(), metrics, clock);
     StatusBoard board = new StatusBoard(config);
     TokenEstimator tokens = new TokenEstimator();
     RoutePlanner planner = new RoutePlanner(config, keys, breakers);

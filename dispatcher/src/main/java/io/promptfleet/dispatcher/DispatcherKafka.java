@@ -63,9 +63,13 @@ final class DispatcherKafka {
     return new KafkaConsumer<>(props);
   }
 
-  /** The transactional producer (transactional id = group id: it fences any predecessor), transactions ready. */
+  /**
+   * The transactional producer (transactional id = group id: it fences any predecessor), transactions ready. Its
+   * client id is {@code clientId-tx}: one id per client, so Kafka's app-info metrics of the job consumer and the
+   * producer do not collide.
+   */
   static KafkaProducer<String, byte[]> transactionalProducer(FleetConfig config, String clientId) {
-    var props = KafkaClients.transactionalProducer(config.kafka(), clientId, config.dispatcher().groupId());
+    var props = KafkaClients.transactionalProducer(config.kafka(), clientId + "-tx", config.dispatcher().groupId());
     // A transaction that starts while the previous one's markers are still being written gets
     // CONCURRENT_TRANSACTIONS and is retried after retry.backoff.ms: 100 ms by default, a stall of every
     // dispatch behind it. Retry quickly instead.

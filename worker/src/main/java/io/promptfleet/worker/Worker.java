@@ -2,9 +2,9 @@ package io.promptfleet.worker;
 
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.DistributionSummary;
-import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
+import io.micrometer.core.instrument.binder.kafka.KafkaClientMetrics;
 import io.promptfleet.common.codec.Json;
 import io.promptfleet.common.config.FleetConfig;
 import io.promptfleet.common.config.KeySettings;
@@ -12,8 +12,11 @@ import io.promptfleet.common.job.Assignment;
 import io.promptfleet.common.job.ErrorCodes;
 import io.promptfleet.common.job.FleetEvent;
 import io.promptfleet.common.kafka.KafkaClients;
+import io.promptfleet.common.logging.LogContext;
 import io.promptfleet.worker.cancel.CancelWatcher;
 import io.promptfleet.worker.cancel.RecentCancels;
+import io.promptfleet.worker.metrics.WorkerMetrics;
+import io.promptfleet.worker.metrics.WorkerMetrics.Spec;
 import io.promptfleet.worker.poll.Lane;
 import io.promptfleet.worker.poll.LaneListener;
 import io.promptfleet.worker.stream.CompletionCall;
@@ -58,7 +61,9 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Lifecycle methods are thread-safe. Streams run on event loops; lanes on their own named threads
  * ({@code pf-<worker>-lane-N}); the cancel watcher on {@code pf-<worker>-cancels}; heartbeats on
- * {@code pf-<worker>-heartbeat}.
+ * {@code pf-<worker>-heartbeat}. While a lane thread hands out an assignment, the job and lease ids are in its logging
+ * context ({@link LogContext}); event loops interleave streams, so stream code names the ids in its messages.
+ * Meters are declared in {@link WorkerMetrics}.
  */
 public final class Worker implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(Worker.class);
@@ -70,6 +75,7 @@ public final class Worker implements AutoCloseable {
   private final Clock clock;
   private final HttpClient http;
   private final KafkaProducer<String, byte[]> producer;
+  private final KafkaClientMetrics producerMetrics;
   private final ReplyPublisher publisher;
   private final StreamEnv env;
   private final Map<String, ProviderEndpoint> endpoints = new HashMap<>();
@@ -110,8 +116,10 @@ public final class Worker implements AutoCloseable {
     var w = config.worker();
     this.http = vertx.createHttpClient(new HttpClientOptions().setKeepAlive(true).setTcpNoDelay(true)
         .setMaxInitialLineLength(8192), new PoolOptions().setHttp1MaxSize(w.slots()).setMaxWaitQueueSize(-1));
+    WorkerMetrics metrics = new WorkerMetrics(registry);
     this.producer = new KafkaProducer<>(ReplyPublisher.producerProperties(KafkaClients.producer(config.kafka(),
         "pf-" + workerId)));
+    this.producerMetrics = metrics.kafkaClient(new KafkaClientMetrics(producer));
     this.publisher = new ReplyPublisher(producer, config.topics().fleetEvents(), config.topics().jobsRetry());
     for (var e : config.keys().entrySet()) {
       KeySettings k = e.getValue();
@@ -124,26 +132,22 @@ public final class Worker implements AutoCloseable {
       endpoints.put(e.getKey(), new ProviderEndpoint(config.providers().get(k.provider()),
           ProviderEndpoint.bearer(secret.get())));
     }
-    StreamMeters meters = new StreamMeters(registry);
-    this.env = new StreamEnv(vertx, http, publisher, clock, workerId, w.maxLineBytes(), meters,
+    this.env = new StreamEnv(vertx, http, publisher, clock, workerId, w.maxLineBytes(), new StreamMeters(metrics),
         options.coalesceMs());
-    this.renewals = Counter.builder("promptfleet.worker.lock.renewals")
-        .description("share-group lock renewals of long streams").register(registry);
-    this.pickup = Timer.builder("promptfleet.worker.assignment.pickup")
-        .description("from the dispatcher writing an assignment to a lane of this worker acquiring it, first "
-            + "deliveries only (compares two hosts' clocks)").publishPercentileHistogram().register(registry);
-    DistributionSummary acquired = DistributionSummary.builder("promptfleet.worker.lane.acquired")
-        .description("assignments acquired by one poll of a lane (a lane polls again once all are done)")
-        .publishPercentileHistogram().register(registry);
-    Gauge.builder("promptfleet.worker.streams.active", active, Map::size)
-        .description("streams in flight").register(registry);
-    Gauge.builder("promptfleet.worker.slots.free", this, Worker::freeSlots)
-        .description("assignments this worker could take now").register(registry);
+    this.renewals = metrics.counter(Spec.LOCK_RENEWALS);
+    this.pickup = metrics.timer(Spec.ASSIGNMENT_PICKUP);
+    DistributionSummary acquired = metrics.summary(Spec.LANE_ACQUIRED);
+    metrics.gauge(Spec.STREAMS_ACTIVE, active, Map::size);
+    metrics.gauge(Spec.SLOTS_FREE, this, Worker::freeSlots);
     this.recentCancels = new RecentCancels(options.cancelMemory(), options.cancelTtl().toMillis());
     LaneListener laneListener = new LaneListener() {
       @Override
       public void onAssignment(ConsumerRecord<String, byte[]> record, Lane lane) {
-        Worker.this.onAssignment(record, lane);
+        try {
+          Worker.this.onAssignment(record, lane);
+        } finally {
+          LogContext.clear(); // set once the assignment is read: this lane thread's lines name its job and lease
+        }
       }
 
       @Override
@@ -260,7 +264,10 @@ public final class Worker implements AutoCloseable {
     }
   }
 
-  /** Runs on a lane thread: may block briefly (topic metadata), then hands the stream to an event loop. */
+  /**
+   * Runs on a lane thread: may block briefly (topic metadata), then hands the stream to an event loop. Puts the job
+   * and lease ids in the logging context once the assignment is read (the lane listener clears them).
+   */
   private void onAssignment(ConsumerRecord<String, byte[]> record, Lane lane) {
     Assignment a;
     try {
@@ -274,6 +281,7 @@ public final class Worker implements AutoCloseable {
       lane.acknowledge(record, AcknowledgeType.REJECT);
       return;
     }
+    LogContext.put(a.job().jobId(), a.leaseId());
     if (draining) {
       lane.acknowledge(record, AcknowledgeType.RELEASE);
       return;
@@ -389,6 +397,7 @@ public final class Worker implements AutoCloseable {
   public void close() {
     drain(options.drainGrace());
     heartbeat.shutdownNow();
+    producerMetrics.close();
     producer.close(Duration.ofSeconds(10));
     http.close();
     LOG.info("worker {} stopped", workerId);

@@ -4,6 +4,7 @@ import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpServer;
+import io.vertx.core.http.HttpServerOptions;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.Router;
 import java.util.function.Consumer;
@@ -39,6 +40,9 @@ public final class OpsServer {
     if (extra != null) {
       extra.accept(router);
     }
-    return vertx.createHttpServer().requestHandler(router).listen(port, host);
+    // HTTP/1.1 only: Prometheus, probes and browsers never ask for cleartext HTTP/2, and Java's HttpClient (which
+    // does, by an h2c upgrade) intermittently failed or hung on a /metrics body above ~40 KB with it enabled.
+    return vertx.createHttpServer(new HttpServerOptions().setHttp2ClearTextEnabled(false)).requestHandler(router)
+        .listen(port, host);
   }
 }

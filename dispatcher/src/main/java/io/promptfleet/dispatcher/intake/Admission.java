@@ -9,6 +9,7 @@ import io.promptfleet.common.job.JobStatus;
 import io.promptfleet.common.job.Priority;
 import io.promptfleet.common.job.Result;
 import io.promptfleet.common.job.RetryRequest;
+import io.promptfleet.common.logging.LogContext;
 import io.promptfleet.dispatcher.capacity.TokenEstimator;
 import io.promptfleet.dispatcher.schedule.Backoff;
 import io.promptfleet.dispatcher.schedule.LaneTopics;
@@ -39,7 +40,8 @@ import org.apache.kafka.common.TopicPartition;
  * Queued jobs leave again through {@link #sweep} when their deadline passes or a cancel names them.
  *
  * <p>Not thread-safe: owned by the dispatcher thread. Holds no Kafka client: the reply-topic listing comes through
- * the {@link ReplyTopics} port, the servability check through {@link ServabilityCheck}.
+ * the {@link ReplyTopics} port, the servability check through {@link ServabilityCheck}. While it decides one job,
+ * the job id is in the thread's logging context ({@link LogContext}).
  */
 public final class Admission {
   private final FleetConfig config;
@@ -89,7 +91,24 @@ public final class Admission {
       parked.add(new Parked(r, tp, lane, d, replyTo, replyTopics.ticket()));
       return;
     }
-    admit(r, tp, lane, d, nowMs);
+    LogContext.put(jobIdOf(d), null);
+    try {
+      admit(r, tp, lane, d, nowMs);
+    } finally {
+      LogContext.clear();
+    }
+  }
+
+  /** The job id a decision answers or dispatches (null: none could be read). */
+  private static String jobIdOf(Decision d) {
+    if (d instanceof Decision.Dispatch x) {
+      return x.job().jobId();
+    } else if (d instanceof Decision.Answer x) {
+      return x.result().jobId();
+    } else if (d instanceof Decision.DeadLetter x && x.answer() != null) {
+      return x.answer().result().jobId();
+    }
+    return null;
   }
 
   /** The reply topic a decision will write to (null: none). */
@@ -124,7 +143,12 @@ public final class Admission {
       }
       it.remove();
       if (exists) {
-        admit(p.r(), p.tp(), p.lane(), p.d(), nowMs);
+        LogContext.put(jobIdOf(p.d()), null);
+        try {
+          admit(p.r(), p.tp(), p.lane(), p.d(), nowMs);
+        } finally {
+          LogContext.clear();
+        }
       } else {
         String reason = "reply_to topic " + p.replyTo() + " does not exist";
         if (p.d() instanceof Decision.DeadLetter dl) {

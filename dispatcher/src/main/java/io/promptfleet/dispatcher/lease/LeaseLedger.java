@@ -8,6 +8,7 @@ import io.promptfleet.common.job.FleetEvent;
 import io.promptfleet.common.job.JobError;
 import io.promptfleet.common.job.JobStatus;
 import io.promptfleet.common.job.Result;
+import io.promptfleet.common.logging.LogContext;
 import io.promptfleet.dispatcher.capacity.KeyPool;
 import io.promptfleet.dispatcher.capacity.Lease;
 import io.promptfleet.dispatcher.intake.Decision;
@@ -43,7 +44,8 @@ import org.slf4j.LoggerFactory;
  *
  * A takeover ({@code ha.Takeover}) restores leases through {@link #restore} and {@link #restoreEnded}.
  *
- * <p>Not thread-safe: owned by the dispatcher thread.
+ * <p>Not thread-safe: owned by the dispatcher thread. While it ends one lease, the job and lease ids are in the
+ * thread's logging context ({@link LogContext}), so a breaker transition that the attempt causes names them too.
  */
 public final class LeaseLedger {
   private static final Logger LOG = LoggerFactory.getLogger(LeaseLedger.class);
@@ -114,6 +116,15 @@ public final class LeaseLedger {
     if (e.leaseId() == null) {
       return;
     }
+    LogContext.put(e.jobId(), e.leaseId());
+    try {
+      release(e, atMs, nowMs);
+    } finally {
+      LogContext.clear();
+    }
+  }
+
+  private void release(FleetEvent e, long atMs, long nowMs) {
     Long used = e.usage() == null ? null : e.usage().totalTokens();
     Optional<Lease> l = keys.release(e.leaseId(), used, nowMs);
     if (l.isEmpty()) {
@@ -139,15 +150,20 @@ public final class LeaseLedger {
    */
   public Decision.Archived archived(ArchivedAssignment x, long nowMs) {
     Assignment a = x.assignment();
-    Optional<Lease> l = keys.release(a.leaseId(), null, nowMs);
-    boolean held = l.isPresent() || expiredUnreleased.remove(a.leaseId()) != null;
-    if (l.isPresent()) {
-      metrics.leasesReleased.increment();
-      if (l.get().route() != null) {
-        breakers.release(l.get().route());
+    LogContext.put(a.job().jobId(), a.leaseId());
+    try {
+      Optional<Lease> l = keys.release(a.leaseId(), null, nowMs);
+      boolean held = l.isPresent() || expiredUnreleased.remove(a.leaseId()) != null;
+      if (l.isPresent()) {
+        metrics.leasesReleased.increment();
+        if (l.get().route() != null) {
+          breakers.release(l.get().route());
+        }
       }
+      return answer(x, held, nowMs);
+    } finally {
+      LogContext.clear();
     }
-    return answer(x, held, nowMs);
   }
 
   /**
@@ -179,10 +195,15 @@ public final class LeaseLedger {
   public List<Lease> expire(long nowMs) {
     List<Lease> expired = keys.expire(Instant.ofEpochMilli(nowMs));
     for (Lease l : expired) {
-      metrics.leasesExpired.increment();
-      expiredUnreleased.put(l.leaseId(), Boolean.TRUE);
-      breakers.release(l.route());
-      LOG.warn("lease {} of job {} on key {} expired without release", l.leaseId(), l.jobId(), l.keyId());
+      LogContext.put(l.jobId(), l.leaseId());
+      try {
+        metrics.leasesExpired.increment();
+        expiredUnreleased.put(l.leaseId(), Boolean.TRUE);
+        breakers.release(l.route());
+        LOG.warn("lease {} of job {} on key {} expired without release", l.leaseId(), l.jobId(), l.keyId());
+      } finally {
+        LogContext.clear();
+      }
     }
     return expired;
   }

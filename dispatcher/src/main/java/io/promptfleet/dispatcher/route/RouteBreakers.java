@@ -3,11 +3,11 @@ package io.promptfleet.dispatcher.route;
 import io.promptfleet.common.job.LeaseOutcome;
 import io.github.resilience4j.circuitbreaker.CircuitBreaker;
 import io.github.resilience4j.circuitbreaker.CircuitBreakerConfig;
-import io.micrometer.core.instrument.Counter;
-import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.promptfleet.common.config.BreakerSettings;
 import io.promptfleet.common.job.ErrorCodes;
+import io.promptfleet.dispatcher.status.DispatcherMetrics;
+import io.promptfleet.dispatcher.status.RouteStates;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.Map;
@@ -20,20 +20,21 @@ import org.slf4j.LoggerFactory;
  * failure rate (5xx, timeouts, broken streams) or the slow-call rate (time to first token), {@code rate_limited}
  * opens on the share of 429s. A route takes traffic only while both permit it; an open route sends its jobs down
  * the fallback chain, and after {@code open_ms} half-open probes decide. Every state change is logged and
- * counted ({@code promptfleet.route.breaker.transitions}); {@code promptfleet.route.breaker.state} shows it.
+ * counted ({@code promptfleet.route.breaker.transitions}); {@code promptfleet.route.breaker.state} shows it (both
+ * declared in {@link DispatcherMetrics}).
  *
  * <p>Each dispatch takes a permit with {@link #tryAcquire}; the attempt's end is recorded with {@link #record},
  * or the permit is handed back with {@link #release} when the dispatch did not happen or the attempt says nothing
  * about the route. Not thread-safe: used by the dispatcher thread (Resilience4j itself is thread-safe).
  */
-public final class RouteBreakers {
+public final class RouteBreakers implements RouteStates {
   private static final Logger LOG = LoggerFactory.getLogger(RouteBreakers.class);
 
   /** How an attempt ended, for the breakers. */
   public enum Verdict { SUCCESS, ERROR, RATE_LIMITED, NEUTRAL }
 
   private final BreakerSettings settings;
-  private final MeterRegistry registry;
+  private final DispatcherMetrics metrics;
   private final Map<String, CircuitBreaker[]> breakers = new HashMap<>();
 
   private final java.time.Clock clock;
@@ -42,10 +43,15 @@ public final class RouteBreakers {
     this(settings, registry, java.time.Clock.systemUTC());
   }
 
-  /** With the clock that times the open state (tests pass a controllable one). */
+  /** With the clock that times the open state (tests pass a controllable one); meters on {@code registry}. */
   public RouteBreakers(BreakerSettings settings, MeterRegistry registry, java.time.Clock clock) {
+    this(settings, new DispatcherMetrics(registry), clock);
+  }
+
+  /** With the clock that times the open state, registering the breakers' meters through {@code metrics}. */
+  public RouteBreakers(BreakerSettings settings, DispatcherMetrics metrics, java.time.Clock clock) {
     this.settings = settings;
-    this.registry = registry;
+    this.metrics = metrics;
     this.clock = clock;
   }
 
@@ -106,6 +112,11 @@ public final class RouteBreakers {
     };
   }
 
+  @Override
+  public String stateOf(String route) {
+    return state(route).name();
+  }
+
   /** The state of the route: CLOSED, OPEN, HALF_OPEN (the worse of its two breakers). */
   public CircuitBreaker.State state(String route) {
     CircuitBreaker[] b = of(route);
@@ -150,18 +161,15 @@ public final class RouteBreakers {
             LOG.info(line, r, trigger, t.getFromState(), t.getToState(), m.getFailureRate(), m.getSlowCallRate(),
                 m.getNumberOfBufferedCalls());
           }
-          Counter.builder("promptfleet.route.breaker.transitions")
-              .description("circuit breaker state changes per route").tag("route", r).tag("trigger", trigger)
-              .tag("from", t.getFromState().name().toLowerCase()).tag("to", t.getToState().name().toLowerCase())
-              .register(registry).increment();
+          metrics.breakerTransition(r, trigger, t.getFromState().name().toLowerCase(),
+              t.getToState().name().toLowerCase());
         });
       }
-      Gauge.builder("promptfleet.route.breaker.state", () -> switch (state(r)) {
-            case CLOSED -> 0;
-            case HALF_OPEN -> 1;
-            default -> 2;
-          }).tag("route", r).description("0 closed, 1 half-open, 2 open (traffic goes down the fallback chain)")
-          .register(registry);
+      metrics.breakerState(r, () -> switch (state(r)) {
+        case CLOSED -> 0;
+        case HALF_OPEN -> 1;
+        default -> 2;
+      });
       return pair;
     });
   }

@@ -3,7 +3,6 @@ package io.promptfleet.dispatcher.status;
 import io.promptfleet.common.config.FleetConfig;
 import io.promptfleet.common.config.RouteSettings;
 import io.promptfleet.dispatcher.capacity.KeyPool;
-import io.promptfleet.dispatcher.route.RouteBreakers;
 import io.promptfleet.dispatcher.schedule.ReadyQueues;
 import io.promptfleet.dispatcher.schedule.ReadyQueues.Lane;
 import java.time.Instant;
@@ -30,14 +29,14 @@ public final class StatusPublisher {
   private final String instanceId;
   private final ReadyQueues<?> queues;
   private final KeyPool keys;
-  private final RouteBreakers breakers;
+  private final RouteStates breakers;
   private final StatusBoard board;
   private final DispatcherMetrics metrics;
   private volatile StatusSnapshot current;
   private long lastMs;
 
   public StatusPublisher(FleetConfig config, String instanceId, ReadyQueues<?> queues, KeyPool keys,
-      RouteBreakers breakers, StatusBoard board, DispatcherMetrics metrics) {
+      RouteStates breakers, StatusBoard board, DispatcherMetrics metrics) {
     this.config = config;
     this.instanceId = instanceId;
     this.queues = queues;
@@ -74,7 +73,7 @@ public final class StatusPublisher {
     for (var m : config.models().values()) {
       for (RouteSettings r : m.routes()) {
         if (seen.add(r.name())) {
-          rs.add(new StatusSnapshot.RouteStatus(r.name(), breakers.state(r.name()).name()));
+          rs.add(new StatusSnapshot.RouteStatus(r.name(), breakers.stateOf(r.name())));
         }
       }
     }

@@ -39,7 +39,8 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Not thread-safe: created on any thread, then driven on one Vert.x event loop (the context that runs
  * {@link #start()}); every callback, timer and SSE event runs there, and {@link #cancel()} and {@link #handBack}
- * must be called there too. Never blocks.
+ * must be called there too. Never blocks. An event loop interleaves many jobs, so log lines name the job, attempt
+ * and lease in the message rather than in the logging context (MDC).
  */
 public final class CompletionCall implements SseListener {
   private static final Logger LOG = LoggerFactory.getLogger(CompletionCall.class);
@@ -155,7 +156,8 @@ public final class CompletionCall implements SseListener {
     finished = true;
     abortTransfer(false);
     records.started(clock.instant());
-    LOG.info("job {} attempt {}: handed back ({})", assignment.job().jobId(), assignment.attempt(), why);
+    LOG.info("job {} attempt {} lease {}: handed back ({})", assignment.job().jobId(), assignment.attempt(),
+        assignment.leaseId(), why);
     terminal.handBack();
   }
 
@@ -354,11 +356,11 @@ public final class CompletionCall implements SseListener {
     OutcomeRecords.Terminal t = records.failed(failure, end);
     Failure f = t.failure();
     if (t.retry() != null) {
-      LOG.debug("job {} attempt {}: {} failure {} - {}", assignment.job().jobId(), assignment.attempt(),
-          f.kind().tag(), f.code(), f.message());
+      LOG.debug("job {} attempt {} lease {}: {} failure {} - {}", assignment.job().jobId(), assignment.attempt(),
+          assignment.leaseId(), f.kind().tag(), f.code(), f.message());
     } else {
-      LOG.info("job {} attempt {} failed: {} {}", assignment.job().jobId(), assignment.attempt(), f.code(),
-          f.message());
+      LOG.info("job {} attempt {} lease {} failed: {} {}", assignment.job().jobId(), assignment.attempt(),
+          assignment.leaseId(), f.code(), f.message());
     }
     terminal.publish(t);
   }

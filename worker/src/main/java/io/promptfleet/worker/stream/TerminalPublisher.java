@@ -48,8 +48,8 @@ final class TerminalPublisher {
           : env.publisher().result(assignment.replyTo(), t.result());
       sent.whenComplete((v, e) -> context.runOnContext(y -> {
         if (e != null) {
-          LOG.warn("job {} attempt {}: cannot publish its {} record, handing the assignment back: {}",
-              assignment.job().jobId(), assignment.attempt(), t.outcome(), e.toString());
+          LOG.warn("job {} attempt {} lease {}: cannot publish its {} record, handing the assignment back: {}",
+              assignment.job().jobId(), assignment.attempt(), assignment.leaseId(), t.outcome(), e.toString());
           released(LeaseOutcome.HANDED_BACK, t.failure());
           done.accept(Outcome.HAND_BACK);
         } else {
@@ -73,7 +73,8 @@ final class TerminalPublisher {
     env.publisher().event(records.leaseReleased(outcome, f, env.workerId(), env.clock().instant()))
         .whenComplete((v, e) -> {
           if (e != null) {
-            LOG.warn("job {}: cannot publish lease_released: {}", assignment.job().jobId(), e.toString());
+            LOG.warn("job {} lease {}: cannot publish lease_released: {}", assignment.job().jobId(),
+                assignment.leaseId(), e.toString());
           }
         });
   }
