@@ -50,7 +50,9 @@ public final class TokenEstimator {
   /** A low-detail image, and the base cost of every image under the tile rule. */
   static final int IMAGE_BASE = 85;
   static final int IMAGE_PER_TILE = 170;
-  private final Encoding encoding = Encodings.newLazyEncodingRegistry().getEncoding(EncodingType.O200K_BASE);
+  /** Loaded once per JVM (about 0.5 s and tens of MB); jtokkit's encodings are immutable and thread-safe. */
+  private static final Encoding O200K = Encodings.newLazyEncodingRegistry().getEncoding(EncodingType.O200K_BASE);
+  private final Encoding encoding = O200K;
 
   /**
    * The prompt estimate of a job, to be priced per route.

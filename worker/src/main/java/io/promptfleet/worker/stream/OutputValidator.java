@@ -13,6 +13,8 @@ import io.vertx.json.schema.SchemaException;
 import io.vertx.json.schema.Validator;
 import java.util.Map;
 import java.util.Optional;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Checks a strict structured output against the JSON Schema the job asked for: {@code response_format} of type
@@ -23,6 +25,7 @@ import java.util.Optional;
  * loop.
  */
 final class OutputValidator {
+  private static final Logger LOG = LoggerFactory.getLogger(OutputValidator.class);
   private static final JsonSchemaOptions OPTIONS = new JsonSchemaOptions()
       .setDraft(Draft.DRAFT202012)
       .setBaseUri("urn:promptfleet:job")
@@ -61,7 +64,9 @@ final class OutputValidator {
       JsonSchema s = JsonSchema.of(new JsonObject(Json.mapper().convertValue(schema, Map.class)));
       out = Validator.create(s, OPTIONS).validate(instance);
     } catch (SchemaException | IllegalArgumentException e) {
-      // the provider accepted the schema; one we cannot read is not the answer's fault
+      // the provider accepted the schema; one we cannot read is not the answer's fault, but say it was not checked
+      LOG.warn("a response_format schema could not be read by the validator, so the answer was not validated: {}",
+          Failures.clip(String.valueOf(e.getMessage())));
       return Optional.empty();
     }
     if (Boolean.TRUE.equals(out.getValid())) {
