@@ -1,0 +1,101 @@
+package io.promptfleet.dispatcher.sim;
+
+import java.util.Arrays;
+import java.util.Set;
+import java.util.stream.Collectors;
+
+/**
+ * Real bugs the simulation found and that are not fixed yet. While one is off (the default), the simulation keeps
+ * out of the situation that triggers it, so the default property stays green and keeps guarding everything else;
+ * {@code -Dsim.knownIssues=all} (or a comma-separated list of names) turns them back on. {@code KnownIssuesTest}
+ * shows each with a short fixed run; random runs that find them (with {@code -Dsim.knownIssues=NAME
+ * -Dsim.seed=SEED}, for the generators as written): tenant-retry 5351314680917830196 (try 12), reread
+ * -7443591531270415350 (try 5), outbox-send-failure 8696750397158056197 (try 246, with {@code -Dsim.tries=300}),
+ * feedback-dead-letter-gap -5705714254231060580 (try 1), head-of-line -3987066420661703550 (try 3); lookback was
+ * not met in 150 random tries. Remove an issue here, with its test, when it is fixed. Immutable.
+ */
+final class KnownIssues {
+  /**
+   * RoutePlanner.plan avoids a retry's previous key by asking KeyPool.choose with the other candidates only; when the
+   * previous key was the tenant's only key of the route, that list has no key of the tenant, so choose treats the
+   * tenant as one without a pool of its own and returns a shared key: the retry of a tenant's job runs on a key that
+   * serves no tenant (invariant 2). Off: tenant acme has two keys per provider.
+   */
+  static final String TENANT_RETRY = "tenant-retry";
+
+  /**
+   * The offset tracker commits a partition only up to its lowest open record, and an abort (rewind) or a takeover
+   * reads every partition again from its committed offset with a core that forgot what it did: records above the
+   * committed offset that were dispatched or answered already are dispatched or answered again (a second
+   * assignment, so the job runs twice and gets two results; or a second rejected/expired/cancelled result or dead
+   * letter). Any partition where a job waits for a key while later ones go (another model, a tenant's full keys, a
+   * retry not yet due) is exposed (invariant 1). Off: a job (or unreadable record) whose record was read again after
+   * it was handled is exempt from "at most once" (still checked to be answered at least once); the run counts them.
+   */
+  static final String REREAD = "reread";
+
+  /**
+   * TransactionWriter.write lists the round's outbox entries that no job record brings back (answers to archived
+   * assignments, dead letters of unreadable fleet events and cancels) only after every outbox entry was sent; a send
+   * that throws before that leaves the list empty, and the abort forgets the entries: an archived assignment's job
+   * never gets its failed/delivery_limit answer (invariant 1; the lease is released already, so only a later
+   * takeover, which reads the dead-letter queue again, would answer it), an unreadable record is never
+   * dead-lettered. Off: a failing send fails at the first assignment of the round (or at the commit), never while
+   * the outbox is written.
+   */
+  static final String OUTBOX_SEND_FAILURE = "outbox-send-failure";
+
+  /**
+   * An unreadable fleet event or cancel is dead-lettered only by the dispatcher that reads it live; a takeover skips
+   * the unreadable records it reads back ("dead-lettered when they arrived"). One that arrived while no dispatcher was
+   * active (the failover gap, or before the first one), or whose dispatcher died before its transaction committed,
+   * is never dead-lettered. Off: at the end of a run an unreadable feedback record needs at most one dead letter
+   * (on: exactly one, as for unreadable job records).
+   */
+  static final String FEEDBACK_DEAD_LETTER_GAP = "feedback-dead-letter-gap";
+
+  /**
+   * Head-of-line blocking in TransactionWriter.write: when the head that ReadyQueues.next picks cannot be planned
+   * (its tenant's keys are full, its token reservation does not fit the window yet, its lane's head is a job whose
+   * chain is cooling down), the whole model group is blocked for the rest of the round, so a high job of the same
+   * model that a free key could serve waits (a tenant's own free key stays idle behind a shared job; a small job
+   * behind a large one). Off: invariant 5b is checked only in rounds where every queued job of the group has a key
+   * with room (no head could be refused); on: whenever a high job has one.
+   */
+  static final String HEAD_OF_LINE = "head-of-line";
+
+  /**
+   * rebuild_lookback_ms defaults to default_job_ttl_ms + lease_grace_ms, but a job may set a longer ttl_ms or
+   * deadline (nothing caps it). A takeover reads assignments back only as far as the lookback, so the lease of a job
+   * with a longer deadline, dispatched before the lookback and still running, is not restored: its key counts one
+   * stream less (a new dispatch can take it over max_concurrency) and, should the share group archive it, nobody
+   * answers it (invariants 3, 2, 1). Off: the simulation caps every job's ttl and deadline at default_job_ttl_ms.
+   */
+  static final String LOOKBACK = "lookback";
+
+  private final Set<String> on;
+
+  private KnownIssues(Set<String> on) {
+    this.on = on;
+  }
+
+  /** From {@code -Dsim.knownIssues}. */
+  static KnownIssues fromSystemProperty() {
+    return of(System.getProperty("sim.knownIssues", ""));
+  }
+
+  /** "all", or names separated by commas; empty: none. */
+  static KnownIssues of(String names) {
+    return new KnownIssues(Arrays.stream(names.split(",")).map(String::trim).filter(s -> !s.isEmpty())
+        .collect(Collectors.toUnmodifiableSet()));
+  }
+
+  boolean on(String issue) {
+    return on.contains("all") || on.contains(issue);
+  }
+
+  @Override
+  public String toString() {
+    return on.isEmpty() ? "none" : String.join(",", on);
+  }
+}

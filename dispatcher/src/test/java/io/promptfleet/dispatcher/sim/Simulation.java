@@ -1,0 +1,849 @@
+package io.promptfleet.dispatcher.sim;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.promptfleet.common.codec.CancelRecords;
+import io.promptfleet.common.codec.JobParser;
+import io.promptfleet.common.codec.Json;
+import io.promptfleet.common.config.FleetConfig;
+import io.promptfleet.common.config.RouteSettings;
+import io.promptfleet.common.config.TopicSettings;
+import io.promptfleet.common.job.Assignment;
+import io.promptfleet.common.job.DeadLetterHeaders;
+import io.promptfleet.common.job.ErrorCodes;
+import io.promptfleet.common.job.FleetEvent;
+import io.promptfleet.common.job.Job;
+import io.promptfleet.common.job.JobError;
+import io.promptfleet.common.job.LeaseOutcome;
+import io.promptfleet.common.job.RetryRequest;
+import io.promptfleet.common.job.Usage;
+import io.promptfleet.common.kafka.TopicAdmin;
+import io.promptfleet.dispatcher.capacity.TokenEstimator;
+import io.promptfleet.dispatcher.capacity.TokenLimits;
+import io.promptfleet.dispatcher.intake.Inbound;
+import io.promptfleet.dispatcher.schedule.BackPressure;
+import io.promptfleet.dispatcher.schedule.LaneTopics;
+import io.promptfleet.dispatcher.schedule.ReadyQueues.Lane;
+import io.promptfleet.dispatcher.sim.SimKafka.Rec;
+import io.promptfleet.dispatcher.testing.Fixtures;
+import io.promptfleet.dispatcher.testing.ManualClock;
+import io.promptfleet.dispatcher.transaction.Outbound;
+import io.promptfleet.dispatcher.transaction.RecordSink;
+import java.nio.charset.StandardCharsets;
+import java.time.Instant;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Deque;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.Set;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.common.KafkaException;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.header.internals.RecordHeaders;
+
+/**
+ * A fleet around one dispatcher core, on a manual clock: producers, an in-memory Kafka ({@link SimKafka}), workers
+ * that end their assignments as a {@link Step} says, the share group's redelivery and archiving, and the loop
+ * owner's rounds exactly as {@code Dispatcher} plays them (poll jobs, activate if needed, feedback, jobs, settle,
+ * write, commit or abort and rewind). It keeps a model of what happened — every job, every record it caused,
+ * every committed assignment (a lease) and how it ended — from which {@link Invariants} judges the core after every
+ * step.
+ *
+ * <p>Modelled: four job topics of two partitions (keyed by job id) with the dispatcher group's committed offsets,
+ * polls of at most {@value #POLL_PER_PARTITION} records per partition, pause and resume by lane; the assignments
+ * topic (a committed assignment runs on a worker at once), the fleet events, the cancels and the assignments'
+ * dead-letter queue, each one partition, read from the end when a term starts and live after; reply topics (one
+ * created {@value #LATE_TOPIC_AFTER_MS} ms into the run, one never) behind a topic listing on the simulation's clock
+ * ({@link FakeTopicCatalog}); the dead-letter topic; transactions whose records and offsets appear together when
+ * they commit and never when they abort; the takeover read-back by timestamp over rebuild_lookback_ms.
+ *
+ * <p>Not modelled: several partitions of the feedback topics (their order across partitions), a commit that fails
+ * but committed (an ambiguous commitTransaction timeout), revocation of some partitions only, a worker that writes
+ * its terminal record and then dies before acknowledging (the share group runs it again: a documented limit),
+ * x-ratelimit-* budgets, heartbeats and status, the wall clock (only {@code ROUND_MS} passes per round).
+ *
+ * <p>Deterministic: the same steps give the same run (the core's random numbers come from a fixed seed).
+ * Not thread-safe.
+ */
+final class Simulation {
+  /**
+   * Two providers, shared keys and keys of tenant acme, three models with fallback chains; small windows and limits
+   * so that keys are full most of the time. {@code %s} takes acme's second key of each provider (see
+   * {@link #ACME_SECOND_KEYS}).
+   */
+  static final String YAML = """
+      providers:
+        p: {base_url: "http://127.0.0.1:1/v1"}
+        q: {base_url: "http://127.0.0.1:2/v1"}
+      keys:
+        p1: {provider: p, secret_env: PF_SIM, max_concurrency: 2, requests_per_minute: 36, tokens_per_minute: 9000}
+        p2: {provider: p, secret_env: PF_SIM, max_concurrency: 1, requests_per_minute: 60, tokens_per_minute: 6000}
+        q1: {provider: q, secret_env: PF_SIM, max_concurrency: 2, requests_per_minute: 48, tokens_per_minute: 12000}
+        pa: {provider: p, secret_env: PF_SIM, max_concurrency: 1, requests_per_minute: 30, tokens_per_minute: 6000,
+             tenant: acme}
+        qa: {provider: q, secret_env: PF_SIM, max_concurrency: 1, requests_per_minute: 30, tokens_per_minute: 6000,
+             tenant: acme}
+        %s
+      models:
+        chat:
+          routes:
+            - {provider: p, model: big, default_max_tokens: 300, max_tokens_cap: 1500}
+            - {provider: q, model: big-q, default_max_tokens: 200, max_tokens_cap: 800}
+        mini:
+          routes:
+            - {provider: q, model: mini, default_max_tokens: 100, max_tokens_field: max_completion_tokens}
+        pinned:
+          routes:
+            - {provider: p, model: pinned, keys: [p2]}
+            - {provider: q, model: pinned-q, keys: [q1]}
+      dispatcher:
+        max_buffered_jobs: 16
+        rate_window_ms: 10000
+        lease_grace_ms: 20000
+        default_job_ttl_ms: 600000
+        cooldown_default_ms: 1000
+        cooldown_cap_ms: 15000
+        key_disabled_ms: 60000
+        max_cancelled_ids: 1000
+        priority: {aging_ms: 5000}
+        retry: {base_ms: 200, cap_ms: 4000, max_attempts: 3}
+      """;
+  /**
+   * Acme's second key of each provider. Without them acme has one key per route, and a retry of an acme job whose
+   * last attempt ran on it goes to a shared key (see {@link KnownIssues#TENANT_RETRY}).
+   */
+  static final String ACME_SECOND_KEYS = "pa2: {provider: p, secret_env: PF_SIM, max_concurrency: 1, "
+      + "requests_per_minute: 30, tokens_per_minute: 6000, tenant: acme}\n"
+      + "  qa2: {provider: q, secret_env: PF_SIM, max_concurrency: 1, "
+      + "requests_per_minute: 30, tokens_per_minute: 6000, tenant: acme}";
+  static final TopicSettings T = Fixtures.config(YAML.formatted("")).topics();
+  static final String REPLY = T.defaultReplyTo();
+  /** Created {@link #LATE_TOPIC_AFTER_MS} after the run starts. */
+  static final String REPLY_LATE = REPLY + ".late";
+  /** Allowed by reply_to_allow, never created. */
+  static final String REPLY_MISSING = REPLY + ".missing";
+  static final long LATE_TOPIC_AFTER_MS = 20_000;
+  /** share.delivery.count.limit: the share group archives an assignment after this many deliveries. */
+  static final int DELIVERY_LIMIT = 5;
+  /** The clock moves this much with every round (a round is never instantaneous). */
+  static final long ROUND_MS = 5;
+  /** Job records a poll returns per partition at most (small, so rounds read partial batches). */
+  static final int POLL_PER_PARTITION = 6;
+  static final LaneTopics LANES = new LaneTopics(T);
+  /** A round whose transaction commits. */
+  static final Step.Round ROUND = new Step.Round(Step.Failure.NONE, 0);
+  static final TokenEstimator TOKENS = new TokenEstimator();
+
+  // ------------------------------------------------------------------ the model
+
+  /** A job a producer wrote, and everything that became of it. */
+  static final class JobFact {
+    final String id;
+    final Lane lane;
+    final String model;
+    final String replyTo;
+    final boolean forbidden;
+    /** Its records: the producer's (attempt 1) and the workers' retry requests, by attempt (the latest). */
+    final Map<Integer, Rec> records = new LinkedHashMap<>();
+    /** Every record of it, with the attempt each asks for (two of one attempt only after a known issue). */
+    final Map<Rec, Integer> all = new LinkedHashMap<>();
+    final long deadlineMs;
+    boolean cancelled;
+    /** A record of it was read again after it was handled (see {@link KnownIssues#REREAD}). */
+    boolean reread;
+    /** Results on its reply topic, "status by writer at step n". */
+    final List<String> results = new ArrayList<>();
+
+    private Job parsed;
+
+    /** The job as the dispatcher parses it (null when it rejects it). */
+    Job job(FleetConfig config) {
+      if (parsed == null && !forbidden) {
+        var p = new JobParser(config.dispatcher().maxRecordBytes()).parse(records.get(1).value());
+        parsed = p instanceof JobParser.Accepted a ? a.job() : null;
+      }
+      return parsed;
+    }
+
+    JobFact(String id, Lane lane, String model, String replyTo, boolean forbidden, long deadlineMs) {
+      this.id = id;
+      this.lane = lane;
+      this.model = model;
+      this.replyTo = replyTo;
+      this.forbidden = forbidden;
+      this.deadlineMs = deadlineMs;
+    }
+  }
+
+  /** How far a worker got with an assignment. */
+  enum WorkerState { RUNNING, DONE, ARCHIVED }
+
+  /** A committed assignment: one lease, and how it ended. */
+  static final class LeaseFact {
+    final Assignment a;
+    final byte[] bytes;
+    final JobFact job;
+    final Rec from;
+    final Lane lane;
+    final long atMs;
+    final long expiresAtMs;
+    final long reservation;
+    final int term;
+    final int round;
+    WorkerState worker = WorkerState.RUNNING;
+    int deliveries = 1;
+    /** Offset of its lease_released event (not handed_back) on the fleet events, or -1. */
+    long releaseOffset = -1;
+    /** Offset of its archived copy on the assignments' dead-letter queue, or -1. */
+    long archivedOffset = -1;
+    /** The usage its release reported, or null. */
+    Long usage;
+
+    LeaseFact(Assignment a, byte[] bytes, JobFact job, Rec from, Lane lane, long expiresAtMs, long reservation,
+        int term, int round) {
+      this.a = a;
+      this.bytes = bytes;
+      this.job = job;
+      this.from = from;
+      this.lane = lane;
+      this.atMs = a.dispatchedAt().toEpochMilli();
+      this.expiresAtMs = expiresAtMs;
+      this.reservation = reservation;
+      this.term = term;
+      this.round = round;
+    }
+
+    String id() {
+      return a.leaseId();
+    }
+
+    String key() {
+      return a.keyId();
+    }
+  }
+
+  /** A release event whose verdict can open its route's breaker (an upstream error or a 429). */
+  record RouteFailure(String route, long offset) {}
+
+  /** A 429 cooldown (at least {@code forMs} from {@code atMs}) or a disabled key, said by a release event. */
+  record KeyEvent(String key, boolean disable, long atMs, long forMs, long offset) {}
+
+  /** One committed round: when, and its assignments in the order written. */
+  record Round(int index, long nowMs, List<LeaseFact> dispatched, Map<String, Long> readAt) {}
+
+  final FleetConfig config;
+  final KnownIssues issues;
+  final ManualClock clock = new ManualClock();
+  final long startMs = clock.millis();
+  final Random random;
+  final SimKafka kafka = new SimKafka();
+  final Map<String, JobFact> jobs = new LinkedHashMap<>();
+  /** Job facts by record (topic-partition@offset), for records that carry a job. */
+  final Map<String, JobFact> jobOfRecord = new HashMap<>();
+  /** Records of job topics that are not jobs at all, and unreadable feedback records: each needs one dead letter. */
+  final Set<String> garbage = new HashSet<>();
+  /** Unreadable records read again after they were dead-lettered (see {@link KnownIssues#REREAD}). */
+  final Set<String> garbageReread = new HashSet<>();
+  final Map<String, Integer> deadLetters = new HashMap<>();
+  final Map<String, LeaseFact> leases = new LinkedHashMap<>();
+  final List<KeyEvent> keyEvents = new ArrayList<>();
+  final List<RouteFailure> routeFailures = new ArrayList<>();
+  final Deque<String> trace = new ArrayDeque<>();
+  final Invariants invariants = new Invariants(this);
+
+  CoreDriver core;
+  /** Offset of the fleet events where the current core instance first read live (its breakers' history). */
+  long coreFirstLiveEvent = -1;
+  /** An aged dispatch of the current core's ready queues since its last stride dispatch of the high lane. */
+  boolean agingDisturbed;
+  boolean active;
+  int term;
+  int instances;
+  int rounds;
+  int step;
+  /** Where the job consumer reads next, and which lanes' topics are paused. */
+  final Map<TopicPartition, Long> position = new HashMap<>();
+  final Set<String> paused = new HashSet<>();
+  /** Where the feedback consumer reads next (one partition per feedback topic). */
+  final Map<String, Long> feedbackPosition = new HashMap<>();
+  /** Records the current core read since it last forgot (abort, takeover), and when: for the priority check. */
+  final Map<String, Long> readAt = new HashMap<>();
+  private int jobSeq;
+  private int cancelSeq;
+
+  Simulation(KnownIssues issues) {
+    this.issues = issues;
+    this.config = Fixtures.config(YAML.formatted(issues.on(KnownIssues.TENANT_RETRY) ? "" : ACME_SECOND_KEYS));
+    this.random = new Random(42);
+    for (String topic : List.of(T.jobsHigh(), T.jobsNormal(), T.jobsLow(), T.jobsRetry())) {
+      kafka.create(topic, 2);
+    }
+    for (String topic : List.of(T.assignments(), T.assignmentsDlq(), T.fleetEvents(), T.cancels(), T.deadLetters(),
+        REPLY, REPLY_LATE)) {
+      kafka.create(topic, 1);
+    }
+    core = newCore();
+  }
+
+  private CoreDriver newCore() {
+    coreFirstLiveEvent = -1;
+    agingDisturbed = false;
+    return new CoreDriver(config, clock, random::nextDouble, "sim" + instances++);
+  }
+
+  List<TopicPartition> jobPartitions() {
+    List<TopicPartition> out = new ArrayList<>();
+    for (String topic : List.of(T.jobsHigh(), T.jobsNormal(), T.jobsLow(), T.jobsRetry())) {
+      out.addAll(kafka.partitionsOf(topic));
+    }
+    return out;
+  }
+
+  boolean topicExists(String topic) {
+    return topic.equals(REPLY) || topic.equals(REPLY_LATE) && clock.millis() >= startMs + LATE_TOPIC_AFTER_MS;
+  }
+
+  // ------------------------------------------------------------------ steps
+
+  /** Applies one step (an event, or a round), then checks every invariant. */
+  void play(Step s) {
+    step++;
+    trace.addLast("#" + step + " " + s);
+    if (trace.size() > 40) {
+      trace.removeFirst();
+    }
+    if (s instanceof Step.Arrive a) {
+      a.jobs().forEach(this::arrive);
+    } else if (s instanceof Step.Work w) {
+      work(w);
+    } else if (s instanceof Step.Cancel c) {
+      cancel(c);
+    } else if (s instanceof Step.Tick t) {
+      clock.advance(t.ms());
+    } else if (s instanceof Step.Round r) {
+      round(r);
+    } else if (s instanceof Step.Takeover t) {
+      takeover(t.sameInstance());
+    } else if (s instanceof Step.Garbage g) {
+      garbage(g.where());
+    }
+    invariants.afterStep();
+  }
+
+  private void arrive(Step.JobSpec spec) {
+    String id = "j" + ++jobSeq;
+    long now = clock.millis();
+    ObjectNode o = Json.mapper().createObjectNode();
+    o.put("job_id", id);
+    o.put("model", spec.model());
+    ArrayNode messages = o.putArray("messages");
+    messages.addObject().put("role", "user").put("content", "word ".repeat(spec.words()).trim());
+    String replyTo = switch (spec.reply()) {
+      case DEFAULT -> REPLY;
+      case LATE_TOPIC -> REPLY_LATE;
+      case MISSING_TOPIC -> REPLY_MISSING;
+    };
+    if (spec.reply() != Step.Reply.DEFAULT) {
+      o.put("reply_to", replyTo);
+    }
+    if (spec.tenant() != null) {
+      o.put("tenant", spec.tenant());
+    }
+    switch (spec.limit()) {
+      case MAX_TOKENS -> o.put("max_tokens", spec.maxTokens());
+      case MAX_COMPLETION_TOKENS -> o.put("max_completion_tokens", spec.maxTokens());
+      case NONE -> { }
+    }
+    long deadline = now + config.dispatcher().defaultJobTtlMs();
+    long within = issues.on(KnownIssues.LOOKBACK) ? spec.deadlineMs()
+        : Math.min(spec.deadlineMs(), config.dispatcher().defaultJobTtlMs());
+    switch (spec.deadline()) {
+      case TTL -> {
+        o.put("ttl_ms", within);
+        deadline = now + within;
+      }
+      case ABSOLUTE -> {
+        o.put("deadline", Instant.ofEpochMilli(now + within).toString());
+        deadline = now + within;
+      }
+      case NONE -> { }
+    }
+    if (spec.forbidden()) {
+      o.put("api_key", "sk-not-allowed");
+    }
+    String topic = T.jobs(spec.priority());
+    Rec r = kafka.append(topic, id, Json.bytes(o), null, now);
+    JobFact j = new JobFact(id, LANES.laneOf(topic), spec.model(), replyTo, spec.forbidden(), deadline);
+    j.records.put(1, r);
+    j.all.put(r, 1);
+    jobs.put(id, j);
+    jobOfRecord.put(r.where(), j);
+  }
+
+  private void work(Step.Work w) {
+    List<LeaseFact> running = running();
+    if (running.isEmpty()) {
+      return;
+    }
+    finish(running.get(Math.floorMod(w.pick(), running.size())), w.outcome(), w.percent());
+  }
+
+  List<LeaseFact> running() {
+    return leases.values().stream().filter(l -> l.worker == WorkerState.RUNNING).toList();
+  }
+
+  /** A worker ends one attempt: its terminal record (result or retry request), then its lease_released event. */
+  void finish(LeaseFact l, Step.Outcome outcome, int percent) {
+    long now = clock.millis();
+    Long usage = (long) (l.reservation * percent / 100);
+    switch (outcome) {
+      case SUCCEEDED -> {
+        result(l, "succeeded");
+        release(l, LeaseOutcome.SUCCEEDED, 200, null, usage, null);
+      }
+      case FAILED -> {
+        result(l, "failed");
+        release(l, LeaseOutcome.FAILED, 400, ErrorCodes.UPSTREAM_REJECTED, usage / 10, null);
+      }
+      case RETRY_5XX -> {
+        retry(l, now, ErrorCodes.UPSTREAM_ERROR);
+        release(l, LeaseOutcome.RETRY, 503, ErrorCodes.UPSTREAM_ERROR, null, null);
+      }
+      case RETRY_429 -> {
+        Long retryAfter = percent < 20 ? null : (long) percent * 200;
+        retry(l, now + (retryAfter == null ? 0 : retryAfter), ErrorCodes.UPSTREAM_RATE_LIMITED);
+        release(l, LeaseOutcome.RETRY, 429, ErrorCodes.UPSTREAM_RATE_LIMITED, null, retryAfter);
+      }
+      case AUTH -> {
+        retry(l, now, ErrorCodes.UPSTREAM_AUTH);
+        release(l, LeaseOutcome.RETRY, 401, ErrorCodes.UPSTREAM_AUTH, null, null);
+      }
+      case QUOTA -> {
+        retry(l, now, ErrorCodes.UPSTREAM_QUOTA);
+        release(l, LeaseOutcome.RETRY, 429, ErrorCodes.UPSTREAM_QUOTA, null, null);
+      }
+      case CANCELLED -> {
+        if (!l.job.cancelled) {
+          finish(l, Step.Outcome.SUCCEEDED, percent);
+          return;
+        }
+        result(l, "cancelled");
+        release(l, LeaseOutcome.CANCELLED, null, ErrorCodes.CANCELLED, usage / 2, null);
+      }
+      case HANDED_BACK -> {
+        release(l, LeaseOutcome.HANDED_BACK, null, null, null, null);
+        redeliver(l);
+        return;
+      }
+      case WORKER_CRASH -> {
+        redeliver(l);
+        return;
+      }
+      case POISON -> {
+        while (l.worker == WorkerState.RUNNING) {
+          redeliver(l);
+        }
+        return;
+      }
+      case RELEASE_LOST -> result(l, "succeeded");
+    }
+    l.worker = WorkerState.DONE;
+  }
+
+  private void result(LeaseFact l, String status) {
+    l.job.results.add(status + " by worker at step " + step);
+  }
+
+  private void retry(LeaseFact l, long notBeforeMs, String code) {
+    int next = l.a.attempt() + l.deliveries;
+    RetryRequest rr = new RetryRequest(l.a, next, Instant.ofEpochMilli(notBeforeMs),
+        new JobError(code, "simulated " + code, true));
+    Rec r = kafka.append(T.jobsRetry(), l.job.id, Json.bytes(rr), null, clock.millis());
+    l.job.records.put(next, r);
+    l.job.all.put(r, next);
+    jobOfRecord.put(r.where(), l.job);
+  }
+
+  private void release(LeaseFact l, LeaseOutcome outcome, Integer status, String code, Long usage, Long retryAfter) {
+    long now = clock.millis();
+    FleetEvent e = FleetEvent.leaseReleased(l.a, outcome).status(status).error(code)
+        .usage(usage == null ? null : new Usage(0, usage, usage)).rateLimit(retryAfter, null)
+        .timeToFirstTokenMs(100L).by("w" + Math.floorMod(l.id().hashCode(), 3), Instant.ofEpochMilli(now));
+    Rec r = kafka.append(T.fleetEvents(), l.key(), Json.bytes(e), null, now);
+    if (outcome == LeaseOutcome.HANDED_BACK) {
+      return;
+    }
+    l.releaseOffset = r.offset();
+    l.usage = usage;
+    if (ErrorCodes.UPSTREAM_ERROR.equals(code) || ErrorCodes.UPSTREAM_RATE_LIMITED.equals(code)) {
+      routeFailures.add(new RouteFailure(l.a.route().name(), r.offset()));
+    }
+    var d = config.dispatcher();
+    if (ErrorCodes.UPSTREAM_AUTH.equals(code) || ErrorCodes.UPSTREAM_QUOTA.equals(code)) {
+      keyEvents.add(new KeyEvent(l.key(), true, now, d.keyDisabledMs(), r.offset()));
+    } else if (ErrorCodes.UPSTREAM_RATE_LIMITED.equals(code)) {
+      long base = Math.min(d.cooldownCapMs(), retryAfter == null ? d.cooldownDefaultMs() : retryAfter);
+      keyEvents.add(new KeyEvent(l.key(), false, now, base, r.offset()));
+    }
+  }
+
+  /** The share group delivers the assignment again, or archives it to its dead-letter queue at the limit. */
+  private void redeliver(LeaseFact l) {
+    if (l.deliveries < DELIVERY_LIMIT) {
+      l.deliveries++;
+      return;
+    }
+    RecordHeaders h = new RecordHeaders();
+    h.add(TopicAdmin.DLQ_HEADER_TOPIC, T.assignments().getBytes(StandardCharsets.UTF_8));
+    h.add(TopicAdmin.DLQ_HEADER_PARTITION, "0".getBytes(StandardCharsets.UTF_8));
+    h.add(TopicAdmin.DLQ_HEADER_OFFSET, "0".getBytes(StandardCharsets.UTF_8));
+    h.add(TopicAdmin.DLQ_HEADER_DELIVERY_COUNT, Integer.toString(l.deliveries).getBytes(StandardCharsets.UTF_8));
+    h.add(TopicAdmin.DLQ_HEADER_MESSAGE, "delivery count limit reached".getBytes(StandardCharsets.UTF_8));
+    Rec r = kafka.append(T.assignmentsDlq(), l.job.id, l.bytes, h, clock.millis());
+    l.archivedOffset = r.offset();
+    l.worker = WorkerState.ARCHIVED;
+  }
+
+  private void cancel(Step.Cancel c) {
+    String id;
+    if (c.target() == Step.Target.UNKNOWN) {
+      id = "nobody" + ++cancelSeq;
+    } else {
+      List<JobFact> candidates = c.target() == Step.Target.IN_FLIGHT
+          ? running().stream().map(l -> l.job).distinct().toList()
+          : jobs.values().stream().filter(j -> !invariants.answered(j) && !invariants.runs(j)).toList();
+      if (candidates.isEmpty()) {
+        return;
+      }
+      JobFact j = candidates.get(Math.floorMod(c.pick(), candidates.size()));
+      j.cancelled = true;
+      id = j.id;
+    }
+    kafka.append(T.cancels(), id, CancelRecords.value(id), null, clock.millis());
+  }
+
+  private void garbage(Step.Where where) {
+    long now = clock.millis();
+    Rec r = switch (where) {
+      case JOB -> kafka.append(T.jobsNormal(), "garbage", "{not json".getBytes(StandardCharsets.UTF_8), null, now);
+      case FLEET_EVENT -> kafka.append(T.fleetEvents(), "garbage", "{not json".getBytes(StandardCharsets.UTF_8),
+          null, now);
+      case CANCEL -> kafka.append(T.cancels(), "garbage", "{\"nope\":1}".getBytes(StandardCharsets.UTF_8), null,
+          now);
+    };
+    garbage.add(r.where());
+  }
+
+  /** The active dispatcher goes: it died (a fresh one takes over) or it stands by (and is given the work back). */
+  void takeover(boolean sameInstance) {
+    if (sameInstance && active) {
+      core.revoked(jobPartitions());
+      core.standBy();
+    } else {
+      core = newCore();
+    }
+    active = false;
+  }
+
+  // ------------------------------------------------------------------ the loop owner
+
+  /** One round as {@code Dispatcher.round} plays it, its transaction failing as {@code fail} says. */
+  void round(Step.Round fail) {
+    rounds++;
+    clock.advance(ROUND_MS);
+    if (!active) {
+      forget(); // a new group member: reads from the committed offsets, nothing paused
+    }
+    List<Rec> polled = pollJobs();
+    core.publishStatus(clock.millis(), active);
+    if (!active) {
+      activate();
+    }
+    long now = clock.millis();
+    for (Rec r : pollFeedback()) {
+      core.feedback(r.inbound(), now);
+    }
+    for (Rec r : polled) {
+      if (invariants.handled(r)) {
+        reread(r);
+      }
+      core.job(r.inbound(), now);
+      readAt.putIfAbsent(r.where(), now);
+    }
+    core.settle(now, partitions);
+    dispatch(now, fail);
+  }
+
+  private List<Rec> pollJobs() {
+    List<Rec> out = new ArrayList<>();
+    for (TopicPartition tp : jobPartitions()) {
+      long from = position.computeIfAbsent(tp, kafka::committed);
+      if (paused.contains(tp.topic())) {
+        continue;
+      }
+      List<Rec> log = kafka.log(tp);
+      long to = Math.min(log.size(), from + POLL_PER_PARTITION);
+      for (long o = from; o < to; o++) {
+        out.add(log.get((int) o));
+      }
+      position.put(tp, to);
+    }
+    return out;
+  }
+
+  private List<Rec> pollFeedback() {
+    List<Rec> out = new ArrayList<>();
+    for (String topic : List.of(T.fleetEvents(), T.cancels(), T.assignmentsDlq())) {
+      TopicPartition tp = new TopicPartition(topic, 0);
+      List<Rec> log = kafka.log(tp);
+      long from = feedbackPosition.getOrDefault(topic, (long) log.size());
+      for (long o = from; o < log.size(); o++) {
+        out.add(log.get((int) o));
+      }
+      feedbackPosition.put(topic, (long) log.size());
+    }
+    return out;
+  }
+
+  /** A record handled already comes to the core again (a rewind or takeover read it from the committed offset). */
+  private void reread(Rec r) {
+    JobFact j = jobOfRecord.get(r.where());
+    if (j != null) {
+      j.reread = true;
+    } else {
+      garbageReread.add(r.where());
+    }
+    if (issues.on(KnownIssues.REREAD)) {
+      throw invariants.violation("1", "record " + r.where() + (j == null ? "" : " of job " + j.id) + " was "
+          + (j == null ? "dead-lettered" : invariants.answered(j) ? "answered" : "dispatched")
+          + " already, but is read again from committed offset " + kafka.committed(r.tp()) + ": it will be handled "
+          + "twice");
+    }
+  }
+
+  /** Becomes active: a new term, the lease table rebuilt from what Kafka holds since the lookback. */
+  private void activate() {
+    long now = clock.millis();
+    long from = core.readFromMs(now);
+    List<Inbound> assignments = kafka.readFrom(T.assignments(), from).stream().map(Rec::inbound).toList();
+    List<Inbound> feedback = new ArrayList<>();
+    for (String topic : List.of(T.fleetEvents(), T.cancels(), T.assignmentsDlq())) {
+      kafka.readFrom(topic, from).forEach(r -> feedback.add(r.inbound()));
+      feedbackPosition.put(topic, kafka.end(new TopicPartition(topic, 0)));
+    }
+    term++;
+    FakeTopicCatalog catalog = new FakeTopicCatalog(clock::millis, this::topicExists,
+        Set.of(REPLY, REPLY_LATE, REPLY_MISSING));
+    core.activate("t" + term + "-", catalog, assignments, feedback, now);
+    active = true;
+    if (coreFirstLiveEvent < 0) {
+      coreFirstLiveEvent = feedbackPosition.get(T.fleetEvents());
+    }
+  }
+
+  /** The round's transaction: write, then commit with the offsets, or abort and rewind. */
+  private void dispatch(long now, Step.Round fail) {
+    Txn txn = new Txn(fail);
+    List<LeaseFact> dispatched = List.of();
+    try {
+      core.write(txn, now);
+      if (fail.failure() == Step.Failure.CRASH_BEFORE_COMMIT) {
+        core = newCore(); // fenced before its commit: the broker aborts the transaction
+        active = false;
+        return;
+      }
+      if (txn.open) {
+        Map<TopicPartition, OffsetAndMetadata> commit = core.offsetsToCommit();
+        if (fail.failure() != Step.Failure.NONE) {
+          throw new KafkaException("simulated: the commit failed");
+        }
+        dispatched = apply(txn.sent, commit, now);
+        core.committed(commit);
+      }
+    } catch (KafkaException e) {
+      core.aborted(now);
+      forget(); // rewind: every partition from its committed offset, nothing paused
+      return;
+    }
+    invariants.afterStep(); // 1-4 first: a broken lease table explains a priority violation, not the reverse
+    invariants.afterRound(new Round(rounds, now, dispatched, Map.copyOf(readAt)));
+  }
+
+  /** The job consumer reads again from the committed offsets, nothing paused; the core forgot what it read. */
+  private void forget() {
+    position.clear();
+    paused.clear();
+    readAt.clear();
+  }
+
+  /**
+   * A committed transaction: its records become visible, its offsets committed; the model learns both. Returns the
+   * assignments it wrote, in order.
+   */
+  private List<LeaseFact> apply(List<Outbound> sent, Map<TopicPartition, OffsetAndMetadata> commit, long now) {
+    List<LeaseFact> dispatched = new ArrayList<>();
+    for (Outbound o : sent) {
+      Rec r = kafka.append(o.topic(), o.key(), o.value(), o.headers(), now);
+      if (o.topic().equals(T.assignments())) {
+        dispatched.add(assigned(r));
+      } else if (o.topic().equals(REPLY) || o.topic().equals(REPLY_LATE)) {
+        JsonNode n = read(o.value());
+        JobFact j = jobs.get(n.path("job_id").asText());
+        if (j == null) {
+          throw invariants.violation("1", "a result for a job nobody wrote: " + n);
+        }
+        j.results.add(n.path("status").asText() + " by dispatcher at step " + step);
+      } else if (o.topic().equals(T.deadLetters())) {
+        String where = header(o, DeadLetterHeaders.TOPIC) + "-" + header(o, DeadLetterHeaders.PARTITION) + "@"
+            + header(o, DeadLetterHeaders.OFFSET);
+        deadLetters.merge(where, 1, Integer::sum);
+      }
+    }
+    Map<TopicPartition, Long> before = new HashMap<>();
+    commit.forEach((tp, om) -> {
+      before.put(tp, kafka.committed(tp));
+      kafka.commit(tp, om.offset());
+    });
+    invariants.afterCommit(dispatched, before);
+    return dispatched;
+  }
+
+  private LeaseFact assigned(Rec r) {
+    Assignment a = Json.read(r.value(), Assignment.class);
+    JobFact j = jobs.get(a.job().jobId());
+    if (j == null) {
+      throw invariants.violation("1", "an assignment for a job nobody wrote: " + a.job().jobId());
+    }
+    Rec from = j.records.get(a.attempt());
+    if (from == null) {
+      throw invariants.violation("4", "assignment " + a.leaseId() + " of job " + j.id + " attempt " + a.attempt()
+          + ": no record asked for that attempt (records: " + j.records.keySet() + ")");
+    }
+    for (LeaseFact other : leases.values()) {
+      if (other.job == j && other.a.attempt() == a.attempt() && !j.reread) {
+        throw invariants.violation("1", "job " + j.id + " attempt " + a.attempt() + " dispatched twice: lease "
+            + other.id() + " (round " + other.round + ") and " + a.leaseId());
+      }
+    }
+    RouteSettings route = routeOf(a);
+    long reservation = route == null ? -1
+        : TOKENS.estimate(a.job()).forRoute(route) + TokenLimits.reserved(a.job(), route);
+    long expires = a.deadline().toEpochMilli() + config.dispatcher().leaseGraceMs();
+    LeaseFact l = new LeaseFact(a, r.value(), j, from, LANES.laneOf(from.topic()), expires, reservation, term,
+        rounds);
+    if (leases.putIfAbsent(l.id(), l) != null) {
+      throw invariants.violation("3", "lease id " + l.id() + " written twice");
+    }
+    return l;
+  }
+
+  /** The configured route an assignment names, or null when its model's chain has no such route. */
+  RouteSettings routeOf(Assignment a) {
+    var model = config.model(a.job().model());
+    if (model.isEmpty() || a.route() == null) {
+      return null;
+    }
+    for (RouteSettings r : model.get().routes()) {
+      if (r.toRoute(a.job().model()).name().equals(a.route().name())) {
+        return r;
+      }
+    }
+    return null;
+  }
+
+  private static JsonNode read(byte[] bytes) {
+    try {
+      return Json.mapper().readTree(bytes);
+    } catch (java.io.IOException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  private static String header(Outbound o, String name) {
+    var h = o.headers() == null ? null : o.headers().lastHeader(name);
+    return h == null ? null : new String(h.value(), StandardCharsets.UTF_8);
+  }
+
+  // ------------------------------------------------------------------ the end of a run
+
+  /**
+   * Lets everything finish: workers end every running assignment (most succeed, some ask for a retry), the clock
+   * moves on until every deadline, lease and cooldown is past, and rounds run until nothing is left.
+   */
+  void drain() {
+    trace.addLast("drain");
+    int n = 0;
+    for (int i = 0; i < 300; i++) {
+      for (LeaseFact l : running()) {
+        finish(l, n++ % 6 == 5 ? Step.Outcome.RETRY_5XX : Step.Outcome.SUCCEEDED, 50);
+      }
+      clock.advance(3_000);
+      round(ROUND);
+      invariants.afterStep();
+      if (running().isEmpty() && !core.hasWork() && invariants.everyRecordCommitted()) {
+        break;
+      }
+    }
+    long last = jobs.values().stream().mapToLong(j -> j.deadlineMs).max().orElse(clock.millis());
+    long until = Math.max(last, clock.millis()) + config.dispatcher().leaseGraceMs() + 1_000;
+    while (clock.millis() < until) {
+      clock.advance(Math.min(60_000, until - clock.millis()));
+      round(ROUND);
+      invariants.afterStep();
+    }
+    round(ROUND);
+    invariants.afterDrain();
+  }
+
+  // ------------------------------------------------------------------ the loop owner's ports
+
+  private final BackPressure.Partitions partitions = new BackPressure.Partitions() {
+    @Override
+    public void pause(Lane lane) {
+      paused.add(LANES.topicOf(lane));
+    }
+
+    @Override
+    public void pauseAll() {
+      for (Lane l : Lane.values()) {
+        paused.add(LANES.topicOf(l));
+      }
+    }
+
+    @Override
+    public void resume(Lane lane) {
+      paused.remove(LANES.topicOf(lane));
+    }
+  };
+
+  /** The round's transaction as the producer would run it; fails a send when the step says so. */
+  private final class Txn implements RecordSink {
+    final List<Outbound> sent = new ArrayList<>();
+    final Step.Round fail;
+    boolean open;
+
+    Txn(Step.Round fail) {
+      this.fail = fail;
+    }
+
+    @Override
+    public void begin() {
+      open = true;
+    }
+
+    @Override
+    public void send(Outbound record) {
+      if (fail.failure() == Step.Failure.SEND && sent.size() >= fail.atSend()
+          && (record.topic().equals(T.assignments()) || issues.on(KnownIssues.OUTBOX_SEND_FAILURE))) {
+        throw new KafkaException("simulated: send " + fail.atSend() + " failed");
+      }
+      sent.add(record);
+    }
+  }
+}

@@ -1,0 +1,44 @@
+package io.promptfleet.dispatcher.sim;
+
+import net.jqwik.api.lifecycle.AroundPropertyHook;
+import net.jqwik.api.lifecycle.PropertyExecutionResult;
+import net.jqwik.api.lifecycle.PropertyExecutor;
+import net.jqwik.api.lifecycle.PropagationMode;
+import net.jqwik.api.lifecycle.PropertyLifecycleContext;
+import org.apache.logging.log4j.Level;
+import org.apache.logging.log4j.LogManager;
+import org.apache.logging.log4j.core.config.Configurator;
+
+/**
+ * Settings of the simulation properties from system properties, so a long run needs no code change:
+ * {@code -Dsim.tries=N} (tries), {@code -Dsim.seed=S} (replay one seed). The dispatcher's own logging is turned
+ * off while a property runs (a run logs every expired lease and disabled key; thousands of lines help
+ * nobody), {@code -Dsim.log=INFO} (or WARN, ERROR) turns it back on.
+ */
+public final class SimulationSettings implements AroundPropertyHook {
+  private static final String LOGGER = "io.promptfleet.dispatcher";
+
+  @Override
+  public PropagationMode propagateTo() {
+    return PropagationMode.ALL_DESCENDANTS;
+  }
+
+  @Override
+  public PropertyExecutionResult aroundProperty(PropertyLifecycleContext context, PropertyExecutor property) {
+    Integer tries = Integer.getInteger("sim.tries");
+    if (tries != null) {
+      context.attributes().setTries(tries);
+    }
+    String seed = System.getProperty("sim.seed");
+    if (seed != null && !seed.isBlank()) {
+      context.attributes().setSeed(seed.trim());
+    }
+    Level before = LogManager.getLogger(LOGGER).getLevel();
+    Configurator.setLevel(LOGGER, Level.toLevel(System.getProperty("sim.log", "OFF"), Level.OFF));
+    try {
+      return property.execute();
+    } finally {
+      Configurator.setLevel(LOGGER, before);
+    }
+  }
+}
