@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Rerunnable dispatcher benchmark: ./bench/dispatcher/run.sh [throughput|latency|backlog|all] [-Druns=3 ...]
+# Rerunnable dispatcher benchmark:
+#   ./bench/dispatcher/run.sh [throughput|models|latency|backlog|isolation|all|a,b,...] [-Druns=3 ...]
+# (a comma-separated list interleaves the scenarios' runs; see README.md)
 # Builds what it needs (offline if the dependencies are there), then runs the scenarios; numbers go to stdout.
 set -euo pipefail
 cd "$(dirname "$0")/../.."

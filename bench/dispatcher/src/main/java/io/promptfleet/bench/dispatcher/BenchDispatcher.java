@@ -12,7 +12,9 @@ import java.time.Clock;
 
 /**
  * The dispatcher under test, in its own JVM (so its heap is its own). Prints {@code ACTIVE}, then every 250 ms
- * {@code STAT <epoch ms> <assignments written> <heap used> <heap used after the last GC>}.
+ * {@code STAT <epoch ms> <assignments written> <heap used> <heap used after the last GC> <jobs spilled> <JIT ms>}
+ * (jobs spilled: copied to a model's spill topic, summed over every spill partition; JIT ms: the JIT
+ * compilers' total time so far, to tell whether the JVM had warmed up).
  */
 public final class BenchDispatcher {
   private BenchDispatcher() {}
@@ -38,8 +40,13 @@ public final class BenchDispatcher {
           afterGc += p.getCollectionUsage().getUsed();
         }
       }
+      double spilled = 0;
+      for (var c : registry.find("promptfleet.dispatcher.spilled").counters()) {
+        spilled += c.count();
+      }
       System.out.println("STAT " + System.currentTimeMillis() + " " + (long) assignments.count() + " "
-          + ManagementFactory.getMemoryMXBean().getHeapMemoryUsage().getUsed() + " " + afterGc);
+          + ManagementFactory.getMemoryMXBean().getHeapMemoryUsage().getUsed() + " " + afterGc + " "
+          + (long) spilled + " " + ManagementFactory.getCompilationMXBean().getTotalCompilationTime());
       System.out.flush();
       Thread.sleep(250);
     }

@@ -10,6 +10,7 @@ import io.promptfleet.common.job.Usage;
 import io.promptfleet.common.kafka.TopicAdmin;
 import io.promptfleet.kafka.embedded.EmbeddedKafka;
 import java.io.BufferedReader;
+import java.lang.management.ManagementFactory;
 import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -17,14 +18,19 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.BitSet;
 import java.util.Collections;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Properties;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.IntFunction;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.OffsetSpec;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
@@ -41,67 +47,161 @@ import org.apache.kafka.common.serialization.StringSerializer;
  * <ul>
  *   <li>{@code throughput}: N jobs queued first, keys without limits, no workers: assignments written per second
  *       (transactions with the input offsets included).</li>
+ *   <li>{@code models}: the same with the jobs spread over 10 models and 100 tenants (the job's {@code tenant}
+ *       field; no {@code tenants:} section), keys without limits: assignments per second and heap.</li>
  *   <li>{@code latency}: jobs produced at a steady rate; time from the job record's timestamp to its assignment
  *       being readable with read_committed, p50 / p99.</li>
  *   <li>{@code backlog}: a large backlog queued first, drained with a dispatcher limited to -Xmx256m; a stand-in
  *       for workers releases every lease at once; heap used (and used after GC) sampled every 250 ms.</li>
+ *   <li>{@code isolation}: 10 models on one priority topic; a backlog for model {@code blocked} (one key, one
+ *       stream, its lease never released) queued first, then the 9 other models' jobs produced at a steady rate over
+ *       100 tenants while the dispatcher (-Xmx256m) parks the backlog in the model's spill topic: flowing
+ *       assignments per second, latency, spill count and heap per quarter of the run, and where the blocked
+ *       model's jobs are at the end.</li>
  * </ul>
  *
- * <p>Usage: {@code java ... DispatcherBench [throughput|latency|backlog|all]} with {@code -Druns=3 -Djobs=300000
- * -Drate=500 -Dseconds=20 -Dbacklog=1000000}. Prints one line per run and the medians.
+ * <p>Usage: {@code java ... DispatcherBench [throughput|models|latency|backlog|isolation|all|a,b,...]} with
+ * {@code -Druns=3 -Djobs=300000 -Drate=500 -Dseconds=20 -Dbacklog=1000000}. A comma-separated list runs the
+ * scenarios' runs interleaved (run 1 of each, then run 2 of each, ...), which is how variants should be compared on
+ * a noisy machine. Prints one line per run and the medians. {@code isolation} reads {@code -Drate} (default 2000)
+ * and {@code -Dseconds} (default 30) too; {@code backlog} and {@code isolation} run once unless
+ * {@code -DbacklogRuns} / {@code -DisolationRuns} say otherwise.
  */
 public final class DispatcherBench {
   private static final int RUNS = Integer.getInteger("runs", 3);
+  private static final List<String> ALL = List.of("throughput", "models", "latency", "backlog", "isolation");
+  /** The isolation scenario's model whose one stream never ends. */
+  private static final String BLOCKED = "blocked";
   private static int seq;
 
   private DispatcherBench() {}
 
   public static void main(String[] args) throws Exception {
-    String scenario = args.length > 0 ? args[0] : "all";
+    String arg = args.length > 0 ? args[0] : "all";
+    List<String> scenarios = arg.equals("all") ? ALL : List.of(arg.split(","));
+    for (String s : scenarios) {
+      if (!ALL.contains(s)) {
+        throw new IllegalArgumentException("unknown scenario " + s + "; one of " + ALL + " or all");
+      }
+    }
+    Map<String, List<double[]>> results = new LinkedHashMap<>();
+    int rounds = scenarios.stream().mapToInt(DispatcherBench::runsOf).max().orElse(0);
     try (EmbeddedKafka kafka = EmbeddedKafka.builder().port(0).defaultPartitions(6).build().start()) {
       String bootstrap = kafka.bootstrapServers();
-      System.out.printf("broker %s, %d cores, java %s%n", bootstrap, Runtime.getRuntime().availableProcessors(),
-          System.getProperty("java.version"));
-      if (scenario.equals("throughput") || scenario.equals("all")) {
-        List<Double> rates = new ArrayList<>();
-        for (int i = 0; i < RUNS; i++) {
-          rates.add(throughput(bootstrap, Integer.getInteger("jobs", 300_000)));
+      System.out.printf("broker %s, %d cores, java %s, load average %s%n", bootstrap,
+          Runtime.getRuntime().availableProcessors(), System.getProperty("java.version"), loadAverage());
+      for (int r = 0; r < rounds; r++) {
+        for (String s : scenarios) {
+          if (r < runsOf(s)) {
+            try {
+              results.computeIfAbsent(s, k -> new ArrayList<>()).add(runOnce(s, bootstrap));
+            } catch (Exception e) {
+              System.out.println("FAILED " + s + " run " + (r + 1) + ": " + e);
+              e.printStackTrace(System.out);
+            }
+          }
         }
-        System.out.printf(Locale.ROOT, "THROUGHPUT median %.0f jobs/s over %d runs %s%n", median(rates), RUNS, rates);
       }
-      if (scenario.equals("latency") || scenario.equals("all")) {
-        List<Double> p50 = new ArrayList<>();
-        List<Double> p99 = new ArrayList<>();
-        for (int i = 0; i < RUNS; i++) {
-          double[] r = latency(bootstrap, Integer.getInteger("rate", 500), Integer.getInteger("seconds", 20));
-          p50.add(r[0]);
-          p99.add(r[1]);
+      for (var e : results.entrySet()) {
+        if (!e.getValue().isEmpty()) {
+          summary(e.getKey(), e.getValue());
         }
-        System.out.printf(Locale.ROOT, "LATENCY median p50 %.1f ms, median p99 %.1f ms over %d runs (p50 %s, p99 %s)%n",
-            median(p50), median(p99), RUNS, p50, p99);
       }
-      if (scenario.equals("backlog") || scenario.equals("all")) {
-        List<Double> peaks = new ArrayList<>();
-        for (int i = 0; i < Math.max(1, Integer.getInteger("backlogRuns", 1)); i++) {
-          peaks.add(backlog(bootstrap, Integer.getInteger("backlog", 1_000_000)));
-        }
-        System.out.printf(Locale.ROOT, "BACKLOG median peak heap after GC %.1f MiB %s%n", median(peaks), peaks);
-      }
+      System.out.printf("load average at the end %s%n", loadAverage());
     }
     System.exit(0);
   }
 
+  private static int runsOf(String scenario) {
+    return switch (scenario) {
+      case "backlog" -> Math.max(1, Integer.getInteger("backlogRuns", 1));
+      case "isolation" -> Math.max(1, Integer.getInteger("isolationRuns", 1));
+      default -> RUNS;
+    };
+  }
+
+  private static double[] runOnce(String scenario, String bootstrap) throws Exception {
+    return switch (scenario) {
+      case "throughput" -> throughput(bootstrap, Integer.getInteger("jobs", 300_000));
+      case "models" -> models(bootstrap, Integer.getInteger("jobs", 300_000));
+      case "latency" -> latency(bootstrap, Integer.getInteger("rate", 500), Integer.getInteger("seconds", 20));
+      case "backlog" -> new double[] {backlog(bootstrap, Integer.getInteger("backlog", 1_000_000))};
+      case "isolation" -> isolation(bootstrap, Integer.getInteger("backlog", 1_000_000),
+          Integer.getInteger("rate", 2_000), Integer.getInteger("seconds", 30));
+      default -> throw new IllegalArgumentException(scenario);
+    };
+  }
+
+  private static void summary(String scenario, List<double[]> runs) {
+    int n = runs.size();
+    switch (scenario) {
+      case "throughput" -> System.out.printf(Locale.ROOT, "THROUGHPUT median %.0f jobs/s over %d runs %s%n",
+          median(col(runs, 0)), n, col(runs, 0));
+      case "models" -> System.out.printf(Locale.ROOT, "MODELS (10 models, 100 tenants) median %.0f jobs/s over %d runs "
+          + "%s; heap used peak median %.0f MiB, heap after GC peak median %.0f MiB, spilled %s%n",
+          median(col(runs, 0)), n, col(runs, 0), median(col(runs, 1)), median(col(runs, 2)), col(runs, 3));
+      case "latency" -> System.out.printf(Locale.ROOT,
+          "LATENCY median p50 %.1f ms, median p99 %.1f ms over %d runs (p50 %s, p99 %s)%n",
+          median(col(runs, 0)), median(col(runs, 1)), n, col(runs, 0), col(runs, 1));
+      case "backlog" -> System.out.printf(Locale.ROOT, "BACKLOG median peak heap after GC %.1f MiB %s%n",
+          median(col(runs, 0)), col(runs, 0));
+      case "isolation" -> System.out.printf(Locale.ROOT, "ISOLATION flowing after catch-up: median %.0f "
+          + "assignments/s, p50 %.0f ms, p99 %.0f ms; catch-up %.1f s; heap after GC peak %.0f MiB over %d run(s) "
+          + "(assignments/s %s, p50 %s, p99 %s)%n", median(col(runs, 0)), median(col(runs, 1)),
+          median(col(runs, 2)), median(col(runs, 3)), median(col(runs, 4)), n, col(runs, 0), col(runs, 1),
+          col(runs, 2));
+      default -> throw new IllegalArgumentException(scenario);
+    }
+  }
+
+  private static List<Double> col(List<double[]> runs, int i) {
+    List<Double> xs = new ArrayList<>();
+    runs.forEach(r -> xs.add(r[i]));
+    return xs;
+  }
+
+  private static String loadAverage() {
+    try {
+      String[] f = Files.readString(Path.of("/proc/loadavg")).trim().split(" ");
+      return f[0] + " " + f[1] + " " + f[2];
+    } catch (Exception e) {
+      return String.format(Locale.ROOT, "%.2f", ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage());
+    }
+  }
+
   // ------------------------------------------------------------------ scenarios
 
-  private static double throughput(String bootstrap, int jobs) throws Exception {
+  private static double[] throughput(String bootstrap, int jobs) throws Exception {
     FleetConfig config = config(bootstrap, 20_000);
-    produceBacklog(config, jobs);
+    produceBacklog(config, jobs, i -> job("b" + i));
     try (Child child = Child.start(config, "512m")) {
       child.awaitCount(jobs, Duration.ofMinutes(5));
       double rate = child.rate(jobs);
-      System.out.printf(Locale.ROOT, "throughput run: %d jobs, %.0f assignments/s, peak heap %.0f MiB%n", jobs, rate,
-          child.peakUsed / 1048576.0);
-      return rate;
+      System.out.printf(Locale.ROOT, "throughput run: %d jobs, %.0f assignments/s, peak heap %.0f MiB, "
+          + "spilled %d; per quarter %s%n", jobs, rate, child.peakUsed / 1048576.0, child.last()[4],
+          child.rateAndJitByQuarter(jobs));
+      return new double[] {rate};
+    }
+  }
+
+  /** Throughput and heap with the jobs spread over 10 models and 100 tenants; keys without limits, no releases. */
+  private static double[] models(String bootstrap, int jobs) throws Exception {
+    List<String> models = new ArrayList<>();
+    for (int m = 0; m < 10; m++) {
+      models.add("m" + m);
+    }
+    FleetConfig config = config(bootstrap, 20_000, models, null);
+    // model i % 10, tenant (i / 10) % 100: every tenant has jobs of every model, interleaved in each partition
+    produceBacklog(config, jobs, i -> job("b" + i, "m" + (i % 10), "t" + (i / 10 % 100)));
+    try (Child child = Child.start(config, "512m")) {
+      child.awaitCount(jobs, Duration.ofMinutes(5));
+      double rate = child.rate(jobs);
+      long spilled = child.last()[4];
+      System.out.printf(Locale.ROOT, "models run: %d jobs over 10 models and 100 tenants, %.0f assignments/s, heap "
+          + "used peak %.0f MiB, heap after GC peak %.0f MiB, after GC per quarter of the run %s MiB, spilled %d; "
+          + "per quarter %s%n", jobs, rate, child.peakUsed / 1048576.0, child.peakAfterGc / 1048576.0,
+          child.afterGcByQuarter(jobs), spilled, child.rateAndJitByQuarter(jobs));
+      return new double[] {rate, child.peakUsed / 1048576.0, child.peakAfterGc / 1048576.0, spilled};
     }
   }
 
@@ -163,9 +263,9 @@ public final class DispatcherBench {
 
   private static double backlog(String bootstrap, int jobs) throws Exception {
     FleetConfig config = config(bootstrap, 2_000);
-    produceBacklog(config, jobs);
+    produceBacklog(config, jobs, i -> job("b" + i));
     AtomicBoolean stop = new AtomicBoolean();
-    Thread releaser = new Thread(() -> release(config, stop), "bench-releaser");
+    Thread releaser = new Thread(() -> release(config, stop, null), "bench-releaser");
     try (Child child = Child.start(config, "256m")) {
       releaser.start();
       child.awaitCount(jobs, Duration.ofMinutes(15));
@@ -180,8 +280,305 @@ public final class DispatcherBench {
     }
   }
 
-  /** Stands in for workers: every assignment's lease is released at once, with a small usage report. */
-  private static void release(FleetConfig config, AtomicBoolean stop) {
+  /**
+   * One blocked model's backlog parked while 9 other models flow. The backlog is queued first on the normal topic,
+   * then the dispatcher starts and first has to read past it, copying it to the blocked model's spill topic: the
+   * catch-up. The flowing models' jobs are produced at {@code rate}/s over 100 tenants for {@code seconds}, from when
+   * the backlog is parked ({@code -DflowFrom=parked}, the default: steady state with the backlog parked), or from
+   * when the dispatcher starts ({@code -DflowFrom=start}: the flowing jobs queue behind the backlog in the same
+   * partitions, and the run shows how long they wait and how the dispatcher recovers). Returns {flowing
+   * assignments/s in the measured window, p50 ms, p99 ms, catch-up s, heap after GC peak MiB}.
+   */
+  private static double[] isolation(String bootstrap, int backlog, int rate, int seconds) throws Exception {
+    List<String> flowing = new ArrayList<>();
+    for (int m = 0; m < 9; m++) {
+      flowing.add("m" + m);
+    }
+    int maxBuffered = 2_000;
+    int slotCap = maxBuffered / 4; // what Spill keeps in memory per (model, lane)
+    FleetConfig config = config(bootstrap, maxBuffered, flowing, BLOCKED);
+    String topic = config.topics().jobsNormal();
+    String blockedSpill = config.topics().prefix() + ".jobs.spill." + BLOCKED;
+    produceBacklog(config, backlog, i -> job("b" + i, BLOCKED, null));
+
+    AtomicBoolean stop = new AtomicBoolean();
+    AtomicBoolean stopFlow = new AtomicBoolean();
+    AtomicLong produced = new AtomicLong();
+    AtomicLong blockedAssigned = new AtomicLong();
+    List<long[]> seen = Collections.synchronizedList(new ArrayList<>()); // flowing: {readable ms, record ms}
+    Thread releaser = new Thread(() -> release(config, stop, BLOCKED), "bench-releaser");
+    Thread reader = new Thread(() -> {
+      try (KafkaConsumer<String, byte[]> c = consumer(bootstrap)) {
+        List<TopicPartition> parts = partitions(c, config.topics().assignments());
+        c.assign(parts);
+        c.seekToBeginning(parts);
+        while (!stop.get()) {
+          for (var r : c.poll(Duration.ofMillis(50))) {
+            long now = System.currentTimeMillis();
+            Assignment a = Json.read(r.value(), Assignment.class);
+            if (BLOCKED.equals(a.job().model())) {
+              blockedAssigned.incrementAndGet();
+            } else {
+              seen.add(new long[] {now, a.enqueuedAt().toEpochMilli()});
+            }
+          }
+        }
+      }
+    }, "bench-isolation-reader");
+    boolean flowFromStart = "start".equals(System.getProperty("flowFrom", "parked"));
+    Thread flow = new Thread(() -> {
+      try (KafkaProducer<String, byte[]> p = producer(bootstrap, 0)) {
+        long start = System.nanoTime();
+        for (long i = 0; !stopFlow.get(); i++) {
+          long wait = start + i * 1_000_000_000L / rate - System.nanoTime();
+          if (wait > 0) {
+            Thread.sleep(wait / 1_000_000, (int) (wait % 1_000_000));
+          }
+          String id = "f" + i;
+          p.send(new ProducerRecord<>(topic, id, job(id, "m" + (i % 9), "t" + (i / 9 % 100))));
+          produced.incrementAndGet();
+        }
+        p.flush();
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    }, "bench-isolation-flow");
+
+    long active;
+    long caughtUp;
+    long flowStart;
+    long parkedSpilled;
+    long end;
+    boolean complete;
+    List<long[]> stats;
+    Map<String, Long> spillEnds = new LinkedHashMap<>();
+    long[] count;
+    try (Child child = Child.start(config, "256m")) {
+      active = System.currentTimeMillis();
+      releaser.start();
+      reader.start();
+      if (flowFromStart) {
+        flow.start();
+      }
+      // Catch-up: the backlog is parked once all of it but the running job and the model's in-memory share
+      // (slotCap) has been copied to the spill topic.
+      long expected = backlog - 1L - slotCap;
+      long limit = active + Long.getLong("catchupSeconds", 600) * 1000;
+      long lastSpilled = -1;
+      long lastChange = active;
+      while (true) {
+        child.check();
+        long now = System.currentTimeMillis();
+        long ov = child.last()[4];
+        if (ov >= expected) {
+          complete = true;
+          break;
+        }
+        if (ov != lastSpilled) {
+          lastSpilled = ov;
+          lastChange = now;
+        }
+        if (now - lastChange > 20_000 || now > limit) {
+          complete = false;
+          System.out.printf(Locale.ROOT, "  catch-up incomplete after %.1f s: spilled %d, expected >= %d%n",
+              (now - active) / 1000.0, ov, expected);
+          break;
+        }
+        Thread.sleep(100);
+      }
+      caughtUp = System.currentTimeMillis();
+      parkedSpilled = child.last()[4];
+      System.out.printf(Locale.ROOT, "  backlog parked %.1f s after the dispatcher became active (spilled %d); "
+          + "measuring %d s %s%n", (caughtUp - active) / 1000.0, child.last()[4], seconds,
+          flowFromStart ? "more" : "of flow from now");
+      flowStart = flowFromStart ? caughtUp : System.currentTimeMillis();
+      if (!flowFromStart) {
+        flow.start();
+      }
+      Thread.sleep(seconds * 1000L);
+      stopFlow.set(true);
+      flow.join();
+      end = System.currentTimeMillis();
+      long until = end + 10_000;
+      while (seen.size() < produced.get() && System.currentTimeMillis() < until) {
+        Thread.sleep(50);
+      }
+      child.check();
+      stats = child.snapshot();
+      try (Admin admin = Admin.create(Map.of("bootstrap.servers", bootstrap))) {
+        List<String> spillTopics = new ArrayList<>();
+        for (String m : flowing) {
+          spillTopics.add(config.topics().prefix() + ".jobs.spill." + m);
+        }
+        spillTopics.add(blockedSpill);
+        Map<TopicPartition, OffsetSpec> specs = new HashMap<>();
+        for (var d : admin.describeTopics(spillTopics).allTopicNames().get().values()) {
+          d.partitions().forEach(pi -> specs.put(new TopicPartition(d.name(), pi.partition()), OffsetSpec.latest()));
+        }
+        for (var e : admin.listOffsets(specs).all().get().entrySet()) {
+          spillEnds.merge(e.getKey().topic(), e.getValue().offset(), Long::sum);
+        }
+      }
+      // Still running (nothing new goes to the blocked model's spill topic): read it back and count its jobs.
+      count = countBacklogJobs(bootstrap, blockedSpill, backlog);
+    } finally {
+      stop.set(true);
+      stopFlow.set(true);
+      flow.join(); // returns at once for a thread never started
+      releaser.join();
+      reader.join();
+    }
+
+    List<long[]> flows = new ArrayList<>(seen);
+    System.out.printf(Locale.ROOT, "isolation run: backlog %d jobs of model %s (1 key, 1 stream, never released), "
+        + "then %d/s over 9 models x 100 tenants from %s; dispatcher -Xmx256m, max_buffered_jobs %d%n", backlog,
+        BLOCKED, rate, flowFromStart ? "the dispatcher's start" : "when the backlog was parked", maxBuffered);
+    System.out.println("  period            | phase     | flowing assignments/s | latency p50 / p99 / max ms | "
+        + "heap used peak MiB | heap after GC MiB | spilled (end) | JIT ms");
+    // Quarters of the run; with the flow started after the catch-up, quarters of the catch-up and of the flow.
+    List<long[]> periods = new ArrayList<>();
+    if (flowFromStart) {
+      quarters(periods, active, end);
+    } else {
+      quarters(periods, active, flowStart);
+      quarters(periods, flowStart, end);
+    }
+    double peakAfterGc = 0;
+    for (long[] period : periods) {
+      long t0 = period[0];
+      long t1 = period[1];
+      String phase = t1 <= caughtUp ? "catch-up" : t0 >= caughtUp ? "flowing" : "both";
+      long[] heap = heap(stats, t0, t1);
+      peakAfterGc = Math.max(peakAfterGc, heap[1] / 1048576.0);
+      List<Long> lat = latencies(flows, t0, t1);
+      System.out.printf(Locale.ROOT, "  %5.1f - %5.1f s   | %-9s | %21.0f | %26s | %18.0f | %17.0f | %16d | %d%n",
+          (t0 - active) / 1000.0, (t1 - active) / 1000.0, phase, readIn(flows, t0, t1) * 1000.0 / (t1 - t0),
+          lat.isEmpty() ? "-" : pct(lat, 0.5) + " / " + pct(lat, 0.99) + " / " + lat.get(lat.size() - 1),
+          heap[0] / 1048576.0, heap[1] / 1048576.0, heap[2], heap[3]);
+    }
+    List<Long> during = latencies(flows, active, caughtUp);
+    List<Long> after = latencies(flows, flowStart, end);
+    double afterRate = readIn(flows, flowStart, end) * 1000.0 / Math.max(1, end - flowStart);
+    long spilled = stats.isEmpty() ? 0 : stats.get(stats.size() - 1)[4];
+    System.out.printf(Locale.ROOT, "  catch-up (%s): %.1f s, %.0f blocked jobs/s read past; flowing jobs produced "
+        + "then: p50 %s ms, p99 %s ms, max %s ms%n", complete ? "complete" : "INCOMPLETE", (caughtUp - active) / 1000.0,
+        parkedSpilled * 1000.0 / Math.max(1, caughtUp - active), pctOr(during, 0.5), pctOr(during, 0.99),
+        during.isEmpty() ? "-" : during.get(during.size() - 1));
+    System.out.printf(Locale.ROOT, "  after catch-up (%.1f s at %d/s): %.0f flowing assignments/s, p50 %s ms, p99 %s "
+        + "ms, max %s ms%n", (end - flowStart) / 1000.0, rate, afterRate, pctOr(after, 0.5), pctOr(after, 0.99),
+        after.isEmpty() ? "-" : after.get(after.size() - 1));
+    System.out.printf(Locale.ROOT, "  flowing jobs produced %d, assigned %d; blocked model assigned %d%n",
+        produced.get(), flows.size(), blockedAssigned.get());
+    long blockedEnd = spillEnds.getOrDefault(blockedSpill, 0L);
+    long othersEnd = spillEnds.values().stream().mapToLong(Long::longValue).sum() - blockedEnd;
+    System.out.printf(Locale.ROOT, "  spilled (counter) %d, of which after the catch-up %d; end offsets: %s %d "
+        + "(transaction markers included), other models' spill topics %d%n", spilled,
+        spilled - parkedSpilled, blockedSpill, blockedEnd, othersEnd);
+    System.out.printf(Locale.ROOT, "  blocked model's jobs in its spill topic: %d of %d distinct (%d duplicates, "
+        + "%d other records); not there: %d (expected %d: its in-memory share %d + the running one)%s%n", count[0],
+        backlog, count[1], count[2], backlog - count[0], slotCap + 1, slotCap,
+        count[3] == 0 ? "" : "; READ BACK INCOMPLETE");
+    return new double[] {afterRate, after.isEmpty() ? Double.NaN : pct(after, 0.5),
+        after.isEmpty() ? Double.NaN : pct(after, 0.99), (caughtUp - active) / 1000.0, peakAfterGc};
+  }
+
+  /** Adds the four quarters of [t0, t1) to {@code periods}. */
+  private static void quarters(List<long[]> periods, long t0, long t1) {
+    long q = Math.max(1, (t1 - t0) / 4);
+    for (int i = 0; i < 4; i++) {
+      periods.add(new long[] {t0 + i * q, i == 3 ? Math.max(t1, t0 + i * q + 1) : t0 + (i + 1) * q});
+    }
+  }
+
+  /** Reads an spill topic from the start: {distinct backlog jobs, duplicates, other records, 1 if cut short}. */
+  private static long[] countBacklogJobs(String bootstrap, String topic, int backlog) {
+    BitSet ids = new BitSet(backlog);
+    long dup = 0;
+    long other = 0;
+    long t0 = System.nanoTime();
+    try (KafkaConsumer<String, byte[]> c = consumer(bootstrap)) {
+      List<TopicPartition> parts = partitions(c, topic);
+      c.assign(parts);
+      c.seekToBeginning(parts);
+      Map<TopicPartition, Long> ends = c.endOffsets(parts);
+      long until = System.nanoTime() + Duration.ofSeconds(180).toNanos();
+      while (parts.stream().anyMatch(tp -> c.position(tp) < ends.get(tp))) {
+        if (System.nanoTime() > until) {
+          return new long[] {ids.cardinality(), dup, other, 1};
+        }
+        for (var r : c.poll(Duration.ofMillis(200))) {
+          String k = r.key();
+          if (k != null && k.startsWith("b")) {
+            int i = Integer.parseInt(k.substring(1));
+            if (ids.get(i)) {
+              dup++;
+            } else {
+              ids.set(i);
+            }
+          } else {
+            other++;
+          }
+        }
+      }
+    }
+    System.out.printf(Locale.ROOT, "  read the blocked model's spill topic back in %.1f s%n",
+        (System.nanoTime() - t0) / 1e9);
+    return new long[] {ids.cardinality(), dup, other, 0};
+  }
+
+  /**
+   * {heap used peak, heap after GC peak, spilled at the last sample, JIT compile ms} of the samples in [t0, t1)
+   * (the JIT's time from the last sample before t0).
+   */
+  private static long[] heap(List<long[]> stats, long t0, long t1) {
+    long[] h = new long[4];
+    long jitFrom = -1;
+    for (long[] s : stats) {
+      if (s[0] < t0) {
+        jitFrom = s[5];
+      } else if (s[0] < t1) {
+        h[0] = Math.max(h[0], s[2]);
+        h[1] = Math.max(h[1], s[3]);
+        h[2] = s[4];
+        h[3] = s[5] - (jitFrom < 0 ? s[5] : jitFrom);
+        if (jitFrom < 0) {
+          jitFrom = s[5];
+        }
+      }
+    }
+    return h;
+  }
+
+  /** Latencies, sorted, of the flowing jobs whose record time is in [t0, t1). */
+  private static List<Long> latencies(List<long[]> flows, long t0, long t1) {
+    List<Long> l = new ArrayList<>();
+    for (long[] f : flows) {
+      if (f[1] >= t0 && f[1] < t1) {
+        l.add(f[0] - f[1]);
+      }
+    }
+    Collections.sort(l);
+    return l;
+  }
+
+  /** Flowing assignments that became readable in [t0, t1). */
+  private static long readIn(List<long[]> flows, long t0, long t1) {
+    return flows.stream().filter(f -> f[0] >= t0 && f[0] < t1).count();
+  }
+
+  private static long pct(List<Long> sorted, double q) {
+    return sorted.get(Math.min(sorted.size() - 1, (int) (sorted.size() * q)));
+  }
+
+  private static String pctOr(List<Long> sorted, double q) {
+    return sorted.isEmpty() ? "-" : Long.toString(pct(sorted, q));
+  }
+
+  /**
+   * Stands in for workers: every assignment's lease is released at once, with a small usage report; leases of
+   * {@code neverModel} (may be null) never are: its streams run forever.
+   */
+  private static void release(FleetConfig config, AtomicBoolean stop, String neverModel) {
     String bootstrap = config.kafka().bootstrapServers();
     try (KafkaConsumer<String, byte[]> c = consumer(bootstrap);
          KafkaProducer<String, byte[]> p = producer(bootstrap, 5)) {
@@ -191,6 +588,9 @@ public final class DispatcherBench {
       while (!stop.get()) {
         for (var r : c.poll(Duration.ofMillis(100))) {
           Assignment a = Json.read(r.value(), Assignment.class);
+          if (a.job().model().equals(neverModel)) {
+            continue;
+          }
           FleetEvent e = FleetEvent.leaseReleased(a, LeaseOutcome.SUCCEEDED).status(200).usage(Usage.of(10, 2))
               .timeToFirstTokenMs(5L).by("bench", Instant.now());
           p.send(new ProducerRecord<>(config.topics().fleetEvents(), a.leaseId(), Json.bytes(e)));
@@ -202,11 +602,34 @@ public final class DispatcherBench {
   // ------------------------------------------------------------------ plumbing
 
   private static FleetConfig config(String bootstrap, int maxBuffered) throws Exception {
+    return config(bootstrap, maxBuffered, List.of("sim"), null);
+  }
+
+  /**
+   * A fleet of one provider with four unlimited keys serving {@code models}; with {@code blocked} set, that model
+   * too, served only by key {@code kb} with max_concurrency 1 (every other route names the unlimited keys).
+   */
+  private static FleetConfig config(String bootstrap, int maxBuffered, List<String> models, String blocked)
+      throws Exception {
     String prefix = "bench" + (++seq) + "-" + Long.toHexString(System.nanoTime() & 0xffffff);
     StringBuilder keys = new StringBuilder();
     for (int i = 1; i <= 4; i++) {
       keys.append("  k").append(i).append(": {provider: sim, secret_env: BENCH_KEY, max_concurrency: 100000000, "
           + "requests_per_minute: 2000000000, tokens_per_minute: 1000000000000}\n");
+    }
+    if (blocked != null) {
+      keys.append("  kb: {provider: sim, secret_env: BENCH_KEY, max_concurrency: 1, "
+          + "requests_per_minute: 2000000000, tokens_per_minute: 1000000000000}\n");
+    }
+    String routeKeys = blocked == null ? "" : ", keys: [k1, k2, k3, k4]";
+    StringBuilder modelYaml = new StringBuilder();
+    for (String m : models) {
+      modelYaml.append("  ").append(m).append(":\n    routes:\n      - {provider: sim, model: ").append(m)
+          .append(", max_tokens_cap: 4096").append(routeKeys).append("}\n");
+    }
+    if (blocked != null) {
+      modelYaml.append("  ").append(blocked).append(":\n    routes:\n      - {provider: sim, model: ")
+          .append(blocked).append(", max_tokens_cap: 4096, keys: [kb]}\n");
     }
     String yaml = """
         kafka: {bootstrap_servers: "%1$s"}
@@ -216,12 +639,10 @@ public final class DispatcherBench {
         keys:
         %3$s
         models:
-          sim:
-            routes:
-              - {provider: sim, model: sim, max_tokens_cap: 4096}
+        %5$s
         dispatcher: {group_id: %2$s-dispatcher, http_port: 0, max_buffered_jobs: %4$d}
         worker: {share_group: %2$s-workers}
-        """.formatted(bootstrap, prefix, keys, maxBuffered);
+        """.formatted(bootstrap, prefix, keys, maxBuffered, modelYaml);
     FleetConfig config = ConfigLoader.parse(yaml, Map.of(), new Properties());
     TopicAdmin.ensureFleetTopics(config);
     Path file = Files.createTempFile("pf-bench", ".yaml");
@@ -234,16 +655,24 @@ public final class DispatcherBench {
   private static final Map<FleetConfig, Path> CONFIG_FILES = new HashMap<>();
 
   private static byte[] job(String id) {
-    return ("{\"job_id\":\"" + id + "\",\"model\":\"sim\",\"max_tokens\":64,\"messages\":[{\"role\":\"user\","
+    return job(id, "sim", null);
+  }
+
+  /** A job of {@code model}; {@code tenant} (may be null) goes in the job's own tenant field. */
+  private static byte[] job(String id, String model, String tenant) {
+    return ("{\"job_id\":\"" + id + "\",\"model\":\"" + model + "\","
+        + (tenant == null ? "" : "\"tenant\":\"" + tenant + "\",")
+        + "\"max_tokens\":64,\"messages\":[{\"role\":\"user\","
         + "\"content\":\"Summarise the quarterly report in three bullet points.\"}],\"metadata\":{\"bench\":1}}")
         .getBytes(StandardCharsets.UTF_8);
   }
 
-  private static void produceBacklog(FleetConfig config, int jobs) {
+  /** Queues jobs b0..b(n-1) on the normal topic, keyed by their id. */
+  private static void produceBacklog(FleetConfig config, int jobs, IntFunction<byte[]> job) {
     long t0 = System.nanoTime();
     try (KafkaProducer<String, byte[]> p = producer(config.kafka().bootstrapServers(), 20)) {
       for (int i = 0; i < jobs; i++) {
-        p.send(new ProducerRecord<>(config.topics().jobsNormal(), "b" + i, job("b" + i)));
+        p.send(new ProducerRecord<>(config.topics().jobsNormal(), "b" + i, job.apply(i)));
       }
       p.flush();
     }
@@ -329,7 +758,8 @@ public final class DispatcherBench {
             active = true;
           } else if (line.startsWith("STAT ")) {
             String[] f = line.split(" ");
-            long[] s = {Long.parseLong(f[1]), Long.parseLong(f[2]), Long.parseLong(f[3]), Long.parseLong(f[4])};
+            long[] s = {Long.parseLong(f[1]), Long.parseLong(f[2]), Long.parseLong(f[3]), Long.parseLong(f[4]),
+                f.length > 5 ? Long.parseLong(f[5]) : 0, f.length > 6 ? Long.parseLong(f[6]) : 0};
             stats.add(s);
             peakUsed = Math.max(peakUsed, s[2]);
             peakAfterGc = Math.max(peakAfterGc, s[3]);
@@ -354,9 +784,22 @@ public final class DispatcherBench {
       }
     }
 
-    private long[] last() {
+    /** Throws when the child reported a failure. */
+    void check() {
+      if (failure != null) {
+        throw new IllegalStateException("dispatcher child failed: " + failure);
+      }
+    }
+
+    List<long[]> snapshot() {
       synchronized (stats) {
-        return stats.isEmpty() ? new long[4] : stats.get(stats.size() - 1);
+        return new ArrayList<>(stats);
+      }
+    }
+
+    long[] last() {
+      synchronized (stats) {
+        return stats.isEmpty() ? new long[6] : stats.get(stats.size() - 1);
       }
     }
 
@@ -375,6 +818,42 @@ public final class DispatcherBench {
         }
       }
       return Double.NaN;
+    }
+
+    /**
+     * Per quarter of the drain (by assignments written): assignments/s and the JIT's compile time in it, e.g.
+     * {@code [21000, 30500, 31000, 31200]/s, JIT [1800, 150, 20, 5] ms}: a JIT still compiling in the last quarters
+     * means the run measured a JVM warming up.
+     */
+    String rateAndJitByQuarter(long n) {
+      long[] at = new long[5]; // sample index where each quarter boundary was crossed
+      List<long[]> s = snapshot();
+      int from = 0;
+      for (int i = 0; i < s.size(); i++) {
+        if (s.get(i)[1] == 0) {
+          from = i;
+        }
+      }
+      at[0] = from;
+      int q = 1;
+      for (int i = from; i < s.size() && q <= 4; i++) {
+        while (q <= 4 && s.get(i)[1] >= n * q / 4) {
+          at[q++] = i;
+        }
+      }
+      if (q <= 4) {
+        return "[incomplete]";
+      }
+      StringBuilder rates = new StringBuilder("[");
+      StringBuilder jit = new StringBuilder("[");
+      for (int i = 0; i < 4; i++) {
+        long[] a = s.get((int) at[i]);
+        long[] b = s.get((int) at[i + 1]);
+        rates.append(i == 0 ? "" : ", ").append(b[0] == a[0] ? "-"
+            : String.format(Locale.ROOT, "%.0f", (b[1] - a[1]) * 1000.0 / (b[0] - a[0])));
+        jit.append(i == 0 ? "" : ", ").append(b[5] - a[5]);
+      }
+      return rates + "]/s, JIT " + jit + "] ms (before the first assignment " + s.get(from)[5] + " ms)";
     }
 
     /** Heap after GC, the largest seen in each quarter of the drain, in MiB. */
