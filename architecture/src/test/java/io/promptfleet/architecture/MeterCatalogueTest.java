@@ -121,7 +121,7 @@ class MeterCatalogueTest {
     Set<String> exported = Arrays.stream(registry.scrape().split("\n")) // series, and families (# TYPE name type)
         .map(l -> l.startsWith("# TYPE ") ? l.split(" ")[2] : l.split("[{ ]", 2)[0]).collect(Collectors.toSet());
 
-    Set<String> queried = queriedNames("promptfleet_(worker|dispatcher|key|route)_[a-z_]+");
+    Set<String> queried = queriedNames("promptfleet_(worker|dispatcher|key|route|tenant)_[a-z_]+");
 
     assertThat(queried).as("series named in dashboards, deploy/, README and docs").isNotEmpty();
     assertThat(exported).containsAll(queried);

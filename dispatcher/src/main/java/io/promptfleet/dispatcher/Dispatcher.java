@@ -5,17 +5,21 @@ import io.micrometer.core.instrument.binder.kafka.KafkaClientMetrics;
 import io.promptfleet.common.config.FleetConfig;
 import io.promptfleet.dispatcher.ha.SingleActiveAssignor;
 import io.promptfleet.dispatcher.intake.TopicCatalog;
-import io.promptfleet.dispatcher.schedule.BackPressure;
 import io.promptfleet.dispatcher.schedule.ReadyQueues.Lane;
 import io.promptfleet.dispatcher.status.StatusSnapshot;
 import io.promptfleet.dispatcher.transaction.Outbound;
 import io.promptfleet.dispatcher.transaction.RecordSink;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.Collection;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Future;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -26,6 +30,7 @@ import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.clients.producer.RecordMetadata;
 import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.errors.InvalidProducerEpochException;
@@ -44,7 +49,9 @@ import org.slf4j.LoggerFactory;
  * <p>Each round it polls jobs, hands the core the feedback and the jobs it read, lets it settle (parked records,
  * lease expiry, the queue sweep; back-pressure pauses and resumes partitions here), and turns what the core writes
  * into one Kafka transaction with the input offsets; when the transaction fails it aborts and reads again from the
- * committed offsets.
+ * committed offsets. Each offset commit carries the records handled above it in its metadata; whenever a job
+ * partition is read from its committed offset (assigned, or rewound) the core is told first
+ * ({@code DispatcherCore.readingFrom}) and skips them.
  *
  * <p>High availability: every dispatcher of a group subscribes, and {@link SingleActiveAssignor} gives all job
  * partitions to one of them. Only that one creates its transactional producer (transactional id = group id, which
@@ -117,9 +124,10 @@ public final class Dispatcher implements AutoCloseable {
       jobsMetrics = core.metrics().kafkaClient(new KafkaClientMetrics(jobs));
       feedback = DispatcherKafka.feedbackConsumer(config, clientId);
       feedbackMetrics = core.metrics().kafkaClient(new KafkaClientMetrics(feedback));
-      jobs.subscribe(core.lanes().topics(), new Rebalance());
+      DispatcherKafka.ensureSpillTopics(config, clientId, core.spillTopics());
+      jobs.subscribe(core.subscription(), new Rebalance());
       LOG.info("dispatcher {} started: group {}, reading {}", instanceId, config.dispatcher().groupId(),
-          core.lanes().topics());
+          core.subscription());
       while (running) {
         round();
       }
@@ -237,6 +245,7 @@ public final class Dispatcher implements AutoCloseable {
         }
         producer.commitTransaction();
         core.committed(commit);
+        txn.placedWritten();
       }
     } catch (ProducerFencedException | InvalidProducerEpochException e) {
       throw e;
@@ -256,6 +265,7 @@ public final class Dispatcher implements AutoCloseable {
     var assigned = jobs.assignment();
     jobs.resume(assigned);
     Map<TopicPartition, OffsetAndMetadata> committed = jobs.committed(assigned);
+    core.readingFrom(committed);
     for (TopicPartition tp : assigned) {
       OffsetAndMetadata om = committed.get(tp);
       if (om != null) {
@@ -269,23 +279,47 @@ public final class Dispatcher implements AutoCloseable {
   /** The round's transaction, opened at its first record. */
   private final class Txn implements RecordSink {
     boolean open;
+    /** Sends to a given partition (the jobs' spill copies): their offsets go to the core once committed. */
+    final List<Future<RecordMetadata>> placed = new ArrayList<>();
 
     @Override
     public void begin() {
       if (!open) {
         producer.beginTransaction();
         open = true;
+        placed.clear();
       }
     }
 
     @Override
     public void send(Outbound o) {
-      producer.send(new ProducerRecord<>(o.topic(), null, o.key(), o.value(), o.headers()));
+      Future<RecordMetadata> f = producer.send(new ProducerRecord<>(o.topic(), o.partition(), o.timestamp(), o.key(),
+          o.value(), o.headers()));
+      if (o.partition() != null) {
+        placed.add(f);
+      }
+    }
+
+    /** After the commit: every send completed; the core learns where the spill copies are. */
+    void placedWritten() {
+      try {
+        for (Future<RecordMetadata> f : placed) {
+          RecordMetadata m = f.get(); // done: commitTransaction flushed every send
+          core.spillWritten(new TopicPartition(m.topic(), m.partition()), m.offset());
+        }
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new IllegalStateException("interrupted after a commit", e);
+      } catch (ExecutionException e) {
+        throw new IllegalStateException("a send of a committed transaction failed", e);
+      } finally {
+        placed.clear();
+      }
     }
   }
 
   /** Back-pressure acts on the job consumer's partitions of a lane's topic. */
-  private final class Lanes implements BackPressure.Partitions {
+  private final class Lanes implements JobPartitions {
     @Override
     public void pause(Lane lane) {
       jobs.pause(partitionsOf(lane));
@@ -301,9 +335,36 @@ public final class Dispatcher implements AutoCloseable {
       jobs.resume(partitionsOf(lane));
     }
 
+    @Override
+    public void pause(TopicPartition tp) {
+      if (jobs.assignment().contains(tp)) {
+        jobs.pause(List.of(tp));
+      }
+    }
+
+    @Override
+    public void resume(TopicPartition tp) {
+      if (jobs.assignment().contains(tp)) {
+        jobs.resume(List.of(tp));
+      }
+    }
+
+    @Override
+    public long position(TopicPartition tp) {
+      if (!jobs.assignment().contains(tp)) {
+        return -1;
+      }
+      try {
+        return jobs.position(tp, Duration.ZERO);
+      } catch (org.apache.kafka.common.errors.TimeoutException e) {
+        return -1; // not known yet without a request
+      }
+    }
+
+    /** The lane's shared topic and its tenants' topics. */
     private List<TopicPartition> partitionsOf(Lane lane) {
-      String topic = core.lanes().topicOf(lane);
-      return jobs.assignment().stream().filter(tp -> tp.topic().equals(topic)).toList();
+      Set<String> topics = Set.copyOf(core.lanes().topicsOf(lane));
+      return jobs.assignment().stream().filter(tp -> topics.contains(tp.topic())).toList();
     }
   }
 
@@ -319,6 +380,12 @@ public final class Dispatcher implements AutoCloseable {
       assignorFlag.set(!partitions.isEmpty());
       if (!partitions.isEmpty()) {
         LOG.info("dispatcher {} now reads {} partitions", instanceId, partitions.size());
+        core.readingFrom(jobs.committed(new HashSet<>(partitions)));
+        Set<String> spill = new HashSet<>(core.spillTopics());
+        List<TopicPartition> parts = partitions.stream().filter(tp -> spill.contains(tp.topic())).toList();
+        if (!parts.isEmpty()) {
+          jobs.endOffsets(parts).forEach(core::spillEnd);
+        }
       }
     }
   }

@@ -21,15 +21,20 @@ import io.promptfleet.dispatcher.route.RoutePlanner;
 import io.promptfleet.dispatcher.schedule.BackPressure;
 import io.promptfleet.dispatcher.schedule.Backoff;
 import io.promptfleet.dispatcher.schedule.LaneTopics;
+import io.promptfleet.dispatcher.spill.Spill;
+import io.promptfleet.dispatcher.spill.SpillTopics;
 import io.promptfleet.dispatcher.schedule.ReadyQueues;
 import io.promptfleet.dispatcher.schedule.ReadyQueues.Lane;
 import io.promptfleet.dispatcher.status.DispatcherMetrics;
 import io.promptfleet.dispatcher.status.StatusBoard;
 import io.promptfleet.dispatcher.status.StatusPublisher;
 import io.promptfleet.dispatcher.status.StatusSnapshot;
+import io.promptfleet.dispatcher.tenant.BudgetWaits;
+import io.promptfleet.dispatcher.tenant.TenantBudgets;
 import io.promptfleet.dispatcher.transaction.RecordSink;
 import io.promptfleet.dispatcher.transaction.TransactionWriter;
 import java.time.Clock;
+import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
 import java.util.Map;
@@ -42,7 +47,7 @@ import org.apache.kafka.common.TopicPartition;
  * The dispatcher without Kafka: every collaborator, wired, and the order of one round. {@link Dispatcher} (the loop
  * owner) feeds it the records it polled and runs the transaction it writes; a test or a simulation drives it the
  * same way with a fake clock and hand-made records. Records in ({@link Inbound}), decisions out (a
- * {@link RecordSink}, offsets to commit, partitions to pause through {@link BackPressure.Partitions}).
+ * {@link RecordSink}, offsets to commit, partitions to pause through {@link JobPartitions}).
  *
  * <p>One round, as the loop owner calls it: {@link #feedback} for each fleet event, cancel and archived
  * assignment; {@link #job} for each job record; {@link #settle} (parked records, lease expiry and the queue sweep,
@@ -57,7 +62,7 @@ final class DispatcherCore {
   private final LaneTopics lanes;
   private final KeyPool keys;
   private final ReadyQueues<Pending> queues;
-  private final OffsetTracker offsets = new OffsetTracker();
+  private final OffsetTracker offsets;
   private final Outbox outbox = new Outbox();
   private final CancelledJobs cancelled;
   private final LeaseLedger ledger;
@@ -65,10 +70,14 @@ final class DispatcherCore {
   private final FeedbackRouter feedback;
   private final Takeover takeover;
   private final BackPressure backPressure;
+  private final Spill spill;
+  /** The loop owner's consumer, as the last {@link #settle} gave it. */
+  private JobPartitions consumer;
   private final TransactionWriter writer;
   private final StatusPublisher status;
   private final DispatcherMetrics metrics;
   private final ToIntFunction<Lane> buffered;
+  private final BudgetWaits waits;
   private long lastSweepMs;
 
   /**
@@ -80,29 +89,60 @@ final class DispatcherCore {
       String clientId) {
     var d = config.dispatcher();
     this.metrics = new DispatcherMetrics(registry);
-    this.lanes = new LaneTopics(config.topics());
+    this.offsets = new OffsetTracker(OffsetTracker.DEFAULT_MAX_METADATA, metrics.offsetMapOverflows::increment);
+    this.lanes = new LaneTopics(config);
     this.keys = new KeyPool(config.keys(), d.rateWindowMs());
-    this.queues = new ReadyQueues<>(d.priority(), Pending::readyAtMs);
-    this.buffered = queues::size;
+    queues = new ReadyQueues<>(d.priority(), Pending::readyAtMs, p -> p.dispatch().job().tenant(), config::weightOf);
     this.cancelled = new CancelledJobs(d.maxCancelledIds());
-    RouteBreakers breakers = new RouteBreakers(d.breaker(), metrics, clock);
+    TenantBudgets budgets = new TenantBudgets(config, metrics);
+    this.waits = new BudgetWaits(budgets, cancelled, TenantBudgets.tenantTopics(config)::contains);
+    this.buffered = lane -> queues.size(lane) + waits.held(lane); // jobs waiting for budget count as buffered
+    RouteBreakers breakers = new RouteBreakers(config, metrics, clock);
     StatusBoard board = new StatusBoard(config);
     TokenEstimator tokens = new TokenEstimator();
-    RoutePlanner planner = new RoutePlanner(config, keys, breakers);
+    io.promptfleet.dispatcher.route.Fallbacks fallbacks = new io.promptfleet.dispatcher.route.Fallbacks(metrics);
+    RoutePlanner planner = new RoutePlanner(config, keys, breakers, fallbacks);
     KeyFeedback keyFeedback = new KeyFeedback(config, keys, random, metrics);
     this.ledger = new LeaseLedger(config, keys, breakers, board, metrics, clientId);
     this.admission = new Admission(config, new JobIntake(config), lanes, queues, outbox, cancelled,
         new Backoff(d.retry(), random), tokens, planner);
-    this.feedback = new FeedbackRouter(config.topics(), ledger, keyFeedback, cancelled, board, outbox);
-    this.takeover = new Takeover(config, instanceId, ledger, keyFeedback, cancelled, outbox, tokens, metrics);
+    this.feedback = new FeedbackRouter(config.topics(), ledger, keyFeedback, cancelled, board, outbox, budgets);
+    this.takeover = new Takeover(config, instanceId, ledger, keyFeedback, cancelled, outbox, tokens, metrics,
+        budgets);
     this.backPressure = new BackPressure(d.maxBufferedJobs());
-    this.writer = new TransactionWriter(config.topics(), outbox, queues, planner, ledger, offsets, metrics);
-    this.status = new StatusPublisher(config, instanceId, queues, keys, breakers, board, metrics);
+    this.spill = new Spill(new SpillTopics(config.topics(), config.models().keySet()),
+        d.maxBufferedJobs() / 4, d.maxBufferedJobs());
+    admission.spill(spill, tp -> consumer == null ? -1 : consumer.position(tp));
+    this.writer = new TransactionWriter(config.topics(), outbox, queues, planner, ledger, offsets, metrics, budgets,
+        waits);
+    this.status = new StatusPublisher(config, instanceId, queues, keys, breakers, fallbacks, board, metrics);
     metrics.gauges(config.keys().keySet(), status::current);
   }
 
   LaneTopics lanes() {
     return lanes;
+  }
+
+  /** The job topics and the models' spill topics: what the loop owner's job consumer subscribes to. */
+  List<String> subscription() {
+    List<String> all = new ArrayList<>(lanes.topics());
+    all.addAll(spill.topics().topics());
+    return all;
+  }
+
+  /** The models' spill topics (the loop owner creates them, one partition per lane). */
+  List<String> spillTopics() {
+    return spill.topics().topics();
+  }
+
+  /** An spill partition's end offset when it was assigned: jobs of its model wait there up to it. */
+  void spillEnd(TopicPartition tp, long endOffset) {
+    spill.endFound(tp, endOffset);
+  }
+
+  /** The committed transaction wrote a job's copy at {@code offset} of spill partition {@code tp}. */
+  void spillWritten(TopicPartition tp, long offset) {
+    spill.written(tp, offset);
   }
 
   DispatcherMetrics metrics() {
@@ -145,7 +185,9 @@ final class DispatcherCore {
     offsets.clear();
     outbox.clear();
     backPressure.clear();
+    spill.clear();
     admission.clear();
+    waits.clear();
     admission.replyTopics(null);
     writer.replyTopics(null);
   }
@@ -156,7 +198,9 @@ final class DispatcherCore {
     outbox.removeIf(o -> o.tp() != null && partitions.contains(o.tp()));
     partitions.forEach(offsets::forget);
     admission.revoked(partitions);
+    waits.revoked(partitions);
     backPressure.lanesForgotten();
+    spill.unpaused();
   }
 
   // ------------------------------------------------------------------ one round
@@ -166,10 +210,21 @@ final class DispatcherCore {
     feedback.apply(r, nowMs);
   }
 
-  /** A record of a job topic. */
+  /**
+   * The loop owner reads these job partitions from their committed offsets (assigned, or rewound after an abort):
+   * the records the commits' metadata name as handled will be skipped. Call before the first record of each.
+   */
+  void readingFrom(Map<TopicPartition, OffsetAndMetadata> committed) {
+    committed.forEach(offsets::restore);
+  }
+
+  /** A record of a job topic; one handled already (before a rewind or takeover) is skipped. */
   void job(Inbound r, long nowMs) {
     TopicPartition tp = r.topicPartition();
-    offsets.read(tp, r.offset());
+    if (!offsets.read(tp, r.offset())) {
+      metrics.recordsSkipped.increment();
+      return;
+    }
     admission.offer(r, tp, nowMs);
   }
 
@@ -177,7 +232,8 @@ final class DispatcherCore {
    * After the round's records: parked records whose listing came go on; every 200 ms (at once after a cancel)
    * expired leases are reclaimed and expired or cancelled jobs leave the queues; then lanes pause or resume.
    */
-  void settle(long nowMs, BackPressure.Partitions partitions) {
+  void settle(long nowMs, JobPartitions partitions) {
+    this.consumer = partitions;
     if (admission.parked() > 0 || backPressure.parkedPaused()) {
       admission.resolveParked(nowMs);
       backPressure.parked(admission.parked(), partitions);
@@ -189,6 +245,8 @@ final class DispatcherCore {
       admission.sweep(nowMs);
     }
     backPressure.lanes(buffered, partitions);
+    spill.pauseOrResume(queues::size, queues.size(), partitions);
+    waits.pauseOrResume(partitions::pause, partitions::resume); // a tenant's partitions while its jobs wait for budget
   }
 
   /** Writes the round's records: see {@link TransactionWriter#write}. */
@@ -215,6 +273,7 @@ final class DispatcherCore {
     offsets.clear();
     admission.clear();
     backPressure.clear();
+    spill.unpaused();
     outbox.addAll(writer.unreplayable());
   }
 }

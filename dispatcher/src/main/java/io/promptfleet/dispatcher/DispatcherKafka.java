@@ -7,6 +7,7 @@ import io.promptfleet.common.kafka.TopicAdmin;
 import io.promptfleet.dispatcher.ha.SingleActiveAssignor;
 import io.promptfleet.dispatcher.intake.Inbound;
 import io.promptfleet.dispatcher.intake.TopicCatalog;
+import io.promptfleet.dispatcher.spill.SpillTopics;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -96,6 +97,17 @@ final class DispatcherKafka {
     } catch (RuntimeException e) {
       LOG.warn("cannot set share.isolation.level=read_committed on share group {}: {}; workers may run assignments "
           + "of aborted transactions", config.worker().shareGroup(), e.toString());
+    }
+  }
+
+  /**
+   * Creates the models' spill topics that do not exist (one partition per lane, the fleet's replication),
+   * before the job consumer subscribes to them. A dispatcher that cannot create them stops: jobs of a full model
+   * would have nowhere to wait.
+   */
+  static void ensureSpillTopics(FleetConfig config, String clientId, List<String> topics) {
+    try (Admin admin = Admin.create(KafkaClients.admin(config.kafka(), clientId + "-spill"))) {
+      TopicAdmin.createTopics(admin, topics, SpillTopics.PARTITIONS, config.topics().replicationFactor());
     }
   }
 

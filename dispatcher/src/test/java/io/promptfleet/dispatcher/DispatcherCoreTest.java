@@ -11,7 +11,6 @@ import io.promptfleet.common.job.Assignment;
 import io.promptfleet.common.job.JobStatus;
 import io.promptfleet.common.job.Result;
 import io.promptfleet.dispatcher.intake.Inbound;
-import io.promptfleet.dispatcher.schedule.BackPressure;
 import io.promptfleet.dispatcher.schedule.ReadyQueues.Lane;
 import io.promptfleet.dispatcher.testing.AllTopicsExist;
 import io.promptfleet.dispatcher.testing.Fixtures;
@@ -19,7 +18,9 @@ import io.promptfleet.dispatcher.testing.ManualClock;
 import io.promptfleet.dispatcher.testing.RecordingSink;
 import io.promptfleet.dispatcher.transaction.Outbound;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.TopicPartition;
 import org.junit.jupiter.api.Test;
@@ -32,11 +33,15 @@ class DispatcherCoreTest {
   private static final FleetConfig CONFIG = Fixtures.config("""
       keys:
         k: {provider: p, secret_env: PF_TEST_K, max_concurrency: 2}
+        k2: {provider: p, secret_env: PF_TEST_K, max_concurrency: 2}
       models:
         m:
           routes:
-            - {provider: p, model: m}
-      dispatcher: {max_buffered_jobs: 8}
+            - {provider: p, model: m, keys: [k]}
+        n:
+          routes:
+            - {provider: p, model: n, keys: [k2]}
+      dispatcher: {max_buffered_jobs: 12}
       """);
   private static final TopicSettings T = CONFIG.topics();
 
@@ -45,7 +50,7 @@ class DispatcherCoreTest {
       "test", "pf-dispatcher-test");
   private final RecordingSink sink = new RecordingSink();
   private final List<String> partitionCalls = new ArrayList<>();
-  private final BackPressure.Partitions partitions = new BackPressure.Partitions() {
+  private final JobPartitions partitions = new JobPartitions() {
     @Override
     public void pause(Lane lane) {
       partitionCalls.add("pause " + lane);
@@ -60,7 +65,24 @@ class DispatcherCoreTest {
     public void resume(Lane lane) {
       partitionCalls.add("resume " + lane);
     }
+
+    @Override
+    public void pause(TopicPartition tp) {
+      partitionCalls.add("pause " + tp);
+    }
+
+    @Override
+    public void resume(TopicPartition tp) {
+      partitionCalls.add("resume " + tp);
+    }
+
+    @Override
+    public long position(TopicPartition tp) {
+      return positions.getOrDefault(tp, -1L);
+    }
   };
+  private final Map<TopicPartition, Long> positions = new HashMap<>();
+  private long spillOffset;
   private long jobOffset;
 
   {
@@ -68,7 +90,11 @@ class DispatcherCoreTest {
   }
 
   private Inbound job(String topic, String jobId) {
-    return Fixtures.record(topic, jobOffset++, clock.millis(), jobId, Fixtures.job(jobId, "m", ""));
+    return jobOf(topic, jobId, "m");
+  }
+
+  private Inbound jobOf(String topic, String jobId, String model) {
+    return Fixtures.record(topic, jobOffset++, clock.millis(), jobId, Fixtures.job(jobId, model, ""));
   }
 
   /** One round as the loop owner plays it; returns what the committed transaction wrote. */
@@ -81,6 +107,11 @@ class DispatcherCoreTest {
     core.write(sink, now);
     if (sink.open) {
       core.committed(core.offsetsToCommit());
+      for (Outbound o : sink.sent) {
+        if (o.partition() != null) { // as the loop owner reports the committed spill copies
+          core.spillWritten(new TopicPartition(o.topic(), o.partition()), spillOffset++);
+        }
+      }
     }
     return List.copyOf(sink.sent);
   }
@@ -145,18 +176,39 @@ class DispatcherCoreTest {
   }
 
   @Test
-  void shouldPauseALaneWhoseBufferIsFullAndResumeItWhenItDrains() {
-    List<Assignment> running = assignments(round(List.of(), List.of(job(T.jobsLow(), "a"), job(T.jobsLow(), "b"),
-        job(T.jobsLow(), "c"), job(T.jobsLow(), "d"))));
-    assertThat(partitionCalls).as("two wait, a quarter of max_buffered_jobs 8").containsExactly("pause LOW");
+  void shouldSendAFullModelsJobsToItsSpillPartitionWhileAnotherModelsJobsGoOn() {
+    // max_buffered_jobs 12: a model keeps 3 per lane in memory; k serves m two streams at a time
+    List<Outbound> written = round(List.of(), List.of(job(T.jobsLow(), "a"), job(T.jobsLow(), "b"),
+        job(T.jobsLow(), "c"), job(T.jobsLow(), "d"), job(T.jobsLow(), "e"), jobOf(T.jobsLow(), "x", "n")));
 
-    clock.advance(10);
-    round(List.of(Fixtures.event(T.fleetEvents(), 0, Fixtures.released(running.get(0).leaseId(), "k", "p/m",
-        "succeeded", null, 200, 1L), clock.millis())), List.of());
+    TopicPartition mLow = new TopicPartition(T.prefix() + ".jobs.spill.m", Lane.LOW.ordinal());
+    assertThat(written).filteredOn(o -> o.partition() != null).extracting(Outbound::key)
+        .as("beyond m's three in memory: copied to m's spill partition, in order").containsExactly("d", "e");
+    assertThat(written).filteredOn(o -> o.partition() != null).allSatisfy(o -> {
+      assertThat(new TopicPartition(o.topic(), o.partition())).isEqualTo(mLow);
+      assertThat(new String(o.headers().lastHeader("pf.spill.topic").value())).isEqualTo(T.jobsLow());
+    });
+    assertThat(assignments(written)).extracting(a -> a.job().jobId()).as("x of model n is not held up by m")
+        .containsExactlyInAnyOrder("a", "b", "x");
+    assertThat(partitionCalls).as("m's spill partition pauses while m's queue is full; no lane pauses")
+        .doesNotContain("pause LOW");
 
-    assertThat(partitionCalls).as("checked before the round's dispatch: two waited").containsExactly("pause LOW");
-    round(List.of(), List.of());
-    assertThat(partitionCalls).as("one waits: at half").containsExactly("pause LOW", "resume LOW");
+    // a later job of m goes behind d and e while they wait in the spill partition
+    List<Outbound> later = round(List.of(), List.of(job(T.jobsLow(), "f")));
+    assertThat(later).filteredOn(o -> o.partition() != null).extracting(Outbound::key).containsExactly("f");
+
+    // m's streams end; the spill partition is read back in order
+    positions.put(mLow, 0L);
+    List<Outbound> back = round(List.of(), List.of(copy(written, "d", mLow, 0), copy(written, "e", mLow, 1)));
+    assertThat(back).filteredOn(o -> o.partition() != null).as("read back: queued, never copied again").isEmpty();
+  }
+
+  /** The copy of {@code jobId} in {@code written}, as read back from {@code tp} at {@code offset}. */
+  private Inbound copy(List<Outbound> written, String jobId, TopicPartition tp, long offset) {
+    Outbound o = written.stream().filter(w -> jobId.equals(w.key()) && w.partition() != null).findFirst()
+        .orElseThrow();
+    positions.put(tp, offset + 1);
+    return new Inbound(tp.topic(), tp.partition(), offset, o.timestamp(), o.key(), o.value(), o.headers());
   }
 
   @Test

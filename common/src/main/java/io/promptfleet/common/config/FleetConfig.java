@@ -16,6 +16,8 @@ import java.util.Optional;
  * @param models     model names jobs may ask for, each an ordered fallback chain of routes
  * @param dispatcher dispatcher settings
  * @param worker     worker settings
+ * @param tenants    tenants by name (none: every job is tenantless, or names its key pool with its own {@code tenant}
+ *                   field, as before tenants existed); see {@link TenantSettings}
  */
 public record FleetConfig(
     KafkaSettings kafka,
@@ -24,7 +26,15 @@ public record FleetConfig(
     Map<String, KeySettings> keys,
     Map<String, ModelSettings> models,
     DispatcherSettings dispatcher,
-    WorkerSettings worker) {
+    WorkerSettings worker,
+    Map<String, TenantSettings> tenants) {
+
+  /** A fleet without tenants (the form older code builds). */
+  public FleetConfig(KafkaSettings kafka, TopicSettings topics, Map<String, ProviderSettings> providers,
+      Map<String, KeySettings> keys, Map<String, ModelSettings> models, DispatcherSettings dispatcher,
+      WorkerSettings worker) {
+    this(kafka, topics, providers, keys, models, dispatcher, worker, null);
+  }
 
   public FleetConfig {
     kafka = kafka == null ? KafkaSettings.defaults() : kafka;
@@ -34,6 +44,14 @@ public record FleetConfig(
     models = models == null ? Map.of() : unmodifiable(models);
     dispatcher = dispatcher == null ? DispatcherSettings.defaults() : dispatcher;
     worker = worker == null ? WorkerSettings.defaults() : worker;
+    Map<String, TenantSettings> resolved = new LinkedHashMap<>();
+    if (tenants != null) {
+      for (var e : tenants.entrySet()) {
+        TenantSettings t = e.getValue() == null ? new TenantSettings(null, null, null, null, null, null) : e.getValue();
+        resolved.put(e.getKey(), t.resolved(e.getKey(), topics));
+      }
+    }
+    tenants = unmodifiable(resolved);
     for (var e : providers.entrySet()) {
       ConfigException.require(e.getValue() != null, "providers." + e.getKey() + " is empty");
       e.getValue().validate(e.getKey());
@@ -51,6 +69,7 @@ public record FleetConfig(
       ConfigException.require(e.getValue() != null, "models." + e.getKey() + " is empty");
       e.getValue().validate(e.getKey(), this);
     }
+    TenantSettings.validateAll(this);
     return this;
   }
 
@@ -72,32 +91,57 @@ public record FleetConfig(
         .toList();
   }
 
+  /** The settings of a configured tenant. */
+  public Optional<TenantSettings> tenant(String name) {
+    return name == null ? Optional.empty() : Optional.ofNullable(tenants.get(name));
+  }
+
+  /** The configured tenant whose job topic this is, or null (a shared job topic, or no job topic). */
+  public String tenantOfTopic(String topic) {
+    for (var e : tenants.entrySet()) {
+      if (e.getValue().topics().all().contains(topic)) {
+        return e.getKey();
+      }
+    }
+    return null;
+  }
+
+  /** A tenant's weight for fair sharing: its configured weight, 1 for a tenant not configured or none. */
+  public int weightOf(String tenant) {
+    TenantSettings t = tenant == null ? null : tenants.get(tenant);
+    return t == null ? 1 : t.weight();
+  }
+
+  public FleetConfig withTenants(Map<String, TenantSettings> t) {
+    return new FleetConfig(kafka, topics, providers, keys, models, dispatcher, worker, t);
+  }
+
   public FleetConfig withKafka(KafkaSettings k) {
-    return new FleetConfig(k, topics, providers, keys, models, dispatcher, worker);
+    return new FleetConfig(k, topics, providers, keys, models, dispatcher, worker, tenants);
   }
 
   public FleetConfig withProviders(Map<String, ProviderSettings> p) {
-    return new FleetConfig(kafka, topics, p, keys, models, dispatcher, worker);
+    return new FleetConfig(kafka, topics, p, keys, models, dispatcher, worker, tenants);
   }
 
   public FleetConfig withKeys(Map<String, KeySettings> k) {
-    return new FleetConfig(kafka, topics, providers, k, models, dispatcher, worker);
+    return new FleetConfig(kafka, topics, providers, k, models, dispatcher, worker, tenants);
   }
 
   public FleetConfig withModels(Map<String, ModelSettings> m) {
-    return new FleetConfig(kafka, topics, providers, keys, m, dispatcher, worker);
+    return new FleetConfig(kafka, topics, providers, keys, m, dispatcher, worker, tenants);
   }
 
   public FleetConfig withTopics(TopicSettings t) {
-    return new FleetConfig(kafka, t, providers, keys, models, dispatcher, worker);
+    return new FleetConfig(kafka, t, providers, keys, models, dispatcher, worker, tenants);
   }
 
   public FleetConfig withDispatcher(DispatcherSettings d) {
-    return new FleetConfig(kafka, topics, providers, keys, models, d, worker);
+    return new FleetConfig(kafka, topics, providers, keys, models, d, worker, tenants);
   }
 
   public FleetConfig withWorker(WorkerSettings w) {
-    return new FleetConfig(kafka, topics, providers, keys, models, dispatcher, w);
+    return new FleetConfig(kafka, topics, providers, keys, models, dispatcher, w, tenants);
   }
 
   private static <V> Map<String, V> unmodifiable(Map<String, V> m) {

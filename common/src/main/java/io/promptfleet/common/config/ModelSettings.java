@@ -37,6 +37,24 @@ public record ModelSettings(List<RouteSettings> routes) {
       ConfigException.require(r.maxPromptTokens() == null || r.maxPromptTokens() > 0,
           rat + ".max_prompt_tokens must be > 0");
       r.validate(rat);
+      r.breakerOver(config.dispatcher().breaker(), rat);
+      sameBreakerEverywhere(r, rat, config);
+    }
+  }
+
+  /** Routes of one name share one breaker (and its counts), so their breaker blocks must agree. */
+  private static void sameBreakerEverywhere(RouteSettings r, String at, FleetConfig config) {
+    for (var e : config.models().entrySet()) {
+      if (e.getValue() == null) {
+        continue;
+      }
+      List<RouteSettings> others = e.getValue().routes();
+      for (int i = 0; i < others.size(); i++) {
+        RouteSettings o = others.get(i);
+        ConfigException.require(!o.name().equals(r.name()) || o.breaker().equals(r.breaker()),
+            at + ".breaker differs from models." + e.getKey() + ".routes[" + i + "].breaker: routes named "
+            + r.name() + " share one breaker, give them the same breaker block");
+      }
     }
   }
 }

@@ -33,11 +33,19 @@ import java.util.List;
  *                            of 8 tiles; set it for models with other tile prices)
  * @param attachmentTokens    the token estimate of one audio or file content part (default 4,096); the worker's
  *                            reported usage corrects the reservation after the call
+ * @param overflow            true to send a job down the chain when this route is merely busy (every key the job
+ *                            may use is at its max_concurrency or its requests/tokens per window). Default false:
+ *                            the job waits for this route while it is busy, and goes down the chain only when the
+ *                            route's breaker is open, every such key is disabled or cooling down after a 429, or
+ *                            the route cannot serve the job (max_tokens_cap, max_prompt_tokens, a reservation no
+ *                            key's window can ever hold)
+ * @param breaker             this route's own breaker settings, each one over {@code dispatcher.breaker} (optional;
+ *                            routes of the same name must agree: they share one breaker)
  */
 public record RouteSettings(String provider, String model, List<String> keys, Integer maxTokensCap,
     Integer defaultMaxTokens, Double priceInputPerMtok, Double priceOutputPerMtok, Integer maxPromptTokens,
     String maxTokensField, Double priceCachedInputPerMtok, Boolean stream, Boolean validateOutput,
-    Integer imageTokens, Integer attachmentTokens) {
+    Integer imageTokens, Integer attachmentTokens, Boolean overflow, RouteBreakerSettings breaker) {
 
   /** A route without a prompt limit (the form older code builds). */
   public RouteSettings(String provider, String model, List<String> keys, Integer maxTokensCap,
@@ -52,6 +60,16 @@ public record RouteSettings(String provider, String model, List<String> keys, In
         maxPromptTokens, null, null, null, null, null, null);
   }
 
+  /** A route that waits while busy and uses the global breaker settings (the form before overflow existed). */
+  public RouteSettings(String provider, String model, List<String> keys, Integer maxTokensCap,
+      Integer defaultMaxTokens, Double priceInputPerMtok, Double priceOutputPerMtok, Integer maxPromptTokens,
+      String maxTokensField, Double priceCachedInputPerMtok, Boolean stream, Boolean validateOutput,
+      Integer imageTokens, Integer attachmentTokens) {
+    this(provider, model, keys, maxTokensCap, defaultMaxTokens, priceInputPerMtok, priceOutputPerMtok,
+        maxPromptTokens, maxTokensField, priceCachedInputPerMtok, stream, validateOutput, imageTokens,
+        attachmentTokens, null, null);
+  }
+
   public RouteSettings {
     keys = keys == null ? List.of() : List.copyOf(keys);
     maxTokensCap = maxTokensCap == null ? 32_768 : maxTokensCap;
@@ -61,6 +79,8 @@ public record RouteSettings(String provider, String model, List<String> keys, In
     validateOutput = validateOutput != null && validateOutput;
     imageTokens = imageTokens == null ? 1_445 : imageTokens;
     attachmentTokens = attachmentTokens == null ? 4_096 : attachmentTokens;
+    overflow = overflow != null && overflow;
+    breaker = breaker == null ? RouteBreakerSettings.none() : breaker;
   }
 
   void validate(String at) {
@@ -70,6 +90,11 @@ public record RouteSettings(String provider, String model, List<String> keys, In
     ConfigException.require(attachmentTokens > 0, at + ".attachment_tokens must be > 0");
     ConfigException.require(priceCachedInputPerMtok == null || priceCachedInputPerMtok >= 0,
         at + ".price_cached_input_per_mtok must be >= 0");
+  }
+
+  /** This route's breaker settings: its own {@code breaker} block over {@code global}. */
+  public BreakerSettings breakerOver(BreakerSettings global, String at) {
+    return breaker.over(global, at + ".breaker");
   }
 
   /** The route's display name: provider/model, or provider/* for pass-through. */

@@ -4,6 +4,12 @@ package io.promptfleet.common.job;
 public final class ErrorCodes {
   public static final String INVALID_JOB = "invalid_job";
   public static final String UNKNOWN_MODEL = "unknown_model";
+  /**
+   * The job's reply_to is not allowed: not in {@code topics.reply_to_allow}, not in its tenant's
+   * {@code reply_topics}, or (for a job without a tenant) in some tenant's {@code reply_topics}. No result can be
+   * written for it: the record is dead-lettered with this code at the start of the reason, and no other tenant's
+   * topic ever gets a record.
+   */
   public static final String REPLY_TO_NOT_ALLOWED = "reply_to_not_allowed";
   public static final String MAX_TOKENS_TOO_LARGE = "max_tokens_too_large";
   public static final String PROMPT_TOO_LARGE = "prompt_too_large";
@@ -34,6 +40,21 @@ public final class ErrorCodes {
    * transport); the rejection names it. */
   public static final String FIELD_NOT_ALLOWED = "field_not_allowed";
   public static final String NO_KEY = "no_key_configured";
+  /**
+   * A job read from one tenant's job topic names another tenant in its {@code tenant} field; the message names
+   * both. The fleet establishes a job's tenant from the topic it was produced to, never from the field alone.
+   */
+  public static final String TENANT_MISMATCH = "tenant_mismatch";
+  /**
+   * A job on the shared job topics names a tenant: a configured tenant's jobs must come from its own topics (the
+   * message names them), and with tenants configured, a job on the shared topics names none.
+   */
+  public static final String TENANT_NOT_ALLOWED = "tenant_not_allowed";
+  /**
+   * The job's tenant has not enough of its daily budget left ({@code tenants.NAME.budget}, {@code on_exceeded:
+   * reject}); the message names the tenant, the budget and the UTC day.
+   */
+  public static final String BUDGET_EXCEEDED = "budget_exceeded";
   public static final String INTERNAL = "internal_error";
 
   private ErrorCodes() {}

@@ -21,7 +21,9 @@ import org.jspecify.annotations.Nullable;
  * @param replyTo   the reply topic; optional (the configured default applies); must match the allow-list
  * @param deadline  absolute deadline; optional
  * @param ttlMs     deadline relative to the record's timestamp; optional
- * @param tenant    optional tenant, limits the job to the tenant's key pool
+ * @param tenant    optional tenant, limits the job to the tenant's key pool; with {@code tenants} configured the
+ *                  fleet establishes it from the job topic (a job on a tenant's topic may leave it out or must name
+ *                  that tenant; a job on the shared topics must leave it out)
  * @param metadata  anything, echoed back on the result
  * @param params    every other request field, passed through to the provider as given (temperature, tools,
  *                  response_format, max_completion_tokens, reasoning_effort, provider extensions, ...)
@@ -64,5 +66,10 @@ public record Job(
 
   public Job withReplyTo(@Nullable String topic) {
     return new Job(jobId, model, messages, maxTokens, topic, deadline, ttlMs, tenant, metadata, params);
+  }
+
+  /** This job with the tenant the fleet established for it (from the topic it was read from). */
+  public Job withTenant(@Nullable String t) {
+    return new Job(jobId, model, messages, maxTokens, replyTo, deadline, ttlMs, t, metadata, params);
   }
 }

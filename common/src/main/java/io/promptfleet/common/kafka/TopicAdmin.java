@@ -67,7 +67,8 @@ public final class TopicAdmin {
   }
 
   /**
-   * Creates every topic the configuration names (idempotent; the assignments topic and its dead-letter topic with
+   * Creates every topic the configuration names, each tenant's job topics and default reply topic included
+   * (idempotent; the assignments topic and its dead-letter topic with
    * {@link #assignmentPartitions(FleetConfig)} partitions, growing an existing assignments topic with fewer), and
    * prepares the share group ({@link #prepareShareGroup(Admin, String, String)}).
    */
@@ -77,6 +78,12 @@ public final class TopicAdmin {
     try (Admin admin = Admin.create(KafkaClients.admin(config.kafka(), "promptfleet-admin"))) {
       List<String> others = new ArrayList<>(topics.all());
       others.remove(topics.assignments());
+      for (var tenant : config.tenants().values()) { // its job topics and its default reply topic
+        others.addAll(tenant.topics().all());
+        if (tenant.defaultReplyTo() != null) {
+          others.add(tenant.defaultReplyTo());
+        }
+      }
       createTopics(admin, others, topics.partitions(), topics.replicationFactor());
       if (createTopics(admin, List.of(topics.assignments()), assignmentPartitions, topics.replicationFactor())
           .isEmpty()) {

@@ -19,6 +19,8 @@ import java.util.Optional;
  * estimate plus max_tokens) at that instant. A release gives the concurrency back and corrects the reservation to
  * the usage the provider reported; requests and tokens stay counted until they leave the window. A key is
  * offered only when all of its budgets admit the whole reservation, so no dispatch takes a key over a limit.
+ * {@link #availability} tells the fallback policy whether the keys a job may use are merely busy (it waits) or
+ * disabled, cooling down or too small for it (it may move down its chain).
  *
  * <p>Not thread-safe: owned by the dispatcher thread. Other threads (metrics, the dashboard) read the immutable
  * status snapshot the dispatcher thread publishes, never this.
@@ -49,18 +51,47 @@ public final class KeyPool {
     return keys.get(keyId).tokenLimit;
   }
 
+  /** Whether a route's keys can take a job now, and if not, why: the fallback policy waits only while busy. */
+  public enum Availability {
+    /** A key the tenant may use has room now for one more stream, one more request and the tokens. */
+    ROOM,
+    /**
+     * Merely busy: a key the tenant may use is up and could hold the reservation, but is at its max_concurrency,
+     * its requests or tokens per window, or the provider's remaining budget; it frees up by itself.
+     */
+    BUSY,
+    /** Every key the tenant may use that could hold the reservation is disabled or cooling down after a 429. */
+    UNAVAILABLE,
+    /** The tenant may use none of the keys, or none could ever hold the reservation in one window. */
+    UNSERVABLE
+  }
+
   /**
    * The least-utilised key among {@code candidates} that may serve {@code tenant} and has room now for one more
    * stream, one more request and {@code tokens} more tokens, or empty. Utilisation is the largest of the three
    * shares used.
    */
   public Optional<String> choose(List<String> candidates, String tenant, long tokens, long nowMs) {
+    return choose(candidates, tenant, tokens, nowMs, null);
+  }
+
+  /**
+   * As {@link #choose(List, String, long, long)}, but another key than {@code avoid} (a retry's previous key) when
+   * one of the keys the tenant may use has room; {@code avoid} itself only when it alone has. The tenant's pool is
+   * decided on all of {@code candidates}, so avoiding a tenant's only key never hands it a shared one.
+   */
+  public Optional<String> choose(List<String> candidates, String tenant, long tokens, long nowMs, String avoid) {
     String best = null;
     double bestUse = Double.MAX_VALUE;
+    boolean avoidedHasRoom = false;
     boolean ownPool = tenant != null && hasOwnPool(candidates, tenant);
     for (String k : candidates) {
       KeyState s = keys.get(k);
       if (s == null || !servesTenant(s.settings, tenant, ownPool) || !s.admits(tokens, nowMs)) {
+        continue;
+      }
+      if (k.equals(avoid)) {
+        avoidedHasRoom = true;
         continue;
       }
       double use = s.utilisation(nowMs);
@@ -69,7 +100,32 @@ public final class KeyPool {
         bestUse = use;
       }
     }
-    return Optional.ofNullable(best);
+    return Optional.ofNullable(best != null ? best : avoidedHasRoom ? avoid : null);
+  }
+
+  /**
+   * Whether the keys among {@code candidates} that {@code tenant} may use can take {@code tokens} more now: room,
+   * merely busy, unavailable (disabled or cooling down), or unservable. See {@link Availability}.
+   */
+  public Availability availability(List<String> candidates, String tenant, long tokens, long nowMs) {
+    boolean ownPool = tenant != null && hasOwnPool(candidates, tenant);
+    boolean busy = false;
+    boolean down = false;
+    for (String k : candidates) {
+      KeyState s = keys.get(k);
+      if (s == null || !servesTenant(s.settings, tenant, ownPool) || tokens > s.tokenLimit) {
+        continue;
+      }
+      if (s.admits(tokens, nowMs)) {
+        return Availability.ROOM;
+      }
+      if (s.up(nowMs)) {
+        busy = true;
+      } else {
+        down = true;
+      }
+    }
+    return busy ? Availability.BUSY : down ? Availability.UNAVAILABLE : Availability.UNSERVABLE;
   }
 
   /** Whether some candidate key of the tenant's pool could ever admit {@code tokens} in one window. */
@@ -301,8 +357,13 @@ public final class KeyPool {
       this.tokens = new RateWindow(windowMs, SLOTS);
     }
 
+    /** Neither disabled nor cooling down. */
+    boolean up(long nowMs) {
+      return nowMs >= disabledUntil && nowMs >= coolUntil;
+    }
+
     boolean admits(long reserve, long nowMs) {
-      if (nowMs < disabledUntil || nowMs < coolUntil || inFlight >= settings.maxConcurrency()) {
+      if (!up(nowMs) || inFlight >= settings.maxConcurrency()) {
         return false;
       }
       if (requests.sum(nowMs) + 1 > requestLimit || tokens.sum(nowMs) + reserve > tokenLimit) {

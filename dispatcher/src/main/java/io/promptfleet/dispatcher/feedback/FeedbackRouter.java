@@ -12,6 +12,8 @@ import io.promptfleet.dispatcher.intake.Outbox;
 import io.promptfleet.dispatcher.lease.ArchivedAssignment;
 import io.promptfleet.dispatcher.lease.LeaseLedger;
 import io.promptfleet.dispatcher.status.StatusBoard;
+import io.promptfleet.dispatcher.tenant.SpendSnapshot;
+import io.promptfleet.dispatcher.tenant.TenantBudgets;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -20,11 +22,12 @@ import org.slf4j.LoggerFactory;
  *
  * <ul>
  *   <li>{@code lease_released}: the lease ends ({@link LeaseLedger#released}), then the key's feedback
- *       ({@link KeyFeedback#released}); a {@code handed_back} release is ignored (the share group delivers the
+ *       ({@link KeyFeedback#released}) and the tenant's spend ({@link TenantBudgets#released}); a {@code handed_back} release is ignored (the share group delivers the
  *       assignment again, under the same lease);</li>
  *   <li>{@code worker_heartbeat}: the status board;</li>
  *   <li>a cancel: remembered ({@link CancelledJobs}), and a sweep of the ready queues is due;</li>
  *   <li>an archived assignment (the share group's dead-letter queue): answered once through the ledger;</li>
+ *   <li>a tenant spend snapshot ({@link SpendSnapshot}, the dispatcher's own record): skipped;</li>
  *   <li>an unreadable fleet event or cancel: dead-lettered with the reason in the next transaction.</li>
  * </ul>
  *
@@ -40,9 +43,17 @@ public final class FeedbackRouter {
   private final CancelledJobs cancelled;
   private final StatusBoard board;
   private final Outbox outbox;
+  private final TenantBudgets budgets;
 
   public FeedbackRouter(TopicSettings topics, LeaseLedger ledger, KeyFeedback keyFeedback, CancelledJobs cancelled,
       StatusBoard board, Outbox outbox) {
+    this(topics, ledger, keyFeedback, cancelled, board, outbox, null);
+  }
+
+  /** With the tenants' budgets, which a release settles (null: none). */
+  public FeedbackRouter(TopicSettings topics, LeaseLedger ledger, KeyFeedback keyFeedback, CancelledJobs cancelled,
+      StatusBoard board, Outbox outbox, TenantBudgets budgets) {
+    this.budgets = budgets;
     this.topics = topics;
     this.ledger = ledger;
     this.keyFeedback = keyFeedback;
@@ -66,6 +77,9 @@ public final class FeedbackRouter {
       }
       return;
     }
+    if (SpendSnapshot.is(r)) {
+      return; // written by the active dispatcher for a takeover (ha.Takeover), not a fleet event
+    }
     FleetEvent e;
     try {
       e = FeedbackRecords.fleetEvent(r);
@@ -83,6 +97,9 @@ public final class FeedbackRouter {
         }
         ledger.released(e, at, nowMs);
         keyFeedback.released(e, at, nowMs);
+        if (budgets != null) {
+          budgets.released(e, nowMs);
+        }
       }
       case WORKER_HEARTBEAT -> board.heartbeat(e, nowMs);
     }

@@ -17,6 +17,9 @@ import io.promptfleet.dispatcher.intake.Outbox;
 import io.promptfleet.dispatcher.lease.ArchivedAssignment;
 import io.promptfleet.dispatcher.lease.LeaseLedger;
 import io.promptfleet.dispatcher.status.DispatcherMetrics;
+import io.promptfleet.dispatcher.tenant.SpendRebuild;
+import io.promptfleet.dispatcher.tenant.SpendSnapshot;
+import io.promptfleet.dispatcher.tenant.TenantBudgets;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -32,7 +35,8 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Every assignment written in the lookback holds a lease unless a {@code lease_released} event released it or
  * it expired; released ones still count in the rate windows (with the usage their release reported). Cooldowns,
- * disabled keys and remote budgets still running are restored, and cancels are remembered. Archived assignments
+ * disabled keys and remote budgets still running are restored, and cancels are remembered. The tenants' spend of
+ * today is rebuilt from their newest spend snapshots and the assignments and releases since ({@link SpendRebuild}). Archived assignments
  * (the share group's dead-letter queue) are applied after every release, so only a lease nobody released is
  * answered: a dead letter its predecessor answered finds the dispatcher-made release and gets nothing.
  *
@@ -54,9 +58,19 @@ public final class Takeover {
   private final Outbox outbox;
   private final TokenEstimator tokens;
   private final DispatcherMetrics metrics;
+  private final TenantBudgets budgets;
+  private SpendRebuild spend;
 
   public Takeover(FleetConfig config, String instanceId, LeaseLedger ledger, KeyFeedback keyFeedback,
       CancelledJobs cancelled, Outbox outbox, TokenEstimator tokens, DispatcherMetrics metrics) {
+    this(config, instanceId, ledger, keyFeedback, cancelled, outbox, tokens, metrics, null);
+  }
+
+  /** With the tenants' budgets, whose spend of today it rebuilds too ({@link SpendRebuild}; null: none). */
+  public Takeover(FleetConfig config, String instanceId, LeaseLedger ledger, KeyFeedback keyFeedback,
+      CancelledJobs cancelled, Outbox outbox, TokenEstimator tokens, DispatcherMetrics metrics,
+      TenantBudgets budgets) {
+    this.budgets = budgets;
     this.config = config;
     this.instanceId = instanceId;
     this.ledger = ledger;
@@ -81,6 +95,7 @@ public final class Takeover {
    */
   public Rebuilt activate(String leasePrefix, List<Inbound> assignments, List<Inbound> feedback, long nowMs) {
     ledger.startTerm(leasePrefix);
+    spend = budgets == null ? null : budgets.rebuild();
     Map<String, Lease> open = new HashMap<>();
     int read = 0;
     for (Inbound r : assignments) {
@@ -94,6 +109,9 @@ public final class Takeover {
         open.put(a.leaseId(), new Lease(a.leaseId(), a.keyId(), a.job().jobId(),
             a.route() == null ? null : a.route().name(), deadline.plusMillis(config.dispatcher().leaseGraceMs()),
             reserve, at));
+        if (spend != null) {
+          spend.assignment(a, reserve, at);
+        }
         read++;
       } catch (RuntimeException e) {
         LOG.debug("skipping unreadable assignment at {}-{}@{}", r.topic(), r.partition(), r.offset());
@@ -117,6 +135,10 @@ public final class Takeover {
       }
     }
     metrics.leasesRebuilt.increment(restored);
+    if (spend != null) {
+      spend.finish(nowMs, ledger.held().keySet());
+      spend = null;
+    }
     LOG.info("dispatcher {} rebuilt {} in-flight leases from {} assignments and {} feedback records (lookback {} ms)",
         instanceId, restored, read, feedback.size(), config.dispatcher().rebuildLookbackMs());
     return new Rebuilt(restored, read, feedback.size());
@@ -128,6 +150,12 @@ public final class Takeover {
       String jobId = FeedbackRecords.cancelledJobId(r);
       if (jobId != null) {
         cancelled.add(jobId);
+      }
+      return;
+    }
+    if (SpendSnapshot.is(r)) {
+      if (spend != null) {
+        spend.snapshot(r);
       }
       return;
     }
@@ -152,6 +180,9 @@ public final class Takeover {
           }
         }
         keyFeedback.released(e, at, nowMs);
+        if (spend != null) {
+          spend.released(e);
+        }
       }
       case WORKER_HEARTBEAT -> {
         // the status board only shows live workers

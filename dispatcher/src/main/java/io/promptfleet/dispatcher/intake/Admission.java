@@ -12,6 +12,8 @@ import io.promptfleet.common.job.RetryRequest;
 import io.promptfleet.common.logging.LogContext;
 import io.promptfleet.dispatcher.capacity.TokenEstimator;
 import io.promptfleet.dispatcher.schedule.Backoff;
+import io.promptfleet.dispatcher.spill.Spill;
+import io.promptfleet.dispatcher.spill.SpillTopics;
 import io.promptfleet.dispatcher.schedule.LaneTopics;
 import io.promptfleet.dispatcher.schedule.ReadyQueues;
 import io.promptfleet.dispatcher.schedule.ReadyQueues.Lane;
@@ -56,9 +58,12 @@ public final class Admission {
   /** Job records whose reply topic was not listed yet, waiting for a fresh listing. */
   private final List<Parked> parked = new ArrayList<>();
   private ReplyTopics replyTopics;
+  private Spill spill;
+  private Spill.Positions positions = tp -> -1;
 
   /** A job record waiting for a topic listing that started after it was read. */
-  private record Parked(Inbound r, TopicPartition tp, Lane lane, Decision d, String replyTo, long ticket) {}
+  private record Parked(Inbound r, TopicPartition tp, Lane lane, Decision d, String replyTo, long ticket,
+      boolean fromSpill) {}
 
   public Admission(FleetConfig config, JobIntake intake, LaneTopics lanes, ReadyQueues<Pending> queues,
       Outbox outbox, CancelledJobs cancelled, Backoff backoff, TokenEstimator tokens,
@@ -74,6 +79,15 @@ public final class Admission {
     this.servability = servability;
   }
 
+  /**
+   * Sends jobs whose model's queue is full to its spill partition, and reads them back from there
+   * ({@link Spill}); without it (tests), every job is queued.
+   */
+  public void spill(Spill spill, Spill.Positions positions) {
+    this.spill = spill;
+    this.positions = positions;
+  }
+
   /** The listing of existing topics for this term as the active dispatcher; null while standing by. */
   public void replyTopics(ReplyTopics topics) {
     this.replyTopics = topics;
@@ -81,19 +95,23 @@ public final class Admission {
 
   /** A record read from the job topic partition {@code tp} (its offset is open in the offset tracker already). */
   public void offer(Inbound r, TopicPartition tp, long nowMs) {
-    Lane lane = lanes.laneOf(r.topic());
+    SpillTopics.Slot slot = spill == null ? null : spill.slotOf(tp);
+    boolean fromSpill = slot != null;
+    Lane lane = fromSpill ? slot.lane() : lanes.laneOf(r.topic());
+    // a job read back from its spill partition is judged as if read from the topic it was produced to
+    String topic = fromSpill ? SpillTopics.sourceTopic(r.headers(), r.topic()) : r.topic();
     Instant now = Instant.ofEpochMilli(nowMs);
     Decision d = lane == Lane.RETRY
         ? intake.ofRetry(r.value(), now)
-        : intake.ofJob(r.value(), Instant.ofEpochMilli(r.timestamp()), now);
+        : intake.ofJob(topic, r.value(), Instant.ofEpochMilli(r.timestamp()), now);
     String replyTo = replyTopicOf(d);
     if (replyTo != null && !replyTopics.listed(replyTo)) {
-      parked.add(new Parked(r, tp, lane, d, replyTo, replyTopics.ticket()));
+      parked.add(new Parked(r, tp, lane, d, replyTo, replyTopics.ticket(), fromSpill));
       return;
     }
     LogContext.put(jobIdOf(d), null);
     try {
-      admit(r, tp, lane, d, nowMs);
+      admit(r, tp, lane, d, fromSpill, nowMs);
     } finally {
       LogContext.clear();
     }
@@ -145,7 +163,7 @@ public final class Admission {
       if (exists) {
         LogContext.put(jobIdOf(p.d()), null);
         try {
-          admit(p.r(), p.tp(), p.lane(), p.d(), nowMs);
+          admit(p.r(), p.tp(), p.lane(), p.d(), p.fromSpill(), nowMs);
         } finally {
           LogContext.clear();
         }
@@ -162,7 +180,7 @@ public final class Admission {
     }
   }
 
-  private void admit(Inbound r, TopicPartition tp, Lane lane, Decision d, long nowMs) {
+  private void admit(Inbound r, TopicPartition tp, Lane lane, Decision d, boolean fromSpill, long nowMs) {
     if (!(d instanceof Decision.Dispatch dispatch)) {
       outbox.add(tp, r.offset(), d, r);
       return;
@@ -198,7 +216,8 @@ public final class Admission {
         return;
       }
       long due = Math.max(retry.notBefore() == null ? 0 : retry.notBefore().toEpochMilli(),
-          nowMs + backoff.delayMs(dispatch.attempt()));
+          // read back from spill: the backoff counts from when the retry was written, not again from now
+          (fromSpill ? Math.min(nowMs, r.timestamp()) : nowMs) + backoff.delayMs(dispatch.attempt()));
       if (dispatch.deadline() != null && due >= dispatch.deadline().toEpochMilli()) {
         outbox.answer(tp, r.offset(), r, job, JobStatus.EXPIRED, ErrorCodes.DEADLINE_EXCEEDED, "the next attempt "
             + "could not start before the job's deadline " + dispatch.deadline() + " after " + prior
@@ -207,6 +226,15 @@ public final class Admission {
       }
       readyAt = due;
     }
+    String group = config.models().containsKey(job.model()) ? job.model() : "*";
+    // Before the prompt estimate: a job that goes to its spill topic is estimated when it is read back.
+    if (!fromSpill && spill != null && config.models().containsKey(group)) {
+      TopicPartition to = spill.divert(group, lane, queues.size(group, lane), queues.size(), positions);
+      if (to != null) {
+        outbox.add(tp, r.offset(), new Decision.Spill(to), r);
+        return;
+      }
+    }
     TokenEstimator.Estimate prompt = tokens.estimate(job);
     String problem = servability.whyUnservable(dispatch, prompt);
     if (problem != null) {
@@ -214,7 +242,6 @@ public final class Admission {
       outbox.answer(tp, r.offset(), r, job, JobStatus.REJECTED, code, problem, prior);
       return;
     }
-    String group = config.models().containsKey(job.model()) ? job.model() : "*";
     queues.add(group, lane, new Pending(tp, r.offset(), lane, group, dispatch, priority, readyAt, prompt, lastError,
         lastKey));
   }

@@ -30,6 +30,15 @@ public sealed interface Decision {
   record DeadLetter(String reason, Answer answer) implements Decision {}
 
   /**
+   * A valid job whose model's ready queue is full, or whose model has earlier jobs waiting in its spill partition:
+   * the record is copied there as it is (key, value, headers, timestamp) and read back when the queue drains
+   * ({@code spill.Spill}).
+   *
+   * @param to the spill partition of its model and lane
+   */
+  record Spill(org.apache.kafka.common.TopicPartition to) implements Decision {}
+
+  /**
    * An assignment the workers' share group archived after its delivery limit: the job's one result, and the
    * dispatcher-made {@code lease_released} event that marks it answered (for a dispatcher that takes over).
    */

@@ -5,23 +5,33 @@ import io.github.resilience4j.circuitbreaker.CircuitBreaker;
 import io.github.resilience4j.circuitbreaker.CircuitBreakerConfig;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.promptfleet.common.config.BreakerSettings;
+import io.promptfleet.common.config.FleetConfig;
+import io.promptfleet.common.config.RouteSettings;
 import io.promptfleet.common.job.ErrorCodes;
 import io.promptfleet.dispatcher.status.DispatcherMetrics;
 import io.promptfleet.dispatcher.status.RouteStates;
 import java.time.Duration;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * One circuit breaker pair per route (Resilience4j, count-based sliding window): {@code errors} opens on the
- * failure rate (5xx, timeouts, broken streams) or the slow-call rate (time to first token), {@code rate_limited}
- * opens on the share of 429s. A route takes traffic only while both permit it; an open route sends its jobs down
- * the fallback chain, and after {@code open_ms} half-open probes decide. Every state change is logged and
- * counted ({@code promptfleet.route.breaker.transitions}); {@code promptfleet.route.breaker.state} shows it (both
- * declared in {@link DispatcherMetrics}).
+ * The circuit breakers of every route (Resilience4j, count-based sliding windows), three per route, each judging
+ * one thing: {@code errors} opens on the failure rate (5xx, timeouts, broken streams), {@code rate_limited} on the
+ * share of 429s, and {@link SlowCalls} says whether the route is slow (time to first token). Errors and 429s stop
+ * the route; an open route sends its jobs down the fallback chain, and after {@code open_ms} half-open probes
+ * decide. Slowness stops the route only for a job that has a fallback after it ({@link #tryAcquire(String,
+ * boolean)}); a job whose chain ends here uses the route slow or not, and the slowness is reported (log, the
+ * {@code promptfleet.route.slow} gauge, the status). Every state change is logged and counted
+ * ({@code promptfleet.route.breaker.transitions}, trigger errors, rate_limited or slow);
+ * {@code promptfleet.route.breaker.state} shows whether the route takes traffic (all declared in
+ * {@link DispatcherMetrics}).
+ *
+ * <p>Each route has its own settings: its {@code breaker} block over {@code dispatcher.breaker}; a pass-through
+ * route's breakers ({@code provider/<job's model>}) take those of its {@code provider/*} route.
  *
  * <p>Each dispatch takes a permit with {@link #tryAcquire}; the attempt's end is recorded with {@link #record},
  * or the permit is handed back with {@link #release} when the dispatch did not happen or the attempt says nothing
@@ -33,9 +43,16 @@ public final class RouteBreakers implements RouteStates {
   /** How an attempt ended, for the breakers. */
   public enum Verdict { SUCCESS, ERROR, RATE_LIMITED, NEUTRAL }
 
-  private final BreakerSettings settings;
+  /** One route's breakers. */
+  private record Breakers(CircuitBreaker errors, CircuitBreaker limited, SlowCalls slowness, boolean stopsSomewhere) {}
+
+  private final BreakerSettings global;
+  private final Map<String, BreakerSettings> settingsOfRoute = new HashMap<>();
+  /** Route names some chain has a fallback after; absent when built without the chains (every route may stop). */
+  private final Map<String, Boolean> stopsForSlowness = new HashMap<>();
+  private final boolean chainsKnown;
   private final DispatcherMetrics metrics;
-  private final Map<String, CircuitBreaker[]> breakers = new HashMap<>();
+  private final Map<String, Breakers> breakers = new HashMap<>();
 
   private final java.time.Clock clock;
 
@@ -48,52 +65,133 @@ public final class RouteBreakers implements RouteStates {
     this(settings, new DispatcherMetrics(registry), clock);
   }
 
-  /** With the clock that times the open state, registering the breakers' meters through {@code metrics}. */
+  /**
+   * Every route with {@code settings}, registering the breakers' meters through {@code metrics}; slowness may stop
+   * any route for a job that has a fallback.
+   */
   public RouteBreakers(BreakerSettings settings, DispatcherMetrics metrics, java.time.Clock clock) {
-    this.settings = settings;
+    this.global = settings;
     this.metrics = metrics;
     this.clock = clock;
+    this.chainsKnown = false;
   }
 
-  /** Takes a permit for one attempt on {@code route}; false while the route's breaker is open. */
+  /** Each configured route with its own breaker settings over {@code dispatcher.breaker}. */
+  public RouteBreakers(FleetConfig config, DispatcherMetrics metrics, java.time.Clock clock) {
+    this.global = config.dispatcher().breaker();
+    this.metrics = metrics;
+    this.clock = clock;
+    this.chainsKnown = true;
+    config.models().forEach((model, m) -> {
+      List<RouteSettings> routes = m.routes();
+      for (int i = 0; i < routes.size(); i++) {
+        RouteSettings r = routes.get(i);
+        settingsOfRoute.putIfAbsent(r.name(), r.breakerOver(global, "models." + model + ".routes[" + i + "]"));
+        stopsForSlowness.merge(r.name(), i < routes.size() - 1, Boolean::logicalOr);
+      }
+    });
+  }
+
+  /** Whether an attempt may go to a route now. */
+  public enum Permit {
+    /** Yes; the permit is held until {@link #record} or {@link #release}. */
+    GRANTED,
+    /** No: its errors or rate_limited breaker is open (or out of half-open probes). */
+    OPEN,
+    /** No: the route is slow and the job has a fallback. */
+    SLOW
+  }
+
+  /** Takes a permit for one attempt on {@code route} for a job with a fallback after it; see {@link #permit}. */
   public boolean tryAcquire(String route) {
-    CircuitBreaker[] b = of(route);
-    if (!b[0].tryAcquirePermission()) {
-      return false;
+    return permit(route, true) == Permit.GRANTED;
+  }
+
+  /** Takes a permit for one attempt on {@code route}; see {@link #permit}. */
+  public boolean tryAcquire(String route, boolean hasFallback) {
+    return permit(route, hasFallback) == Permit.GRANTED;
+  }
+
+  /**
+   * Takes a permit for one attempt on {@code route}: refused while its errors or rate_limited breaker is open, or,
+   * when {@code hasFallback} (the job could go further down its chain), while the route is slow.
+   */
+  public Permit permit(String route, boolean hasFallback) {
+    Breakers b = of(route);
+    if (!b.errors().tryAcquirePermission()) {
+      return Permit.OPEN;
     }
-    if (!b[1].tryAcquirePermission()) {
-      b[0].releasePermission();
-      return false;
+    if (!b.limited().tryAcquirePermission()) {
+      b.errors().releasePermission();
+      return Permit.OPEN;
     }
-    return true;
+    if (!b.slowness().tryAcquire(hasFallback)) {
+      b.errors().releasePermission();
+      b.limited().releasePermission();
+      return Permit.SLOW;
+    }
+    return Permit.GRANTED;
   }
 
   /** Hands a permit back unused. */
   public void release(String route) {
-    CircuitBreaker[] b = of(route);
-    b[0].releasePermission();
-    b[1].releasePermission();
+    Breakers b = of(route);
+    b.errors().releasePermission();
+    b.limited().releasePermission();
+    b.slowness().release();
   }
 
-  /** Records the end of an attempt that held a permit. */
+  /**
+   * Records the end of an attempt that held a permit. {@code timeToFirstTokenMs} is the worker's time from the
+   * request to the first delta of any kind; 0 or less means none arrived (such an attempt does not count for
+   * slowness).
+   */
   public void record(String route, Verdict verdict, long timeToFirstTokenMs) {
-    CircuitBreaker[] b = of(route);
-    long ttft = Math.max(0, timeToFirstTokenMs);
+    Breakers b = of(route);
     switch (verdict) {
       case SUCCESS -> {
-        b[0].onSuccess(ttft, TimeUnit.MILLISECONDS);
-        b[1].onSuccess(0, TimeUnit.MILLISECONDS);
+        b.errors().onSuccess(0, TimeUnit.MILLISECONDS);
+        b.limited().onSuccess(0, TimeUnit.MILLISECONDS);
+        b.slowness().record(timeToFirstTokenMs);
       }
       case ERROR -> {
-        b[0].onError(ttft, TimeUnit.MILLISECONDS, new RouteFailure());
-        b[1].onSuccess(0, TimeUnit.MILLISECONDS);
+        b.errors().onError(0, TimeUnit.MILLISECONDS, new RouteFailure());
+        b.limited().onSuccess(0, TimeUnit.MILLISECONDS);
+        if (timeToFirstTokenMs > 0) {
+          b.slowness().record(timeToFirstTokenMs);
+        } else {
+          b.slowness().release();
+        }
       }
       case RATE_LIMITED -> {
-        b[0].releasePermission();
-        b[1].onError(0, TimeUnit.MILLISECONDS, new RouteFailure());
+        b.errors().releasePermission();
+        b.limited().onError(0, TimeUnit.MILLISECONDS, new RouteFailure());
+        b.slowness().release();
       }
       case NEUTRAL -> release(route);
     }
+  }
+
+  /** The breaker settings {@code route} (a route name as assignments carry it) is judged by. */
+  public BreakerSettings settingsOf(String route) {
+    BreakerSettings s = settingsOfRoute.get(route);
+    int slash = route.indexOf('/');
+    if (s == null && slash > 0) {
+      s = settingsOfRoute.get(route.substring(0, slash) + "/*");
+    }
+    return s != null ? s : global;
+  }
+
+  private boolean stopsSomewhere(String route) {
+    if (!chainsKnown) {
+      return true;
+    }
+    Boolean stops = stopsForSlowness.get(route);
+    int slash = route.indexOf('/');
+    if (stops == null && slash > 0) {
+      stops = stopsForSlowness.get(route.substring(0, slash) + "/*");
+    }
+    return stops != null && stops;
   }
 
   /** What an attempt that ended with {@code errorCode} (null = success) says about its route. */
@@ -117,65 +215,82 @@ public final class RouteBreakers implements RouteStates {
     return state(route).name();
   }
 
-  /** The state of the route: CLOSED, OPEN, HALF_OPEN (the worse of its two breakers). */
-  public CircuitBreaker.State state(String route) {
-    CircuitBreaker[] b = of(route);
-    CircuitBreaker.State s0 = b[0].getState();
-    CircuitBreaker.State s1 = b[1].getState();
-    return s0 == CircuitBreaker.State.OPEN || s1 == CircuitBreaker.State.OPEN ? CircuitBreaker.State.OPEN
-        : s0 == CircuitBreaker.State.HALF_OPEN || s1 == CircuitBreaker.State.HALF_OPEN
-            ? CircuitBreaker.State.HALF_OPEN : s0;
+  /** Whether {@code route} is slow (its first tokens above the slow-call rate); see {@link SlowCalls}. */
+  @Override
+  public boolean slow(String route) {
+    return of(route).slowness().slow();
   }
 
-  private CircuitBreaker[] of(String route) {
-    return breakers.computeIfAbsent(route, r -> {
-      CircuitBreakerConfig errors = CircuitBreakerConfig.custom()
-          .slidingWindowType(CircuitBreakerConfig.SlidingWindowType.COUNT_BASED)
-          .slidingWindowSize(settings.windowSize())
-          .minimumNumberOfCalls(settings.minimumCalls())
-          .failureRateThreshold(above(settings.failureRatePercent()))
-          .slowCallRateThreshold(above(settings.slowCallRatePercent()))
-          .slowCallDurationThreshold(Duration.ofMillis(settings.slowCallMs()))
-          .waitDurationInOpenState(Duration.ofMillis(settings.openMs()))
-          .permittedNumberOfCallsInHalfOpenState(settings.halfOpenCalls())
-          .recordException(e -> true)
-          .clock(clock)
-          .build();
-      CircuitBreakerConfig limited = CircuitBreakerConfig.from(errors)
-          .failureRateThreshold(above(settings.rateLimitedPercent()))
-          .slowCallRateThreshold(100)
-          .slowCallDurationThreshold(Duration.ofDays(1))
-          .build();
-      CircuitBreaker[] pair = {CircuitBreaker.of(r + "#errors", errors), CircuitBreaker.of(r + "#rate_limited",
-          limited)};
-      for (CircuitBreaker cb : pair) {
-        String trigger = cb.getName().substring(cb.getName().indexOf('#') + 1);
-        cb.getEventPublisher().onStateTransition(e -> {
-          var t = e.getStateTransition();
-          CircuitBreaker.Metrics m = cb.getMetrics();
-          String line = "route {} breaker ({}) {} -> {}: failure rate {} %, slow-call rate {} %, {} calls";
-          if (t.getToState() == CircuitBreaker.State.OPEN) {
-            LOG.warn(line, r, trigger, t.getFromState(), t.getToState(), m.getFailureRate(), m.getSlowCallRate(),
-                m.getNumberOfBufferedCalls());
-          } else {
-            LOG.info(line, r, trigger, t.getFromState(), t.getToState(), m.getFailureRate(), m.getSlowCallRate(),
-                m.getNumberOfBufferedCalls());
-          }
-          metrics.breakerTransition(r, trigger, t.getFromState().name().toLowerCase(),
-              t.getToState().name().toLowerCase());
-        });
-      }
-      metrics.breakerState(r, () -> switch (state(r)) {
-        case CLOSED -> 0;
-        case HALF_OPEN -> 1;
-        default -> 2;
+  /**
+   * The state of the route as its traffic sees it: CLOSED, OPEN, HALF_OPEN, the worse of its errors and
+   * rate_limited breakers, and of its slowness where some chain has a fallback after it (a route that is the last
+   * of every chain it is in is never stopped for slowness: {@link #slow} reports that).
+   */
+  public CircuitBreaker.State state(String route) {
+    Breakers b = of(route);
+    CircuitBreaker.State s0 = b.errors().getState();
+    CircuitBreaker.State s1 = b.limited().getState();
+    CircuitBreaker.State s2 = b.stopsSomewhere() ? b.slowness().state() : CircuitBreaker.State.CLOSED;
+    return s0 == CircuitBreaker.State.OPEN || s1 == CircuitBreaker.State.OPEN || s2 == CircuitBreaker.State.OPEN
+        ? CircuitBreaker.State.OPEN
+        : s0 == CircuitBreaker.State.HALF_OPEN || s1 == CircuitBreaker.State.HALF_OPEN
+            || s2 == CircuitBreaker.State.HALF_OPEN ? CircuitBreaker.State.HALF_OPEN : CircuitBreaker.State.CLOSED;
+  }
+
+  private Breakers of(String route) {
+    Breakers existing = breakers.get(route);
+    if (existing != null) {
+      return existing;
+    }
+    BreakerSettings settings = settingsOf(route);
+    CircuitBreakerConfig errors = CircuitBreakerConfig.custom()
+        .slidingWindowType(CircuitBreakerConfig.SlidingWindowType.COUNT_BASED)
+        .slidingWindowSize(settings.windowSize())
+        .minimumNumberOfCalls(settings.minimumCalls())
+        .failureRateThreshold(above(settings.failureRatePercent()))
+        .slowCallRateThreshold(100)
+        .slowCallDurationThreshold(Duration.ofDays(1))
+        .waitDurationInOpenState(Duration.ofMillis(settings.openMs()))
+        .permittedNumberOfCallsInHalfOpenState(settings.halfOpenCalls())
+        .recordException(e -> true)
+        .clock(clock)
+        .build();
+    CircuitBreakerConfig limited = CircuitBreakerConfig.from(errors)
+        .failureRateThreshold(above(settings.rateLimitedPercent()))
+        .build();
+    boolean stops = stopsSomewhere(route);
+    Breakers b = new Breakers(CircuitBreaker.of(route + "#errors", errors),
+        CircuitBreaker.of(route + "#rate_limited", limited), new SlowCalls(route, settings, stops, clock, metrics),
+        stops);
+    breakers.put(route, b);
+    for (CircuitBreaker cb : List.of(b.errors(), b.limited())) {
+      String trigger = cb.getName().substring(cb.getName().indexOf('#') + 1);
+      cb.getEventPublisher().onStateTransition(e -> {
+        var t = e.getStateTransition();
+        CircuitBreaker.Metrics m = cb.getMetrics();
+        String line = "route {} breaker ({}) {} -> {}: failure rate {} %, {} calls";
+        if (t.getToState() == CircuitBreaker.State.OPEN) {
+          LOG.warn(line, route, trigger, t.getFromState(), t.getToState(), m.getFailureRate(),
+              m.getNumberOfBufferedCalls());
+        } else {
+          LOG.info(line, route, trigger, t.getFromState(), t.getToState(), m.getFailureRate(),
+              m.getNumberOfBufferedCalls());
+        }
+        metrics.breakerTransition(route, trigger, t.getFromState().name().toLowerCase(),
+            t.getToState().name().toLowerCase());
       });
-      return pair;
+    }
+    metrics.breakerState(route, () -> switch (state(route)) {
+      case CLOSED -> 0;
+      case HALF_OPEN -> 1;
+      default -> 2;
     });
+    metrics.routeSlow(route, () -> b.slowness().slow() ? 1 : 0);
+    return b;
   }
 
   /** Resilience4j opens at a rate equal to its threshold; the triggers are "above", so nudge the threshold up. */
-  private static float above(double percent) {
+  static float above(double percent) {
     return (float) Math.min(100.0, percent + 0.001);
   }
 

@@ -11,21 +11,34 @@ import io.promptfleet.dispatcher.intake.Decision;
 import io.promptfleet.dispatcher.intake.Pending;
 import io.promptfleet.dispatcher.intake.ServabilityCheck;
 import java.time.Instant;
-import java.util.ArrayList;
 import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 
 /**
- * Fallback routing: which route of a job's chain and which key of that route serve the job now.
+ * Fallback routing: which route of a job's chain and which key of that route serve the job now, by the fallback
+ * policy: a job waits for its route while the route is merely busy, and goes down the chain only when the route
+ * cannot take it.
  *
- * <p>{@link #plan} walks the model's chain in order. A route is skipped when the job's completion limit exceeds its
- * {@code max_tokens_cap}, when the prompt (estimated for that route) exceeds its {@code max_prompt_tokens}, when its
- * breaker refuses a permit (open: down the chain), or when none of its keys has room for one more stream, one more
- * request and the token reservation (prompt estimate plus completion limit, {@link TokenLimits}). Among the keys
- * with room the least-utilised wins ({@link KeyPool#choose}); a retry avoids its previous key when another has room.
- * A plan holds the route's breaker permit; the lease taken for it gives the permit back when it ends.
+ * <p>{@link #plan} walks the model's chain in order and at each route decides one of three things:
+ * <ul>
+ *   <li><b>down the chain</b> when the route cannot serve the job (its completion limit exceeds
+ *       {@code max_tokens_cap}, the prompt estimated for that route exceeds {@code max_prompt_tokens}, no key the
+ *       job's tenant may use could ever hold the reservation), when its breaker is open (errors or 429s), when it is
+ *       slow and a later route can take the job ({@link RouteBreakers#permit}), or when every key the tenant may use
+ *       there is disabled or cooling down after a 429 ({@link KeyPool.Availability});</li>
+ *   <li><b>wait</b> (no plan: the job stays queued and is planned again next round) when the route is merely busy:
+ *       a key it may use is up but at its max_concurrency or its requests or tokens per window. The rest of the
+ *       chain is not looked at. A route with {@code overflow: true} sends the job down the chain instead;</li>
+ *   <li><b>dispatch</b> on the least-utilised key with room for one more stream, one more request and the token
+ *       reservation (prompt estimate plus completion limit, {@link TokenLimits}); a retry avoids its previous key
+ *       when another key the tenant may use has room ({@link KeyPool#choose(List, String, long, long, String)}).</li>
+ * </ul>
+ * Slowness alone never leaves a job without a route: a slow route skipped for a fallback that then cannot take the
+ * job is taken after all. A plan on a later route than the first is counted by {@link Fallbacks} with the reason
+ * the first route gave. A plan holds the route's breaker permit; the lease taken for it gives the permit back when
+ * it ends.
  *
  * <p>{@link #whyUnservable} is the admission-time question: could any route ever serve the job, whatever the load?
  *
@@ -46,54 +59,119 @@ public final class RoutePlanner implements ServabilityCheck {
   private final FleetConfig config;
   private final KeyPool keys;
   private final RouteBreakers breakers;
+  private final Fallbacks fallbacks;
   private final Map<RouteSettings, List<String>> keysOfRoute = new IdentityHashMap<>();
 
+  /** A planner whose fallbacks are counted but not exported (tests). */
   public RoutePlanner(FleetConfig config, KeyPool keys, RouteBreakers breakers) {
+    this(config, keys, breakers, new Fallbacks(null));
+  }
+
+  public RoutePlanner(FleetConfig config, KeyPool keys, RouteBreakers breakers, Fallbacks fallbacks) {
     this.config = config;
     this.keys = keys;
     this.breakers = breakers;
+    this.fallbacks = fallbacks;
+  }
+
+  /** The fallbacks counted so far. */
+  public Fallbacks fallbacks() {
+    return fallbacks;
   }
 
   /**
-   * The first route of the job's chain with a permit and a key with room, or null when none has (the breaker
-   * permits taken on the way are handed back).
+   * The route and key that serve the job now by the fallback policy, or null when it waits (its route is busy, or
+   * no route of the chain can take it now). Breaker permits taken on the way and not used are handed back.
    */
   public Plan plan(Pending p, Instant now) {
     Decision.Dispatch d = p.dispatch();
     Job job = d.job();
     long nowMs = now.toEpochMilli();
-    for (RouteSettings route : d.routes()) {
-      if (TokenLimits.exceedsCap(job, route)) {
-        continue;
+    List<RouteSettings> routes = d.routes();
+    Fallbacks.Reason firstRefused = null;
+    int slowSkipped = -1;
+    for (int i = 0; i < routes.size(); i++) {
+      RouteSettings route = routes.get(i);
+      boolean hasFallback = i < routes.size() - 1;
+      Fallbacks.Reason refused;
+      long reserve = reservation(route, p);
+      KeyPool.Availability room = reserve < 0 ? KeyPool.Availability.UNSERVABLE
+          : keys.availability(keysOf(route), job.tenant(), reserve, nowMs);
+      if (room == KeyPool.Availability.UNSERVABLE) {
+        refused = Fallbacks.Reason.CANNOT_SERVE;
+      } else {
+        String wire = route.toRoute(job.model()).name();
+        RouteBreakers.Permit permit = breakers.permit(wire, hasFallback);
+        if (permit == RouteBreakers.Permit.GRANTED) {
+          Plan plan = onPermit(p, route, room, reserve, now);
+          if (plan != null) {
+            return counted(p, routes, i, plan, firstRefused);
+          }
+          if (room == KeyPool.Availability.BUSY && !(route.overflow() && hasFallback)) {
+            return null; // merely busy: the job waits for this route
+          }
+          refused = room == KeyPool.Availability.BUSY ? Fallbacks.Reason.OVERFLOW : Fallbacks.Reason.UNAVAILABLE;
+        } else if (permit == RouteBreakers.Permit.SLOW) {
+          refused = Fallbacks.Reason.SLOW;
+          slowSkipped = slowSkipped < 0 ? i : slowSkipped;
+        } else {
+          refused = Fallbacks.Reason.OPEN;
+        }
       }
-      long prompt = p.prompt().forRoute(route);
-      if (route.maxPromptTokens() != null && prompt > route.maxPromptTokens()) {
-        continue;
+      firstRefused = firstRefused == null ? refused : firstRefused;
+    }
+    if (slowSkipped >= 0) {
+      // No fallback took it: slowness alone does not stop a job, so the slow route serves it after all.
+      RouteSettings route = routes.get(slowSkipped);
+      long reserve = reservation(route, p);
+      KeyPool.Availability room = keys.availability(keysOf(route), job.tenant(), reserve, nowMs);
+      if (breakers.permit(route.toRoute(job.model()).name(), false) == RouteBreakers.Permit.GRANTED) {
+        Plan plan = onPermit(p, route, room, reserve, now);
+        if (plan != null) {
+          return counted(p, routes, slowSkipped, plan, firstRefused);
+        }
       }
-      long reserve = prompt + TokenLimits.reserved(job, route);
-      Route wire = route.toRoute(job.model());
-      List<String> candidates = keysOf(route);
-      if (!breakers.tryAcquire(wire.name())) {
-        continue; // open: down the fallback chain
-      }
-      Optional<String> key = Optional.empty();
-      if (p.lastKey() != null && candidates.size() > 1 && candidates.contains(p.lastKey())) {
-        List<String> others = new ArrayList<>(candidates);
-        others.remove(p.lastKey());
-        key = keys.choose(others, job.tenant(), reserve, nowMs);
-      }
-      if (key.isEmpty()) {
-        key = keys.choose(candidates, job.tenant(), reserve, nowMs);
-      }
-      if (key.isEmpty()) {
-        breakers.release(wire.name());
-        continue;
-      }
-      Instant deadline = d.deadline() != null ? d.deadline()
-          : now.plusMillis(config.dispatcher().defaultJobTtlMs());
-      return new Plan(wire, key.get(), reserve, deadline);
     }
     return null;
+  }
+
+  /**
+   * With the route's permit held: the plan on its best key when one has room, else null (the permit is handed
+   * back).
+   */
+  private Plan onPermit(Pending p, RouteSettings route, KeyPool.Availability room, long reserve, Instant now) {
+    Job job = p.dispatch().job();
+    Route wire = route.toRoute(job.model());
+    Optional<String> key = room == KeyPool.Availability.ROOM
+        ? keys.choose(keysOf(route), job.tenant(), reserve, now.toEpochMilli(), p.lastKey()) : Optional.empty();
+    if (key.isEmpty()) {
+      breakers.release(wire.name());
+      return null;
+    }
+    Instant deadline = p.dispatch().deadline() != null ? p.dispatch().deadline()
+        : now.plusMillis(config.dispatcher().defaultJobTtlMs());
+    return new Plan(wire, key.get(), reserve, deadline);
+  }
+
+  /** The prompt estimate on {@code route} plus the completion limit, or -1 when the route cannot serve the job. */
+  private static long reservation(RouteSettings route, Pending p) {
+    Job job = p.dispatch().job();
+    if (TokenLimits.exceedsCap(job, route)) {
+      return -1;
+    }
+    long prompt = p.prompt().forRoute(route);
+    if (route.maxPromptTokens() != null && prompt > route.maxPromptTokens()) {
+      return -1;
+    }
+    return prompt + TokenLimits.reserved(job, route);
+  }
+
+  private Plan counted(Pending p, List<RouteSettings> routes, int used, Plan plan, Fallbacks.Reason firstRefused) {
+    if (used > 0) {
+      String model = config.models().containsKey(p.dispatch().job().model()) ? p.dispatch().job().model() : "*";
+      fallbacks.record(model, routes.get(0).name(), routes.get(used).name(), firstRefused);
+    }
+    return plan;
   }
 
   @Override

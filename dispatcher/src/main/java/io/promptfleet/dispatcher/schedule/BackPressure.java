@@ -10,8 +10,11 @@ import java.util.function.ToIntFunction;
  * resume so that the backlog waits in Kafka.
  *
  * <ul>
- *   <li>Each lane buffers at most a quarter of {@code dispatcher.max_buffered_jobs}; a lane at its cap pauses its
- *       topic's partitions, and resumes them when it is down to half.</li>
+ *   <li>A model's jobs beyond its share do not wait here: {@link Spill} sends them to its spill partition and
+ *       pauses that partition while the model's queue is full, so no model's backlog pauses a topic that other
+ *       models' jobs share. What is left here is the safety net: a lane whose buffer reaches the whole
+ *       {@code dispatcher.max_buffered_jobs} (jobs held outside the ready queues, waiting for a tenant's budget,
+ *       count too) pauses its topic's partitions, and resumes them when it is down to half.</li>
  *   <li>Job records waiting for a topic listing (parked by {@code intake.Admission}) count against the same cap:
  *       at the cap every job partition pauses; when none waits, every lane not paused for itself resumes.</li>
  * </ul>
@@ -37,7 +40,7 @@ public final class BackPressure {
   private boolean parkedPause;
 
   public BackPressure(int maxBufferedJobs) {
-    this.cap = Math.max(1, maxBufferedJobs / 4);
+    this.cap = Math.max(1, maxBufferedJobs);
   }
 
   /** How many jobs one lane (and the parked records) may buffer. */

@@ -11,17 +11,32 @@ import java.util.List;
 import java.util.Map;
 import java.util.PriorityQueue;
 import java.util.Queue;
+import java.util.function.BiPredicate;
+import java.util.function.Function;
 import java.util.function.Predicate;
+import java.util.function.ToDoubleFunction;
 import java.util.function.ToLongFunction;
 
 /**
- * Jobs read from Kafka and not yet dispatched: one queue per (group, {@link Lane}), where a group is what shares
- * capacity (the model's fallback chain), so a saturated model never blocks another.
+ * Jobs read from Kafka and not yet dispatched: per (group, {@link Lane}) one queue per tenant, where a group is what
+ * shares capacity (the model's fallback chain), so a saturated model never blocks another, and a tenant is the job's
+ * tenant (null: the untenanted jobs, one tenant of their own).
  *
  * <p>Which lane goes next is weighted (stride scheduling: while every lane has work, lane L gets
  * {@code weight(L) / sum of weights} of the dispatches) with aging: a job ready for {@code aging_ms} or longer
- * goes first, oldest first. Within a lane, the oldest head of the groups not blocked goes. Retry lanes are ordered
- * by the time each retry becomes due; the others are FIFO.
+ * goes first, oldest first. Within a lane, the group not blocked whose oldest head (over its tenants not blocked)
+ * is oldest goes. Within that (group, lane), the tenant goes by stride scheduling with the tenant's weight: each
+ * tenant with queued jobs has a pass, the least pass goes (ties: the older head) and is charged
+ * {@code 1 / weight}, so while tenants stay backlogged they get dispatches of the (group, lane) in proportion to
+ * their weights. A tenant whose queue empties is dropped and starts again at the (group, lane)'s virtual time (the
+ * highest pass charged there) when a job of it comes back: an idle tenant earns no credit while idle, and an idle
+ * fleet gives everything to whoever has work. A tenant that has jobs but is skipped (its group or, with
+ * {@link #next(long, Predicate, BiPredicate)}, the tenant is blocked) keeps its pass and catches up once it can go.
+ * Retry lanes are ordered by the time each retry becomes due, across tenants (no weights there: a retry is work
+ * already admitted once); the others are FIFO within a tenant.
+ *
+ * <p>Cost: {@link #next} looks at every (group, lane, tenant) with queued jobs; memory is the queued jobs plus one
+ * small entry per (group, lane, tenant) that has some.
  *
  * <p>Not thread-safe: owned by the dispatcher loop thread.
  *
@@ -34,8 +49,30 @@ public final class ReadyQueues<T> {
   /** The item to dispatch next, and where it waits. */
   public record Choice<T>(String group, Lane lane, T item) {}
 
-  private final Map<String, Map<Lane, Queue<T>>> groups = new LinkedHashMap<>();
+  /** One tenant's jobs in one (group, lane), with its stride state. */
+  private static final class TenantQueue<T> {
+    final Queue<T> items;
+    final double stride;
+    double pass;
+
+    TenantQueue(Queue<T> items, double stride, double pass) {
+      this.items = items;
+      this.stride = stride;
+      this.pass = pass;
+    }
+  }
+
+  /** The jobs of one (group, lane): a queue per tenant that has jobs there. */
+  private static final class Slot<T> {
+    final Map<String, TenantQueue<T>> tenants = new LinkedHashMap<>(); // null key: the untenanted jobs
+    double virtualTime;
+    int size;
+  }
+
+  private final Map<String, EnumMap<Lane, Slot<T>>> groups = new LinkedHashMap<>();
   private final ToLongFunction<T> readyAt;
+  private final Function<T, String> tenantOf;
+  private final ToDoubleFunction<String> weightOf;
   private final Comparator<T> byReadyAt;
   private final EnumMap<Lane, Double> pass = new EnumMap<>(Lane.class);
   private final EnumMap<Lane, Double> stride = new EnumMap<>(Lane.class);
@@ -46,11 +83,27 @@ public final class ReadyQueues<T> {
   private int size;
 
   /**
+   * Without tenants: every item is of one tenant (as before fair sharing among tenants).
+   *
    * @param priority weights and aging
    * @param readyAt  when an item became ready to go (epoch ms): its record's time, or a retry's due time
    */
   public ReadyQueues(PrioritySettings priority, ToLongFunction<T> readyAt) {
+    this(priority, readyAt, t -> null, tenant -> 1);
+  }
+
+  /**
+   * @param priority weights and aging
+   * @param readyAt  when an item became ready to go (epoch ms): its record's time, or a retry's due time
+   * @param tenantOf an item's tenant (null: untenanted, a tenant of its own); must not change while it is queued
+   * @param weightOf a tenant's weight for the fair share within a (group, lane), null for the untenanted (a value
+   *                 that is not a positive number counts as 1)
+   */
+  public ReadyQueues(PrioritySettings priority, ToLongFunction<T> readyAt, Function<T, String> tenantOf,
+      ToDoubleFunction<String> weightOf) {
     this.readyAt = readyAt;
+    this.tenantOf = tenantOf;
+    this.weightOf = weightOf;
     this.byReadyAt = Comparator.comparingLong(readyAt);
     this.agingMs = priority.agingMs();
     stride.put(Lane.RETRY, 1.0 / priority.weightRetry());
@@ -65,13 +118,23 @@ public final class ReadyQueues<T> {
   }
 
   public void add(String group, Lane lane, T item) {
-    groups.computeIfAbsent(group, g -> {
-      Map<Lane, Queue<T>> m = new EnumMap<>(Lane.class);
+    Slot<T> slot = groups.computeIfAbsent(group, g -> {
+      EnumMap<Lane, Slot<T>> m = new EnumMap<>(Lane.class);
       for (Lane l : Lane.values()) {
-        m.put(l, l == Lane.RETRY ? new PriorityQueue<>(byReadyAt) : new ArrayDeque<>());
+        m.put(l, new Slot<>());
       }
       return m;
-    }).get(lane).add(item);
+    }).get(lane);
+    String tenant = tenantOf.apply(item);
+    TenantQueue<T> q = slot.tenants.get(tenant);
+    if (q == null) { // (back) from idle: no credit for the time it had nothing queued
+      double w = weightOf.applyAsDouble(tenant);
+      q = new TenantQueue<>(lane == Lane.RETRY ? new PriorityQueue<>(byReadyAt) : new ArrayDeque<>(),
+          w > 0 && Double.isFinite(w) ? 1.0 / w : 1.0, slot.virtualTime);
+      slot.tenants.put(tenant, q);
+    }
+    q.items.add(item);
+    slot.size++;
     laneSize.merge(lane, 1, Integer::sum);
     size++;
   }
@@ -81,21 +144,45 @@ public final class ReadyQueues<T> {
    * this round) and retries not yet due; null when nothing can go. The item stays queued until {@link #take}.
    */
   public Choice<T> next(long nowMs, Predicate<String> blocked) {
-    EnumMap<Lane, Choice<T>> heads = new EnumMap<>(Lane.class);
+    return next(nowMs, blocked, (group, tenant) -> false);
+  }
+
+  /**
+   * As {@link #next(long, Predicate)}, also skipping a tenant's jobs of a group for which {@code blockedTenant}
+   * holds (group, tenant; tenant null for the untenanted), so other tenants of that group may still go.
+   */
+  public Choice<T> next(long nowMs, Predicate<String> blocked, BiPredicate<String, String> blockedTenant) {
+    EnumMap<Lane, Choice<T>> heads = new EnumMap<>(Lane.class); // per lane: the oldest head of the best group
+    EnumMap<Lane, Slot<T>> slotOf = new EnumMap<>(Lane.class);
     Choice<T> oldest = null;
     for (var g : groups.entrySet()) {
       if (blocked.test(g.getKey())) {
         continue;
       }
-      for (var q : g.getValue().entrySet()) {
-        T head = q.getValue().peek();
-        if (head == null || readyAt.applyAsLong(head) > nowMs && q.getKey() == Lane.RETRY) {
+      for (var s : g.getValue().entrySet()) {
+        Lane lane = s.getKey();
+        Slot<T> slot = s.getValue();
+        if (slot.size == 0) {
           continue;
         }
-        Choice<T> best = heads.get(q.getKey());
+        T head = null;
+        for (var t : slot.tenants.entrySet()) {
+          T h = t.getValue().items.peek();
+          if (blockedTenant.test(g.getKey(), t.getKey()) || lane == Lane.RETRY && readyAt.applyAsLong(h) > nowMs) {
+            continue;
+          }
+          if (head == null || readyAt.applyAsLong(h) < readyAt.applyAsLong(head)) {
+            head = h;
+          }
+        }
+        if (head == null) {
+          continue;
+        }
+        Choice<T> best = heads.get(lane);
         if (best == null || readyAt.applyAsLong(head) < readyAt.applyAsLong(best.item())) {
-          Choice<T> c = new Choice<>(g.getKey(), q.getKey(), head);
-          heads.put(q.getKey(), c);
+          Choice<T> c = new Choice<>(g.getKey(), lane, head);
+          heads.put(lane, c);
+          slotOf.put(lane, slot);
           if (oldest == null || readyAt.applyAsLong(head) < readyAt.applyAsLong(oldest.item())) {
             oldest = c;
           }
@@ -122,15 +209,50 @@ public final class ReadyQueues<T> {
         pick = c;
       }
     }
-    return pick;
+    if (pick.lane() == Lane.RETRY) {
+      return pick; // the retry due first (across tenants)
+    }
+    return new Choice<>(pick.group(), pick.lane(), byStride(slotOf.get(pick.lane()), pick.group(), blockedTenant));
   }
 
-  /** Removes the chosen item (the head of its queue) and charges its lane. */
+  /** The head of the tenant not blocked with the least pass in a slot (ties: the older head). */
+  private T byStride(Slot<T> slot, String group, BiPredicate<String, String> blockedTenant) {
+    TenantQueue<T> best = null;
+    for (var t : slot.tenants.entrySet()) {
+      TenantQueue<T> q = t.getValue();
+      if (blockedTenant.test(group, t.getKey())) {
+        continue;
+      }
+      if (best == null || q.pass < best.pass || q.pass == best.pass
+          && readyAt.applyAsLong(q.items.peek()) < readyAt.applyAsLong(best.items.peek())) {
+        best = q;
+      }
+    }
+    return best.items.peek();
+  }
+
+  /** The tenant a chosen item is queued under (null: untenanted). */
+  public String tenant(Choice<T> c) {
+    return tenantOf.apply(c.item());
+  }
+
+  /** Removes the chosen item (the head of its tenant's queue) and charges its lane and, outside retries, tenant. */
   public void take(Choice<T> c) {
-    T t = groups.get(c.group()).get(c.lane()).poll();
-    if (t != c.item()) {
+    Slot<T> slot = groups.get(c.group()).get(c.lane());
+    String tenant = tenantOf.apply(c.item());
+    TenantQueue<T> q = slot.tenants.get(tenant);
+    if (q == null || q.items.peek() != c.item()) {
       throw new IllegalStateException("the queue changed between next() and take()");
     }
+    q.items.poll();
+    if (c.lane() != Lane.RETRY) {
+      slot.virtualTime = Math.max(slot.virtualTime, q.pass);
+      q.pass += q.stride;
+    }
+    if (q.items.isEmpty()) {
+      slot.tenants.remove(tenant);
+    }
+    slot.size--;
     virtualTime = pass.get(c.lane());
     pass.merge(c.lane(), stride.get(c.lane()), Double::sum);
     laneSize.merge(c.lane(), -1, Integer::sum);
@@ -140,15 +262,23 @@ public final class ReadyQueues<T> {
   /** Removes and returns every queued item matching {@code drop}. */
   public List<T> removeIf(Predicate<T> drop) {
     List<T> removed = new ArrayList<>();
-    for (Map<Lane, Queue<T>> g : groups.values()) {
+    for (EnumMap<Lane, Slot<T>> g : groups.values()) {
       for (var e : g.entrySet()) {
-        for (Iterator<T> it = e.getValue().iterator(); it.hasNext(); ) {
-          T t = it.next();
-          if (drop.test(t)) {
-            it.remove();
-            removed.add(t);
-            laneSize.merge(e.getKey(), -1, Integer::sum);
-            size--;
+        Slot<T> slot = e.getValue();
+        for (Iterator<TenantQueue<T>> qs = slot.tenants.values().iterator(); qs.hasNext(); ) {
+          Queue<T> q = qs.next().items;
+          for (Iterator<T> it = q.iterator(); it.hasNext(); ) {
+            T t = it.next();
+            if (drop.test(t)) {
+              it.remove();
+              removed.add(t);
+              slot.size--;
+              laneSize.merge(e.getKey(), -1, Integer::sum);
+              size--;
+            }
+          }
+          if (q.isEmpty()) {
+            qs.remove();
           }
         }
       }
@@ -162,5 +292,11 @@ public final class ReadyQueues<T> {
 
   public int size(Lane lane) {
     return laneSize.get(lane);
+  }
+
+  /** Jobs of {@code group} queued in {@code lane}. */
+  public int size(String group, Lane lane) {
+    EnumMap<Lane, Slot<T>> g = groups.get(group);
+    return g == null ? 0 : g.get(lane).size;
   }
 }

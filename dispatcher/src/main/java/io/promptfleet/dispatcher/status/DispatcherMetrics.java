@@ -45,6 +45,15 @@ public final class DispatcherMetrics extends MeterCatalogue<DispatcherMetrics.Sp
         "in-flight leases restored from Kafka when this dispatcher became active"),
     TRANSACTIONS_ABORTED("promptfleet.dispatcher.transactions.aborted", Meter.Type.COUNTER, null,
         "dispatch transactions aborted and rewound"),
+    RECORDS_SKIPPED("promptfleet.dispatcher.records.skipped", Meter.Type.COUNTER, null,
+        "job records read again after a rewind or takeover and skipped: the committed offset's metadata says they "
+            + "were handled"),
+    SPILLED("promptfleet.dispatcher.spilled", Meter.Type.COUNTER, null,
+        "jobs copied to their model's spill topic because its ready queue was full (or earlier jobs of it wait "
+            + "there); read back as the queue drains", "topic", "partition"),
+    OFFSET_MAP_OVERFLOWS("promptfleet.dispatcher.offset.map.overflows", Meter.Type.COUNTER, null,
+        "commits whose handled-records map did not fit the offset metadata: some records above the committed offset "
+            + "would be handled again after a rewind or takeover"),
     ANSWERED("promptfleet.dispatcher.answered", Meter.Type.COUNTER, null,
         "jobs answered by the dispatcher without (another) attempt", "status"),
     KEY_EVENTS("promptfleet.key.events", Meter.Type.COUNTER, null, "rate-limit feedback applied to a key",
@@ -62,6 +71,23 @@ public final class DispatcherMetrics extends MeterCatalogue<DispatcherMetrics.Sp
         "circuit breaker state changes per route", "route", "trigger", "from", "to"),
     ROUTE_BREAKER_STATE("promptfleet.route.breaker.state", Meter.Type.GAUGE, null,
         "0 closed, 1 half-open, 2 open (traffic goes down the fallback chain)", "route"),
+    ROUTE_SLOW("promptfleet.route.slow", Meter.Type.GAUGE, null,
+        "1 while more than slow_call_rate_percent of the route's first tokens take longer than slow_call_ms (jobs"
+            + " with a fallback go down the chain; a route with none keeps serving)", "route"),
+    ROUTE_FALLBACKS("promptfleet.route.fallbacks", Meter.Type.COUNTER, null,
+        "jobs dispatched to a later route of their model's chain than the first, by the reason the first did not"
+            + " take them (open, slow, unavailable, cannot_serve, overflow)", "model", "from", "to", "reason"),
+    TENANT_TOKENS("promptfleet.tenant.tokens", Meter.Type.COUNTER, null,
+        "tokens used, as workers reported them, by tenant (none: jobs without a tenant), model (its configured name,"
+            + " * for pass-through) and kind (prompt, completion)", "tenant", "model", "kind"),
+    TENANT_COST("promptfleet.tenant.cost", Meter.Type.COUNTER, "usd",
+        "spend at the routes' prices, by tenant (none: jobs without a tenant) and model", "tenant", "model"),
+    TENANT_BUDGET_REMAINING("promptfleet.tenant.budget.remaining", Meter.Type.GAUGE, null,
+        "what is left of a tenant's daily budget today (UTC), in-flight reservations taken off, by kind (tokens,"
+            + " cost_usd)", "tenant", "kind"),
+    TENANT_BUDGET_EXCEEDED("promptfleet.tenant.budget.exceeded", Meter.Type.COUNTER, null,
+        "jobs that did not fit what was left of their tenant's daily budget, by outcome (rejected; queued: held back"
+            + " until the next UTC day, counted each time a waiting job is looked at again)", "tenant", "outcome"),
     /**
      * A family, not one meter: {@code kafka.<group>.<name>} from the Kafka clients' own metrics, described by Kafka;
      * besides these tags, per-node meters add {@code node.id}, per-topic and per-partition ones {@code topic} and
@@ -90,6 +116,8 @@ public final class DispatcherMetrics extends MeterCatalogue<DispatcherMetrics.Sp
   public final Counter leasesExpired;
   public final Counter leasesRebuilt;
   public final Counter transactionsAborted;
+  public final Counter recordsSkipped;
+  public final Counter offsetMapOverflows;
 
   public DispatcherMetrics(MeterRegistry registry) {
     super(registry);
@@ -99,6 +127,13 @@ public final class DispatcherMetrics extends MeterCatalogue<DispatcherMetrics.Sp
     leasesExpired = counter(Spec.LEASES_EXPIRED);
     leasesRebuilt = counter(Spec.LEASES_REBUILT);
     transactionsAborted = counter(Spec.TRANSACTIONS_ABORTED);
+    recordsSkipped = counter(Spec.RECORDS_SKIPPED);
+    offsetMapOverflows = counter(Spec.OFFSET_MAP_OVERFLOWS);
+  }
+
+  /** A job copied to an spill partition (see {@code spill.Spill}). */
+  public void spilled(String topic, int partition) {
+    counter(Spec.SPILLED, topic, Integer.toString(partition)).increment();
   }
 
   /** A job answered without running, by status (rejected, expired, cancelled, failed). */
@@ -119,6 +154,39 @@ public final class DispatcherMetrics extends MeterCatalogue<DispatcherMetrics.Sp
   /** The state gauge of a route's breakers: {@code state} returns 0 closed, 1 half-open, 2 open. */
   public void breakerState(String route, Supplier<Number> state) {
     gauge(Spec.ROUTE_BREAKER_STATE, state, route);
+  }
+
+  /** The slowness gauge of a route: {@code slow} returns 1 while it is slow, else 0. */
+  public void routeSlow(String route, Supplier<Number> slow) {
+    gauge(Spec.ROUTE_SLOW, slow, route);
+  }
+
+  /**
+   * A job of {@code model} (its configured name, {@code *} for pass-through) went to route {@code to} because its
+   * first route {@code from} did not take it, for {@code reason}.
+   */
+  public void fallback(String model, String from, String to, String reason) {
+    counter(Spec.ROUTE_FALLBACKS, model, from, to, reason).increment();
+  }
+
+  /** Tokens a worker reported for a job of {@code tenant} on {@code model}; {@code kind} is prompt or completion. */
+  public void tenantTokens(String tenant, String model, String kind, long tokens) {
+    counter(Spec.TENANT_TOKENS, tenant, model, kind).increment(tokens);
+  }
+
+  /** Spend in USD of a job of {@code tenant} on {@code model}, at its route's prices. */
+  public void tenantCost(String tenant, String model, double usd) {
+    counter(Spec.TENANT_COST, tenant, model).increment(usd);
+  }
+
+  /** The gauge of what is left of a tenant's budget of {@code kind} (tokens, cost_usd) today. */
+  public void tenantBudgetRemaining(String tenant, String kind, Supplier<Number> remaining) {
+    gauge(Spec.TENANT_BUDGET_REMAINING, remaining, tenant, kind);
+  }
+
+  /** A job of {@code tenant} did not fit its budget: {@code outcome} is rejected or queued. */
+  public void tenantBudgetExceeded(String tenant, String outcome) {
+    counter(Spec.TENANT_BUDGET_EXCEEDED, tenant, outcome).increment();
   }
 
   /**

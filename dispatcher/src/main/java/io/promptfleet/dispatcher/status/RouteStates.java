@@ -9,4 +9,9 @@ public interface RouteStates {
 
   /** CLOSED, OPEN or HALF_OPEN. */
   String stateOf(String route);
+
+  /** Whether the route's first tokens are slow (reported; it stops only jobs that have a fallback). */
+  default boolean slow(String route) {
+    return false;
+  }
 }

@@ -17,7 +17,7 @@ import java.util.Set;
 /**
  * Every 500 ms, a fresh immutable {@link StatusSnapshot} of the dispatcher's state, for the dashboard,
  * {@code promptfleet status} and the gauges: queue depth per lane, every key's use of its limits, cooldowns and
- * disabled keys, breaker states, workers from heartbeats, and totals.
+ * disabled keys, breaker states, slow routes and fallback traffic, workers from heartbeats, and totals.
  *
  * <p>{@link #maybePublish} runs on the dispatcher thread, which alone reads the state; {@link #current()} is safe
  * from any thread (it returns the last published snapshot, at most about half a second old).
@@ -30,6 +30,7 @@ public final class StatusPublisher {
   private final ReadyQueues<?> queues;
   private final KeyPool keys;
   private final RouteStates breakers;
+  private final FallbackTraffic fallbacks;
   private final StatusBoard board;
   private final DispatcherMetrics metrics;
   private volatile StatusSnapshot current;
@@ -37,6 +38,13 @@ public final class StatusPublisher {
 
   public StatusPublisher(FleetConfig config, String instanceId, ReadyQueues<?> queues, KeyPool keys,
       RouteStates breakers, StatusBoard board, DispatcherMetrics metrics) {
+    this(config, instanceId, queues, keys, breakers, FallbackTraffic.NONE, board, metrics);
+  }
+
+  /** With the fallback traffic per route ({@code route.Fallbacks}). */
+  public StatusPublisher(FleetConfig config, String instanceId, ReadyQueues<?> queues, KeyPool keys,
+      RouteStates breakers, FallbackTraffic fallbacks, StatusBoard board, DispatcherMetrics metrics) {
+    this.fallbacks = fallbacks;
     this.config = config;
     this.instanceId = instanceId;
     this.queues = queues;
@@ -73,7 +81,8 @@ public final class StatusPublisher {
     for (var m : config.models().values()) {
       for (RouteSettings r : m.routes()) {
         if (seen.add(r.name())) {
-          rs.add(new StatusSnapshot.RouteStatus(r.name(), breakers.stateOf(r.name())));
+          rs.add(new StatusSnapshot.RouteStatus(r.name(), breakers.stateOf(r.name()), breakers.slow(r.name()),
+              fallbacks.fallbacksTo(r.name()), fallbacks.fallbacksFrom(r.name())));
         }
       }
     }

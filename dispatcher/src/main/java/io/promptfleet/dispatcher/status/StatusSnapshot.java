@@ -11,7 +11,7 @@ import java.util.Map;
  * @param dispatcher this instance and whether it is the active one
  * @param queues     jobs waiting in the dispatcher per lane (retry, high, normal, low)
  * @param keys       every key's use of its limits
- * @param routes     every route's breaker state
+ * @param routes     every route's breaker state, slowness and fallback traffic
  * @param workers    workers seen by heartbeat in the last minute
  * @param totals     assignments, tokens, tokens/s and cost since this dispatcher started
  */
@@ -25,8 +25,21 @@ public record StatusSnapshot(Instant at, DispatcherInfo dispatcher, Map<String, 
   public record KeyStatus(String name, String provider, int inFlight, int maxConcurrency, long requestsUsed,
       long requestsLimit, long tokensUsed, long tokensLimit, long cooldownMs, String disabled) {}
 
-  /** One route and its breaker. */
-  public record RouteStatus(String name, String breaker) {}
+  /**
+   * One route: its breaker, whether it is slow, and its fallback traffic.
+   *
+   * @param name          provider/model as configured
+   * @param breaker       CLOSED, OPEN or HALF_OPEN: whether it takes traffic
+   * @param slow          its first tokens are above the slow-call rate (a route with no fallback keeps serving)
+   * @param fallbacksIn   jobs it took although it was not first in their chain
+   * @param fallbacksOut  jobs whose chain starts at it that went to a later route
+   */
+  public record RouteStatus(String name, String breaker, boolean slow, long fallbacksIn, long fallbacksOut) {
+    /** A route without slowness or fallback traffic. */
+    public RouteStatus(String name, String breaker) {
+      this(name, breaker, false, 0, 0);
+    }
+  }
 
   /** One worker, from its last heartbeat. */
   public record WorkerStatus(String id, int slotsTotal, int slotsFree, long lastSeenMs) {}

@@ -13,8 +13,16 @@ import io.promptfleet.dispatcher.intake.ReplyTopics;
 import io.promptfleet.dispatcher.lease.LeaseLedger;
 import io.promptfleet.dispatcher.offsets.OffsetTracker;
 import io.promptfleet.dispatcher.route.RoutePlanner;
+import io.promptfleet.dispatcher.spill.SpillTopics;
 import io.promptfleet.dispatcher.schedule.ReadyQueues;
 import io.promptfleet.dispatcher.status.DispatcherMetrics;
+import io.promptfleet.dispatcher.tenant.BudgetWaits;
+import io.promptfleet.dispatcher.tenant.SpendSnapshot;
+import io.promptfleet.dispatcher.tenant.TenantBudgets;
+import io.promptfleet.common.job.ErrorCodes;
+import io.promptfleet.common.job.JobError;
+import io.promptfleet.common.job.JobStatus;
+import io.promptfleet.common.job.Result;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -34,7 +42,10 @@ import org.slf4j.LoggerFactory;
  * events), then assignments, the next job of the ready queues at a time ({@link ReadyQueues#next}: priority lanes
  * by weight, aging), each on the route and key the {@link RoutePlanner} finds and under a lease of the
  * {@link LeaseLedger}, until {@value #MAX_RECORDS_PER_TRANSACTION} records or nothing can go. A model none of whose
- * keys has room is skipped for the rest of the round; other models go on. Offsets of every job record answered or
+ * keys has room is skipped for the rest of the round; other models go on. Before a job is planned its tenant's
+ * daily budget is checked ({@link TenantBudgets}): a job that does not fit is answered {@code rejected}/{@code
+ * budget_exceeded} or waits in {@link BudgetWaits} (other tenants go on), and a dispatched one reserves its worst
+ * case; the round ends with the tenants' spend snapshots ({@link SpendSnapshot}) on the fleet events topic. Offsets of every job record answered or
  * assigned are marked done ({@link OffsetTracker}) and committed with the transaction.
  *
  * <p>The loop owner runs the transaction: {@link #write} into its {@link RecordSink}, then commits the
@@ -55,6 +66,8 @@ public final class TransactionWriter {
   private final LeaseLedger ledger;
   private final OffsetTracker offsets;
   private final DispatcherMetrics metrics;
+  private final TenantBudgets budgets;
+  private final BudgetWaits waits;
   private final Set<String> blocked = new HashSet<>();
   /** Leases taken this round: undone if its transaction aborts. */
   private final List<Lease> acquired = new ArrayList<>();
@@ -64,6 +77,15 @@ public final class TransactionWriter {
 
   public TransactionWriter(TopicSettings topics, Outbox outbox, ReadyQueues<Pending> queues, RoutePlanner planner,
       LeaseLedger ledger, OffsetTracker offsets, DispatcherMetrics metrics) {
+    this(topics, outbox, queues, planner, ledger, offsets, metrics, null, null);
+  }
+
+  /** With tenants' budgets (null: none is checked). */
+  public TransactionWriter(TopicSettings topics, Outbox outbox, ReadyQueues<Pending> queues, RoutePlanner planner,
+      LeaseLedger ledger, OffsetTracker offsets, DispatcherMetrics metrics, TenantBudgets budgets,
+      BudgetWaits waits) {
+    this.budgets = budgets;
+    this.waits = waits;
     this.topics = topics;
     this.outbox = outbox;
     this.queues = queues;
@@ -87,6 +109,15 @@ public final class TransactionWriter {
     blocked.clear();
     acquired.clear();
     unreplayable.clear();
+    if (waits != null) {
+      waits.release(nowMs, queues, outbox); // expired or cancelled ones answered below, the rest may go again
+    }
+    // Listed before anything is sent: a send that throws mid-outbox aborts the round, and these must survive it.
+    for (Outbox.Entry o : outbox.entries()) {
+      if (o.tp() == null) {
+        unreplayable.add(o);
+      }
+    }
     int n = 0;
     for (Outbox.Entry o : outbox.entries()) {
       sink.begin();
@@ -96,11 +127,6 @@ public final class TransactionWriter {
       }
       n++;
     }
-    for (Outbox.Entry o : outbox.entries()) {
-      if (o.tp() == null) {
-        unreplayable.add(o);
-      }
-    }
     outbox.clear();
     while (n < MAX_RECORDS_PER_TRANSACTION) {
       ReadyQueues.Choice<Pending> c = queues.next(nowMs, blocked::contains);
@@ -108,6 +134,12 @@ public final class TransactionWriter {
         break;
       }
       Pending p = c.item();
+      TenantBudgets.Check budget = budgets == null ? null : budgets.check(p, nowMs);
+      if (budget != null && budget.verdict() != TenantBudgets.Verdict.GO) {
+        queues.take(c);
+        n += overBudget(p, budget, sink, nowMs);
+        continue;
+      }
       RoutePlanner.Plan plan = planner.plan(p, now);
       if (plan == null) {
         blocked.add(c.group()); // no key of this model's chain has room: its jobs wait, other models go on
@@ -117,6 +149,9 @@ public final class TransactionWriter {
       Lease lease = ledger.acquire(plan.keyId(), job.jobId(), plan.route().name(), plan.deadline(),
           plan.reservedTokens(), nowMs);
       acquired.add(lease);
+      if (budgets != null) {
+        budgets.reserve(lease.leaseId(), p, plan.route(), plan.reservedTokens(), nowMs);
+      }
       Assignment a = new Assignment(lease.leaseId(), job, p.dispatch().attempt(), p.priority(), plan.route(),
           plan.keyId(), p.dispatch().enqueuedAt(), now, plan.deadline(), job.replyTo(), p.lastError());
       Outbound record = new Outbound(topics.assignments(), job.jobId(), Json.bytes(a), null);
@@ -127,6 +162,40 @@ public final class TransactionWriter {
       metrics.dispatched.increment();
       n++;
     }
+    if (budgets != null) {
+      budgets.purge(nowMs);
+    }
+    if (budgets != null && budgets.any()) {
+      for (SpendSnapshot s : budgets.snapshotsDue(nowMs)) {
+        RecordHeaders h = new RecordHeaders();
+        h.add(SpendSnapshot.HEADER, SpendSnapshot.kindBytes());
+        sink.begin();
+        sink.send(new Outbound(topics.fleetEvents(), s.key(), s.bytes(), h));
+      }
+    }
+  }
+
+  /**
+   * A job its tenant's budget has no room for now (taken from its queue): answered rejected, or waiting in
+   * {@link BudgetWaits}. Returns the records written.
+   */
+  private int overBudget(Pending p, TenantBudgets.Check budget, RecordSink sink, long nowMs) {
+    var job = p.dispatch().job();
+    if (budget.rejects()) {
+      metrics.tenantBudgetExceeded(budget.tenant(), "rejected");
+      sink.begin();
+      emit(new Decision.Answer(job.replyTo(), Result.terminal(job.jobId(), JobStatus.REJECTED,
+          new JobError(ErrorCodes.BUDGET_EXCEEDED, budget.message(), false), job.metadata(),
+          p.dispatch().attempt() - 1)), null, sink);
+      offsets.done(p.tp(), p.offset());
+      return 1;
+    }
+    if (budget.verdict() == TenantBudgets.Verdict.EXCEEDED) {
+      metrics.tenantBudgetExceeded(budget.tenant(), "queued");
+      LOG.debug("job {} waits for the next UTC day: {}", job.jobId(), budget.message());
+    }
+    waits.hold(budget.tenant(), p, nowMs);
+    return 0;
   }
 
   /** The input offsets to commit with this round's transaction (empty when none moved). */
@@ -145,6 +214,10 @@ public final class TransactionWriter {
    */
   public void aborted(long nowMs) {
     ledger.undo(acquired, nowMs);
+    if (budgets != null) {
+      budgets.undo(acquired.stream().map(Lease::leaseId).toList(), nowMs);
+      waits.clear(); // their records are read again
+    }
     acquired.clear();
   }
 
@@ -170,6 +243,12 @@ public final class TransactionWriter {
       if (dl.answer() != null) {
         emit(dl.answer(), r, sink);
       }
+    } else if (d instanceof Decision.Spill o) {
+      // the job as it was produced, behind its model's earlier spilled jobs; its offset passes with this transaction
+      // (only records of the job topics are diverted, never one read back from an spill partition)
+      sink.send(new Outbound(o.to().topic(), o.to().partition(), r.timestamp(), r.key(), r.value(),
+          SpillTopics.copyHeaders(r.headers(), r.topic())));
+      metrics.spilled(o.to().topic(), o.to().partition());
     } else if (d instanceof Decision.Archived x) {
       sink.send(new Outbound(topics.fleetEvents(), x.released().keyId(), Json.bytes(x.released()), null));
       emit(x.answer(), r, sink);

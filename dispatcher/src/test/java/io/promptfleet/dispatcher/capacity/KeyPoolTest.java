@@ -88,4 +88,57 @@ class KeyPoolTest {
     p.release("y", null, 2);
     assertThat(p.choose(List.of("acme-1"), "acme", 10, 2)).contains("acme-1");
   }
+
+  @Test
+  void shouldTellABusyRouteFromOneWhoseKeysAreDownOrTooSmall() {
+    KeyPool p = pool();
+    List<String> acme = List.of("acme-1");
+    assertThat(p.availability(acme, "acme", 10, 0)).isEqualTo(KeyPool.Availability.ROOM);
+    p.acquire(lease("a", "acme-1", 0), 0);
+    assertThat(p.availability(acme, "acme", 10, 0)).as("at max_concurrency").isEqualTo(KeyPool.Availability.BUSY);
+    p.coolDown("acme-1", 1_000);
+    assertThat(p.availability(acme, "acme", 10, 0)).as("busy and cooling: down")
+        .isEqualTo(KeyPool.Availability.UNAVAILABLE);
+    assertThat(p.availability(acme, "acme", 10, 1_000)).as("the cooldown is over: busy again")
+        .isEqualTo(KeyPool.Availability.BUSY);
+    p.disable("acme-1", 5_000);
+    assertThat(p.availability(acme, "acme", 10, 1_000)).isEqualTo(KeyPool.Availability.UNAVAILABLE);
+    assertThat(p.availability(acme, "acme", 200_000, 1_000)).as("more than any window holds")
+        .isEqualTo(KeyPool.Availability.UNSERVABLE);
+    assertThat(p.availability(acme, null, 10, 1_000)).as("no key for a job without tenant")
+        .isEqualTo(KeyPool.Availability.UNSERVABLE);
+  }
+
+  @Test
+  void shouldCallARouteBusyWhileOneKeyIsUpAndFullAndAnotherCoolsDown() {
+    KeyPool p = pool();
+    List<String> acme = List.of("acme-1", "acme-2");
+    p.acquire(lease("a", "acme-1", 0), 0);
+    p.coolDown("acme-2", 10_000);
+
+    assertThat(p.availability(acme, "acme", 10, 0)).isEqualTo(KeyPool.Availability.BUSY);
+  }
+
+  @Test
+  void shouldCallARouteBusyWhenItsRequestsPerWindowAreUsedUp() {
+    Map<String, KeySettings> keys = new LinkedHashMap<>();
+    keys.put("k", new KeySettings("p", "E", null, 10, 1, 100_000L, null));
+    KeyPool p = new KeyPool(keys, 60_000);
+    p.acquire(lease("a", "k", 0), 0);
+    p.release("a", 10L, 1);
+
+    assertThat(p.availability(List.of("k"), null, 10, 2)).isEqualTo(KeyPool.Availability.BUSY);
+  }
+
+  @Test
+  void shouldAvoidARetrysPreviousKeyOnlyAmongTheTenantsKeys() {
+    KeyPool p = pool();
+    assertThat(p.choose(List.of("shared", "acme-1"), "acme", 10, 0, "acme-1")).as("acme's only key of the route")
+        .contains("acme-1");
+    assertThat(p.choose(ALL, "acme", 10, 0, "acme-1")).contains("acme-2");
+    assertThat(p.choose(ALL, null, 10, 0, "shared")).as("the shared pool has one key").contains("shared");
+    p.acquire(lease("a", "acme-1", 0), 0);
+    assertThat(p.choose(List.of("shared", "acme-1"), "acme", 10, 0, "acme-1")).as("full: nothing, never shared")
+        .isEmpty();
+  }
 }

@@ -109,6 +109,43 @@ final class Fleet implements AutoCloseable {
    * otherwise, and the harness's worker sizing where the test gives none. Done on the parsed tree, so a test's
    * dispatcher or worker section only names what the test is about.
    */
+  /**
+   * A fleet with two models on separate keys of the simulator (first token in 5 ms, 3 tokens): {@code slow} on
+   * {@code slowkey} with {@code slowStreams} concurrent streams, {@code fast} on {@code fastkey} with
+   * {@code fastStreams}; slow calls never trip a breaker (slow jobs are slow on purpose).
+   */
+  static Fleet twoModels(int slowStreams, int fastStreams) throws Exception {
+    Map<String, String> keys = new LinkedHashMap<>();
+    keys.put("slowkey", "{max_concurrency: " + slowStreams + "}");
+    keys.put("fastkey", "{max_concurrency: " + fastStreams + "}");
+    return create(SimulatorOptions.defaults().withFirstTokenDelayMs(5).withTokensPerSecond(0)
+        .withDefaultCompletionTokens(3), keys, """
+        models:
+          slow:
+            routes:
+              - {provider: sim, model: slow, keys: [slowkey]}
+          fast:
+            routes:
+              - {provider: sim, model: fast, keys: [fastkey]}
+        dispatcher:
+          breaker: {slow_call_ms: 60000}
+        """);
+  }
+
+  /** The sum of every series of the Prometheus counter {@code name} (e.g. {@code promptfleet_x_total}) of {@code d}. */
+  static double counter(DispatcherService d, String name) throws Exception {
+    String body = java.net.http.HttpClient.newHttpClient().send(java.net.http.HttpRequest.newBuilder(
+        java.net.URI.create("http://127.0.0.1:" + d.httpPort() + "/metrics")).build(),
+        java.net.http.HttpResponse.BodyHandlers.ofString()).body();
+    double sum = 0;
+    java.util.regex.Matcher m = java.util.regex.Pattern.compile("(?m)^" + name + "(\\{[^}]*})? ([0-9.eE+-]+)$")
+        .matcher(body);
+    while (m.find()) {
+      sum += Double.parseDouble(m.group(2));
+    }
+    return sum;
+  }
+
   private static String withIdentity(String yaml, String prefix) throws java.io.IOException {
     var mapper = new com.fasterxml.jackson.databind.ObjectMapper(
         new com.fasterxml.jackson.dataformat.yaml.YAMLFactory());

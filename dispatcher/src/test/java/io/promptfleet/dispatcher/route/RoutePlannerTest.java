@@ -14,6 +14,7 @@ import io.promptfleet.dispatcher.intake.Decision;
 import io.promptfleet.dispatcher.intake.JobIntake;
 import io.promptfleet.dispatcher.intake.Pending;
 import io.promptfleet.dispatcher.schedule.ReadyQueues.Lane;
+import io.promptfleet.dispatcher.status.DispatcherMetrics;
 import io.promptfleet.dispatcher.testing.Fixtures;
 import io.promptfleet.dispatcher.testing.ManualClock;
 import java.time.Instant;
@@ -48,6 +49,31 @@ class RoutePlannerTest {
         small:
           routes:
             - {provider: p, model: small, keys: [k1]}
+        spill:
+          routes:
+            - {provider: p, model: spill, keys: [k1], overflow: true}
+            - {provider: q, model: spill-q}
+        three:
+          routes:
+            - {provider: q, model: t0}
+            - {provider: p, model: t1, keys: [k1]}
+            - {provider: p, model: t2, keys: [k2]}
+        three-spill:
+          routes:
+            - {provider: q, model: u0}
+            - {provider: p, model: u1, keys: [k1], overflow: true}
+            - {provider: p, model: u2, keys: [k2]}
+        slowish:
+          routes:
+            - {provider: p, model: slowish, keys: [k1]}
+            - {provider: q, model: slowish-q, max_tokens_cap: 100}
+        tenant:
+          routes:
+            - {provider: p, model: tenant, keys: [k1, acme]}
+        narrow-keys:
+          routes:
+            - {provider: p, model: nk, keys: [k1]}
+            - {provider: q, model: nk-q}
       dispatcher:
         breaker: {window_size: 10, minimum_calls: 10, open_ms: 1000, half_open_calls: 1}
       """);
@@ -55,9 +81,10 @@ class RoutePlannerTest {
 
   private final ManualClock clock = new ManualClock();
   private final KeyPool keys = new KeyPool(CONFIG.keys(), 60_000);
-  private final RouteBreakers breakers = new RouteBreakers(CONFIG.dispatcher().breaker(), new SimpleMeterRegistry(),
-      clock);
-  private final RoutePlanner planner = new RoutePlanner(CONFIG, keys, breakers);
+  private final SimpleMeterRegistry registry = new SimpleMeterRegistry();
+  private final DispatcherMetrics metrics = new DispatcherMetrics(registry);
+  private final RouteBreakers breakers = new RouteBreakers(CONFIG, metrics, clock);
+  private final RoutePlanner planner = new RoutePlanner(CONFIG, keys, breakers, new Fallbacks(metrics));
   private final TokenEstimator tokens = new TokenEstimator();
   private final JobIntake intake = new JobIntake(CONFIG);
 
@@ -92,16 +119,88 @@ class RoutePlannerTest {
   }
 
   @Test
-  void shouldGoDownTheFallbackChainWhenTheRoutesKeysAreFull() {
+  void shouldKeepAJobWaitingForItsFirstRouteWhileThatRouteIsMerelyBusy() {
     take(planner.plan(pending("m", "", null), NOW), "a");
     take(planner.plan(pending("m", "", null), NOW), "b");
 
-    RoutePlanner.Plan third = planner.plan(pending("m", "", null), NOW);
+    assertThat(planner.plan(pending("m", "", null), NOW)).as("k1 and k2 at max_concurrency: wait, q/second idle")
+        .isNull();
+    assertThat(fallbacks()).isZero();
+  }
 
-    assertThat(third.route().name()).isEqualTo("q/second");
-    assertThat(third.keyId()).isEqualTo("big");
-    take(third, "c");
-    assertThat(planner.plan(pending("m", "", null), NOW)).as("every key of the chain is full").isNull();
+  @Test
+  void shouldOverflowToTheNextRouteWhenABusyRouteOptsIn() {
+    take(planner.plan(pending("spill", "", null), NOW), "a");
+
+    RoutePlanner.Plan next = planner.plan(pending("spill", "", null), NOW);
+
+    assertThat(next.route().name()).isEqualTo("q/spill-q");
+    assertThat(fallbacks("spill", "p/spill", "q/spill-q", "overflow")).isEqualTo(1.0);
+    assertThat(planner.fallbacks().fallbacksTo("q/spill-q")).isEqualTo(1);
+    assertThat(planner.fallbacks().fallbacksFrom("p/spill")).isEqualTo(1);
+  }
+
+  @Test
+  void shouldFallBackWhenEveryKeyOfTheRouteCoolsDownOrIsDisabled() {
+    keys.coolDown("k1", T0 + 1_000);
+    keys.disable("k2", T0 + 1_000);
+
+    assertThat(planner.plan(pending("m", "", null), NOW).route().name()).isEqualTo("q/second");
+    assertThat(fallbacks("m", "p/first", "q/second", "unavailable")).isEqualTo(1.0);
+  }
+
+  @Test
+  void shouldWaitWhenOneKeyIsBusyAndTheOtherCoolsDown() {
+    take(planner.plan(pending("m", "", null), NOW), "a");
+    keys.coolDown("k2", T0 + 1_000);
+    keys.coolDown("k1", T0 + 1_000);
+    assertThat(planner.plan(pending("m", "", null), NOW).route().name()).as("both down: fall back")
+        .isEqualTo("q/second");
+
+    KeyPool fresh = new KeyPool(CONFIG.keys(), 60_000);
+    RoutePlanner p = new RoutePlanner(CONFIG, fresh, breakers);
+    fresh.acquire(new Lease("x", "k1", "j", "p/first", NOW.plusSeconds(60), 10, T0), T0);
+    fresh.coolDown("k2", T0 + 1_000);
+    assertThat(p.plan(pending("m", "", null), NOW)).as("k1 is up but full: wait for it").isNull();
+  }
+
+  @Test
+  void shouldApplyThePolicyAtEveryPositionOfTheChain() {
+    openBreaker("q/t0");
+    take(planner.plan(pending("three", "", null), NOW), "a");
+    assertThat(keys.inFlight("k1")).as("the second route took it").isEqualTo(1);
+
+    assertThat(planner.plan(pending("three", "", null), NOW)).as("t1 busy: wait, t2 is not looked at").isNull();
+
+    openBreaker("q/u0");
+    keys.release("a", null, T0);
+    take(planner.plan(pending("three-spill", "", null), NOW), "b");
+    RoutePlanner.Plan third = planner.plan(pending("three-spill", "", null), NOW);
+    assertThat(third.route().name()).as("u1 busy and overflowing").isEqualTo("p/u2");
+    assertThat(fallbacks("three-spill", "q/u0", "p/u2", "open")).as("counted with the first route's reason")
+        .isEqualTo(1.0);
+  }
+
+  @Test
+  void shouldTakeTheSlowRouteWhenItsFallbackCannotServeTheJob() {
+    makeSlow("p/slowish");
+
+    assertThat(planner.plan(pending("slowish", ",\"max_tokens\":50", null), NOW).route().name())
+        .as("slow with a fallback: down the chain").isEqualTo("q/slowish-q");
+    assertThat(fallbacks("slowish", "p/slowish", "q/slowish-q", "slow")).isEqualTo(1.0);
+    assertThat(planner.plan(pending("slowish", ",\"max_tokens\":500", null), NOW).route().name())
+        .as("the fallback's cap is 100: slowness alone does not stop the job").isEqualTo("p/slowish");
+  }
+
+  @Test
+  void shouldFallBackWhenTheFirstRouteCannotServeTheJob() {
+    RoutePlanner.Plan plan = planner.plan(pending("narrow-keys", ",\"max_tokens\":20000", null), NOW);
+
+    assertThat(plan.route().name()).as("k1 holds 10,000 tokens per window: never this reservation")
+        .isEqualTo("q/nk-q");
+    assertThat(fallbacks("narrow-keys", "p/nk", "q/nk-q", "cannot_serve")).isEqualTo(1.0);
+    assertThat(planner.plan(pending("narrow-keys", ",\"max_tokens\":20", null), NOW).route().name())
+        .isEqualTo("p/nk");
   }
 
   @Test
@@ -116,8 +215,20 @@ class RoutePlannerTest {
     take(planner.plan(pending("capped", ",\"max_tokens\":5000", null), NOW), "a");
 
     assertThat(planner.plan(pending("capped", ",\"max_tokens\":5000", null), NOW)).isNull();
+    assertThat(planner.plan(pending("capped", ",\"max_tokens\":4000", null), NOW))
+        .as("q/wide is only busy: the job waits for it").isNull();
+    keys.coolDown("big", T0 + 1_000);
     assertThat(planner.plan(pending("capped", ",\"max_tokens\":4000", null), NOW).route().name())
         .isEqualTo("p/narrow");
+    assertThat(planner.plan(pending("capped", ",\"max_tokens\":5000", null), NOW)).as("p/narrow cannot serve it")
+        .isNull();
+  }
+
+  @Test
+  void shouldKeepATenantsRetryOnTheTenantsOnlyKeyOfTheRoute() {
+    assertThat(planner.plan(pending("tenant", ",\"tenant\":\"acme\"", "acme"), NOW).keyId()).isEqualTo("acme");
+    assertThat(planner.plan(pending("tenant", "", "k1"), NOW).keyId()).as("the shared pool has one key")
+        .isEqualTo("k1");
   }
 
   @Test
@@ -140,6 +251,24 @@ class RoutePlannerTest {
 
     assertThat(plan.route().name()).isEqualTo("q/second");
     assertThat(breakers.tryAcquire("p/first")).as("the one probe permit was handed back").isTrue();
+  }
+
+  private void makeSlow(String route) {
+    for (int i = 0; i < 10; i++) {
+      breakers.tryAcquire(route, true);
+      breakers.record(route, RouteBreakers.Verdict.SUCCESS, 5_000);
+    }
+    assertThat(breakers.slow(route)).isTrue();
+  }
+
+  private double fallbacks(String model, String from, String to, String reason) {
+    var c = registry.find("promptfleet.route.fallbacks").tags("model", model, "from", from, "to", to, "reason", reason)
+        .counter();
+    return c == null ? 0 : c.count();
+  }
+
+  private double fallbacks() {
+    return registry.find("promptfleet.route.fallbacks").counters().stream().mapToDouble(c -> c.count()).sum();
   }
 
   @Test

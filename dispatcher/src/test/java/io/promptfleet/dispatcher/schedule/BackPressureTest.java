@@ -10,7 +10,7 @@ import java.util.Map;
 import org.junit.jupiter.api.Test;
 
 class BackPressureTest {
-  private final BackPressure bp = new BackPressure(40); // 10 per lane
+  private final BackPressure bp = new BackPressure(10);
   private final Map<Lane, Integer> buffered = new EnumMap<>(Lane.class);
   private final List<String> calls = new ArrayList<>();
   private final BackPressure.Partitions partitions = new BackPressure.Partitions() {
@@ -35,7 +35,7 @@ class BackPressureTest {
   }
 
   @Test
-  void shouldPauseALaneAtItsQuarterOfTheBufferAndResumeItAtHalfThat() {
+  void shouldPauseALaneAtTheWholeBufferAndResumeItAtHalfThat() {
     assertThat(bp.cap()).isEqualTo(10);
     buffered.put(Lane.LOW, 9);
     lanes();

@@ -6,7 +6,7 @@ import io.promptfleet.dispatcher.capacity.KeyPool;
 import io.promptfleet.dispatcher.intake.Inbound;
 import io.promptfleet.dispatcher.intake.Outbox;
 import io.promptfleet.dispatcher.intake.ReplyTopics;
-import io.promptfleet.dispatcher.schedule.BackPressure;
+import io.promptfleet.dispatcher.JobPartitions;
 import io.promptfleet.dispatcher.transaction.RecordSink;
 import java.lang.invoke.MethodHandle;
 import java.lang.invoke.MethodHandles;
@@ -68,11 +68,23 @@ final class CoreDriver {
     call(H.feedback, r, nowMs);
   }
 
+  void readingFrom(Map<TopicPartition, OffsetAndMetadata> committed) {
+    call(H.readingFrom, committed);
+  }
+
+  void spillEnd(TopicPartition tp, long endOffset) {
+    call(H.spillEnd, tp, endOffset);
+  }
+
+  void spillWritten(TopicPartition tp, long offset) {
+    call(H.spillWritten, tp, offset);
+  }
+
   void job(Inbound r, long nowMs) {
     call(H.job, r, nowMs);
   }
 
-  void settle(long nowMs, BackPressure.Partitions partitions) {
+  void settle(long nowMs, JobPartitions partitions) {
     call(H.settle, nowMs, partitions);
   }
 
@@ -148,6 +160,9 @@ final class CoreDriver {
     final MethodHandle standBy;
     final MethodHandle revoked;
     final MethodHandle feedback;
+    final MethodHandle readingFrom;
+    final MethodHandle spillEnd;
+    final MethodHandle spillWritten;
     final MethodHandle job;
     final MethodHandle settle;
     final MethodHandle write;
@@ -173,9 +188,14 @@ final class CoreDriver {
         standBy = l.findVirtual(c, "standBy", MethodType.methodType(void.class));
         revoked = l.findVirtual(c, "revoked", MethodType.methodType(void.class, Collection.class));
         feedback = l.findVirtual(c, "feedback", MethodType.methodType(void.class, Inbound.class, long.class));
+        readingFrom = l.findVirtual(c, "readingFrom", MethodType.methodType(void.class, Map.class));
+        spillEnd = l.findVirtual(c, "spillEnd", MethodType.methodType(void.class, TopicPartition.class,
+            long.class));
+        spillWritten = l.findVirtual(c, "spillWritten", MethodType.methodType(void.class,
+            TopicPartition.class, long.class));
         job = l.findVirtual(c, "job", MethodType.methodType(void.class, Inbound.class, long.class));
         settle = l.findVirtual(c, "settle", MethodType.methodType(void.class, long.class,
-            BackPressure.Partitions.class));
+            JobPartitions.class));
         write = l.findVirtual(c, "write", MethodType.methodType(void.class, RecordSink.class, long.class));
         offsetsToCommit = l.findVirtual(c, "offsetsToCommit", MethodType.methodType(Map.class));
         committed = l.findVirtual(c, "committed", MethodType.methodType(void.class, Map.class));

@@ -41,7 +41,8 @@ import net.jqwik.api.lifecycle.AddLifecycleHook;
  *   <li>Priority, a weaker bound than the whole rule ({@link Invariants} says why it holds): (a) while a high job
  *       provably waits, the normal lane gets at most ceil(w_normal / w_high) and the low lane ceil(w_low / w_high)
  *       stride dispatches before the next high one, within a round and while no aged dispatch intervened; (b) a
- *       round in which a high job waits and a key of its chain provably has room for it dispatches something of
+ *       round in which a high job waits and a key of its chain provably has room for it, on a route the fallback
+ *       policy provably reaches (no merely busy route before it that does not overflow), dispatches something of
  *       its model or onto that key.</li>
  * </ol>
  *
@@ -51,10 +52,9 @@ import net.jqwik.api.lifecycle.AddLifecycleHook;
  * committed to its end, and the core holds no lease and no work.
  *
  * <p><b>Replaying a failure.</b> jqwik prints the seed ({@code seed = ...} in the report) and the shrunk run. To
- * replay it, put the seed on the property, {@code @Property(tries = 300, seed = "8696750397158056197")}, or pass it
- * without editing: {@code mvn -o -pl dispatcher test -Dtest=DispatcherSimulationProperties
- * -Dsim.knownIssues=outbox-send-failure -Dsim.tries=300 -Dsim.seed=8696750397158056197} (fails at try 246: an
- * archived assignment's answer lost, see {@link KnownIssues}). The same seed gives the same tries only with the
+ * replay it, put the seed on the property, {@code @Property(tries = 300, seed = "-3987066420661703550")}, or pass
+ * it without editing: {@code mvn -o -pl dispatcher test -Dtest=DispatcherSimulationProperties
+ * -Dsim.knownIssues=head-of-line -Dsim.seed=-3987066420661703550} (a known issue, see {@link KnownIssues}). The same seed gives the same tries only with the
  * same generators and simulation. jqwik also reruns the last failing sample first by itself (its database is in
  * {@code target/jqwik-database}). A run is a pure function of its steps: the core's random numbers (backoff,
  * cooldown jitter) come from a fixed seed, so a shrunk run printed in a report can be pasted into a test as a list

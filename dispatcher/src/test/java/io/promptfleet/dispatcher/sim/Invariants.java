@@ -84,7 +84,7 @@ final class Invariants {
     // 1. every job answered at most once; every job not answered is somewhere it will be answered from
     for (JobFact j : sim.jobs.values()) {
       long dls = j.all.keySet().stream().mapToInt(r -> sim.deadLetters.getOrDefault(r.where(), 0)).sum();
-      if (!j.reread && (j.results.size() > 1 || dls > 1 || dls == 1 && j.results.size() == 1 && !j.forbidden)) {
+      if ((j.results.size() > 1 || dls > 1 || dls == 1 && j.results.size() == 1 && !j.forbidden)) {
         throw violation("1", "job " + j.id + " answered more than once: results " + j.results + ", dead letters "
             + dls);
       }
@@ -95,7 +95,7 @@ final class Invariants {
       }
     }
     for (String g : sim.garbage) {
-      if (sim.deadLetters.getOrDefault(g, 0) > 1 && !sim.garbageReread.contains(g)) {
+      if (sim.deadLetters.getOrDefault(g, 0) > 1) {
         throw violation("1", "unreadable record " + g + " dead-lettered " + sim.deadLetters.get(g) + " times");
       }
     }
@@ -196,7 +196,7 @@ final class Invariants {
 
   /** The record was dispatched, answered or dead-lettered. */
   boolean handled(Rec r) {
-    if (sim.deadLetters.containsKey(r.where())) {
+    if (sim.deadLetters.containsKey(r.where()) || sim.spilled.contains(r.where())) {
       return true;
     }
     JobFact j = sim.jobOfRecord.get(r.where());
@@ -275,8 +275,10 @@ final class Invariants {
    *
    * <p>5b. Work conservation: when a high job waits at the start of a round and a key of its chain provably has
    * room for it now (concurrency, requests and tokens in the window with the rate window's slot slack, no cooldown
-   * or disable, its route's breaker provably closed), the round dispatches a job of its model's group or onto that
-   * key.
+   * or disable, its route's breaker provably closed) and the fallback policy provably reaches that route (every
+   * route before it cannot serve the job, overflows, may be open while having room, or has every key the job may
+   * use provably disabled or cooling down: a merely busy route keeps the job waiting), the round dispatches a job of
+   * its model's group or onto that key.
    */
   private void priority(Round round) {
     var pr = sim.config.dispatcher().priority();
@@ -368,7 +370,7 @@ final class Invariants {
   private List<JobFact> highWaiting(Round round) {
     return sim.jobs.values().stream().filter(j -> {
       Rec r = j.records.get(1);
-      if (j.lane != Lane.HIGH || j.records.size() != 1 || j.reread || !round.readAt().containsKey(r.where())
+      if (j.lane != Lane.HIGH || j.records.size() != 1 || !round.readAt().containsKey(r.where())
           || !Simulation.REPLY.equals(j.replyTo) || j.cancelled || j.forbidden || j.deadlineMs <= round.nowMs()
           || answered(j) || !sim.config.models().containsKey(j.model)) {
         return false;
@@ -379,13 +381,12 @@ final class Invariants {
 
   /**
    * Every job that may wait in the group's ready queues at the start of the round (a superset): read by this core,
-   * not answered, its record not dispatched before this round; and every job read again after it was handled (see
-   * {@link KnownIssues#REREAD}: it waits again, though answered).
+   * not answered, its record not dispatched before this round.
    */
   private List<JobFact> queuedOfGroup(String group, Round round) {
-    return sim.jobs.values().stream().filter(j -> groupOf(j.model).equals(group) && (j.reread || !answered(j)
+    return sim.jobs.values().stream().filter(j -> groupOf(j.model).equals(group) && !answered(j)
         && j.records.values().stream().anyMatch(r -> round.readAt().containsKey(r.where())
-            && sim.leases.values().stream().noneMatch(l -> l.from == r && l.round < round.index())))).toList();
+            && sim.leases.values().stream().noneMatch(l -> l.from == r && l.round < round.index()))).toList();
   }
 
   private Aged aged(LeaseFact x, Round round) {
@@ -430,7 +431,7 @@ final class Invariants {
 
   private String computeFreeKey(JobFact h, Round round, Set<String> exclude) {
     long now = round.nowMs();
-    if (h.records.size() != 1 || h.reread || h.cancelled || !Simulation.REPLY.equals(h.replyTo) || h.forbidden
+    if (h.records.size() != 1 || h.cancelled || !Simulation.REPLY.equals(h.replyTo) || h.forbidden
         || !sim.config.models().containsKey(h.model)) {
       return null; // a retry (avoids its last key), a cancelled, parked or rejected job: not judged
     }
@@ -440,22 +441,35 @@ final class Invariants {
     }
     long window = sim.config.dispatcher().rateWindowMs();
     long slack = 2 * ((window + 19) / 20);
+    // The fallback policy: a route that cannot serve the job, is open, or whose keys are all disabled or cooling
+    // sends it down the chain; a merely busy route keeps it waiting unless it overflows. Only a key the policy
+    // provably reaches counts.
     for (RouteSettings r : sim.config.models().get(h.model).routes()) {
       if (TokenLimits.exceedsCap(job, r)) {
         continue;
       }
       String route = r.toRoute(job.model()).name();
-      if (sim.routeFailures.stream().anyMatch(f -> f.route().equals(route) && f.offset() >= sim.coreFirstLiveEvent)) {
-        continue; // its breaker may be open
-      }
+      boolean mayBeOpen = sim.routeFailures.stream()
+          .anyMatch(f -> f.route().equals(route) && f.offset() >= sim.coreFirstLiveEvent);
       long reserve = Simulation.TOKENS.estimate(job).forRoute(r)
           + TokenLimits.reserved(job, r);
       List<String> candidates = sim.config.keysOf(r);
       boolean ownPool = job.tenant() != null && candidates.stream()
           .anyMatch(c -> job.tenant().equals(sim.config.keys().get(c).tenant()));
+      String free = null;
+      boolean allDown = true; // every key the job may use here is provably disabled or cooling down (or too small)
       for (String k : candidates) {
         KeySettings s = sim.config.keys().get(k);
-        if (exclude.contains(k) || (ownPool ? !job.tenant().equals(s.tenant()) : s.tenant() != null)) {
+        if (ownPool ? !job.tenant().equals(s.tenant()) : s.tenant() != null) {
+          continue;
+        }
+        if (reserve > Math.max(1, s.tokensPerMinute() * window / 60_000L)) {
+          continue; // can never hold the reservation: not a key for this job
+        }
+        boolean surelyDown = sim.keyEvents.stream().anyMatch(e -> e.key().equals(k)
+            && e.offset() < consumed(Simulation.T.fleetEvents()) && now < e.atMs() + e.forMs());
+        allDown &= surelyDown;
+        if (exclude.contains(k) || free != null) {
           continue;
         }
         long inFlight = 0;
@@ -479,8 +493,15 @@ final class Invariants {
         if (!blocked && inFlight < s.maxConcurrency()
             && requests + 1 <= Math.max(1, s.requestsPerMinute() * window / 60_000L)
             && tokens + reserve <= Math.max(1, s.tokensPerMinute() * window / 60_000L)) {
-          return k;
+          free = k;
         }
+      }
+      if (free != null && !mayBeOpen) {
+        return free;
+      }
+      // Down the chain for sure, or here (a dispatch of the group) / down the chain: look further. Else it may wait.
+      if (!(allDown || free != null || r.overflow())) {
+        return null;
       }
     }
     return null;
@@ -498,8 +519,7 @@ final class Invariants {
     for (String g : sim.garbage) {
       int n = sim.deadLetters.getOrDefault(g, 0);
       boolean feedback = !g.startsWith(Simulation.T.jobsNormal() + "-");
-      boolean tolerated = sim.garbageReread.contains(g) && n > 1
-          || feedback && n == 0 && !sim.issues.on(KnownIssues.FEEDBACK_DEAD_LETTER_GAP);
+      boolean tolerated = feedback && n == 0 && !sim.issues.on(KnownIssues.FEEDBACK_DEAD_LETTER_GAP);
       if (n != 1 && !tolerated) {
         throw violation("1 (drained)", "unreadable record " + g + " dead-lettered " + n + " times, not once");
       }

@@ -6,6 +6,7 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.header.Headers;
 import org.apache.kafka.common.header.internals.RecordHeaders;
@@ -37,7 +38,7 @@ final class SimKafka {
   }
 
   private final Map<String, List<List<Rec>>> topics = new LinkedHashMap<>();
-  private final Map<TopicPartition, Long> committed = new HashMap<>();
+  private final Map<TopicPartition, OffsetAndMetadata> committed = new HashMap<>();
 
   void create(String topic, int partitions) {
     List<List<Rec>> parts = new ArrayList<>();
@@ -90,10 +91,16 @@ final class SimKafka {
 
   /** The dispatcher group's committed offset of a partition (0 when none was committed: earliest). */
   long committed(TopicPartition tp) {
-    return committed.getOrDefault(tp, 0L);
+    OffsetAndMetadata om = committed.get(tp);
+    return om == null ? 0L : om.offset();
   }
 
-  void commit(TopicPartition tp, long offset) {
+  /** The committed offset with its metadata, as Consumer.committed returns it (null when none was committed). */
+  OffsetAndMetadata committedWithMetadata(TopicPartition tp) {
+    return committed.get(tp);
+  }
+
+  void commit(TopicPartition tp, OffsetAndMetadata offset) {
     committed.put(tp, offset);
   }
 

@@ -22,7 +22,8 @@ import io.promptfleet.common.kafka.TopicAdmin;
 import io.promptfleet.dispatcher.capacity.TokenEstimator;
 import io.promptfleet.dispatcher.capacity.TokenLimits;
 import io.promptfleet.dispatcher.intake.Inbound;
-import io.promptfleet.dispatcher.schedule.BackPressure;
+import io.promptfleet.dispatcher.JobPartitions;
+import io.promptfleet.dispatcher.spill.SpillTopics;
 import io.promptfleet.dispatcher.schedule.LaneTopics;
 import io.promptfleet.dispatcher.schedule.ReadyQueues.Lane;
 import io.promptfleet.dispatcher.sim.SimKafka.Rec;
@@ -73,9 +74,11 @@ import org.apache.kafka.common.header.internals.RecordHeaders;
  */
 final class Simulation {
   /**
-   * Two providers, shared keys and keys of tenant acme, three models with fallback chains; small windows and limits
-   * so that keys are full most of the time. {@code %s} takes acme's second key of each provider (see
-   * {@link #ACME_SECOND_KEYS}).
+   * Two providers, shared keys and keys of tenant acme (one per provider, so a retry of an acme job that avoids its
+   * last key has no other key of acme's on that route), three models with fallback chains; small windows and limits
+   * so that keys are full most of the time. Chat's first route overflows (a busy p sends chat jobs to q); pinned
+   * keeps the default fallback policy (a busy p2 keeps pinned jobs waiting; they go to q1 only when p2 is cooling,
+   * disabled or its route open).
    */
   static final String YAML = """
       providers:
@@ -89,11 +92,10 @@ final class Simulation {
              tenant: acme}
         qa: {provider: q, secret_env: PF_SIM, max_concurrency: 1, requests_per_minute: 30, tokens_per_minute: 6000,
              tenant: acme}
-        %s
       models:
         chat:
           routes:
-            - {provider: p, model: big, default_max_tokens: 300, max_tokens_cap: 1500}
+            - {provider: p, model: big, default_max_tokens: 300, max_tokens_cap: 1500, overflow: true}
             - {provider: q, model: big-q, default_max_tokens: 200, max_tokens_cap: 800}
         mini:
           routes:
@@ -114,15 +116,7 @@ final class Simulation {
         priority: {aging_ms: 5000}
         retry: {base_ms: 200, cap_ms: 4000, max_attempts: 3}
       """;
-  /**
-   * Acme's second key of each provider. Without them acme has one key per route, and a retry of an acme job whose
-   * last attempt ran on it goes to a shared key (see {@link KnownIssues#TENANT_RETRY}).
-   */
-  static final String ACME_SECOND_KEYS = "pa2: {provider: p, secret_env: PF_SIM, max_concurrency: 1, "
-      + "requests_per_minute: 30, tokens_per_minute: 6000, tenant: acme}\n"
-      + "  qa2: {provider: q, secret_env: PF_SIM, max_concurrency: 1, "
-      + "requests_per_minute: 30, tokens_per_minute: 6000, tenant: acme}";
-  static final TopicSettings T = Fixtures.config(YAML.formatted("")).topics();
+  static final TopicSettings T = Fixtures.config(YAML).topics();
   static final String REPLY = T.defaultReplyTo();
   /** Created {@link #LATE_TOPIC_AFTER_MS} after the run starts. */
   static final String REPLY_LATE = REPLY + ".late";
@@ -155,8 +149,6 @@ final class Simulation {
     final Map<Rec, Integer> all = new LinkedHashMap<>();
     final long deadlineMs;
     boolean cancelled;
-    /** A record of it was read again after it was handled (see {@link KnownIssues#REREAD}). */
-    boolean reread;
     /** Results on its reply topic, "status by writer at step n". */
     final List<String> results = new ArrayList<>();
 
@@ -246,10 +238,11 @@ final class Simulation {
   final Map<String, JobFact> jobs = new LinkedHashMap<>();
   /** Job facts by record (topic-partition@offset), for records that carry a job. */
   final Map<String, JobFact> jobOfRecord = new HashMap<>();
+  /** Job records whose copy in an spill partition is committed (their offset may pass). */
+  final Set<String> spilled = new HashSet<>();
+  private final SpillTopics spillTopics;
   /** Records of job topics that are not jobs at all, and unreadable feedback records: each needs one dead letter. */
   final Set<String> garbage = new HashSet<>();
-  /** Unreadable records read again after they were dead-lettered (see {@link KnownIssues#REREAD}). */
-  final Set<String> garbageReread = new HashSet<>();
   final Map<String, Integer> deadLetters = new HashMap<>();
   final Map<String, LeaseFact> leases = new LinkedHashMap<>();
   final List<KeyEvent> keyEvents = new ArrayList<>();
@@ -270,6 +263,8 @@ final class Simulation {
   /** Where the job consumer reads next, and which lanes' topics are paused. */
   final Map<TopicPartition, Long> position = new HashMap<>();
   final Set<String> paused = new HashSet<>();
+  /** Spill partitions the core paused one by one. */
+  final Set<TopicPartition> pausedPartitions = new HashSet<>();
   /** Where the feedback consumer reads next (one partition per feedback topic). */
   final Map<String, Long> feedbackPosition = new HashMap<>();
   /** Records the current core read since it last forgot (abort, takeover), and when: for the priority check. */
@@ -279,10 +274,14 @@ final class Simulation {
 
   Simulation(KnownIssues issues) {
     this.issues = issues;
-    this.config = Fixtures.config(YAML.formatted(issues.on(KnownIssues.TENANT_RETRY) ? "" : ACME_SECOND_KEYS));
+    this.config = Fixtures.config(YAML);
     this.random = new Random(42);
     for (String topic : List.of(T.jobsHigh(), T.jobsNormal(), T.jobsLow(), T.jobsRetry())) {
       kafka.create(topic, 2);
+    }
+    this.spillTopics = new SpillTopics(T, config.models().keySet());
+    for (String topic : spillTopics.topics()) {
+      kafka.create(topic, SpillTopics.PARTITIONS);
     }
     for (String topic : List.of(T.assignments(), T.assignmentsDlq(), T.fleetEvents(), T.cancels(), T.deadLetters(),
         REPLY, REPLY_LATE)) {
@@ -300,6 +299,9 @@ final class Simulation {
   List<TopicPartition> jobPartitions() {
     List<TopicPartition> out = new ArrayList<>();
     for (String topic : List.of(T.jobsHigh(), T.jobsNormal(), T.jobsLow(), T.jobsRetry())) {
+      out.addAll(kafka.partitionsOf(topic));
+    }
+    for (String topic : spillTopics.topics()) {
       out.addAll(kafka.partitionsOf(topic));
     }
     return out;
@@ -570,9 +572,6 @@ final class Simulation {
       core.feedback(r.inbound(), now);
     }
     for (Rec r : polled) {
-      if (invariants.handled(r)) {
-        reread(r);
-      }
       core.job(r.inbound(), now);
       readAt.putIfAbsent(r.where(), now);
     }
@@ -583,8 +582,17 @@ final class Simulation {
   private List<Rec> pollJobs() {
     List<Rec> out = new ArrayList<>();
     for (TopicPartition tp : jobPartitions()) {
-      long from = position.computeIfAbsent(tp, kafka::committed);
-      if (paused.contains(tp.topic())) {
+      if (!position.containsKey(tp)) { // read from the committed offset: the core learns what it says first
+        Map<TopicPartition, OffsetAndMetadata> committed = new HashMap<>();
+        committed.put(tp, kafka.committedWithMetadata(tp));
+        core.readingFrom(committed);
+        if (spillTopics.isSpillTopic(tp.topic())) {
+          core.spillEnd(tp, kafka.end(tp)); // as the loop owner learns it when the partition is assigned
+        }
+        position.put(tp, kafka.committed(tp));
+      }
+      long from = position.get(tp);
+      if (paused.contains(tp.topic()) || pausedPartitions.contains(tp)) {
         continue;
       }
       List<Rec> log = kafka.log(tp);
@@ -609,22 +617,6 @@ final class Simulation {
       feedbackPosition.put(topic, (long) log.size());
     }
     return out;
-  }
-
-  /** A record handled already comes to the core again (a rewind or takeover read it from the committed offset). */
-  private void reread(Rec r) {
-    JobFact j = jobOfRecord.get(r.where());
-    if (j != null) {
-      j.reread = true;
-    } else {
-      garbageReread.add(r.where());
-    }
-    if (issues.on(KnownIssues.REREAD)) {
-      throw invariants.violation("1", "record " + r.where() + (j == null ? "" : " of job " + j.id) + " was "
-          + (j == null ? "dead-lettered" : invariants.answered(j) ? "answered" : "dispatched")
-          + " already, but is read again from committed offset " + kafka.committed(r.tp()) + ": it will be handled "
-          + "twice");
-    }
   }
 
   /** Becomes active: a new term, the lease table rebuilt from what Kafka holds since the lookback. */
@@ -665,6 +657,7 @@ final class Simulation {
         }
         dispatched = apply(txn.sent, commit, now);
         core.committed(commit);
+        spillCopies.forEach(c -> core.spillWritten(c.tp(), c.offset()));
       }
     } catch (KafkaException e) {
       core.aborted(now);
@@ -679,6 +672,7 @@ final class Simulation {
   private void forget() {
     position.clear();
     paused.clear();
+    pausedPartitions.clear();
     readAt.clear();
   }
 
@@ -688,7 +682,12 @@ final class Simulation {
    */
   private List<LeaseFact> apply(List<Outbound> sent, Map<TopicPartition, OffsetAndMetadata> commit, long now) {
     List<LeaseFact> dispatched = new ArrayList<>();
+    spillCopies.clear();
     for (Outbound o : sent) {
+      if (o.partition() != null) {
+        spillCopies.add(copied(o));
+        continue;
+      }
       Rec r = kafka.append(o.topic(), o.key(), o.value(), o.headers(), now);
       if (o.topic().equals(T.assignments())) {
         dispatched.add(assigned(r));
@@ -708,10 +707,48 @@ final class Simulation {
     Map<TopicPartition, Long> before = new HashMap<>();
     commit.forEach((tp, om) -> {
       before.put(tp, kafka.committed(tp));
-      kafka.commit(tp, om.offset());
+      kafka.commit(tp, om);
     });
     invariants.afterCommit(dispatched, before);
     return dispatched;
+  }
+
+  /** The lane a record feeds: its job topic's, or for an spill copy its partition's. */
+  private Lane laneOf(Rec r) {
+    SpillTopics.Slot slot = spillTopics.slotOf(r.tp());
+    return slot != null ? slot.lane() : LANES.laneOf(r.topic());
+  }
+
+  /** Copies of the last committed round in spill partitions. */
+  private final List<Rec> spillCopies = new ArrayList<>();
+
+  /**
+   * A job's copy in its spill partition: the record it copies (same job, same bytes, not copied yet) may now pass,
+   * and the copy is the record its attempt waits in.
+   */
+  private Rec copied(Outbound o) {
+    if (!spillTopics.isSpillTopic(o.topic())) {
+      throw invariants.violation("1", "a record sent to partition " + o.partition() + " of " + o.topic()
+          + ", which is no spill topic");
+    }
+    Rec copy = kafka.append(o.topic(), o.partition(), o.key(), o.value(), o.headers(), o.timestamp());
+    JobFact j = jobs.get(o.key());
+    Rec source = j == null ? null : j.all.keySet().stream().filter(r -> !spillTopics.isSpillTopic(r.topic())
+        && !spilled.contains(r.where()) && java.util.Arrays.equals(r.value(), o.value())).findFirst().orElse(null);
+    if (source == null) {
+      throw invariants.violation("1", "an spill copy " + copy.where() + " of no job record waiting: key "
+          + o.key());
+    }
+    if (!SpillTopics.sourceTopic(copy.headers(), "").equals(source.topic())) {
+      throw invariants.violation("1", "the spill copy " + copy.where() + " of " + source.where()
+          + " does not name its source topic");
+    }
+    spilled.add(source.where());
+    int attempt = j.all.get(source);
+    j.all.put(copy, attempt);
+    j.records.put(attempt, copy);
+    jobOfRecord.put(copy.where(), j);
+    return copy;
   }
 
   private LeaseFact assigned(Rec r) {
@@ -726,7 +763,7 @@ final class Simulation {
           + ": no record asked for that attempt (records: " + j.records.keySet() + ")");
     }
     for (LeaseFact other : leases.values()) {
-      if (other.job == j && other.a.attempt() == a.attempt() && !j.reread) {
+      if (other.job == j && other.a.attempt() == a.attempt()) {
         throw invariants.violation("1", "job " + j.id + " attempt " + a.attempt() + " dispatched twice: lease "
             + other.id() + " (round " + other.round + ") and " + a.leaseId());
       }
@@ -735,7 +772,7 @@ final class Simulation {
     long reservation = route == null ? -1
         : TOKENS.estimate(a.job()).forRoute(route) + TokenLimits.reserved(a.job(), route);
     long expires = a.deadline().toEpochMilli() + config.dispatcher().leaseGraceMs();
-    LeaseFact l = new LeaseFact(a, r.value(), j, from, LANES.laneOf(from.topic()), expires, reservation, term,
+    LeaseFact l = new LeaseFact(a, r.value(), j, from, laneOf(from), expires, reservation, term,
         rounds);
     if (leases.putIfAbsent(l.id(), l) != null) {
       throw invariants.violation("3", "lease id " + l.id() + " written twice");
@@ -803,7 +840,7 @@ final class Simulation {
 
   // ------------------------------------------------------------------ the loop owner's ports
 
-  private final BackPressure.Partitions partitions = new BackPressure.Partitions() {
+  private final JobPartitions partitions = new JobPartitions() {
     @Override
     public void pause(Lane lane) {
       paused.add(LANES.topicOf(lane));
@@ -819,6 +856,22 @@ final class Simulation {
     @Override
     public void resume(Lane lane) {
       paused.remove(LANES.topicOf(lane));
+    }
+
+    @Override
+    public void pause(TopicPartition tp) {
+      pausedPartitions.add(tp);
+    }
+
+    @Override
+    public void resume(TopicPartition tp) {
+      pausedPartitions.remove(tp);
+    }
+
+    @Override
+    public long position(TopicPartition tp) {
+      Long p = position.get(tp);
+      return p == null ? -1 : p;
     }
   };
 
@@ -840,7 +893,7 @@ final class Simulation {
     @Override
     public void send(Outbound record) {
       if (fail.failure() == Step.Failure.SEND && sent.size() >= fail.atSend()
-          && (record.topic().equals(T.assignments()) || issues.on(KnownIssues.OUTBOX_SEND_FAILURE))) {
+          ) {
         throw new KafkaException("simulated: send " + fail.atSend() + " failed");
       }
       sent.add(record);

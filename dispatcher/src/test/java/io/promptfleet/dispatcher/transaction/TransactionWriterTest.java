@@ -26,6 +26,7 @@ import io.promptfleet.dispatcher.intake.ReplyTopics;
 import io.promptfleet.dispatcher.lease.ArchivedAssignment;
 import io.promptfleet.dispatcher.lease.LeaseLedger;
 import io.promptfleet.dispatcher.offsets.OffsetTracker;
+import io.promptfleet.dispatcher.offsets.OffsetMap;
 import io.promptfleet.dispatcher.route.RouteBreakers;
 import io.promptfleet.dispatcher.route.RoutePlanner;
 import io.promptfleet.dispatcher.schedule.ReadyQueues;
@@ -231,8 +232,9 @@ class TransactionWriterTest {
     assertThat(sink.to(T.assignments())).extracting(Outbound::key)
         .as("k1 and k2 hold two streams each").hasSize(5).contains("o0");
     assertThat(queues.size()).isEqualTo(2);
-    assertThat(writer.offsetsToCommit()).as("not past the first job still waiting")
-        .containsEntry(TP, new OffsetAndMetadata(4));
+    assertThat(writer.offsetsToCommit().get(TP).offset()).as("not past the first job still waiting").isEqualTo(4);
+    assertThat(OffsetMap.decode(4, writer.offsetsToCommit().get(TP).metadata())).as("the one handled above it")
+        .containsExactly(new OffsetMap.Range(6, 7));
   }
 
   @Test

@@ -1,0 +1,47 @@
+package io.promptfleet.dispatcher.sim;
+
+import static org.assertj.core.api.Assertions.assertThatCode;
+import static org.assertj.core.api.Assertions.catchThrowable;
+
+import io.promptfleet.common.job.Priority;
+import io.promptfleet.dispatcher.sim.Step.Deadline;
+import io.promptfleet.dispatcher.sim.Step.JobSpec;
+import io.promptfleet.dispatcher.sim.Step.Limit;
+import io.promptfleet.dispatcher.sim.Step.Reply;
+import java.util.List;
+
+/** Hand-written runs of the simulation ({@code KnownIssuesTest}, {@code FixedIssuesTest}): steps, and playing them. */
+final class Scenarios {
+  private Scenarios() {}
+
+  /** A one-word job with max_tokens 10, no deadline, the default reply topic. */
+  static JobSpec job(Priority p, String model, String tenant, boolean forbidden) {
+    return new JobSpec(p, model, tenant, Limit.MAX_TOKENS, 10, Deadline.NONE, 0, Reply.DEFAULT, 1, forbidden);
+  }
+
+  static Step arrive(JobSpec... jobs) {
+    return new Step.Arrive(List.of(jobs));
+  }
+
+  static Step round() {
+    return Simulation.ROUND;
+  }
+
+  /** Plays the steps (and the drain) with {@code issues} on; returns what failed, or null. */
+  static Throwable run(String issues, List<Step> steps) {
+    return catchThrowable(() -> {
+      Simulation sim = new Simulation(KnownIssues.of(issues));
+      steps.forEach(sim::play);
+      sim.drain();
+    });
+  }
+
+  /** Every invariant holds through the steps and the drain, with no known issue on. */
+  static void holds(List<Step> steps) {
+    assertThatCode(() -> {
+      Simulation sim = new Simulation(KnownIssues.of(""));
+      steps.forEach(sim::play);
+      sim.drain();
+    }).doesNotThrowAnyException();
+  }
+}
