@@ -23,8 +23,10 @@ import io.promptfleet.dispatcher.tenant.TenantBudgets;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -43,6 +45,8 @@ import org.slf4j.LoggerFactory;
  * <p>Not thread-safe: called on the dispatcher thread. Holds no Kafka client: the records are handed to it.
  */
 public final class Takeover {
+  /** Leases a {@code lease_released} event of the window names, known or not (an activation's scratch). */
+  private final Set<String> releasedSeen = new HashSet<>();
   private static final Logger LOG = LoggerFactory.getLogger(Takeover.class);
   /** A route with every default, for the image and attachment estimates of a model no longer configured. */
   private static final RouteSettings DEFAULT_ROUTE = new RouteSettings("-", null, null, null, null, null, null);
@@ -95,6 +99,8 @@ public final class Takeover {
    */
   public Rebuilt activate(String leasePrefix, List<Inbound> assignments, List<Inbound> feedback, long nowMs) {
     ledger.startTerm(leasePrefix);
+    ledger.knownSince(readFromMs(nowMs));
+    releasedSeen.clear();
     spend = budgets == null ? null : budgets.rebuild();
     Map<String, Lease> open = new HashMap<>();
     int read = 0;
@@ -173,6 +179,7 @@ public final class Takeover {
           return; // the assignment ran again under the same lease
         }
         if (e.leaseId() != null) {
+          releasedSeen.add(e.leaseId());
           Lease l = open.remove(e.leaseId());
           if (l != null) {
             Long used = e.usage() == null ? null : e.usage().totalTokens();
@@ -200,7 +207,10 @@ public final class Takeover {
     if (l != null && config.keys().containsKey(l.keyId())) {
       ledger.restoreEnded(l, l.reservedTokens(), nowMs);
     }
-    Decision.Archived answer = ledger.answer(x, l != null, nowMs);
+    // Not read back (older than the lookback) and no release of it in the window either: answering it beats losing
+    // the job. A release in the window (a worker's, or the dispatcher's answer to this very dead letter) means done.
+    boolean unknown = ledger.beforeKnown(x.assignment()) && !releasedSeen.contains(x.assignment().leaseId());
+    Decision.Archived answer = ledger.answer(x, l != null || unknown, nowMs);
     if (answer != null) {
       outbox.archived(answer, r);
     }

@@ -58,6 +58,8 @@ public final class LeaseLedger {
   private final DispatcherMetrics metrics;
   private final String clientId;
   /** Leases that expired without a release: an archived assignment of one of them is still answered. */
+  /** The start of what this term read back (Long.MIN_VALUE before the first takeover: everything is known). */
+  private long knownSinceMs = Long.MIN_VALUE;
   private final LinkedHashMap<String, Boolean> expiredUnreleased = new LinkedHashMap<>(16, 0.75f, false) {
     @Override
     protected boolean removeEldestEntry(Map.Entry<String, Boolean> eldest) {
@@ -83,6 +85,20 @@ public final class LeaseLedger {
   /** A new term as the active dispatcher: lease ids start with {@code prefix} (random, unique per term). */
   public void startTerm(String prefix) {
     this.leasePrefix = prefix;
+  }
+
+  /**
+   * The term's knowledge starts at {@code fromMs} (the takeover read assignments and releases back to there): a
+   * lease dispatched before it that the ledger does not know may still have been open, so an archived assignment of
+   * it is answered rather than dropped (its job would otherwise get no result at all).
+   */
+  public void knownSince(long fromMs) {
+    this.knownSinceMs = fromMs;
+  }
+
+  /** Dispatched before what this term read back: the ledger cannot tell whether its lease was released. */
+  public boolean beforeKnown(Assignment a) {
+    return a.dispatchedAt() != null && a.dispatchedAt().toEpochMilli() < knownSinceMs;
   }
 
   /**
@@ -146,14 +162,15 @@ public final class LeaseLedger {
 
   /**
    * An assignment the share group archived, read live: its answer when the lease is still held (in the key pool,
-   * or expired without a release), which releases it; else null (released already: nothing to answer).
+   * or expired without a release) or may be (dispatched before what this term read back, {@link #beforeKnown}),
+   * which releases it; else null (released already: nothing to answer).
    */
   public Decision.Archived archived(ArchivedAssignment x, long nowMs) {
     Assignment a = x.assignment();
     LogContext.put(a.job().jobId(), a.leaseId());
     try {
       Optional<Lease> l = keys.release(a.leaseId(), null, nowMs);
-      boolean held = l.isPresent() || expiredUnreleased.remove(a.leaseId()) != null;
+      boolean held = l.isPresent() || expiredUnreleased.remove(a.leaseId()) != null || beforeKnown(a);
       if (l.isPresent()) {
         metrics.leasesReleased.increment();
         if (l.get().route() != null) {

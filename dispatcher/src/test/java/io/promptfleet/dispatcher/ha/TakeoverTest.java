@@ -122,6 +122,27 @@ class TakeoverTest {
   }
 
   @Test
+  void shouldAnswerAnArchivedAssignmentOlderThanTheLookbackOnceWhenNoReleaseOfItWasRead() {
+    // dispatched 15 minutes before NOW: older than the 10-minute lookback, so not read back at all
+    Assignment old = assignment("a1", "k1", NOW - 900_000, NOW + 60_000);
+    Assignment oldButReleased = assignment("a2", "k2", NOW - 900_000, NOW + 60_000);
+    Inbound release = Fixtures.event(T.fleetEvents(), 0, Fixtures.released("a2", "k2", "p/first", "failed",
+        "upstream_error", 500, 7L), NOW - 500_000);
+
+    takeover.activate("t2-", List.of(), List.of(release,
+        Fixtures.archived(T.assignmentsDlq(), 0, old, 5, NOW - 400_000),
+        Fixtures.archived(T.assignmentsDlq(), 1, oldButReleased, 5, NOW - 400_000)), NOW);
+
+    assertThat(outbox.entries()).as("the unknown one answered, not the one a release of the window names")
+        .singleElement().satisfies(e -> assertThat(e.decision()).isInstanceOfSatisfying(Decision.Archived.class,
+            x -> assertThat(x.answer().result().jobId()).isEqualTo("job-a1")));
+    assertThat(ledger.archived(new ArchivedAssignment(old, 5, "limit", "x"), NOW + 1))
+        .as("read live by this term: dispatched before what it read back, so answered too").isNotNull();
+    assertThat(ledger.archived(new ArchivedAssignment(assignment("a3", "k1", NOW - 1_000, NOW + 60_000), 5, "limit",
+        "x"), NOW + 1)).as("dispatched within the window and not held: released already").isNull();
+  }
+
+  @Test
   void shouldRememberALeaseThatExpiredDuringTheOutageSoItsArchivedAssignmentIsStillAnswered() {
     Assignment expired = assignment("a1", "k1", T0, NOW - 5_000);
 
