@@ -73,6 +73,8 @@ final class DispatcherCore {
   private final Spill spill;
   /** The loop owner's consumer, as the last {@link #settle} gave it. */
   private JobPartitions consumer;
+  /** Per model, the jobs in its spill topic as of the last {@link #settle}; read by the gauge on any thread. */
+  private final Map<String, Long> spillBacklog = new java.util.concurrent.ConcurrentHashMap<>();
   private final TransactionWriter writer;
   private final StatusPublisher status;
   private final DispatcherMetrics metrics;
@@ -113,6 +115,9 @@ final class DispatcherCore {
     this.spill = new Spill(new SpillTopics(config.topics(), config.models().keySet()),
         d.maxBufferedJobs() / 4, d.maxBufferedJobs());
     admission.spill(spill, tp -> consumer == null ? -1 : consumer.position(tp));
+    for (String group : spill.topics().groups()) {
+      metrics.gauge(DispatcherMetrics.Spec.SPILL_BACKLOG, () -> spillBacklog.getOrDefault(group, 0L), group);
+    }
     this.writer = new TransactionWriter(config.topics(), outbox, queues, planner, ledger, offsets, metrics, budgets,
         waits);
     this.status = new StatusPublisher(config, instanceId, queues, keys, breakers, fallbacks, board, metrics);
@@ -135,7 +140,7 @@ final class DispatcherCore {
     return spill.topics().topics();
   }
 
-  /** An spill partition's end offset when it was assigned: jobs of its model wait there up to it. */
+  /** A spill partition's end offset when it was assigned: jobs of its model wait there up to it. */
   void spillEnd(TopicPartition tp, long endOffset) {
     spill.endFound(tp, endOffset);
   }
@@ -246,6 +251,9 @@ final class DispatcherCore {
     }
     backPressure.lanes(buffered, partitions);
     spill.pauseOrResume(queues::size, queues.size(), partitions);
+    for (String group : spill.topics().groups()) {
+      spillBacklog.put(group, spill.backlog(group, partitions));
+    }
     waits.pauseOrResume(partitions::pause, partitions::resume); // a tenant's partitions while its jobs wait for budget
   }
 

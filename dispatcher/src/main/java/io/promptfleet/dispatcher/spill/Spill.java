@@ -18,7 +18,7 @@ import org.apache.kafka.common.TopicPartition;
  * <p>Order: while anything of a (model, lane) waits in its spill partition — the consumer's position there is
  * below the end it knows (what this dispatcher wrote, or the end offset found when the partition was assigned) —
  * newly read jobs of that (model, lane) go to the spill partition too, behind the earlier ones, so each
- * (model, lane) stays FIFO (retries are ordered by due time anyway). A job read back from an spill partition is
+ * (model, lane) stays FIFO (retries are ordered by due time anyway). A job read back from a spill partition is
  * always queued (the partition pauses when the queue is full; at most one poll's records overshoot).
  *
  * <p>Durability: the copy and the input offset are in one transaction; the copy keeps the record's key, value,
@@ -93,12 +93,28 @@ public final class Spill {
     }
   }
 
-  /** A committed transaction wrote a record at {@code offset} of an spill partition. */
+  /** A committed transaction wrote a record at {@code offset} of a spill partition. */
   public void written(TopicPartition tp, long offset) {
     end.merge(tp, offset + 1, Math::max);
   }
 
-  /** The (model, lane) an spill partition feeds; null for any other partition. */
+  /**
+   * Jobs of {@code group} waiting in its spill partitions: per lane, the known end minus the consumer's position
+   * (lanes whose position is not known yet count from 0).
+   */
+  public long backlog(String group, Positions positions) {
+    long n = 0;
+    for (Lane lane : Lane.values()) {
+      TopicPartition tp = topics.partitionOf(group, lane);
+      Long e = end.get(tp);
+      if (e != null) {
+        n += Math.max(0, e - Math.max(0, positions.position(tp)));
+      }
+    }
+    return n;
+  }
+
+  /** The (model, lane) a spill partition feeds; null for any other partition. */
   public Slot slotOf(TopicPartition tp) {
     return topics.slotOf(tp);
   }

@@ -28,11 +28,11 @@ import org.apache.kafka.common.header.internals.RecordHeaders;
  */
 public final class SpillTopics {
   /**
-   * The header an spill copy carries: the topic the job was produced to, from which its tenant is established
+   * The header a spill copy carries: the topic the job was produced to, from which its tenant is established
    * when it is read back (the dispatcher sets it, replacing any a producer sent).
    */
   public static final String SOURCE_TOPIC_HEADER = "pf.spill.topic";
-  /** Partitions of an spill topic: one per lane. */
+  /** Partitions of a spill topic: one per lane. */
   public static final int PARTITIONS = Lane.values().length;
   private static final Pattern UNSAFE = Pattern.compile("[^a-zA-Z0-9._-]");
   private static final int MAX_TOPIC = 249;
@@ -61,7 +61,7 @@ public final class SpillTopics {
     return new TopicPartition(t, lane.ordinal());
   }
 
-  /** The group and lane an spill partition feeds, or null when {@code tp} is not an spill partition. */
+  /** The group and lane a spill partition feeds, or null when {@code tp} is not a spill partition. */
   public Slot slotOf(TopicPartition tp) {
     String g = groupOfTopic.get(tp.topic());
     return g == null || tp.partition() >= PARTITIONS ? null : new Slot(g, Lane.values()[tp.partition()]);
@@ -71,7 +71,7 @@ public final class SpillTopics {
     return groupOfTopic.containsKey(topic);
   }
 
-  /** Every group with an spill topic. */
+  /** Every group with a spill topic. */
   public List<String> groups() {
     return List.copyOf(topicOfGroup.keySet());
   }
@@ -81,7 +81,7 @@ public final class SpillTopics {
     return List.copyOf(topicOfGroup.values());
   }
 
-  /** The topic a copy read back from an spill partition was produced to ({@code fallback} without the header). */
+  /** The topic a copy read back from a spill partition was produced to ({@code fallback} without the header). */
   public static String sourceTopic(Headers headers, String fallback) {
     Header h = headers == null ? null : headers.lastHeader(SOURCE_TOPIC_HEADER);
     return h == null || h.value() == null ? fallback : new String(h.value(), StandardCharsets.UTF_8);

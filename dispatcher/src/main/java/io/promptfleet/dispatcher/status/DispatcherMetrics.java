@@ -51,6 +51,8 @@ public final class DispatcherMetrics extends MeterCatalogue<DispatcherMetrics.Sp
     SPILLED("promptfleet.dispatcher.spilled", Meter.Type.COUNTER, null,
         "jobs copied to their model's spill topic because its ready queue was full (or earlier jobs of it wait "
             + "there); read back as the queue drains", "topic", "partition"),
+    SPILL_BACKLOG("promptfleet.dispatcher.spill.backlog", Meter.Type.GAUGE, null,
+        "jobs of the model waiting in its spill topic (about: transaction markers count until read past)", "model"),
     OFFSET_MAP_OVERFLOWS("promptfleet.dispatcher.offset.map.overflows", Meter.Type.COUNTER, null,
         "commits whose handled-records map did not fit the offset metadata: some records above the committed offset "
             + "would be handled again after a rewind or takeover"),
@@ -131,7 +133,7 @@ public final class DispatcherMetrics extends MeterCatalogue<DispatcherMetrics.Sp
     offsetMapOverflows = counter(Spec.OFFSET_MAP_OVERFLOWS);
   }
 
-  /** A job copied to an spill partition (see {@code spill.Spill}). */
+  /** A job copied to a spill partition (see {@code spill.Spill}). */
   public void spilled(String topic, int partition) {
     counter(Spec.SPILLED, topic, Integer.toString(partition)).increment();
   }

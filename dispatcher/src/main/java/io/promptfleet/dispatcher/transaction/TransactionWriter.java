@@ -245,7 +245,7 @@ public final class TransactionWriter {
       }
     } else if (d instanceof Decision.Spill o) {
       // the job as it was produced, behind its model's earlier spilled jobs; its offset passes with this transaction
-      // (only records of the job topics are diverted, never one read back from an spill partition)
+      // (only records of the job topics are diverted, never one read back from a spill partition)
       sink.send(new Outbound(o.to().topic(), o.to().partition(), r.timestamp(), r.key(), r.value(),
           SpillTopics.copyHeaders(r.headers(), r.topic())));
       metrics.spilled(o.to().topic(), o.to().partition());

@@ -48,6 +48,8 @@ class ModelIsolationIT {
       }
       assertThat(tookMs).as("the fast model's 20 jobs, behind a 3,000-job backlog of the slow one").isLessThan(15_000);
       assertThat(results.keySet().stream().filter(k -> k.startsWith("s"))).as("the slow model is busy").isEmpty();
+      assertThat(Fleet.counter(d, "promptfleet_dispatcher_spill_backlog")).as("they wait there: the backlog gauge")
+          .isGreaterThanOrEqualTo(backlog - fleet.config.dispatcher().maxBufferedJobs());
       assertThat(Fleet.counter(d, "promptfleet_dispatcher_spilled_total")).as("the slow model's jobs beyond its share went to its spill topic")
           .isGreaterThanOrEqualTo(backlog - fleet.config.dispatcher().maxBufferedJobs());
     }

@@ -238,7 +238,7 @@ final class Simulation {
   final Map<String, JobFact> jobs = new LinkedHashMap<>();
   /** Job facts by record (topic-partition@offset), for records that carry a job. */
   final Map<String, JobFact> jobOfRecord = new HashMap<>();
-  /** Job records whose copy in an spill partition is committed (their offset may pass). */
+  /** Job records whose copy in a spill partition is committed (their offset may pass). */
   final Set<String> spilled = new HashSet<>();
   private final SpillTopics spillTopics;
   /** Records of job topics that are not jobs at all, and unreadable feedback records: each needs one dead letter. */
@@ -713,7 +713,7 @@ final class Simulation {
     return dispatched;
   }
 
-  /** The lane a record feeds: its job topic's, or for an spill copy its partition's. */
+  /** The lane a record feeds: its job topic's, or for a spill copy its partition's. */
   private Lane laneOf(Rec r) {
     SpillTopics.Slot slot = spillTopics.slotOf(r.tp());
     return slot != null ? slot.lane() : LANES.laneOf(r.topic());
@@ -736,7 +736,7 @@ final class Simulation {
     Rec source = j == null ? null : j.all.keySet().stream().filter(r -> !spillTopics.isSpillTopic(r.topic())
         && !spilled.contains(r.where()) && java.util.Arrays.equals(r.value(), o.value())).findFirst().orElse(null);
     if (source == null) {
-      throw invariants.violation("1", "an spill copy " + copy.where() + " of no job record waiting: key "
+      throw invariants.violation("1", "a spill copy " + copy.where() + " of no job record waiting: key "
           + o.key());
     }
     if (!SpillTopics.sourceTopic(copy.headers(), "").equals(source.topic())) {

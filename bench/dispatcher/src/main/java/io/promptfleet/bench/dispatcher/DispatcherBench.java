@@ -490,7 +490,7 @@ public final class DispatcherBench {
     }
   }
 
-  /** Reads an spill topic from the start: {distinct backlog jobs, duplicates, other records, 1 if cut short}. */
+  /** Reads a spill topic from the start: {distinct backlog jobs, duplicates, other records, 1 if cut short}. */
   private static long[] countBacklogJobs(String bootstrap, String topic, int backlog) {
     BitSet ids = new BitSet(backlog);
     long dup = 0;
