@@ -1,7 +1,7 @@
 package io.promptfleet.dispatcher.spill;
 
-import io.promptfleet.dispatcher.spill.SpillTopics.Slot;
 import io.promptfleet.dispatcher.schedule.ReadyQueues.Lane;
+import io.promptfleet.dispatcher.spill.SpillTopics.Slot;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.Map;
