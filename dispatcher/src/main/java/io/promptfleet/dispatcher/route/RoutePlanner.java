@@ -61,6 +61,7 @@ public final class RoutePlanner implements ServabilityCheck {
   private final RouteBreakers breakers;
   private final Fallbacks fallbacks;
   private final Map<RouteSettings, List<String>> keysOfRoute = new IdentityHashMap<>();
+  private final Map<String, String> pools = new java.util.HashMap<>();
 
   /** A planner whose fallbacks are counted but not exported (tests). */
   public RoutePlanner(FleetConfig config, KeyPool keys, RouteBreakers breakers) {
@@ -210,6 +211,37 @@ public final class RoutePlanner implements ServabilityCheck {
     }
     return "the prompt (about " + smallestPrompt + " tokens) plus the completion limit needs " + smallest
         + " tokens, more than any key of model " + job.model() + " may use per rate window";
+  }
+
+  /**
+   * The capacity pool a tenant's jobs of model group {@code group} draw from: the tenant's own when it may not use
+   * shared keys, or when every route of the model's chain has keys of the tenant (on such a route it uses only
+   * those); else {@code ""}, the shared keys, drawn on by every tenantless job and every tenant without keys of its
+   * own there. Pools never share a key, so a job that cannot be planned blocks its pool for the round and another
+   * pool's jobs of the same model still go; within one pool the head waits first (a large job is not passed by
+   * small ones of its pool forever).
+   */
+  public String poolOf(String group, String tenant) {
+    if (tenant == null) {
+      return "";
+    }
+    return pools.computeIfAbsent(group + '\u0000' + tenant, k -> {
+      var t = config.tenants().get(tenant);
+      if (t != null && !t.sharedKeys()) {
+        return tenant;
+      }
+      var model = config.models().get(group);
+      if (model == null || model.routes().isEmpty()) {
+        return "";
+      }
+      for (RouteSettings route : model.routes()) {
+        boolean own = keysOf(route).stream().anyMatch(key -> tenant.equals(config.keys().get(key).tenant()));
+        if (!own) {
+          return "";
+        }
+      }
+      return tenant;
+    });
   }
 
   private List<String> keysOf(RouteSettings route) {

@@ -41,8 +41,9 @@ import org.slf4j.LoggerFactory;
  * letters with their {@code pf.dlq.*} headers, answers to archived assignments with their {@code lease_released}
  * events), then assignments, the next job of the ready queues at a time ({@link ReadyQueues#next}: priority lanes
  * by weight, aging), each on the route and key the {@link RoutePlanner} finds and under a lease of the
- * {@link LeaseLedger}, until {@value #MAX_RECORDS_PER_TRANSACTION} records or nothing can go. A model none of whose
- * keys has room is skipped for the rest of the round; other models go on. Before a job is planned its tenant's
+ * {@link LeaseLedger}, until {@value #MAX_RECORDS_PER_TRANSACTION} records or nothing can go. A job that cannot be planned
+ * blocks its pool of that model for the rest of the round ({@link RoutePlanner#poolOf}: the shared keys, or a
+ * tenant's own); other models, and other pools of the same model, go on. Before a job is planned its tenant's
  * daily budget is checked ({@link TenantBudgets}): a job that does not fit is answered {@code rejected}/{@code
  * budget_exceeded} or waits in {@link BudgetWaits} (other tenants go on), and a dispatched one reserves its worst
  * case; the round ends with the tenants' spend snapshots ({@link SpendSnapshot}) on the fleet events topic. Offsets of every job record answered or
@@ -129,7 +130,8 @@ public final class TransactionWriter {
     }
     outbox.clear();
     while (n < MAX_RECORDS_PER_TRANSACTION) {
-      ReadyQueues.Choice<Pending> c = queues.next(nowMs, blocked::contains);
+      ReadyQueues.Choice<Pending> c = queues.next(nowMs, g -> false,
+          (g, tenant) -> blocked.contains(g + '\u0000' + planner.poolOf(g, tenant)));
       if (c == null) {
         break;
       }
@@ -142,7 +144,9 @@ public final class TransactionWriter {
       }
       RoutePlanner.Plan plan = planner.plan(p, now);
       if (plan == null) {
-        blocked.add(c.group()); // no key of this model's chain has room: its jobs wait, other models go on
+        // no key of its pool on this model's chain has room: the pool's jobs of the model wait for this round; other
+        // models, and tenants of this model with keys of their own, go on
+        blocked.add(c.group() + '\u0000' + planner.poolOf(c.group(), queues.tenant(c)));
         continue;
       }
       var job = p.dispatch().job();

@@ -286,9 +286,9 @@ final class Invariants {
     int maxNormal = (pr.weightNormal() + pr.weightHigh() - 1) / pr.weightHigh();
     int maxLow = (pr.weightLow() + pr.weightHigh() - 1) / pr.weightHigh();
     List<LeaseFact> d = round.dispatched();
-    Map<String, Integer> lastOfGroup = new HashMap<>();
+    Map<String, Integer> lastOfPool = new HashMap<>();
     for (int i = 0; i < d.size(); i++) {
-      lastOfGroup.put(groupOf(d.get(i).job.model), i);
+      lastOfPool.put(poolKey(d.get(i).job), i);
     }
     List<JobFact> waiting = highWaiting(round);
     int normal = 0;
@@ -311,7 +311,7 @@ final class Invariants {
         continue;
       }
       final int at = i;
-      JobFact h = waiting.stream().filter(j -> lastOfGroup.getOrDefault(groupOf(j.model), -1) >= at
+      JobFact h = waiting.stream().filter(j -> lastOfPool.getOrDefault(poolKey(j), -1) >= at
           && d.subList(0, at).stream().noneMatch(y -> y.job == j)).findFirst().orElse(null);
       if (h == null || sim.agingDisturbed) {
         normal = 0;
@@ -324,7 +324,7 @@ final class Invariants {
         low++;
       }
       if (normal > maxNormal || low > maxLow) {
-        throw violation("5", "high job " + h.id + " waits (its group " + groupOf(h.model) + " is dispatched later in"
+        throw violation("5", "high job " + h.id + " waits (its pool " + poolKey(h) + " is dispatched later in"
             + " this round) while the " + x.lane + " lane got its " + (x.lane == Lane.NORMAL ? normal : low)
             + "th stride dispatch in a row (" + x.job.id + "); the weights allow " + maxNormal + " normal and "
             + maxLow + " low; round " + d.stream().map(y -> y.job.id + "/" + y.lane).toList());
@@ -335,10 +335,10 @@ final class Invariants {
     for (JobFact h : waiting) {
       String freeKey = freeKeyFor(h, round, Set.of());
       if (freeKey != null && !sim.issues.on(KnownIssues.HEAD_OF_LINE) && queuedOfGroup(groupOf(h.model), round)
-          .stream().anyMatch(j -> freeKeyFor(j, round, usedKeys) == null)) {
-        continue; // some job of the group may be a head that cannot go and blocks it (a known issue)
+          .stream().anyMatch(j -> poolKey(j).equals(poolKey(h)) && freeKeyFor(j, round, usedKeys) == null)) {
+        continue; // some job of its pool may be a head that cannot go and blocks the pool (a known issue)
       }
-      if (freeKey != null && d.stream().noneMatch(y -> groupOf(y.job.model).equals(groupOf(h.model))
+      if (freeKey != null && d.stream().noneMatch(y -> poolKey(y.job).equals(poolKey(h))
           || y.key().equals(freeKey))) {
         var pool = sim.core.keys();
         throw violation("5", "high job " + h.id + " (model " + h.model + ", tenant " + tenantOf(h) + ") waits while "
@@ -356,6 +356,26 @@ final class Invariants {
   private String tenantOf(JobFact j) {
     var job = j.job(sim.config);
     return job == null ? null : job.tenant();
+  }
+
+  /**
+   * The capacity pool a job draws from within its model (an oracle written apart from RoutePlanner.poolOf): its
+   * tenant's own keys when every route of the model's chain has some (or the tenant may not use shared keys), else
+   * the shared keys. A head that cannot be planned blocks its pool of the model for the round, not the model.
+   */
+  private String poolKey(JobFact j) {
+    String group = groupOf(j.model);
+    String tenant = tenantOf(j);
+    String pool = "";
+    if (tenant != null) {
+      var t = sim.config.tenants().get(tenant);
+      var chain = sim.config.models().get(group);
+      boolean own = t != null && !t.sharedKeys() || chain != null && !chain.routes().isEmpty()
+          && chain.routes().stream().allMatch(r -> sim.config.keysOf(r).stream()
+              .anyMatch(k -> tenant.equals(sim.config.keys().get(k).tenant())));
+      pool = own ? tenant : "";
+    }
+    return group + "/" + pool;
   }
 
   /** The ready-queue group of a model: its name when configured, else the pass-through group. */

@@ -44,21 +44,4 @@ class KnownIssuesTest {
         .hasMessageContaining("lease t1-0 of job j1 on key p2").hasMessageContaining("the dispatcher does not hold it");
     holds(steps);
   }
-
-  @Test
-  void aHighJobOfATenantWaitsBehindASharedJobOfItsModelWhileItsOwnKeyIsFree() {
-    // j1..j5 fill every shared key of model chat; j6 (shared, normal) waits until it has aged (aging_ms), so it
-    // heads every lane, cannot go, and blocks the model for the round; j7 of tenant acme waits although acme's key
-    // pa is idle. (Within one lane the tenants' fair share alone lets j7 go when it is acme's turn; an aged head,
-    // or another tenant whose turn it is, still blocks the model.)
-    JobSpec chat = job(Priority.HIGH, "chat", null, false);
-    // (in two rounds: more than four at once would send the rest to the model's spill topic)
-    List<Step> steps = List.of(arrive(chat, chat, chat, chat), round(), arrive(chat), round(),
-        arrive(job(Priority.NORMAL, "chat", null, false)), round(), new Step.Tick(5_000),
-        arrive(job(Priority.HIGH, "chat", "acme", false)), round(), new Step.Tick(10), round());
-
-    assertThat(run(KnownIssues.HEAD_OF_LINE, steps)).hasMessageContaining("invariant 5")
-        .hasMessageContaining("high job j7 (model chat, tenant acme) waits while key pa");
-    holds(steps);
-  }
 }
