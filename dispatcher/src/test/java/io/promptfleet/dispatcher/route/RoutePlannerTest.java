@@ -288,4 +288,14 @@ class RoutePlannerTest {
     Pending p = pending(model, extra, null);
     return planner.whyUnservable(p.dispatch(), p.prompt());
   }
+
+  @Test
+  void shouldPutATenantInItsOwnPoolOnlyWhereEveryRouteOfTheChainHasKeysOfIt() {
+    assertThat(planner.poolOf("private", "acme")).as("acme's key is the chain's only key").isEqualTo("acme");
+    assertThat(planner.poolOf("tenant", "acme")).as("acme's key on the only route: uses only it there")
+        .isEqualTo("acme");
+    assertThat(planner.poolOf("m", "acme")).as("no key of acme on m: the shared keys").isEmpty();
+    assertThat(planner.poolOf("m", null)).isEmpty();
+    assertThat(planner.poolOf("private", null)).isEmpty();
+  }
 }
