@@ -61,7 +61,8 @@ public final class RoutePlanner implements ServabilityCheck {
   private final RouteBreakers breakers;
   private final Fallbacks fallbacks;
   private final Map<RouteSettings, List<String>> keysOfRoute = new IdentityHashMap<>();
-  private final Map<String, String> pools = new java.util.HashMap<>();
+  /** Per model group, per tenant: its pool (computed once; no key is built on the hot path). */
+  private final Map<String, Map<String, String>> pools = new java.util.HashMap<>();
 
   /** A planner whose fallbacks are counted but not exported (tests). */
   public RoutePlanner(FleetConfig config, KeyPool keys, RouteBreakers breakers) {
@@ -225,7 +226,7 @@ public final class RoutePlanner implements ServabilityCheck {
     if (tenant == null) {
       return "";
     }
-    return pools.computeIfAbsent(group + '\u0000' + tenant, k -> {
+    return pools.computeIfAbsent(group, g -> new java.util.HashMap<>()).computeIfAbsent(tenant, k -> {
       var t = config.tenants().get(tenant);
       if (t != null && !t.sharedKeys()) {
         return tenant;

@@ -26,6 +26,7 @@ import io.promptfleet.common.job.Result;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
@@ -69,7 +70,8 @@ public final class TransactionWriter {
   private final DispatcherMetrics metrics;
   private final TenantBudgets budgets;
   private final BudgetWaits waits;
-  private final Set<String> blocked = new HashSet<>();
+  /** Per model group, the capacity pools blocked for this round (asked for every queued tenant on each pick). */
+  private final Map<String, Set<String>> blocked = new HashMap<>();
   /** Leases taken this round: undone if its transaction aborts. */
   private final List<Lease> acquired = new ArrayList<>();
   /** Outbox entries of this round not from a job partition: a rewind does not read them again. */
@@ -131,7 +133,7 @@ public final class TransactionWriter {
     outbox.clear();
     while (n < MAX_RECORDS_PER_TRANSACTION) {
       ReadyQueues.Choice<Pending> c = queues.next(nowMs, g -> false,
-          (g, tenant) -> blocked.contains(g + '\u0000' + planner.poolOf(g, tenant)));
+          (g, tenant) -> isBlocked(g, tenant));
       if (c == null) {
         break;
       }
@@ -146,7 +148,7 @@ public final class TransactionWriter {
       if (plan == null) {
         // no key of its pool on this model's chain has room: the pool's jobs of the model wait for this round; other
         // models, and tenants of this model with keys of their own, go on
-        blocked.add(c.group() + '\u0000' + planner.poolOf(c.group(), queues.tenant(c)));
+        blocked.computeIfAbsent(c.group(), g -> new HashSet<>()).add(planner.poolOf(c.group(), queues.tenant(c)));
         continue;
       }
       var job = p.dispatch().job();
@@ -200,6 +202,11 @@ public final class TransactionWriter {
     }
     waits.hold(budget.tenant(), p, nowMs);
     return 0;
+  }
+
+  private boolean isBlocked(String group, String tenant) {
+    Set<String> pools = blocked.get(group);
+    return pools != null && pools.contains(planner.poolOf(group, tenant));
   }
 
   /** The input offsets to commit with this round's transaction (empty when none moved). */
