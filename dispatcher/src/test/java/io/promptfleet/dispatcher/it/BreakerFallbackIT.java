@@ -6,10 +6,6 @@ import io.promptfleet.common.job.JobStatus;
 import io.promptfleet.common.job.Result;
 import io.promptfleet.simulator.Fault;
 import io.promptfleet.simulator.SimulatorOptions;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -58,9 +54,7 @@ class BreakerFallbackIT {
           .isGreaterThan(jobs / 2);
       long primaryCalls = fleet.sim.stats().requestStarts(fleet.auth("primary")).size();
       assertThat(primaryCalls).as("an open breaker stops traffic to the failing route").isLessThan(jobs / 3);
-      String metrics = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
-          URI.create("http://127.0.0.1:" + d.httpPort() + "/metrics")).build(), HttpResponse.BodyHandlers.ofString())
-          .body();
+      String metrics = Fleet.scrape(d);
       assertThat(metrics).containsPattern(
           "promptfleet_route_breaker_transitions_total\\{[^}]*route=\"sim/model-a\"[^}]*to=\"open\"");
       assertThat(metrics).containsPattern("promptfleet_route_breaker_state\\{[^}]*route=\"sim/model-a\"[^}]*} 2\\.0");

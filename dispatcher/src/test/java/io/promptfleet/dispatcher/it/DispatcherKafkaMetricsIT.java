@@ -4,10 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.promptfleet.dispatcher.DispatcherService;
 import io.promptfleet.simulator.SimulatorOptions;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.util.Arrays;
 import java.util.List;
@@ -30,7 +26,7 @@ class DispatcherKafkaMetricsIT {
       String group = fleet.config.dispatcher().groupId(); // <prefix>-dispatcher; the instance is <prefix>-d1
       String clientId = "pf-dispatcher-" + group.substring(0, group.length() - "dispatcher".length()) + "d1";
 
-      List<String> kafka = Arrays.stream(scrape(d).split("\n")).filter(l -> l.startsWith("kafka_")).toList();
+      List<String> kafka = Arrays.stream(Fleet.scrape(d).split("\n")).filter(l -> l.startsWith("kafka_")).toList();
 
       assertThat(kafka).as("job consumer").anyMatch(l -> l.startsWith("kafka_consumer_")
           && l.contains("client_id=\"" + clientId + "\""));
@@ -40,12 +36,5 @@ class DispatcherKafkaMetricsIT {
       assertThat(kafka).as("dropped by Registries.kafkaClientSeries()")
           .noneMatch(l -> l.startsWith("kafka_producer_topic_"));
     }
-  }
-
-  private static String scrape(DispatcherService d) throws Exception {
-    HttpResponse<String> r = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
-        URI.create("http://127.0.0.1:" + d.httpPort() + "/metrics")).build(), HttpResponse.BodyHandlers.ofString());
-    assertThat(r.statusCode()).isEqualTo(200);
-    return r.body();
   }
 }

@@ -7,10 +7,6 @@ import io.promptfleet.common.job.Result;
 import io.promptfleet.dispatcher.DispatcherService;
 import io.promptfleet.simulator.Fault;
 import io.promptfleet.simulator.SimulatorOptions;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -88,9 +84,7 @@ class FailoverIT {
             .isBetween(1, 3);
         assertThat(fleet.sim.stats().maxConcurrentRequests(fleet.auth("k2"))).as("k2 at the provider")
             .isBetween(1, 5);
-        String metrics = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
-            URI.create("http://127.0.0.1:" + standby.httpPort() + "/metrics")).build(),
-            HttpResponse.BodyHandlers.ofString()).body();
+        String metrics = Fleet.scrape(standby);
         assertThat(metrics).as("the long streams' leases were rebuilt from Kafka")
             .containsPattern("promptfleet_dispatcher_leases_rebuilt_total\\{[^}]*} 8\\.0");
       } finally {

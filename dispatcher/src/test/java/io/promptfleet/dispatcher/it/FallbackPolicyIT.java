@@ -45,8 +45,7 @@ class FallbackPolicyIT {
 
       Map<String, List<Result>> results = fleet.awaitResults(JOBS, Duration.ofSeconds(30));
       HttpClient http = HttpClient.newHttpClient();
-      metricsOut[0] = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + d.httpPort() + "/metrics"))
-          .build(), HttpResponse.BodyHandlers.ofString()).body();
+      metricsOut[0] = Fleet.scrape(d);
       Thread.sleep(600); // one status period
       metricsOut[1] = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + d.httpPort()
           + "/api/status")).build(), HttpResponse.BodyHandlers.ofString()).body();

@@ -132,11 +132,20 @@ final class Fleet implements AutoCloseable {
         """);
   }
 
-  /** The sum of every series of the Prometheus counter {@code name} (e.g. {@code promptfleet_x_total}) of {@code d}. */
-  static double counter(DispatcherService d, String name) throws Exception {
-    String body = java.net.http.HttpClient.newHttpClient().send(java.net.http.HttpRequest.newBuilder(
+  /** What {@code d} serves at {@code /metrics} (Prometheus text). */
+  static String scrape(DispatcherService d) throws Exception {
+    var r = java.net.http.HttpClient.newHttpClient().send(java.net.http.HttpRequest.newBuilder(
         java.net.URI.create("http://127.0.0.1:" + d.httpPort() + "/metrics")).build(),
-        java.net.http.HttpResponse.BodyHandlers.ofString()).body();
+        java.net.http.HttpResponse.BodyHandlers.ofString());
+    if (r.statusCode() != 200) {
+      throw new IllegalStateException("/metrics answered " + r.statusCode() + ": " + r.body());
+    }
+    return r.body();
+  }
+
+  /** The sum of every series of the Prometheus counter or gauge {@code name} (e.g. {@code promptfleet_x_total}). */
+  static double counter(DispatcherService d, String name) throws Exception {
+    String body = scrape(d);
     double sum = 0;
     java.util.regex.Matcher m = java.util.regex.Pattern.compile("(?m)^" + name + "(\\{[^}]*})? ([0-9.eE+-]+)$")
         .matcher(body);

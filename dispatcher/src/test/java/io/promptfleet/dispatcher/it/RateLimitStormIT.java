@@ -6,10 +6,6 @@ import io.promptfleet.common.job.JobStatus;
 import io.promptfleet.common.job.Result;
 import io.promptfleet.simulator.Fault;
 import io.promptfleet.simulator.SimulatorOptions;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -59,8 +55,7 @@ class RateLimitStormIT {
       assertThat(stormed).as("the stormed key was tried, then cooled down").isPositive();
       assertThat(stormed).as("most traffic moved away from the stormed key").isLessThan(jobs / 4);
       assertThat(k2 + k3).isGreaterThanOrEqualTo(jobs);
-      String metrics = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:"
-          + fleet.dispatchers.get(0).httpPort() + "/metrics")).build(), HttpResponse.BodyHandlers.ofString()).body();
+      String metrics = Fleet.scrape(fleet.dispatchers.get(0));
       assertThat(metrics).as("the route stayed closed").containsPattern(
           "promptfleet_route_breaker_state\\{[^}]*route=\"sim/sim\"[^}]*} 0\\.0");
       assertThat(metrics).as("the stormed key cooled down").containsPattern(

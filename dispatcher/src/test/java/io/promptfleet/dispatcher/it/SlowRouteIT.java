@@ -44,8 +44,7 @@ class SlowRouteIT {
       assertThat(results.values()).allSatisfy(rs -> assertThat(rs).singleElement()
           .satisfies(r -> assertThat(r.status()).isEqualTo(JobStatus.SUCCEEDED)));
       HttpClient http = HttpClient.newHttpClient();
-      String metrics = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + d.httpPort() + "/metrics"))
-          .build(), HttpResponse.BodyHandlers.ofString()).body();
+      String metrics = Fleet.scrape(d);
       assertThat(metrics).as("reported slow").containsPattern(
           "promptfleet_route_slow\\{[^}]*route=\"sim/model-a\"[^}]*} 1\\.0");
       assertThat(metrics).as("never stopped").containsPattern(
