@@ -13,8 +13,11 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.Collectors;
 import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.OffsetSpec;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.ConsumerRecords;
@@ -103,11 +106,40 @@ final class DispatcherKafka {
   /**
    * Creates the models' spill topics that do not exist (one partition per lane, the fleet's replication),
    * before the job consumer subscribes to them. A dispatcher that cannot create them stops: jobs of a full model
-   * would have nowhere to wait.
+   * would have nowhere to wait. A spill topic of a model no longer configured is not read: if it still holds jobs,
+   * they would wait unanswered, so each one with records is named in an ERROR (put the model back until its
+   * backlog is read, or move its records to a job topic).
    */
   static void ensureSpillTopics(FleetConfig config, String clientId, List<String> topics) {
     try (Admin admin = Admin.create(KafkaClients.admin(config.kafka(), clientId + "-spill"))) {
       TopicAdmin.createTopics(admin, topics, SpillTopics.PARTITIONS, config.topics().replicationFactor());
+      String prefix = config.topics().prefix() + ".jobs.spill.";
+      List<String> orphans = admin.listTopics().names().get(30, TimeUnit.SECONDS).stream()
+          .filter(t -> t.startsWith(prefix) && !topics.contains(t)).toList();
+      for (String t : orphans) {
+        List<TopicPartition> parts = new ArrayList<>();
+        for (int p = 0; p < SpillTopics.PARTITIONS; p++) {
+          parts.add(new TopicPartition(t, p));
+        }
+        long records = 0;
+        var end = admin.listOffsets(parts.stream().collect(Collectors.toMap(tp -> tp, tp -> OffsetSpec.latest())))
+            .all().get(30, TimeUnit.SECONDS);
+        var start = admin.listOffsets(parts.stream().collect(Collectors.toMap(tp -> tp,
+            tp -> OffsetSpec.earliest()))).all().get(30, TimeUnit.SECONDS);
+        for (TopicPartition tp : parts) {
+          records += end.get(tp).offset() - start.get(tp).offset();
+        }
+        if (records > 0) {
+          LOG.error("SPILL TOPIC OF A MODEL NO LONGER CONFIGURED: {} holds {} record offsets that no dispatcher "
+              + "reads; its jobs get no answer until the model is configured again (or its records are moved to a "
+              + "job topic)", t, records);
+        }
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("interrupted while checking spill topics", e);
+    } catch (ExecutionException | java.util.concurrent.TimeoutException e) {
+      LOG.warn("cannot check for spill topics of models no longer configured: {}", e.toString());
     }
   }
 

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.promptfleet.common.job.JobStatus;
 import io.promptfleet.common.job.Result;
 import io.promptfleet.dispatcher.DispatcherService;
+import io.promptfleet.dispatcher.testing.LogCapture;
 import io.promptfleet.simulator.SimulatorOptions;
 import java.time.Duration;
 import java.util.LinkedHashMap;
@@ -53,6 +54,31 @@ class SpillHandoverIT {
           .satisfies(r -> assertThat(r.status()).isEqualTo(JobStatus.SUCCEEDED)));
       assertThat(fleet.assignments(Integer.MAX_VALUE, Duration.ofSeconds(2))).as("one assignment per job")
           .hasSize(jobs);
+    }
+  }
+
+  @Test
+  void shouldNameASpillTopicOfAModelNoLongerConfiguredThatStillHoldsJobs() throws Exception {
+    Map<String, String> keys = new LinkedHashMap<>();
+    keys.put("k", "{max_concurrency: 2}");
+    try (Fleet fleet = Fleet.create(SimulatorOptions.defaults(), keys, """
+        models:
+          m:
+            routes:
+              - {provider: sim, model: m}
+        """); LogCapture logs = new LogCapture()) {
+      String orphan = fleet.config.topics().prefix() + ".jobs.spill.gone";
+      try (var admin = org.apache.kafka.clients.admin.Admin.create(Map.of("bootstrap.servers",
+          fleet.config.kafka().bootstrapServers()))) {
+        admin.createTopics(List.of(new org.apache.kafka.clients.admin.NewTopic(orphan, 4, (short) 1))).all().get();
+      }
+      fleet.produce(orphan, "left", fleet.job("left", "gone", "spilled before the model was removed", 4));
+      fleet.flush();
+
+      Fleet.awaitActive(fleet.startDispatcher("d1"), Duration.ofSeconds(60));
+
+      assertThat(logs.containing("SPILL TOPIC OF A MODEL NO LONGER CONFIGURED")).singleElement()
+          .satisfies(l -> assertThat(l.message()).contains(orphan).contains("holds 1 record"));
     }
   }
 }
