@@ -1,5 +1,8 @@
 package io.promptfleet.worker;
 
+import io.promptfleet.worker.upstream.Failure;
+import io.promptfleet.worker.upstream.ProviderClients;
+import io.promptfleet.worker.upstream.ProviderEndpoint;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.DistributionSummary;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -8,6 +11,7 @@ import io.micrometer.core.instrument.binder.kafka.KafkaClientMetrics;
 import io.promptfleet.common.codec.Json;
 import io.promptfleet.common.config.FleetConfig;
 import io.promptfleet.common.config.KeySettings;
+import io.promptfleet.common.config.ProviderSettings;
 import io.promptfleet.common.job.Assignment;
 import io.promptfleet.common.job.ErrorCodes;
 import io.promptfleet.common.job.FleetEvent;
@@ -20,17 +24,13 @@ import io.promptfleet.worker.metrics.WorkerMetrics.Spec;
 import io.promptfleet.worker.poll.Lane;
 import io.promptfleet.worker.poll.LaneListener;
 import io.promptfleet.worker.stream.CompletionCall;
-import io.promptfleet.worker.stream.Failure;
 import io.promptfleet.worker.stream.Outcome;
-import io.promptfleet.worker.stream.ProviderEndpoint;
 import io.promptfleet.worker.stream.ReplyPublisher;
 import io.promptfleet.worker.stream.StreamEnv;
 import io.promptfleet.worker.stream.StreamMeters;
 import io.vertx.core.Context;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpClient;
-import io.vertx.core.http.HttpClientOptions;
-import io.vertx.core.http.PoolOptions;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -73,7 +73,8 @@ public final class Worker implements AutoCloseable {
   private final Vertx vertx;
   private final String workerId;
   private final Clock clock;
-  private final HttpClient http;
+  /** One pooled HTTP client per provider (each has its own TLS and proxy settings). */
+  private final Map<String, HttpClient> clients = new HashMap<>();
   private final KafkaProducer<String, byte[]> producer;
   private final KafkaClientMetrics producerMetrics;
   private final ReplyPublisher publisher;
@@ -114,8 +115,7 @@ public final class Worker implements AutoCloseable {
     this.workerId = workerId;
     this.clock = clock;
     var w = config.worker();
-    this.http = vertx.createHttpClient(new HttpClientOptions().setKeepAlive(true).setTcpNoDelay(true)
-        .setMaxInitialLineLength(8192), new PoolOptions().setHttp1MaxSize(w.slots()).setMaxWaitQueueSize(-1));
+    config.providers().forEach((name, p) -> clients.put(name, ProviderClients.create(vertx, p, w.slots())));
     WorkerMetrics metrics = new WorkerMetrics(registry);
     this.producer = new KafkaProducer<>(ReplyPublisher.producerProperties(KafkaClients.producer(config.kafka(),
         "pf-" + workerId)));
@@ -129,10 +129,11 @@ public final class Worker implements AutoCloseable {
             e.getKey(), k.secretSource());
         continue;
       }
-      endpoints.put(e.getKey(), new ProviderEndpoint(config.providers().get(k.provider()),
-          ProviderEndpoint.bearer(secret.get())));
+      ProviderSettings p = config.providers().get(k.provider());
+      endpoints.put(e.getKey(), new ProviderEndpoint(p, secret.get(), headers(k.provider(), p),
+          clients.get(k.provider())));
     }
-    this.env = new StreamEnv(vertx, http, publisher, clock, workerId, w.maxLineBytes(), new StreamMeters(metrics),
+    this.env = new StreamEnv(vertx, publisher, clock, workerId, w.maxLineBytes(), new StreamMeters(metrics),
         options.coalesceMs());
     this.renewals = metrics.counter(Spec.LOCK_RENEWALS);
     this.pickup = metrics.timer(Spec.ASSIGNMENT_PICKUP);
@@ -182,6 +183,17 @@ public final class Worker implements AutoCloseable {
       t.setDaemon(true);
       return t;
     });
+  }
+
+  /**
+   * The provider's extra headers with their values resolved; a header whose environment variable is unset is left
+   * out with a warning naming the variable (never the value).
+   */
+  private static Map<String, String> headers(String providerName, ProviderSettings p) {
+    Map<String, String> out = new HashMap<>();
+    p.headers().forEach((name, h) -> h.resolve(System.getenv()).ifPresentOrElse(v -> out.put(name, v),
+        () -> LOG.warn("provider {}: header {} is not sent ({} is not set)", providerName, name, h.source())));
+    return out;
   }
 
   /**
@@ -399,7 +411,7 @@ public final class Worker implements AutoCloseable {
     heartbeat.shutdownNow();
     producerMetrics.close();
     producer.close(Duration.ofSeconds(10));
-    http.close();
+    clients.values().forEach(HttpClient::close);
     LOG.info("worker {} stopped", workerId);
   }
 }

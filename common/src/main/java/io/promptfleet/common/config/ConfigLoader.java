@@ -81,7 +81,8 @@ public final class ConfigLoader {
     } catch (IOException e) {
       Throwable c = e.getCause();
       if (c instanceof ConfigException ce) {
-        throw new ConfigException(source + ": " + ce.getMessage(), ce);
+        String at = e instanceof com.fasterxml.jackson.databind.JsonMappingException m ? path(m) : "";
+        throw new ConfigException(source + ": " + (at.isEmpty() ? "" : at + ": ") + ce.getMessage(), ce);
       }
       throw new ConfigException(source + ": " + e.getMessage(), e);
     } catch (IllegalArgumentException e) {

@@ -1,21 +1,38 @@
 package io.promptfleet.common.config;
 
+import java.util.Map;
+
 /**
- * An OpenAI-compatible provider.
+ * A provider: where it is, how a worker speaks to it and how long it may take.
  *
- * @param baseUrl   e.g. https://api.openai.com/v1 or http://127.0.0.1:18080/v1; chat/completions is appended
+ * @param baseUrl             e.g. https://api.openai.com/v1 or http://127.0.0.1:18080/v1; the protocol appends its
+ *                            path (chat/completions, messages, responses, embeddings)
  * @param connectTimeoutMs    connect timeout (default 10 s)
  * @param firstTokenTimeoutMs from request to the first event (default 60 s)
  * @param idleTimeoutMs       between two events of a stream (default 120 s: long answers pause)
  * @param totalTimeoutMs      one attempt at most (default 10 min; a job's deadline may cut it shorter)
+ * @param protocol            how a worker speaks to it (default {@link ProviderProtocol#OPENAI})
+ * @param apiVersion          Azure: the {@code api-version} query parameter of deployment URLs; Anthropic: the
+ *                            {@code anthropic-version} header (default 2023-06-01)
+ * @param headers             extra request headers by name (never logged, never in Kafka)
+ * @param tls                 trust and client certificate, or null for the JVM's defaults
+ * @param proxy               an HTTP(S) proxy, or null for direct connections
  */
 public record ProviderSettings(String baseUrl, Long connectTimeoutMs, Long firstTokenTimeoutMs, Long idleTimeoutMs,
-    Long totalTimeoutMs) {
+    Long totalTimeoutMs, ProviderProtocol protocol, String apiVersion, Map<String, HeaderSettings> headers,
+    TlsSettings tls, ProxySettings proxy) {
   public ProviderSettings {
     connectTimeoutMs = connectTimeoutMs == null ? 10_000L : connectTimeoutMs;
     firstTokenTimeoutMs = firstTokenTimeoutMs == null ? 60_000L : firstTokenTimeoutMs;
     idleTimeoutMs = idleTimeoutMs == null ? 120_000L : idleTimeoutMs;
     totalTimeoutMs = totalTimeoutMs == null ? 600_000L : totalTimeoutMs;
+    protocol = protocol == null ? ProviderProtocol.OPENAI : protocol;
+    headers = headers == null ? Map.of() : Map.copyOf(headers);
+  }
+
+  public ProviderSettings(String baseUrl, Long connectTimeoutMs, Long firstTokenTimeoutMs, Long idleTimeoutMs,
+      Long totalTimeoutMs) {
+    this(baseUrl, connectTimeoutMs, firstTokenTimeoutMs, idleTimeoutMs, totalTimeoutMs, null, null, null, null, null);
   }
 
   void validate(String name) {
@@ -26,9 +43,28 @@ public record ProviderSettings(String baseUrl, Long connectTimeoutMs, Long first
     ConfigException.require(firstTokenTimeoutMs > 0, at + ".first_token_timeout_ms must be > 0");
     ConfigException.require(idleTimeoutMs > 0, at + ".idle_timeout_ms must be > 0");
     ConfigException.require(totalTimeoutMs > 0, at + ".total_timeout_ms must be > 0");
+    ConfigException.require(apiVersion == null || !apiVersion.isBlank(), at + ".api_version must not be empty");
+    headers.forEach((h, v) -> {
+      ConfigException.require(v != null, at + ".headers." + h + " needs value or value_env");
+      ConfigException.require(h.matches("[A-Za-z0-9!#$%&'*+.^_`|~-]+"), at + ".headers: '" + h
+          + "' is not a valid header name");
+      v.validate(at + ".headers." + h);
+    });
+    if (tls != null) {
+      tls.validate(at + ".tls");
+    }
+    if (proxy != null) {
+      proxy.validate(at + ".proxy");
+    }
   }
 
   public ProviderSettings withBaseUrl(String url) {
-    return new ProviderSettings(url, connectTimeoutMs, firstTokenTimeoutMs, idleTimeoutMs, totalTimeoutMs);
+    return new ProviderSettings(url, connectTimeoutMs, firstTokenTimeoutMs, idleTimeoutMs, totalTimeoutMs, protocol,
+        apiVersion, headers, tls, proxy);
+  }
+
+  public ProviderSettings withProtocol(ProviderProtocol p) {
+    return new ProviderSettings(baseUrl, connectTimeoutMs, firstTokenTimeoutMs, idleTimeoutMs, totalTimeoutMs, p,
+        apiVersion, headers, tls, proxy);
   }
 }

@@ -41,6 +41,11 @@ public final class ErrorCodes {
   public static final String FIELD_NOT_ALLOWED = "field_not_allowed";
   public static final String NO_KEY = "no_key_configured";
   /**
+   * The job asks for something the route's provider protocol cannot express (e.g. {@code n: 3} or logprobs on an
+   * Anthropic route); the message names the field. Permanent: the same route never could.
+   */
+  public static final String UNSUPPORTED_BY_PROVIDER = "unsupported_by_provider";
+  /**
    * A job read from one tenant's job topic names another tenant in its {@code tenant} field; the message names
    * both. The fleet establishes a job's tenant from the topic it was produced to, never from the field alone.
    */

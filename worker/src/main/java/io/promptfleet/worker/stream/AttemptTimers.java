@@ -1,5 +1,7 @@
 package io.promptfleet.worker.stream;
 
+import io.promptfleet.worker.upstream.Failure;
+import io.promptfleet.worker.upstream.FailureClass;
 import io.promptfleet.common.config.ProviderSettings;
 import io.promptfleet.common.job.ErrorCodes;
 import io.vertx.core.Handler;

@@ -1,5 +1,6 @@
 package io.promptfleet.worker.stream;
 
+import io.promptfleet.worker.upstream.ChunkEvent;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.promptfleet.common.codec.Json;
 import io.promptfleet.common.job.Chunk;
@@ -74,22 +75,22 @@ final class ChunkSink implements Callback {
    */
   void delta(ChunkEvent e) {
     if (!e.hasOtherDelta()) {
-      text(TextKind.CONTENT, e.content, e.logprobs); // the per-token path of a plain answer
+      text(TextKind.CONTENT, e.content(), e.logprobs()); // the per-token path of a plain answer
       return;
     }
-    boolean content = e.content != null && !e.content.isEmpty();
-    if (e.reasoning != null && !e.reasoning.isEmpty()) {
-      text(TextKind.REASONING, e.reasoning, null);
+    boolean content = e.content() != null && !e.content().isEmpty();
+    if (e.reasoning() != null && !e.reasoning().isEmpty()) {
+      text(TextKind.REASONING, e.reasoning(), null);
     }
-    if (e.refusal != null && !e.refusal.isEmpty()) {
-      text(TextKind.REFUSAL, e.refusal, content ? null : e.logprobs);
+    if (e.refusal() != null && !e.refusal().isEmpty()) {
+      text(TextKind.REFUSAL, e.refusal(), content ? null : e.logprobs());
     }
     if (content) {
-      text(TextKind.CONTENT, e.content, e.logprobs);
+      text(TextKind.CONTENT, e.content(), e.logprobs());
     }
-    if (e.toolCalls != null || e.functionCall != null || e.extra != null) {
+    if (e.toolCalls() != null || e.functionCall() != null || e.extra() != null) {
       flush();
-      send(Json.bytes(new Chunk(jobId, attempt, seq++, "", null, null, null, e.toolCalls, e.functionCall, e.extra,
+      send(Json.bytes(new Chunk(jobId, attempt, seq++, "", null, null, null, e.toolCalls(), e.functionCall(), e.extra(),
           null)));
     }
   }
@@ -97,8 +98,8 @@ final class ChunkSink implements Callback {
   /** The whole answer of a route that does not stream, as one chunk with every kind in it. */
   void whole(ChunkEvent e) {
     flush();
-    send(Json.bytes(new Chunk(jobId, attempt, seq++, e.content == null ? "" : e.content, null, e.reasoning,
-        e.refusal, e.toolCalls, e.functionCall, e.extra, e.logprobs)));
+    send(Json.bytes(new Chunk(jobId, attempt, seq++, e.content() == null ? "" : e.content(), null, e.reasoning(),
+        e.refusal(), e.toolCalls(), e.functionCall(), e.extra(), e.logprobs())));
   }
 
   /** A text delta: published at once, or coalesced with the deltas of the same kind that follow within the window. */

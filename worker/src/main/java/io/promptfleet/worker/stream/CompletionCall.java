@@ -1,11 +1,20 @@
 package io.promptfleet.worker.stream;
 
+import io.promptfleet.worker.upstream.RateLimitHeaders;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.promptfleet.common.codec.Json;
 import io.promptfleet.common.job.Assignment;
 import io.promptfleet.common.job.ErrorCodes;
 import io.promptfleet.common.job.Route;
 import io.promptfleet.worker.stream.sse.SseListener;
+import io.promptfleet.worker.upstream.ChunkEvent;
+import io.promptfleet.worker.upstream.Failure;
+import io.promptfleet.worker.upstream.FailureClass;
+import io.promptfleet.worker.upstream.Failures;
+import io.promptfleet.worker.upstream.ProviderEndpoint;
+import io.promptfleet.worker.upstream.StreamDecoder;
+import io.promptfleet.worker.upstream.UnsupportedJobException;
+import io.promptfleet.worker.upstream.UpstreamProtocol;
 import io.promptfleet.worker.stream.sse.SseParser;
 import io.vertx.core.Context;
 import io.vertx.core.buffer.Buffer;
@@ -23,7 +32,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * One attempt of one job: POST /chat/completions with {@code stream: true}, parse the SSE stream, publish every
+ * One attempt of one job: send the job in its provider's protocol ({@link UpstreamProtocol}), decode the stream,
+ * publish every
  * delta as a chunk, and end in exactly one of: a {@code succeeded} result; a retry request on the retry topic
  * (transient and key-fatal failures: the dispatcher owns backoff, attempts and the deadline); a {@code failed}
  * result (the provider rejected the request); a {@code cancelled} result; or nothing at all when the attempt is
@@ -42,7 +52,7 @@ import org.slf4j.LoggerFactory;
  * must be called there too. Never blocks. An event loop interleaves many jobs, so log lines name the job, attempt
  * and lease in the message rather than in the logging context (MDC).
  */
-public final class CompletionCall implements SseListener {
+public final class CompletionCall implements SseListener, StreamDecoder.Events {
   private static final Logger LOG = LoggerFactory.getLogger(CompletionCall.class);
   private static final int MAX_ERROR_BODY = 4_096;
   /** The largest JSON size of the logprobs entries a result keeps (each chunk carries its own in full). */
@@ -60,9 +70,10 @@ public final class CompletionCall implements SseListener {
   private final ChunkSink chunks;
   private final AttemptTimers timers;
   private final TerminalPublisher terminal;
+  private final UpstreamProtocol protocol;
+  private StreamDecoder decoder;
   private SseParser parser;
   private HttpClientRequest request;
-  private boolean sawDone;
   private boolean finished;
 
   /**
@@ -79,6 +90,7 @@ public final class CompletionCall implements SseListener {
     this.endpoint = endpoint;
     this.assignment = assignment;
     this.route = assignment.route();
+    this.protocol = endpoint == null ? null : endpoint.protocol();
     EventLoopTimer timer = EventLoopTimer.of(env.vertx());
     this.records = new OutcomeRecords(assignment, answer, clock,
         endpoint == null ? UnaryOperator.identity() : endpoint::redact);
@@ -105,8 +117,14 @@ public final class CompletionCall implements SseListener {
       conclude(late);
       return;
     }
-    Buffer body = Buffer.buffer(Json.bytes(ProviderRequest.body(assignment)));
-    env.http().request(ProviderRequest.options(endpoint, assignment)).onComplete(ar -> {
+    Buffer body;
+    try {
+      body = Buffer.buffer(Json.bytes(protocol.body(assignment)));
+    } catch (UnsupportedJobException e) {
+      conclude(new Failure(FailureClass.PERMANENT, ErrorCodes.UNSUPPORTED_BY_PROVIDER, e.getMessage(), null));
+      return;
+    }
+    endpoint.http().request(protocol.options(endpoint, assignment)).onComplete(ar -> {
       if (ar.failed()) {
         conclude(Failure.transientFailure(ErrorCodes.CONNECT_FAILED, "cannot reach provider " + route.provider()
             + ": " + describe(ar.cause()), null));
@@ -169,8 +187,8 @@ public final class CompletionCall implements SseListener {
     records.headers(RateLimitHeaders.of(resp.headers(), endpoint::redact, clock.instant()));
     int status = resp.statusCode();
     if (status != 200) {
-      resp.exceptionHandler(e -> conclude(Failures.ofHttp(status, "")));
-      resp.body().onComplete(b -> conclude(Failures.ofHttp(status,
+      resp.exceptionHandler(e -> conclude(protocol.httpFailure(status, "")));
+      resp.body().onComplete(b -> conclude(protocol.httpFailure(status,
           b.succeeded() ? truncate(b.result().toString()) : "")));
       return;
     }
@@ -180,6 +198,7 @@ public final class CompletionCall implements SseListener {
       readPlainAnswer(resp);
       return;
     }
+    decoder = protocol.streamDecoder();
     parser = new SseParser(this, env.maxLineBytes(), Math.max(env.maxLineBytes(), 4 * env.maxLineBytes()));
     resp.handler(buf -> {
       if (finished) {
@@ -220,11 +239,15 @@ public final class CompletionCall implements SseListener {
         return;
       }
       String data = body.toString(StandardCharsets.UTF_8);
-      ChunkEvent e = read(data, "the answer");
-      if (e == null) {
+      ChunkEvent e;
+      try {
+        e = protocol.plainAnswer(data);
+      } catch (IOException ex) {
+        conclude(Failure.transientFailure(ErrorCodes.STREAM_INVALID, "the answer is not a valid answer object ("
+            + ex.getMessage() + "): " + Failures.clip(data), 200));
         return;
       }
-      if (e.hasError) {
+      if (e.hasError()) {
         conclude(Failures.ofStreamError(data));
         return;
       }
@@ -233,7 +256,7 @@ public final class CompletionCall implements SseListener {
         conclude(Failure.transientFailure(ErrorCodes.STREAM_CUT, "the answer has no finish_reason", 200));
         return;
       }
-      records.delta(e.content != null && !e.content.isEmpty());
+      records.delta(e.content() != null && !e.content().isEmpty());
       env.meters().timeToFirstToken(route, records.timeToFirstDeltaMs());
       answer.add(e);
       chunks.whole(e);
@@ -243,43 +266,34 @@ public final class CompletionCall implements SseListener {
 
   @Override
   public void onEvent(String type, String data, String lastEventId) {
+    if (!finished) {
+      decoder.decode(type, data, this);
+    }
+  }
+
+  /** A failure the stream reported (an error event, or an event its protocol does not send). */
+  @Override
+  public void failure(Failure f) {
+    conclude(f);
+  }
+
+  /** What one decoded event says about the answer. */
+  @Override
+  public void event(ChunkEvent e) {
     if (finished) {
-      return;
-    }
-    if ("[DONE]".equals(data)) {
-      sawDone = true;
-      return;
-    }
-    ChunkEvent e = read(data, "a stream event");
-    if (e == null) {
-      return;
-    }
-    if ("error".equals(type) || e.hasError) {
-      conclude(Failures.ofStreamError(data));
       return;
     }
     answer.meta(e);
     if (e.hasDelta()) {
       // any delta ends the first-token wait (reasoning, tool call, refusal, text): a model that thinks is not cut
-      if (records.delta(e.content != null && !e.content.isEmpty())) {
+      if (records.delta(e.content() != null && !e.content().isEmpty())) {
         timers.firstDelta();
         env.meters().timeToFirstToken(route, records.timeToFirstDeltaMs());
       }
       answer.add(e);
       chunks.delta(e);
-    } else if (e.logprobs != null) {
+    } else if (e.logprobs() != null) {
       answer.add(e);
-    }
-  }
-
-  /** The event in {@code data}, or null when it is not a JSON object (the attempt then ends as an invalid stream). */
-  private ChunkEvent read(String data, String what) {
-    try {
-      return ChunkEvent.parse(data);
-    } catch (IOException ex) {
-      conclude(Failure.transientFailure(ErrorCodes.STREAM_INVALID, what + " is not a JSON object: "
-          + Failures.clip(data), 200));
-      return null;
     }
   }
 
@@ -293,9 +307,9 @@ public final class CompletionCall implements SseListener {
     if (finished) {
       return;
     }
-    if (!sawDone) {
-      conclude(Failure.transientFailure(ErrorCodes.STREAM_CUT, "the stream ended without [DONE] after "
-          + chunks.published() + " chunks", 200));
+    if (!decoder.complete()) {
+      conclude(Failure.transientFailure(ErrorCodes.STREAM_CUT, "the stream ended before the provider said it was "
+          + "complete, after " + chunks.published() + " chunks", 200));
     } else if (answer.finishReason() == null) {
       conclude(Failure.transientFailure(ErrorCodes.STREAM_CUT, "the stream ended without a finish_reason after "
           + chunks.published() + " chunks", 200));

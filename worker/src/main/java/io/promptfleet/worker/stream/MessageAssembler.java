@@ -1,5 +1,6 @@
 package io.promptfleet.worker.stream;
 
+import io.promptfleet.worker.upstream.ChunkEvent;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
@@ -60,23 +61,23 @@ final class MessageAssembler {
    * rename the model on its last chunk), fingerprint and service tier, usage and finish reason (the last sent).
    */
   void meta(ChunkEvent e) {
-    if (e.model != null && model == null) {
-      model = e.model;
+    if (e.model() != null && model == null) {
+      model = e.model();
     }
-    if (e.id != null && completionId == null) {
-      completionId = e.id;
+    if (e.id() != null && completionId == null) {
+      completionId = e.id();
     }
-    if (e.systemFingerprint != null) {
-      systemFingerprint = e.systemFingerprint;
+    if (e.systemFingerprint() != null) {
+      systemFingerprint = e.systemFingerprint();
     }
-    if (e.serviceTier != null) {
-      serviceTier = e.serviceTier;
+    if (e.serviceTier() != null) {
+      serviceTier = e.serviceTier();
     }
-    if (e.usage != null) {
-      usage = e.usage;
+    if (e.usage() != null) {
+      usage = e.usage();
     }
-    if (e.finishReason != null) {
-      finishReason = e.finishReason;
+    if (e.finishReason() != null) {
+      finishReason = e.finishReason();
     }
   }
 
@@ -106,26 +107,26 @@ final class MessageAssembler {
 
   /** Adds every delta kind and the logprobs one provider event carries. */
   void add(ChunkEvent e) {
-    if (e.logprobs != null) {
-      logprobs(e.logprobs);
+    if (e.logprobs() != null) {
+      logprobs(e.logprobs());
     }
-    if (e.reasoning != null) {
-      reasoning(e.reasoning);
+    if (e.reasoning() != null) {
+      reasoning(e.reasoning());
     }
-    if (e.refusal != null) {
-      refusal(e.refusal);
+    if (e.refusal() != null) {
+      refusal(e.refusal());
     }
-    if (e.content != null) {
-      content(e.content);
+    if (e.content() != null) {
+      content(e.content());
     }
-    if (e.toolCalls != null) {
-      toolCalls(e.toolCalls);
+    if (e.toolCalls() != null) {
+      toolCalls(e.toolCalls());
     }
-    if (e.functionCall != null) {
-      functionCall(e.functionCall);
+    if (e.functionCall() != null) {
+      functionCall(e.functionCall());
     }
-    if (e.extra != null) {
-      extra(e.extra);
+    if (e.extra() != null) {
+      extra(e.extra());
     }
   }
 

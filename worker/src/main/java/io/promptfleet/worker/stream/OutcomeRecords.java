@@ -1,5 +1,8 @@
 package io.promptfleet.worker.stream;
 
+import io.promptfleet.worker.upstream.Failure;
+import io.promptfleet.worker.upstream.FailureClass;
+import io.promptfleet.worker.upstream.RateLimitHeaders;
 import io.promptfleet.common.job.Assignment;
 import io.promptfleet.common.job.ErrorCodes;
 import io.promptfleet.common.job.FleetEvent;

@@ -1,5 +1,6 @@
 package io.promptfleet.worker.stream;
 
+import io.promptfleet.worker.upstream.Failures;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.promptfleet.common.codec.Json;
 import io.vertx.core.json.DecodeException;

@@ -1,14 +1,12 @@
 package io.promptfleet.worker.stream;
 
 import io.vertx.core.Vertx;
-import io.vertx.core.http.HttpClient;
 import java.time.Clock;
 
 /**
  * What every {@link CompletionCall} of one worker shares. Immutable; the parts are thread-safe.
  *
  * @param vertx        timers
- * @param http         the pooled HTTP client
  * @param publisher    reply, retry and fleet-event records
  * @param clock        wall-clock times in records
  * @param workerId     this worker's id, on fleet events
@@ -16,5 +14,5 @@ import java.time.Clock;
  * @param meters       stream meters
  * @param coalesceMs   deltas arriving within this window go out as one chunk record; 0 = one record per delta
  */
-public record StreamEnv(Vertx vertx, HttpClient http, ReplyPublisher publisher, Clock clock, String workerId,
+public record StreamEnv(Vertx vertx, ReplyPublisher publisher, Clock clock, String workerId,
     int maxLineBytes, StreamMeters meters, long coalesceMs) {}

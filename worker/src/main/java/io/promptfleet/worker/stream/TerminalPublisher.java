@@ -1,5 +1,6 @@
 package io.promptfleet.worker.stream;
 
+import io.promptfleet.worker.upstream.Failure;
 import io.promptfleet.common.job.LeaseOutcome;
 import io.promptfleet.common.job.Assignment;
 import io.vertx.core.Context;

@@ -1,5 +1,7 @@
 package io.promptfleet.worker.stream;
 
+import io.promptfleet.worker.upstream.Failure;
+import io.promptfleet.worker.upstream.FailureClass;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.promptfleet.common.config.ProviderSettings;

@@ -1,5 +1,6 @@
 package io.promptfleet.worker.stream;
 
+import io.promptfleet.worker.upstream.ChunkEvent;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.promptfleet.common.codec.Json;

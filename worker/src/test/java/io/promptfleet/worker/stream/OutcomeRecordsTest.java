@@ -1,5 +1,8 @@
 package io.promptfleet.worker.stream;
 
+import io.promptfleet.worker.upstream.ChunkEvent;
+import io.promptfleet.worker.upstream.Failures;
+import io.promptfleet.worker.upstream.RateLimitHeaders;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.node.TextNode;

@@ -1,5 +1,6 @@
 package io.promptfleet.worker.stream;
 
+import io.promptfleet.worker.upstream.Failures;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.node.TextNode;
@@ -36,7 +37,7 @@ class TerminalPublisherTest {
   private final Context context = vertx.getOrCreateContext();
   private final MockProducer<String, byte[]> producer = new MockProducer<>(false, null, new StringSerializer(),
       new ByteArraySerializer());
-  private final StreamEnv env = new StreamEnv(vertx, vertx.createHttpClient(),
+  private final StreamEnv env = new StreamEnv(vertx,
       new ReplyPublisher(producer, "llm.fleet.events", "llm.jobs.retry"), Clock.systemUTC(), "w1", 8192,
       new StreamMeters(new SimpleMeterRegistry()), 0);
   private final Assignment assignment = assignment();

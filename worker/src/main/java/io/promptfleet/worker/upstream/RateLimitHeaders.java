@@ -1,4 +1,4 @@
-package io.promptfleet.worker.stream;
+package io.promptfleet.worker.upstream;
 
 import io.promptfleet.common.job.RetryAfter;
 import java.time.Instant;
@@ -16,17 +16,17 @@ import java.util.function.UnaryOperator;
  * @param rateLimit    the {@code x-ratelimit-*} headers by lower-case name
  * @param retryAfterMs the wait the provider asked for, or null
  */
-record RateLimitHeaders(Map<String, String> rateLimit, Long retryAfterMs) {
+public record RateLimitHeaders(Map<String, String> rateLimit, Long retryAfterMs) {
 
   /** Before any response: nothing seen. */
-  static final RateLimitHeaders NONE = new RateLimitHeaders(Map.of(), null);
+  public static final RateLimitHeaders NONE = new RateLimitHeaders(Map.of(), null);
 
   /**
    * @param headers every response header (a Vert.x {@code MultiMap} is one)
    * @param redact  removes the key's secret from a value (providers sometimes echo it)
    * @param now     when the response arrived (an HTTP-date {@code retry-after} is counted from it)
    */
-  static RateLimitHeaders of(Iterable<Map.Entry<String, String>> headers, UnaryOperator<String> redact,
+  public static RateLimitHeaders of(Iterable<Map.Entry<String, String>> headers, UnaryOperator<String> redact,
       Instant now) {
     Map<String, String> kept = new TreeMap<>();
     for (Map.Entry<String, String> e : headers) {

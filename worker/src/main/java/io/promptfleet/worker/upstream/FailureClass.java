@@ -1,4 +1,4 @@
-package io.promptfleet.worker.stream;
+package io.promptfleet.worker.upstream;
 
 /** How an attempt that did not succeed is handled. */
 public enum FailureClass {

@@ -1,4 +1,4 @@
-package io.promptfleet.worker.stream;
+package io.promptfleet.worker.upstream;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -20,12 +20,13 @@ import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 
-class ProviderRequestTest {
+class OpenAiChatTest {
+  private static final OpenAiChat OPENAI = new OpenAiChat();
   private static final Route STREAMING = new Route("openai/gpt", "openai", "gpt-upstream", null, null);
 
   @Test
   void shouldSendTheRoutesModelTheMessagesAndEveryFieldTheJobPassedThrough() {
-    ObjectNode body = ProviderRequest.body(assignment(STREAMING, null, Map.of(
+    ObjectNode body = OPENAI.body(assignment(STREAMING, null, Map.of(
         "temperature", Json.mapper().valueToTree(0.2),
         "tools", json("[{\"type\":\"function\",\"function\":{\"name\":\"f\"}}]"),
         "max_completion_tokens", Json.mapper().valueToTree(64))));
@@ -45,7 +46,7 @@ class ProviderRequestTest {
     Route reasoning = new Route("openai/o", "openai", "o4", null, null, null, null, null, "max_completion_tokens",
         256);
 
-    ObjectNode body = ProviderRequest.body(assignment(reasoning, null, Map.of()));
+    ObjectNode body = OPENAI.body(assignment(reasoning, null, Map.of()));
 
     assertThat(body.get("max_completion_tokens").asInt()).isEqualTo(256);
     assertThat(body.has("max_tokens")).isFalse();
@@ -55,7 +56,7 @@ class ProviderRequestTest {
   void shouldSendMaxTokensWrittenByADispatcherThatPredatesParamsLimits() {
     Route withDefault = new Route("r", "p", "m", null, null, null, null, null, null, 256);
 
-    ObjectNode body = ProviderRequest.body(assignment(withDefault, 50, Map.of()));
+    ObjectNode body = OPENAI.body(assignment(withDefault, 50, Map.of()));
 
     assertThat(body.get("max_tokens").asInt()).isEqualTo(50);
   }
@@ -65,7 +66,7 @@ class ProviderRequestTest {
     JsonNode given = json("{\"include_obfuscation\":false}");
     Assignment a = assignment(STREAMING, null, Map.of("stream_options", given));
 
-    ObjectNode body = ProviderRequest.body(a);
+    ObjectNode body = OPENAI.body(a);
 
     assertThat(body.get("stream_options")).isEqualTo(json("{\"include_obfuscation\":false,\"include_usage\":true}"));
     assertThat(a.job().params().get("stream_options")).isEqualTo(json("{\"include_obfuscation\":false}"));
@@ -75,7 +76,7 @@ class ProviderRequestTest {
   void shouldSendNeitherStreamNorStreamOptionsForARouteThatDoesNotStream() {
     Route plain = new Route("r", "p", "m", null, null, null, false, null, null, null);
 
-    ObjectNode body = ProviderRequest.body(assignment(plain, null, Map.of("stream_options",
+    ObjectNode body = OPENAI.body(assignment(plain, null, Map.of("stream_options",
         json("{\"include_usage\":true}"))));
 
     assertThat(body.has("stream")).isFalse();
@@ -85,10 +86,10 @@ class ProviderRequestTest {
   @Test
   void shouldPostWithTheKeysAuthorizationAndNameTheAttemptInTheRequestId() {
     ProviderEndpoint endpoint = new ProviderEndpoint(new ProviderSettings("https://api.example/v1/", 1_234L, null,
-        null, null), "Bearer sk-test");
+        null, null), "Bearer sk-test", Map.of("X-Gateway", "gw-1"), null);
 
-    RequestOptions streaming = ProviderRequest.options(endpoint, assignment(STREAMING, null, Map.of()));
-    RequestOptions plain = ProviderRequest.options(endpoint, assignment(
+    RequestOptions streaming = OPENAI.options(endpoint, assignment(STREAMING, null, Map.of()));
+    RequestOptions plain = OPENAI.options(endpoint, assignment(
         new Route("r", "p", "m", null, null, null, false, null, null, null), null, Map.of()));
 
     assertThat(streaming.getMethod()).isEqualTo(HttpMethod.POST);
@@ -96,6 +97,7 @@ class ProviderRequestTest {
     assertThat(streaming.getURI()).isEqualTo("/v1/chat/completions");
     assertThat(streaming.getConnectTimeout()).isEqualTo(1_234L);
     assertThat(streaming.getHeaders().get("authorization")).isEqualTo("Bearer sk-test");
+    assertThat(streaming.getHeaders().get("x-gateway")).as("the provider's extra header").isEqualTo("gw-1");
     assertThat(streaming.getHeaders().get("content-type")).isEqualTo("application/json");
     assertThat(streaming.getHeaders().get("accept")).isEqualTo("text/event-stream");
     assertThat(streaming.getHeaders().get("x-client-request-id")).isEqualTo("job-1/3");

@@ -1,4 +1,4 @@
-package io.promptfleet.worker.stream;
+package io.promptfleet.worker.upstream;
 
 /**
  * Why one attempt did not succeed, classified. Immutable.

@@ -1,4 +1,4 @@
-package io.promptfleet.worker.stream;
+package io.promptfleet.worker.upstream;
 
 import static org.assertj.core.api.Assertions.assertThat;
 

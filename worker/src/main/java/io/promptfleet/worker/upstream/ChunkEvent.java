@@ -1,4 +1,4 @@
-package io.promptfleet.worker.stream;
+package io.promptfleet.worker.upstream;
 
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonParser;
@@ -28,7 +28,7 @@ import java.util.List;
  * {@code role}, choices after the first (a job asks for one), and per-choice provider annotations such as Azure's
  * {@code content_filter_results}. Not thread-safe; immutable once parsed.
  */
-final class ChunkEvent {
+public final class ChunkEvent {
   private static final JsonFactory FACTORY = Json.mapper().getFactory();
 
   boolean hasError;
@@ -46,21 +46,79 @@ final class ChunkEvent {
   String finishReason;
   Usage usage;
 
-  private ChunkEvent() {}
+  /** An empty event; a protocol's decoder fills in what its provider's event says. */
+  ChunkEvent() {}
+
+  /** Whether the event reports an error ({@code "error"} not null). */
+  public boolean hasError() {
+    return hasError;
+  }
+
+  public String id() {
+    return id;
+  }
+
+  public String model() {
+    return model;
+  }
+
+  public String systemFingerprint() {
+    return systemFingerprint;
+  }
+
+  public String serviceTier() {
+    return serviceTier;
+  }
+
+  public String content() {
+    return content;
+  }
+
+  public String reasoning() {
+    return reasoning;
+  }
+
+  public String refusal() {
+    return refusal;
+  }
+
+  public List<ToolCallDelta> toolCalls() {
+    return toolCalls;
+  }
+
+  public FunctionCall functionCall() {
+    return functionCall;
+  }
+
+  public ObjectNode extra() {
+    return extra;
+  }
+
+  public JsonNode logprobs() {
+    return logprobs;
+  }
+
+  public String finishReason() {
+    return finishReason;
+  }
+
+  public Usage usage() {
+    return usage;
+  }
 
   /** Whether this event carries a delta of any kind (an empty string counts as none). */
-  boolean hasDelta() {
+  public boolean hasDelta() {
     return (content != null && !content.isEmpty()) || hasOtherDelta();
   }
 
   /** Whether this event carries a delta other than text content. */
-  boolean hasOtherDelta() {
+  public boolean hasOtherDelta() {
     return (reasoning != null && !reasoning.isEmpty()) || (refusal != null && !refusal.isEmpty())
         || toolCalls != null || functionCall != null || extra != null;
   }
 
   /** @throws IOException when {@code data} is not JSON, or not a JSON object */
-  static ChunkEvent parse(String data) throws IOException {
+  public static ChunkEvent parse(String data) throws IOException {
     ChunkEvent e = new ChunkEvent();
     try (JsonParser p = FACTORY.createParser(data)) {
       if (p.nextToken() != JsonToken.START_OBJECT) {

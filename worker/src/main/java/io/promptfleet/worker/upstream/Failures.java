@@ -1,4 +1,4 @@
-package io.promptfleet.worker.stream;
+package io.promptfleet.worker.upstream;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.promptfleet.common.codec.Json;
@@ -83,7 +83,7 @@ public final class Failures {
     }
   }
 
-  static String clip(String s) {
+  public static String clip(String s) {
     return s.length() <= MAX_DETAIL ? s : s.substring(0, MAX_DETAIL) + "...";
   }
 }
