@@ -72,6 +72,17 @@ final class Fleet implements AutoCloseable {
    *              are set by the harness
    */
   static Fleet create(SimulatorOptions sim, Map<String, String> keys, String rest) throws Exception {
+    return create(sim, "", keys, rest);
+  }
+
+  /**
+   * A fleet whose provider {@code sim} has more settings than its base URL.
+   *
+   * @param providerFields YAML flow-mapping entries added to the provider, e.g. {@code protocol: anthropic}; empty
+   *                       for none
+   */
+  static Fleet create(SimulatorOptions sim, String providerFields, Map<String, String> keys, String rest)
+      throws Exception {
     String bootstrap = SharedKafka.bootstrapServers();
     String prefix = KafkaTestSupport.uniqueName("d");
     Vertx vertx = Vertx.vertx();
@@ -92,10 +103,11 @@ final class Fleet implements AutoCloseable {
         kafka: {bootstrap_servers: "%1$s"}
         topics: {prefix: %2$s, partitions: 3}
         providers:
-          sim: {base_url: "%3$s"}
+          sim: {base_url: "%3$s"%5$s}
         keys:
         %4$s
-        """.formatted(bootstrap, prefix, provider.baseUrl(), keyYaml) + rest;
+        """.formatted(bootstrap, prefix, provider.baseUrl(), keyYaml,
+        providerFields.isBlank() ? "" : ", " + providerFields) + rest;
     yaml = withIdentity(yaml, prefix);
     FleetConfig config = ConfigLoader.parse(yaml, Map.of(), new Properties());
     TopicAdmin.ensureFleetTopics(config);
