@@ -13,7 +13,7 @@ import java.util.List;
  * <p>Not thread-safe; owned by one response on its event loop. Built by hand with a fixed prefix per
  * response because encoding a JSON tree per token would dominate a benchmark's CPU.
  */
-final class ChunkEncoder {
+final class ChunkEncoder implements StreamEncoder {
 
   private static final String SYSTEM_FINGERPRINT = "fp_sim";
 
@@ -48,7 +48,8 @@ final class ChunkEncoder {
   }
 
   /** The role chunk of {@code answer}: {@code role} and what its {@link Answer.Opening} adds. */
-  StringBuilder opening(StringBuilder out, Answer answer) {
+  @Override
+  public StringBuilder opening(StringBuilder out, Answer answer) {
     return switch (answer.opening()) {
       case TEXT -> role(out);
       case REFUSAL -> begin(out).append("{\"role\":\"assistant\",\"content\":null,\"refusal\":\"\"}")
@@ -62,7 +63,8 @@ final class ChunkEncoder {
   }
 
   /** Answer chunk {@code i} of {@code answer}. */
-  StringBuilder step(StringBuilder out, Answer answer, int i) {
+  @Override
+  public StringBuilder step(StringBuilder out, Answer answer, int i) {
     if (answer.allContent()) {
       return topLogprobs < 0 ? content(out, answer.text(i)) : contentWithLogprobs(out, answer.text(i), i);
     }
@@ -119,36 +121,42 @@ final class ChunkEncoder {
   }
 
   /** The finish chunk: empty delta and a finish reason. */
-  StringBuilder finish(StringBuilder out, String finishReason) {
+  @Override
+  public StringBuilder finish(StringBuilder out, String finishReason) {
     data(out).append(chunkPrefix).append("{\"index\":0,\"delta\":{},\"logprobs\":null,\"finish_reason\":");
     Json.appendString(out, finishReason);
     return out.append("}]").append(usageSuffix).append(eol).append(eol);
   }
 
   /** The usage chunk of {@code stream_options.include_usage}: {@code "choices":[]} and the usage object. */
-  StringBuilder usage(StringBuilder out, Usage usage) {
+  @Override
+  public StringBuilder usage(StringBuilder out, Usage usage) {
     data(out).append(chunkPrefix).append("],");
     appendUsage(out, usage);
     return out.append('}').append(eol).append(eol);
   }
 
   /** {@code data: [DONE]}. */
-  StringBuilder done(StringBuilder out) {
+  @Override
+  public StringBuilder done(StringBuilder out) {
     return data(out).append("[DONE]").append(eol).append(eol);
   }
 
   /** An SSE comment, {@code : keep-alive}. */
-  StringBuilder keepalive(StringBuilder out) {
+  @Override
+  public StringBuilder keepalive(StringBuilder out) {
     return out.append(": keep-alive").append(eol).append(eol);
   }
 
   /** A malformed event, {@code data: {not json}. */
-  StringBuilder badJson(StringBuilder out) {
+  @Override
+  public StringBuilder badJson(StringBuilder out) {
     return data(out).append("{not json").append(eol).append(eol);
   }
 
   /** A mid-stream error event as OpenAI sends it, optionally preceded by {@code event: error}. */
-  StringBuilder error(StringBuilder out, Fault.ErrorEventForm form) {
+  @Override
+  public StringBuilder error(StringBuilder out, Fault.ErrorEventForm form) {
     if (form == Fault.ErrorEventForm.EVENT) {
       out.append("event: error").append(eol);
     }
@@ -162,7 +170,8 @@ final class ChunkEncoder {
    * ({@code content}, the reasoning field, {@code tool_calls} or {@code function_call}, {@code refusal}),
    * {@code logprobs} the entries of every content (or refusal) token.
    */
-  String completion(Answer answer) {
+  @Override
+  public String completion(Answer answer) {
     StringBuilder sb = new StringBuilder(256).append("{\"id\":");
     Json.appendString(sb, id).append(",\"object\":\"chat.completion\",\"created\":").append(created)
         .append(",\"model\":");

@@ -10,7 +10,7 @@ import java.util.Arrays;
 /**
  * Writes one successful-status (200) completion response, streamed or not, paced by timers and shaped by
  * its {@link ResponsePlan} (cut, stall, error event, ...). What the response says is its {@link Answer};
- * how each chunk looks is the {@link ChunkEncoder}'s business: this class is the transport.
+ * how each chunk looks is the {@link StreamEncoder}'s business (OpenAI's or Anthropic's format): this class is the transport.
  *
  * <p>Not thread-safe: created and driven on the event loop of the request's connection; its timers fire
  * on that same event loop. It never blocks: waiting is {@link Vertx#setTimer}.
@@ -27,7 +27,7 @@ final class CompletionExchange {
   private final StatsRecorder.Lease lease;
   private final ResponsePlan plan;
   private final Answer answer;
-  private final ChunkEncoder encoder;
+  private final StreamEncoder encoder;
   private final boolean includeUsage;
 
   private long startNanos;
@@ -39,7 +39,7 @@ final class CompletionExchange {
   private boolean streamOpen;
 
   CompletionExchange(Vertx vertx, HttpServerRequest request, StatsRecorder stats, StatsRecorder.Lease lease,
-      ResponsePlan plan, Answer answer, ChunkEncoder encoder, boolean includeUsage) {
+      ResponsePlan plan, Answer answer, StreamEncoder encoder, boolean includeUsage) {
     this.vertx = vertx;
     this.request = request;
     this.response = request.response();
@@ -178,8 +178,7 @@ final class CompletionExchange {
   private void sendNonStream() {
     response.putHeader(HttpHeaders.CONTENT_TYPE, APPLICATION_JSON);
     switch (plan.ending()) {
-      case ERROR_EVENT -> response.setStatusCode(500).end(OpenAiErrors.body(
-          OpenAiErrors.SERVER_ERROR_MESSAGE, "server_error", null, null));
+      case ERROR_EVENT -> response.setStatusCode(500).end(encoder.serverError());
       case CUT -> {
         Buffer body = Buffer.buffer(encoder.completion(answer));
         response.setStatusCode(200).putHeader(HttpHeaders.CONTENT_LENGTH, Integer.toString(body.length()));

@@ -26,7 +26,9 @@ import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * The HTTP surface of the simulator: {@code GET /v1/models}, {@code POST /v1/chat/completions},
- * {@code GET /health}, and OpenAI-style errors for everything else.
+ * {@code POST /v1/messages} (Anthropic's Messages API: the key in {@code x-api-key}, counted as {@code Bearer <key>}
+ * so a key is the same on both paths; the same answers and fault directives in Anthropic's events, errors and
+ * headers), {@code GET /health}, and OpenAI-style errors for everything else.
  *
  * <p>Thread-safe: the router may be shared by servers on several event loops; per-request state lives in
  * the handlers' locals and in {@link CompletionExchange}. Handlers run on the event loop of the request's
@@ -71,7 +73,8 @@ public final class ProviderRoutes {
     router.get("/health").handler(ctx -> ctx.response()
         .putHeader(HttpHeaders.CONTENT_TYPE, "application/json").end("{\"status\":\"UP\"}"));
     router.get("/v1/models").handler(routes::models);
-    router.post("/v1/chat/completions").handler(routes::chatCompletions);
+    router.post("/v1/chat/completions").handler(ctx -> routes.complete(ctx, false));
+    router.post("/v1/messages").handler(ctx -> routes.complete(ctx, true));
     router.route().last().handler(ctx -> routes.error(ctx.response(), 404, OpenAiErrors.body(
         "Invalid URL (" + ctx.request().method() + " " + ctx.request().path() + ")",
         "invalid_request_error", null, null)));
@@ -110,34 +113,48 @@ public final class ProviderRoutes {
         .end(new JsonObject().put("object", "list").put("data", data).encode());
   }
 
-  private void chatCompletions(RoutingContext ctx) {
+  /** A chat completion ({@code anthropic} false) or an Anthropic message: the same answer, in its format. */
+  private void complete(RoutingContext ctx, boolean anthropic) {
     HttpServerRequest request = ctx.request();
     HttpServerResponse response = ctx.response();
     stats.requestReceived();
     long seq = sequence.incrementAndGet();
-    response.putHeader("x-request-id", requestId(seq));
-    String key = bearer(request);
+    response.putHeader(anthropic ? "request-id" : "x-request-id", requestId(seq));
+    String key = anthropic ? apiKey(request) : bearer(request);
     if (key == null) {
-      unauthorized(response);
+      if (anthropic) {
+        error(response, 401, AnthropicErrors.body("authentication_error", "x-api-key header is required"));
+      } else {
+        unauthorized(response);
+      }
       return;
     }
     StatsRecorder.Lease lease = stats.requestStarted(key);
     // Whatever happens next (even a bug answered by the router's 500 handler), the request ends here.
     response.endHandler(v -> lease.release()).closeHandler(v -> lease.release());
     ChatRequest chat;
+    int cachePrefixTokens = 0;
     List<Fault> applied;
     int naturalLength;
     boolean reasoningModel;
     try {
-      chat = ChatRequest.parse(bodyText(ctx), options.models().get(0));
-      reasoningModel = options.isReasoningModel(chat.model());
-      if (reasoningModel) {
-        ReasoningModelRules.check(chat);
+      if (anthropic) {
+        MessagesRequest m = MessagesRequest.parse(bodyText(ctx), options.models().get(0));
+        chat = m.chat();
+        cachePrefixTokens = m.cachePrefixTokens();
+        reasoningModel = false;
+      } else {
+        chat = ChatRequest.parse(bodyText(ctx), options.models().get(0));
+        reasoningModel = options.isReasoningModel(chat.model());
+        if (reasoningModel) {
+          ReasoningModelRules.check(chat);
+        }
       }
       naturalLength = tokensHeader(request).orElse(options.defaultCompletionTokens());
       applied = faults.resolve(key, chat);
     } catch (InvalidRequestException e) {
-      error(response, 400, OpenAiErrors.body(e.getMessage(), "invalid_request_error", e.param(), e.code()));
+      error(response, 400, anthropic ? AnthropicErrors.body("invalid_request_error", e.getMessage())
+          : OpenAiErrors.body(e.getMessage(), "invalid_request_error", e.param(), e.code()));
       return;
     }
     for (Fault fault : applied) {
@@ -156,14 +173,15 @@ public final class ProviderRoutes {
     Answer answer = AnswerBuilder.build(chat, plan, naturalLength, reasoningModel, idBase);
     long nowMs = stats.clock().millis();
     if (plan.ending() == ResponsePlan.Ending.STATUS) {
-      statusFault(response, key, plan.endingFault(), chat, answer.usage().totalTokens(), nowMs);
+      statusFault(response, key, plan.endingFault(), chat, answer.usage().totalTokens(), nowMs, anthropic);
       return;
     }
-    rateLimits.apply(response.headers(), key, answer.usage().totalTokens(), nowMs, false, 0);
-    ChunkEncoder encoder = new ChunkEncoder("chatcmpl-sim" + idBase, nowMs / 1000, chat.model(),
-        chat.includeUsage(), plan.lineEnd(), chat.logprobs() ? chat.topLogprobs() : -1);
-    CompletionExchange exchange =
-        new CompletionExchange(vertx, request, stats, lease, plan, answer, encoder, chat.includeUsage());
+    rateLimits.apply(response.headers(), key, answer.usage().totalTokens(), nowMs, false, 0, anthropic);
+    StreamEncoder encoder = anthropic ? new MessagesEncoder("msg_sim" + idBase, chat.model(), cachePrefixTokens)
+        : new ChunkEncoder("chatcmpl-sim" + idBase, nowMs / 1000, chat.model(), chat.includeUsage(), plan.lineEnd(),
+            chat.logprobs() ? chat.topLogprobs() : -1);
+    CompletionExchange exchange = new CompletionExchange(vertx, request, stats, lease, plan, answer, encoder,
+        chat.includeUsage() && !anthropic);
     if (chat.stream()) {
       exchange.startStream();
     } else {
@@ -172,7 +190,7 @@ public final class ProviderRoutes {
   }
 
   private void statusFault(HttpServerResponse response, String key, Fault fault, ChatRequest chat,
-      int totalTokens, long nowMs) {
+      int totalTokens, long nowMs, boolean anthropic) {
     int code = fault.statusCode();
     long resetMs = 1000;
     if (fault.retryAfterMs().isPresent()) {
@@ -189,12 +207,14 @@ public final class ProviderRoutes {
       response.putHeader("retry-after", HTTP_DATE.format(Instant.ofEpochMilli(nowMs).plusSeconds(seconds)));
     }
     if (code == 429) {
-      rateLimits.apply(response.headers(), key, totalTokens, nowMs, true, resetMs);
+      rateLimits.apply(response.headers(), key, totalTokens, nowMs, true, resetMs, anthropic);
     }
     if (code == 529) {
       response.setStatusMessage("Overloaded");
     }
-    error(response, code, OpenAiErrors.body(OpenAiErrors.forStatus(code, fault.isQuota(), chat.model())));
+    OpenAiErrors.Spec spec = OpenAiErrors.forStatus(code, fault.isQuota(), chat.model());
+    error(response, code, anthropic ? AnthropicErrors.body(AnthropicErrors.typeFor(code, fault.isQuota()),
+        spec.message()) : OpenAiErrors.body(spec));
   }
 
   private void unauthorized(HttpServerResponse response) {
@@ -215,6 +235,12 @@ public final class ProviderRoutes {
   private static String bodyText(RoutingContext ctx) {
     String text = ctx.body().available() ? ctx.body().asString() : null;
     return text == null ? "" : text;
+  }
+
+  /** {@code Bearer <x-api-key>} (the key as the OpenAI path counts it), or null without the header. */
+  private static String apiKey(HttpServerRequest request) {
+    String value = request.getHeader("x-api-key");
+    return value == null || value.isBlank() ? null : "Bearer " + value.strip();
   }
 
   /** The whole {@code Authorization} value if it is {@code Bearer <something>}, else null. */
