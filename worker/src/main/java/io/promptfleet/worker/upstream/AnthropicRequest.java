@@ -67,6 +67,10 @@ final class AnthropicRequest {
     }
     params.forEach((k, v) -> {
       if (!TRANSLATED.contains(k)) {
+        if (b.has(k)) {
+          throw unsupported(k, "is also what the job's other fields translate to (e.g. system messages and a system "
+              + "field): give it one way");
+        }
         b.set(k, v); // an Anthropic field (thinking, top_k, service_tier, ...), as given
       }
     });

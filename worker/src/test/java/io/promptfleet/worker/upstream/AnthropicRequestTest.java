@@ -175,6 +175,11 @@ class AnthropicRequestTest {
         [{"role":"assistant","tool_calls":[{"id":"c","type":"function","function":{"name":"f","arguments":"{oops"}}]}]
         """, Map.of())))
         .isInstanceOf(UnsupportedJobException.class).hasMessageContaining("messages[0].tool_calls[0].function.arguments");
+    assertThatThrownBy(() -> ANTHROPIC.body(assignment(
+        "[{\"role\":\"system\",\"content\":\"A\"},{\"role\":\"user\",\"content\":\"Hi\"}]",
+        Map.of("system", json("\"B\"")))))
+        .as("a pass-through field never overwrites a translated one").isInstanceOf(UnsupportedJobException.class)
+        .hasMessageContaining("system");
   }
 
   private static JsonNode choice(String toolChoice) {
