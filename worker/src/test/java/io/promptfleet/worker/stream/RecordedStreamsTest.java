@@ -28,7 +28,8 @@ import org.junit.jupiter.params.provider.MethodSource;
  * parsed by the worker's SSE parser and chunk-event reader and assembled by {@link MessageAssembler} exactly as a
  * {@link CompletionCall} does, in one read and split into 7-byte reads, and must give the message, finish reason and
  * usage the recording's {@code .expected.json} holds (computed independently with the OpenAI SDKs' accumulation
- * rule).
+ * rule; for a vector of another protocol, e.g. {@code "protocol": "anthropic"}, decoded by that protocol's decoder
+ * and written by hand from the source's documentation).
  */
 class RecordedStreamsTest {
 
