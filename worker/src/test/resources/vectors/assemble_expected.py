@@ -91,7 +91,15 @@ if __name__ == "__main__":
     for sse in sorted(glob.glob(os.path.join(here, "*.sse"))):
         exp_path = sse[:-4] + ".expected.json"
         old = json.load(open(exp_path, encoding="utf-8")) if os.path.exists(exp_path) else {}
-        r, _, _ = assemble(open(sse, encoding="utf-8").read())
+        protocol = old.get("protocol", "openai")
+        text = open(sse, encoding="utf-8").read()
+        if protocol == "openai-responses":
+            import assemble_responses_expected
+            r = assemble_responses_expected.assemble(text)
+        elif protocol != "openai":
+            continue  # another protocol's recording, assembled by its own script
+        else:
+            r, _, _ = assemble(text)
         new = {"source": old.get("source")}
         new.update(r)
         if check:

@@ -1,0 +1,36 @@
+package io.promptfleet.worker.upstream;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.promptfleet.common.job.Assignment;
+import io.vertx.core.http.RequestOptions;
+import java.io.IOException;
+
+/**
+ * The OpenAI Responses API ({@code POST {base_url}/responses}, Bearer key), for models served only there: the job
+ * is translated by {@link ResponsesRequestTranslator}, its semantic event stream read by {@link
+ * ResponsesEventDecoder}, a plain answer (a {@code Response} object) by {@link ResponseObjects}. Error bodies have
+ * OpenAI's shape, so HTTP failures are classified as for chat completions. Stateless and thread-safe.
+ */
+final class OpenAiResponses implements UpstreamProtocol {
+
+  @Override
+  public RequestOptions options(ProviderEndpoint endpoint, Assignment assignment) {
+    return OpenAiChat.request(endpoint, assignment, endpoint.url("/responses"))
+        .putHeader("authorization", endpoint.bearer());
+  }
+
+  @Override
+  public ObjectNode body(Assignment assignment) {
+    return ResponsesRequestTranslator.body(assignment);
+  }
+
+  @Override
+  public StreamDecoder streamDecoder() {
+    return new ResponsesEventDecoder();
+  }
+
+  @Override
+  public ChunkEvent plainAnswer(String body) throws IOException {
+    return ResponseObjects.plain(body);
+  }
+}
