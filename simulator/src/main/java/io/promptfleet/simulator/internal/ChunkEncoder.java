@@ -13,7 +13,7 @@ import java.util.List;
  * <p>Not thread-safe; owned by one response on its event loop. Built by hand with a fixed prefix per
  * response because encoding a JSON tree per token would dominate a benchmark's CPU.
  */
-final class ChunkEncoder {
+final class ChunkEncoder implements AnswerEncoder {
 
   private static final String SYSTEM_FINGERPRINT = "fp_sim";
 
@@ -25,6 +25,7 @@ final class ChunkEncoder {
   private final String eol;
   private final int topLogprobs;
   private final String endSuffix;
+  private final boolean includeUsage;
 
   /**
    * @param includeUsage when true every chunk carries {@code "usage":null} and a usage chunk is written
@@ -43,12 +44,14 @@ final class ChunkEncoder {
     this.chunkPrefix = sb.toString();
     this.usageSuffix = includeUsage ? ",\"usage\":null}" : "}";
     this.eol = eol;
+    this.includeUsage = includeUsage;
     this.topLogprobs = topLogprobs;
     this.endSuffix = ",\"finish_reason\":null}]" + usageSuffix + eol + eol;
   }
 
   /** The role chunk of {@code answer}: {@code role} and what its {@link Answer.Opening} adds. */
-  StringBuilder opening(StringBuilder out, Answer answer) {
+  @Override
+  public StringBuilder opening(StringBuilder out, Answer answer) {
     return switch (answer.opening()) {
       case TEXT -> role(out);
       case REFUSAL -> begin(out).append("{\"role\":\"assistant\",\"content\":null,\"refusal\":\"\"}")
@@ -62,7 +65,8 @@ final class ChunkEncoder {
   }
 
   /** Answer chunk {@code i} of {@code answer}. */
-  StringBuilder step(StringBuilder out, Answer answer, int i) {
+  @Override
+  public StringBuilder step(StringBuilder out, Answer answer, int i) {
     if (answer.allContent()) {
       return topLogprobs < 0 ? content(out, answer.text(i)) : contentWithLogprobs(out, answer.text(i), i);
     }
@@ -118,6 +122,16 @@ final class ChunkEncoder {
     return out.append(end());
   }
 
+  /** The finish chunk, the usage chunk when {@code stream_options.include_usage} asked, then {@code [DONE]}. */
+  @Override
+  public StringBuilder end(StringBuilder out, Answer answer, boolean terminated) {
+    finish(out, answer.finishReason());
+    if (includeUsage) {
+      usage(out, answer.usage());
+    }
+    return terminated ? done(out) : out;
+  }
+
   /** The finish chunk: empty delta and a finish reason. */
   StringBuilder finish(StringBuilder out, String finishReason) {
     data(out).append(chunkPrefix).append("{\"index\":0,\"delta\":{},\"logprobs\":null,\"finish_reason\":");
@@ -138,17 +152,20 @@ final class ChunkEncoder {
   }
 
   /** An SSE comment, {@code : keep-alive}. */
-  StringBuilder keepalive(StringBuilder out) {
+  @Override
+  public StringBuilder keepalive(StringBuilder out) {
     return out.append(": keep-alive").append(eol).append(eol);
   }
 
   /** A malformed event, {@code data: {not json}. */
-  StringBuilder badJson(StringBuilder out) {
+  @Override
+  public StringBuilder badJson(StringBuilder out) {
     return data(out).append("{not json").append(eol).append(eol);
   }
 
   /** A mid-stream error event as OpenAI sends it, optionally preceded by {@code event: error}. */
-  StringBuilder error(StringBuilder out, Fault.ErrorEventForm form) {
+  @Override
+  public StringBuilder error(StringBuilder out, Fault.ErrorEventForm form) {
     if (form == Fault.ErrorEventForm.EVENT) {
       out.append("event: error").append(eol);
     }
@@ -162,7 +179,8 @@ final class ChunkEncoder {
    * ({@code content}, the reasoning field, {@code tool_calls} or {@code function_call}, {@code refusal}),
    * {@code logprobs} the entries of every content (or refusal) token.
    */
-  String completion(Answer answer) {
+  @Override
+  public String completion(Answer answer) {
     StringBuilder sb = new StringBuilder(256).append("{\"id\":");
     Json.appendString(sb, id).append(",\"object\":\"chat.completion\",\"created\":").append(created)
         .append(",\"model\":");

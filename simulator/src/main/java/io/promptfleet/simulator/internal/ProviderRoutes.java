@@ -25,7 +25,8 @@ import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * The HTTP surface of the simulator: {@code GET /v1/models}, {@code POST /v1/chat/completions},
+ * The HTTP surface of the simulator: {@code GET /v1/models}, {@code POST /v1/chat/completions}, {@code POST
+ * /v1/responses} (the OpenAI Responses API: the same answer plan and faults, in its request and event shapes),
  * {@code GET /health}, and OpenAI-style errors for everything else.
  *
  * <p>Thread-safe: the router may be shared by servers on several event loops; per-request state lives in
@@ -71,7 +72,8 @@ public final class ProviderRoutes {
     router.get("/health").handler(ctx -> ctx.response()
         .putHeader(HttpHeaders.CONTENT_TYPE, "application/json").end("{\"status\":\"UP\"}"));
     router.get("/v1/models").handler(routes::models);
-    router.post("/v1/chat/completions").handler(routes::chatCompletions);
+    router.post("/v1/chat/completions").handler(ctx -> routes.complete(ctx, false));
+    router.post("/v1/responses").handler(ctx -> routes.complete(ctx, true));
     router.route().last().handler(ctx -> routes.error(ctx.response(), 404, OpenAiErrors.body(
         "Invalid URL (" + ctx.request().method() + " " + ctx.request().path() + ")",
         "invalid_request_error", null, null)));
@@ -110,7 +112,11 @@ public final class ProviderRoutes {
         .end(new JsonObject().put("object", "list").put("data", data).encode());
   }
 
-  private void chatCompletions(RoutingContext ctx) {
+  /**
+   * A completion request: chat completions, or the Responses API when {@code responsesApi}; both plan the answer
+   * and its faults the same way, from the same directives.
+   */
+  private void complete(RoutingContext ctx, boolean responsesApi) {
     HttpServerRequest request = ctx.request();
     HttpServerResponse response = ctx.response();
     stats.requestReceived();
@@ -129,7 +135,8 @@ public final class ProviderRoutes {
     int naturalLength;
     boolean reasoningModel;
     try {
-      chat = ChatRequest.parse(bodyText(ctx), options.models().get(0));
+      chat = responsesApi ? ResponsesRequest.parse(bodyText(ctx), options.models().get(0))
+          : ChatRequest.parse(bodyText(ctx), options.models().get(0));
       reasoningModel = options.isReasoningModel(chat.model());
       if (reasoningModel) {
         ReasoningModelRules.check(chat);
@@ -160,10 +167,10 @@ public final class ProviderRoutes {
       return;
     }
     rateLimits.apply(response.headers(), key, answer.usage().totalTokens(), nowMs, false, 0);
-    ChunkEncoder encoder = new ChunkEncoder("chatcmpl-sim" + idBase, nowMs / 1000, chat.model(),
-        chat.includeUsage(), plan.lineEnd(), chat.logprobs() ? chat.topLogprobs() : -1);
-    CompletionExchange exchange =
-        new CompletionExchange(vertx, request, stats, lease, plan, answer, encoder, chat.includeUsage());
+    AnswerEncoder encoder = responsesApi ? new ResponsesEncoder(idBase, nowMs / 1000, chat.model(), plan.lineEnd())
+        : new ChunkEncoder("chatcmpl-sim" + idBase, nowMs / 1000, chat.model(), chat.includeUsage(), plan.lineEnd(),
+            chat.logprobs() ? chat.topLogprobs() : -1);
+    CompletionExchange exchange = new CompletionExchange(vertx, request, stats, lease, plan, answer, encoder);
     if (chat.stream()) {
       exchange.startStream();
     } else {
