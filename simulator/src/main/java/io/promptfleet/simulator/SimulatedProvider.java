@@ -13,7 +13,8 @@ import java.util.Objects;
 
 /**
  * A simulated OpenAI-compatible provider: an HTTP/1.1 server with {@code GET /v1/models} and
- * {@code POST /v1/chat/completions} (JSON or SSE), deterministic answers, pacing by timers, and fault
+ * {@code POST /v1/chat/completions} (JSON or SSE), also as the OpenAI Responses API ({@code POST /v1/responses}:
+ * the same answers and faults in its request and event shapes), deterministic answers, pacing by timers, and fault
  * modes chosen per request by prompt directives ({@link Fault#toDirective()}) or by {@link #faults()}.
  *
  * <pre>{@code
