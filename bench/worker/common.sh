@@ -6,9 +6,11 @@ PIDS=()
 cleanup() { for p in "${PIDS[@]:-}"; do [ -n "$p" ] && kill "$p" 2>/dev/null || true; done; }
 trap cleanup EXIT
 
+# build_classpath: compiles the bench and the modules it uses in one reactor, whose sibling modules resolve to their
+# target/classes, so nothing is installed into the (possibly shared) local Maven repository.
 build_classpath() {
-  (cd "$ROOT" && mvn -B -o -q -pl worker -am install -DskipTests)
-  (cd "$BENCH" && mvn -B -o -q compile dependency:build-classpath -Dmdep.outputFile=target/cp.txt)
+  (cd "$ROOT" && mvn -B -o -q -pl bench/worker -am compile dependency:build-classpath \
+    -Dmdep.outputFile=target/cp.txt)
   CP="$BENCH/target/classes:$(cat "$BENCH/target/cp.txt")"
 }
 

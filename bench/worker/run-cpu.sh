@@ -1,14 +1,19 @@
 #!/usr/bin/env bash
 # CPU per completed 50-chunk stream: the promptfleet worker (SSE parsing + Kafka publishing + share-group acks)
 # side by side with the Python asyncio/aiohttp baseline (parsing only), against the same node mock upstream.
-# Worker runs alternate between its own Vert.x setup (native transport, one event loop per core) and Vertx.vertx().
-# Env: MOCK_PORT (18080), PY_DURATION (10), REPEAT (2), VARIANTS ("worker plain"), COALESCE_MS (0),
+# Worker runs alternate between its own Vert.x setup (native transport, one event loop per core) and Vertx.vertx(),
+# and, within each, between the provider protocols: openai against the OpenAI mock, anthropic against
+# mock-anthropic.js (the same 49 text deltas as Anthropic Messages events).
+# Env: MOCK_PORT (18080), ANTHROPIC_MOCK_PORT (18081), PROTOCOLS ("openai anthropic"), PY_DURATION (10), REPEAT (2),
+#      VARIANTS ("worker plain"), COALESCE_MS (0),
 #      STREAMS/ROUNDS/WARMUP/SLOTS/LANES (see WorkerCpuBench), JAVA_OPTS (extra JVM flags for the worker).
 source "$(dirname "$0")/common.sh"
 MOCK_PORT=${MOCK_PORT:-18080}
 BASELINES=${BASELINES:-/work/shared/baselines}
 build_classpath
+ANTHROPIC_MOCK_PORT=${ANTHROPIC_MOCK_PORT:-18081}
 PORT=$MOCK_PORT node "$BASELINES/mock-upstream.js" & PIDS+=($!)
+PORT=$ANTHROPIC_MOCK_PORT node "$BENCH/mock-anthropic.js" & PIDS+=($!)
 sleep 1
 start_broker
 URL=http://127.0.0.1:$MOCK_PORT/v1/chat/completions
@@ -23,9 +28,13 @@ python_baseline() {
 python_baseline
 for _ in $(seq 1 "${REPEAT:-2}"); do
   for v in ${VARIANTS:-worker plain}; do
-    echo "--- promptfleet worker, VERTX=$v coalesce_ms=${COALESCE_MS:-0} (-Xmx1g ${JAVA_OPTS:-})"
-    VERTX=$v COALESCE_MS=${COALESCE_MS:-0} UPSTREAM=http://127.0.0.1:$MOCK_PORT/v1 \
-      java -Xmx1g ${JAVA_OPTS:-} -cp "$CP" io.promptfleet.bench.worker.WorkerCpuBench
+    for protocol in ${PROTOCOLS:-openai anthropic}; do
+      port=$MOCK_PORT
+      [ "$protocol" = anthropic ] && port=$ANTHROPIC_MOCK_PORT
+      echo "--- promptfleet worker, VERTX=$v protocol=$protocol coalesce_ms=${COALESCE_MS:-0} (-Xmx1g ${JAVA_OPTS:-})"
+      VERTX=$v PROTOCOL=$protocol COALESCE_MS=${COALESCE_MS:-0} UPSTREAM=http://127.0.0.1:$port/v1 \
+        java -Xmx1g ${JAVA_OPTS:-} -cp "$CP" io.promptfleet.bench.worker.WorkerCpuBench
+    done
   done
 done
 python_baseline

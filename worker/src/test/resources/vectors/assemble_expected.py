@@ -97,7 +97,7 @@ if __name__ == "__main__":
             import assemble_responses_expected
             r = assemble_responses_expected.assemble(text)
         elif protocol != "openai":
-            continue  # another protocol's recording, assembled by its own script
+            continue  # another protocol's events (e.g. anthropic_*): expected files written by hand
         else:
             r, _, _ = assemble(text)
         new = {"source": old.get("source")}

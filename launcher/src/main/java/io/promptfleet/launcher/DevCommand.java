@@ -3,8 +3,10 @@ package io.promptfleet.launcher;
 import io.promptfleet.common.config.FleetConfig;
 import io.promptfleet.common.config.KeySettings;
 import io.promptfleet.common.config.ModelSettings;
+import io.promptfleet.common.config.ProviderProtocol;
 import io.promptfleet.common.config.ProviderSettings;
 import io.promptfleet.common.config.RouteSettings;
+import io.promptfleet.common.config.TlsSettings;
 import io.promptfleet.common.kafka.TopicAdmin;
 import io.promptfleet.dispatcher.DispatcherService;
 import io.promptfleet.kafka.embedded.EmbeddedKafka;
@@ -59,6 +61,30 @@ final class DevCommand implements Callable<Integer> {
   @Option(names = "--api-key-env", description = "environment variable with the provider's API key")
   String apiKeyEnv;
 
+  @Option(names = "--protocol", defaultValue = "openai",
+      description = "with --provider-url: how to speak to it: openai (default), azure-openai, anthropic,"
+          + " openai-responses")
+  String protocol;
+
+  @Option(names = "--api-version",
+      description = "with --provider-url: Azure's api-version query parameter, or Anthropic's anthropic-version header")
+  String apiVersion;
+
+  @Option(names = "--ca-file", description = "with --provider-url: a PEM bundle to trust besides the JVM's CAs")
+  Path caFile;
+
+  @Option(names = "--key-streams", defaultValue = "16",
+      description = "with --provider-url: concurrent streams the key may hold (default 16)")
+  int keyStreams;
+
+  @Option(names = "--key-rpm", defaultValue = "600",
+      description = "with --provider-url: requests per minute the key may send (default 600)")
+  int keyRpm;
+
+  @Option(names = "--key-tpm", defaultValue = "1000000",
+      description = "with --provider-url: tokens per minute the key may use (default 1000000)")
+  long keyTpm;
+
   @Option(names = "--config", description = "a configuration file instead of the bundled config/dev.yaml")
   Path config;
 
@@ -67,8 +93,14 @@ final class DevCommand implements Callable<Integer> {
     if (workers < 1) {
       throw new IllegalArgumentException("--workers must be >= 1");
     }
-    if (apiKeyEnv != null && providerUrl == null) {
-      throw new IllegalArgumentException("--api-key-env goes with --provider-url");
+    if (providerUrl == null && (apiKeyEnv != null || apiVersion != null || caFile != null
+        || !"openai".equals(protocol))) {
+      throw new IllegalArgumentException("--api-key-env, --protocol, --api-version and --ca-file go with"
+          + " --provider-url");
+    }
+    ProviderProtocol upstreamProtocol = ProviderProtocol.of(protocol);
+    if (keyStreams < 1 || keyRpm < 1 || keyTpm < 1) {
+      throw new IllegalArgumentException("--key-streams, --key-rpm and --key-tpm must be >= 1");
     }
     if (apiKeyEnv != null && (System.getenv(apiKeyEnv) == null || System.getenv(apiKeyEnv).isBlank())) {
       throw new IllegalArgumentException("environment variable " + apiKeyEnv + " is not set");
@@ -115,7 +147,7 @@ final class DevCommand implements Callable<Integer> {
         System.setProperty("PROMPTFLEET_SIM_KEY", "sk-sim-" + HexFormat.of().formatHex(b));
       }
       cfg = Configs.load(config, "dev.yaml", overrides);
-      providerText = "simulated provider " + sim.baseUrl();
+      providerText = "provider    simulated, " + sim.baseUrl();
     } else {
       String keyVar = apiKeyEnv != null ? apiKeyEnv : "PROMPTFLEET_UPSTREAM_KEY";
       if (apiKeyEnv == null && System.getenv(keyVar) == null) {
@@ -123,12 +155,16 @@ final class DevCommand implements Callable<Integer> {
       }
       FleetConfig base = Configs.load(config, "dev.yaml", overrides);
       cfg = base
-          .withProviders(Map.of(UPSTREAM, new ProviderSettings(providerUrl, null, null, null, null)))
-          .withKeys(Map.of(UPSTREAM, new KeySettings(UPSTREAM, keyVar, null, 16, 600, 1_000_000L, null)))
+          .withProviders(Map.of(UPSTREAM, new ProviderSettings(providerUrl, null, null, null, null, upstreamProtocol,
+              apiVersion, null, caFile == null ? null : new TlsSettings(caFile.toString(), null, null, null), null)))
+          .withKeys(Map.of(UPSTREAM, new KeySettings(UPSTREAM, keyVar, null, keyStreams, keyRpm, keyTpm, null)))
           .withModels(Map.of("*", new ModelSettings(List.of(
               new RouteSettings(UPSTREAM, null, List.of(UPSTREAM), null, null, null, null)))))
           .validated();
-      providerText = "provider " + providerUrl + " (model names passed through)";
+      providerText = "provider    " + providerUrl + " (" + upstreamProtocol.wireName()
+          + "; model names passed through)\n  key         " + keyStreams + " concurrent streams, " + keyRpm
+          + " requests/min, " + keyTpm + " tokens/min (the fleet never goes beyond them: raise them with"
+          + " --key-streams, --key-rpm, --key-tpm to what your key allows)";
     }
 
     TopicAdmin.ensureFleetTopics(cfg);

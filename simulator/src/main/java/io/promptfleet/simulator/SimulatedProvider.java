@@ -13,9 +13,13 @@ import java.util.Objects;
 
 /**
  * A simulated OpenAI-compatible provider: an HTTP/1.1 server with {@code GET /v1/models} and
- * {@code POST /v1/chat/completions} (JSON or SSE), also as the OpenAI Responses API ({@code POST /v1/responses}:
- * the same answers and faults in its request and event shapes), deterministic answers, pacing by timers, and fault
- * modes chosen per request by prompt directives ({@link Fault#toDirective()}) or by {@link #faults()}.
+ * {@code POST /v1/chat/completions} (JSON or SSE), deterministic answers, pacing by timers, and fault
+ * modes chosen per request by prompt directives ({@link Fault#toDirective()}) or by {@link #faults()}. It also
+ * speaks Anthropic's Messages API at {@code POST /v1/messages} (key in {@code x-api-key}): the same answers and
+ * faults as Anthropic's events (thinking, text, tool_use blocks, usage with cache reads and writes), errors
+ * ({@code 529 overloaded_error}, a mid-stream {@code event: error}) and {@code anthropic-ratelimit-*} headers; and
+ * the OpenAI Responses API at {@code POST /v1/responses}: the same answers and faults in its request and event
+ * shapes.
  *
  * <pre>{@code
  * SimulatedProvider sim = SimulatedProvider.start(vertx, SimulatorOptions.defaults().withPort(0))

@@ -8,7 +8,8 @@ import java.util.Map;
 /**
  * Live counters of a {@link SimulatedProvider}, for tests and benchmarks.
  *
- * <p>"Key" below means the verbatim value of the {@code Authorization} header, e.g. {@code "Bearer k1"}.
+ * <p>"Key" below means the verbatim value of the {@code Authorization} header, e.g. {@code "Bearer k1"}; for an
+ * Anthropic request ({@code /v1/messages}), {@code "Bearer "} followed by its {@code x-api-key}.
  * A request counts as concurrent for its key from the moment its body has arrived until its response has
  * ended or its connection has closed, whatever the outcome (errors and injected faults included); requests
  * rejected with 401 carry no key and are not counted per key.

@@ -41,11 +41,24 @@ import java.util.List;
  *                            key's window can ever hold)
  * @param breaker             this route's own breaker settings, each one over {@code dispatcher.breaker} (optional;
  *                            routes of the same name must agree: they share one breaker)
+ * @param priceCacheWritePerMtok USD per million prompt tokens written to the provider's prompt cache (Anthropic's
+ *                            {@code cache_creation_input_tokens}; optional: without it they cost the input price)
  */
 public record RouteSettings(String provider, String model, List<String> keys, Integer maxTokensCap,
     Integer defaultMaxTokens, Double priceInputPerMtok, Double priceOutputPerMtok, Integer maxPromptTokens,
     String maxTokensField, Double priceCachedInputPerMtok, Boolean stream, Boolean validateOutput,
-    Integer imageTokens, Integer attachmentTokens, Boolean overflow, RouteBreakerSettings breaker) {
+    Integer imageTokens, Integer attachmentTokens, Boolean overflow, RouteBreakerSettings breaker,
+    Double priceCacheWritePerMtok) {
+
+  /** A route without a cache-write price (the form before it existed). */
+  public RouteSettings(String provider, String model, List<String> keys, Integer maxTokensCap,
+      Integer defaultMaxTokens, Double priceInputPerMtok, Double priceOutputPerMtok, Integer maxPromptTokens,
+      String maxTokensField, Double priceCachedInputPerMtok, Boolean stream, Boolean validateOutput,
+      Integer imageTokens, Integer attachmentTokens, Boolean overflow, RouteBreakerSettings breaker) {
+    this(provider, model, keys, maxTokensCap, defaultMaxTokens, priceInputPerMtok, priceOutputPerMtok,
+        maxPromptTokens, maxTokensField, priceCachedInputPerMtok, stream, validateOutput, imageTokens,
+        attachmentTokens, overflow, breaker, null);
+  }
 
   /** A route without a prompt limit (the form older code builds). */
   public RouteSettings(String provider, String model, List<String> keys, Integer maxTokensCap,
@@ -90,6 +103,8 @@ public record RouteSettings(String provider, String model, List<String> keys, In
     ConfigException.require(attachmentTokens > 0, at + ".attachment_tokens must be > 0");
     ConfigException.require(priceCachedInputPerMtok == null || priceCachedInputPerMtok >= 0,
         at + ".price_cached_input_per_mtok must be >= 0");
+    ConfigException.require(priceCacheWritePerMtok == null || priceCacheWritePerMtok >= 0,
+        at + ".price_cache_write_per_mtok must be >= 0");
   }
 
   /** This route's breaker settings: its own {@code breaker} block over {@code global}. */
@@ -108,6 +123,6 @@ public record RouteSettings(String provider, String model, List<String> keys, In
     String upstream = model == null ? jobModel : model;
     return new io.promptfleet.common.job.Route(provider + "/" + upstream, provider, upstream, priceInputPerMtok,
         priceOutputPerMtok, priceCachedInputPerMtok, stream ? null : Boolean.FALSE,
-        validateOutput ? Boolean.TRUE : null, maxTokensField, defaultMaxTokens);
+        validateOutput ? Boolean.TRUE : null, maxTokensField, defaultMaxTokens, priceCacheWritePerMtok);
   }
 }

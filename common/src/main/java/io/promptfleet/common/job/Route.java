@@ -21,10 +21,22 @@ import org.jspecify.annotations.Nullable;
  * @param maxTokensField   the request field of the route's default limit ({@code max_tokens} when null)
  * @param defaultMaxTokens the completion limit the worker sends, in {@code maxTokensField}, for a job that sets
  *                   none; the job itself is never changed, so a retry on another route gets that route's field
+ * @param priceCacheWritePerMtok USD per million prompt tokens written to the provider's prompt cache
+ *                   ({@code prompt_tokens_details.cache_creation_input_tokens}, Anthropic), or null: they are then
+ *                   priced as input
  */
 public record Route(String name, String provider, String model, @Nullable Double priceInputPerMtok,
     @Nullable Double priceOutputPerMtok, @Nullable Double priceCachedInputPerMtok, @Nullable Boolean stream,
-    @Nullable Boolean validateOutput, @Nullable String maxTokensField, @Nullable Integer defaultMaxTokens) {
+    @Nullable Boolean validateOutput, @Nullable String maxTokensField, @Nullable Integer defaultMaxTokens,
+    @Nullable Double priceCacheWritePerMtok) {
+
+  /** A route without a cache-write price (cache writes cost the input price). */
+  public Route(String name, String provider, String model, @Nullable Double priceInputPerMtok,
+      @Nullable Double priceOutputPerMtok, @Nullable Double priceCachedInputPerMtok, @Nullable Boolean stream,
+      @Nullable Boolean validateOutput, @Nullable String maxTokensField, @Nullable Integer defaultMaxTokens) {
+    this(name, provider, model, priceInputPerMtok, priceOutputPerMtok, priceCachedInputPerMtok, stream,
+        validateOutput, maxTokensField, defaultMaxTokens, null);
+  }
 
   public Route(String name, String provider, String model, @Nullable Double priceInputPerMtok,
       @Nullable Double priceOutputPerMtok) {
@@ -50,8 +62,10 @@ public record Route(String name, String provider, String model, @Nullable Double
   }
 
   /**
-   * Cost in USD of the given usage, or null when the route has no prices. Cached prompt tokens are priced at the
-   * cached-input price when the route has one.
+   * Cost in USD of the given usage, or null when the route has no prices. Of the prompt tokens, cache reads ({@code
+   * cached_tokens}) are priced at the cached-input price and cache writes ({@code cache_creation_input_tokens}) at
+   * the cache-write price when the route has them; the rest, and those without a price of their own, at the input
+   * price.
    */
   public @Nullable Double cost(@Nullable Usage usage) {
     if (usage == null || (priceInputPerMtok == null && priceOutputPerMtok == null)) {
@@ -59,8 +73,11 @@ public record Route(String name, String provider, String model, @Nullable Double
     }
     double in = priceInputPerMtok == null ? 0 : priceInputPerMtok;
     double out = priceOutputPerMtok == null ? 0 : priceOutputPerMtok;
-    long cached = priceCachedInputPerMtok == null ? 0 : Math.min(usage.cachedTokens(), usage.promptTokens());
-    double cachedIn = priceCachedInputPerMtok == null ? 0 : priceCachedInputPerMtok;
-    return ((usage.promptTokens() - cached) * in + cached * cachedIn + usage.completionTokens() * out) / 1_000_000d;
+    long cached = Math.min(usage.cachedTokens(), usage.promptTokens());
+    long written = Math.min(usage.cacheCreationTokens(), usage.promptTokens() - cached);
+    double cachedIn = priceCachedInputPerMtok == null ? in : priceCachedInputPerMtok;
+    double writeIn = priceCacheWritePerMtok == null ? in : priceCacheWritePerMtok;
+    return ((usage.promptTokens() - cached - written) * in + cached * cachedIn + written * writeIn
+        + usage.completionTokens() * out) / 1_000_000d;
   }
 }

@@ -31,6 +31,15 @@ public record Usage(long promptTokens, long completionTokens, long totalTokens, 
     return detail(promptTokensDetails, "cached_tokens");
   }
 
+  /**
+   * {@code prompt_tokens_details.cache_creation_input_tokens}: prompt tokens written to the provider's prompt cache
+   * (Anthropic reports them), or 0 when not reported.
+   */
+  @JsonIgnore
+  public long cacheCreationTokens() {
+    return detail(promptTokensDetails, "cache_creation_input_tokens");
+  }
+
   /** {@code completion_tokens_details.reasoning_tokens}, or 0 when not reported. */
   @JsonIgnore
   public long reasoningTokens() {

@@ -409,7 +409,8 @@ public final class TenantBudgets {
 
   /** The worst-case cost of a prompt and completion on a route: prompt at its dearest input price. */
   static double cost(RouteSettings r, long prompt, long completion) {
-    double in = Math.max(price(r.priceInputPerMtok()), price(r.priceCachedInputPerMtok()));
+    double in = Math.max(Math.max(price(r.priceInputPerMtok()), price(r.priceCachedInputPerMtok())),
+        price(r.priceCacheWritePerMtok()));
     return (prompt * in + completion * price(r.priceOutputPerMtok())) / 1_000_000d;
   }
 
@@ -418,7 +419,7 @@ public final class TenantBudgets {
     if (r == null) {
       return 0;
     }
-    double max = Math.max(price(r.priceOutputPerMtok()),
+    double max = Math.max(Math.max(price(r.priceOutputPerMtok()), price(r.priceCacheWritePerMtok())),
         Math.max(price(r.priceInputPerMtok()), price(r.priceCachedInputPerMtok())));
     return tokens * max / 1_000_000d;
   }

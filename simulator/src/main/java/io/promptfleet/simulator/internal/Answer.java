@@ -129,6 +129,11 @@ final class Answer {
     return shape == Shape.FUNCTION_CALL;
   }
 
+  /** True for a refusal answer. */
+  boolean refused() {
+    return shape == Shape.REFUSAL;
+  }
+
   String reasoningField() {
     return reasoningField;
   }

@@ -11,7 +11,8 @@ import java.util.Arrays;
  * Writes one successful-status (200) completion response, streamed or not, paced by timers and shaped by
  * its {@link ResponsePlan} (cut, stall, error event, ...). What the response says is its {@link Answer};
  * how each event looks is its protocol's {@link AnswerEncoder} ({@link ChunkEncoder} for chat completions,
- * {@link ResponsesEncoder} for the Responses API): this class is the transport.
+ * {@link MessagesEncoder} for Anthropic's Messages, {@link ResponsesEncoder} for the Responses API): this class is
+ * the transport.
  *
  * <p>Not thread-safe: created and driven on the event loop of the request's connection; its timers fire
  * on that same event loop. It never blocks: waiting is {@link Vertx#setTimer}.
@@ -171,8 +172,7 @@ final class CompletionExchange {
   private void sendNonStream() {
     response.putHeader(HttpHeaders.CONTENT_TYPE, APPLICATION_JSON);
     switch (plan.ending()) {
-      case ERROR_EVENT -> response.setStatusCode(500).end(OpenAiErrors.body(
-          OpenAiErrors.SERVER_ERROR_MESSAGE, "server_error", null, null));
+      case ERROR_EVENT -> response.setStatusCode(500).end(encoder.serverError());
       case CUT -> {
         Buffer body = Buffer.buffer(encoder.completion(answer));
         response.setStatusCode(200).putHeader(HttpHeaders.CONTENT_LENGTH, Integer.toString(body.length()));

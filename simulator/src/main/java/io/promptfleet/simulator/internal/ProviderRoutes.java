@@ -25,9 +25,11 @@ import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * The HTTP surface of the simulator: {@code GET /v1/models}, {@code POST /v1/chat/completions}, {@code POST
- * /v1/responses} (the OpenAI Responses API: the same answer plan and faults, in its request and event shapes),
- * {@code GET /health}, and OpenAI-style errors for everything else.
+ * The HTTP surface of the simulator: {@code GET /v1/models}, {@code POST /v1/chat/completions},
+ * {@code POST /v1/messages} (Anthropic's Messages API: the key in {@code x-api-key}, counted as {@code Bearer <key>}
+ * so a key is the same on both paths; the same answers and fault directives in Anthropic's events, errors and
+ * headers), {@code POST /v1/responses} (the OpenAI Responses API: the same answer plan and faults, in its request
+ * and event shapes), {@code GET /health}, and OpenAI-style errors for everything else.
  *
  * <p>Thread-safe: the router may be shared by servers on several event loops; per-request state lives in
  * the handlers' locals and in {@link CompletionExchange}. Handlers run on the event loop of the request's
@@ -41,6 +43,9 @@ public final class ProviderRoutes {
   static final int MAX_SIMULATOR_TOKENS = 100_000;
   /** Request header that sets the completion length of one request. */
   public static final String TOKENS_HEADER = "x-simulator-tokens";
+
+  /** The completion APIs served: OpenAI's chat completions, Anthropic's Messages, OpenAI's Responses API. */
+  private enum Api { CHAT, MESSAGES, RESPONSES }
 
   private static final DateTimeFormatter HTTP_DATE =
       DateTimeFormatter.ofPattern("EEE, dd MMM yyyy HH:mm:ss 'GMT'", Locale.ENGLISH).withZone(ZoneOffset.UTC);
@@ -72,8 +77,9 @@ public final class ProviderRoutes {
     router.get("/health").handler(ctx -> ctx.response()
         .putHeader(HttpHeaders.CONTENT_TYPE, "application/json").end("{\"status\":\"UP\"}"));
     router.get("/v1/models").handler(routes::models);
-    router.post("/v1/chat/completions").handler(ctx -> routes.complete(ctx, false));
-    router.post("/v1/responses").handler(ctx -> routes.complete(ctx, true));
+    router.post("/v1/chat/completions").handler(ctx -> routes.complete(ctx, Api.CHAT));
+    router.post("/v1/messages").handler(ctx -> routes.complete(ctx, Api.MESSAGES));
+    router.post("/v1/responses").handler(ctx -> routes.complete(ctx, Api.RESPONSES));
     router.route().last().handler(ctx -> routes.error(ctx.response(), 404, OpenAiErrors.body(
         "Invalid URL (" + ctx.request().method() + " " + ctx.request().path() + ")",
         "invalid_request_error", null, null)));
@@ -113,38 +119,52 @@ public final class ProviderRoutes {
   }
 
   /**
-   * A completion request: chat completions, or the Responses API when {@code responsesApi}; both plan the answer
-   * and its faults the same way, from the same directives.
+   * A completion request in any of the {@link Api}s: each plans the answer and its faults the same way, from the
+   * same directives, and writes it through its {@link AnswerEncoder}.
    */
-  private void complete(RoutingContext ctx, boolean responsesApi) {
+  private void complete(RoutingContext ctx, Api api) {
+    boolean anthropic = api == Api.MESSAGES;
     HttpServerRequest request = ctx.request();
     HttpServerResponse response = ctx.response();
     stats.requestReceived();
     long seq = sequence.incrementAndGet();
-    response.putHeader("x-request-id", requestId(seq));
-    String key = bearer(request);
+    response.putHeader(anthropic ? "request-id" : "x-request-id", requestId(seq));
+    String key = anthropic ? apiKey(request) : bearer(request);
     if (key == null) {
-      unauthorized(response);
+      if (anthropic) {
+        error(response, 401, AnthropicErrors.body("authentication_error", "x-api-key header is required"));
+      } else {
+        unauthorized(response);
+      }
       return;
     }
     StatsRecorder.Lease lease = stats.requestStarted(key);
     // Whatever happens next (even a bug answered by the router's 500 handler), the request ends here.
     response.endHandler(v -> lease.release()).closeHandler(v -> lease.release());
     ChatRequest chat;
+    int cachePrefixTokens = 0;
     List<Fault> applied;
     int naturalLength;
     boolean reasoningModel;
     try {
-      chat = responsesApi ? ResponsesRequest.parse(bodyText(ctx), options.models().get(0))
-          : ChatRequest.parse(bodyText(ctx), options.models().get(0));
-      reasoningModel = options.isReasoningModel(chat.model());
-      if (reasoningModel) {
-        ReasoningModelRules.check(chat);
+      if (anthropic) {
+        MessagesRequest m = MessagesRequest.parse(bodyText(ctx), options.models().get(0));
+        chat = m.chat();
+        cachePrefixTokens = m.cachePrefixTokens();
+        reasoningModel = false;
+      } else {
+        chat = api == Api.RESPONSES ? ResponsesRequest.parse(bodyText(ctx), options.models().get(0))
+            : ChatRequest.parse(bodyText(ctx), options.models().get(0));
+        reasoningModel = options.isReasoningModel(chat.model());
+        if (reasoningModel) {
+          ReasoningModelRules.check(chat);
+        }
       }
       naturalLength = tokensHeader(request).orElse(options.defaultCompletionTokens());
       applied = faults.resolve(key, chat);
     } catch (InvalidRequestException e) {
-      error(response, 400, OpenAiErrors.body(e.getMessage(), "invalid_request_error", e.param(), e.code()));
+      error(response, 400, anthropic ? AnthropicErrors.body("invalid_request_error", e.getMessage())
+          : OpenAiErrors.body(e.getMessage(), "invalid_request_error", e.param(), e.code()));
       return;
     }
     for (Fault fault : applied) {
@@ -163,13 +183,16 @@ public final class ProviderRoutes {
     Answer answer = AnswerBuilder.build(chat, plan, naturalLength, reasoningModel, idBase);
     long nowMs = stats.clock().millis();
     if (plan.ending() == ResponsePlan.Ending.STATUS) {
-      statusFault(response, key, plan.endingFault(), chat, answer.usage().totalTokens(), nowMs);
+      statusFault(response, key, plan.endingFault(), chat, answer.usage().totalTokens(), nowMs, anthropic);
       return;
     }
-    rateLimits.apply(response.headers(), key, answer.usage().totalTokens(), nowMs, false, 0);
-    AnswerEncoder encoder = responsesApi ? new ResponsesEncoder(idBase, nowMs / 1000, chat.model(), plan.lineEnd())
-        : new ChunkEncoder("chatcmpl-sim" + idBase, nowMs / 1000, chat.model(), chat.includeUsage(), plan.lineEnd(),
-            chat.logprobs() ? chat.topLogprobs() : -1);
+    rateLimits.apply(response.headers(), key, answer.usage().totalTokens(), nowMs, false, 0, anthropic);
+    AnswerEncoder encoder = switch (api) {
+      case CHAT -> new ChunkEncoder("chatcmpl-sim" + idBase, nowMs / 1000, chat.model(), chat.includeUsage(),
+          plan.lineEnd(), chat.logprobs() ? chat.topLogprobs() : -1);
+      case MESSAGES -> new MessagesEncoder("msg_sim" + idBase, chat.model(), cachePrefixTokens);
+      case RESPONSES -> new ResponsesEncoder(idBase, nowMs / 1000, chat.model(), plan.lineEnd());
+    };
     CompletionExchange exchange = new CompletionExchange(vertx, request, stats, lease, plan, answer, encoder);
     if (chat.stream()) {
       exchange.startStream();
@@ -179,7 +202,7 @@ public final class ProviderRoutes {
   }
 
   private void statusFault(HttpServerResponse response, String key, Fault fault, ChatRequest chat,
-      int totalTokens, long nowMs) {
+      int totalTokens, long nowMs, boolean anthropic) {
     int code = fault.statusCode();
     long resetMs = 1000;
     if (fault.retryAfterMs().isPresent()) {
@@ -196,12 +219,14 @@ public final class ProviderRoutes {
       response.putHeader("retry-after", HTTP_DATE.format(Instant.ofEpochMilli(nowMs).plusSeconds(seconds)));
     }
     if (code == 429) {
-      rateLimits.apply(response.headers(), key, totalTokens, nowMs, true, resetMs);
+      rateLimits.apply(response.headers(), key, totalTokens, nowMs, true, resetMs, anthropic);
     }
     if (code == 529) {
       response.setStatusMessage("Overloaded");
     }
-    error(response, code, OpenAiErrors.body(OpenAiErrors.forStatus(code, fault.isQuota(), chat.model())));
+    OpenAiErrors.Spec spec = OpenAiErrors.forStatus(code, fault.isQuota(), chat.model());
+    error(response, code, anthropic ? AnthropicErrors.body(AnthropicErrors.typeFor(code, fault.isQuota()),
+        spec.message()) : OpenAiErrors.body(spec));
   }
 
   private void unauthorized(HttpServerResponse response) {
@@ -222,6 +247,12 @@ public final class ProviderRoutes {
   private static String bodyText(RoutingContext ctx) {
     String text = ctx.body().available() ? ctx.body().asString() : null;
     return text == null ? "" : text;
+  }
+
+  /** {@code Bearer <x-api-key>} (the key as the OpenAI path counts it), or null without the header. */
+  private static String apiKey(HttpServerRequest request) {
+    String value = request.getHeader("x-api-key");
+    return value == null || value.isBlank() ? null : "Bearer " + value.strip();
   }
 
   /** The whole {@code Authorization} value if it is {@code Bearer <something>}, else null. */

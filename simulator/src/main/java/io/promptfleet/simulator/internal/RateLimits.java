@@ -1,12 +1,14 @@
 package io.promptfleet.simulator.internal;
 
 import io.vertx.core.MultiMap;
+import java.time.Instant;
 import java.util.Locale;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * Synthetic {@code x-ratelimit-*} headers: a per-key one-minute window of requests and tokens against fixed
- * limits, with reset times computed as if the budget refilled evenly over the minute (as OpenAI reports).
+ * limits, with reset times computed as if the budget refilled evenly over the minute (as OpenAI reports); for an
+ * Anthropic request the same counts as {@code anthropic-ratelimit-*} headers with RFC 3339 reset instants.
  * Thread-safe.
  */
 final class RateLimits {
@@ -24,6 +26,12 @@ final class RateLimits {
    * @param limited true for a 429: remaining requests reported as 0, reset as {@code resetOverrideMs}
    */
   void apply(MultiMap headers, String key, long tokens, long nowMs, boolean limited, long resetOverrideMs) {
+    apply(headers, key, tokens, nowMs, limited, resetOverrideMs, false);
+  }
+
+  /** As {@link #apply(MultiMap, String, long, long, boolean, long)}, in Anthropic's header names when asked. */
+  void apply(MultiMap headers, String key, long tokens, long nowMs, boolean limited, long resetOverrideMs,
+      boolean anthropic) {
     if (windows.size() > MAX_KEYS) {
       windows.clear();
     }
@@ -32,6 +40,16 @@ final class RateLimits {
     long remainingTokens = Math.max(0, LIMIT_TOKENS - used[1]);
     long resetRequestsMs = limited ? resetOverrideMs : ceilDiv(used[0] * WINDOW_MS, LIMIT_REQUESTS);
     long resetTokensMs = ceilDiv(used[1] * WINDOW_MS, LIMIT_TOKENS);
+    if (anthropic) {
+      String p = "anthropic-ratelimit-";
+      headers.set(p + "requests-limit", Long.toString(LIMIT_REQUESTS))
+          .set(p + "requests-remaining", Long.toString(remainingRequests))
+          .set(p + "requests-reset", Instant.ofEpochMilli(nowMs + resetRequestsMs).toString())
+          .set(p + "tokens-limit", Long.toString(LIMIT_TOKENS))
+          .set(p + "tokens-remaining", Long.toString(remainingTokens))
+          .set(p + "tokens-reset", Instant.ofEpochMilli(nowMs + resetTokensMs).toString());
+      return;
+    }
     headers.set("x-ratelimit-limit-requests", Long.toString(LIMIT_REQUESTS))
         .set("x-ratelimit-limit-tokens", Long.toString(LIMIT_TOKENS))
         .set("x-ratelimit-remaining-requests", Long.toString(remainingRequests))

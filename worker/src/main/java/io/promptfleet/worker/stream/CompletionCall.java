@@ -33,8 +33,7 @@ import org.slf4j.LoggerFactory;
 
 /**
  * One attempt of one job: send the job in its provider's protocol ({@link UpstreamProtocol}), decode the stream,
- * publish every
- * delta as a chunk, and end in exactly one of: a {@code succeeded} result; a retry request on the retry topic
+ * publish every delta as a chunk, and end in exactly one of: a {@code succeeded} result; a retry request on the retry topic
  * (transient and key-fatal failures: the dispatcher owns backoff, attempts and the deadline); a {@code failed}
  * result (the provider rejected the request); a {@code cancelled} result; or nothing at all when the attempt is
  * handed back to the share group (drain, or Kafka unreachable). Then a {@code lease_released} fleet event, then
@@ -42,7 +41,8 @@ import org.slf4j.LoggerFactory;
  * Kafka).
  *
  * <p>A coordinator: it owns the HTTP exchange, the order of events and the one decision that ends the attempt;
- * {@link ProviderRequest} builds the request, {@link AttemptTimers} owns the timeouts, {@link MessageAssembler}
+ * the provider's {@link UpstreamProtocol} builds the request and its {@link StreamDecoder} reads the events,
+ * {@link AttemptTimers} owns the timeouts, {@link MessageAssembler}
  * accumulates the answer, {@link ChunkSink} publishes the chunks and counts their acks, {@link OutputValidator}
  * checks a strict structured output, {@link OutcomeRecords} builds the terminal record and the fleet event, and
  * {@link TerminalPublisher} sends them in order.

@@ -7,8 +7,10 @@ import java.io.IOException;
 import java.util.Locale;
 
 /**
- * The one place that classifies provider failures (HTTP status and OpenAI-style error bodies) as transient,
- * key-fatal or permanent. Stateless and thread-safe.
+ * The one place that classifies provider failures (HTTP status and OpenAI-style error bodies, whose {@code error}
+ * object Anthropic's share: {@code {"type": "error", "error": {"type": "overloaded_error", "message": ...}}}) as
+ * transient, key-fatal or permanent. Anthropic's 529 {@code overloaded_error} is a 5xx, so transient; its 402 {@code
+ * billing_error} is key-fatal like a quota 429. Stateless and thread-safe.
  */
 public final class Failures {
   private static final int MAX_DETAIL = 512;
@@ -21,6 +23,9 @@ public final class Failures {
     String message = "provider answered HTTP " + status + (e.message.isEmpty() ? "" : ": " + e.message);
     return switch (status) {
       case 401, 403 -> new Failure(FailureClass.KEY_FATAL, ErrorCodes.UPSTREAM_AUTH, message, status);
+      case 402 -> e.isQuota()
+          ? new Failure(FailureClass.KEY_FATAL, ErrorCodes.UPSTREAM_QUOTA, message, status)
+          : new Failure(FailureClass.PERMANENT, ErrorCodes.UPSTREAM_REJECTED, message, status);
       case 429 -> e.isQuota()
           ? new Failure(FailureClass.KEY_FATAL, ErrorCodes.UPSTREAM_QUOTA, message, status)
           : new Failure(FailureClass.TRANSIENT, ErrorCodes.UPSTREAM_RATE_LIMITED, message, status);
@@ -110,7 +115,8 @@ public final class Failures {
     }
 
     boolean isQuota() {
-      return is("insufficient_quota") || is("billing_hard_limit_reached") || is("billing_not_active");
+      return is("insufficient_quota") || is("billing_hard_limit_reached") || is("billing_not_active")
+          || is("billing_error");
     }
   }
 

@@ -6,6 +6,7 @@ import io.promptfleet.common.config.ProviderProtocol;
 public final class Protocols {
   private static final UpstreamProtocol OPENAI = new OpenAiChat();
   private static final UpstreamProtocol OPENAI_RESPONSES = new OpenAiResponses();
+  private static final UpstreamProtocol ANTHROPIC = new AnthropicMessages();
 
   private Protocols() {}
 
@@ -13,7 +14,8 @@ public final class Protocols {
     return switch (protocol) {
       case OPENAI -> OPENAI;
       case OPENAI_RESPONSES -> OPENAI_RESPONSES;
-      case AZURE_OPENAI, ANTHROPIC -> throw new UnsupportedOperationException(
+      case ANTHROPIC -> ANTHROPIC;
+      case AZURE_OPENAI -> throw new UnsupportedOperationException(
           "protocol " + protocol.wireName() + " is not built yet");
     };
   }

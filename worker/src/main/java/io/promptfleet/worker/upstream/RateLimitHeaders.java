@@ -10,7 +10,9 @@ import java.util.function.UnaryOperator;
 
 /**
  * What a provider's response headers say about its limits: the {@code x-ratelimit-*} headers (lower-cased, sorted,
- * values redacted), which the fleet event carries to the dispatcher, and how long the provider asked us to wait
+ * values redacted; Anthropic's {@code anthropic-ratelimit-*} headers normalised to them by {@link
+ * AnthropicRateLimits} when the response has no {@code x-ratelimit-remaining-*} of its own), which the fleet event
+ * carries to the dispatcher, and how long the provider asked us to wait
  * ({@code retry-after-ms} / {@code retry-after}, see {@link RetryAfter}), which delays a retry. Immutable.
  *
  * @param rateLimit    the {@code x-ratelimit-*} headers by lower-case name
@@ -29,11 +31,18 @@ public record RateLimitHeaders(Map<String, String> rateLimit, Long retryAfterMs)
   public static RateLimitHeaders of(Iterable<Map.Entry<String, String>> headers, UnaryOperator<String> redact,
       Instant now) {
     Map<String, String> kept = new TreeMap<>();
+    Map<String, String> anthropic = null;
     for (Map.Entry<String, String> e : headers) {
       String k = e.getKey().toLowerCase(Locale.ROOT);
       if (k.startsWith("x-ratelimit-") || k.startsWith("retry-after")) {
         kept.put(k, redact.apply(e.getValue()));
+      } else if (k.startsWith(AnthropicRateLimits.PREFIX)) {
+        (anthropic == null ? anthropic = new TreeMap<>() : anthropic).put(k, redact.apply(e.getValue()));
       }
+    }
+    if (anthropic != null && !kept.containsKey("x-ratelimit-remaining-requests")
+        && !kept.containsKey("x-ratelimit-remaining-tokens")) {
+      kept.putAll(AnthropicRateLimits.normalise(anthropic, now));
     }
     Long retryAfterMs = RetryAfter.millis(kept, now);
     kept.keySet().removeIf(k -> k.startsWith("retry-after"));

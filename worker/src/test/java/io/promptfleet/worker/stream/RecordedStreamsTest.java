@@ -113,6 +113,10 @@ class RecordedStreamsTest {
       } else {
         assertThat(m.toolCalls()).as("tool_calls").isNull();
       }
+      if (expected.has("reasoning_signature")) {
+        assertThat(m.extra().get("reasoning_signature").asText()).as("reasoning_signature")
+            .isEqualTo(expected.get("reasoning_signature").asText());
+      }
       JsonNode fc = expected.path("function_call");
       if (fc.isObject()) {
         assertThat(m.functionCall().name()).isEqualTo(fc.path("name").asText());

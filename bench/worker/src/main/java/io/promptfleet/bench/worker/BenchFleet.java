@@ -41,13 +41,14 @@ final class BenchFleet {
     return v == null || v.isBlank() ? def : v;
   }
 
+  /** The bench fleet; its provider speaks the protocol named by env PROTOCOL (default openai). */
   static FleetConfig config(String bootstrap, String prefix, String upstream, int slots, int lanes) {
     System.setProperty("PF_BENCH_KEY", "sk-bench");
     String yaml = """
         kafka: {bootstrap_servers: "%1$s"}
         topics: {prefix: %2$s, partitions: 6, assignment_partitions: 6}
         providers:
-          up: {base_url: "%3$s"}
+          up: {base_url: "%3$s", protocol: %6$s}
         keys:
           k1: {provider: up, secret_env: PF_BENCH_KEY, max_concurrency: 100000}
         models:
@@ -55,7 +56,7 @@ final class BenchFleet {
             routes:
               - {provider: up, model: mock-model}
         worker: {share_group: %2$s-workers, slots: %4$d, lanes: %5$d, http_port: 0}
-        """.formatted(bootstrap, prefix, upstream, slots, lanes);
+        """.formatted(bootstrap, prefix, upstream, slots, lanes, env("PROTOCOL", "openai"));
     FleetConfig config = ConfigLoader.parse(yaml, Map.of(), new Properties());
     TopicAdmin.ensureFleetTopics(config);
     return config;

@@ -25,7 +25,8 @@ import java.util.Map;
  *
  * <p>Env: BOOTSTRAP (required), UPSTREAM (default http://127.0.0.1:18080/v1), STREAMS per round (3000), ROUNDS (5),
  * WARMUP streams (60000), SLOTS (100), LANES (4), COALESCE_MS (0), VERTX ({@code worker}: the worker's own
- * {@code WorkerService.newVertx()}; {@code plain}: {@code Vertx.vertx()}).
+ * {@code WorkerService.newVertx()}; {@code plain}: {@code Vertx.vertx()}), PROTOCOL ({@code openai}, or
+ * {@code anthropic} for an upstream speaking Anthropic Messages, e.g. {@code mock-anthropic.js}).
  */
 public final class WorkerCpuBench {
   private WorkerCpuBench() {}

@@ -1,0 +1,38 @@
+package io.promptfleet.launcher;
+
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.promptfleet.common.config.ConfigException;
+import org.junit.jupiter.api.Test;
+import picocli.CommandLine;
+
+/** What {@code promptfleet dev} refuses before it starts anything. */
+class DevCommandTest {
+
+  private static DevCommand parsed(String... args) {
+    DevCommand dev = new DevCommand();
+    new CommandLine(dev).parseArgs(args);
+    return dev;
+  }
+
+  @Test
+  void shouldRefuseProviderOptionsWithoutAProviderUrl() {
+    assertThatThrownBy(() -> parsed("--protocol", "anthropic").call())
+        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("go with --provider-url");
+    assertThatThrownBy(() -> parsed("--api-version", "2024-10-21").call())
+        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("go with --provider-url");
+  }
+
+  @Test
+  void shouldNameTheAcceptedProtocolsForAnUnknownOne() {
+    assertThatThrownBy(() -> parsed("--provider-url", "http://127.0.0.1:1/v1", "--protocol", "gemini").call())
+        .isInstanceOf(ConfigException.class)
+        .hasMessageContaining("gemini").hasMessageContaining("openai, azure-openai, anthropic, openai-responses");
+  }
+
+  @Test
+  void shouldRefuseKeyLimitsBelowOne() {
+    assertThatThrownBy(() -> parsed("--provider-url", "http://127.0.0.1:1/v1", "--key-rpm", "0").call())
+        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("--key-rpm");
+  }
+}
