@@ -1,11 +1,9 @@
 package io.promptfleet.worker.upstream;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import io.promptfleet.common.codec.Json;
 import io.promptfleet.common.job.ErrorCodes;
 import io.promptfleet.common.job.FunctionCall;
 import io.promptfleet.common.job.ToolCallDelta;
-import java.io.IOException;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -52,16 +50,10 @@ final class ResponsesEventDecoder implements StreamDecoder {
     if (complete || failed) {
       return;
     }
-    JsonNode e;
-    try {
-      e = Json.mapper().readTree(data);
-    } catch (IOException ex) {
-      e = null;
-    }
-    if (e == null || !e.isObject()) {
+    JsonNode e = EventJson.object(data);
+    if (e == null) {
       failed = true;
-      out.failure(Failure.transientFailure(ErrorCodes.STREAM_INVALID, "a stream event is not a JSON object: "
-          + Failures.clip(data), 200));
+      out.failure(EventJson.notAnObject(data));
       return;
     }
     String kind = e.path("type").asText(type == null ? "" : type);

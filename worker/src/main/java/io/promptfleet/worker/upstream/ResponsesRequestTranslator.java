@@ -43,6 +43,9 @@ final class ResponsesRequestTranslator {
   /** Chat fields that mean nothing when 0, false or null; anything else is refused. */
   private static final Set<String> DEFAULT_ONLY = Set.of("frequency_penalty", "presence_penalty", "logprobs", "n");
 
+  /** A tool or call of another type than function. */
+  private static final FunctionTools.Refusal REFUSE = (field, value) -> unsupported(field + "=" + value);
+
   private ResponsesRequestTranslator() {}
 
   static ObjectNode body(Assignment assignment) {
@@ -185,19 +188,10 @@ final class ResponsesRequestTranslator {
     if (!parts.isEmpty()) {
       items.add(message("assistant", parts));
     }
-    JsonNode calls = m.toolCalls();
-    if (calls == null || calls.isNull()) {
-      return;
-    }
-    for (int t = 0; t < calls.size(); t++) {
-      JsonNode call = calls.get(t);
-      if (!"function".equals(call.path("type").asText("function"))) {
-        throw unsupported(at + ".tool_calls[" + t + "].type=" + call.path("type").asText());
-      }
-      JsonNode args = call.path("function").path("arguments");
-      items.addObject().put("type", "function_call").put("call_id", call.path("id").asText())
-          .put("name", call.path("function").path("name").asText())
-          .put("arguments", args.isTextual() ? args.textValue() : args.isMissingNode() ? "" : args.toString());
+    for (FunctionTools.Call call : FunctionTools.calls(m.toolCalls(), at, REFUSE)) {
+      JsonNode args = call.arguments();
+      items.addObject().put("type", "function_call").put("call_id", call.id()).put("name", call.name())
+          .put("arguments", args == null ? "" : args.isTextual() ? args.textValue() : args.toString());
     }
   }
 
@@ -236,20 +230,15 @@ final class ResponsesRequestTranslator {
 
   private static ArrayNode tools(JsonNode tools) {
     ArrayNode out = NODES.arrayNode();
-    for (int i = 0; i < tools.size(); i++) {
-      JsonNode t = tools.get(i);
-      if (!"function".equals(t.path("type").asText())) {
-        throw unsupported("tools[" + i + "].type=" + t.path("type").asText());
+    for (FunctionTools.Tool t : FunctionTools.tools(tools, REFUSE)) {
+      ObjectNode o = out.addObject().put("type", "function").put("name", t.name());
+      if (t.description() != null) {
+        o.set("description", t.description());
       }
-      JsonNode f = t.path("function");
-      ObjectNode o = out.addObject().put("type", "function").put("name", f.path("name").asText());
-      if (f.has("description")) {
-        o.set("description", f.get("description"));
+      if (t.parameters() != null) {
+        o.set("parameters", t.parameters());
       }
-      if (f.has("parameters")) {
-        o.set("parameters", f.get("parameters"));
-      }
-      o.put("strict", f.path("strict").asBoolean(false));
+      o.put("strict", t.strict() != null && t.strict().asBoolean(false));
     }
     return out;
   }

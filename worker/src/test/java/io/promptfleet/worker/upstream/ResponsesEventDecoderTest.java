@@ -6,7 +6,6 @@ import io.promptfleet.common.job.ErrorCodes;
 import io.promptfleet.common.job.ToolCallDelta;
 import io.promptfleet.worker.stream.sse.SseParser;
 import java.nio.charset.StandardCharsets;
-import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
@@ -25,55 +24,8 @@ class ResponsesEventDecoderTest {
       + "\"id\":\"resp_1\",\"object\":\"response\",\"status\":\"in_progress\",\"model\":\"gpt-5-nano-2025-08-07\","
       + "\"output\":[],\"usage\":null}}";
 
-  /** What the decoder said, in order. */
-  static final class Recorded implements StreamDecoder.Events {
-    final List<ChunkEvent> events = new ArrayList<>();
-    final List<Failure> failures = new ArrayList<>();
-
-    @Override
-    public void event(ChunkEvent e) {
-      events.add(e);
-    }
-
-    @Override
-    public void failure(Failure f) {
-      failures.add(f);
-    }
-
-    String content() {
-      StringBuilder sb = new StringBuilder();
-      events.stream().filter(e -> e.content() != null).forEach(e -> sb.append(e.content()));
-      return sb.toString();
-    }
-
-    String reasoning() {
-      StringBuilder sb = new StringBuilder();
-      events.stream().filter(e -> e.reasoning() != null).forEach(e -> sb.append(e.reasoning()));
-      return sb.toString();
-    }
-
-    String arguments(int index) {
-      StringBuilder sb = new StringBuilder();
-      for (ChunkEvent e : events) {
-        if (e.toolCalls() != null) {
-          for (ToolCallDelta d : e.toolCalls()) {
-            if (d.index() == index && d.function() != null && d.function().arguments() != null) {
-              sb.append(d.function().arguments());
-            }
-          }
-        }
-      }
-      return sb.toString();
-    }
-
-    String finishReason() {
-      return events.stream().filter(e -> e.finishReason() != null).map(ChunkEvent::finishReason)
-          .reduce((a, b) -> b).orElse(null);
-    }
-  }
-
-  private static Recorded decode(ResponsesEventDecoder decoder, String... data) {
-    Recorded r = new Recorded();
+  private static DecodedEvents decode(ResponsesEventDecoder decoder, String... data) {
+    DecodedEvents r = new DecodedEvents();
     for (String d : data) {
       decoder.decode(null, d, r);
     }
@@ -84,7 +36,7 @@ class ResponsesEventDecoderTest {
   void shouldReadTextAndFinishWithStopAndUsageWhenTheResponseCompletes() {
     ResponsesEventDecoder decoder = new ResponsesEventDecoder();
 
-    Recorded r = decode(decoder, CREATED,
+    DecodedEvents r = decode(decoder, CREATED,
         "{\"type\":\"response.output_item.added\",\"output_index\":0,\"item\":{\"id\":\"msg_1\",\"type\":\"message\"}}",
         "{\"type\":\"response.output_text.delta\",\"item_id\":\"msg_1\",\"output_index\":0,\"content_index\":0,"
             + "\"delta\":\"Hel\"}",
@@ -124,7 +76,7 @@ class ResponsesEventDecoderTest {
 
     for (int split = 1; split < bytes.length; split++) {
       ResponsesEventDecoder decoder = new ResponsesEventDecoder();
-      Recorded r = new Recorded();
+      DecodedEvents r = new DecodedEvents();
       SseParser parser = new SseParser((type, data, id) -> decoder.decode(type, data, r), 1 << 16, 1 << 16);
       parser.feed(bytes, 0, split);
       parser.feed(bytes, split, bytes.length - split);
@@ -139,7 +91,7 @@ class ResponsesEventDecoderTest {
 
   @Test
   void shouldGiveEachFunctionCallItsIndexInOutputOrderWithTheCallIdAsId() {
-    Recorded r = decode(new ResponsesEventDecoder(), CREATED,
+    DecodedEvents r = decode(new ResponsesEventDecoder(), CREATED,
         "{\"type\":\"response.output_item.added\",\"output_index\":0,\"item\":{\"id\":\"rs_1\",\"type\":\"reasoning\"}}",
         "{\"type\":\"response.output_item.added\",\"output_index\":1,\"item\":{\"id\":\"fc_a\",\"type\":\"function_call\","
             + "\"call_id\":\"call_a\",\"name\":\"weather\",\"arguments\":\"\"}}",
@@ -159,7 +111,7 @@ class ResponsesEventDecoderTest {
 
   @Test
   void shouldSeparateReasoningSummaryPartsAndReadReasoningText() {
-    Recorded r = decode(new ResponsesEventDecoder(), CREATED,
+    DecodedEvents r = decode(new ResponsesEventDecoder(), CREATED,
         "{\"type\":\"response.reasoning_summary_text.delta\",\"item_id\":\"rs_1\",\"summary_index\":0,\"delta\":\"**A**\"}",
         "{\"type\":\"response.reasoning_summary_text.delta\",\"item_id\":\"rs_1\",\"summary_index\":0,\"delta\":\" one\"}",
         "{\"type\":\"response.reasoning_summary_text.delta\",\"item_id\":\"rs_1\",\"summary_index\":1,\"delta\":\"**B**\"}",
@@ -170,7 +122,7 @@ class ResponsesEventDecoderTest {
 
   @Test
   void shouldAddWhatADoneEventHoldsBeyondTheDeltasAndIgnoreADoneEventThatRepeatsOrContradictsThem() {
-    Recorded r = decode(new ResponsesEventDecoder(), CREATED,
+    DecodedEvents r = decode(new ResponsesEventDecoder(), CREATED,
         "{\"type\":\"response.output_text.delta\",\"item_id\":\"m\",\"content_index\":0,\"delta\":\"Hel\"}",
         "{\"type\":\"response.output_text.done\",\"item_id\":\"m\",\"content_index\":0,\"text\":\"Hello\"}",
         "{\"type\":\"response.output_text.delta\",\"item_id\":\"m\",\"content_index\":1,\"delta\":\"abc\"}",
@@ -186,7 +138,7 @@ class ResponsesEventDecoderTest {
 
   @Test
   void shouldIgnoreUnknownEventsAndEventsThatOnlyRepeat() {
-    Recorded r = decode(new ResponsesEventDecoder(), CREATED,
+    DecodedEvents r = decode(new ResponsesEventDecoder(), CREATED,
         "{\"type\":\"response.content_part.added\",\"item_id\":\"m\",\"part\":{\"type\":\"output_text\",\"text\":\"\"}}",
         "{\"type\":\"response.output_text.annotation.added\",\"item_id\":\"m\",\"annotation\":{}}",
         "{\"type\":\"response.web_search_call.searching\",\"item_id\":\"ws\"}",
@@ -201,10 +153,10 @@ class ResponsesEventDecoderTest {
   @Test
   void shouldFinishWithLengthWhenIncompleteForMaxOutputTokensAndContentFilterForAFilter() {
     ResponsesEventDecoder decoder = new ResponsesEventDecoder();
-    Recorded length = decode(decoder, CREATED, "{\"type\":\"response.incomplete\",\"response\":{\"status\":"
+    DecodedEvents length = decode(decoder, CREATED, "{\"type\":\"response.incomplete\",\"response\":{\"status\":"
         + "\"incomplete\",\"incomplete_details\":{\"reason\":\"max_output_tokens\"},\"output\":[],\"usage\":{"
         + "\"input_tokens\":3,\"output_tokens\":16,\"total_tokens\":19}}}");
-    Recorded filtered = decode(new ResponsesEventDecoder(), CREATED, "{\"type\":\"response.incomplete\",\"response\":"
+    DecodedEvents filtered = decode(new ResponsesEventDecoder(), CREATED, "{\"type\":\"response.incomplete\",\"response\":"
         + "{\"status\":\"incomplete\",\"incomplete_details\":{\"reason\":\"content_filter\"},\"output\":[]}}");
 
     assertThat(length.finishReason()).isEqualTo("length");
@@ -216,7 +168,7 @@ class ResponsesEventDecoderTest {
   void shouldFailOnceWithTheQuotaErrorOfARecordedErrorEventFollowedByResponseFailed() {
     ResponsesEventDecoder decoder = new ResponsesEventDecoder();
 
-    Recorded r = decode(decoder, CREATED,
+    DecodedEvents r = decode(decoder, CREATED,
         "{\"type\":\"error\",\"sequence_number\":2,\"error\":{\"type\":\"insufficient_quota\",\"code\":"
             + "\"insufficient_quota\",\"message\":\"You exceeded your current quota, please check your plan and "
             + "billing details.\",\"param\":null}}",
@@ -233,11 +185,11 @@ class ResponsesEventDecoderTest {
 
   @Test
   void shouldRetryARecordedRateLimitedResponseFailedAndAServerError() {
-    Recorded limited = decode(new ResponsesEventDecoder(), CREATED,
+    DecodedEvents limited = decode(new ResponsesEventDecoder(), CREATED,
         "{\"type\":\"response.failed\",\"sequence_number\":1,\"response\":{\"status\":\"failed\",\"error\":{\"code\":"
             + "\"rate_limit_exceeded\",\"message\":\"Request too large for gpt-4o-mini in organization on tokens per "
             + "min (TPM): Limit 30000, Requested 35364.\"},\"output\":[]}}");
-    Recorded server = decode(new ResponsesEventDecoder(), CREATED,
+    DecodedEvents server = decode(new ResponsesEventDecoder(), CREATED,
         "{\"type\":\"response.failed\",\"response\":{\"status\":\"failed\",\"error\":{\"code\":\"server_error\","
             + "\"message\":\"The server had an error\"}}}");
 
@@ -249,10 +201,10 @@ class ResponsesEventDecoderTest {
 
   @Test
   void shouldFailPermanentlyOnAnInvalidRequestErrorAndReadTheFlatErrorEventOfTheReference() {
-    Recorded invalid = decode(new ResponsesEventDecoder(), CREATED,
+    DecodedEvents invalid = decode(new ResponsesEventDecoder(), CREATED,
         "{\"type\":\"response.failed\",\"response\":{\"status\":\"failed\",\"error\":{\"code\":\"invalid_image_url\","
             + "\"message\":\"Error while downloading https://example.com/x.png.\"}}}");
-    Recorded flat = decode(new ResponsesEventDecoder(), CREATED,
+    DecodedEvents flat = decode(new ResponsesEventDecoder(), CREATED,
         "{\"type\":\"error\",\"code\":\"ERR_SOMETHING\",\"message\":\"Something went wrong\",\"param\":null,"
             + "\"sequence_number\":1}");
 
@@ -265,8 +217,8 @@ class ResponsesEventDecoderTest {
 
   @Test
   void shouldFailOnAnEventThatIsNotJsonAndOnArgumentsForACallNeverAdded() {
-    Recorded notJson = decode(new ResponsesEventDecoder(), CREATED, "{not json");
-    Recorded orphan = decode(new ResponsesEventDecoder(), CREATED,
+    DecodedEvents notJson = decode(new ResponsesEventDecoder(), CREATED, "{not json");
+    DecodedEvents orphan = decode(new ResponsesEventDecoder(), CREATED,
         "{\"type\":\"response.function_call_arguments.delta\",\"item_id\":\"fc_x\",\"output_index\":3,\"delta\":\"{\"}");
 
     assertThat(notJson.failures.get(0).code()).isEqualTo(ErrorCodes.STREAM_INVALID);
