@@ -8,8 +8,9 @@ import java.io.IOException;
 /**
  * The OpenAI Responses API ({@code POST {base_url}/responses}, Bearer key), for models served only there: the job
  * is translated by {@link ResponsesRequestTranslator}, its semantic event stream read by {@link
- * ResponsesEventDecoder}, a plain answer (a {@code Response} object) by {@link ResponseObjects}. Error bodies have
- * OpenAI's shape, so HTTP failures are classified as for chat completions. Stateless and thread-safe.
+ * ResponsesEventDecoder}, a plain answer (a {@code Response} object) by {@link ResponseObjects}; a failed {@code
+ * Response} is classified by {@link Failures#ofResponseError} like a stream's {@code response.failed}. Error bodies
+ * have OpenAI's shape, so HTTP failures are classified as for chat completions. Stateless and thread-safe.
  */
 final class OpenAiResponses implements UpstreamProtocol {
 
@@ -32,5 +33,11 @@ final class OpenAiResponses implements UpstreamProtocol {
   @Override
   public ChunkEvent plainAnswer(String body) throws IOException {
     return ResponseObjects.plain(body);
+  }
+
+  /** A {@code Response} with {@code status: failed} (or an error body), classified as the stream's failure events. */
+  @Override
+  public Failure answerFailure(String body) {
+    return ResponseObjects.failure(body);
   }
 }

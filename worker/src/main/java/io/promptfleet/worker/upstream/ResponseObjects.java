@@ -78,11 +78,11 @@ final class ResponseObjects {
       throw new IOException("not a JSON object");
     }
     ChunkEvent e = new ChunkEvent();
-    if (r.hasNonNull("error")) {
-      e.hasError = true;
+    String status = r.path("status").asText();
+    if (r.hasNonNull("error") || "failed".equals(status)) {
+      e.hasError = true; // classified by failure(body)
       return e;
     }
-    String status = r.path("status").asText();
     if (!r.path("output").isArray() || !("completed".equals(status) || "incomplete".equals(status))) {
       throw new IOException("not a finished Responses API response object (status " + status + ")");
     }
@@ -124,6 +124,22 @@ final class ResponseObjects {
     e.usage = usage(r.get("usage"));
     e.finishReason = finishReason(r, !calls.isEmpty());
     return e;
+  }
+
+  /**
+   * The failure a plain answer reports ({@link ChunkEvent#hasError()} of {@link #plain}): its {@code error} ({@code
+   * {"code", "message"}} of a {@code status: failed} response, or an error body's object), classified by {@link
+   * Failures#ofResponseError} as the stream's {@code response.failed} is.
+   */
+  static Failure failure(String body) {
+    JsonNode error;
+    try {
+      JsonNode r = Json.mapper().readTree(body);
+      error = r == null ? null : r.get("error");
+    } catch (IOException e) {
+      error = null;
+    }
+    return error != null && error.isObject() ? Failures.ofResponseError(error) : Failures.ofStreamError(body);
   }
 
   private static String nonEmpty(JsonNode o, String field) {

@@ -9,6 +9,7 @@ import io.promptfleet.common.codec.Json;
 import io.promptfleet.common.config.ProviderSettings;
 import io.promptfleet.common.job.Assignment;
 import io.promptfleet.common.job.ChatMessage;
+import io.promptfleet.common.job.ErrorCodes;
 import io.promptfleet.common.job.Job;
 import io.promptfleet.common.job.Priority;
 import io.promptfleet.common.job.Route;
@@ -189,6 +190,31 @@ class OpenAiResponsesTest {
     assertThat(e.finishReason()).isEqualTo("tool_calls");
     assertThatThrownBy(() -> RESPONSES.plainAnswer("{\"id\":\"r\",\"status\":\"in_progress\",\"output\":[]}"))
         .hasMessageContaining("in_progress");
+  }
+
+  @Test
+  void shouldClassifyAFailedPlainResponseLikeTheStreamsResponseFailed() throws Exception {
+    String invalid = "{\"id\":\"resp_1\",\"object\":\"response\",\"status\":\"failed\",\"error\":{\"code\":"
+        + "\"invalid_image_url\",\"message\":\"Error while downloading https://example.com/x.png.\"},\"output\":[],"
+        + "\"usage\":null}";
+    String limited = "{\"id\":\"resp_2\",\"status\":\"failed\",\"error\":{\"code\":\"rate_limit_exceeded\","
+        + "\"message\":\"Rate limit reached\"},\"output\":[]}";
+
+    for (String response : List.of(invalid, limited)) {
+      assertThat(RESPONSES.plainAnswer(response).hasError()).as(response).isTrue();
+      DecodedEvents streamed = new DecodedEvents();
+      new ResponsesEventDecoder().decode("response.failed", "{\"type\":\"response.failed\",\"response\":"
+          + response + "}", streamed);
+      assertThat(RESPONSES.answerFailure(response)).as(response).isEqualTo(streamed.failures.get(0));
+    }
+    Failure rejected = RESPONSES.answerFailure(invalid);
+    assertThat(rejected.kind()).isEqualTo(FailureClass.PERMANENT);
+    assertThat(rejected.code()).isEqualTo(ErrorCodes.UPSTREAM_REJECTED);
+    assertThat(rejected.message()).contains("invalid_image_url");
+    assertThat(RESPONSES.answerFailure(limited).kind()).isEqualTo(FailureClass.TRANSIENT);
+    assertThat(RESPONSES.answerFailure(limited).code()).isEqualTo(ErrorCodes.UPSTREAM_RATE_LIMITED);
+    assertThat(RESPONSES.answerFailure("{\"status\":\"failed\",\"output\":[]}").kind())
+        .as("failed without an error object").isEqualTo(FailureClass.TRANSIENT);
   }
 
   private static Assignment assignment(List<ChatMessage> messages, Map<String, JsonNode> params) {
