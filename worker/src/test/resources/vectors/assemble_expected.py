@@ -91,9 +91,15 @@ if __name__ == "__main__":
     for sse in sorted(glob.glob(os.path.join(here, "*.sse"))):
         exp_path = sse[:-4] + ".expected.json"
         old = json.load(open(exp_path, encoding="utf-8")) if os.path.exists(exp_path) else {}
-        if old.get("protocol", "openai") != "openai":
+        protocol = old.get("protocol", "openai")
+        text = open(sse, encoding="utf-8").read()
+        if protocol == "openai-responses":
+            import assemble_responses_expected
+            r = assemble_responses_expected.assemble(text)
+        elif protocol != "openai":
             continue  # another protocol's events (e.g. anthropic_*): expected files written by hand
-        r, _, _ = assemble(open(sse, encoding="utf-8").read())
+        else:
+            r, _, _ = assemble(text)
         new = {"source": old.get("source")}
         new.update(r)
         if check:

@@ -17,7 +17,9 @@ import java.util.Objects;
  * modes chosen per request by prompt directives ({@link Fault#toDirective()}) or by {@link #faults()}. It also
  * speaks Anthropic's Messages API at {@code POST /v1/messages} (key in {@code x-api-key}): the same answers and
  * faults as Anthropic's events (thinking, text, tool_use blocks, usage with cache reads and writes), errors
- * ({@code 529 overloaded_error}, a mid-stream {@code event: error}) and {@code anthropic-ratelimit-*} headers.
+ * ({@code 529 overloaded_error}, a mid-stream {@code event: error}) and {@code anthropic-ratelimit-*} headers; and
+ * the OpenAI Responses API at {@code POST /v1/responses}: the same answers and faults in its request and event
+ * shapes.
  *
  * <pre>{@code
  * SimulatedProvider sim = SimulatedProvider.start(vertx, SimulatorOptions.defaults().withPort(0))

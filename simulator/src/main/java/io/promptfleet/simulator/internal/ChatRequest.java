@@ -48,22 +48,9 @@ public record ChatRequest(
    *                                 used field has the wrong type or value
    */
   public static ChatRequest parse(String body, String defaultModel) throws InvalidRequestException {
-    JsonObject json;
-    try {
-      json = new JsonObject(body);
-    } catch (DecodeException | ClassCastException e) {
-      throw new InvalidRequestException("We could not parse the JSON body of your request. (HINT: This likely"
-          + " means you aren't using your HTTP library correctly. The OpenAI API expects a JSON payload, but"
-          + " what was sent was not valid JSON.)", null);
-    }
-    Object model = json.getValue("model");
-    if (model != null && !(model instanceof String)) {
-      throw invalidType("model", "a string", model);
-    }
-    Object temperature = json.getValue("temperature");
-    if (temperature != null && !(temperature instanceof Number)) {
-      throw invalidType("temperature", "a decimal", temperature);
-    }
+    JsonObject json = object(body);
+    Object model = model(json);
+    Number temperature = temperature(json);
     boolean logprobs = parseBoolean(json.getValue("logprobs"), "logprobs");
     return new ChatRequest(
         model == null ? defaultModel : (String) model,
@@ -72,11 +59,40 @@ public record ChatRequest(
         parseBoolean(json.getValue("stream"), "stream"),
         parseIncludeUsage(json.getValue("stream_options")),
         json.getValue("max_tokens") != null,
-        (Number) temperature,
+        temperature,
         logprobs,
         parseTopLogprobs(json.getValue("top_logprobs"), logprobs),
         names(json.getValue("tools"), "tools", true),
         names(json.getValue("functions"), "functions", false));
+  }
+
+  /** The body as a JSON object, or OpenAI's answer to a body that is not one. */
+  static JsonObject object(String body) throws InvalidRequestException {
+    try {
+      return new JsonObject(body);
+    } catch (DecodeException | ClassCastException e) {
+      throw new InvalidRequestException("We could not parse the JSON body of your request. (HINT: This likely"
+          + " means you aren't using your HTTP library correctly. The OpenAI API expects a JSON payload, but"
+          + " what was sent was not valid JSON.)", null);
+    }
+  }
+
+  /** {@code model}: a string, or null when absent. */
+  static Object model(JsonObject json) throws InvalidRequestException {
+    Object model = json.getValue("model");
+    if (model != null && !(model instanceof String)) {
+      throw invalidType("model", "a string", model);
+    }
+    return model;
+  }
+
+  /** {@code temperature}: a number, or null when absent. */
+  static Number temperature(JsonObject json) throws InvalidRequestException {
+    Object temperature = json.getValue("temperature");
+    if (temperature != null && !(temperature instanceof Number)) {
+      throw invalidType("temperature", "a decimal", temperature);
+    }
+    return (Number) temperature;
   }
 
   /** Text of the last message with role {@code user}, or "" when there is none. */
@@ -218,7 +234,7 @@ public record ChatRequest(
     return names;
   }
 
-  private static boolean parseBoolean(Object value, String name) throws InvalidRequestException {
+  static boolean parseBoolean(Object value, String name) throws InvalidRequestException {
     if (value == null) {
       return false;
     }
@@ -238,7 +254,7 @@ public record ChatRequest(
     return parseBoolean(options.getValue("include_usage"), "stream_options.include_usage");
   }
 
-  private static InvalidRequestException invalidType(String param, String expected, Object actual) {
+  static InvalidRequestException invalidType(String param, String expected, Object actual) {
     return new InvalidRequestException("Invalid type for '" + param + "': expected " + expected + ", but got "
         + jsonType(actual) + " instead.", param);
   }

@@ -13,7 +13,7 @@ import java.util.List;
  * <p>Not thread-safe; owned by one response on its event loop. Built by hand with a fixed prefix per
  * response because encoding a JSON tree per token would dominate a benchmark's CPU.
  */
-final class ChunkEncoder implements StreamEncoder {
+final class ChunkEncoder implements AnswerEncoder {
 
   private static final String SYSTEM_FINGERPRINT = "fp_sim";
 
@@ -25,6 +25,7 @@ final class ChunkEncoder implements StreamEncoder {
   private final String eol;
   private final int topLogprobs;
   private final String endSuffix;
+  private final boolean includeUsage;
 
   /**
    * @param includeUsage when true every chunk carries {@code "usage":null} and a usage chunk is written
@@ -43,6 +44,7 @@ final class ChunkEncoder implements StreamEncoder {
     this.chunkPrefix = sb.toString();
     this.usageSuffix = includeUsage ? ",\"usage\":null}" : "}";
     this.eol = eol;
+    this.includeUsage = includeUsage;
     this.topLogprobs = topLogprobs;
     this.endSuffix = ",\"finish_reason\":null}]" + usageSuffix + eol + eol;
   }
@@ -120,25 +122,32 @@ final class ChunkEncoder implements StreamEncoder {
     return out.append(end());
   }
 
-  /** The finish chunk: empty delta and a finish reason. */
+  /** The finish chunk, the usage chunk when {@code stream_options.include_usage} asked, then {@code [DONE]}. */
   @Override
-  public StringBuilder finish(StringBuilder out, String finishReason) {
+  public StringBuilder end(StringBuilder out, Answer answer, boolean terminated) {
+    finish(out, answer.finishReason());
+    if (includeUsage) {
+      usage(out, answer.usage());
+    }
+    return terminated ? done(out) : out;
+  }
+
+  /** The finish chunk: empty delta and a finish reason. */
+  StringBuilder finish(StringBuilder out, String finishReason) {
     data(out).append(chunkPrefix).append("{\"index\":0,\"delta\":{},\"logprobs\":null,\"finish_reason\":");
     Json.appendString(out, finishReason);
     return out.append("}]").append(usageSuffix).append(eol).append(eol);
   }
 
   /** The usage chunk of {@code stream_options.include_usage}: {@code "choices":[]} and the usage object. */
-  @Override
-  public StringBuilder usage(StringBuilder out, Usage usage) {
+  StringBuilder usage(StringBuilder out, Usage usage) {
     data(out).append(chunkPrefix).append("],");
     appendUsage(out, usage);
     return out.append('}').append(eol).append(eol);
   }
 
   /** {@code data: [DONE]}. */
-  @Override
-  public StringBuilder done(StringBuilder out) {
+  StringBuilder done(StringBuilder out) {
     return data(out).append("[DONE]").append(eol).append(eol);
   }
 

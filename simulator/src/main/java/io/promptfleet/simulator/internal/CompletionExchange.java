@@ -10,7 +10,9 @@ import java.util.Arrays;
 /**
  * Writes one successful-status (200) completion response, streamed or not, paced by timers and shaped by
  * its {@link ResponsePlan} (cut, stall, error event, ...). What the response says is its {@link Answer};
- * how each chunk looks is the {@link StreamEncoder}'s business (OpenAI's or Anthropic's format): this class is the transport.
+ * how each event looks is its protocol's {@link AnswerEncoder} ({@link ChunkEncoder} for chat completions,
+ * {@link MessagesEncoder} for Anthropic's Messages, {@link ResponsesEncoder} for the Responses API): this class is
+ * the transport.
  *
  * <p>Not thread-safe: created and driven on the event loop of the request's connection; its timers fire
  * on that same event loop. It never blocks: waiting is {@link Vertx#setTimer}.
@@ -27,8 +29,7 @@ final class CompletionExchange {
   private final StatsRecorder.Lease lease;
   private final ResponsePlan plan;
   private final Answer answer;
-  private final StreamEncoder encoder;
-  private final boolean includeUsage;
+  private final AnswerEncoder encoder;
 
   private long startNanos;
   private int sent;
@@ -39,7 +40,7 @@ final class CompletionExchange {
   private boolean streamOpen;
 
   CompletionExchange(Vertx vertx, HttpServerRequest request, StatsRecorder stats, StatsRecorder.Lease lease,
-      ResponsePlan plan, Answer answer, StreamEncoder encoder, boolean includeUsage) {
+      ResponsePlan plan, Answer answer, AnswerEncoder encoder) {
     this.vertx = vertx;
     this.request = request;
     this.response = request.response();
@@ -48,7 +49,6 @@ final class CompletionExchange {
     this.plan = plan;
     this.answer = answer;
     this.encoder = encoder;
-    this.includeUsage = includeUsage;
     response.closeHandler(v -> onConnectionClosed()); // replaces the caller's; the end handler stays
   }
 
@@ -127,13 +127,7 @@ final class CompletionExchange {
         response.end(Buffer.buffer(out.toString())).onComplete(ar -> request.connection().close());
       }
       default -> {
-        encoder.finish(out, answer.finishReason());
-        if (includeUsage) {
-          encoder.usage(out, answer.usage());
-        }
-        if (plan.ending() != ResponsePlan.Ending.NO_DONE) {
-          encoder.done(out);
-        }
+        encoder.end(out, answer, plan.ending() != ResponsePlan.Ending.NO_DONE);
         closeStream(true);
         response.end(Buffer.buffer(out.toString()));
       }

@@ -15,7 +15,7 @@ import java.util.List;
  *
  * <p>Not thread-safe; owned by one response on its event loop. Built by hand, like {@link ChunkEncoder}.
  */
-final class MessagesEncoder implements StreamEncoder {
+final class MessagesEncoder implements AnswerEncoder {
   /** The signature every simulated thinking block carries. */
   static final String SIGNATURE = "c2ltdWxhdGVkLXNpZ25hdHVyZQ==";
 
@@ -112,13 +112,17 @@ final class MessagesEncoder implements StreamEncoder {
         .append(blocks - 1).append(",\"delta\":");
   }
 
+  /**
+   * Closes the open block; {@code message_delta} with the stop reason and output tokens (the input tokens went in
+   * {@code message_start}); {@code message_stop} when {@code terminated}.
+   */
   @Override
-  public StringBuilder finish(StringBuilder out, String finishReason) {
+  public StringBuilder end(StringBuilder out, Answer a, boolean terminated) {
     stop(out);
     event(out, "message_delta").append("{\"type\":\"message_delta\",\"delta\":{\"stop_reason\":");
-    Json.appendString(out, stopReason(finishReason)).append(",\"stop_sequence\":null},\"usage\":{\"output_tokens\":")
-        .append(answer.usage().completionTokens()).append("}}\n\n");
-    return out;
+    Json.appendString(out, stopReason(a.finishReason())).append(",\"stop_sequence\":null},")
+        .append("\"usage\":{\"output_tokens\":").append(a.usage().completionTokens()).append("}}\n\n");
+    return terminated ? event(out, "message_stop").append("{\"type\":\"message_stop\"}\n\n") : out;
   }
 
   private String stopReason(String finishReason) {
@@ -130,16 +134,6 @@ final class MessagesEncoder implements StreamEncoder {
       case "tool_calls", "function_call" -> "tool_use";
       default -> "end_turn";
     };
-  }
-
-  @Override
-  public StringBuilder usage(StringBuilder out, Usage usage) {
-    return out; // in message_start and message_delta
-  }
-
-  @Override
-  public StringBuilder done(StringBuilder out) {
-    return event(out, "message_stop").append("{\"type\":\"message_stop\"}\n\n");
   }
 
   @Override

@@ -28,7 +28,8 @@ import java.util.concurrent.atomic.AtomicLong;
  * The HTTP surface of the simulator: {@code GET /v1/models}, {@code POST /v1/chat/completions},
  * {@code POST /v1/messages} (Anthropic's Messages API: the key in {@code x-api-key}, counted as {@code Bearer <key>}
  * so a key is the same on both paths; the same answers and fault directives in Anthropic's events, errors and
- * headers), {@code GET /health}, and OpenAI-style errors for everything else.
+ * headers), {@code POST /v1/responses} (the OpenAI Responses API: the same answer plan and faults, in its request
+ * and event shapes), {@code GET /health}, and OpenAI-style errors for everything else.
  *
  * <p>Thread-safe: the router may be shared by servers on several event loops; per-request state lives in
  * the handlers' locals and in {@link CompletionExchange}. Handlers run on the event loop of the request's
@@ -42,6 +43,9 @@ public final class ProviderRoutes {
   static final int MAX_SIMULATOR_TOKENS = 100_000;
   /** Request header that sets the completion length of one request. */
   public static final String TOKENS_HEADER = "x-simulator-tokens";
+
+  /** The completion APIs served: OpenAI's chat completions, Anthropic's Messages, OpenAI's Responses API. */
+  private enum Api { CHAT, MESSAGES, RESPONSES }
 
   private static final DateTimeFormatter HTTP_DATE =
       DateTimeFormatter.ofPattern("EEE, dd MMM yyyy HH:mm:ss 'GMT'", Locale.ENGLISH).withZone(ZoneOffset.UTC);
@@ -73,8 +77,9 @@ public final class ProviderRoutes {
     router.get("/health").handler(ctx -> ctx.response()
         .putHeader(HttpHeaders.CONTENT_TYPE, "application/json").end("{\"status\":\"UP\"}"));
     router.get("/v1/models").handler(routes::models);
-    router.post("/v1/chat/completions").handler(ctx -> routes.complete(ctx, false));
-    router.post("/v1/messages").handler(ctx -> routes.complete(ctx, true));
+    router.post("/v1/chat/completions").handler(ctx -> routes.complete(ctx, Api.CHAT));
+    router.post("/v1/messages").handler(ctx -> routes.complete(ctx, Api.MESSAGES));
+    router.post("/v1/responses").handler(ctx -> routes.complete(ctx, Api.RESPONSES));
     router.route().last().handler(ctx -> routes.error(ctx.response(), 404, OpenAiErrors.body(
         "Invalid URL (" + ctx.request().method() + " " + ctx.request().path() + ")",
         "invalid_request_error", null, null)));
@@ -113,8 +118,12 @@ public final class ProviderRoutes {
         .end(new JsonObject().put("object", "list").put("data", data).encode());
   }
 
-  /** A chat completion ({@code anthropic} false) or an Anthropic message: the same answer, in its format. */
-  private void complete(RoutingContext ctx, boolean anthropic) {
+  /**
+   * A completion request in any of the {@link Api}s: each plans the answer and its faults the same way, from the
+   * same directives, and writes it through its {@link AnswerEncoder}.
+   */
+  private void complete(RoutingContext ctx, Api api) {
+    boolean anthropic = api == Api.MESSAGES;
     HttpServerRequest request = ctx.request();
     HttpServerResponse response = ctx.response();
     stats.requestReceived();
@@ -144,7 +153,8 @@ public final class ProviderRoutes {
         cachePrefixTokens = m.cachePrefixTokens();
         reasoningModel = false;
       } else {
-        chat = ChatRequest.parse(bodyText(ctx), options.models().get(0));
+        chat = api == Api.RESPONSES ? ResponsesRequest.parse(bodyText(ctx), options.models().get(0))
+            : ChatRequest.parse(bodyText(ctx), options.models().get(0));
         reasoningModel = options.isReasoningModel(chat.model());
         if (reasoningModel) {
           ReasoningModelRules.check(chat);
@@ -177,11 +187,13 @@ public final class ProviderRoutes {
       return;
     }
     rateLimits.apply(response.headers(), key, answer.usage().totalTokens(), nowMs, false, 0, anthropic);
-    StreamEncoder encoder = anthropic ? new MessagesEncoder("msg_sim" + idBase, chat.model(), cachePrefixTokens)
-        : new ChunkEncoder("chatcmpl-sim" + idBase, nowMs / 1000, chat.model(), chat.includeUsage(), plan.lineEnd(),
-            chat.logprobs() ? chat.topLogprobs() : -1);
-    CompletionExchange exchange = new CompletionExchange(vertx, request, stats, lease, plan, answer, encoder,
-        chat.includeUsage() && !anthropic);
+    AnswerEncoder encoder = switch (api) {
+      case CHAT -> new ChunkEncoder("chatcmpl-sim" + idBase, nowMs / 1000, chat.model(), chat.includeUsage(),
+          plan.lineEnd(), chat.logprobs() ? chat.topLogprobs() : -1);
+      case MESSAGES -> new MessagesEncoder("msg_sim" + idBase, chat.model(), cachePrefixTokens);
+      case RESPONSES -> new ResponsesEncoder(idBase, nowMs / 1000, chat.model(), plan.lineEnd());
+    };
+    CompletionExchange exchange = new CompletionExchange(vertx, request, stats, lease, plan, answer, encoder);
     if (chat.stream()) {
       exchange.startStream();
     } else {

@@ -248,7 +248,7 @@ public final class CompletionCall implements SseListener, StreamDecoder.Events {
         return;
       }
       if (e.hasError()) {
-        conclude(Failures.ofStreamError(data));
+        conclude(protocol.answerFailure(data));
         return;
       }
       answer.meta(e);

@@ -10,6 +10,7 @@ import io.promptfleet.common.job.ChatMessage;
 import io.promptfleet.common.job.Job;
 import io.promptfleet.common.job.Route;
 import java.io.IOException;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 
@@ -214,18 +215,12 @@ final class AnthropicRequest {
     if (refusal != null && refusal.isTextual() && !refusal.textValue().isEmpty()) {
       blocks.addObject().put("type", "text").put("text", refusal.textValue());
     }
-    JsonNode calls = m.toolCalls();
-    if (calls != null && calls.isArray()) {
-      for (int k = 0; k < calls.size(); k++) {
-        JsonNode c = calls.get(k);
-        String cat = at + ".tool_calls[" + k + "]";
-        if (!"function".equals(c.path("type").asText("function"))) {
-          throw unsupported(cat + ".type", "= " + c.path("type").asText() + ": only function calls are expressible");
-        }
-        JsonNode f = c.path("function");
-        blocks.addObject().put("type", "tool_use").put("id", c.path("id").asText())
-            .put("name", f.path("name").asText()).set("input", arguments(f.get("arguments"), cat));
-      }
+    List<FunctionTools.Call> calls = FunctionTools.calls(m.toolCalls(), at,
+        (field, value) -> unsupported(field, "= " + value + ": only function calls are expressible"));
+    for (int k = 0; k < calls.size(); k++) {
+      FunctionTools.Call c = calls.get(k);
+      blocks.addObject().put("type", "tool_use").put("id", c.id()).put("name", c.name())
+          .set("input", arguments(c.arguments(), at + ".tool_calls[" + k + "]"));
     }
     return blocks;
   }
@@ -323,23 +318,23 @@ final class AnthropicRequest {
   /** Function tools as Anthropic tools; a tool of another type is refused. */
   private static ArrayNode tools(JsonNode tools) {
     ArrayNode out = NODES.arrayNode();
-    for (int i = 0; i < tools.size(); i++) {
-      JsonNode t = tools.get(i);
-      if (!"function".equals(t.path("type").asText())) {
-        throw unsupported("tools[" + i + "].type", "= " + t.path("type").asText() + ": only function tools");
+    for (FunctionTools.Tool t : FunctionTools.tools(tools,
+        (field, value) -> unsupported(field, "= " + value + ": only function tools"))) {
+      ObjectNode a = out.addObject().put("name", t.name());
+      if (isSet(t.description())) {
+        a.put("description", t.description().asText());
       }
-      JsonNode f = t.path("function");
-      ObjectNode a = out.addObject().put("name", f.path("name").asText());
-      if (f.hasNonNull("description")) {
-        a.put("description", f.get("description").asText());
-      }
-      a.set("input_schema", f.hasNonNull("parameters") ? f.get("parameters")
+      a.set("input_schema", isSet(t.parameters()) ? t.parameters()
           : NODES.objectNode().put("type", "object").set("properties", NODES.objectNode()));
-      if (f.hasNonNull("strict")) {
-        a.set("strict", f.get("strict"));
+      if (isSet(t.strict())) {
+        a.set("strict", t.strict());
       }
     }
     return out;
+  }
+
+  private static boolean isSet(JsonNode v) {
+    return v != null && !v.isNull();
   }
 
   /**

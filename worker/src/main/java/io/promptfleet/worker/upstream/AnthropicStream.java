@@ -5,7 +5,6 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.promptfleet.common.codec.Json;
-import io.promptfleet.common.job.ErrorCodes;
 import io.promptfleet.common.job.FunctionCall;
 import io.promptfleet.common.job.ToolCallDelta;
 import io.promptfleet.common.job.Usage;
@@ -39,15 +38,9 @@ final class AnthropicStream implements StreamDecoder {
 
   @Override
   public void decode(String type, String data, Events out) {
-    JsonNode n;
-    try {
-      n = Json.mapper().readTree(data);
-    } catch (IOException ex) {
-      n = null;
-    }
-    if (n == null || !n.isObject()) {
-      out.failure(Failure.transientFailure(ErrorCodes.STREAM_INVALID, "a stream event is not a JSON object: "
-          + Failures.clip(data), 200));
+    JsonNode n = EventJson.object(data);
+    if (n == null) {
+      out.failure(EventJson.notAnObject(data));
       return;
     }
     switch (n.path("type").asText(type == null ? "" : type)) {

@@ -43,7 +43,30 @@ public final class Failures {
    * provider broke off a stream it had accepted).
    */
   public static Failure ofStreamError(String data) {
-    ErrorBody e = ErrorBody.parse(data);
+    return ofStreamError(ErrorBody.parse(data));
+  }
+
+  /**
+   * An error inside a 200 Responses API stream: the {@code error} of a {@code response.failed} event's response
+   * ({@code {"code", "message"}}) or of an {@code error} event ({@code {"type", "code", "message", "param"}}).
+   * Classified as {@link #ofStreamError(String)} does, except that an invalid request is permanent (another attempt
+   * would send the same): type {@code invalid_request_error}, a code {@code invalid_*} or {@code
+   * context_length_exceeded}, and the image codes of the Responses API reference ({@code image_*}, {@code
+   * empty_image_file}, {@code failed_to_download_image}, {@code unsupported_image_media_type}).
+   */
+  public static Failure ofResponseError(JsonNode error) {
+    ErrorBody e = ErrorBody.of(error);
+    String code = e.code.toLowerCase(Locale.ROOT);
+    if (e.is("invalid_request_error") || code.startsWith("invalid_") || code.startsWith("image_")
+        || e.is("context_length_exceeded") || e.is("empty_image_file") || e.is("failed_to_download_image")
+        || e.is("unsupported_image_media_type")) {
+      return new Failure(FailureClass.PERMANENT, ErrorCodes.UPSTREAM_REJECTED, "the provider rejected the request"
+          + " in the stream: " + (e.code.isEmpty() ? "" : e.code + ": ") + e.message, 200);
+    }
+    return ofStreamError(e);
+  }
+
+  private static Failure ofStreamError(ErrorBody e) {
     String message = "the provider reported an error in the stream" + (e.message.isEmpty() ? "" : ": " + e.message);
     if (e.isQuota()) {
       return new Failure(FailureClass.KEY_FATAL, ErrorCodes.UPSTREAM_QUOTA, message, 200);
@@ -67,8 +90,7 @@ public final class Failures {
         JsonNode n = Json.mapper().readTree(body);
         JsonNode err = n == null ? null : n.get("error");
         if (err != null && err.isObject()) {
-          return new ErrorBody(clip(err.path("message").asText("")), err.path("type").asText(""),
-              err.path("code").asText(""));
+          return of(err);
         }
         if (err != null && err.isTextual()) {
           return new ErrorBody(clip(err.textValue()), "", "");
@@ -77,6 +99,15 @@ public final class Failures {
         // not JSON: keep the raw text
       }
       return new ErrorBody(clip(body.strip()), "", "");
+    }
+
+    /** An error object, {@code {"message", "type", "code"}}; absent or null fields are "". */
+    static ErrorBody of(JsonNode err) {
+      if (err == null || !err.isObject()) {
+        return new ErrorBody("", "", "");
+      }
+      return new ErrorBody(clip(err.path("message").asText("")), err.path("type").asText(""),
+          err.path("code").asText(""));
     }
 
     boolean is(String what) {

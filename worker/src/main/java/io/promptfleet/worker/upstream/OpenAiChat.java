@@ -4,7 +4,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.promptfleet.common.codec.Json;
 import io.promptfleet.common.job.Assignment;
-import io.promptfleet.common.job.ErrorCodes;
 import io.promptfleet.common.job.Job;
 import io.promptfleet.common.job.Route;
 import io.vertx.core.http.HttpMethod;
@@ -99,8 +98,7 @@ final class OpenAiChat implements UpstreamProtocol {
       try {
         e = ChunkEvent.parse(data);
       } catch (IOException ex) {
-        out.failure(Failure.transientFailure(ErrorCodes.STREAM_INVALID, "a stream event is not a JSON object: "
-            + Failures.clip(data), 200));
+        out.failure(EventJson.notAnObject(data));
         return;
       }
       if ("error".equals(type) || e.hasError()) {

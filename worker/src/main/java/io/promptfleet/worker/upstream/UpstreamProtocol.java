@@ -38,6 +38,14 @@ public interface UpstreamProtocol {
    */
   ChunkEvent plainAnswer(String body) throws IOException;
 
+  /**
+   * A whole answer that reports an error instead ({@link ChunkEvent#hasError()} of {@link #plainAnswer}), classified;
+   * by default as an error inside an OpenAI stream.
+   */
+  default Failure answerFailure(String body) {
+    return Failures.ofStreamError(body);
+  }
+
   /** A non-2xx response, classified; {@code body} is the (possibly truncated, possibly non-JSON) error body. */
   default Failure httpFailure(int status, String body) {
     return Failures.ofHttp(status, body);

@@ -8,7 +8,6 @@ import io.promptfleet.common.job.Usage;
 import io.promptfleet.worker.stream.sse.SseParser;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -20,36 +19,6 @@ import org.junit.jupiter.api.Test;
  * fed through the worker's SSE parser whole and in reads that split events anywhere.
  */
 class AnthropicStreamTest {
-
-  /** What a decoder said, in order. */
-  static final class Seen implements StreamDecoder.Events {
-    final List<ChunkEvent> events = new ArrayList<>();
-    final List<Failure> failures = new ArrayList<>();
-
-    @Override
-    public void event(ChunkEvent e) {
-      events.add(e);
-    }
-
-    @Override
-    public void failure(Failure f) {
-      failures.add(f);
-    }
-
-    String content() {
-      StringBuilder sb = new StringBuilder();
-      events.stream().filter(e -> e.content() != null).forEach(e -> sb.append(e.content()));
-      return sb.toString();
-    }
-
-    Usage lastUsage() {
-      Usage u = null;
-      for (ChunkEvent e : events) {
-        u = e.usage() != null ? e.usage() : u;
-      }
-      return u;
-    }
-  }
 
   private static final String CACHED_TEXT = """
       event: message_start
@@ -87,7 +56,7 @@ class AnthropicStreamTest {
   void shouldDecodeTextAndCacheUsageWholeAndInEveryReadSplitIgnoringPingAndUnknownEvents() {
     byte[] sse = CACHED_TEXT.getBytes(StandardCharsets.UTF_8);
     for (int readSize = 1; readSize <= sse.length; readSize = readSize < 16 ? readSize + 1 : readSize * 2) {
-      Seen seen = new Seen();
+      DecodedEvents seen = new DecodedEvents();
       AnthropicStream decoder = feed(sse, readSize, seen);
 
       assertThat(seen.failures).as("read size %d", readSize).isEmpty();
@@ -113,7 +82,7 @@ class AnthropicStreamTest {
     String cut = CACHED_TEXT.substring(0, CACHED_TEXT.indexOf("event: content_block_stop"))
         + "event: error\ndata: {\"type\": \"error\", \"error\": {\"type\": \"overloaded_error\", \"message\": "
         + "\"Overloaded\"}}\n\n";
-    Seen seen = new Seen();
+    DecodedEvents seen = new DecodedEvents();
 
     AnthropicStream decoder = feed(cut.getBytes(StandardCharsets.UTF_8), 7, seen);
 
@@ -163,7 +132,7 @@ class AnthropicStreamTest {
         data: {"type":"message_stop"}
 
         """;
-    Seen seen = new Seen();
+    DecodedEvents seen = new DecodedEvents();
 
     feed(sse.getBytes(StandardCharsets.UTF_8), 13, seen);
 
@@ -204,7 +173,7 @@ class AnthropicStreamTest {
 
   @Test
   void shouldFailOnAnEventThatIsNotJson() {
-    Seen seen = new Seen();
+    DecodedEvents seen = new DecodedEvents();
     new AnthropicStream().decode("content_block_delta", "{\"type\":", seen);
 
     assertThat(seen.failures).extracting(Failure::code).containsExactly(ErrorCodes.STREAM_INVALID);
@@ -281,7 +250,7 @@ class AnthropicStreamTest {
         .isEqualTo(ErrorCodes.UPSTREAM_AUTH);
   }
 
-  private static AnthropicStream feed(byte[] sse, int readSize, Seen seen) {
+  private static AnthropicStream feed(byte[] sse, int readSize, DecodedEvents seen) {
     AnthropicStream decoder = new AnthropicStream();
     SseParser parser = new SseParser((type, data, id) -> decoder.decode(type, data, seen), 1 << 20, 4 << 20);
     for (int at = 0; at < sse.length; at += readSize) {
