@@ -26,7 +26,12 @@ import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * The HTTP surface of the simulator: {@code GET /v1/models}, {@code POST /v1/chat/completions},
- * {@code GET /health}, and OpenAI-style errors for everything else.
+ * {@code GET /health}, Azure OpenAI's {@code POST /openai/deployments/{deployment}/chat/completions?api-version=…}
+ * and {@code POST /openai/v1/chat/completions} (key in the {@code api-key} header), and OpenAI-style errors for
+ * everything else.
+ *
+ * <p>A key is identified by its {@code Authorization} value; an Azure {@code api-key: K} counts as {@code
+ * Authorization: Bearer K}, so per-key statistics and fault plans are the same whichever protocol a client speaks.
  *
  * <p>Thread-safe: the router may be shared by servers on several event loops; per-request state lives in
  * the handlers' locals and in {@link CompletionExchange}. Handlers run on the event loop of the request's
@@ -40,6 +45,13 @@ public final class ProviderRoutes {
   static final int MAX_SIMULATOR_TOKENS = 100_000;
   /** Request header that sets the completion length of one request. */
   public static final String TOKENS_HEADER = "x-simulator-tokens";
+
+  /** Azure's answer to a deployment URL without {@code api-version} (and to an unknown deployment). */
+  static final String AZURE_NOT_FOUND = "{\"error\":{\"code\":\"404\",\"message\":\"Resource not found\"}}";
+  /** Azure's answer to a request without a key. */
+  static final String AZURE_UNAUTHORIZED = "{\"error\":{\"code\":\"401\",\"message\":\"Access denied due to"
+      + " invalid subscription key or wrong API endpoint. Make sure to provide a valid key for an active subscription"
+      + " and use a correct regional API endpoint for your resource.\"}}";
 
   private static final DateTimeFormatter HTTP_DATE =
       DateTimeFormatter.ofPattern("EEE, dd MMM yyyy HH:mm:ss 'GMT'", Locale.ENGLISH).withZone(ZoneOffset.UTC);
@@ -71,7 +83,10 @@ public final class ProviderRoutes {
     router.get("/health").handler(ctx -> ctx.response()
         .putHeader(HttpHeaders.CONTENT_TYPE, "application/json").end("{\"status\":\"UP\"}"));
     router.get("/v1/models").handler(routes::models);
-    router.post("/v1/chat/completions").handler(routes::chatCompletions);
+    router.post("/v1/chat/completions").handler(ctx -> routes.chatCompletions(ctx, bearer(ctx.request()), false));
+    router.post("/openai/deployments/:deployment/chat/completions").handler(routes::azureDeployment);
+    router.post("/openai/v1/chat/completions").handler(ctx -> routes.chatCompletions(ctx, azureKey(ctx.request()),
+        true));
     router.route().last().handler(ctx -> routes.error(ctx.response(), 404, OpenAiErrors.body(
         "Invalid URL (" + ctx.request().method() + " " + ctx.request().path() + ")",
         "invalid_request_error", null, null)));
@@ -89,8 +104,8 @@ public final class ProviderRoutes {
     request.headers().forEach(e ->
         headers.computeIfAbsent(e.getKey().toLowerCase(Locale.ROOT), k -> new ArrayList<>(1)).add(e.getValue()));
     headers.replaceAll((k, v) -> List.copyOf(v));
-    stats.record(new RecordedRequest(request.method().name(), request.path(), headers, bodyText(ctx),
-        stats.clock().instant()));
+    stats.record(new RecordedRequest(request.method().name(), request.path(), request.query(), headers,
+        bodyText(ctx), stats.clock().instant()));
     ctx.next();
   }
 
@@ -110,15 +125,37 @@ public final class ProviderRoutes {
         .end(new JsonObject().put("object", "list").put("data", data).encode());
   }
 
-  private void chatCompletions(RoutingContext ctx) {
+  /**
+   * Azure's deployment URL: without {@code api-version} Azure answers 404 {@code Resource not found} (its documented
+   * behaviour, see MicrosoftDocs/azure-docs#114602); the deployment is the model when the body names none.
+   */
+  private void azureDeployment(RoutingContext ctx) {
+    String version = ctx.request().getParam("api-version");
+    if (version == null || version.isBlank()) {
+      error(ctx.response(), 404, AZURE_NOT_FOUND);
+      return;
+    }
+    chatCompletions(ctx, azureKey(ctx.request()), true);
+  }
+
+  /**
+   * A chat completion request.
+   *
+   * @param key   the key's identity ({@code Bearer …}), or null when the request carries none
+   * @param azure whether the request came on an Azure path (its 401 body is Azure's)
+   */
+  private void chatCompletions(RoutingContext ctx, String key, boolean azure) {
     HttpServerRequest request = ctx.request();
     HttpServerResponse response = ctx.response();
     stats.requestReceived();
     long seq = sequence.incrementAndGet();
     response.putHeader("x-request-id", requestId(seq));
-    String key = bearer(request);
     if (key == null) {
-      unauthorized(response);
+      if (azure) {
+        error(response, 401, AZURE_UNAUTHORIZED);
+      } else {
+        unauthorized(response);
+      }
       return;
     }
     StatsRecorder.Lease lease = stats.requestStarted(key);
@@ -129,7 +166,8 @@ public final class ProviderRoutes {
     int naturalLength;
     boolean reasoningModel;
     try {
-      chat = ChatRequest.parse(bodyText(ctx), options.models().get(0));
+      String deployment = ctx.pathParam("deployment");
+      chat = ChatRequest.parse(bodyText(ctx), deployment != null ? deployment : options.models().get(0));
       reasoningModel = options.isReasoningModel(chat.model());
       if (reasoningModel) {
         ReasoningModelRules.check(chat);
@@ -225,6 +263,18 @@ public final class ProviderRoutes {
       return null;
     }
     return value;
+  }
+
+  /**
+   * An Azure request's key as the simulator counts it: {@code api-key: K} as {@code Bearer K}, else a Bearer
+   * {@code Authorization} (Azure also takes Microsoft Entra tokens there); null when neither is present.
+   */
+  private static String azureKey(HttpServerRequest request) {
+    String apiKey = request.getHeader("api-key");
+    if (apiKey != null && !apiKey.isBlank()) {
+      return "Bearer " + apiKey.strip();
+    }
+    return bearer(request);
   }
 
   private static OptionalInt tokensHeader(HttpServerRequest request) throws InvalidRequestException {
