@@ -2,24 +2,27 @@ package io.promptfleet.simulator;
 
 import io.promptfleet.simulator.internal.DefaultFaultPlan;
 import io.promptfleet.simulator.internal.ProviderRoutes;
+import io.promptfleet.simulator.internal.SelfSignedTls;
 import io.promptfleet.simulator.internal.StatsRecorder;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpServerOptions;
+import io.vertx.core.net.PfxOptions;
+import java.nio.file.Path;
 import java.time.Clock;
 import java.util.List;
 import java.util.Objects;
 
 /**
- * A simulated OpenAI-compatible provider: an HTTP/1.1 server with {@code GET /v1/models} and
- * {@code POST /v1/chat/completions} (JSON or SSE), deterministic answers, pacing by timers, and fault
- * modes chosen per request by prompt directives ({@link Fault#toDirective()}) or by {@link #faults()}. It also
- * speaks Anthropic's Messages API at {@code POST /v1/messages} (key in {@code x-api-key}): the same answers and
- * faults as Anthropic's events (thinking, text, tool_use blocks, usage with cache reads and writes), errors
- * ({@code 529 overloaded_error}, a mid-stream {@code event: error}) and {@code anthropic-ratelimit-*} headers; and
- * the OpenAI Responses API at {@code POST /v1/responses}: the same answers and faults in its request and event
- * shapes.
+ * A simulated OpenAI-compatible provider: an HTTP/1.1 server (HTTPS when asked) with {@code GET /v1/models} and
+ * {@code POST /v1/chat/completions} (JSON or SSE), Azure OpenAI's chat completions paths, deterministic answers,
+ * pacing by timers, and fault modes chosen per request by prompt directives ({@link Fault#toDirective()}) or by
+ * {@link #faults()}. It also speaks Anthropic's Messages API at {@code POST /v1/messages} (key in {@code
+ * x-api-key}): the same answers and faults as Anthropic's events (thinking, text, tool_use blocks, usage with cache
+ * reads and writes), errors ({@code 529 overloaded_error}, a mid-stream {@code event: error}) and {@code
+ * anthropic-ratelimit-*} headers; and the OpenAI Responses API at {@code POST /v1/responses}: the same answers and
+ * faults in its request and event shapes.
  *
  * <pre>{@code
  * SimulatedProvider sim = SimulatedProvider.start(vertx, SimulatorOptions.defaults().withPort(0))
@@ -37,17 +40,20 @@ public final class SimulatedProvider {
   private final SimulatorOptions options;
   private final StatsRecorder stats;
   private final DefaultFaultPlan faults;
+  private final SelfSignedTls tls;
 
   private SimulatedProvider(HttpServer server, SimulatorOptions options, StatsRecorder stats,
-      DefaultFaultPlan faults) {
+      DefaultFaultPlan faults, SelfSignedTls tls) {
     this.server = server;
     this.options = options;
     this.stats = stats;
     this.faults = faults;
+    this.tls = tls;
   }
 
   /**
-   * Starts a provider; {@code options.port() == 0} binds an ephemeral port (see {@link #port()}).
+   * Starts a provider; {@code options.port() == 0} binds an ephemeral port (see {@link #port()}). With {@link
+   * SimulatorOptions#tls()} it first generates its certificate on a worker thread (about half a second).
    *
    * @return a future completed with the listening provider, or failed if the port cannot be bound
    */
@@ -57,11 +63,25 @@ public final class SimulatedProvider {
     StatsRecorder stats = new StatsRecorder(Clock.systemUTC());
     DefaultFaultPlan faults = new DefaultFaultPlan();
     // HTTP/1.1 only: fault modes such as "reset" and "cut" are defined on the connection.
-    HttpServerOptions serverOptions = new HttpServerOptions().setHttp2ClearTextEnabled(false);
-    return vertx.createHttpServer(serverOptions)
-        .requestHandler(ProviderRoutes.router(vertx, options, stats, faults))
-        .listen(options.port(), options.host())
-        .map(server -> new SimulatedProvider(server, options, stats, faults));
+    Future<SelfSignedTls> tls = options.tls()
+        ? vertx.executeBlocking(() -> SelfSignedTls.generate(options.host()), false)
+        : Future.succeededFuture();
+    return tls.compose(cert -> {
+      HttpServerOptions serverOptions = new HttpServerOptions().setHttp2ClearTextEnabled(false);
+      if (cert != null) {
+        serverOptions.setSsl(true).setKeyCertOptions(new PfxOptions().setPath(cert.keyStore().toString())
+            .setPassword(cert.password()));
+      }
+      return vertx.createHttpServer(serverOptions)
+          .requestHandler(ProviderRoutes.router(vertx, options, stats, faults))
+          .listen(options.port(), options.host())
+          .map(server -> new SimulatedProvider(server, options, stats, faults, cert))
+          .onFailure(e -> {
+            if (cert != null) {
+              cert.delete();
+            }
+          });
+    });
   }
 
   /** The bound port (the actual one when started with port 0). */
@@ -71,13 +91,29 @@ public final class SimulatedProvider {
 
   /** The OpenAI base URL, e.g. {@code http://127.0.0.1:18080/v1}; a wildcard host is shown as 127.0.0.1. */
   public String baseUrl() {
+    return origin() + "/v1";
+  }
+
+  /**
+   * Scheme, host and port, e.g. {@code https://127.0.0.1:18080}: an Azure OpenAI resource endpoint (deployment
+   * URLs below {@code /openai/deployments/}, the v1 API below {@code /openai/v1}).
+   */
+  public String origin() {
     String host = options.host();
     if (host.equals("0.0.0.0") || host.equals("::") || host.equals("0:0:0:0:0:0:0:0")) {
       host = "127.0.0.1";
     } else if (host.contains(":")) {
       host = "[" + host + "]";
     }
-    return "http://" + host + ":" + port() + "/v1";
+    return (tls != null ? "https://" : "http://") + host + ":" + port();
+  }
+
+  /**
+   * The PEM file of the self-signed certificate an HTTPS simulator serves, for clients to trust (e.g. a provider's
+   * {@code tls.ca_file}); null for a plain-HTTP simulator. Deleted by {@link #close()}.
+   */
+  public Path caFile() {
+    return tls == null ? null : tls.pemFile();
   }
 
   /** The options the provider was started with. */
@@ -102,6 +138,10 @@ public final class SimulatedProvider {
 
   /** Stops listening and closes every open connection, stalled streams included. */
   public Future<Void> close() {
-    return server.close();
+    return server.close().onComplete(v -> {
+      if (tls != null) {
+        tls.delete();
+      }
+    });
   }
 }

@@ -18,8 +18,9 @@ import java.util.function.BiFunction;
  * <p>Settings (flag, else environment variable, else default): {@code --host}/{@code HOST} (127.0.0.1),
  * {@code --port}/{@code PORT} (18080), {@code --chunks}/{@code CHUNKS} completion tokens (24),
  * {@code --ttft-ms}/{@code TTFT_MS} delay before the first token (50), {@code --tps}/{@code TPS} tokens per
- * second, 0 = no delay (50). Prints {@code simulator listening on http://HOST:PORT/v1} once ready and runs
- * until the process is stopped.
+ * second, 0 = no delay (50), {@code --tls}/{@code TLS} {@code true} to serve HTTPS with a generated self-signed
+ * certificate (false). Prints {@code simulator listening on http://HOST:PORT/v1} once ready (with TLS, also the
+ * PEM file to trust) and runs until the process is stopped.
  *
  * <p>Not instantiable; {@link #main} runs on the JVM's main thread and returns once the server listens
  * (Vert.x's non-daemon threads keep the process alive).
@@ -27,7 +28,8 @@ import java.util.function.BiFunction;
 public final class SimulatorMain {
 
   private static final Map<String, String> FLAG_TO_ENV = Map.of(
-      "--host", "HOST", "--port", "PORT", "--chunks", "CHUNKS", "--ttft-ms", "TTFT_MS", "--tps", "TPS");
+      "--host", "HOST", "--port", "PORT", "--chunks", "CHUNKS", "--ttft-ms", "TTFT_MS", "--tps", "TPS",
+      "--tls", "TLS");
 
   private SimulatorMain() {}
 
@@ -37,7 +39,8 @@ public final class SimulatorMain {
       options = optionsFrom(System.getenv(), args);
     } catch (IllegalArgumentException e) {
       System.err.println("simulator: " + e.getMessage());
-      System.err.println("usage: SimulatorMain [--host H] [--port N] [--chunks N] [--ttft-ms N] [--tps X]");
+      System.err.println("usage: SimulatorMain [--host H] [--port N] [--chunks N] [--ttft-ms N] [--tps X]"
+          + " [--tls true|false]");
       System.exit(2);
       return;
     }
@@ -59,6 +62,9 @@ public final class SimulatorMain {
       }
     }, "simulator-shutdown"));
     System.out.println("simulator listening on " + provider.baseUrl());
+    if (provider.caFile() != null) {
+      System.out.println("simulator certificate (trust it, e.g. providers.NAME.tls.ca_file): " + provider.caFile());
+    }
   }
 
   /**
@@ -96,6 +102,7 @@ public final class SimulatorMain {
     options = apply(settings, "PORT", options, (o, v) -> o.withPort(integer("PORT", v)));
     options = apply(settings, "CHUNKS", options, (o, v) -> o.withDefaultCompletionTokens(integer("CHUNKS", v)));
     options = apply(settings, "TTFT_MS", options, (o, v) -> o.withFirstTokenDelayMs(integer("TTFT_MS", v)));
+    options = apply(settings, "TLS", options, (o, v) -> bool("TLS", v) ? o.withTls() : o);
     return apply(settings, "TPS", options, (o, v) -> o.withTokensPerSecond(number("TPS", v)));
   }
 
@@ -120,6 +127,13 @@ public final class SimulatorMain {
     } catch (NumberFormatException e) {
       throw new IllegalArgumentException(name + " must be an integer, was '" + value + "'");
     }
+  }
+
+  private static boolean bool(String name, String value) {
+    if (value.equalsIgnoreCase("true") || value.equalsIgnoreCase("false")) {
+      return Boolean.parseBoolean(value);
+    }
+    throw new IllegalArgumentException(name + " must be true or false, was '" + value + "'");
   }
 
   private static double number(String name, String value) {

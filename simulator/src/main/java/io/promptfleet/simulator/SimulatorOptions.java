@@ -21,6 +21,8 @@ import java.util.List;
  *                                {@code temperature} other than 1 are rejected with 400, and usage reports
  *                                hidden reasoning tokens; default {@link #DEFAULT_REASONING_MODEL_PREFIXES};
  *                                empty = none
+ * @param tls                     serve HTTPS with a self-signed certificate generated at start for {@code localhost}
+ *                                and {@code 127.0.0.1} (see {@link SimulatedProvider#caFile()}); default false
  */
 public record SimulatorOptions(
     String host,
@@ -29,7 +31,8 @@ public record SimulatorOptions(
     double tokensPerSecond,
     int defaultCompletionTokens,
     List<String> models,
-    List<String> reasoningModelPrefixes) {
+    List<String> reasoningModelPrefixes,
+    boolean tls) {
 
   public static final String DEFAULT_HOST = "127.0.0.1";
   public static final int DEFAULT_PORT = 18080;
@@ -77,6 +80,13 @@ public record SimulatorOptions(
     reasoningModelPrefixes = List.copyOf(reasoningModelPrefixes);
   }
 
+  /** Plain-HTTP options (see {@link #withTls()}). */
+  public SimulatorOptions(String host, int port, long firstTokenDelayMs, double tokensPerSecond,
+      int defaultCompletionTokens, List<String> models, List<String> reasoningModelPrefixes) {
+    this(host, port, firstTokenDelayMs, tokensPerSecond, defaultCompletionTokens, models, reasoningModelPrefixes,
+        false);
+  }
+
   /** The options with the {@link #DEFAULT_REASONING_MODEL_PREFIXES default reasoning-model prefixes}. */
   public SimulatorOptions(String host, int port, long firstTokenDelayMs, double tokensPerSecond,
       int defaultCompletionTokens, List<String> models) {
@@ -95,37 +105,47 @@ public record SimulatorOptions(
 
   public SimulatorOptions withHost(String host) {
     return new SimulatorOptions(host, port, firstTokenDelayMs, tokensPerSecond, defaultCompletionTokens, models,
-        reasoningModelPrefixes);
+        reasoningModelPrefixes, tls);
   }
 
   public SimulatorOptions withPort(int port) {
     return new SimulatorOptions(host, port, firstTokenDelayMs, tokensPerSecond, defaultCompletionTokens, models,
-        reasoningModelPrefixes);
+        reasoningModelPrefixes, tls);
   }
 
   public SimulatorOptions withFirstTokenDelayMs(long firstTokenDelayMs) {
     return new SimulatorOptions(host, port, firstTokenDelayMs, tokensPerSecond, defaultCompletionTokens, models,
-        reasoningModelPrefixes);
+        reasoningModelPrefixes, tls);
   }
 
   public SimulatorOptions withTokensPerSecond(double tokensPerSecond) {
     return new SimulatorOptions(host, port, firstTokenDelayMs, tokensPerSecond, defaultCompletionTokens, models,
-        reasoningModelPrefixes);
+        reasoningModelPrefixes, tls);
   }
 
   public SimulatorOptions withDefaultCompletionTokens(int defaultCompletionTokens) {
     return new SimulatorOptions(host, port, firstTokenDelayMs, tokensPerSecond, defaultCompletionTokens, models,
-        reasoningModelPrefixes);
+        reasoningModelPrefixes, tls);
   }
 
   public SimulatorOptions withModels(List<String> models) {
     return new SimulatorOptions(host, port, firstTokenDelayMs, tokensPerSecond, defaultCompletionTokens, models,
-        reasoningModelPrefixes);
+        reasoningModelPrefixes, tls);
   }
 
   public SimulatorOptions withReasoningModelPrefixes(List<String> reasoningModelPrefixes) {
     return new SimulatorOptions(host, port, firstTokenDelayMs, tokensPerSecond, defaultCompletionTokens, models,
-        reasoningModelPrefixes);
+        reasoningModelPrefixes, tls);
+  }
+
+  /**
+   * The options serving HTTPS: a self-signed certificate for {@code localhost} and {@code 127.0.0.1} is generated at
+   * start (with the JDK's {@code keytool}), and its PEM is written to {@link SimulatedProvider#caFile()} for clients
+   * to trust.
+   */
+  public SimulatorOptions withTls() {
+    return new SimulatorOptions(host, port, firstTokenDelayMs, tokensPerSecond, defaultCompletionTokens, models,
+        reasoningModelPrefixes, true);
   }
 
   /** Whether {@code model} is a reasoning model: its name starts with one of {@link #reasoningModelPrefixes()}. */

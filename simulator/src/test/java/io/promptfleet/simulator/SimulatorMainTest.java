@@ -31,6 +31,15 @@ class SimulatorMainTest {
   }
 
   @Test
+  void shouldServeHttpsWhenAsked() {
+    assertThat(SimulatorMain.optionsFrom(Map.of("TLS", "true")).tls()).isTrue();
+    assertThat(SimulatorMain.optionsFrom(Map.of("TLS", "true"), "--tls", "false").tls()).isFalse();
+    assertThat(SimulatorMain.optionsFrom(Map.of()).tls()).isFalse();
+    assertThatThrownBy(() -> SimulatorMain.optionsFrom(Map.of(), "--tls=yes"))
+        .hasMessage("TLS must be true or false, was 'yes'");
+  }
+
+  @Test
   void shouldNameTheBadSetting() {
     assertThatThrownBy(() -> SimulatorMain.optionsFrom(Map.of("PORT", "eighty")))
         .hasMessage("PORT must be an integer, was 'eighty'");

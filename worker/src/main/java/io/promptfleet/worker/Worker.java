@@ -9,6 +9,7 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import io.micrometer.core.instrument.binder.kafka.KafkaClientMetrics;
 import io.promptfleet.common.codec.Json;
+import io.promptfleet.common.config.ConfigException;
 import io.promptfleet.common.config.FleetConfig;
 import io.promptfleet.common.config.KeySettings;
 import io.promptfleet.common.config.ProviderSettings;
@@ -115,24 +116,12 @@ public final class Worker implements AutoCloseable {
     this.workerId = workerId;
     this.clock = clock;
     var w = config.worker();
-    config.providers().forEach((name, p) -> clients.put(name, ProviderClients.create(vertx, p, w.slots())));
+    endpoints(System.getenv()); // first: a configuration error stops the worker before it opens Kafka clients
     WorkerMetrics metrics = new WorkerMetrics(registry);
     this.producer = new KafkaProducer<>(ReplyPublisher.producerProperties(KafkaClients.producer(config.kafka(),
         "pf-" + workerId)));
     this.producerMetrics = metrics.kafkaClient(new KafkaClientMetrics(producer));
     this.publisher = new ReplyPublisher(producer, config.topics().fleetEvents(), config.topics().jobsRetry());
-    for (var e : config.keys().entrySet()) {
-      KeySettings k = e.getValue();
-      var secret = k.resolveSecret();
-      if (secret.isEmpty()) {
-        LOG.warn("key {} has no secret on this worker ({} is not set): its assignments go back for retry",
-            e.getKey(), k.secretSource());
-        continue;
-      }
-      ProviderSettings p = config.providers().get(k.provider());
-      endpoints.put(e.getKey(), new ProviderEndpoint(p, secret.get(), headers(k.provider(), p),
-          clients.get(k.provider())));
-    }
     this.env = new StreamEnv(vertx, publisher, clock, workerId, w.maxLineBytes(), new StreamMeters(metrics),
         options.coalesceMs());
     this.renewals = metrics.counter(Spec.LOCK_RENEWALS);
@@ -186,13 +175,45 @@ public final class Worker implements AutoCloseable {
   }
 
   /**
-   * The provider's extra headers with their values resolved; a header whose environment variable is unset is left
-   * out with a warning naming the variable (never the value).
+   * An endpoint for each key whose secret this worker has, and a client and the resolved extra headers for each
+   * provider those keys use. A key without a secret here is skipped with a warning (another worker may hold it; its
+   * assignments go back for retry). A provider's header or proxy variable that is not set, or a TLS file that cannot
+   * be read, stops the worker: it would send every request without the header (or not at all), and the provider's
+   * refusals would disable keys that are fine.
+   *
+   * @throws ConfigException naming the field and variable (never a value)
    */
-  private static Map<String, String> headers(String providerName, ProviderSettings p) {
+  private void endpoints(Map<String, String> environment) {
+    int slots = config.worker().slots();
+    Map<String, Map<String, String>> headers = new HashMap<>();
+    try {
+      for (var e : config.keys().entrySet()) {
+        KeySettings k = e.getValue();
+        var secret = k.resolveSecret();
+        if (secret.isEmpty()) {
+          LOG.warn("key {} has no secret on this worker ({} is not set): its assignments go back for retry",
+              e.getKey(), k.secretSource());
+          continue;
+        }
+        String name = k.provider();
+        ProviderSettings p = config.providers().get(name);
+        if (!clients.containsKey(name)) {
+          headers.put(name, headers(name, p, environment));
+          clients.put(name, ProviderClients.create(vertx, name, p, slots, environment));
+        }
+        endpoints.put(e.getKey(), new ProviderEndpoint(p, secret.get(), headers.get(name), clients.get(name)));
+      }
+    } catch (ConfigException e) {
+      clients.values().forEach(HttpClient::close);
+      throw e;
+    }
+  }
+
+  /** The provider's extra headers with their values resolved; see {@link #endpoints}. */
+  private static Map<String, String> headers(String providerName, ProviderSettings p, Map<String, String> env) {
     Map<String, String> out = new HashMap<>();
-    p.headers().forEach((name, h) -> h.resolve(System.getenv()).ifPresentOrElse(v -> out.put(name, v),
-        () -> LOG.warn("provider {}: header {} is not sent ({} is not set)", providerName, name, h.source())));
+    p.headers().forEach((name, h) -> out.put(name, h.resolve("providers." + providerName + ".headers." + name,
+        env)));
     return out;
   }
 

@@ -1,7 +1,6 @@
 package io.promptfleet.common.config;
 
 import java.util.Map;
-import java.util.Optional;
 
 /**
  * One extra request header a provider gets: a literal {@code value}, or the value of an environment variable (or
@@ -19,21 +18,19 @@ public record HeaderSettings(String value, String valueEnv) {
     ConfigException.require(valueEnv == null || !valueEnv.isBlank(), at + ".value_env must not be empty");
   }
 
-  /** The value: literal, or from the environment (then the system properties); empty when the variable is unset. */
-  public Optional<String> resolve(Map<String, String> env) {
+  /**
+   * The value: literal, or from the environment (then the system properties).
+   *
+   * @param at where the header is configured, e.g. {@code providers.azure.headers.x-gateway-key}
+   * @throws ConfigException naming {@code at} and the variable (never a value) when the variable is not set: a
+   *                         header left out would make every request fail upstream, usually as a 401 that disables
+   *                         a good key
+   */
+  public String resolve(String at, Map<String, String> env) {
     if (value != null) {
-      return Optional.of(value);
+      return value;
     }
-    String v = env.get(valueEnv);
-    if (v == null) {
-      v = System.getProperty(valueEnv);
-    }
-    return Optional.ofNullable(v);
-  }
-
-  /** Where the value comes from, for messages: never the value itself. */
-  public String source() {
-    return value != null ? "a literal value" : "environment variable " + valueEnv;
+    return EnvValues.require(env, valueEnv, at + ".value_env");
   }
 
   @Override

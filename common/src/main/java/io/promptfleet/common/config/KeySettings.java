@@ -43,10 +43,7 @@ public record KeySettings(String provider, String secretEnv, String secretFile, 
    */
   public Optional<String> resolveSecret() {
     if (secretEnv != null) {
-      String v = System.getenv(secretEnv);
-      if (v == null) {
-        v = System.getProperty(secretEnv);
-      }
+      String v = EnvValues.lookup(System.getenv(), secretEnv).orElse(null);
       if (v != null && !v.isBlank()) {
         return Optional.of(v.trim());
       }

@@ -1,5 +1,6 @@
 package io.promptfleet.common.config;
 
+import com.fasterxml.jackson.annotation.JsonIgnore;
 import java.util.Map;
 
 /**
@@ -44,6 +45,10 @@ public record ProviderSettings(String baseUrl, Long connectTimeoutMs, Long first
     ConfigException.require(idleTimeoutMs > 0, at + ".idle_timeout_ms must be > 0");
     ConfigException.require(totalTimeoutMs > 0, at + ".total_timeout_ms must be > 0");
     ConfigException.require(apiVersion == null || !apiVersion.isBlank(), at + ".api_version must not be empty");
+    ConfigException.require(protocol != ProviderProtocol.AZURE_OPENAI || apiVersion != null || isAzureV1(),
+        at + ".api_version is required for protocol azure-openai with a deployment URL (base_url " + baseUrl
+            + "): Azure answers 404 without the api-version query parameter; set it (e.g. 2024-10-21) or use the v1"
+            + " API with a base_url ending in /openai/v1");
     headers.forEach((h, v) -> {
       ConfigException.require(v != null, at + ".headers." + h + " needs value or value_env");
       ConfigException.require(h.matches("[A-Za-z0-9!#$%&'*+.^_`|~-]+"), at + ".headers: '" + h
@@ -56,6 +61,17 @@ public record ProviderSettings(String baseUrl, Long connectTimeoutMs, Long first
     if (proxy != null) {
       proxy.validate(at + ".proxy");
     }
+  }
+
+  /**
+   * Whether the base URL is Azure OpenAI's v1 API ({@code https://RESOURCE.openai.azure.com/openai/v1}, a trailing
+   * slash allowed): the route's model then goes in the body and {@code api-version} is optional; any other Azure
+   * base URL is the resource's endpoint for deployment URLs.
+   */
+  @JsonIgnore
+  public boolean isAzureV1() {
+    String b = baseUrl == null ? "" : baseUrl.endsWith("/") ? baseUrl.substring(0, baseUrl.length() - 1) : baseUrl;
+    return b.endsWith("/openai/v1");
   }
 
   public ProviderSettings withBaseUrl(String url) {

@@ -63,6 +63,39 @@ class ConfigLoaderTest {
   }
 
   @Test
+  void shouldRequireAnApiVersionForAzureDeploymentUrlsButNotForTheV1Api() {
+    String deployment = MINIMAL.replace("p: {base_url: \"http://127.0.0.1:1/v1\"}",
+        "p: {base_url: \"https://res.openai.azure.com\", protocol: azure-openai}");
+    String v1 = MINIMAL.replace("p: {base_url: \"http://127.0.0.1:1/v1\"}",
+        "p: {base_url: \"https://res.openai.azure.com/openai/v1/\", protocol: azure-openai}");
+
+    assertThatThrownBy(() -> ConfigLoader.parse(deployment, Map.of(), new Properties()))
+        .isInstanceOf(ConfigException.class)
+        .hasMessageContaining("providers.p.api_version is required for protocol azure-openai")
+        .hasMessageContaining("/openai/v1");
+    assertThat(ConfigLoader.parse(deployment.replace("protocol: azure-openai", "protocol: azure-openai, "
+        + "api_version: \"2024-10-21\""), Map.of(), new Properties()).providers().get("p").apiVersion())
+        .isEqualTo("2024-10-21");
+    assertThat(ConfigLoader.parse(v1, Map.of(), new Properties()).providers().get("p").isAzureV1()).isTrue();
+  }
+
+  @Test
+  void shouldRefuseAProxyUrlTheWorkerCannotUse() {
+    String proxied = MINIMAL.replace("p: {base_url: \"http://127.0.0.1:1/v1\"}",
+        "p: {base_url: \"https://api.example/v1\", proxy: {url: \"URL\"}}");
+
+    assertThatThrownBy(() -> ConfigLoader.parse(proxied.replace("URL", "https://proxy:3128"), Map.of(),
+        new Properties())).hasMessageContaining("providers.p.proxy.url must be an http://host:port URL")
+        .hasMessageContaining("TLS connection to the proxy itself is not supported");
+    assertThatThrownBy(() -> ConfigLoader.parse(proxied.replace("URL", "http://proxy"), Map.of(),
+        new Properties())).hasMessageContaining("providers.p.proxy.url must name the proxy's host and port");
+    assertThatThrownBy(() -> ConfigLoader.parse(proxied.replace("URL", "http://u:p@proxy:3128"), Map.of(),
+        new Properties())).hasMessageContaining("must not hold credentials");
+    assertThat(ConfigLoader.parse(proxied.replace("URL", "http://proxy:3128"), Map.of(), new Properties())
+        .providers().get("p").proxy().port()).isEqualTo(3128);
+  }
+
+  @Test
   void shouldNameTheFieldOfABadValue() {
     Properties props = new Properties();
     props.setProperty("promptfleet.worker.slots", "0");

@@ -93,6 +93,21 @@ class KeyFeedbackTest {
   }
 
   @Test
+  void shouldCapDispatchesByAzuresRemainingHeadersWhichComeWithoutResetTimesForTheRateWindow() {
+    // Azure OpenAI sends x-ratelimit-remaining-requests/-tokens under OpenAI's names but no x-ratelimit-reset-*
+    // (Azure OpenAI docs, "quota": the remaining counts of the resource's per-minute limits).
+    FleetEvent azure = FleetEvent.leaseReleased("l", "j", "k1", "p/first",
+        io.promptfleet.common.job.LeaseOutcome.SUCCEEDED).status(200).rateLimit(null,
+        Map.of("x-ratelimit-remaining-requests", "0", "x-ratelimit-remaining-tokens", "118000")).by("w", null);
+
+    feedback.released(azure, T0, T0);
+
+    assertThat(keys.choose(List.of("k1"), null, 1, T0 + 59_999)).as("for the rate window").isEmpty();
+    assertThat(keys.choose(List.of("k1"), null, 1, T0 + 60_000)).contains("k1");
+    assertThat(keyEvents("k1", "remote_budget")).isEqualTo(1);
+  }
+
+  @Test
   void shouldRestoreOnlyWhatStillRunsWhenOldEventsAreReplayed() {
     long now = T0 + 120_000;
     feedback.released(Fixtures.rateLimited("l", "k1", 2_000L, null), T0, now);

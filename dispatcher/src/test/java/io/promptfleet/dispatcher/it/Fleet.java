@@ -79,7 +79,11 @@ final class Fleet implements AutoCloseable {
    * A fleet whose provider {@code sim} has more settings than its base URL.
    *
    * @param providerFields YAML flow-mapping entries added to the provider, e.g. {@code protocol: anthropic}; empty
-   *                       for none
+   *                       for none. {@code ${origin}} stands for the simulator's scheme, host and port and {@code
+   *                       ${ca_file}} for its certificate's PEM file (with {@link SimulatorOptions#withTls()}); when
+   *                       the fields set {@code base_url} it replaces the simulator's OpenAI base URL. {@code
+   *                       rest} may hold a {@code providers} section of more providers (the same placeholders
+   *                       apply), and a key naming {@code provider} uses that one instead of {@code sim}
    */
   static Fleet create(SimulatorOptions sim, String providerFields, Map<String, String> keys, String rest)
       throws Exception {
@@ -88,6 +92,10 @@ final class Fleet implements AutoCloseable {
     Vertx vertx = Vertx.vertx();
     SimulatedProvider provider = SimulatedProvider.start(vertx, sim.withPort(0)).toCompletionStage()
         .toCompletableFuture().get(30, TimeUnit.SECONDS);
+    providerFields = placeholders(providerFields, provider);
+    rest = placeholders(rest, provider);
+    String baseUrl = providerFields.contains("base_url:") ? ""
+        : "base_url: \"" + provider.baseUrl() + "\"" + (providerFields.isBlank() ? "" : ", ");
     StringBuilder keyYaml = new StringBuilder();
     Map<String, String> secrets = new LinkedHashMap<>();
     keys.forEach((name, settings) -> {
@@ -96,19 +104,18 @@ final class Fleet implements AutoCloseable {
       secrets.put(var, "sk-" + prefix + "-" + name);
       String inner = settings.strip();
       inner = inner.substring(1, inner.length() - 1).strip();
-      keyYaml.append("  ").append(name).append(": {provider: sim, secret_env: ").append(var)
-          .append(inner.isEmpty() ? "" : ", " + inner).append("}\n");
+      keyYaml.append("  ").append(name).append(": {").append(inner.contains("provider:") ? "" : "provider: sim, ")
+          .append("secret_env: ").append(var).append(inner.isEmpty() ? "" : ", " + inner).append("}\n");
     });
     String yaml = """
         kafka: {bootstrap_servers: "%1$s"}
         topics: {prefix: %2$s, partitions: 3}
         providers:
-          sim: {base_url: "%3$s"%5$s}
+          sim: {%3$s%5$s}
         keys:
         %4$s
-        """.formatted(bootstrap, prefix, provider.baseUrl(), keyYaml,
-        providerFields.isBlank() ? "" : ", " + providerFields) + rest;
-    yaml = withIdentity(yaml, prefix);
+        """.formatted(bootstrap, prefix, baseUrl, keyYaml, providerFields);
+    yaml = withIdentity(yaml, rest, prefix);
     FleetConfig config = ConfigLoader.parse(yaml, Map.of(), new Properties());
     TopicAdmin.ensureFleetTopics(config);
     KafkaTestSupport.alterGroupConfigs(bootstrap, config.worker().shareGroup(),
@@ -167,10 +174,22 @@ final class Fleet implements AutoCloseable {
     return sum;
   }
 
-  private static String withIdentity(String yaml, String prefix) throws java.io.IOException {
+  private static String placeholders(String yaml, SimulatedProvider sim) {
+    return yaml.replace("${origin}", sim.origin()).replace("${ca_file}", String.valueOf(sim.caFile()));
+  }
+
+  private static String withIdentity(String yaml, String rest, String prefix) throws java.io.IOException {
     var mapper = new com.fasterxml.jackson.databind.ObjectMapper(
         new com.fasterxml.jackson.dataformat.yaml.YAMLFactory());
     var root = (com.fasterxml.jackson.databind.node.ObjectNode) mapper.readTree(yaml);
+    var more = mapper.readTree(rest.isBlank() ? "{}" : rest);
+    if (more instanceof com.fasterxml.jackson.databind.node.ObjectNode m) {
+      var providers = m.remove("providers");
+      if (providers != null) {
+        root.withObjectProperty("providers").setAll((com.fasterxml.jackson.databind.node.ObjectNode) providers);
+      }
+      root.setAll(m);
+    }
     var dispatcher = root.withObjectProperty("dispatcher");
     dispatcher.put("group_id", prefix + "-dispatcher").put("http_port", 0);
     var worker = root.withObjectProperty("worker");
@@ -248,6 +267,36 @@ final class Fleet implements AutoCloseable {
           all.add(r);
         }
       } while (!done.test(all) && System.nanoTime() < until);
+    }
+    return all;
+  }
+
+  /** Every record the fleet's own topics hold now (jobs, assignments, retries, fleet events, replies, cancels). */
+  List<ConsumerRecord<String, byte[]>> everyRecord() {
+    var t = config.topics();
+    List<String> topics = List.of(t.jobsHigh(), t.jobsNormal(), t.jobsLow(), t.jobsRetry(), t.assignments(),
+        t.fleetEvents(), t.defaultReplyTo(), t.cancels());
+    Map<String, Object> props = new HashMap<>();
+    props.put("bootstrap.servers", config.kafka().bootstrapServers());
+    props.put("key.deserializer", StringDeserializer.class);
+    props.put("value.deserializer", ByteArrayDeserializer.class);
+    List<ConsumerRecord<String, byte[]>> all = new ArrayList<>();
+    try (var c = new KafkaConsumer<String, byte[]>(props)) {
+      List<TopicPartition> parts = new ArrayList<>();
+      for (String topic : topics) {
+        c.partitionsFor(topic, Duration.ofSeconds(10))
+            .forEach(p -> parts.add(new TopicPartition(topic, p.partition())));
+      }
+      c.assign(parts);
+      c.seekToBeginning(parts);
+      Map<TopicPartition, Long> end = c.endOffsets(parts);
+      long until = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+      while (parts.stream().anyMatch(p -> c.position(p) < end.get(p))) {
+        if (System.nanoTime() > until) {
+          throw new AssertionError("could not read the fleet's topics to their end within 30 s");
+        }
+        c.poll(Duration.ofMillis(100)).forEach(all::add);
+      }
     }
     return all;
   }

@@ -29,7 +29,13 @@ import java.util.concurrent.atomic.AtomicLong;
  * {@code POST /v1/messages} (Anthropic's Messages API: the key in {@code x-api-key}, counted as {@code Bearer <key>}
  * so a key is the same on both paths; the same answers and fault directives in Anthropic's events, errors and
  * headers), {@code POST /v1/responses} (the OpenAI Responses API: the same answer plan and faults, in its request
- * and event shapes), {@code GET /health}, and OpenAI-style errors for everything else.
+ * and event shapes), Azure OpenAI's {@code POST /openai/deployments/{deployment}/chat/completions?api-version=…}
+ * and {@code POST /openai/v1/chat/completions} (key in the {@code api-key} header), {@code GET /health}, and
+ * OpenAI-style errors for everything else.
+ *
+ * <p>A key is identified by its {@code Authorization} value; an Azure {@code api-key: K} or an Anthropic {@code
+ * x-api-key: K} counts as {@code Authorization: Bearer K}, so per-key statistics and fault plans are the same
+ * whichever protocol a client speaks.
  *
  * <p>Thread-safe: the router may be shared by servers on several event loops; per-request state lives in
  * the handlers' locals and in {@link CompletionExchange}. Handlers run on the event loop of the request's
@@ -44,8 +50,18 @@ public final class ProviderRoutes {
   /** Request header that sets the completion length of one request. */
   public static final String TOKENS_HEADER = "x-simulator-tokens";
 
-  /** The completion APIs served: OpenAI's chat completions, Anthropic's Messages, OpenAI's Responses API. */
-  private enum Api { CHAT, MESSAGES, RESPONSES }
+  /**
+   * The completion APIs served: OpenAI's chat completions, the same on Azure's paths, Anthropic's Messages, OpenAI's
+   * Responses API.
+   */
+  private enum Api { CHAT, AZURE_CHAT, MESSAGES, RESPONSES }
+
+  /** Azure's answer to a deployment URL without {@code api-version} (and to an unknown deployment). */
+  static final String AZURE_NOT_FOUND = "{\"error\":{\"code\":\"404\",\"message\":\"Resource not found\"}}";
+  /** Azure's answer to a request without a key. */
+  static final String AZURE_UNAUTHORIZED = "{\"error\":{\"code\":\"401\",\"message\":\"Access denied due to"
+      + " invalid subscription key or wrong API endpoint. Make sure to provide a valid key for an active subscription"
+      + " and use a correct regional API endpoint for your resource.\"}}";
 
   private static final DateTimeFormatter HTTP_DATE =
       DateTimeFormatter.ofPattern("EEE, dd MMM yyyy HH:mm:ss 'GMT'", Locale.ENGLISH).withZone(ZoneOffset.UTC);
@@ -80,6 +96,8 @@ public final class ProviderRoutes {
     router.post("/v1/chat/completions").handler(ctx -> routes.complete(ctx, Api.CHAT));
     router.post("/v1/messages").handler(ctx -> routes.complete(ctx, Api.MESSAGES));
     router.post("/v1/responses").handler(ctx -> routes.complete(ctx, Api.RESPONSES));
+    router.post("/openai/deployments/:deployment/chat/completions").handler(routes::azureDeployment);
+    router.post("/openai/v1/chat/completions").handler(ctx -> routes.complete(ctx, Api.AZURE_CHAT));
     router.route().last().handler(ctx -> routes.error(ctx.response(), 404, OpenAiErrors.body(
         "Invalid URL (" + ctx.request().method() + " " + ctx.request().path() + ")",
         "invalid_request_error", null, null)));
@@ -97,8 +115,8 @@ public final class ProviderRoutes {
     request.headers().forEach(e ->
         headers.computeIfAbsent(e.getKey().toLowerCase(Locale.ROOT), k -> new ArrayList<>(1)).add(e.getValue()));
     headers.replaceAll((k, v) -> List.copyOf(v));
-    stats.record(new RecordedRequest(request.method().name(), request.path(), headers, bodyText(ctx),
-        stats.clock().instant()));
+    stats.record(new RecordedRequest(request.method().name(), request.path(), request.query(), headers,
+        bodyText(ctx), stats.clock().instant()));
     ctx.next();
   }
 
@@ -119,6 +137,19 @@ public final class ProviderRoutes {
   }
 
   /**
+   * Azure's deployment URL: without {@code api-version} Azure answers 404 {@code Resource not found} (its documented
+   * behaviour, see MicrosoftDocs/azure-docs#114602); the deployment is the model when the body names none.
+   */
+  private void azureDeployment(RoutingContext ctx) {
+    String version = ctx.request().getParam("api-version");
+    if (version == null || version.isBlank()) {
+      error(ctx.response(), 404, AZURE_NOT_FOUND);
+      return;
+    }
+    complete(ctx, Api.AZURE_CHAT);
+  }
+
+  /**
    * A completion request in any of the {@link Api}s: each plans the answer and its faults the same way, from the
    * same directives, and writes it through its {@link AnswerEncoder}.
    */
@@ -129,10 +160,16 @@ public final class ProviderRoutes {
     stats.requestReceived();
     long seq = sequence.incrementAndGet();
     response.putHeader(anthropic ? "request-id" : "x-request-id", requestId(seq));
-    String key = anthropic ? apiKey(request) : bearer(request);
+    String key = switch (api) {
+      case MESSAGES -> apiKey(request);
+      case AZURE_CHAT -> azureKey(request);
+      case CHAT, RESPONSES -> bearer(request);
+    };
     if (key == null) {
       if (anthropic) {
         error(response, 401, AnthropicErrors.body("authentication_error", "x-api-key header is required"));
+      } else if (api == Api.AZURE_CHAT) {
+        error(response, 401, AZURE_UNAUTHORIZED);
       } else {
         unauthorized(response);
       }
@@ -147,14 +184,16 @@ public final class ProviderRoutes {
     int naturalLength;
     boolean reasoningModel;
     try {
+      String deployment = ctx.pathParam("deployment");
+      String defaultModel = deployment != null ? deployment : options.models().get(0);
       if (anthropic) {
-        MessagesRequest m = MessagesRequest.parse(bodyText(ctx), options.models().get(0));
+        MessagesRequest m = MessagesRequest.parse(bodyText(ctx), defaultModel);
         chat = m.chat();
         cachePrefixTokens = m.cachePrefixTokens();
         reasoningModel = false;
       } else {
-        chat = api == Api.RESPONSES ? ResponsesRequest.parse(bodyText(ctx), options.models().get(0))
-            : ChatRequest.parse(bodyText(ctx), options.models().get(0));
+        chat = api == Api.RESPONSES ? ResponsesRequest.parse(bodyText(ctx), defaultModel)
+            : ChatRequest.parse(bodyText(ctx), defaultModel);
         reasoningModel = options.isReasoningModel(chat.model());
         if (reasoningModel) {
           ReasoningModelRules.check(chat);
@@ -188,7 +227,7 @@ public final class ProviderRoutes {
     }
     rateLimits.apply(response.headers(), key, answer.usage().totalTokens(), nowMs, false, 0, anthropic);
     AnswerEncoder encoder = switch (api) {
-      case CHAT -> new ChunkEncoder("chatcmpl-sim" + idBase, nowMs / 1000, chat.model(), chat.includeUsage(),
+      case CHAT, AZURE_CHAT -> new ChunkEncoder("chatcmpl-sim" + idBase, nowMs / 1000, chat.model(), chat.includeUsage(),
           plan.lineEnd(), chat.logprobs() ? chat.topLogprobs() : -1);
       case MESSAGES -> new MessagesEncoder("msg_sim" + idBase, chat.model(), cachePrefixTokens);
       case RESPONSES -> new ResponsesEncoder(idBase, nowMs / 1000, chat.model(), plan.lineEnd());
@@ -263,6 +302,18 @@ public final class ProviderRoutes {
       return null;
     }
     return value;
+  }
+
+  /**
+   * An Azure request's key as the simulator counts it: {@code api-key: K} as {@code Bearer K}, else a Bearer
+   * {@code Authorization} (Azure also takes Microsoft Entra tokens there); null when neither is present.
+   */
+  private static String azureKey(HttpServerRequest request) {
+    String apiKey = request.getHeader("api-key");
+    if (apiKey != null && !apiKey.isBlank()) {
+      return "Bearer " + apiKey.strip();
+    }
+    return bearer(request);
   }
 
   private static OptionalInt tokensHeader(HttpServerRequest request) throws InvalidRequestException {

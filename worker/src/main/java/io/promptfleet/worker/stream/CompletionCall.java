@@ -8,6 +8,7 @@ import io.promptfleet.common.job.ErrorCodes;
 import io.promptfleet.common.job.Route;
 import io.promptfleet.worker.stream.sse.SseListener;
 import io.promptfleet.worker.upstream.ChunkEvent;
+import io.promptfleet.worker.upstream.ConnectFailures;
 import io.promptfleet.worker.upstream.Failure;
 import io.promptfleet.worker.upstream.FailureClass;
 import io.promptfleet.worker.upstream.Failures;
@@ -126,8 +127,8 @@ public final class CompletionCall implements SseListener, StreamDecoder.Events {
     }
     endpoint.http().request(protocol.options(endpoint, assignment)).onComplete(ar -> {
       if (ar.failed()) {
-        conclude(Failure.transientFailure(ErrorCodes.CONNECT_FAILED, "cannot reach provider " + route.provider()
-            + ": " + describe(ar.cause()), null));
+        conclude(Failure.transientFailure(ErrorCodes.CONNECT_FAILED,
+            ConnectFailures.message(route.provider(), ar.cause()), null));
         return;
       }
       HttpClientRequest req = ar.result();
@@ -395,8 +396,7 @@ public final class CompletionCall implements SseListener, StreamDecoder.Events {
   }
 
   private static String describe(Throwable t) {
-    String m = t.getMessage();
-    return t.getClass().getSimpleName() + (m == null ? "" : ": " + m);
+    return ConnectFailures.describe(t);
   }
 
   private static String truncate(String s) {

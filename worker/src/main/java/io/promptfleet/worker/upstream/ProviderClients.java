@@ -1,22 +1,88 @@
 package io.promptfleet.worker.upstream;
 
+import io.promptfleet.common.config.ConfigException;
 import io.promptfleet.common.config.ProviderSettings;
+import io.promptfleet.common.config.ProxySettings;
+import io.promptfleet.common.config.TlsSettings;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpClient;
 import io.vertx.core.http.HttpClientOptions;
 import io.vertx.core.http.PoolOptions;
+import io.vertx.core.net.PemKeyCertOptions;
+import io.vertx.core.net.ProxyOptions;
+import io.vertx.core.net.ProxyType;
+import io.vertx.core.net.TrustOptions;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The pooled HTTP client of one provider: keep-alive connections, at most {@code slots} of them (a worker streams at
- * most that many answers at once), no wait-queue bound (a request waits for a connection rather than failing).
+ * most that many answers at once), no wait-queue bound (a request waits for a connection rather than failing), and
+ * the provider's connection settings:
+ * <ul>
+ *   <li>TLS for an {@code https://} base URL, trusting the JVM's CAs plus {@code tls.ca_file}
+ *       ({@link ExtraTrust}), showing {@code tls.cert_file}/{@code key_file} when configured, or, with {@code
+ *       tls.verify: false}, trusting any certificate and host name (a WARN at start);</li>
+ *   <li>{@code proxy}: an HTTP proxy (CONNECT for https providers), its credentials from the environment.</li>
+ * </ul>
+ * Stateless; {@link #create} runs at worker start (it reads files and may block).
  */
 public final class ProviderClients {
+  private static final Logger LOG = LoggerFactory.getLogger(ProviderClients.class);
+
   private ProviderClients() {}
 
-  /** A client for {@code provider}; called once per provider at worker start (blocking is fine there). */
-  public static HttpClient create(Vertx vertx, ProviderSettings provider, int slots) {
+  /**
+   * A client for provider {@code name}.
+   *
+   * @param env the environment the proxy's credential variables are read from (then the system properties)
+   * @throws ConfigException naming the field when a TLS file cannot be read or a proxy variable is not set
+   */
+  public static HttpClient create(Vertx vertx, String name, ProviderSettings provider, int slots,
+      Map<String, String> env) {
+    return vertx.createHttpClient(options(name, provider, env),
+        new PoolOptions().setHttp1MaxSize(slots).setMaxWaitQueueSize(-1));
+  }
+
+  /** The client options for provider {@code name}; see {@link #create}. */
+  static HttpClientOptions options(String name, ProviderSettings provider, Map<String, String> env) {
+    String at = "providers." + name;
     HttpClientOptions options = new HttpClientOptions().setKeepAlive(true).setTcpNoDelay(true)
-        .setMaxInitialLineLength(8192);
-    return vertx.createHttpClient(options, new PoolOptions().setHttp1MaxSize(slots).setMaxWaitQueueSize(-1));
+        .setMaxInitialLineLength(8192).setSsl(provider.baseUrl().startsWith("https://"));
+    TlsSettings tls = provider.tls();
+    if (tls != null) {
+      if (!tls.verify()) {
+        LOG.warn("provider {}: {}.tls.verify is false: its TLS certificate and host name are NOT checked, so anyone"
+            + " on the path can read the keys and prompts sent to it; use tls.ca_file to trust a private CA instead",
+            name, at);
+        options.setTrustAll(true).setVerifyHost(false);
+      } else if (tls.caFile() != null) {
+        options.setTrustOptions(TrustOptions.wrap(ExtraTrust.of(at + ".tls.ca_file", Path.of(tls.caFile()))));
+      }
+      if (tls.certFile() != null) {
+        readable(at + ".tls.cert_file", tls.certFile());
+        readable(at + ".tls.key_file", tls.keyFile());
+        options.setKeyCertOptions(new PemKeyCertOptions().setCertPath(tls.certFile()).setKeyPath(tls.keyFile()));
+      }
+    }
+    ProxySettings proxy = provider.proxy();
+    if (proxy != null) {
+      ProxyOptions p = new ProxyOptions().setType(ProxyType.HTTP).setHost(proxy.host()).setPort(proxy.port());
+      ProxySettings.Credentials c = proxy.credentials(at + ".proxy", env);
+      if (c != null) {
+        p.setUsername(c.username()).setPassword(c.password());
+      }
+      options.setProxyOptions(p);
+    }
+    return options;
+  }
+
+  private static void readable(String at, String file) {
+    if (!Files.isReadable(Path.of(file))) {
+      throw new ConfigException(at + ": cannot read " + file);
+    }
   }
 }

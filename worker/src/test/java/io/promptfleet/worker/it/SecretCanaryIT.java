@@ -7,13 +7,13 @@ import io.promptfleet.common.job.JobStatus;
 import io.promptfleet.common.job.Result;
 import io.promptfleet.common.job.RetryRequest;
 import io.promptfleet.kafka.embedded.KafkaTestSupport;
+import io.promptfleet.kafka.embedded.LogCapture;
 import io.promptfleet.kafka.embedded.SharedKafka;
 import io.promptfleet.simulator.SimulatorOptions;
 import io.promptfleet.worker.WorkerOptions;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpServer;
 import io.vertx.core.json.JsonObject;
-import java.io.StringWriter;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -28,13 +28,6 @@ import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.header.Header;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
-import org.apache.logging.log4j.Level;
-import org.apache.logging.log4j.LogManager;
-import org.apache.logging.log4j.core.LoggerContext;
-import org.apache.logging.log4j.core.appender.WriterAppender;
-import org.apache.logging.log4j.core.config.Configuration;
-import org.apache.logging.log4j.core.config.Configurator;
-import org.apache.logging.log4j.core.layout.PatternLayout;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -47,8 +40,7 @@ class SecretCanaryIT {
 
   @Test
   void shouldNeverWriteTheApiKeyToKafkaOrTheLogs() throws Exception {
-    StringWriter logs = new StringWriter();
-    WriterAppender appender = captureLogs(logs);
+    LogCapture logs = LogCapture.start();
     Vertx vertx = Vertx.vertx();
     HttpServer echo = echoProvider(vertx);
     try (WorkerHarness h = WorkerHarness.start(SimulatorOptions.defaults(),
@@ -78,9 +70,9 @@ class SecretCanaryIT {
 
       List<String> leaks = scanEveryTopic(h.secret);
       assertThat(leaks).as("records that contain the key").isEmpty();
-      assertThat(logs.toString()).as("captured logs").contains(h.prefix).doesNotContain(h.secret);
+      assertThat(logs.text()).as("captured logs").contains(h.prefix).doesNotContain(h.secret);
     } finally {
-      stopCapture(appender);
+      logs.close();
       echo.close().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
       vertx.close().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
     }
@@ -155,29 +147,5 @@ class SecretCanaryIT {
 
   private static StringBuilder append(StringBuilder sb, byte[] bytes) {
     return bytes == null ? sb : sb.append(new String(bytes, StandardCharsets.UTF_8));
-  }
-
-  private static WriterAppender captureLogs(StringWriter out) {
-    LoggerContext ctx = (LoggerContext) LogManager.getContext(false);
-    Configuration cfg = ctx.getConfiguration();
-    WriterAppender a = WriterAppender.newBuilder().setName("canary").setTarget(out)
-        .setLayout(PatternLayout.newBuilder().withPattern("%d %-5level [%t] %c - %msg %throwable%n")
-            .withConfiguration(cfg).build()).build();
-    a.start();
-    cfg.addAppender(a);
-    cfg.getRootLogger().addAppender(a, Level.ALL, null);
-    ctx.updateLoggers();
-    Configurator.setLevel("io.promptfleet", Level.DEBUG);
-    Configurator.setLevel("io.vertx", Level.DEBUG);
-    return a;
-  }
-
-  private static void stopCapture(WriterAppender a) {
-    LoggerContext ctx = (LoggerContext) LogManager.getContext(false);
-    ctx.getConfiguration().getRootLogger().removeAppender(a.getName());
-    Configurator.setLevel("io.promptfleet", Level.INFO);
-    Configurator.setLevel("io.vertx", Level.WARN);
-    ctx.updateLoggers();
-    a.stop();
   }
 }
