@@ -117,8 +117,9 @@ public final class Worker implements AutoCloseable {
     var w = config.worker();
     config.providers().forEach((name, p) -> clients.put(name, ProviderClients.create(vertx, p, w.slots())));
     WorkerMetrics metrics = new WorkerMetrics(registry);
-    this.producer = new KafkaProducer<>(ReplyPublisher.producerProperties(KafkaClients.producer(config.kafka(),
-        "pf-" + workerId)));
+    Map<String, Object> producerProperties = ReplyPublisher.producerProperties(KafkaClients.producer(config.kafka(),
+        "pf-" + workerId));
+    this.producer = new KafkaProducer<>(producerProperties);
     this.producerMetrics = metrics.kafkaClient(new KafkaClientMetrics(producer));
     this.publisher = new ReplyPublisher(producer, config.topics().fleetEvents(), config.topics().jobsRetry());
     for (var e : config.keys().entrySet()) {
@@ -134,7 +135,7 @@ public final class Worker implements AutoCloseable {
           clients.get(k.provider())));
     }
     this.env = new StreamEnv(vertx, publisher, clock, workerId, w.maxLineBytes(), new StreamMeters(metrics),
-        options.coalesceMs());
+        options.coalesceMs(), ReplyPublisher.maxResultBytes(producerProperties));
     this.renewals = metrics.counter(Spec.LOCK_RENEWALS);
     this.pickup = metrics.timer(Spec.ASSIGNMENT_PICKUP);
     DistributionSummary acquired = metrics.summary(Spec.LANE_ACQUIRED);

@@ -238,7 +238,7 @@ public record ChatRequest(
     return parseBoolean(options.getValue("include_usage"), "stream_options.include_usage");
   }
 
-  private static InvalidRequestException invalidType(String param, String expected, Object actual) {
+  static InvalidRequestException invalidType(String param, String expected, Object actual) {
     return new InvalidRequestException("Invalid type for '" + param + "': expected " + expected + ", but got "
         + jsonType(actual) + " instead.", param);
   }

@@ -4,6 +4,7 @@ import io.promptfleet.simulator.Fault;
 import io.promptfleet.simulator.RecordedRequest;
 import io.promptfleet.simulator.SimulatorOptions;
 import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.http.HttpServerResponse;
@@ -26,7 +27,7 @@ import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * The HTTP surface of the simulator: {@code GET /v1/models}, {@code POST /v1/chat/completions},
- * {@code GET /health}, and OpenAI-style errors for everything else.
+ * {@code POST /v1/embeddings}, {@code GET /health}, and OpenAI-style errors for everything else.
  *
  * <p>Thread-safe: the router may be shared by servers on several event loops; per-request state lives in
  * the handlers' locals and in {@link CompletionExchange}. Handlers run on the event loop of the request's
@@ -72,6 +73,7 @@ public final class ProviderRoutes {
         .putHeader(HttpHeaders.CONTENT_TYPE, "application/json").end("{\"status\":\"UP\"}"));
     router.get("/v1/models").handler(routes::models);
     router.post("/v1/chat/completions").handler(routes::chatCompletions);
+    router.post("/v1/embeddings").handler(routes::embeddings);
     router.route().last().handler(ctx -> routes.error(ctx.response(), 404, OpenAiErrors.body(
         "Invalid URL (" + ctx.request().method() + " " + ctx.request().path() + ")",
         "invalid_request_error", null, null)));
@@ -113,17 +115,13 @@ public final class ProviderRoutes {
   private void chatCompletions(RoutingContext ctx) {
     HttpServerRequest request = ctx.request();
     HttpServerResponse response = ctx.response();
-    stats.requestReceived();
-    long seq = sequence.incrementAndGet();
-    response.putHeader("x-request-id", requestId(seq));
-    String key = bearer(request);
-    if (key == null) {
-      unauthorized(response);
+    Started started = start(ctx);
+    if (started == null) {
       return;
     }
-    StatsRecorder.Lease lease = stats.requestStarted(key);
-    // Whatever happens next (even a bug answered by the router's 500 handler), the request ends here.
-    response.endHandler(v -> lease.release()).closeHandler(v -> lease.release());
+    long seq = started.seq();
+    String key = started.key();
+    StatsRecorder.Lease lease = started.lease();
     ChatRequest chat;
     List<Fault> applied;
     int naturalLength;
@@ -156,7 +154,7 @@ public final class ProviderRoutes {
     Answer answer = AnswerBuilder.build(chat, plan, naturalLength, reasoningModel, idBase);
     long nowMs = stats.clock().millis();
     if (plan.ending() == ResponsePlan.Ending.STATUS) {
-      statusFault(response, key, plan.endingFault(), chat, answer.usage().totalTokens(), nowMs);
+      statusFault(response, key, plan.endingFault(), chat.model(), answer.usage().totalTokens(), nowMs);
       return;
     }
     rateLimits.apply(response.headers(), key, answer.usage().totalTokens(), nowMs, false, 0);
@@ -171,7 +169,91 @@ public final class ProviderRoutes {
     }
   }
 
-  private void statusFault(HttpServerResponse response, String key, Fault fault, ChatRequest chat,
+  /**
+   * {@code POST /v1/embeddings}: one JSON answer ({@link EmbeddingsAnswer}) after the first-token delay. The fault
+   * directives in the inputs' text (or registered for the key) apply as to a non-streamed chat answer: a
+   * {@code status} answers that error (429s with rate-limit headers), {@code reset} closes the connection,
+   * {@code stall} never answers, {@code cut} closes after half the body; other faults do not change it.
+   */
+  private void embeddings(RoutingContext ctx) {
+    HttpServerRequest request = ctx.request();
+    HttpServerResponse response = ctx.response();
+    Started started = start(ctx);
+    if (started == null) {
+      return;
+    }
+    String key = started.key();
+    StatsRecorder.Lease lease = started.lease();
+    EmbeddingsRequest embed;
+    List<Fault> applied;
+    try {
+      embed = EmbeddingsRequest.parse(bodyText(ctx), options.models().get(0));
+      applied = faults.resolve(key, embed.text(), embed::text);
+    } catch (InvalidRequestException e) {
+      error(response, 400, OpenAiErrors.body(e.getMessage(), "invalid_request_error", e.param(), e.code()));
+      return;
+    }
+    if (!applied.isEmpty()) {
+      stats.faulted();
+    }
+    ResponsePlan plan = ResponsePlan.of(applied, options);
+    long nowMs = stats.clock().millis();
+    switch (plan.ending()) {
+      case RESET -> {
+        lease.release();
+        request.connection().close();
+      }
+      case STATUS -> statusFault(response, key, plan.endingFault(), embed.model(), embed.tokens(), nowMs);
+      case STALL -> { } // no header ever; the close handler cleans up when the client gives up
+      default -> {
+        rateLimits.apply(response.headers(), key, embed.tokens(), nowMs, false, 0);
+        boolean cut = plan.ending() == ResponsePlan.Ending.CUT;
+        Runnable send = () -> {
+          if (response.closed()) {
+            return;
+          }
+          Buffer body = Buffer.buffer(EmbeddingsAnswer.body(embed));
+          response.setStatusCode(200).putHeader(HttpHeaders.CONTENT_TYPE, "application/json");
+          if (cut) {
+            response.putHeader(HttpHeaders.CONTENT_LENGTH, Integer.toString(body.length()))
+                .write(body.getBuffer(0, body.length() / 2)).onComplete(w -> request.connection().close());
+          } else {
+            response.end(body);
+          }
+        };
+        if (plan.ttftMs() > 0) {
+          vertx.setTimer(plan.ttftMs(), id -> send.run());
+        } else {
+          send.run();
+        }
+      }
+    }
+  }
+
+  /** A request that passed the key check: its sequence number, key and concurrency lease. */
+  private record Started(long seq, String key, StatsRecorder.Lease lease) {}
+
+  /**
+   * The start of every answering endpoint: counts the request, names it ({@code x-request-id}), checks its key and
+   * starts its lease, released whenever the response ends; null when the key is missing (answered 401).
+   */
+  private Started start(RoutingContext ctx) {
+    HttpServerResponse response = ctx.response();
+    stats.requestReceived();
+    long seq = sequence.incrementAndGet();
+    response.putHeader("x-request-id", requestId(seq));
+    String key = bearer(ctx.request());
+    if (key == null) {
+      unauthorized(response);
+      return null;
+    }
+    StatsRecorder.Lease lease = stats.requestStarted(key);
+    // Whatever happens next (even a bug answered by the router's 500 handler), the request ends here.
+    response.endHandler(v -> lease.release()).closeHandler(v -> lease.release());
+    return new Started(seq, key, lease);
+  }
+
+  private void statusFault(HttpServerResponse response, String key, Fault fault, String model,
       int totalTokens, long nowMs) {
     int code = fault.statusCode();
     long resetMs = 1000;
@@ -194,7 +276,7 @@ public final class ProviderRoutes {
     if (code == 529) {
       response.setStatusMessage("Overloaded");
     }
-    error(response, code, OpenAiErrors.body(OpenAiErrors.forStatus(code, fault.isQuota(), chat.model())));
+    error(response, code, OpenAiErrors.body(OpenAiErrors.forStatus(code, fault.isQuota(), model)));
   }
 
   private void unauthorized(HttpServerResponse response) {
