@@ -87,16 +87,14 @@ final class EmbeddingsExchange {
 
   /** What a whole body means: the answer, or why it is not one. */
   void body(String data) {
-    if (EmbeddingsAnswer.isError(data)) {
-      listener.failure(Failures.ofStreamError(data));
-      return;
-    }
     EmbeddingsAnswer answer;
     try {
       answer = protocol.embeddingsAnswer(data);
     } catch (IOException e) {
-      listener.failure(Failure.transientFailure(ErrorCodes.STREAM_INVALID, "the answer is not an embeddings list ("
-          + e.getMessage() + "): " + Failures.clip(data), 200));
+      // only a body that is no answer is read again, for an error object
+      listener.failure(EmbeddingsAnswer.isError(data) ? Failures.ofStreamError(data)
+          : Failure.transientFailure(ErrorCodes.STREAM_INVALID, "the answer is not an embeddings list ("
+              + e.getMessage() + "): " + Failures.clip(data), 200));
       return;
     }
     if (answer.data().size() != expectedVectors) {
