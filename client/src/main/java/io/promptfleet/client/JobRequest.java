@@ -3,6 +3,7 @@ package io.promptfleet.client;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.promptfleet.common.codec.JobParser;
+import io.promptfleet.common.job.Endpoint;
 import io.promptfleet.common.codec.Json;
 import io.promptfleet.common.job.Priority;
 import java.time.Duration;
@@ -36,6 +37,18 @@ public final class JobRequest {
   public static Builder messages(JsonNode messages) {
     Builder b = new Builder();
     b.body.set("messages", messages.deepCopy());
+    return b;
+  }
+
+  /**
+   * An embeddings job ({@code "endpoint": "/v1/embeddings"}) of the given input: a string, an array of strings, an
+   * array of token ids or an array of token-id arrays. Its result carries the vectors ({@code Result.data()}), no
+   * chunks; {@code dimensions}, {@code encoding_format} and {@code user} go in as {@link Builder#param}.
+   */
+  public static Builder embeddings(JsonNode input) {
+    Builder b = new Builder();
+    b.body.put("endpoint", Endpoint.EMBEDDINGS.path());
+    b.body.set("input", input.deepCopy());
     return b;
   }
 

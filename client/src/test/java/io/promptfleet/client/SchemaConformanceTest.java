@@ -8,6 +8,7 @@ import io.promptfleet.common.codec.JobParser;
 import io.promptfleet.common.codec.Json;
 import io.promptfleet.common.job.AssistantMessage;
 import io.promptfleet.common.job.Chunk;
+import io.promptfleet.common.job.Embedding;
 import io.promptfleet.common.job.ErrorCodes;
 import io.promptfleet.common.job.FunctionCall;
 import io.promptfleet.common.job.JobError;
@@ -183,6 +184,46 @@ class SchemaConformanceTest {
           {"role":"tool","tool_call_id":"call_abc","content":"18 C, sunny"}]}""");
     assertThat(JOB.problems(toolTurn)).isEmpty();
     assertThat(new JobParser(1 << 20).parse(Json.bytes(toolTurn))).isInstanceOf(JobParser.Accepted.class);
+  }
+
+  @Test
+  void shouldAcceptEmbeddingsJobsAndResultsAndRejectMixedJobs() {
+    JsonNode job = JobRequest.embeddings(json("[\"a\",\"b\"]")).jobId("e-1").param("dimensions", 256)
+        .param("encoding_format", "base64").build().toJson("llm.replies", "emb");
+    assertThat(JOB.problems(job)).isEmpty();
+    assertThat(new JobParser(1 << 20).parse(Json.bytes(job))).isInstanceOf(JobParser.Accepted.class);
+    for (String input : List.of("\"x\"", "[1,2,3]", "[[1,2],[3]]")) {
+      assertThat(JOB.problems(json("{\"job_id\":\"e\",\"model\":\"m\",\"endpoint\":\"/v1/embeddings\",\"input\":"
+          + input + "}"))).as(input).isEmpty();
+    }
+
+    String head = "{\"job_id\":\"e\",\"model\":\"m\",";
+    String messages = "\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]";
+    List<String> rejectedByBoth = List.of(
+        head + "\"endpoint\":\"/v1/embeddings\"}",
+        head + "\"endpoint\":\"/v1/embeddings\",\"input\":\"x\"," + messages + "}",
+        head + "\"endpoint\":\"/v1/embeddings\",\"input\":\"x\",\"stream\":true}",
+        head + "\"endpoint\":\"/v1/embeddings\",\"input\":\"x\",\"encoding_format\":\"int8\"}",
+        head + "\"endpoint\":\"/v1/embeddings\",\"input\":[]}",
+        head + "\"endpoint\":\"/v1/completions\"," + messages + "}",
+        head + messages + ",\"input\":\"x\"}",
+        head + "\"input\":\"x\"}");
+    for (String bad : rejectedByBoth) {
+      assertThat(JOB.problems(json(bad))).as(bad).isNotEmpty();
+      assertThat(new JobParser(1 << 20).parse(bad.getBytes(java.nio.charset.StandardCharsets.UTF_8)))
+          .as(bad).isInstanceOf(JobParser.Rejection.class);
+    }
+
+    Result vectors = new Result("e-1", 1, JobStatus.SUCCEEDED, null, null, new Usage(8, 0, 8),
+        "text-embedding-3-small", "openai/text-embedding-3-small", 1, new Timings(4, null, 98), 0.0000002, null,
+        null, null, null, null, null, null, null,
+        List.of(new Embedding(0, json("[0.0023064255,-0.009327292]")), new Embedding(1, json("\"AACAPw==\""))));
+    JsonNode wire = wire(vectors);
+    assertThat(REPLY.problems(wire)).as(wire.toString()).isEmpty();
+    assertThat(wire.path("data").get(1)).isEqualTo(json("{\"index\":1,\"embedding\":\"AACAPw==\"}"));
+    ObjectNode noIndex = (ObjectNode) wire.deepCopy();
+    ((ObjectNode) noIndex.path("data").get(0)).remove("index");
+    assertThat(REPLY.problems(noIndex)).isNotEmpty();
   }
 
   @Test

@@ -8,6 +8,8 @@ import io.promptfleet.client.PromptFleetClient;
 import io.promptfleet.common.codec.JobParser;
 import io.promptfleet.common.codec.Json;
 import io.promptfleet.common.job.AssistantMessage;
+import io.promptfleet.common.job.Embedding;
+import io.promptfleet.common.job.Endpoint;
 import io.promptfleet.common.job.ErrorCodes;
 import io.promptfleet.common.job.JobStatus;
 import io.promptfleet.common.job.Priority;
@@ -126,7 +128,7 @@ final class BatchCommand implements Callable<Integer> {
         }
         JobRequest request;
         try {
-          request = job(fileKey, customId, p.body, prio);
+          request = job(fileKey, customId, p.endpoint, p.body, prio);
         } catch (RuntimeException e) {
           writer.write(errorLine(outputId, "invalid_request", e.getMessage()), false);
           continue;
@@ -165,55 +167,68 @@ final class BatchCommand implements Callable<Integer> {
     return window - s.availablePermits();
   }
 
-  private record Parsed(String customId, ObjectNode body, String error) {}
+  private record Parsed(String customId, Endpoint endpoint, ObjectNode body, String error) {
+    Parsed(String customId, String error) {
+      this(customId, null, null, error);
+    }
+  }
 
   private static Parsed parse(String line, long lineNo) {
     JsonNode n;
     try {
       n = Json.mapper().readTree(line);
     } catch (IOException e) {
-      return new Parsed(null, null, "line " + lineNo + " is not JSON");
+      return new Parsed(null, "line " + lineNo + " is not JSON");
     }
     if (n == null || !n.isObject()) {
-      return new Parsed(null, null, "line " + lineNo + " is not a JSON object");
+      return new Parsed(null, "line " + lineNo + " is not a JSON object");
     }
     JsonNode cid = n.get("custom_id");
     String customId = cid != null && cid.isTextual() && !cid.asText().isBlank() ? cid.asText() : null;
     if (customId == null) {
-      return new Parsed(null, null, "line " + lineNo + ": custom_id is missing");
+      return new Parsed(null, "line " + lineNo + ": custom_id is missing");
     }
     String method = n.path("method").asText("POST");
     if (!method.equalsIgnoreCase("POST")) {
-      return new Parsed(customId, null, "method must be POST");
+      return new Parsed(customId, "method must be POST");
     }
     String url = n.path("url").asText("/v1/chat/completions");
-    if (!url.equals("/v1/chat/completions") && !url.equals("/chat/completions")) {
-      return new Parsed(customId, null, "url " + url + " is not supported: only /v1/chat/completions");
+    Endpoint endpoint = Endpoint.ofPath(url.startsWith("/v1/") ? url : "/v1" + url);
+    if (endpoint == null) {
+      return new Parsed(customId, "url " + url + " is not supported: one of " + Endpoint.paths());
     }
     JsonNode body = n.get("body");
     if (body == null || !body.isObject()) {
-      return new Parsed(customId, null, "body must be an object");
+      return new Parsed(customId, "body must be an object");
     }
     if (!body.hasNonNull("model")) {
-      return new Parsed(customId, null, "body.model is missing");
+      return new Parsed(customId, "body.model is missing");
     }
-    if (!body.has("messages") || !body.get("messages").isArray() || body.get("messages").isEmpty()) {
-      return new Parsed(customId, null, "body.messages must be a non-empty array");
+    if (endpoint == Endpoint.EMBEDDINGS) {
+      if (!body.hasNonNull("input")) {
+        return new Parsed(customId, "body.input is missing");
+      }
+    } else if (!body.has("messages") || !body.get("messages").isArray() || body.get("messages").isEmpty()) {
+      return new Parsed(customId, "body.messages must be a non-empty array");
     }
-    return new Parsed(customId, (ObjectNode) body, null);
+    return new Parsed(customId, endpoint, (ObjectNode) body, null);
   }
 
   /**
    * The job of one input line: every field of its {@code body} is passed on as given (model, messages, tools,
    * response_format, max_completion_tokens, reasoning_effort, metadata, provider extensions, ...) except
    * {@code stream}: the fleet always streams to the reply topic and the batch writes whole answers, so the line's
-   * {@code stream} is dropped (the fleet would reject {@code stream: false}).
+   * {@code stream} is dropped (the fleet would reject {@code stream: false}). A {@code /v1/embeddings} line becomes
+   * an embeddings job of its {@code input}, with every other field of its body (dimensions, encoding_format, user,
+   * ...) as given.
    */
-  static JobRequest job(String fileKey, String customId, ObjectNode body, Priority prio) {
-    JobRequest.Builder job = JobRequest.messages(body.get("messages")).jobId(jobId(fileKey, customId))
-        .priority(prio);
+  static JobRequest job(String fileKey, String customId, Endpoint endpoint, ObjectNode body, Priority prio) {
+    boolean embeddings = endpoint == Endpoint.EMBEDDINGS;
+    String own = embeddings ? "input" : "messages";
+    JobRequest.Builder job = (embeddings ? JobRequest.embeddings(body.get("input"))
+        : JobRequest.messages(body.get("messages"))).jobId(jobId(fileKey, customId)).priority(prio);
     body.fields().forEachRemaining(e -> {
-      if (!e.getKey().equals("messages") && !e.getKey().equals("stream")) {
+      if (!e.getKey().equals(own) && !(e.getKey().equals("stream") && !embeddings)) {
         job.param(e.getKey(), e.getValue());
       }
     });
@@ -261,13 +276,21 @@ final class BatchCommand implements Callable<Integer> {
    * fields the provider sent (audio, annotations, ...) and {@code reasoning} (not an OpenAI field: the reasoning
    * text of providers that stream one, kept under the fleet's name); {@code choices[0].logprobs} when the job asked
    * for them; usage with its details; system_fingerprint and service_tier when the provider sent them; the
-   * provider's completion id. Any other status becomes an {@code error} with the result's code and message.
+   * provider's completion id. A succeeded embeddings result becomes OpenAI's embeddings {@code list} body: its
+   * vectors as the provider sent them, model and usage. Any other status becomes an {@code error} with the result's
+   * code and message.
    */
   static String resultLine(String customId, Result r, long createdEpochSeconds) {
     ObjectNode o = Json.mapper().createObjectNode();
     o.put("id", "batch_req_" + r.jobId());
     o.put("custom_id", customId);
-    if (r.status() == JobStatus.SUCCEEDED) {
+    if (r.status() == JobStatus.SUCCEEDED && r.data() != null) {
+      ObjectNode resp = o.putObject("response");
+      resp.put("status_code", 200);
+      resp.put("request_id", r.jobId());
+      resp.set("body", embeddingsBody(r));
+      o.putNull("error");
+    } else if (r.status() == JobStatus.SUCCEEDED) {
       ObjectNode resp = o.putObject("response");
       resp.put("status_code", 200);
       resp.put("request_id", r.jobId());
@@ -298,6 +321,21 @@ final class BatchCommand implements Callable<Integer> {
       err.put("message", r.status().wireName() + (r.error() != null ? ": " + r.error().message() : ""));
     }
     return Json.string(o);
+  }
+
+  /** OpenAI's embeddings answer of a result: {@code {"object":"list","data":[...],"model","usage"}}. */
+  private static ObjectNode embeddingsBody(Result r) {
+    ObjectNode body = Json.mapper().createObjectNode();
+    body.put("object", "list");
+    var data = body.putArray("data");
+    for (Embedding e : r.data()) {
+      data.addObject().put("object", "embedding").put("index", e.index()).set("embedding", e.embedding());
+    }
+    body.put("model", r.model());
+    ObjectNode usage = body.putObject("usage");
+    usage.put("prompt_tokens", r.usage() == null ? 0 : r.usage().promptTokens());
+    usage.put("total_tokens", r.usage() == null ? 0 : r.usage().totalTokens());
+    return body;
   }
 
   /** The result's message in OpenAI's order: role, content and refusal always (null when none), then the rest. */

@@ -7,6 +7,8 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.promptfleet.common.codec.JobParser;
 import io.promptfleet.common.codec.Json;
 import io.promptfleet.common.job.AssistantMessage;
+import io.promptfleet.common.job.Embedding;
+import io.promptfleet.common.job.Endpoint;
 import io.promptfleet.common.job.ErrorCodes;
 import io.promptfleet.common.job.FunctionCall;
 import io.promptfleet.common.job.JobError;
@@ -139,7 +141,8 @@ class BatchCommandTest {
          "modalities":["text"],"prediction":{"type":"content","content":"x"},"verbosity":"low","user":"u-1",
          "store":true,"metadata":{"batch":"b1"},"service_tier":"flex","chat_template_kwargs":{"enable_thinking":true},
          "logit_bias":{"50256":-100}}""");
-    JsonNode job = BatchCommand.job("abc", "req-1", body, Priority.LOW).toJson("llm.replies", null);
+    JsonNode job = BatchCommand.job("abc", "req-1", Endpoint.CHAT_COMPLETIONS, body, Priority.LOW)
+        .toJson("llm.replies", null);
 
     List<String> missing = new ArrayList<>();
     body.fieldNames().forEachRemaining(f -> {
@@ -151,6 +154,35 @@ class BatchCommandTest {
     assertThat(job.has("stream")).isFalse();
     assertThat(job.get("job_id").asText()).isEqualTo("batch-abc-req-1");
     assertThat(new JobParser(1 << 20).parse(Json.bytes(job))).isInstanceOf(JobParser.Accepted.class);
+  }
+
+  @Test
+  void shouldTurnAnEmbeddingsLineIntoAnEmbeddingsJobWithEveryBodyField() {
+    ObjectNode body = (ObjectNode) json("""
+        {"model":"text-embedding-3-small","input":["a","b"],"dimensions":256,"encoding_format":"base64",
+         "user":"u-1"}""");
+
+    JsonNode job = BatchCommand.job("abc", "emb-1", Endpoint.EMBEDDINGS, body, Priority.LOW)
+        .toJson("llm.replies", null);
+
+    assertThat(job).isEqualTo(json("""
+        {"endpoint":"/v1/embeddings","input":["a","b"],"model":"text-embedding-3-small","dimensions":256,
+         "encoding_format":"base64","user":"u-1","job_id":"batch-abc-emb-1","reply_to":"llm.replies"}"""));
+    assertThat(new JobParser(1 << 20).parse(Json.bytes(job))).isInstanceOf(JobParser.Accepted.class);
+  }
+
+  @Test
+  void shouldWriteAnEmbeddingsResultAsOpenAisEmbeddingsListBody() {
+    Result r = new Result("batch-abc-emb-1", 1, JobStatus.SUCCEEDED, null, null, new Usage(8, 0, 8), "emb-model",
+        "sim/emb", 1, null, null, null, null, null, null, null, null, null, null,
+        List.of(new Embedding(0, json("[0.0023064255,-0.009327292]")), new Embedding(1, json("\"AACAPw==\""))));
+
+    assertThat(BatchCommand.resultLine("emb-1", r, CREATED)).isEqualTo(compact("""
+        {"id":"batch_req_batch-abc-emb-1","custom_id":"emb-1","response":{"status_code":200,
+          "request_id":"batch-abc-emb-1","body":{"object":"list","data":[
+            {"object":"embedding","index":0,"embedding":[0.0023064255,-0.009327292]},
+            {"object":"embedding","index":1,"embedding":"AACAPw=="}],
+          "model":"emb-model","usage":{"prompt_tokens":8,"total_tokens":8}}},"error":null}"""));
   }
 
   @Test

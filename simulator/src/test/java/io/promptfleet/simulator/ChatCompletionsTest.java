@@ -265,11 +265,12 @@ class ChatCompletionsTest extends SimulatorTest {
 
   @Test
   void shouldAnswerUnknownPathsWithAnOpenAiStyle404() {
-    HttpResponse<String> response = sim.send(sim.request("/embeddings", "{}", "Authorization", SimulatorHarness.KEY).build());
+    HttpResponse<String> response = sim.send(sim.request("/completions", "{}", "Authorization", SimulatorHarness.KEY)
+        .build());
 
     assertThat(response.statusCode()).isEqualTo(404);
     assertThat(new JsonObject(response.body()).getJsonObject("error").getString("message"))
-        .isEqualTo("Invalid URL (POST /v1/embeddings)");
+        .isEqualTo("Invalid URL (POST /v1/completions)");
   }
 
   @Test

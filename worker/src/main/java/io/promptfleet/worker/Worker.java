@@ -118,12 +118,13 @@ public final class Worker implements AutoCloseable {
     var w = config.worker();
     endpoints(System.getenv()); // first: a configuration error stops the worker before it opens Kafka clients
     WorkerMetrics metrics = new WorkerMetrics(registry);
-    this.producer = new KafkaProducer<>(ReplyPublisher.producerProperties(KafkaClients.producer(config.kafka(),
-        "pf-" + workerId)));
+    Map<String, Object> producerProperties = ReplyPublisher.producerProperties(KafkaClients.producer(config.kafka(),
+        "pf-" + workerId));
+    this.producer = new KafkaProducer<>(producerProperties);
     this.producerMetrics = metrics.kafkaClient(new KafkaClientMetrics(producer));
     this.publisher = new ReplyPublisher(producer, config.topics().fleetEvents(), config.topics().jobsRetry());
     this.env = new StreamEnv(vertx, publisher, clock, workerId, w.maxLineBytes(), new StreamMeters(metrics),
-        options.coalesceMs());
+        options.coalesceMs(), ReplyPublisher.maxResultBytes(producerProperties));
     this.renewals = metrics.counter(Spec.LOCK_RENEWALS);
     this.pickup = metrics.timer(Spec.ASSIGNMENT_PICKUP);
     DistributionSummary acquired = metrics.summary(Spec.LANE_ACQUIRED);

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.promptfleet.common.job.ChatMessage;
+import io.promptfleet.common.job.Endpoint;
 import io.promptfleet.common.job.ErrorCodes;
 import io.promptfleet.common.job.Job;
 import java.io.IOException;
@@ -26,14 +27,15 @@ import org.jspecify.annotations.Nullable;
 public final class JobParser {
   /** The fleet's own fields of a job: read by the fleet, never sent to a provider as they are. */
   public static final Set<String> OWN_FIELDS = Set.of(
-      "job_id", "model", "messages", "reply_to", "deadline", "ttl_ms", "tenant", "metadata", "stream");
+      "job_id", "model", "messages", "reply_to", "deadline", "ttl_ms", "tenant", "metadata", "stream", "endpoint",
+      "input");
   /**
    * Fields a job must never carry, because they would redirect a request, authenticate it or change its
    * transport: the fleet owns keys, endpoints and headers. A job with one is rejected, naming it. Every other field
    * is passed to the provider as given.
    */
   public static final Set<String> FORBIDDEN = Set.of(
-      "api_key", "apikey", "key", "secret", "authorization", "base_url", "api_base", "url", "endpoint", "headers",
+      "api_key", "apikey", "key", "secret", "authorization", "base_url", "api_base", "url", "headers",
       "extra_headers", "extra_query", "extra_body", "api_version", "organization", "project");
   private static final Set<String> MESSAGE_FIELDS = Set.of("role", "content", "name", "tool_call_id", "tool_calls");
   private static final Set<String> ROLES = Set.of("system", "developer", "user", "assistant", "tool");
@@ -125,7 +127,18 @@ public final class JobParser {
     if (model == null || model.isBlank()) {
       problems.add(o.has("model") ? "model must be a non-empty string" : "model is missing");
     }
-    List<ChatMessage> messages = messages(o.get("messages"), problems);
+    Endpoint endpoint = endpoint(o.get("endpoint"), problems);
+    boolean embeddings = endpoint == Endpoint.EMBEDDINGS;
+    List<ChatMessage> messages = List.of();
+    if (embeddings) {
+      EmbeddingsFields.check(o, problems);
+    } else {
+      messages = messages(o.get("messages"), problems);
+      if (o.has("input")) {
+        problems.add("input is a field of /v1/embeddings jobs: a chat job sends messages (set endpoint to"
+            + " /v1/embeddings to embed)");
+      }
+    }
     Integer maxTokens = null;
     for (String f : List.of(Job.MAX_TOKENS, Job.MAX_COMPLETION_TOKENS)) {
       JsonNode mt = o.get(f);
@@ -168,7 +181,7 @@ public final class JobParser {
       }
     }
     JsonNode stream = o.get("stream");
-    if (stream != null && !stream.isNull() && !(stream.isBoolean() && stream.booleanValue())) {
+    if (!embeddings && stream != null && !stream.isNull() && !(stream.isBoolean() && stream.booleanValue())) {
       problems.add("stream must be true or absent: the fleet streams every answer to the reply topic (a route"
           + " whose model does not stream is configured with stream: false)");
     }
@@ -191,7 +204,20 @@ public final class JobParser {
           forbidden ? ErrorCodes.FIELD_NOT_ALLOWED : ErrorCodes.INVALID_JOB);
     }
     return new Accepted(new Job(jobId, model, messages, maxTokens, replyTo, deadline, ttlMs, tenant, metadata,
-        params));
+        params, endpoint, embeddings ? o.get("input") : null));
+  }
+
+  /** The job's endpoint: chat completions when absent; a path the fleet does not serve is named. */
+  private static @Nullable Endpoint endpoint(@Nullable JsonNode node, List<String> problems) {
+    if (node == null || node.isNull()) {
+      return Endpoint.CHAT_COMPLETIONS;
+    }
+    Endpoint e = node.isTextual() ? Endpoint.ofPath(node.textValue()) : null;
+    if (e == null) {
+      problems.add("endpoint " + node + " is not served by the fleet: one of " + Endpoint.paths()
+          + " (absent: /v1/chat/completions)");
+    }
+    return e;
   }
 
   private static List<ChatMessage> messages(@Nullable JsonNode node, List<String> problems) {

@@ -60,6 +60,11 @@ public final class ErrorCodes {
    * reject}); the message names the tenant, the budget and the UTC day.
    */
   public static final String BUDGET_EXCEEDED = "budget_exceeded";
+  /**
+   * The answer is too large for one reply record (an embeddings job's vectors beyond the worker producer's
+   * {@code max.request.size}); the message names both sizes. Permanent: the same job answers the same size again.
+   */
+  public static final String RESULT_TOO_LARGE = "result_too_large";
   public static final String INTERNAL = "internal_error";
 
   private ErrorCodes() {}

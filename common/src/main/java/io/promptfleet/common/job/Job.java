@@ -1,5 +1,6 @@
 package io.promptfleet.common.job;
 
+import com.fasterxml.jackson.annotation.JsonIgnore;
 import com.fasterxml.jackson.databind.JsonNode;
 import java.time.Instant;
 import java.util.List;
@@ -13,7 +14,7 @@ import org.jspecify.annotations.Nullable;
  *
  * @param jobId     producer-chosen id, the idempotency key and the key of every reply record
  * @param model     a model (or route) name from the configuration
- * @param messages  the chat messages, at least one
+ * @param messages  the chat messages, at least one (none for an embeddings job)
  * @param maxTokens the completion limit the job set ({@code max_completion_tokens} or {@code max_tokens}, the larger
  *                  when both), used for token reservations; the field itself travels in {@code params} as the
  *                  producer wrote it. Optional: then the worker sends the route's default in the route's field
@@ -26,7 +27,12 @@ import org.jspecify.annotations.Nullable;
  *                  that tenant; a job on the shared topics must leave it out)
  * @param metadata  anything, echoed back on the result
  * @param params    every other request field, passed through to the provider as given (temperature, tools,
- *                  response_format, max_completion_tokens, reasoning_effort, provider extensions, ...)
+ *                  response_format, max_completion_tokens, reasoning_effort, provider extensions, ...; for an
+ *                  embeddings job dimensions, encoding_format, user, ...)
+ * @param endpoint  the OpenAI endpoint the job is written for; null reads as {@link Endpoint#CHAT_COMPLETIONS}
+ * @param input     an {@link Endpoint#EMBEDDINGS} job's input as given: a string, an array of strings, an array of
+ *                  token ids or an array of token-id arrays; null for a chat job (whose {@code messages} are then
+ *                  empty for an embeddings job)
  */
 public record Job(
     String jobId,
@@ -38,7 +44,9 @@ public record Job(
     @Nullable Long ttlMs,
     @Nullable String tenant,
     @Nullable JsonNode metadata,
-    Map<String, JsonNode> params) {
+    Map<String, JsonNode> params,
+    Endpoint endpoint,
+    @Nullable JsonNode input) {
 
   /** The classic completion limit field; OpenAI's reasoning models reject it. */
   public static final String MAX_TOKENS = "max_tokens";
@@ -48,6 +56,21 @@ public record Job(
   public Job {
     messages = messages == null ? List.of() : List.copyOf(messages);
     params = params == null ? Map.of() : Map.copyOf(params);
+    endpoint = endpoint == null ? Endpoint.CHAT_COMPLETIONS : endpoint;
+  }
+
+  /** A chat completions job. */
+  public Job(String jobId, String model, List<ChatMessage> messages, @Nullable Integer maxTokens,
+      @Nullable String replyTo, @Nullable Instant deadline, @Nullable Long ttlMs, @Nullable String tenant,
+      @Nullable JsonNode metadata, Map<String, JsonNode> params) {
+    this(jobId, model, messages, maxTokens, replyTo, deadline, ttlMs, tenant, metadata, params,
+        Endpoint.CHAT_COMPLETIONS, null);
+  }
+
+  /** Whether this is an embeddings job: one result with the vectors, no chunks, no completion tokens. */
+  @JsonIgnore
+  public boolean isEmbeddings() {
+    return endpoint == Endpoint.EMBEDDINGS;
   }
 
   /** The deadline of this job given the timestamp of the record that carried it, or null for none. */
@@ -65,11 +88,12 @@ public record Job(
   }
 
   public Job withReplyTo(@Nullable String topic) {
-    return new Job(jobId, model, messages, maxTokens, topic, deadline, ttlMs, tenant, metadata, params);
+    return new Job(jobId, model, messages, maxTokens, topic, deadline, ttlMs, tenant, metadata, params, endpoint,
+        input);
   }
 
   /** This job with the tenant the fleet established for it (from the topic it was read from). */
   public Job withTenant(@Nullable String t) {
-    return new Job(jobId, model, messages, maxTokens, replyTo, deadline, ttlMs, t, metadata, params);
+    return new Job(jobId, model, messages, maxTokens, replyTo, deadline, ttlMs, t, metadata, params, endpoint, input);
   }
 }

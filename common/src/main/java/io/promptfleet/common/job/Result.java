@@ -31,6 +31,9 @@ import org.jspecify.annotations.Nullable;
  * @param systemFingerprint the provider's {@code system_fingerprint}, when sent
  * @param serviceTier  the provider's {@code service_tier} that served the request, when sent
  * @param completionId the provider's id of the completion ({@code chatcmpl-...}), when sent
+ * @param data         an embeddings job's vectors when succeeded: OpenAI's {@code data} list, each entry's
+ *                     {@code embedding} as the provider sent it (a float array, or a base64 string of little-endian
+ *                     float32 for {@code encoding_format: base64}); null for a chat job
  */
 public record Result(
     String jobId,
@@ -51,14 +54,29 @@ public record Result(
     @Nullable Boolean logprobsTruncated,
     @Nullable String systemFingerprint,
     @Nullable String serviceTier,
-    @Nullable String completionId) implements Reply {
+    @Nullable String completionId,
+    @Nullable List<Embedding> data) implements Reply {
+
+  public Result {
+    data = data == null ? null : List.copyOf(data);
+  }
+
+  /** A chat result (no embeddings). */
+  public Result(String jobId, int attempt, JobStatus status, @Nullable String content, @Nullable String finishReason,
+      @Nullable Usage usage, @Nullable String model, @Nullable String route, int attempts, @Nullable Timings timings,
+      @Nullable Double cost, @Nullable JobError error, @Nullable JsonNode metadata, @Nullable AssistantMessage message,
+      @Nullable JsonNode logprobs, @Nullable Boolean logprobsTruncated, @Nullable String systemFingerprint,
+      @Nullable String serviceTier, @Nullable String completionId) {
+    this(jobId, attempt, status, content, finishReason, usage, model, route, attempts, timings, cost, error, metadata,
+        message, logprobs, logprobsTruncated, systemFingerprint, serviceTier, completionId, null);
+  }
 
   /** A result without a message (failed, rejected, expired, cancelled; or written by older code). */
   public Result(String jobId, int attempt, JobStatus status, @Nullable String content, @Nullable String finishReason,
       @Nullable Usage usage, @Nullable String model, @Nullable String route, int attempts, @Nullable Timings timings,
       @Nullable Double cost, @Nullable JobError error, @Nullable JsonNode metadata) {
     this(jobId, attempt, status, content, finishReason, usage, model, route, attempts, timings, cost, error, metadata,
-        null, null, null, null, null, null);
+        null, null, null, null, null, null, null);
   }
 
   /** The text answer: {@code content}, else the message's, else "" (a result without text). */

@@ -33,7 +33,9 @@ import java.util.Map;
  *       job passes through ({@link ChatMessage#extra()}: a legacy {@code function_call}, {@code refusal}, ...) and a
  *       message's {@code name};</li>
  *   <li>from the job's params: the {@code tools} and legacy {@code functions} definitions and a
- *       {@code response_format} of type {@code json_schema}, as their JSON text.</li>
+ *       {@code response_format} of type {@code json_schema}, as their JSON text;</li>
+ *   <li>an embeddings job ({@link Job#isEmbeddings()}): its {@code input} only, without chat overhead: each string
+ *       tokenised, each token-id array by its length (the ids are the tokens the provider counts).</li>
  * </ul>
  *
  * <p>Per route: the estimate depends on the route only through the image and attachment estimates of parts whose
@@ -83,6 +85,9 @@ public final class TokenEstimator {
 
   /** The prompt estimate of the job's messages and of the params the model reads as prompt. */
   public Estimate estimate(Job job) {
+    if (job.isEmbeddings()) {
+      return new Estimate(input(job.input()), 0, 0);
+    }
     Counter c = new Counter();
     c.tokens = PER_REPLY;
     for (ChatMessage m : job.messages()) {
@@ -110,6 +115,27 @@ public final class TokenEstimator {
       }
     }
     return new Estimate(c.tokens, c.unsizedImages, c.attachments);
+  }
+
+  /** The tokens of an embeddings input: a string, an array of strings, of token ids, or of token-id arrays. */
+  private long input(JsonNode input) {
+    if (input == null || input.isNull()) {
+      return 0;
+    }
+    if (input.isTextual()) {
+      return count(input.textValue());
+    }
+    long n = 0;
+    for (JsonNode e : input) {
+      if (e.isTextual()) {
+        n += count(e.textValue());
+      } else if (e.isArray()) {
+        n += e.size();
+      } else {
+        n++; // one token id
+      }
+    }
+    return n;
   }
 
   /** The job's prompt estimate on one route. */

@@ -17,6 +17,8 @@ import java.util.Map;
  *       falls back to a route with another field or default gets that route's.</li>
  *   <li>The reservation is the limit the job set, else the route's default; a route's {@code max_tokens_cap} applies
  *       to the limit the job set, whichever field carries it.</li>
+ *   <li>An embeddings job ({@link Job#isEmbeddings()}) has no completion: it reserves nothing beyond its input, and
+ *       neither a route's default nor its cap applies.</li>
  * </ul>
  *
  * <p>Stateless and thread-safe.
@@ -26,7 +28,18 @@ public final class TokenLimits {
 
   /** The completion tokens a dispatch of the job on the route reserves. */
   public static int reserved(Job job, RouteSettings route) {
-    return job.maxTokens() != null ? job.maxTokens() : route.defaultMaxTokens();
+    return reserved(job, route.defaultMaxTokens());
+  }
+
+  /**
+   * The completion tokens a dispatch of the job reserves on a route whose default limit is {@code routeDefault}
+   * (null: none).
+   */
+  public static int reserved(Job job, Integer routeDefault) {
+    if (job.isEmbeddings()) {
+      return 0;
+    }
+    return job.maxTokens() != null ? job.maxTokens() : routeDefault != null ? routeDefault : 0;
   }
 
   /** Whether the limit the job set is larger than the route's cap (never, for a job that sets none). */

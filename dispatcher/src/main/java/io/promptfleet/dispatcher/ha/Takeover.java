@@ -8,6 +8,7 @@ import io.promptfleet.common.job.Assignment;
 import io.promptfleet.common.job.FleetEvent;
 import io.promptfleet.dispatcher.capacity.Lease;
 import io.promptfleet.dispatcher.capacity.TokenEstimator;
+import io.promptfleet.dispatcher.capacity.TokenLimits;
 import io.promptfleet.dispatcher.feedback.FeedbackRecords;
 import io.promptfleet.dispatcher.feedback.KeyFeedback;
 import io.promptfleet.dispatcher.intake.CancelledJobs;
@@ -110,8 +111,8 @@ public final class Takeover {
         Instant deadline = a.deadline() == null ? Instant.ofEpochMilli(r.timestamp())
             .plusMillis(config.dispatcher().defaultJobTtlMs()) : a.deadline();
         long at = a.dispatchedAt() == null ? r.timestamp() : a.dispatchedAt().toEpochMilli();
-        long reserve = promptOf(a) + (a.job().maxTokens() != null ? a.job().maxTokens()
-            : a.route() != null && a.route().defaultMaxTokens() != null ? a.route().defaultMaxTokens() : 0);
+        long reserve = promptOf(a) + TokenLimits.reserved(a.job(),
+            a.route() == null ? null : a.route().defaultMaxTokens());
         open.put(a.leaseId(), new Lease(a.leaseId(), a.keyId(), a.job().jobId(),
             a.route() == null ? null : a.route().name(), deadline.plusMillis(config.dispatcher().leaseGraceMs()),
             reserve, at));

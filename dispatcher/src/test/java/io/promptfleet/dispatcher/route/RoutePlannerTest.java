@@ -284,6 +284,31 @@ class RoutePlannerTest {
         .endsWith("tokens, more than max_prompt_tokens 3 of model tiny");
   }
 
+  @Test
+  void shouldReserveAnEmbeddingsJobsInputOnlyAndHoldItToMaxPromptTokens() {
+    Pending p = embeddings("m", "[\"hello world\", \"hi\"]");
+
+    RoutePlanner.Plan plan = planner.plan(p, NOW);
+
+    assertThat(plan.route().name()).isEqualTo("p/first");
+    assertThat(plan.reservedTokens()).as("3 input tokens; no default_max_tokens (100) for a job without completion")
+        .isEqualTo(3);
+    Pending four = embeddings("tiny", "[\"hello world\", \"hi there\"]");
+    assertThat(planner.whyUnservable(four.dispatch(), four.prompt()))
+        .isEqualTo("the prompt has about 4 tokens, more than max_prompt_tokens 3 of model tiny");
+    assertThat(planner.plan(four, NOW)).isNull();
+    Pending three = embeddings("tiny", "[[1, 2], [3]]");
+    assertThat(planner.plan(three, NOW).reservedTokens()).as("token-id arrays count their ids").isEqualTo(3);
+  }
+
+  private Pending embeddings(String model, String input) {
+    byte[] job = ("{\"job_id\":\"e\",\"model\":\"" + model + "\",\"endpoint\":\"/v1/embeddings\",\"input\":"
+        + input + "}").getBytes(java.nio.charset.StandardCharsets.UTF_8);
+    Decision.Dispatch d = (Decision.Dispatch) intake.ofJob(job, NOW, NOW);
+    return new Pending(new TopicPartition("t", 0), 0, Lane.NORMAL, model, d, Priority.NORMAL, T0,
+        tokens.estimate(d.job()), null, null);
+  }
+
   private String why(String model, String extra) {
     Pending p = pending(model, extra, null);
     return planner.whyUnservable(p.dispatch(), p.prompt());

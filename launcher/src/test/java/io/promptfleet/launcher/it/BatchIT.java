@@ -33,7 +33,11 @@ class BatchIT {
       }
       lines.add("this line is not json");
       lines.add("{\"custom_id\":\"no-body\",\"method\":\"POST\",\"url\":\"/v1/chat/completions\"}");
-      lines.add("{\"custom_id\":\"embeddings\",\"method\":\"POST\",\"url\":\"/v1/embeddings\",\"body\":{}}");
+      lines.add("{\"custom_id\":\"embeddings\",\"method\":\"POST\",\"url\":\"/v1/embeddings\",\"body\":"
+          + "{\"model\":\"sim\",\"input\":[\"a\",\"b\"],\"dimensions\":4}}");
+      lines.add("{\"custom_id\":\"no-input\",\"method\":\"POST\",\"url\":\"/v1/embeddings\",\"body\":"
+          + "{\"model\":\"sim\"}}");
+      lines.add("{\"custom_id\":\"completions\",\"method\":\"POST\",\"url\":\"/v1/completions\",\"body\":{}}");
       lines.add("{\"custom_id\":\"unknown-model\",\"method\":\"POST\",\"url\":\"/v1/chat/completions\","
           + "\"body\":{\"model\":\"gpt-nope\",\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]}}");
       lines.add(lines.get(0)); // a duplicate custom_id
@@ -43,7 +47,7 @@ class BatchIT {
       assertThat(code).isEqualTo(1); // some lines failed
 
       Map<String, JsonNode> byId = read(out);
-      assertThat(byId).hasSize(35);
+      assertThat(byId).hasSize(37);
       for (int i = 0; i < 30; i++) {
         JsonNode n = byId.get("req-" + i);
         assertThat(n.path("response").path("status_code").asInt()).as("req-%d", i).isEqualTo(200);
@@ -54,7 +58,15 @@ class BatchIT {
       }
       assertThat(byId.get("line-31").path("error").path("message").asText()).contains("not JSON");
       assertThat(byId.get("no-body").path("error").path("message").asText()).contains("body must be an object");
-      assertThat(byId.get("embeddings").path("error").path("message").asText()).contains("/v1/embeddings");
+      JsonNode embeddings = byId.get("embeddings").path("response").path("body");
+      assertThat(embeddings.path("object").asText()).isEqualTo("list");
+      assertThat(embeddings.path("data")).hasSize(2);
+      assertThat(embeddings.path("data").get(1).path("index").asInt()).isEqualTo(1);
+      assertThat(embeddings.path("data").get(1).path("embedding")).hasSize(4);
+      assertThat(embeddings.path("usage").path("total_tokens").asInt()).isEqualTo(2);
+      assertThat(byId.get("no-input").path("error").path("message").asText()).contains("body.input is missing");
+      assertThat(byId.get("completions").path("error").path("message").asText())
+          .contains("url /v1/completions is not supported");
       assertThat(byId.get("unknown-model").path("error").path("code").asText()).isEqualTo("unknown_model");
       assertThat(byId.keySet()).anyMatch(k -> k.startsWith("req-0#line"));
 

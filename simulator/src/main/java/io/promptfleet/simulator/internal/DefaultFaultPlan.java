@@ -11,6 +11,7 @@ import java.util.List;
 import java.util.Objects;
 import java.util.Random;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Supplier;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
@@ -75,14 +76,25 @@ public final class DefaultFaultPlan implements FaultPlan {
    * @throws InvalidRequestException when the last user message holds a malformed directive
    */
   public List<Fault> resolve(String key, ChatRequest request) throws InvalidRequestException {
-    List<Fault> directives = Directives.parse(request.lastUserText());
+    return resolve(key, request.lastUserText(), request::allText);
+  }
+
+  /**
+   * The faults that apply to one request whose directives are in {@code directiveText} and whose whole text
+   * (what a directive's {@code times} counts per) {@code content} gives, e.g. an embeddings request's inputs.
+   *
+   * @throws InvalidRequestException when {@code directiveText} holds a malformed directive
+   */
+  public List<Fault> resolve(String key, String directiveText, Supplier<String> content)
+      throws InvalidRequestException {
+    List<Fault> directives = Directives.parse(directiveText);
     if (!directives.isEmpty()) {
       List<Fault> active = new ArrayList<>(directives.size());
-      String content = null;
+      String whole = null;
       for (Fault fault : directives) {
         if (fault.times().isPresent()) {
-          content = content == null ? request.allText() : content;
-          long seen = directiveCounts.incrementAndGet(counterKey(fault, content));
+          whole = whole == null ? content.get() : whole;
+          long seen = directiveCounts.incrementAndGet(counterKey(fault, whole));
           if (seen > fault.times().getAsInt()) {
             continue;
           }

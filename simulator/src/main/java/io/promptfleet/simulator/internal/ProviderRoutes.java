@@ -4,6 +4,7 @@ import io.promptfleet.simulator.Fault;
 import io.promptfleet.simulator.RecordedRequest;
 import io.promptfleet.simulator.SimulatorOptions;
 import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.http.HttpServerResponse;
@@ -30,8 +31,8 @@ import java.util.concurrent.atomic.AtomicLong;
  * so a key is the same on both paths; the same answers and fault directives in Anthropic's events, errors and
  * headers), {@code POST /v1/responses} (the OpenAI Responses API: the same answer plan and faults, in its request
  * and event shapes), Azure OpenAI's {@code POST /openai/deployments/{deployment}/chat/completions?api-version=…}
- * and {@code POST /openai/v1/chat/completions} (key in the {@code api-key} header), {@code GET /health}, and
- * OpenAI-style errors for everything else.
+ * and {@code POST /openai/v1/chat/completions} (key in the {@code api-key} header), {@code POST /v1/embeddings},
+ * {@code GET /health}, and OpenAI-style errors for everything else.
  *
  * <p>A key is identified by its {@code Authorization} value; an Azure {@code api-key: K} or an Anthropic {@code
  * x-api-key: K} counts as {@code Authorization: Bearer K}, so per-key statistics and fault plans are the same
@@ -98,6 +99,7 @@ public final class ProviderRoutes {
     router.post("/v1/responses").handler(ctx -> routes.complete(ctx, Api.RESPONSES));
     router.post("/openai/deployments/:deployment/chat/completions").handler(routes::azureDeployment);
     router.post("/openai/v1/chat/completions").handler(ctx -> routes.complete(ctx, Api.AZURE_CHAT));
+    router.post("/v1/embeddings").handler(routes::embeddings);
     router.route().last().handler(ctx -> routes.error(ctx.response(), 404, OpenAiErrors.body(
         "Invalid URL (" + ctx.request().method() + " " + ctx.request().path() + ")",
         "invalid_request_error", null, null)));
@@ -157,27 +159,13 @@ public final class ProviderRoutes {
     boolean anthropic = api == Api.MESSAGES;
     HttpServerRequest request = ctx.request();
     HttpServerResponse response = ctx.response();
-    stats.requestReceived();
-    long seq = sequence.incrementAndGet();
-    response.putHeader(anthropic ? "request-id" : "x-request-id", requestId(seq));
-    String key = switch (api) {
-      case MESSAGES -> apiKey(request);
-      case AZURE_CHAT -> azureKey(request);
-      case CHAT, RESPONSES -> bearer(request);
-    };
-    if (key == null) {
-      if (anthropic) {
-        error(response, 401, AnthropicErrors.body("authentication_error", "x-api-key header is required"));
-      } else if (api == Api.AZURE_CHAT) {
-        error(response, 401, AZURE_UNAUTHORIZED);
-      } else {
-        unauthorized(response);
-      }
+    Started started = start(ctx, api);
+    if (started == null) {
       return;
     }
-    StatsRecorder.Lease lease = stats.requestStarted(key);
-    // Whatever happens next (even a bug answered by the router's 500 handler), the request ends here.
-    response.endHandler(v -> lease.release()).closeHandler(v -> lease.release());
+    long seq = started.seq();
+    String key = started.key();
+    StatsRecorder.Lease lease = started.lease();
     ChatRequest chat;
     int cachePrefixTokens = 0;
     List<Fault> applied;
@@ -222,7 +210,7 @@ public final class ProviderRoutes {
     Answer answer = AnswerBuilder.build(chat, plan, naturalLength, reasoningModel, idBase);
     long nowMs = stats.clock().millis();
     if (plan.ending() == ResponsePlan.Ending.STATUS) {
-      statusFault(response, key, plan.endingFault(), chat, answer.usage().totalTokens(), nowMs, anthropic);
+      statusFault(response, key, plan.endingFault(), chat.model(), answer.usage().totalTokens(), nowMs, anthropic);
       return;
     }
     rateLimits.apply(response.headers(), key, answer.usage().totalTokens(), nowMs, false, 0, anthropic);
@@ -240,7 +228,102 @@ public final class ProviderRoutes {
     }
   }
 
-  private void statusFault(HttpServerResponse response, String key, Fault fault, ChatRequest chat,
+  /**
+   * {@code POST /v1/embeddings}: one JSON answer ({@link EmbeddingsAnswer}) after the first-token delay. The fault
+   * directives in the inputs' text (or registered for the key) apply as to a non-streamed chat answer: a
+   * {@code status} answers that error (429s with rate-limit headers), {@code reset} closes the connection,
+   * {@code stall} never answers, {@code cut} closes after half the body; other faults do not change it.
+   */
+  private void embeddings(RoutingContext ctx) {
+    HttpServerRequest request = ctx.request();
+    HttpServerResponse response = ctx.response();
+    Started started = start(ctx, Api.CHAT); // OpenAI's conventions: Bearer key, x-request-id, OpenAI's 401
+    if (started == null) {
+      return;
+    }
+    String key = started.key();
+    StatsRecorder.Lease lease = started.lease();
+    EmbeddingsRequest embed;
+    List<Fault> applied;
+    try {
+      embed = EmbeddingsRequest.parse(bodyText(ctx), options.models().get(0));
+      applied = faults.resolve(key, embed.text(), embed::text);
+    } catch (InvalidRequestException e) {
+      error(response, 400, OpenAiErrors.body(e.getMessage(), "invalid_request_error", e.param(), e.code()));
+      return;
+    }
+    if (!applied.isEmpty()) {
+      stats.faulted();
+    }
+    ResponsePlan plan = ResponsePlan.of(applied, options);
+    long nowMs = stats.clock().millis();
+    switch (plan.ending()) {
+      case RESET -> {
+        lease.release();
+        request.connection().close();
+      }
+      case STATUS -> statusFault(response, key, plan.endingFault(), embed.model(), embed.tokens(), nowMs, false);
+      case STALL -> { } // no header ever; the close handler cleans up when the client gives up
+      default -> {
+        rateLimits.apply(response.headers(), key, embed.tokens(), nowMs, false, 0, false);
+        boolean cut = plan.ending() == ResponsePlan.Ending.CUT;
+        Runnable send = () -> {
+          if (response.closed()) {
+            return;
+          }
+          Buffer body = Buffer.buffer(EmbeddingsAnswer.body(embed));
+          response.setStatusCode(200).putHeader(HttpHeaders.CONTENT_TYPE, "application/json");
+          if (cut) {
+            response.putHeader(HttpHeaders.CONTENT_LENGTH, Integer.toString(body.length()))
+                .write(body.getBuffer(0, body.length() / 2)).onComplete(w -> request.connection().close());
+          } else {
+            response.end(body);
+          }
+        };
+        if (plan.ttftMs() > 0) {
+          vertx.setTimer(plan.ttftMs(), id -> send.run());
+        } else {
+          send.run();
+        }
+      }
+    }
+  }
+
+  /** A request that passed the key check: its sequence number, key and concurrency lease. */
+  private record Started(long seq, String key, StatsRecorder.Lease lease) {}
+
+  /**
+   * The start of every answering endpoint: counts the request, names it ({@code x-request-id}, Anthropic's {@code
+   * request-id}), checks its key in the API's header and starts its lease, released whenever the response ends; null
+   * when the key is missing (answered 401 in the API's words).
+   */
+  private Started start(RoutingContext ctx, Api api) {
+    HttpServerRequest request = ctx.request();
+    HttpServerResponse response = ctx.response();
+    stats.requestReceived();
+    long seq = sequence.incrementAndGet();
+    response.putHeader(api == Api.MESSAGES ? "request-id" : "x-request-id", requestId(seq));
+    String key = switch (api) {
+      case MESSAGES -> apiKey(request);
+      case AZURE_CHAT -> azureKey(request);
+      case CHAT, RESPONSES -> bearer(request);
+    };
+    if (key == null) {
+      switch (api) {
+        case MESSAGES -> error(response, 401, AnthropicErrors.body("authentication_error",
+            "x-api-key header is required"));
+        case AZURE_CHAT -> error(response, 401, AZURE_UNAUTHORIZED);
+        case CHAT, RESPONSES -> unauthorized(response);
+      }
+      return null;
+    }
+    StatsRecorder.Lease lease = stats.requestStarted(key);
+    // Whatever happens next (even a bug answered by the router's 500 handler), the request ends here.
+    response.endHandler(v -> lease.release()).closeHandler(v -> lease.release());
+    return new Started(seq, key, lease);
+  }
+
+  private void statusFault(HttpServerResponse response, String key, Fault fault, String model,
       int totalTokens, long nowMs, boolean anthropic) {
     int code = fault.statusCode();
     long resetMs = 1000;
@@ -263,7 +346,7 @@ public final class ProviderRoutes {
     if (code == 529) {
       response.setStatusMessage("Overloaded");
     }
-    OpenAiErrors.Spec spec = OpenAiErrors.forStatus(code, fault.isQuota(), chat.model());
+    OpenAiErrors.Spec spec = OpenAiErrors.forStatus(code, fault.isQuota(), model);
     error(response, code, anthropic ? AnthropicErrors.body(AnthropicErrors.typeFor(code, fault.isQuota()),
         spec.message()) : OpenAiErrors.body(spec));
   }

@@ -9,6 +9,7 @@ import io.promptfleet.common.job.Route;
 import io.promptfleet.worker.stream.sse.SseListener;
 import io.promptfleet.worker.upstream.ChunkEvent;
 import io.promptfleet.worker.upstream.ConnectFailures;
+import io.promptfleet.worker.upstream.EmbeddingsAnswer;
 import io.promptfleet.worker.upstream.Failure;
 import io.promptfleet.worker.upstream.FailureClass;
 import io.promptfleet.worker.upstream.Failures;
@@ -21,6 +22,7 @@ import io.vertx.core.Context;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpClientRequest;
 import io.vertx.core.http.HttpClientResponse;
+import io.vertx.core.http.RequestOptions;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
@@ -34,7 +36,9 @@ import org.slf4j.LoggerFactory;
 
 /**
  * One attempt of one job: send the job in its provider's protocol ({@link UpstreamProtocol}), decode the stream,
- * publish every delta as a chunk, and end in exactly one of: a {@code succeeded} result; a retry request on the retry topic
+ * publish every delta as a chunk (an embeddings job has no stream: one JSON answer, read by
+ * {@link EmbeddingsExchange}, no chunks), and end in exactly one of: a {@code succeeded} result; a retry request on
+ * the retry topic
  * (transient and key-fatal failures: the dispatcher owns backoff, attempts and the deadline); a {@code failed}
  * result (the provider rejected the request); a {@code cancelled} result; or nothing at all when the attempt is
  * handed back to the share group (drain, or Kafka unreachable). Then a {@code lease_released} fleet event, then
@@ -72,6 +76,8 @@ public final class CompletionCall implements SseListener, StreamDecoder.Events {
   private final AttemptTimers timers;
   private final TerminalPublisher terminal;
   private final UpstreamProtocol protocol;
+  /** An embeddings job: one request, one JSON answer, no chunks. */
+  private final boolean embeddings;
   private StreamDecoder decoder;
   private SseParser parser;
   private HttpClientRequest request;
@@ -92,6 +98,7 @@ public final class CompletionCall implements SseListener, StreamDecoder.Events {
     this.assignment = assignment;
     this.route = assignment.route();
     this.protocol = endpoint == null ? null : endpoint.protocol();
+    this.embeddings = assignment.job().isEmbeddings();
     EventLoopTimer timer = EventLoopTimer.of(env.vertx());
     this.records = new OutcomeRecords(assignment, answer, clock,
         endpoint == null ? UnaryOperator.identity() : endpoint::redact);
@@ -113,19 +120,21 @@ public final class CompletionCall implements SseListener, StreamDecoder.Events {
     }
     Instant now = clock.instant();
     records.started(now);
-    Failure late = timers.start(now, route.streams());
+    Failure late = timers.start(now, route.streams() && !embeddings);
     if (late != null) {
       conclude(late);
       return;
     }
     Buffer body;
+    RequestOptions options;
     try {
-      body = Buffer.buffer(Json.bytes(protocol.body(assignment)));
+      options = embeddings ? protocol.embeddingsOptions(endpoint, assignment) : protocol.options(endpoint, assignment);
+      body = Buffer.buffer(Json.bytes(embeddings ? protocol.embeddingsBody(assignment) : protocol.body(assignment)));
     } catch (UnsupportedJobException e) {
       conclude(new Failure(FailureClass.PERMANENT, ErrorCodes.UNSUPPORTED_BY_PROVIDER, e.getMessage(), null));
       return;
     }
-    endpoint.http().request(protocol.options(endpoint, assignment)).onComplete(ar -> {
+    endpoint.http().request(options).onComplete(ar -> {
       if (ar.failed()) {
         conclude(Failure.transientFailure(ErrorCodes.CONNECT_FAILED,
             ConnectFailures.message(route.provider(), ar.cause()), null));
@@ -195,6 +204,10 @@ public final class CompletionCall implements SseListener, StreamDecoder.Events {
     }
     records.answering();
     timers.answering();
+    if (embeddings) {
+      readEmbeddings(resp);
+      return;
+    }
     if (!route.streams()) {
       readPlainAnswer(resp);
       return;
@@ -263,6 +276,23 @@ public final class CompletionCall implements SseListener, StreamDecoder.Events {
       chunks.whole(e);
       finishAnswer();
     });
+  }
+
+  /** An embeddings job: one JSON answer, no chunks ({@link EmbeddingsExchange}). */
+  private void readEmbeddings(HttpClientResponse resp) {
+    new EmbeddingsExchange(protocol, EmbeddingsAnswer.expectedVectors(assignment.job().input()), env.maxResultBytes(),
+        timers::activity, () -> finished, new EmbeddingsExchange.Listener() {
+          @Override
+          public void answered(EmbeddingsAnswer a) {
+            records.embeddings(a);
+            conclude(null);
+          }
+
+          @Override
+          public void failure(Failure f) {
+            conclude(f);
+          }
+        }).read(resp);
   }
 
   @Override
@@ -362,7 +392,7 @@ public final class CompletionCall implements SseListener, StreamDecoder.Events {
       abortTransfer(failure.kind() != FailureClass.PERMANENT);
     }
     Instant end = clock.instant();
-    env.meters().tokens(route, answer.usage());
+    env.meters().tokens(route, records.usage());
     if (failure == null) {
       env.meters().streamDuration(route, records.elapsedMs(end));
       terminal.publish(records.succeeded(end));

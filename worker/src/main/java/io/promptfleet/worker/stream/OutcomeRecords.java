@@ -1,5 +1,7 @@
 package io.promptfleet.worker.stream;
 
+import io.promptfleet.common.job.Usage;
+import io.promptfleet.worker.upstream.EmbeddingsAnswer;
 import io.promptfleet.worker.upstream.Failure;
 import io.promptfleet.worker.upstream.FailureClass;
 import io.promptfleet.worker.upstream.RateLimitHeaders;
@@ -22,7 +24,8 @@ import java.util.function.UnaryOperator;
  * {@code cancelled} {@link Result}, or a {@link RetryRequest} for a transient or key-fatal failure) and its
  * {@code lease_released} {@link FleetEvent}, with their timings. Owns what the attempt learnt along the way for
  * them: when the request went out, when the first delta and the first text arrived, whether the provider answered
- * 200, and its rate-limit headers; the answer itself comes from the attempt's {@link MessageAssembler}.
+ * 200, and its rate-limit headers; the answer itself comes from the attempt's {@link MessageAssembler}, or for an
+ * embeddings job from its {@link EmbeddingsAnswer}.
  *
  * <p>Not thread-safe: confined to the attempt's event loop.
  */
@@ -46,6 +49,7 @@ final class OutcomeRecords {
   private Instant firstTextAt;
   private boolean answering;
   private RateLimitHeaders headers = RateLimitHeaders.NONE;
+  private EmbeddingsAnswer embeddings;
 
   /**
    * @param clock  the wall clock of every time in the records (a delta reads it only while a first is awaited)
@@ -69,6 +73,16 @@ final class OutcomeRecords {
   /** What the response's headers said about limits. */
   void headers(RateLimitHeaders h) {
     this.headers = h;
+  }
+
+  /** An embeddings job's answer: the result carries its vectors, model and usage instead of a message. */
+  void embeddings(EmbeddingsAnswer answer) {
+    this.embeddings = answer;
+  }
+
+  /** The usage the provider reported: the embeddings answer's, else the streamed answer's; null when none. */
+  Usage usage() {
+    return embeddings != null ? embeddings.usage() : answer.usage();
   }
 
   /** The provider answered 200. */
@@ -145,7 +159,7 @@ final class OutcomeRecords {
         outcome)
         .status(failure == null ? status() : failure.statusCode())
         .error(errorCode(outcome, failure))
-        .usage(answer.usage())
+        .usage(usage())
         .rateLimit(headers.retryAfterMs(), headers.rateLimit())
         .timeToFirstTokenMs(timeToFirstDeltaMs())
         .by(workerId, at);
@@ -170,6 +184,13 @@ final class OutcomeRecords {
 
   private Result result(JobStatus status, Instant end, JobError error) {
     boolean ok = status == JobStatus.SUCCEEDED;
+    if (embeddings != null) {
+      Usage u = embeddings.usage();
+      return new Result(assignment.job().jobId(), assignment.attempt(), status, null, null, u,
+          embeddings.model() != null ? embeddings.model() : route.model(), route.name(), assignment.attempt(),
+          timings(end), route.cost(u), error, assignment.job().metadata(), null, null, null, null, null, null,
+          ok ? embeddings.data() : null);
+    }
     return new Result(assignment.job().jobId(), assignment.attempt(), status, ok ? answer.text() : null,
         answer.finishReason(), answer.usage(), answer.model() != null ? answer.model() : route.model(),
         route.name(), assignment.attempt(), timings(end), route.cost(answer.usage()), error,

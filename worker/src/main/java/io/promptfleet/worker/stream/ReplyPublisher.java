@@ -33,6 +33,20 @@ public final class ReplyPublisher {
     this.retryTopic = retryTopic;
   }
 
+  /** What a record needs besides its value: batch and record headers, the key (a job id of up to 256 chars). */
+  static final int RECORD_HEADROOM = 1024;
+
+  /**
+   * The largest result value a producer of {@code properties} sends: its {@code max.request.size} (default
+   * 1,048,576) less {@link #RECORD_HEADROOM}. The broker's {@code message.max.bytes} (or the reply topic's
+   * {@code max.message.bytes}) must allow as much, after compression.
+   */
+  public static int maxResultBytes(Map<String, Object> properties) {
+    Object v = properties.get(ProducerConfig.MAX_REQUEST_SIZE_CONFIG);
+    int max = v == null ? 1_048_576 : Integer.parseInt(v.toString().trim());
+    return Math.max(RECORD_HEADROOM, max - RECORD_HEADROOM);
+  }
+
   /** How long {@link #warm} waits for a topic's metadata. */
   static final Duration WARM_TIMEOUT = Duration.ofSeconds(10);
 
@@ -88,7 +102,12 @@ public final class ReplyPublisher {
   }
 
   public CompletableFuture<Void> result(String replyTo, Result result) {
-    return send(new ProducerRecord<>(replyTo, result.jobId(), Json.bytes(result)));
+    return result(replyTo, result.jobId(), Json.bytes(result));
+  }
+
+  /** A result already encoded as JSON. */
+  public CompletableFuture<Void> result(String replyTo, String jobId, byte[] json) {
+    return send(new ProducerRecord<>(replyTo, jobId, json));
   }
 
   public CompletableFuture<Void> retry(RetryRequest retry) {

@@ -13,6 +13,16 @@ import java.time.Clock;
  * @param maxLineBytes longest SSE line accepted
  * @param meters       stream meters
  * @param coalesceMs   deltas arriving within this window go out as one chunk record; 0 = one record per delta
+ * @param maxResultBytes the largest result record the producer takes ({@link ReplyPublisher#maxResultBytes}); a
+ *                     larger one is answered {@code result_too_large}
  */
 public record StreamEnv(Vertx vertx, ReplyPublisher publisher, Clock clock, String workerId,
-    int maxLineBytes, StreamMeters meters, long coalesceMs) {}
+    int maxLineBytes, StreamMeters meters, long coalesceMs, int maxResultBytes) {
+
+  /** With the bound of a producer of default settings. */
+  public StreamEnv(Vertx vertx, ReplyPublisher publisher, Clock clock, String workerId, int maxLineBytes,
+      StreamMeters meters, long coalesceMs) {
+    this(vertx, publisher, clock, workerId, maxLineBytes, meters, coalesceMs,
+        ReplyPublisher.maxResultBytes(java.util.Map.of()));
+  }
+}

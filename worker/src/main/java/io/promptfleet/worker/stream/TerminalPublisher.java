@@ -1,6 +1,9 @@
 package io.promptfleet.worker.stream;
 
+import io.promptfleet.common.codec.Json;
+import io.promptfleet.common.job.ErrorCodes;
 import io.promptfleet.worker.upstream.Failure;
+import io.promptfleet.worker.upstream.FailureClass;
 import io.promptfleet.common.job.LeaseOutcome;
 import io.promptfleet.common.job.Assignment;
 import io.vertx.core.Context;
@@ -40,24 +43,43 @@ final class TerminalPublisher {
     this.done = done;
   }
 
-  /** The attempt ended in {@code t}: its record after the chunks, then the event, then {@code done}. */
-  void publish(OutcomeRecords.Terminal t) {
+  /**
+   * The attempt ended in {@code ended}: its record after the chunks, then the event, then {@code done}. A result
+   * larger than one record may be ({@link StreamEnv#maxResultBytes}) is replaced by a {@code failed} one with
+   * {@code result_too_large} naming both sizes: a send that Kafka refuses would hand the job back again and again.
+   */
+  void publish(OutcomeRecords.Terminal ended) {
     chunks.allAcked().whenComplete((v0, e0) -> context.runOnContext(x -> {
       Exception gap = chunks.error();
-      CompletableFuture<Void> sent = gap != null ? CompletableFuture.failedFuture(gap)
-          : t.retry() != null ? env.publisher().retry(t.retry())
-          : env.publisher().result(assignment.replyTo(), t.result());
-      sent.whenComplete((v, e) -> context.runOnContext(y -> {
-        if (e != null) {
-          LOG.warn("job {} attempt {} lease {}: cannot publish its {} record, handing the assignment back: {}",
-              assignment.job().jobId(), assignment.attempt(), assignment.leaseId(), t.outcome(), e.toString());
-          released(LeaseOutcome.HANDED_BACK, t.failure());
-          done.accept(Outcome.HAND_BACK);
-        } else {
-          released(t.outcome(), t.failure());
-          done.accept(Outcome.DONE);
-        }
-      }));
+      OutcomeRecords.Terminal t = ended;
+      byte[] json = t.result() == null || gap != null ? null : Json.bytes(t.result());
+      if (json != null && json.length > env.maxResultBytes()) {
+        t = records.failed(new Failure(FailureClass.PERMANENT, ErrorCodes.RESULT_TOO_LARGE, "the result is "
+            + json.length + " bytes, more than one reply record holds (" + env.maxResultBytes() + " bytes, the"
+            + " worker producer's max.request.size less headroom)" + (assignment.job().isEmbeddings()
+            ? ": send fewer inputs per job, fewer dimensions, or encoding_format base64" : ""), 200),
+            env.clock().instant());
+        json = Json.bytes(t.result());
+      }
+      publish(t, gap, json);
+    }));
+  }
+
+  /** Sends the terminal record ({@code json}: the result's), then tells the event and {@code done}. */
+  private void publish(OutcomeRecords.Terminal t, Exception gap, byte[] json) {
+    CompletableFuture<Void> sent = gap != null ? CompletableFuture.failedFuture(gap)
+        : t.retry() != null ? env.publisher().retry(t.retry())
+        : env.publisher().result(assignment.replyTo(), assignment.job().jobId(), json);
+    sent.whenComplete((v, e) -> context.runOnContext(y -> {
+      if (e != null) {
+        LOG.warn("job {} attempt {} lease {}: cannot publish its {} record, handing the assignment back: {}",
+            assignment.job().jobId(), assignment.attempt(), assignment.leaseId(), t.outcome(), e.toString());
+        released(LeaseOutcome.HANDED_BACK, t.failure());
+        done.accept(Outcome.HAND_BACK);
+      } else {
+        released(t.outcome(), t.failure());
+        done.accept(Outcome.DONE);
+      }
     }));
   }
 

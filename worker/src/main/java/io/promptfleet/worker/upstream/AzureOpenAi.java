@@ -28,19 +28,38 @@ final class AzureOpenAi implements UpstreamProtocol {
 
   @Override
   public RequestOptions options(ProviderEndpoint endpoint, Assignment assignment) {
-    return OpenAiChat.request(endpoint, assignment, url(endpoint, assignment.route().model()))
+    return OpenAiChat.request(endpoint, assignment, url(endpoint, assignment.route().model(), "/chat/completions"))
         .putHeader("api-key", endpoint.secret());
   }
 
-  /** The chat completions URL for {@code deployment} (the route's model) on the provider. */
-  static String url(ProviderEndpoint endpoint, String deployment) {
+  /**
+   * An embeddings attempt: {@code /openai/deployments/{deployment}/embeddings?api-version=…} (or {@code
+   * {base_url}/embeddings} in the v1 style), the {@code api-key} header, JSON back.
+   */
+  @Override
+  public RequestOptions embeddingsOptions(ProviderEndpoint endpoint, Assignment assignment) {
+    return OpenAiChat.request(endpoint, assignment, url(endpoint, assignment.route().model(), "/embeddings"))
+        .putHeader("api-key", endpoint.secret())
+        .putHeader("accept", "application/json");
+  }
+
+  /** OpenAI's embeddings body, with the route's model as the chat body has it (a deployment URL ignores it). */
+  @Override
+  public ObjectNode embeddingsBody(Assignment assignment) {
+    return OpenAiChat.embeddings(assignment, true);
+  }
+
+  /**
+   * The URL of {@code operation} ({@code /chat/completions}, {@code /embeddings}) for {@code deployment} (the
+   * route's model) on the provider.
+   */
+  static String url(ProviderEndpoint endpoint, String deployment, String operation) {
     ProviderSettings p = endpoint.provider();
     String version = p.apiVersion() == null ? "" : "?api-version=" + encode(p.apiVersion());
     if (p.isAzureV1()) {
-      return endpoint.url("/chat/completions") + version;
+      return endpoint.url(operation) + version;
     }
-    return endpoint.url("/openai/deployments/" + encode(deployment).replace("+", "%20") + "/chat/completions")
-        + version;
+    return endpoint.url("/openai/deployments/" + encode(deployment).replace("+", "%20") + operation) + version;
   }
 
   private static String encode(String s) {

@@ -13,7 +13,8 @@ import java.io.IOException;
 /**
  * The OpenAI-compatible chat completions protocol ({@code POST {base_url}/chat/completions}, Bearer key, events of
  * {@code chat.completion.chunk} objects ending in {@code data: [DONE]}): what the fleet's job contract is written in,
- * so the job goes upstream as given. Stateless and thread-safe.
+ * so the job goes upstream as given; an embeddings job goes to {@code POST {base_url}/embeddings} and is answered in
+ * one JSON object. Stateless and thread-safe.
  */
 final class OpenAiChat implements UpstreamProtocol {
 
@@ -71,6 +72,35 @@ final class OpenAiChat implements UpstreamProtocol {
     } else {
       b.remove("stream_options");
     }
+    return b;
+  }
+
+  /** {@code POST {base_url}/embeddings} with the Bearer key, accepting JSON. */
+  @Override
+  public RequestOptions embeddingsOptions(ProviderEndpoint endpoint, Assignment assignment) {
+    return request(endpoint, assignment, endpoint.url("/embeddings"))
+        .putHeader("authorization", endpoint.bearer())
+        .putHeader("accept", "application/json");
+  }
+
+  /** The route's model, the job's input and every field the job passed through, as given. */
+  @Override
+  public ObjectNode embeddingsBody(Assignment assignment) {
+    return embeddings(assignment, true);
+  }
+
+  /**
+   * An embeddings request body as OpenAI defines it: the job's input and pass-through fields, with the route's
+   * model when {@code withModel} (Azure's deployment URL names the model instead).
+   */
+  static ObjectNode embeddings(Assignment assignment, boolean withModel) {
+    Job job = assignment.job();
+    ObjectNode b = Json.mapper().createObjectNode();
+    if (withModel) {
+      b.put("model", assignment.route().model());
+    }
+    b.set("input", job.input());
+    job.params().forEach(b::set);
     return b;
   }
 

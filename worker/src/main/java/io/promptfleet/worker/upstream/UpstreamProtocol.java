@@ -46,6 +46,36 @@ public interface UpstreamProtocol {
     return Failures.ofStreamError(body);
   }
 
+  /**
+   * The request line and headers of an embeddings attempt ({@code job.isEmbeddings()}): like {@link #options} but
+   * for the protocol's embeddings URL, and accepting JSON (an embeddings answer is never streamed).
+   *
+   * @throws UnsupportedJobException when the protocol serves no embeddings (the default)
+   */
+  default RequestOptions embeddingsOptions(ProviderEndpoint endpoint, Assignment assignment) {
+    throw new UnsupportedJobException("provider protocol " + endpoint.provider().protocol().wireName()
+        + " serves no embeddings (endpoint /v1/embeddings)");
+  }
+
+  /**
+   * The JSON body of an embeddings attempt: the route's model, the job's {@code input} and every field it passed
+   * through ({@code dimensions}, {@code encoding_format}, {@code user}, ...).
+   *
+   * @throws UnsupportedJobException when the protocol serves no embeddings (the default)
+   */
+  default ObjectNode embeddingsBody(Assignment assignment) {
+    throw new UnsupportedJobException("this provider protocol serves no embeddings (endpoint /v1/embeddings)");
+  }
+
+  /**
+   * An embeddings answer body.
+   *
+   * @throws IOException when the body is not the protocol's embeddings answer
+   */
+  default EmbeddingsAnswer embeddingsAnswer(String body) throws IOException {
+    return EmbeddingsAnswer.parse(body);
+  }
+
   /** A non-2xx response, classified; {@code body} is the (possibly truncated, possibly non-JSON) error body. */
   default Failure httpFailure(int status, String body) {
     return Failures.ofHttp(status, body);

@@ -114,6 +114,38 @@ class TerminalPublisherTest {
     assertThat(e.errorCode()).as("why the attempt failed").isEqualTo("upstream_rate_limited");
   }
 
+  @Test
+  void shouldFailAnEmbeddingsResultLargerThanOneRecordInsteadOfHandingItBackForever() throws Exception {
+    StreamEnv small = new StreamEnv(env.vertx(), env.publisher(), env.clock(), "w1", 8192, env.meters(), 0, 4_096);
+    Job job = new Job("job-2", "emb", List.of(), null, null, null, null, null, null, Map.of(),
+        io.promptfleet.common.job.Endpoint.EMBEDDINGS, TextNode.valueOf("x"));
+    Assignment a = new Assignment("lease-2", job, 1, Priority.NORMAL, new Route("r", "p", "m", null, null), "k1", T0,
+        T0, null, "llm.replies");
+    OutcomeRecords rec = new OutcomeRecords(a, new MessageAssembler(1 << 20), Clock.systemUTC(), s -> s);
+    var vector = Json.mapper().createArrayNode();
+    for (int i = 0; i < 1_000; i++) {
+      vector.add(0.0123456789 * i);
+    }
+    rec.embeddings(new io.promptfleet.worker.upstream.EmbeddingsAnswer(
+        List.of(new io.promptfleet.common.job.Embedding(0, vector)), "m", io.promptfleet.common.job.Usage.of(1, 0)));
+    rec.started(T0);
+    TerminalPublisher publisher = new TerminalPublisher(small, context, a, rec,
+        new ChunkSink("job-2", 1, 0, new ManualTimer(), (json, acked) -> { }, e -> { }), done::complete);
+
+    onContext(() -> publisher.publish(rec.succeeded(T0)));
+    onContext(() -> { });
+    producer.completeNext();
+
+    assertThat(done.get(5, TimeUnit.SECONDS)).isEqualTo(Outcome.DONE);
+    var result = Json.read(producer.history().get(0).value(), io.promptfleet.common.job.Result.class);
+    assertThat(result.status()).isEqualTo(io.promptfleet.common.job.JobStatus.FAILED);
+    assertThat(result.data()).isNull();
+    assertThat(result.error().code()).isEqualTo("result_too_large");
+    assertThat(result.error().message()).startsWith("the result is ")
+        .contains("more than one reply record holds (4096 bytes").endsWith("or encoding_format base64");
+    assertThat(event().outcome()).isEqualTo(io.promptfleet.common.job.LeaseOutcome.FAILED);
+  }
+
   /** Runs {@code r} on the context and waits until it (and everything queued there before it) ran. */
   private void onContext(Runnable r) throws Exception {
     CompletableFuture<Void> ran = new CompletableFuture<>();

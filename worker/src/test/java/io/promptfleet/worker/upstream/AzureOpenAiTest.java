@@ -50,6 +50,20 @@ class AzureOpenAiTest {
   }
 
   @Test
+  void shouldPostEmbeddingsToTheDeploymentsEmbeddingsPathWithTheKeyInApiKey() {
+    RequestOptions deployment = AZURE.embeddingsOptions(endpoint("https://myres.openai.azure.com", "2024-10-21"),
+        assignment("embed-prod"));
+    RequestOptions v1 = AZURE.embeddingsOptions(endpoint("https://myres.openai.azure.com/openai/v1", null),
+        assignment("text-embedding-3-small"));
+
+    assertThat(deployment.getURI()).isEqualTo("/openai/deployments/embed-prod/embeddings?api-version=2024-10-21");
+    assertThat(deployment.getHeaders().get("api-key")).isEqualTo("azure-key-1");
+    assertThat(deployment.getHeaders().contains("authorization")).isFalse();
+    assertThat(deployment.getHeaders().get("accept")).isEqualTo("application/json");
+    assertThat(v1.getURI()).isEqualTo("/openai/v1/embeddings");
+  }
+
+  @Test
   void shouldEncodeADeploymentNameThatIsNotAPathSegment() {
     assertThat(AZURE.options(endpoint("https://r.openai.azure.com", "2024-10-21"), assignment("my deploy/x"))
         .getURI()).isEqualTo("/openai/deployments/my%20deploy%2Fx/chat/completions?api-version=2024-10-21");
