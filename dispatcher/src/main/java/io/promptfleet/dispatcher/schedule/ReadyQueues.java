@@ -9,9 +9,9 @@ import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.PriorityQueue;
 import java.util.Queue;
-import java.util.Objects;
 import java.util.function.BiFunction;
 import java.util.function.BiPredicate;
 import java.util.function.Function;
@@ -35,8 +35,9 @@ import java.util.function.ToLongFunction;
  * blocked together), or with none at the (group, lane)'s virtual time (the highest pass charged there): an idle
  * tenant earns no credit while idle, and an idle fleet gives everything to whoever has work. Not the virtual time
  * when its pool has others: tenants of another pool (a tenant's own keys) may have been charged far ahead while
- * this pool could not go, and a newcomer placed there would wait until the pool's older tenants caught up. A tenant that has jobs but is skipped (its group or, with
- * {@link #next(long, Predicate, BiPredicate)}, the tenant is blocked) keeps its pass and catches up once it can go.
+ * this pool could not go, and a newcomer placed there would wait until the pool's older tenants caught up. A tenant
+ * that has jobs but is skipped (its group or, with {@link #next(long, Predicate, BiPredicate)}, the tenant is
+ * blocked) keeps its pass and catches up once it can go.
  * Retry lanes are ordered by the time each retry becomes due, across tenants (no weights there: a retry is work
  * already admitted once); the others are FIFO within a tenant.
  *

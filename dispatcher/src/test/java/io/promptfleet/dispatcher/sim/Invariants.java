@@ -278,8 +278,9 @@ final class Invariants {
    * lane's pass is at most vt + 1/w_high (it is vt + 1/w_high right after its own pick, and vt never goes back
    * while no aged pick intervenes); so a lower lane X is picked only while its pass lies in [vt, pass_high), at most
    * ceil(w_X / w_high) times before the high lane's next pick. Counted within one round (that the high lane stayed a
-   * candidate across rounds cannot be told from outside), and only while no aged pick disturbed vt (aged picks, and
-   * picks whose age cannot be told, suspend the check until the next high stride pick).
+   * candidate across rounds cannot be told from outside), and only while no aged pick disturbed vt (aged picks,
+   * picks whose age cannot be told, and the unseen picks of an aborted round, which charged the lanes all the same,
+   * suspend the check until the next high stride pick).
    *
    * <p>5b. Work conservation: when a high job waits at the start of a round and a key of its chain provably has
    * room for it now (concurrency, requests and tokens in the window with the rate window's slot slack, no cooldown
@@ -381,6 +382,13 @@ final class Invariants {
    * the shared keys. A head that cannot be planned blocks its pool of the model for the round, not the model.
    */
   private String poolKey(JobFact j) {
+    return poolKeys.computeIfAbsent(j, this::computePoolKey);
+  }
+
+  /** poolKey answers: a job's pool depends only on the configuration and the job. */
+  private final Map<JobFact, String> poolKeys = new HashMap<>();
+
+  private String computePoolKey(JobFact j) {
     String group = groupOf(j.model);
     String tenant = tenantOf(j);
     String pool = "";
