@@ -94,16 +94,17 @@ final class DispatcherCore {
     this.offsets = new OffsetTracker(OffsetTracker.DEFAULT_MAX_METADATA, metrics.offsetMapOverflows::increment);
     this.lanes = new LaneTopics(config);
     this.keys = new KeyPool(config.keys(), d.rateWindowMs());
-    queues = new ReadyQueues<>(d.priority(), Pending::readyAtMs, p -> p.dispatch().job().tenant(), config::weightOf);
+    RouteBreakers breakers = new RouteBreakers(config, metrics, clock);
+    io.promptfleet.dispatcher.route.Fallbacks fallbacks = new io.promptfleet.dispatcher.route.Fallbacks(metrics);
+    RoutePlanner planner = new RoutePlanner(config, keys, breakers, fallbacks);
+    queues = new ReadyQueues<>(d.priority(), Pending::readyAtMs, p -> p.dispatch().job().tenant(), config::weightOf,
+        planner::poolOf);
     this.cancelled = new CancelledJobs(d.maxCancelledIds());
     TenantBudgets budgets = new TenantBudgets(config, metrics);
     this.waits = new BudgetWaits(budgets, cancelled, TenantBudgets.tenantTopics(config)::contains);
     this.buffered = lane -> queues.size(lane) + waits.held(lane); // jobs waiting for budget count as buffered
-    RouteBreakers breakers = new RouteBreakers(config, metrics, clock);
     StatusBoard board = new StatusBoard(config);
     TokenEstimator tokens = new TokenEstimator();
-    io.promptfleet.dispatcher.route.Fallbacks fallbacks = new io.promptfleet.dispatcher.route.Fallbacks(metrics);
-    RoutePlanner planner = new RoutePlanner(config, keys, breakers, fallbacks);
     KeyFeedback keyFeedback = new KeyFeedback(config, keys, random, metrics);
     this.ledger = new LeaseLedger(config, keys, breakers, board, metrics, clientId);
     this.admission = new Admission(config, new JobIntake(config), lanes, queues, outbox, cancelled,

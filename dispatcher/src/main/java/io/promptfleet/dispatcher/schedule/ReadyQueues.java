@@ -9,8 +9,10 @@ import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.PriorityQueue;
 import java.util.Queue;
+import java.util.function.BiFunction;
 import java.util.function.BiPredicate;
 import java.util.function.Function;
 import java.util.function.Predicate;
@@ -28,10 +30,14 @@ import java.util.function.ToLongFunction;
  * is oldest goes. Within that (group, lane), the tenant goes by stride scheduling with the tenant's weight: each
  * tenant with queued jobs has a pass, the least pass goes (ties: the older head) and is charged
  * {@code 1 / weight}, so while tenants stay backlogged they get dispatches of the (group, lane) in proportion to
- * their weights. A tenant whose queue empties is dropped and starts again at the (group, lane)'s virtual time (the
- * highest pass charged there) when a job of it comes back: an idle tenant earns no credit while idle, and an idle
- * fleet gives everything to whoever has work. A tenant that has jobs but is skipped (its group or, with
- * {@link #next(long, Predicate, BiPredicate)}, the tenant is blocked) keeps its pass and catches up once it can go.
+ * their weights. A tenant whose queue empties is dropped and starts again, when a job of it comes back, at the
+ * least pass of the tenants queued there that share its capacity pool (the pool function: tenants of one pool are
+ * blocked together), or with none at the (group, lane)'s virtual time (the highest pass charged there): an idle
+ * tenant earns no credit while idle, and an idle fleet gives everything to whoever has work. Not the virtual time
+ * when its pool has others: tenants of another pool (a tenant's own keys) may have been charged far ahead while
+ * this pool could not go, and a newcomer placed there would wait until the pool's older tenants caught up. A tenant
+ * that has jobs but is skipped (its group or, with {@link #next(long, Predicate, BiPredicate)}, the tenant is
+ * blocked) keeps its pass and catches up once it can go.
  * Retry lanes are ordered by the time each retry becomes due, across tenants (no weights there: a retry is work
  * already admitted once); the others are FIFO within a tenant.
  *
@@ -73,6 +79,7 @@ public final class ReadyQueues<T> {
   private final ToLongFunction<T> readyAt;
   private final Function<T, String> tenantOf;
   private final ToDoubleFunction<String> weightOf;
+  private final BiFunction<String, String, String> poolOf;
   private final Comparator<T> byReadyAt;
   private final EnumMap<Lane, Double> pass = new EnumMap<>(Lane.class);
   private final EnumMap<Lane, Double> stride = new EnumMap<>(Lane.class);
@@ -101,6 +108,16 @@ public final class ReadyQueues<T> {
    */
   public ReadyQueues(PrioritySettings priority, ToLongFunction<T> readyAt, Function<T, String> tenantOf,
       ToDoubleFunction<String> weightOf) {
+    this(priority, readyAt, tenantOf, weightOf, (group, tenant) -> "");
+  }
+
+  /**
+   * @param poolOf the capacity pool of a (group, tenant) (tenant null for the untenanted): tenants of one pool are
+   *               blocked together; a tenant that comes back starts at the least pass of its pool's queued tenants
+   */
+  public ReadyQueues(PrioritySettings priority, ToLongFunction<T> readyAt, Function<T, String> tenantOf,
+      ToDoubleFunction<String> weightOf, BiFunction<String, String, String> poolOf) {
+    this.poolOf = poolOf;
     this.readyAt = readyAt;
     this.tenantOf = tenantOf;
     this.weightOf = weightOf;
@@ -130,13 +147,25 @@ public final class ReadyQueues<T> {
     if (q == null) { // (back) from idle: no credit for the time it had nothing queued
       double w = weightOf.applyAsDouble(tenant);
       q = new TenantQueue<>(lane == Lane.RETRY ? new PriorityQueue<>(byReadyAt) : new ArrayDeque<>(),
-          w > 0 && Double.isFinite(w) ? 1.0 / w : 1.0, slot.virtualTime);
+          w > 0 && Double.isFinite(w) ? 1.0 / w : 1.0, startPass(group, slot, tenant));
       slot.tenants.put(tenant, q);
     }
     q.items.add(item);
     slot.size++;
     laneSize.merge(lane, 1, Integer::sum);
     size++;
+  }
+
+  /** Where a tenant (back) in a slot starts: the least pass of its pool's tenants queued there, else the slot's vt. */
+  private double startPass(String group, Slot<T> slot, String tenant) {
+    String pool = poolOf.apply(group, tenant);
+    double least = Double.NaN;
+    for (var e : slot.tenants.entrySet()) {
+      if (Objects.equals(poolOf.apply(group, e.getKey()), pool) && !(e.getValue().pass >= least)) {
+        least = e.getValue().pass;
+      }
+    }
+    return Double.isNaN(least) ? slot.virtualTime : least;
   }
 
   /**

@@ -22,7 +22,8 @@ import java.util.Set;
  *   <li>each of those leases, and each assignment of the tenant dispatched that day at or after the snapshot (or
  *       since the day began, without one), counts once: its reported usage when its {@code lease_released} was
  *       read back, else its worst case — reserved again while its lease is still held, spent when it is not
- *       (expired or archived, usage unknown).</li>
+ *       (expired or archived, usage unknown; the release a dispatcher wrote for an archived assignment reports
+ *       no usage and counts so too).</li>
  * </ul>
  *
  * A snapshot is written in the same transaction as the round that changed the spend and rewritten well within the
@@ -105,12 +106,12 @@ public final class SpendRebuild {
       for (var e : count.entrySet()) {
         TenantBudgets.Charge c = e.getValue();
         FleetEvent rel = releases.get(e.getKey());
-        if (rel != null) {
+        if (rel != null && !TenantBudgets.usageUnknown(rel)) {
           Usage u = rel.usage();
           tokens += u == null ? 0 : u.totalTokens();
           Double x = c.route() == null ? null : c.route().cost(u);
           cost += x == null ? 0 : x;
-        } else if (held.contains(e.getKey())) {
+        } else if (rel == null && held.contains(e.getKey())) {
           inFlight.put(e.getKey(), c);
         } else {
           tokens += c.tokens();

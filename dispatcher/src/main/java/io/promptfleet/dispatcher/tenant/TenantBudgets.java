@@ -3,6 +3,7 @@ package io.promptfleet.dispatcher.tenant;
 import io.promptfleet.common.config.FleetConfig;
 import io.promptfleet.common.config.RouteSettings;
 import io.promptfleet.common.config.TenantSettings;
+import io.promptfleet.common.job.ErrorCodes;
 import io.promptfleet.common.job.FleetEvent;
 import io.promptfleet.common.job.Job;
 import io.promptfleet.common.job.Route;
@@ -229,8 +230,19 @@ public final class TenantBudgets {
   }
 
   /**
-   * A worker released a lease ({@code lease_released}, not {@code handed_back}): its usage goes to the meters and
-   * settles its tenant's reservation; a release without usage (the provider never answered) costs nothing.
+   * Whether a {@code lease_released} says nothing about what the lease used: the one a dispatcher writes when it
+   * answers an archived assignment ({@code delivery_limit}: workers took it and died or could not publish, and the
+   * provider may have charged any of it). Such a lease stays counted at its worst case, as an expired one does;
+   * only a worker's release without usage (the provider never answered) costs nothing.
+   */
+  static boolean usageUnknown(FleetEvent e) {
+    return ErrorCodes.DELIVERY_LIMIT.equals(e.errorCode());
+  }
+
+  /**
+   * A lease was released ({@code lease_released}, not {@code handed_back}): its usage goes to the meters and
+   * settles its tenant's reservation; a worker's release without usage (the provider never answered) costs nothing,
+   * an archived assignment's release ({@link #usageUnknown}) its worst case.
    */
   public void released(FleetEvent e, long nowMs) {
     if (e.leaseId() == null) {
@@ -252,10 +264,11 @@ public final class TenantBudgets {
     }
     Day d = days.get(c.tenant());
     if (d != null && d.day == c.day() && d.inFlight.remove(e.leaseId()) != null) {
+      boolean unknown = usageUnknown(e);
       d.reservedTokens -= c.tokens();
       d.reservedCost -= c.cost();
-      d.spentTokens += tokens;
-      d.spentCost += cost == null ? 0 : cost;
+      d.spentTokens += unknown ? c.tokens() : tokens;
+      d.spentCost += unknown ? c.cost() : cost == null ? 0 : cost;
       changed(c.tenant(), d);
     }
   }

@@ -43,8 +43,24 @@ import net.jqwik.api.lifecycle.AddLifecycleHook;
  *       stride dispatches before the next high one, within a round and while no aged dispatch intervened; (b) a
  *       round in which a high job waits and a key of its chain provably has room for it, on a route the fallback
  *       policy provably reaches (no merely busy route before it that does not overflow), dispatches something of
- *       its model or onto that key.</li>
+ *       its model or onto that key. Judged by capacity pool (the shared keys, or a tenant's own), so it is also
+ *       the check that no model, and no other pool of the same model, holds a job up.</li>
+ *   <li>Fair share among tenants: while two or more tenants without a budget stay backlogged in one (model,
+ *       priority) on one capacity pool, each tenant's assignments n_i among the N of theirs since that set last
+ *       changed stay within 1 + k w_i / W of N w_i / W (k tenants, W their summed weights): the lag bound of
+ *       stride scheduling, met on every run by a correct scheduler ({@link Invariants} derives it); windows with
+ *       an aged dispatch are not judged.</li>
+ *   <li>Budgets: (a) per tenant with a budget and UTC day, its assignments of that day, each at the usage its
+ *       release reported or, while none is written, at its worst case, never exceed tokens_per_day or
+ *       cost_per_day_usd; (b) {@code rejected}/{@code budget_exceeded} only for a tenant whose budget rejects and
+ *       only when the job's worst case does not fit what the tenant may have used that day; a job that waited for
+ *       its budget expires only after its deadline. With tenants configured, every result goes to a reply topic
+ *       the job's tenant may use, and every assignment carries the tenant its topic established.</li>
  * </ol>
+ *
+ * Two properties: {@link #everyJobIsAnsweredOnceWithinEveryKeyLimit} runs the base fleet (no {@code tenants:}; a
+ * job's own tenant field selects acme's keys), {@link #tenantsShareByWeightWithinTheirBudgets} the same fleet with
+ * 2 to 4 tenants ({@link SimTenants}) whose jobs are produced to their own topics; every invariant holds in both.
  *
  * At the end of each run it drains the fleet (workers end every attempt, the clock passes every deadline, lease and
  * cooldown) and checks that every job got exactly one terminal record (a result, or a dead letter; a success whose
@@ -60,7 +76,9 @@ import net.jqwik.api.lifecycle.AddLifecycleHook;
  * cooldown jitter) come from a fixed seed, so a shrunk run printed in a report can be pasted into a test as a list
  * of steps ({@code KnownIssuesTest} does that).
  *
- * <p><b>Size.</b> {@value #DEFAULT_TRIES} tries of 1 to {@code MAX_STEPS} steps by default; {@code -Dsim.tries=N}
+ * <p><b>Size.</b> {@value #DEFAULT_TRIES} tries (with tenants {@value #TENANT_TRIES}: the build's time; exploring
+ * covers more, {@code -Dsim.report=true} prints per try how many fair-share windows and head-of-line waits were
+ * judged) of 1 to {@code MAX_STEPS} steps by default; {@code -Dsim.tries=N}
  * and {@code -Dsim.steps=N} for long runs (e.g. {@code -Dsim.tries=2000 -Dsim.steps=300}; a failure shrinks for
  * 10 s, {@code -Djqwik.shrinking.bounded.seconds=120} for more). A step costs about a millisecond; most of a try's
  * time is building its cores (one per try, one per fresh takeover): each {@code DispatcherCore} loads its own o200k
@@ -72,6 +90,7 @@ import net.jqwik.api.lifecycle.AddLifecycleHook;
 @AddLifecycleHook(SimulationSettings.class)
 class DispatcherSimulationProperties {
   static final int DEFAULT_TRIES = 20;
+  static final int TENANT_TRIES = 4;
   static final int MAX_STEPS = Integer.getInteger("sim.steps", 200);
 
   @Property(tries = DEFAULT_TRIES)
@@ -81,9 +100,85 @@ class DispatcherSimulationProperties {
     sim.drain();
   }
 
+  /**
+   * The same fleet with 2 to 4 tenants ({@link SimTenants}: weights, dedicated keys, budgets that reject or queue,
+   * a larger buffer, aging on or off, a start just before a UTC midnight), jobs produced to the tenants' own topics,
+   * bursts of one tenant's jobs so that tenants stay backlogged together; invariants 6 (fair share) and 7 (budgets)
+   * on top of the others.
+   */
+  @Property(tries = TENANT_TRIES)
+  void tenantsShareByWeightWithinTheirBudgets(@ForAll("fleets") SimTenants tenants,
+      @ForAll("tenantRuns") List<Step> steps) {
+    Simulation sim = new Simulation(KnownIssues.fromSystemProperty(), tenants);
+    steps.forEach(sim::play);
+    sim.drain();
+    if (Boolean.getBoolean("sim.report")) {
+      System.out.printf("fair-share windows judged %d, largest %d; head-of-line judged %d; %s%n",
+          sim.invariants.fairWindowsJudged, sim.invariants.largestFairWindow, sim.invariants.headOfLineJudged, tenants);
+    }
+  }
+
   @Provide
   Arbitrary<List<Step>> runs() {
     return step().list().ofMinSize(1).ofMaxSize(MAX_STEPS).withSizeDistribution(RandomDistribution.uniform());
+  }
+
+  @Provide
+  Arbitrary<List<Step>> tenantRuns() {
+    return Arbitraries.frequencyOf(
+        Tuple.of(14, arrive(TENANT)),
+        Tuple.of(8, burst()),
+        Tuple.of(22, work()),
+        Tuple.of(3, cancel()),
+        Tuple.of(10, tick()),
+        Tuple.of(40, round()),
+        Tuple.of(1, takeover()),
+        Tuple.of(1, Arbitraries.of(Step.Where.class).map(Step.Garbage::new)))
+        .list().ofMinSize(1).ofMaxSize(MAX_STEPS).withSizeDistribution(RandomDistribution.uniform());
+  }
+
+  /** Which tenant a job of a run with tenants belongs to: none, or one of the first n configured. */
+  static final Arbitrary<String> TENANT = Arbitraries.frequency(Tuple.of(25, ""), Tuple.of(25, "acme"),
+      Tuple.of(20, "beta"), Tuple.of(15, "gamma"), Tuple.of(15, "delta")).map(t -> t.isEmpty() ? null : t);
+
+  /**
+   * 4 to 14 jobs alike (one tenant, model and priority; mostly chat at normal priority, without a deadline of their
+   * own, answered on the tenant's default reply topic): a backlog that competes with another tenant's.
+   */
+  static Arbitrary<Step> burst() {
+    Arbitrary<Priority> priority = Arbitraries.frequency(Tuple.of(20, Priority.HIGH), Tuple.of(60, Priority.NORMAL),
+        Tuple.of(20, Priority.LOW));
+    Arbitrary<String> model = Arbitraries.frequency(Tuple.of(70, "chat"), Tuple.of(20, "mini"),
+        Tuple.of(10, "pinned"));
+    Arbitrary<Step.JobSpec> spec = Combinators.combine(priority, model, TENANT,
+        Arbitraries.integers().between(1, 300), Arbitraries.integers().between(1, 60)).as((p, m, t, max, words) ->
+        new Step.JobSpec(p, m, t, Step.Limit.MAX_TOKENS, max, Step.Deadline.NONE, 0, Step.Reply.DEFAULT, words,
+            false));
+    return Combinators.combine(spec, Arbitraries.integers().between(4, 14))
+        .as((j, n) -> new Step.Arrive(java.util.Collections.nCopies(n, j)));
+  }
+
+  @Provide
+  Arbitrary<SimTenants> fleets() {
+    Arbitrary<List<SimTenants.Tenant>> tenants = Arbitraries.integers().between(2, 4).flatMap(n ->
+        Combinators.combine(java.util.stream.IntStream.range(0, n).mapToObj(i -> tenant(SimTenants.NAMES.get(i)))
+            .toList()).as(list -> list));
+    return Combinators.combine(tenants, Arbitraries.of(16, 64, 64), Arbitraries.of(0L, 0L, 5_000L),
+        Arbitraries.longs().between(1, 900_000)).as(SimTenants::new);
+  }
+
+  static Arbitrary<SimTenants.Tenant> tenant(String name) {
+    Arbitrary<Integer> weight = Arbitraries.integers().between(1, 4);
+    Arbitrary<Boolean> shared = Arbitraries.frequency(Tuple.of(80, true), Tuple.of(20, false));
+    Arbitrary<SimTenants.Keys> keys = Arbitraries.frequency(Tuple.of(50, SimTenants.Keys.NONE),
+        Tuple.of(25, SimTenants.Keys.P), Tuple.of(25, SimTenants.Keys.P_AND_Q));
+    Arbitrary<Long> tokens = Arbitraries.frequencyOf(Tuple.of(65, Arbitraries.just((Long) null)),
+        Tuple.of(35, Arbitraries.longs().between(1_500, 12_000)));
+    Arbitrary<Double> cost = Arbitraries.frequencyOf(Tuple.of(75, Arbitraries.just((Double) null)),
+        Tuple.of(25, Arbitraries.doubles().between(0.002, 0.03).ofScale(4)));
+    Arbitrary<Boolean> queue = Arbitraries.of(true, false);
+    return Combinators.combine(weight, shared, keys, tokens, cost, queue).as((w, sh, k, t, c, q) ->
+        new SimTenants.Tenant(name, w, sh, !sh && k == SimTenants.Keys.NONE ? SimTenants.Keys.P : k, t, c, q));
   }
 
   static Arbitrary<Step> step() {
@@ -98,15 +193,18 @@ class DispatcherSimulationProperties {
   }
 
   static Arbitrary<Step> arrive() {
-    return job().list().ofMinSize(1).ofMaxSize(4).map(Step.Arrive::new);
+    return arrive(Arbitraries.frequency(Tuple.of(60, ""), Tuple.of(25, "acme"), Tuple.of(15, "beta"))
+        .map(t -> t.isEmpty() ? null : t));
   }
 
-  static Arbitrary<Step.JobSpec> job() {
+  static Arbitrary<Step> arrive(Arbitrary<String> tenant) {
+    return job(tenant).list().ofMinSize(1).ofMaxSize(4).map(Step.Arrive::new);
+  }
+
+  static Arbitrary<Step.JobSpec> job(Arbitrary<String> tenant) {
     Arbitrary<Priority> priority = Arbitraries.of(Priority.class);
     Arbitrary<String> model = Arbitraries.frequency(Tuple.of(50, "chat"), Tuple.of(25, "mini"),
         Tuple.of(20, "pinned"), Tuple.of(5, "nope"));
-    Arbitrary<String> tenant = Arbitraries.frequency(Tuple.of(60, ""), Tuple.of(25, "acme"), Tuple.of(15, "beta"))
-        .map(t -> t.isEmpty() ? null : t);
     Arbitrary<Step.Limit> limit = Arbitraries.frequency(Tuple.of(40, Step.Limit.NONE),
         Tuple.of(40, Step.Limit.MAX_TOKENS), Tuple.of(20, Step.Limit.MAX_COMPLETION_TOKENS));
     Arbitrary<Integer> maxTokens = Arbitraries.frequencyOf(Tuple.of(70, Arbitraries.integers().between(1, 400)),

@@ -1,5 +1,6 @@
 package io.promptfleet.dispatcher.sim;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import io.promptfleet.common.codec.Json;
 import io.promptfleet.common.config.KeySettings;
 import io.promptfleet.common.config.RouteSettings;
@@ -174,6 +175,7 @@ final class Invariants {
     for (LeaseFact l : dispatched) {
       keyAdmits(l);
     }
+    budgetsKept(dispatched);
     // 4. a committed offset passes only records dispatched, answered or dead-lettered
     before.forEach((tp, from) -> {
       List<Rec> log = sim.kafka.log(tp);
@@ -189,9 +191,10 @@ final class Invariants {
     });
   }
 
-  /** After every round that did not abort (with or without a transaction): 5. */
+  /** After every round that did not abort (with or without a transaction): 5 and 6. */
   void afterRound(Round round) {
     priority(round);
+    fairShare(round);
   }
 
   /** The record was dispatched, answered or dead-lettered. */
@@ -220,12 +223,17 @@ final class Invariants {
           + k + " on route " + (l.a.route() == null ? null : l.a.route().name()) + ": not a route of its chain or not"
           + " a key of that route");
     }
-    String tenant = l.a.job().tenant();
+    String tenant = l.job.tenant;
+    if (!java.util.Objects.equals(tenant, l.a.job().tenant())) {
+      throw violation("2", "job " + l.job.id + " of tenant " + tenant + " (established by the fleet) was assigned as "
+          + "tenant " + l.a.job().tenant());
+    }
     boolean ownPool = tenant != null && sim.config.keysOf(route).stream()
         .anyMatch(c -> tenant.equals(sim.config.keys().get(c).tenant()));
-    if (ownPool ? !tenant.equals(s.tenant()) : s.tenant() != null) {
+    var settings = tenant == null ? null : sim.config.tenants().get(tenant);
+    if (ownPool ? !tenant.equals(s.tenant()) : s.tenant() != null || settings != null && !settings.sharedKeys()) {
       throw violation("2", "job " + l.job.id + " of tenant " + tenant + " went to key " + k + " of tenant "
-          + s.tenant());
+          + s.tenant() + (settings != null && !settings.sharedKeys() ? " (it may not use shared keys)" : ""));
     }
     long window = sim.config.dispatcher().rateWindowMs();
     long requestLimit = Math.max(1, s.requestsPerMinute() * window / 60_000L);
@@ -270,8 +278,9 @@ final class Invariants {
    * lane's pass is at most vt + 1/w_high (it is vt + 1/w_high right after its own pick, and vt never goes back
    * while no aged pick intervenes); so a lower lane X is picked only while its pass lies in [vt, pass_high), at most
    * ceil(w_X / w_high) times before the high lane's next pick. Counted within one round (that the high lane stayed a
-   * candidate across rounds cannot be told from outside), and only while no aged pick disturbed vt (aged picks, and
-   * picks whose age cannot be told, suspend the check until the next high stride pick).
+   * candidate across rounds cannot be told from outside), and only while no aged pick disturbed vt (aged picks,
+   * picks whose age cannot be told, and the unseen picks of an aborted round, which charged the lanes all the same,
+   * suspend the check until the next high stride pick).
    *
    * <p>5b. Work conservation: when a high job waits at the start of a round and a key of its chain provably has
    * room for it now (concurrency, requests and tokens in the window with the rate window's slot slack, no cooldown
@@ -338,6 +347,9 @@ final class Invariants {
           .stream().anyMatch(j -> poolKey(j).equals(poolKey(h)) && freeKeyFor(j, round, usedKeys) == null)) {
         continue; // some job of its pool may be a head that cannot go and blocks the pool (a known issue)
       }
+      if (freeKey != null) {
+        headOfLineJudged++;
+      }
       if (freeKey != null && d.stream().noneMatch(y -> poolKey(y.job).equals(poolKey(h))
           || y.key().equals(freeKey))) {
         var pool = sim.core.keys();
@@ -353,9 +365,15 @@ final class Invariants {
     }
   }
 
-  private String tenantOf(JobFact j) {
-    var job = j.job(sim.config);
-    return job == null ? null : job.tenant();
+  /** The tenant the fleet establishes for the job (null: none). */
+  private static String tenantOf(JobFact j) {
+    return j.tenant;
+  }
+
+  /** A tenant with a daily budget: its jobs may wait in BudgetWaits, out of the ready queues, unseen by the model. */
+  boolean budgeted(String tenant) {
+    var t = tenant == null ? null : sim.config.tenants().get(tenant);
+    return t != null && t.budget() != null;
   }
 
   /**
@@ -364,6 +382,13 @@ final class Invariants {
    * the shared keys. A head that cannot be planned blocks its pool of the model for the round, not the model.
    */
   private String poolKey(JobFact j) {
+    return poolKeys.computeIfAbsent(j, this::computePoolKey);
+  }
+
+  /** poolKey answers: a job's pool depends only on the configuration and the job. */
+  private final Map<JobFact, String> poolKeys = new HashMap<>();
+
+  private String computePoolKey(JobFact j) {
     String group = groupOf(j.model);
     String tenant = tenantOf(j);
     String pool = "";
@@ -391,8 +416,8 @@ final class Invariants {
     return sim.jobs.values().stream().filter(j -> {
       Rec r = j.records.get(1);
       if (j.lane != Lane.HIGH || j.records.size() != 1 || !round.readAt().containsKey(r.where())
-          || !Simulation.REPLY.equals(j.replyTo) || j.cancelled || j.forbidden || j.deadlineMs <= round.nowMs()
-          || answered(j) || !sim.config.models().containsKey(j.model)) {
+          || !sim.alwaysThere(j.replyTo) || j.cancelled || j.forbidden || j.deadlineMs <= round.nowMs()
+          || answered(j) || !sim.config.models().containsKey(j.model) || budgeted(j.tenant)) {
         return false;
       }
       return sim.leases.values().stream().noneMatch(l -> l.job == j && l.round < round.index());
@@ -415,7 +440,7 @@ final class Invariants {
     if (aging <= 0) {
       return Aged.NO;
     }
-    if (read == null || !Simulation.REPLY.equals(x.job.replyTo)) {
+    if (read == null || !sim.alwaysThere(x.job.replyTo)) {
       return Aged.UNKNOWN; // read before a rewind we cannot see, or admitted later after a topic listing
     }
     long now = round.nowMs();
@@ -451,9 +476,9 @@ final class Invariants {
 
   private String computeFreeKey(JobFact h, Round round, Set<String> exclude) {
     long now = round.nowMs();
-    if (h.records.size() != 1 || h.cancelled || !Simulation.REPLY.equals(h.replyTo) || h.forbidden
-        || !sim.config.models().containsKey(h.model)) {
-      return null; // a retry (avoids its last key), a cancelled, parked or rejected job: not judged
+    if (h.records.size() != 1 || h.cancelled || !sim.alwaysThere(h.replyTo) || h.forbidden
+        || !sim.config.models().containsKey(h.model) || budgeted(h.tenant)) {
+      return null; // a retry (avoids its last key), a cancelled, parked, rejected or budget-held job: not judged
     }
     var job = h.job(sim.config);
     if (job == null) {
@@ -464,9 +489,11 @@ final class Invariants {
     // The fallback policy: a route that cannot serve the job, is open, or whose keys are all disabled or cooling
     // sends it down the chain; a merely busy route keeps it waiting unless it overflows. Only a key the policy
     // provably reaches counts.
+    var tenantSettings = h.tenant == null ? null : sim.config.tenants().get(h.tenant);
     for (RouteSettings r : sim.config.models().get(h.model).routes()) {
-      if (TokenLimits.exceedsCap(job, r)) {
-        continue;
+      if (TokenLimits.exceedsCap(job, r) || tenantSettings != null && !tenantSettings.sharedKeys()
+          && sim.config.keysOf(r).stream().noneMatch(k -> h.tenant.equals(sim.config.keys().get(k).tenant()))) {
+        continue; // cannot serve it, or a route a tenant without shared keys has no key of its own on
       }
       String route = r.toRoute(job.model()).name();
       boolean mayBeOpen = sim.routeFailures.stream()
@@ -474,13 +501,14 @@ final class Invariants {
       long reserve = Simulation.TOKENS.estimate(job).forRoute(r)
           + TokenLimits.reserved(job, r);
       List<String> candidates = sim.config.keysOf(r);
-      boolean ownPool = job.tenant() != null && candidates.stream()
-          .anyMatch(c -> job.tenant().equals(sim.config.keys().get(c).tenant()));
+      String tenant = h.tenant;
+      boolean ownPool = tenant != null && candidates.stream()
+          .anyMatch(c -> tenant.equals(sim.config.keys().get(c).tenant()));
       String free = null;
       boolean allDown = true; // every key the job may use here is provably disabled or cooling down (or too small)
       for (String k : candidates) {
         KeySettings s = sim.config.keys().get(k);
-        if (ownPool ? !job.tenant().equals(s.tenant()) : s.tenant() != null) {
+        if (ownPool ? !tenant.equals(s.tenant()) : s.tenant() != null) {
           continue;
         }
         if (reserve > Math.max(1, s.tokensPerMinute() * window / 60_000L)) {
@@ -525,6 +553,320 @@ final class Invariants {
       }
     }
     return null;
+  }
+
+  // ------------------------------------------------------------------ 6. fair share among tenants
+
+  /** Tenants' weights as the fair-share check believes them (null: as configured; a test lies to see it fail). */
+  java.util.function.ToIntFunction<String> weights;
+
+  /**
+   * The assignments counted while one set of tenants stays backlogged in one (model group, lane) on one capacity
+   * pool: per tenant its picks, and the jobs it had provably queued at the last pick.
+   */
+  private static final class Window {
+    final Map<String, Set<String>> queued;
+    final Map<String, Integer> picks = new HashMap<>();
+    int n;
+    String lastPicked;
+
+    Window(Map<String, Set<String>> queued) {
+      this.queued = new HashMap<>(queued);
+    }
+  }
+
+  /** Open windows by (group, lane, pool). */
+  private final Map<String, Window> windows = new HashMap<>();
+  /** (group, lane) slots where an aged pick may have moved a tenant's pass out of line (see fairShare). */
+  private final Set<String> disturbed = new HashSet<>();
+  /** High jobs judged by 5b (one waited while a key had room for it), for the exploration's report. */
+  int headOfLineJudged;
+  /** Windows of two or more tenants judged, and the largest (for the exploration's report). */
+  int fairWindowsJudged;
+  int largestFairWindow;
+
+  /** The core forgot its queues (an abort, a takeover): every tenant starts again at the same pass. */
+  void forgotten() {
+    windows.clear();
+    disturbed.clear();
+  }
+
+  /**
+   * 6. Fair share: while two or more tenants without a budget stay backlogged in one (model group, lane) of the
+   * priority lanes on one capacity pool, tenant i's assignments n_i among the N of those tenants since the set last
+   * changed satisfy |n_i - N w_i / W| <= 1 + k w_i / W (k tenants, W the sum of their weights).
+   *
+   * <p>Why a correct stride scheduler meets it on every run: ReadyQueues gives the (group, lane)'s pick to the tenant
+   * with the least pass among those not blocked and charges it s_i = 1 / w_i. Tenants of one pool are blocked
+   * together (TransactionWriter blocks a pool), so every pick of one of them is the least pass among them; hence
+   * each keeps p_i in [m, m + s_i], m the least pass among them (the picked one was m, and goes to m + s_i; the
+   * others stay >= m), and a newcomer starts at the slot's virtual time, the pass of the last pick. Over a window,
+   * n_i = w_i (p_i' - p_i) lies within w_i (m' - m) +- 1, summing N within W (m' - m) +- k, which gives the bound
+   * for any window length: it holds on every seed. Weights ignored (round robin) break it once N exceeds about
+   * (2 + k) W / |w_i - W / k| picks (weights 3:1: after 12 picks), which the scenario test shows.
+   *
+   * <p>Judged only where the model can see it: jobs read by this core, on a reply topic there from the start, not
+   * cancelled, spilled, answered, expired or retried (the retry lane has no weights); tenants with a budget are left
+   * out (their jobs may wait for it, out of the queues; leaving a tenant of the pool out does not change the bound
+   * for the others); a tenant counts as backlogged only while a job of it provably queued at the previous pick still
+   * is (its queue never emptied, so it kept its pass). An aged pick (or one whose age cannot be told) charges a
+   * tenant that did not have the least pass: the (group, lane) is not judged until nothing of it may be queued.
+   */
+  private void fairShare(Round round) {
+    List<LeaseFact> d = round.dispatched();
+    Set<JobFact> dispatchedBefore = new HashSet<>(); // before the pick being judged
+    Set<Rec> leased = new HashSet<>();
+    for (LeaseFact l : sim.leases.values()) {
+      leased.add(l.from);
+      if (l.round < round.index()) {
+        dispatchedBefore.add(l.job);
+      }
+    }
+    for (int i = 0; i < d.size(); i++) {
+      LeaseFact x = d.get(i);
+      if (i > 0) {
+        dispatchedBefore.add(d.get(i - 1).job);
+      }
+      if (x.lane == Lane.RETRY || x.a.attempt() != 1 || budgeted(x.job.tenant)) {
+        continue;
+      }
+      String slot = groupOf(x.job.model) + "|" + x.lane;
+      String pool = slot + "|" + poolKey(x.job);
+      if (aged(x, round) != Aged.NO) {
+        disturbed.add(slot);
+      }
+      if (disturbed.contains(slot)) {
+        windows.keySet().removeIf(k -> k.startsWith(slot + "|"));
+        continue;
+      }
+      Map<String, Set<String>> queued = queuedOfPool(x, round, dispatchedBefore);
+      String tenant = x.job.tenant == null ? "" : x.job.tenant;
+      if (!queued.containsKey(tenant)) {
+        windows.remove(pool); // picked while the model cannot tell it was queued: nothing to judge
+        continue;
+      }
+      Window w = windows.get(pool);
+      if (w == null || !continues(w, queued)) {
+        w = new Window(queued);
+        windows.put(pool, w);
+      }
+      w.picks.merge(tenant, 1, Integer::sum);
+      w.n++;
+      w.queued.clear();
+      w.queued.putAll(queued);
+      w.lastPicked = x.job.id;
+      if (queued.size() >= 2) {
+        judge(w, pool, x);
+      }
+    }
+    for (String slot : Set.copyOf(disturbed)) {
+      if (nothingMayBeQueued(slot, round, leased)) {
+        disturbed.remove(slot);
+      }
+    }
+  }
+
+  /** The window's tenants are the ones backlogged now, and each kept a job queued since the last pick. */
+  private static boolean continues(Window w, Map<String, Set<String>> queued) {
+    if (!w.queued.keySet().equals(queued.keySet())) {
+      return false;
+    }
+    for (var e : queued.entrySet()) {
+      Set<String> before = new HashSet<>(w.queued.get(e.getKey()));
+      before.remove(w.lastPicked);
+      before.retainAll(e.getValue());
+      if (before.isEmpty()) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  private void judge(Window w, String pool, LeaseFact x) {
+    int k = w.queued.size();
+    double total = w.queued.keySet().stream().mapToDouble(t -> weightOf(t)).sum();
+    fairWindowsJudged++;
+    largestFairWindow = Math.max(largestFairWindow, w.n);
+    for (String t : w.queued.keySet()) {
+      double share = weightOf(t) / total;
+      double expected = w.n * share;
+      int got = w.picks.getOrDefault(t, 0);
+      if (Math.abs(got - expected) > 1 + k * share + 1e-9) {
+        throw violation("6", "tenant " + (t.isEmpty() ? "(none)" : t) + " got " + got + " of the last " + w.n
+            + " assignments of " + pool + " (up to " + x.job.id + ") while tenants " + w.queued.keySet()
+            + " (weights " + w.queued.keySet().stream().map(u -> u + "=" + weightOf(u)).toList()
+            + ") stayed backlogged there; its weight share is " + expected + " +- " + (1 + k * share)
+            + "; picks " + w.picks);
+      }
+    }
+  }
+
+  private double weightOf(String tenant) {
+    String t = tenant.isEmpty() ? null : tenant;
+    return weights == null ? sim.config.weightOf(t) : weights.applyAsInt(t);
+  }
+
+  /**
+   * Per tenant ("" for none) of the pool of {@code x}, without a budget: its jobs provably in the ready queues of
+   * x's (group, lane) when x was picked, after the jobs {@code dispatchedBefore}.
+   */
+  private Map<String, Set<String>> queuedOfPool(LeaseFact x, Round round, Set<JobFact> dispatchedBefore) {
+    Map<String, Set<String>> out = new HashMap<>();
+    String group = groupOf(x.job.model);
+    String pool = poolKey(x.job);
+    for (JobFact j : sim.jobs.values()) {
+      if (j.lane != x.lane || j.records.size() != 1 || !groupOf(j.model).equals(group) || budgeted(j.tenant)
+          || !poolKey(j).equals(pool)) {
+        continue;
+      }
+      Rec r = j.records.get(1);
+      if (!round.readAt().containsKey(r.where()) || sim.spilled.contains(r.where()) || !sim.alwaysThere(j.replyTo)
+          || j.forbidden || j.cancelled || j.deadlineMs <= round.nowMs() || answered(j)
+          || dispatchedBefore.contains(j)) {
+        continue;
+      }
+      out.computeIfAbsent(j.tenant == null ? "" : j.tenant, t -> new HashSet<>()).add(j.id);
+    }
+    return out;
+  }
+
+  /** No job of the (group|lane) slot may wait in the core's ready queues (or for its budget) after the round. */
+  private boolean nothingMayBeQueued(String slot, Round round, Set<Rec> leased) {
+    for (JobFact j : sim.jobs.values()) {
+      if (!(groupOf(j.model) + "|" + j.lane).equals(slot) || answered(j)) {
+        continue;
+      }
+      for (Rec r : j.records.values()) {
+        if (round.readAt().containsKey(r.where()) && !sim.spilled.contains(r.where()) && !leased.contains(r)) {
+          return false;
+        }
+      }
+    }
+    return true;
+  }
+
+  // ------------------------------------------------------------------ 7. budgets
+
+  /**
+   * 7a. Budgets are never exceeded: per tenant with a budget and UTC day, its assignments of that day may have used
+   * at most its tokens_per_day and cost_per_day_usd — each counted at what its worker's release reported (no usage:
+   * nothing), or, while none was written, at its worst case (prompt estimate plus completion limit on its route,
+   * the prompt at the route's dearer input price). Checked at every commit (only dispatches add to it).
+   */
+  private void budgetsKept(List<LeaseFact> dispatched) {
+    Set<String> seen = new HashSet<>();
+    for (LeaseFact x : dispatched) {
+      String tenant = x.job.tenant;
+      long day = Math.floorDiv(x.atMs, 86_400_000L);
+      if (!budgeted(tenant) || !seen.add(tenant + "@" + day)) {
+        continue;
+      }
+      var b = sim.config.tenants().get(tenant).budget();
+      double[] used = used(tenant, day);
+      if (b.tokensPerDay() != null && used[0] > b.tokensPerDay()
+          || b.costPerDayUsd() != null && used[1] > b.costPerDayUsd() + 1e-12) {
+        throw violation("7", "tenant " + tenant + " has " + (long) used[0] + " tokens and $" + used[1] + " in use "
+            + "or used on UTC day " + java.time.LocalDate.ofEpochDay(day) + " after " + x.id() + " of job " + x.job.id
+            + "; its budget is " + b + "; leases " + sim.leases.values().stream().filter(l -> tenant.equals(l.job.tenant)
+            && Math.floorDiv(l.atMs, 86_400_000L) == day).map(l -> l.id() + "=" + charge(l)[0]
+            + (l.releaseOffset >= 0 ? " released" : "")).toList());
+      }
+    }
+  }
+
+  /** What the tenant's assignments of a UTC day may have used at most: tokens and USD. */
+  private double[] used(String tenant, long day) {
+    double[] sum = new double[2];
+    for (LeaseFact l : sim.leases.values()) {
+      if (tenant.equals(l.job.tenant) && Math.floorDiv(l.atMs, 86_400_000L) == day) {
+        double[] c = charge(l);
+        sum[0] += c[0];
+        sum[1] += c[1];
+      }
+    }
+    return sum;
+  }
+
+  /** A lease's tokens and USD: its reported usage once its release is written, else its worst case. */
+  private double[] charge(LeaseFact l) {
+    if (l.releaseOffset >= 0) {
+      return new double[] {l.usage == null ? 0 : l.usage, l.cost == null ? 0 : l.cost};
+    }
+    RouteSettings r = sim.routeOf(l.a);
+    return new double[] {l.reservation, worstCost(r, l.prompt, l.completion)};
+  }
+
+  private static double worstCost(RouteSettings r, long prompt, long completion) {
+    double in = Math.max(price(r.priceInputPerMtok()), price(r.priceCachedInputPerMtok()));
+    return (prompt * in + completion * price(r.priceOutputPerMtok())) / 1_000_000d;
+  }
+
+  private static double price(Double p) {
+    return p == null ? 0 : p;
+  }
+
+  /**
+   * A result the dispatcher wrote, as it is committed. Tenancy: it goes to a reply topic the job's tenant may use
+   * (never another tenant's). 7b. Over budget, the configured outcome: {@code rejected}/{@code budget_exceeded}
+   * only for a tenant whose budget rejects, and only when the job's worst case (over its chain) does not fit what
+   * its tenant may have used that day at most; a job that waited for its budget expires only once its deadline
+   * passed.
+   */
+  void answeredByDispatcher(JobFact j, JsonNode result, String topic, long nowMs) {
+    var tenants = sim.config.tenants();
+    if (!tenants.isEmpty()) {
+      var own = j.tenant == null ? null : tenants.get(j.tenant);
+      boolean allowed = own != null ? own.isReplyToAllowed(topic)
+          : tenants.values().stream().noneMatch(t -> t.isReplyToAllowed(topic));
+      if (!allowed) {
+        throw violation("1", "a result of job " + j.id + " (tenant " + j.tenant + ") went to " + topic
+            + ", a reply topic its tenant may not use: " + result);
+      }
+    }
+    String status = result.path("status").asText();
+    String code = result.path("error").path("code").asText();
+    String message = result.path("error").path("message").asText();
+    if (code.equals(io.promptfleet.common.job.ErrorCodes.BUDGET_EXCEEDED)) {
+      var t = j.tenant == null ? null : tenants.get(j.tenant);
+      if (t == null || t.budget() == null || t.budget().queues() || !status.equals("rejected")) {
+        throw violation("7", "job " + j.id + " of tenant " + j.tenant + " got " + status + "/" + code + " ("
+            + message + ") but its tenant's budget is " + (t == null ? null : t.budget()));
+      }
+      double[] worst = worstOf(j);
+      double[] used = used(j.tenant, Math.floorDiv(nowMs, 86_400_000L));
+      var b = t.budget();
+      boolean over = b.tokensPerDay() != null && used[0] + worst[0] > b.tokensPerDay()
+          || b.costPerDayUsd() != null && used[1] + worst[1] > b.costPerDayUsd() - 1e-12;
+      if (!over) {
+        throw violation("7", "job " + j.id + " of tenant " + j.tenant + " was rejected over budget (" + message
+            + ") although its worst case (" + (long) worst[0] + " tokens, $" + worst[1] + ") fits what the tenant may "
+            + "have used today at most (" + (long) used[0] + " tokens, $" + used[1] + ") within " + b);
+      }
+    }
+    if (status.equals("expired") && message.contains("daily budget") && nowMs < j.deadlineMs) {
+      throw violation("7", "job " + j.id + " expired waiting for its tenant's budget before its deadline (t0+"
+          + (j.deadlineMs - sim.startMs) + " ms): " + message);
+    }
+  }
+
+  /** A job's worst case over its chain: the most tokens and the most USD any route that can serve it may take. */
+  private double[] worstOf(JobFact j) {
+    var job = j.job(sim.config);
+    double[] worst = new double[2];
+    var model = job == null ? null : sim.config.models().get(j.model);
+    if (model == null) {
+      return new double[] {Double.MAX_VALUE, Double.MAX_VALUE};
+    }
+    for (RouteSettings r : model.routes()) {
+      if (TokenLimits.exceedsCap(job, r)) {
+        continue;
+      }
+      long prompt = Simulation.TOKENS.estimate(job).forRoute(r);
+      long completion = TokenLimits.reserved(job, r);
+      worst[0] = Math.max(worst[0], prompt + completion);
+      worst[1] = Math.max(worst[1], worstCost(r, prompt, completion));
+    }
+    return worst;
   }
 
   // ------------------------------------------------------------------ at the end of a run

@@ -8,6 +8,7 @@ import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.promptfleet.common.config.FleetConfig;
 import io.promptfleet.common.config.RouteSettings;
 import io.promptfleet.common.job.Assignment;
+import io.promptfleet.common.job.ErrorCodes;
 import io.promptfleet.common.job.FleetEvent;
 import io.promptfleet.common.job.Job;
 import io.promptfleet.common.job.LeaseOutcome;
@@ -195,6 +196,29 @@ class TenantBudgetsTest {
     rb.assignment(assignment("gone", clock.millis() - 1_000), 150, clock.millis() - 1_000);
     rb.finish(clock.millis(), Set.of());
     assertThat(next.left("acme", clock.millis())[0]).isEqualTo(250);
+  }
+
+  /**
+   * Found by the dispatcher simulation (invariant 7, tenant runs, seed -7094661288048277998): the share group archived
+   * an assignment, the dispatcher answered it with its own lease_released (delivery_limit, no usage), read that back
+   * and settled the lease to 0, live and after a takeover; the tenant then spent past its budget. The workers that
+   * took it may have used any of it: it stays at its worst case.
+   */
+  @Test
+  void shouldKeepAnArchivedAssignmentsLeaseAtItsWorstCaseLiveAndAfterATakeover() {
+    reserve("l1", "acme");
+    FleetEvent archived = FleetEvent.leaseReleased("l1", "j", "k", WIRE.name(), LeaseOutcome.FAILED)
+        .error(ErrorCodes.DELIVERY_LIMIT).by("pf-dispatcher-a", Instant.ofEpochMilli(clock.millis()));
+
+    budgets.released(archived, clock.millis());
+
+    assertThat(budgets.left("acme", clock.millis())[0]).isEqualTo(400 - 150);
+    TenantBudgets next = new TenantBudgets(CONFIG, new DispatcherMetrics(new SimpleMeterRegistry()));
+    SpendRebuild rb = next.rebuild();
+    rb.assignment(assignment("l1", clock.millis() - 1_000), 150, clock.millis() - 1_000);
+    rb.released(archived);
+    rb.finish(clock.millis(), Set.of());
+    assertThat(next.left("acme", clock.millis())[0]).isEqualTo(400 - 150);
   }
 
   @Test
