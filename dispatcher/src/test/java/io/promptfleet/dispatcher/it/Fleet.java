@@ -258,7 +258,23 @@ final class Fleet implements AutoCloseable {
     List<ConsumerRecord<String, byte[]>> all = new ArrayList<>();
     try (var c = new KafkaConsumer<String, byte[]>(props)) {
       List<TopicPartition> parts = new ArrayList<>();
-      c.partitionsFor(topic, Duration.ofSeconds(10)).forEach(p -> parts.add(new TopicPartition(topic, p.partition())));
+      // a topic created moments ago may not be in the metadata yet: partitionsFor then answers an empty list
+      long known = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+      while (parts.isEmpty()) {
+        c.partitionsFor(topic, Duration.ofSeconds(10))
+            .forEach(p -> parts.add(new TopicPartition(topic, p.partition())));
+        if (parts.isEmpty()) {
+          if (System.nanoTime() > known) {
+            throw new AssertionError("topic " + topic + " has no partitions in the metadata after 10 s");
+          }
+          try {
+            Thread.sleep(100);
+          } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new AssertionError("interrupted", e);
+          }
+        }
+      }
       c.assign(parts);
       c.seekToBeginning(parts);
       long until = System.nanoTime() + timeout.toNanos();
