@@ -1,6 +1,11 @@
 package io.promptfleet.worker.upstream;
 
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.TextNode;
+import com.fasterxml.jackson.databind.util.RawValue;
 import io.promptfleet.common.codec.Json;
 import io.promptfleet.common.job.Embedding;
 import io.promptfleet.common.job.Usage;
@@ -20,42 +25,93 @@ import org.jspecify.annotations.Nullable;
  * @param usage prompt and total tokens (no completion tokens), or null when not sent
  */
 public record EmbeddingsAnswer(List<Embedding> data, @Nullable String model, @Nullable Usage usage) {
+  private static final JsonNodeFactory NODES = JsonNodeFactory.instance;
 
   public EmbeddingsAnswer {
     data = List.copyOf(data);
   }
 
   /**
-   * Reads an answer body.
+   * Reads an answer body with a streaming parser. A number array is kept as the provider's own text (a raw JSON
+   * value, written back verbatim into the result): the numbers are checked by the tokenizer, never converted to
+   * doubles and back, which was most of the worker's time for float vectors (bench/worker/README.md).
    *
    * @throws IOException when the body is not JSON or not an embeddings list (no {@code data} array, an entry
    *                     without an integer {@code index} or without an array or string {@code embedding})
    */
   public static EmbeddingsAnswer parse(String body) throws IOException {
-    JsonNode root = Json.mapper().readTree(body);
-    if (root == null || !root.isObject()) {
-      throw new IOException("not a JSON object");
+    List<Embedding> data = null;
+    String model = null;
+    Usage usage = null;
+    try (JsonParser p = Json.mapper().getFactory().createParser(body)) {
+      if (p.nextToken() != JsonToken.START_OBJECT) {
+        throw new IOException("not a JSON object");
+      }
+      while (p.nextToken() == JsonToken.FIELD_NAME) {
+        String field = p.currentName();
+        JsonToken t = p.nextToken();
+        switch (field) {
+          case "data" -> {
+            if (t != JsonToken.START_ARRAY) {
+              throw new IOException("no data array");
+            }
+            data = data(p, body);
+          }
+          case "model" -> model = t == JsonToken.VALUE_STRING ? p.getText() : skip(p, null);
+          case "usage" -> usage = t == JsonToken.START_OBJECT ? usage(p.readValueAsTree()) : skip(p, null);
+          default -> p.skipChildren();
+        }
+      }
+      if (p.currentToken() != JsonToken.END_OBJECT) {
+        throw new IOException("truncated JSON object");
+      }
     }
-    JsonNode data = root.get("data");
-    if (data == null || !data.isArray()) {
+    if (data == null) {
       throw new IOException("no data array");
     }
-    List<Embedding> out = new ArrayList<>(data.size());
-    for (int i = 0; i < data.size(); i++) {
-      JsonNode e = data.get(i);
-      JsonNode index = e.get("index");
-      JsonNode vector = e.get("embedding");
-      if (index == null || !index.canConvertToInt() || !index.isIntegralNumber()) {
+    return new EmbeddingsAnswer(data, model, usage);
+  }
+
+  private static List<Embedding> data(JsonParser p, String body) throws IOException {
+    List<Embedding> out = new ArrayList<>();
+    int i = 0;
+    for (JsonToken t = p.nextToken(); t != JsonToken.END_ARRAY; t = p.nextToken(), i++) {
+      if (t != JsonToken.START_OBJECT) {
+        throw new IOException("data[" + i + "] is not an object");
+      }
+      Integer index = null;
+      JsonNode vector = null;
+      while (p.nextToken() == JsonToken.FIELD_NAME) {
+        String field = p.currentName();
+        JsonToken v = p.nextToken();
+        if ("index".equals(field) && v == JsonToken.VALUE_NUMBER_INT
+            && p.getNumberType() == JsonParser.NumberType.INT) {
+          index = p.getIntValue();
+        } else if ("embedding".equals(field) && v == JsonToken.START_ARRAY) {
+          int start = (int) p.currentTokenLocation().getCharOffset();
+          p.skipChildren();
+          int end = (int) p.currentLocation().getCharOffset();
+          vector = NODES.rawValueNode(new RawValue(body.substring(start, end)));
+        } else if ("embedding".equals(field) && v == JsonToken.VALUE_STRING) {
+          vector = TextNode.valueOf(p.getText());
+        } else {
+          p.skipChildren();
+        }
+      }
+      if (index == null) {
         throw new IOException("data[" + i + "] has no integer index");
       }
-      if (vector == null || !(vector.isArray() || vector.isTextual())) {
+      if (vector == null) {
         throw new IOException("data[" + i + "] has no embedding (an array of numbers or a base64 string)");
       }
-      out.add(new Embedding(index.intValue(), vector));
+      out.add(new Embedding(index, vector));
     }
-    JsonNode model = root.get("model");
-    return new EmbeddingsAnswer(out, model != null && model.isTextual() ? model.textValue() : null,
-        usage(root.get("usage")));
+    return out;
+  }
+
+  private static <T> @Nullable T skip(JsonParser p, @Nullable T value) throws IOException {
+    p.skipChildren();
+    return value;
   }
 
   /** Whether the body is an error object ({@code {"error": ...}}) rather than an answer. */

@@ -81,7 +81,9 @@ class EmbeddingsProtocolTest {
     assertThat(a.usage()).isEqualTo(new Usage(8, 0, 8));
     assertThat(a.data()).singleElement().satisfies(e -> {
       assertThat(e.index()).isZero();
-      assertThat(e.embedding()).isEqualTo(json("[0.0023064255, -0.009327292, -0.0028842222]"));
+      // the provider's own text, written back verbatim: the floats are never converted to doubles and back
+      assertThat(Json.string(e)).isEqualTo("{\"index\":0,\"embedding\":[0.0023064255, -0.009327292, -0.0028842222]}");
+      assertThat(json(Json.string(e)).get("embedding")).isEqualTo(json("[0.0023064255,-0.009327292,-0.0028842222]"));
     });
     EmbeddingsAnswer b64 = EmbeddingsAnswer.parse("{\"object\":\"list\",\"data\":[{\"object\":\"embedding\","
         + "\"index\":0,\"embedding\":\"AACAPwAAAEA=\"}],\"model\":\"m\",\"usage\":{\"prompt_tokens\":1,"
@@ -97,6 +99,10 @@ class EmbeddingsProtocolTest {
         .hasMessageContaining("data[0] has no embedding");
     assertThatThrownBy(() -> EmbeddingsAnswer.parse("{\"data\":[{\"embedding\":[1]}]}"))
         .hasMessage("data[0] has no integer index");
+    assertThatThrownBy(() -> EmbeddingsAnswer.parse("{\"data\":[{\"index\":0,\"embedding\":[1, }]}"))
+        .as("a vector that is not valid JSON").isInstanceOf(java.io.IOException.class);
+    assertThatThrownBy(() -> EmbeddingsAnswer.parse("{\"data\":[{\"index\":0,\"embedding\":[1]}]"))
+        .as("a body cut short").isInstanceOf(java.io.IOException.class);
     assertThat(EmbeddingsAnswer.isError("{\"error\":{\"message\":\"bad\",\"type\":\"server_error\"}}")).isTrue();
     assertThat(EmbeddingsAnswer.isError(DOCUMENTED_ANSWER)).isFalse();
   }
