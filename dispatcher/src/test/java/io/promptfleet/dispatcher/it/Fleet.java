@@ -57,9 +57,12 @@ final class Fleet implements AutoCloseable {
     this.config = config;
     this.vertx = vertx;
     this.sim = sim;
+    // One batch in flight per connection: the topics were created moments ago, and a first batch refused with
+    // NOT_LEADER_OR_FOLLOWER while a later one went ahead left this idempotent producer retrying
+    // OUT_OF_ORDER_SEQUENCE_NUMBER for minutes (AnthropicIT's jobs never arrived, seen once with two test forks).
     this.producer = new KafkaProducer<>(Map.of("bootstrap.servers", config.kafka().bootstrapServers(),
-        "acks", "all", "linger.ms", 10, "batch.size", 262_144, "key.serializer", StringSerializer.class,
-        "value.serializer", ByteArraySerializer.class));
+        "acks", "all", "linger.ms", 10, "batch.size", 262_144, "max.in.flight.requests.per.connection", 1,
+        "key.serializer", StringSerializer.class, "value.serializer", ByteArraySerializer.class));
   }
 
   /**
