@@ -6,9 +6,9 @@ import io.promptfleet.common.job.Chunk;
 import io.promptfleet.common.job.Priority;
 import io.promptfleet.common.job.Reply;
 import io.promptfleet.common.job.Result;
+import io.promptfleet.common.kafka.TopicPartitions;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -196,12 +196,7 @@ public final class PromptFleetClient implements AutoCloseable {
 
   private void run(Instant from) {
     try {
-      List<TopicPartition> parts = new ArrayList<>();
-      consumer.partitionsFor(replyTopic, Duration.ofSeconds(30))
-          .forEach(pi -> parts.add(new TopicPartition(replyTopic, pi.partition())));
-      if (parts.isEmpty()) {
-        throw new IllegalStateException("reply topic " + replyTopic + " does not exist");
-      }
+      List<TopicPartition> parts = TopicPartitions.await(consumer, replyTopic, Duration.ofSeconds(30));
       consumer.assign(parts);
       if (from == null) {
         consumer.seekToEnd(parts);

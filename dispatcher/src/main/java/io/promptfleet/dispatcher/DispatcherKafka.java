@@ -4,6 +4,7 @@ import io.promptfleet.common.config.FleetConfig;
 import io.promptfleet.common.config.TopicSettings;
 import io.promptfleet.common.kafka.KafkaClients;
 import io.promptfleet.common.kafka.TopicAdmin;
+import io.promptfleet.common.kafka.TopicPartitions;
 import io.promptfleet.dispatcher.ha.SingleActiveAssignor;
 import io.promptfleet.dispatcher.intake.Inbound;
 import io.promptfleet.dispatcher.intake.TopicCatalog;
@@ -25,7 +26,6 @@ import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.consumer.OffsetAndTimestamp;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
-import org.apache.kafka.common.PartitionInfo;
 import org.apache.kafka.common.TopicPartition;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -183,14 +183,11 @@ final class DispatcherKafka {
     return new Inbound(r.topic(), r.partition(), r.offset(), r.timestamp(), r.key(), r.value(), r.headers());
   }
 
+  /** The topic's partitions ({@link TopicPartitions#await}: a term never runs without a topic it reads). */
   private static List<TopicPartition> partitions(KafkaConsumer<?, ?> c, String topic) {
-    List<TopicPartition> out = new ArrayList<>();
-    List<PartitionInfo> infos = c.partitionsFor(topic, TIMEOUT);
-    if (infos != null) {
-      infos.forEach(p -> out.add(new TopicPartition(topic, p.partition())));
-    }
-    return out;
+    return TopicPartitions.await(c, topic, TIMEOUT);
   }
+
 
   /** Assigns {@code parts}, seeks to {@code fromMs} and reads up to the end offsets as of now. */
   private static List<Inbound> readToEnd(KafkaConsumer<String, byte[]> c, List<TopicPartition> parts, long fromMs) {

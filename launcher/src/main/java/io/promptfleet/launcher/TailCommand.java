@@ -10,6 +10,7 @@ import io.promptfleet.common.job.Timings;
 import io.promptfleet.common.job.ToolCall;
 import io.promptfleet.common.job.ToolCallDelta;
 import io.promptfleet.common.job.Usage;
+import io.promptfleet.common.kafka.TopicPartitions;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -52,11 +53,7 @@ final class TailCommand implements Callable<Integer> {
         "value.deserializer", ByteArrayDeserializer.class, "isolation.level", "read_committed",
         "enable.auto.commit", false);
     try (var c = new KafkaConsumer<String, byte[]>(props)) {
-      List<TopicPartition> parts = new ArrayList<>();
-      c.partitionsFor(topic, Duration.ofSeconds(15)).forEach(p -> parts.add(new TopicPartition(topic, p.partition())));
-      if (parts.isEmpty()) {
-        throw new IllegalArgumentException("topic " + topic + " does not exist");
-      }
+      List<TopicPartition> parts = TopicPartitions.await(c, topic, Duration.ofSeconds(15));
       c.assign(parts);
       if (fromBeginning) {
         c.seekToBeginning(parts);

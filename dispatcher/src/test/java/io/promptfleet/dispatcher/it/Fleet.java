@@ -7,6 +7,7 @@ import io.promptfleet.common.job.Assignment;
 import io.promptfleet.common.job.Reply;
 import io.promptfleet.common.job.Result;
 import io.promptfleet.common.kafka.TopicAdmin;
+import io.promptfleet.common.kafka.TopicPartitions;
 import io.promptfleet.dispatcher.DispatcherService;
 import io.promptfleet.kafka.embedded.KafkaTestSupport;
 import io.promptfleet.kafka.embedded.SharedKafka;
@@ -260,24 +261,7 @@ final class Fleet implements AutoCloseable {
     props.put("max.poll.records", 5_000);
     List<ConsumerRecord<String, byte[]>> all = new ArrayList<>();
     try (var c = new KafkaConsumer<String, byte[]>(props)) {
-      List<TopicPartition> parts = new ArrayList<>();
-      // a topic created moments ago may not be in the metadata yet: partitionsFor then answers an empty list
-      long known = System.nanoTime() + Duration.ofSeconds(10).toNanos();
-      while (parts.isEmpty()) {
-        c.partitionsFor(topic, Duration.ofSeconds(10))
-            .forEach(p -> parts.add(new TopicPartition(topic, p.partition())));
-        if (parts.isEmpty()) {
-          if (System.nanoTime() > known) {
-            throw new AssertionError("topic " + topic + " has no partitions in the metadata after 10 s");
-          }
-          try {
-            Thread.sleep(100);
-          } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new AssertionError("interrupted", e);
-          }
-        }
-      }
+      List<TopicPartition> parts = TopicPartitions.await(c, topic, Duration.ofSeconds(10));
       c.assign(parts);
       c.seekToBeginning(parts);
       long until = System.nanoTime() + timeout.toNanos();
@@ -303,8 +287,7 @@ final class Fleet implements AutoCloseable {
     try (var c = new KafkaConsumer<String, byte[]>(props)) {
       List<TopicPartition> parts = new ArrayList<>();
       for (String topic : topics) {
-        c.partitionsFor(topic, Duration.ofSeconds(10))
-            .forEach(p -> parts.add(new TopicPartition(topic, p.partition())));
+        parts.addAll(TopicPartitions.await(c, topic, Duration.ofSeconds(10)));
       }
       c.assign(parts);
       c.seekToBeginning(parts);

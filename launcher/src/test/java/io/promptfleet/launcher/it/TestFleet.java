@@ -7,6 +7,7 @@ import io.promptfleet.common.job.Chunk;
 import io.promptfleet.common.job.Reply;
 import io.promptfleet.common.job.Result;
 import io.promptfleet.common.kafka.TopicAdmin;
+import io.promptfleet.common.kafka.TopicPartitions;
 import io.promptfleet.dispatcher.DispatcherService;
 import io.promptfleet.kafka.embedded.KafkaTestSupport;
 import io.promptfleet.kafka.embedded.SharedKafka;
@@ -152,7 +153,7 @@ public final class TestFleet implements AutoCloseable {
     List<ConsumerRecord<String, byte[]>> all = new ArrayList<>();
     try (var c = new KafkaConsumer<String, byte[]>(props)) {
       List<TopicPartition> parts = new ArrayList<>();
-      c.partitionsFor(topic, Duration.ofSeconds(10)).forEach(p -> parts.add(new TopicPartition(topic, p.partition())));
+      parts.addAll(TopicPartitions.await(c, topic, Duration.ofSeconds(10)));
       c.assign(parts);
       c.seekToBeginning(parts);
       long until = System.nanoTime() + timeout.toNanos();

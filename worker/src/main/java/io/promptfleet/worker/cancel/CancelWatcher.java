@@ -1,8 +1,8 @@
 package io.promptfleet.worker.cancel;
 
 import io.promptfleet.common.codec.CancelRecords;
+import io.promptfleet.common.kafka.TopicPartitions;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CountDownLatch;
@@ -10,7 +10,6 @@ import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
-import org.apache.kafka.common.PartitionInfo;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.errors.WakeupException;
 import org.slf4j.Logger;
@@ -68,13 +67,7 @@ public final class CancelWatcher {
   private void run() {
     try (KafkaConsumer<String, byte[]> c = new KafkaConsumer<>(props)) {
       consumer = c;
-      List<TopicPartition> parts = new ArrayList<>();
-      while (running && parts.isEmpty()) {
-        List<PartitionInfo> infos = c.partitionsFor(topic, Duration.ofSeconds(10));
-        if (infos != null) {
-          infos.forEach(p -> parts.add(new TopicPartition(topic, p.partition())));
-        }
-      }
+      List<TopicPartition> parts = TopicPartitions.await(c, topic, () -> running);
       c.assign(parts);
       c.seekToEnd(parts);
       parts.forEach(c::position); // resolve the end now, so cancels written after ready are never skipped

@@ -1,5 +1,6 @@
 package io.promptfleet.worker.it;
 
+import io.promptfleet.common.kafka.TopicPartitions;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.promptfleet.common.job.ErrorCodes;
@@ -119,7 +120,7 @@ class SecretCanaryIT {
     try (KafkaConsumer<byte[], byte[]> c = new KafkaConsumer<>(props)) {
       List<TopicPartition> parts = new ArrayList<>();
       for (String t : topics) {
-        c.partitionsFor(t, Duration.ofSeconds(10)).forEach(p -> parts.add(new TopicPartition(t, p.partition())));
+        parts.addAll(TopicPartitions.await(c, t, Duration.ofSeconds(10)));
       }
       c.assign(parts);
       c.seekToBeginning(parts);

@@ -1,5 +1,6 @@
 package io.promptfleet.worker.it;
 
+import io.promptfleet.common.kafka.TopicPartitions;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -27,8 +28,7 @@ final class TopicTail implements AutoCloseable {
     props.put("value.deserializer", ByteArrayDeserializer.class);
     consumer = new KafkaConsumer<>(props);
     List<TopicPartition> parts = new ArrayList<>();
-    consumer.partitionsFor(topic, Duration.ofSeconds(30))
-        .forEach(p -> parts.add(new TopicPartition(topic, p.partition())));
+    parts.addAll(TopicPartitions.await(consumer, topic, Duration.ofSeconds(30)));
     consumer.assign(parts);
     consumer.seekToBeginning(parts);
     thread = new Thread(this::run, "tail-" + topic);

@@ -3,15 +3,16 @@ package io.promptfleet.bench.dispatcher;
 import io.promptfleet.common.codec.Json;
 import io.promptfleet.common.config.ConfigLoader;
 import io.promptfleet.common.config.FleetConfig;
-import io.promptfleet.common.job.LeaseOutcome;
 import io.promptfleet.common.job.Assignment;
 import io.promptfleet.common.job.FleetEvent;
+import io.promptfleet.common.job.LeaseOutcome;
 import io.promptfleet.common.job.Usage;
 import io.promptfleet.common.kafka.TopicAdmin;
+import io.promptfleet.common.kafka.TopicPartitions;
 import io.promptfleet.kafka.embedded.EmbeddedKafka;
 import java.io.BufferedReader;
-import java.lang.management.ManagementFactory;
 import java.io.InputStreamReader;
+import java.lang.management.ManagementFactory;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -411,7 +412,7 @@ public final class DispatcherBench {
 
   static List<TopicPartition> partitions(KafkaConsumer<?, ?> c, String topic) {
     List<TopicPartition> parts = new ArrayList<>();
-    c.partitionsFor(topic, Duration.ofSeconds(30)).forEach(i -> parts.add(new TopicPartition(topic, i.partition())));
+    parts.addAll(TopicPartitions.await(c, topic, Duration.ofSeconds(30)));
     return parts;
   }
 

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;
 import io.promptfleet.common.config.FleetConfig;
+import io.promptfleet.common.kafka.TopicPartitions;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
 import java.time.Duration;
@@ -55,7 +56,7 @@ public final class CapacityLoad {
     try (KafkaConsumer<String, byte[]> c = new KafkaConsumer<>(props)) {
       String topic = config.topics().defaultReplyTo();
       List<TopicPartition> parts = new ArrayList<>();
-      c.partitionsFor(topic, Duration.ofSeconds(30)).forEach(p -> parts.add(new TopicPartition(topic, p.partition())));
+      parts.addAll(TopicPartitions.await(c, topic, Duration.ofSeconds(30)));
       c.assign(parts);
       c.seekToEnd(parts);
       parts.forEach(c::position);

@@ -9,6 +9,7 @@ import io.promptfleet.common.job.Endpoint;
 import io.promptfleet.common.job.Job;
 import io.promptfleet.common.job.Priority;
 import io.promptfleet.common.job.Route;
+import io.promptfleet.common.kafka.TopicPartitions;
 import io.promptfleet.worker.Worker;
 import io.promptfleet.worker.WorkerOptions;
 import io.vertx.core.Vertx;
@@ -150,8 +151,7 @@ public final class EmbeddingsBench {
           "key.deserializer", StringDeserializer.class, "value.deserializer", ByteArrayDeserializer.class,
           "max.partition.fetch.bytes", 8 << 20))) {
         List<TopicPartition> parts = new ArrayList<>();
-        c.partitionsFor(topic, Duration.ofSeconds(30)).forEach(p -> parts.add(new TopicPartition(topic,
-            p.partition())));
+        parts.addAll(TopicPartitions.await(c, topic, Duration.ofSeconds(30)));
         c.assign(parts);
         c.seekToBeginning(parts);
         while (true) {
