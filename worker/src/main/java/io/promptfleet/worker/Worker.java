@@ -2,6 +2,7 @@ package io.promptfleet.worker;
 
 import io.promptfleet.worker.upstream.Failure;
 import io.promptfleet.worker.upstream.ProviderClients;
+import io.promptfleet.worker.upstream.ProviderConnections;
 import io.promptfleet.worker.upstream.ProviderEndpoint;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.DistributionSummary;
@@ -31,7 +32,6 @@ import io.promptfleet.worker.stream.StreamEnv;
 import io.promptfleet.worker.stream.StreamMeters;
 import io.vertx.core.Context;
 import io.vertx.core.Vertx;
-import io.vertx.core.http.HttpClient;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -75,7 +75,7 @@ public final class Worker implements AutoCloseable {
   private final String workerId;
   private final Clock clock;
   /** One pooled HTTP client per provider (each has its own TLS and proxy settings). */
-  private final Map<String, HttpClient> clients = new HashMap<>();
+  private final Map<String, ProviderConnections> clients = new HashMap<>();
   private final KafkaProducer<String, byte[]> producer;
   private final KafkaClientMetrics producerMetrics;
   private final ReplyPublisher publisher;
@@ -116,8 +116,8 @@ public final class Worker implements AutoCloseable {
     this.workerId = workerId;
     this.clock = clock;
     var w = config.worker();
-    endpoints(System.getenv()); // first: a configuration error stops the worker before it opens Kafka clients
     WorkerMetrics metrics = new WorkerMetrics(registry);
+    endpoints(System.getenv(), metrics); // first: a configuration error stops the worker before it opens Kafka clients
     Map<String, Object> producerProperties = ReplyPublisher.producerProperties(KafkaClients.producer(config.kafka(),
         "pf-" + workerId));
     this.producer = new KafkaProducer<>(producerProperties);
@@ -161,7 +161,9 @@ public final class Worker implements AutoCloseable {
     for (int i = 0; i < lanesN; i++) {
       String name = "pf-" + workerId + "-lane-" + i;
       var sc = KafkaClients.shareConsumer(config.kafka(), name, w.shareGroup(), batch);
-      lanes.add(new Lane(name, sc, config.topics().assignments(), options.renewAfterMax(), clock, laneListener));
+      Lane lane = new Lane(name, sc, config.topics().assignments(), options.renewAfterMax(), clock, laneListener);
+      lane.acquireWhen(() -> waitingForConnection() < batch);
+      lanes.add(lane);
     }
     Map<String, Object> cp = KafkaClients.common(config.kafka(), "pf-" + workerId + "-cancels");
     cp.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class);
@@ -184,7 +186,7 @@ public final class Worker implements AutoCloseable {
    *
    * @throws ConfigException naming the field and variable (never a value)
    */
-  private void endpoints(Map<String, String> environment) {
+  private void endpoints(Map<String, String> environment, WorkerMetrics metrics) {
     int slots = config.worker().slots();
     Map<String, Map<String, String>> headers = new HashMap<>();
     try {
@@ -200,12 +202,12 @@ public final class Worker implements AutoCloseable {
         ProviderSettings p = config.providers().get(name);
         if (!clients.containsKey(name)) {
           headers.put(name, headers(name, p, environment));
-          clients.put(name, ProviderClients.create(vertx, name, p, slots, environment));
+          clients.put(name, ProviderClients.create(vertx, name, p, slots, environment, metrics));
         }
         endpoints.put(e.getKey(), new ProviderEndpoint(p, secret.get(), headers.get(name), clients.get(name)));
       }
     } catch (ConfigException e) {
-      clients.values().forEach(HttpClient::close);
+      clients.values().forEach(ProviderConnections::close);
       throw e;
     }
   }
@@ -251,6 +253,24 @@ public final class Worker implements AutoCloseable {
   /** True if a cancel for {@code jobId} reached this worker recently (an assignment for it would be cancelled). */
   public boolean isCancelled(String jobId) {
     return recentCancels.contains(jobId, clock.millis());
+  }
+
+  /**
+   * Streams of this worker that wait for a connection to their provider (in the connect gate or at the pool). A lane
+   * acquires no new batch while a batch's worth of them wait: connects are paced, and assignments acquired faster
+   * than their streams can start would only wait here, their time budgets running.
+   */
+  public int waitingForConnection() {
+    int n = 0;
+    for (ProviderConnections c : clients.values()) {
+      n += c.waitingForConnection();
+    }
+    return n;
+  }
+
+  /** This worker's connections to each provider it calls (for tests, benchmarks and the status page). */
+  public Map<String, ProviderConnections> connections() {
+    return Map.copyOf(clients);
   }
 
   public int activeStreams() {
@@ -433,7 +453,7 @@ public final class Worker implements AutoCloseable {
     heartbeat.shutdownNow();
     producerMetrics.close();
     producer.close(Duration.ofSeconds(10));
-    clients.values().forEach(HttpClient::close);
+    clients.values().forEach(ProviderConnections::close);
     LOG.info("worker {} stopped", workerId);
   }
 }

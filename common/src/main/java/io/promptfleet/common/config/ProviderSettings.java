@@ -18,10 +18,11 @@ import java.util.Map;
  * @param headers             extra request headers by name (never logged, never in Kafka)
  * @param tls                 trust and client certificate, or null for the JVM's defaults
  * @param proxy               an HTTP(S) proxy, or null for direct connections
+ * @param connections         HTTP version, connection caps and connect pacing (defaults when absent)
  */
 public record ProviderSettings(String baseUrl, Long connectTimeoutMs, Long firstTokenTimeoutMs, Long idleTimeoutMs,
     Long totalTimeoutMs, ProviderProtocol protocol, String apiVersion, Map<String, HeaderSettings> headers,
-    TlsSettings tls, ProxySettings proxy) {
+    TlsSettings tls, ProxySettings proxy, ConnectionSettings connections) {
   public ProviderSettings {
     connectTimeoutMs = connectTimeoutMs == null ? 10_000L : connectTimeoutMs;
     firstTokenTimeoutMs = firstTokenTimeoutMs == null ? 60_000L : firstTokenTimeoutMs;
@@ -29,11 +30,20 @@ public record ProviderSettings(String baseUrl, Long connectTimeoutMs, Long first
     totalTimeoutMs = totalTimeoutMs == null ? 600_000L : totalTimeoutMs;
     protocol = protocol == null ? ProviderProtocol.OPENAI : protocol;
     headers = headers == null ? Map.of() : Map.copyOf(headers);
+    connections = connections == null ? ConnectionSettings.defaults() : connections;
+  }
+
+  public ProviderSettings(String baseUrl, Long connectTimeoutMs, Long firstTokenTimeoutMs, Long idleTimeoutMs,
+      Long totalTimeoutMs, ProviderProtocol protocol, String apiVersion, Map<String, HeaderSettings> headers,
+      TlsSettings tls, ProxySettings proxy) {
+    this(baseUrl, connectTimeoutMs, firstTokenTimeoutMs, idleTimeoutMs, totalTimeoutMs, protocol, apiVersion, headers,
+        tls, proxy, null);
   }
 
   public ProviderSettings(String baseUrl, Long connectTimeoutMs, Long firstTokenTimeoutMs, Long idleTimeoutMs,
       Long totalTimeoutMs) {
-    this(baseUrl, connectTimeoutMs, firstTokenTimeoutMs, idleTimeoutMs, totalTimeoutMs, null, null, null, null, null);
+    this(baseUrl, connectTimeoutMs, firstTokenTimeoutMs, idleTimeoutMs, totalTimeoutMs, null, null, null, null, null,
+        null);
   }
 
   void validate(String name) {
@@ -61,6 +71,7 @@ public record ProviderSettings(String baseUrl, Long connectTimeoutMs, Long first
     if (proxy != null) {
       proxy.validate(at + ".proxy");
     }
+    connections.validate(at + ".connections", baseUrl);
   }
 
   /**
@@ -76,11 +87,16 @@ public record ProviderSettings(String baseUrl, Long connectTimeoutMs, Long first
 
   public ProviderSettings withBaseUrl(String url) {
     return new ProviderSettings(url, connectTimeoutMs, firstTokenTimeoutMs, idleTimeoutMs, totalTimeoutMs, protocol,
-        apiVersion, headers, tls, proxy);
+        apiVersion, headers, tls, proxy, connections);
   }
 
   public ProviderSettings withProtocol(ProviderProtocol p) {
     return new ProviderSettings(baseUrl, connectTimeoutMs, firstTokenTimeoutMs, idleTimeoutMs, totalTimeoutMs, p,
-        apiVersion, headers, tls, proxy);
+        apiVersion, headers, tls, proxy, connections);
+  }
+
+  public ProviderSettings withConnections(ConnectionSettings c) {
+    return new ProviderSettings(baseUrl, connectTimeoutMs, firstTokenTimeoutMs, idleTimeoutMs, totalTimeoutMs,
+        protocol, apiVersion, headers, tls, proxy, c);
   }
 }

@@ -23,6 +23,12 @@ public final class ErrorCodes {
   public static final String STREAM_INVALID = "stream_invalid";
   public static final String TIMEOUT = "timeout";
   public static final String CONNECT_FAILED = "connect_failed";
+  /**
+   * The worker could not get a connection in time because of its own load (the provider completed other connects of
+   * this worker meanwhile, the worker's pool was at its cap, or the host ran out of ports or file descriptors):
+   * retried, and neither the route's breaker nor the key is charged for it.
+   */
+  public static final String CONNECT_OVERLOADED = "connect_overloaded";
   public static final String CANCELLED = "cancelled";
   public static final String RETRIES_EXHAUSTED = "retries_exhausted";
   /**

@@ -206,6 +206,8 @@ public final class RouteBreakers implements RouteStates {
       case ErrorCodes.UPSTREAM_RATE_LIMITED -> Verdict.RATE_LIMITED;
       case ErrorCodes.UPSTREAM_ERROR, ErrorCodes.TIMEOUT, ErrorCodes.STREAM_CUT, ErrorCodes.STREAM_INVALID,
           ErrorCodes.CONNECT_FAILED -> Verdict.ERROR;
+      // the worker's own load, not the provider's: retried without charging the route (ProviderConnections)
+      case ErrorCodes.CONNECT_OVERLOADED -> Verdict.NEUTRAL;
       default -> Verdict.NEUTRAL; // auth, quota, rejected, cancelled: the key's or the job's business
     };
   }

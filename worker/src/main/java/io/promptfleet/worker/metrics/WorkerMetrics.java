@@ -47,6 +47,26 @@ public final class WorkerMetrics extends MeterCatalogue<WorkerMetrics.Spec> {
             + "(compares two hosts' clocks)"),
     LANE_ACQUIRED("promptfleet.worker.lane.acquired", Meter.Type.DISTRIBUTION_SUMMARY, null, true,
         "assignments acquired by one poll of a lane (a lane polls again once all are done)"),
+    PROVIDER_CONNECTIONS_OPEN("promptfleet.worker.provider.connections.open", Meter.Type.GAUGE, null, false,
+        "connections to the provider open now", "provider"),
+    PROVIDER_CONNECTIONS_OPENED("promptfleet.worker.provider.connections.opened", Meter.Type.COUNTER, null, false,
+        "connections to the provider opened (rate: connects per second), by the protocol they speak",
+        "provider", "protocol"),
+    PROVIDER_STREAMS("promptfleet.worker.provider.streams", Meter.Type.GAUGE, null, false,
+        "exchanges in flight on the provider's connections", "provider"),
+    PROVIDER_STREAMS_PER_CONNECTION("promptfleet.worker.provider.streams.per.connection", Meter.Type.GAUGE, null,
+        false, "exchanges in flight per open connection (1 at most over HTTP/1.1)", "provider"),
+    PROVIDER_CONNECTS_PENDING("promptfleet.worker.provider.connects.pending", Meter.Type.GAUGE, null, false,
+        "requests past the connect gate waiting for a connection (at most connections.max_pending_connects)",
+        "provider"),
+    PROVIDER_CONNECTS_WAITING("promptfleet.worker.provider.connects.waiting", Meter.Type.GAUGE, null, false,
+        "requests waiting in the worker for their turn to connect", "provider"),
+    PROVIDER_CONNECT_TIME("promptfleet.worker.provider.connect.time", Meter.Type.TIMER, "seconds", true,
+        "from a request leaving the connect gate to its new connection being ready (TCP connect, TLS handshake, "
+            + "ALPN)", "provider"),
+    PROVIDER_CONNECT_FAILURES("promptfleet.worker.provider.connect.failures", Meter.Type.COUNTER, null, false,
+        "requests that got no connection, by cause (timeout, refused, tls, dns, unreachable, local_resources, "
+            + "other) and whether the worker's own load explains it (local)", "provider", "cause", "local"),
     /**
      * A family, not one meter: {@code kafka.<group>.<name>} from the Kafka client's own metrics, described by Kafka;
      * besides these tags, per-node meters add {@code node.id}.

@@ -8,6 +8,7 @@ import io.promptfleet.common.job.ErrorCodes;
 import io.promptfleet.common.job.Route;
 import io.promptfleet.worker.stream.sse.SseListener;
 import io.promptfleet.worker.upstream.ChunkEvent;
+import io.promptfleet.worker.upstream.ConnectFailure;
 import io.promptfleet.worker.upstream.ConnectFailures;
 import io.promptfleet.worker.upstream.EmbeddingsAnswer;
 import io.promptfleet.worker.upstream.Failure;
@@ -136,8 +137,7 @@ public final class CompletionCall implements SseListener, StreamDecoder.Events {
     }
     endpoint.http().request(options).onComplete(ar -> {
       if (ar.failed()) {
-        conclude(Failure.transientFailure(ErrorCodes.CONNECT_FAILED,
-            ConnectFailures.message(route.provider(), ar.cause()), null));
+        conclude(connectFailure(ar.cause()));
         return;
       }
       HttpClientRequest req = ar.result();
@@ -156,6 +156,18 @@ public final class CompletionCall implements SseListener, StreamDecoder.Events {
       });
       req.end(body);
     });
+  }
+
+  /** A request that got no connection: the provider's failure, or (retried, not blamed on it) the worker's load. */
+  private Failure connectFailure(Throwable cause) {
+    if (cause instanceof ConnectFailure f && f.local()) {
+      return Failure.transientFailure(ErrorCodes.CONNECT_OVERLOADED, "this worker could not get a connection to "
+          + "provider " + route.provider() + " in time under its own load (" + ConnectFailures.describe(f.error())
+          + "): retried; the provider is not blamed", null);
+    }
+    Throwable error = cause instanceof ConnectFailure f ? f.error() : cause;
+    return Failure.transientFailure(ErrorCodes.CONNECT_FAILED, ConnectFailures.message(route.provider(), error),
+        null);
   }
 
   /** Ends the attempt without calling the provider (e.g. the key's secret is missing on this worker). */

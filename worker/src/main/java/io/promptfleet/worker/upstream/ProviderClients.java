@@ -1,12 +1,14 @@
 package io.promptfleet.worker.upstream;
 
 import io.promptfleet.common.config.ConfigException;
+import io.promptfleet.common.config.ConnectionSettings;
 import io.promptfleet.common.config.ProviderSettings;
 import io.promptfleet.common.config.ProxySettings;
 import io.promptfleet.common.config.TlsSettings;
+import io.promptfleet.worker.metrics.WorkerMetrics;
 import io.vertx.core.Vertx;
-import io.vertx.core.http.HttpClient;
 import io.vertx.core.http.HttpClientOptions;
+import io.vertx.core.http.HttpVersion;
 import io.vertx.core.http.PoolOptions;
 import io.vertx.core.net.PemKeyCertOptions;
 import io.vertx.core.net.ProxyOptions;
@@ -14,15 +16,22 @@ import io.vertx.core.net.ProxyType;
 import io.vertx.core.net.TrustOptions;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Map;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The pooled HTTP client of one provider: keep-alive connections, at most {@code slots} of them (a worker streams at
- * most that many answers at once), no wait-queue bound (a request waits for a connection rather than failing), and
- * the provider's connection settings:
+ * The pooled HTTP client of one provider, behind its {@link ProviderConnections} gate, with the provider's
+ * connection settings:
  * <ul>
+ *   <li>the HTTP version ({@code connections.http_version}): {@code auto} offers h2 and http/1.1 by ALPN over TLS
+ *       and speaks HTTP/1.1 to a plain {@code http://} provider; {@code http1} only HTTP/1.1; {@code h2c} HTTP/2
+ *       with prior knowledge over plain TCP (no upgrade round trip);</li>
+ *   <li>pool sizes: at most {@code connections.max_connections} HTTP/1.1 keep-alive connections (default: the
+ *       worker's slots) or HTTP/2 connections (default: enough for every slot at {@code
+ *       max_streams_per_connection} streams each), each HTTP/2 connection carrying at most that many streams; no
+ *       wait-queue bound (a request waits for a connection rather than failing);</li>
  *   <li>TLS for an {@code https://} base URL, trusting the JVM's CAs plus {@code tls.ca_file}
  *       ({@link ExtraTrust}), showing {@code tls.cert_file}/{@code key_file} when configured, or, with {@code
  *       tls.verify: false}, trusting any certificate and host name (a WARN at start);</li>
@@ -41,17 +50,43 @@ public final class ProviderClients {
    * @param env the environment the proxy's credential variables are read from (then the system properties)
    * @throws ConfigException naming the field when a TLS file cannot be read or a proxy variable is not set
    */
-  public static HttpClient create(Vertx vertx, String name, ProviderSettings provider, int slots,
-      Map<String, String> env) {
-    return vertx.createHttpClient(options(name, provider, env),
-        new PoolOptions().setHttp1MaxSize(slots).setMaxWaitQueueSize(-1));
+  public static ProviderConnections create(Vertx vertx, String name, ProviderSettings provider, int slots,
+      Map<String, String> env, WorkerMetrics metrics) {
+    HttpClientOptions options = options(name, provider, env);
+    ConnectionSettings c = provider.connections();
+    PoolOptions pool = pool(c, slots);
+    int cap = options.getProtocolVersion() == HttpVersion.HTTP_2 ? pool.getHttp2MaxSize() : pool.getHttp1MaxSize();
+    return new ProviderConnections(name, vertx, onConnect -> vertx.httpClientBuilder().with(options).with(pool)
+        .withConnectHandler(onConnect).build(), c, cap, metrics, System::nanoTime);
+  }
+
+  /** The pool: see the class comment. */
+  static PoolOptions pool(ConnectionSettings c, int slots) {
+    return new PoolOptions().setHttp1MaxSize(c.http1Connections(slots)).setHttp2MaxSize(c.http2Connections(slots))
+        .setMaxWaitQueueSize(-1);
   }
 
   /** The client options for provider {@code name}; see {@link #create}. */
   static HttpClientOptions options(String name, ProviderSettings provider, Map<String, String> env) {
     String at = "providers." + name;
+    boolean https = provider.baseUrl().startsWith("https://");
     HttpClientOptions options = new HttpClientOptions().setKeepAlive(true).setTcpNoDelay(true)
-        .setMaxInitialLineLength(8192).setSsl(provider.baseUrl().startsWith("https://"));
+        .setMaxInitialLineLength(8192).setSsl(https)
+        .setConnectTimeout((int) Math.min(Integer.MAX_VALUE, provider.connectTimeoutMs()));
+    ConnectionSettings connections = provider.connections();
+    switch (connections.httpVersion()) {
+      case AUTO -> {
+        if (https) {
+          options.setProtocolVersion(HttpVersion.HTTP_2).setUseAlpn(true)
+              .setAlpnVersions(List.of(HttpVersion.HTTP_2, HttpVersion.HTTP_1_1));
+        } else {
+          options.setProtocolVersion(HttpVersion.HTTP_1_1);
+        }
+      }
+      case HTTP1 -> options.setProtocolVersion(HttpVersion.HTTP_1_1);
+      case H2C -> options.setProtocolVersion(HttpVersion.HTTP_2).setHttp2ClearTextUpgrade(false);
+    }
+    options.setHttp2MultiplexingLimit(connections.maxStreamsPerConnection());
     TlsSettings tls = provider.tls();
     if (tls != null) {
       if (!tls.verify()) {

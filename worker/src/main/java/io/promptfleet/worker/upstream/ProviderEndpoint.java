@@ -1,7 +1,6 @@
 package io.promptfleet.worker.upstream;
 
 import io.promptfleet.common.config.ProviderSettings;
-import io.vertx.core.http.HttpClient;
 import java.util.Map;
 
 /**
@@ -13,10 +12,10 @@ import java.util.Map;
  * @param provider the provider's settings
  * @param secret   the key's secret, without a {@code Bearer } prefix
  * @param headers  extra request headers, values resolved
- * @param http     the pooled client for this provider
+ * @param http     this worker's connections to the provider
  */
 public record ProviderEndpoint(ProviderSettings provider, String secret, Map<String, String> headers,
-    HttpClient http) {
+    ProviderConnections http) {
 
   public ProviderEndpoint {
     secret = unbearer(secret);

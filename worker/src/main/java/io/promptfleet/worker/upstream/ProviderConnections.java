@@ -1,0 +1,264 @@
+package io.promptfleet.worker.upstream;
+
+import io.promptfleet.common.config.ConnectionSettings;
+import io.promptfleet.worker.metrics.WorkerMetrics;
+import io.promptfleet.worker.metrics.WorkerMetrics.Spec;
+import io.micrometer.core.instrument.Timer;
+import io.vertx.core.Context;
+import io.vertx.core.Future;
+import io.vertx.core.Promise;
+import io.vertx.core.Vertx;
+import io.vertx.core.http.HttpClientAgent;
+import io.vertx.core.http.HttpClientRequest;
+import io.vertx.core.http.HttpConnection;
+import io.vertx.core.http.HttpVersion;
+import io.vertx.core.http.RequestOptions;
+import java.util.Queue;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.LongSupplier;
+
+/**
+ * The connections of one worker to one provider: its pooled HTTP client ({@link ProviderClients}), and in front of
+ * it a gate that lets at most {@code max_pending_connects} requests wait for a connection at once.
+ *
+ * <p><b>Why a gate.</b> The pool opens a connection for every request that finds none free, all at once: a worker
+ * that acquired 10,000 assignments opened 10,000 connections to one host in the same instant, the host's accept
+ * queue overflowed, SYNs were dropped and retransmitted, and 6–9 % of the connects ran into the 10 s connect
+ * timeout (bench/worker/README.md). A request that finds a warm connection (an idle HTTP/1.1 one, or an HTTP/2 one
+ * with a free stream) leaves the gate at once; one that needs a new connection holds its place for the TCP connect
+ * and TLS handshake. So the gate paces connects by their own completion, never more than {@code
+ * max_pending_connects} in progress per provider, and a request's connect timeout starts when it leaves the gate,
+ * not while it waits its turn in the worker.
+ *
+ * <p><b>Whose failure.</b> A failed connect is the provider's ({@code connect_failed}: it counts against the route's
+ * breaker) unless the worker's own overload explains it ({@link ConnectFailure#local()}): the host completed other
+ * connects of this worker while this one waited, the pool was at its cap (the wait was for a free connection), or
+ * the operating system ran out of ports or file descriptors. Those are retried as {@code connect_overloaded},
+ * which stops no route and cools down no key.
+ *
+ * <p>Meters per provider: connections open and opened, streams in flight and per connection, requests waiting for a
+ * connect slot, connects in progress, the time a request took to get a new connection (TCP connect, TLS handshake
+ * and, over TLS, ALPN), and connect failures by cause.
+ *
+ * <p>Thread-safe: requests come from every event loop. Each request's callbacks run on the context that asked.
+ */
+public final class ProviderConnections implements AutoCloseable {
+  private final String provider;
+  private final HttpClientAgent client;
+  private final int maxPending;
+  private final int maxConnections;
+  private final LongSupplier nanos;
+  private final ConnectWarnings warnings;
+  private final Timer connectTime;
+  private final WorkerMetrics metrics;
+
+  /** Requests between leaving the gate and having a connection (or failing to get one). */
+  private final AtomicInteger pending = new AtomicInteger();
+  private final Queue<Waiter> waiters = new ConcurrentLinkedQueue<>();
+  private final AtomicInteger waiting = new AtomicInteger();
+  private final AtomicInteger open = new AtomicInteger();
+  private final AtomicLong opened = new AtomicLong();
+  private final AtomicInteger streams = new AtomicInteger();
+  private final AtomicInteger http2 = new AtomicInteger();
+  /** Connections established and not yet given to a request: the first request on one took a new connection. */
+  private final Set<HttpConnection> fresh = ConcurrentHashMap.newKeySet();
+
+  private record Waiter(Context context, RequestOptions options, Promise<HttpClientRequest> promise) {}
+
+  /**
+   * @param metrics the worker's meters (null: none)
+   */
+  ProviderConnections(String provider, Vertx vertx, HttpClientAgentFactory clients, ConnectionSettings settings,
+      int maxConnections, WorkerMetrics metrics, LongSupplier nanos) {
+    this.provider = provider;
+    this.maxPending = settings.maxPendingConnects();
+    this.maxConnections = maxConnections;
+    this.nanos = nanos;
+    this.metrics = metrics;
+    this.warnings = new ConnectWarnings(provider, 30_000, () -> TimeUnit.NANOSECONDS.toMillis(nanos.getAsLong()));
+    this.client = clients.create(this::connected);
+    if (metrics != null) {
+      metrics.gauge(Spec.PROVIDER_CONNECTIONS_OPEN, open, AtomicInteger::get, provider);
+      metrics.gauge(Spec.PROVIDER_STREAMS, streams, AtomicInteger::get, provider);
+      metrics.gauge(Spec.PROVIDER_STREAMS_PER_CONNECTION, this, ProviderConnections::streamsPerConnection, provider);
+      metrics.gauge(Spec.PROVIDER_CONNECTS_PENDING, pending, AtomicInteger::get, provider);
+      metrics.gauge(Spec.PROVIDER_CONNECTS_WAITING, waiting, AtomicInteger::get, provider);
+      this.connectTime = metrics.timer(Spec.PROVIDER_CONNECT_TIME, provider);
+    } else {
+      this.connectTime = null;
+    }
+  }
+
+  /** How the pooled client is made: with the handler this class must see every new connection with. */
+  @FunctionalInterface
+  interface HttpClientAgentFactory {
+    HttpClientAgent create(io.vertx.core.Handler<HttpConnection> onConnect);
+  }
+
+  /**
+   * A request on a connection to this provider, when one is free or once a new one is open; the future fails with
+   * a {@link ConnectFailure} when none could be had. Call on the event loop that will drive the exchange.
+   */
+  public Future<HttpClientRequest> request(RequestOptions options) {
+    Context context = Vertx.currentContext();
+    if (context == null) {
+      throw new IllegalStateException("ProviderConnections.request must run on a Vert.x context");
+    }
+    Promise<HttpClientRequest> promise = Promise.promise();
+    Waiter w = new Waiter(context, options, promise);
+    if (tryEnter()) {
+      start(w);
+    } else {
+      waiting.incrementAndGet();
+      waiters.add(w);
+      admitWaiting();
+    }
+    return promise.future();
+  }
+
+  private boolean tryEnter() {
+    while (true) {
+      int p = pending.get();
+      if (p >= maxPending) {
+        return false;
+      }
+      if (pending.compareAndSet(p, p + 1)) {
+        return true;
+      }
+    }
+  }
+
+  /** Lets waiting requests through while there is room (a request just added itself, or one left). */
+  private void admitWaiting() {
+    while (!waiters.isEmpty() && tryEnter()) {
+      Waiter w = waiters.poll();
+      if (w == null) {
+        pending.decrementAndGet();
+        continue;
+      }
+      waiting.decrementAndGet();
+      w.context().runOnContext(v -> start(w));
+    }
+  }
+
+  private void start(Waiter w) {
+    long t0 = nanos.getAsLong();
+    long establishedBefore = opened.get();
+    boolean poolFull = open.get() >= maxConnections;
+    client.request(w.options()).onComplete(ar -> {
+      pending.decrementAndGet();
+      admitWaiting();
+      if (ar.succeeded()) {
+        HttpClientRequest req = ar.result();
+        if (fresh.remove(req.connection())) {
+          firstOnConnection(req, t0);
+        }
+        streams.incrementAndGet();
+        req.response().onComplete(rr -> {
+          if (rr.failed()) {
+            streams.decrementAndGet();
+          } else {
+            rr.result().end().onComplete(e -> streams.decrementAndGet());
+          }
+        });
+        w.promise().complete(req);
+      } else {
+        ConnectFailure f = classify(ar.cause(), opened.get() > establishedBefore, poolFull);
+        if (metrics != null) {
+          metrics.counter(Spec.PROVIDER_CONNECT_FAILURES, provider, f.cause(), Boolean.toString(f.local())).increment();
+        }
+        warnings.failed(f, pending.get() + waiting.get());
+        w.promise().fail(f);
+      }
+    });
+  }
+
+  /** A new connection (the pool's connect handler, on the connection's event loop). */
+  private void connected(HttpConnection c) {
+    open.incrementAndGet();
+    opened.incrementAndGet();
+    fresh.add(c);
+    c.closeHandler(v -> {
+      open.decrementAndGet();
+      fresh.remove(c);
+    });
+  }
+
+  /** The first request on a new connection: what it took, and which protocol the connection speaks. */
+  private void firstOnConnection(HttpClientRequest req, long t0) {
+    boolean h2 = req.version() == HttpVersion.HTTP_2;
+    if (h2) {
+      http2.incrementAndGet();
+      req.connection().closeHandler(v -> {
+        open.decrementAndGet();
+        fresh.remove(req.connection());
+        http2.decrementAndGet();
+      });
+    }
+    if (metrics != null) {
+      connectTime.record(nanos.getAsLong() - t0, TimeUnit.NANOSECONDS);
+      metrics.counter(Spec.PROVIDER_CONNECTIONS_OPENED, provider, h2 ? "h2" : "http/1.1").increment();
+    }
+  }
+
+  /**
+   * Whose failure a failed connect is: the worker's when the provider answered other connects meanwhile or the
+   * pool was at its cap (and the connect ran out of time), or the machine ran out of local resources.
+   */
+  static ConnectFailure classify(Throwable cause, boolean othersConnected, boolean poolFull) {
+    String kind = ConnectFailure.causeOf(cause);
+    boolean local = ConnectFailure.LOCAL_RESOURCES.equals(kind)
+        || ConnectFailure.TIMEOUT.equals(kind) && (othersConnected || poolFull);
+    return new ConnectFailure(kind, local, cause);
+  }
+
+  private double streamsPerConnection() {
+    int o = open.get();
+    return o == 0 ? 0 : (double) streams.get() / o;
+  }
+
+  /** The provider's name. */
+  public String provider() {
+    return provider;
+  }
+
+  /** Connections open now. */
+  public int openConnections() {
+    return open.get();
+  }
+
+  /** Connections opened since start (HTTP/1.1 and HTTP/2). */
+  public long connectionsOpened() {
+    return opened.get();
+  }
+
+  /** Open connections that speak HTTP/2. */
+  public int http2Connections() {
+    return http2.get();
+  }
+
+  /** Requests in the gate or at the pool, waiting for a connection. */
+  public int waitingForConnection() {
+    return waiting.get() + pending.get();
+  }
+
+  /** Streams (exchanges) in flight on this provider's connections. */
+  public int streams() {
+    return streams.get();
+  }
+
+  /** The pooled client (for tests and benchmarks that inspect it). */
+  HttpClientAgent client() {
+    return client;
+  }
+
+  @Override
+  public void close() {
+    client.close();
+  }
+}
