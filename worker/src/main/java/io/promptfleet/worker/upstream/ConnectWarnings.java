@@ -2,6 +2,7 @@ package io.promptfleet.worker.upstream;
 
 import java.util.Map;
 import java.util.TreeMap;
+import java.util.function.Consumer;
 import java.util.function.LongSupplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -17,11 +18,18 @@ final class ConnectWarnings {
   private final String provider;
   private final long everyMs;
   private final LongSupplier clockMs;
+  private final Consumer<String> warn;
   private final Map<String, Integer> since = new TreeMap<>();
   private long lastWarnMs = Long.MIN_VALUE;
   private int suppressed;
 
   ConnectWarnings(String provider, long everyMs, LongSupplier clockMs) {
+    this(provider, everyMs, clockMs, LOG::warn);
+  }
+
+  /** With {@code warn} taking each WARN line (tests). */
+  ConnectWarnings(String provider, long everyMs, LongSupplier clockMs, Consumer<String> warn) {
+    this.warn = warn;
     this.provider = provider;
     this.everyMs = everyMs;
     this.clockMs = clockMs;
@@ -49,7 +57,7 @@ final class ConnectWarnings {
       suppressed = 0;
       lastWarnMs = now;
     }
-    LOG.warn(line);
+    warn.accept(line);
   }
 
   /** Failures not yet reported in a WARN (for tests). */

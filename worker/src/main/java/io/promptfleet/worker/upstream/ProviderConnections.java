@@ -59,6 +59,7 @@ public final class ProviderConnections implements AutoCloseable {
 
   /** Requests between leaving the gate and having a connection (or failing to get one). */
   private final AtomicInteger pending = new AtomicInteger();
+  private final AtomicInteger peakPending = new AtomicInteger();
   private final Queue<Waiter> waiters = new ConcurrentLinkedQueue<>();
   private final AtomicInteger waiting = new AtomicInteger();
   private final AtomicInteger open = new AtomicInteger();
@@ -128,6 +129,7 @@ public final class ProviderConnections implements AutoCloseable {
         return false;
       }
       if (pending.compareAndSet(p, p + 1)) {
+        peakPending.accumulateAndGet(p + 1, Math::max);
         return true;
       }
     }
@@ -245,6 +247,11 @@ public final class ProviderConnections implements AutoCloseable {
   /** Requests in the gate or at the pool, waiting for a connection. */
   public int waitingForConnection() {
     return waiting.get() + pending.get();
+  }
+
+  /** The most requests that waited at the pool for a connection at once (never above max_pending_connects). */
+  public int peakPendingConnects() {
+    return peakPending.get();
   }
 
   /** Streams (exchanges) in flight on this provider's connections. */

@@ -4,11 +4,15 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.promptfleet.common.config.ConfigException;
+import io.promptfleet.common.config.ConnectionSettings;
+import io.promptfleet.common.config.HttpVersionChoice;
 import io.promptfleet.common.config.ProviderSettings;
 import io.promptfleet.common.config.ProxySettings;
 import io.promptfleet.common.config.TlsSettings;
 import io.promptfleet.simulator.internal.SelfSignedTls;
 import io.vertx.core.http.HttpClientOptions;
+import io.vertx.core.http.HttpVersion;
+import io.vertx.core.http.PoolOptions;
 import io.vertx.core.net.ProxyType;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -111,6 +115,39 @@ class ProviderClientsTest {
         .hasMessageContaining("providers.corp.proxy.username_env names environment variable"
             + " PF_TEST_UNSET_PROXY_USER, which is not set")
         .hasMessageNotContaining("s3cret");
+  }
+
+  @Test
+  void shouldOfferHttp2ByAlpnOverTlsSpeakHttp1ToPlainHttpAndH2cOnlyWhenAsked() {
+    HttpClientOptions tls = ProviderClients.options("p", provider("https://api.example/v1", null, null), Map.of());
+    HttpClientOptions plain = ProviderClients.options("p", provider("http://127.0.0.1:1/v1", null, null), Map.of());
+    HttpClientOptions h2c = ProviderClients.options("p", provider("http://127.0.0.1:1/v1", null, null)
+        .withConnections(new ConnectionSettings(HttpVersionChoice.H2C, null, 50, null)), Map.of());
+    HttpClientOptions http1 = ProviderClients.options("p", provider("https://api.example/v1", null, null)
+        .withConnections(new ConnectionSettings(HttpVersionChoice.HTTP1, null, null, null)), Map.of());
+
+    assertThat(tls.getProtocolVersion()).isEqualTo(HttpVersion.HTTP_2);
+    assertThat(tls.isUseAlpn()).isTrue();
+    assertThat(tls.getAlpnVersions()).containsExactly(HttpVersion.HTTP_2, HttpVersion.HTTP_1_1);
+    assertThat(plain.getProtocolVersion()).as("no upgrade dance with a plain server").isEqualTo(HttpVersion.HTTP_1_1);
+    assertThat(h2c.getProtocolVersion()).isEqualTo(HttpVersion.HTTP_2);
+    assertThat(h2c.isHttp2ClearTextUpgrade()).as("prior knowledge, no Upgrade round trip").isFalse();
+    assertThat(h2c.getHttp2MultiplexingLimit()).isEqualTo(50);
+    assertThat(http1.getProtocolVersion()).isEqualTo(HttpVersion.HTTP_1_1);
+    assertThat(http1.isSsl()).isTrue();
+  }
+
+  @Test
+  void shouldSizeThePoolForTheWorkersSlots() {
+    PoolOptions defaults = ProviderClients.pool(ConnectionSettings.defaults(), 1_000);
+    PoolOptions capped = ProviderClients.pool(new ConnectionSettings(null, 8, null, null), 1_000);
+
+    assertThat(defaults.getHttp1MaxSize()).isEqualTo(1_000);
+    assertThat(defaults.getHttp2MaxSize()).isEqualTo(10);
+    assertThat(defaults.getMaxWaitQueueSize()).as("a request waits for a connection, never fails for want of one")
+        .isEqualTo(-1);
+    assertThat(capped.getHttp1MaxSize()).isEqualTo(8);
+    assertThat(capped.getHttp2MaxSize()).isEqualTo(8);
   }
 
   private static ProviderSettings provider(String url, TlsSettings tls, ProxySettings proxy) {
