@@ -10,6 +10,7 @@ import io.promptfleet.dispatcher.ha.Takeover;
 import io.promptfleet.dispatcher.intake.Admission;
 import io.promptfleet.dispatcher.intake.CancelledJobs;
 import io.promptfleet.dispatcher.intake.Inbound;
+import io.promptfleet.dispatcher.intake.JobIdWindow;
 import io.promptfleet.dispatcher.intake.JobIntake;
 import io.promptfleet.dispatcher.intake.Outbox;
 import io.promptfleet.dispatcher.intake.Pending;
@@ -64,6 +65,8 @@ final class DispatcherCore {
   private final ReadyQueues<Pending> queues;
   private final OffsetTracker offsets;
   private final Outbox outbox = new Outbox();
+  /** Job ids admitted lately: a job produced twice runs once. */
+  private final JobIdWindow ids;
   private final CancelledJobs cancelled;
   private final LeaseLedger ledger;
   private final Admission admission;
@@ -107,11 +110,12 @@ final class DispatcherCore {
     TokenEstimator tokens = new TokenEstimator();
     KeyFeedback keyFeedback = new KeyFeedback(config, keys, random, metrics);
     this.ledger = new LeaseLedger(config, keys, breakers, board, metrics, clientId);
+    this.ids = new JobIdWindow(d.dedupeWindowMs());
     this.admission = new Admission(config, new JobIntake(config), lanes, queues, outbox, cancelled,
-        new Backoff(d.retry(), random), tokens, planner);
+        new Backoff(d.retry(), random), tokens, planner, ids);
     this.feedback = new FeedbackRouter(config.topics(), ledger, keyFeedback, cancelled, board, outbox, budgets);
     this.takeover = new Takeover(config, instanceId, ledger, keyFeedback, cancelled, outbox, tokens, metrics,
-        budgets);
+        budgets, ids);
     this.backPressure = new BackPressure(d.maxBufferedJobs());
     this.spill = new Spill(new SpillTopics(config.topics(), config.models().keySet()),
         d.maxBufferedJobs() / 4, d.maxBufferedJobs());
@@ -194,6 +198,7 @@ final class DispatcherCore {
     spill.clear();
     admission.clear();
     waits.clear();
+    ids.clear();
     admission.replyTopics(null);
     writer.replyTopics(null);
   }

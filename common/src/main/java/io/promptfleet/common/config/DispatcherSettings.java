@@ -21,6 +21,8 @@ package io.promptfleet.common.config;
  * @param sessionTimeoutMs session timeout of the job consumer: a dead active dispatcher is replaced after it
  *                         (default 10 s)
  * @param maxCancelledIds  job ids from llm.cancels remembered for jobs not read yet (default 100,000)
+ * @param dedupeWindowMs   a job whose {@code job_id} (within its tenant) was admitted this recently is not run
+ *                         again: it gets no second run and no second result (default: default_job_ttl_ms; 0 = off)
  * @param priority         lane weights and aging
  * @param retry            backoff and attempts
  * @param breaker          per-route circuit breaker
@@ -28,7 +30,7 @@ package io.promptfleet.common.config;
 public record DispatcherSettings(String groupId, Integer maxBufferedJobs, Integer maxRecordBytes, Long leaseGraceMs,
     Long defaultJobTtlMs, Integer httpPort, Long rateWindowMs, Long cooldownDefaultMs, Long cooldownCapMs,
     Long keyDisabledMs, Long rebuildLookbackMs, Integer sessionTimeoutMs, Integer maxCancelledIds,
-    PrioritySettings priority, RetrySettings retry, BreakerSettings breaker) {
+    Long dedupeWindowMs, PrioritySettings priority, RetrySettings retry, BreakerSettings breaker) {
   public DispatcherSettings {
     groupId = groupId == null ? "promptfleet-dispatcher" : groupId;
     maxBufferedJobs = maxBufferedJobs == null ? 2_000 : maxBufferedJobs;
@@ -43,6 +45,7 @@ public record DispatcherSettings(String groupId, Integer maxBufferedJobs, Intege
     rebuildLookbackMs = rebuildLookbackMs == null ? defaultJobTtlMs + leaseGraceMs : rebuildLookbackMs;
     sessionTimeoutMs = sessionTimeoutMs == null ? 10_000 : sessionTimeoutMs;
     maxCancelledIds = maxCancelledIds == null ? 100_000 : maxCancelledIds;
+    dedupeWindowMs = dedupeWindowMs == null ? defaultJobTtlMs : dedupeWindowMs;
     priority = priority == null ? PrioritySettings.defaults() : priority;
     retry = retry == null ? RetrySettings.defaults() : retry;
     breaker = breaker == null ? BreakerSettings.defaults() : breaker;
@@ -59,16 +62,17 @@ public record DispatcherSettings(String groupId, Integer maxBufferedJobs, Intege
     ConfigException.require(rebuildLookbackMs >= 0, "dispatcher.rebuild_lookback_ms must be >= 0");
     ConfigException.require(sessionTimeoutMs >= 1_000, "dispatcher.session_timeout_ms must be >= 1000");
     ConfigException.require(maxCancelledIds >= 0, "dispatcher.max_cancelled_ids must be >= 0");
+    ConfigException.require(dedupeWindowMs >= 0, "dispatcher.dedupe_window_ms must be >= 0 (0 turns it off)");
   }
 
   public static DispatcherSettings defaults() {
     return new DispatcherSettings(null, null, null, null, null, null, null, null, null, null, null, null, null, null,
-        null, null);
+        null, null, null);
   }
 
   public DispatcherSettings withHttpPort(int port) {
     return new DispatcherSettings(groupId, maxBufferedJobs, maxRecordBytes, leaseGraceMs, defaultJobTtlMs, port,
         rateWindowMs, cooldownDefaultMs, cooldownCapMs, keyDisabledMs, rebuildLookbackMs, sessionTimeoutMs,
-        maxCancelledIds, priority, retry, breaker);
+        maxCancelledIds, dedupeWindowMs, priority, retry, breaker);
   }
 }

@@ -14,6 +14,7 @@ import io.promptfleet.dispatcher.feedback.KeyFeedback;
 import io.promptfleet.dispatcher.intake.CancelledJobs;
 import io.promptfleet.dispatcher.intake.Decision;
 import io.promptfleet.dispatcher.intake.Inbound;
+import io.promptfleet.dispatcher.intake.JobIdWindow;
 import io.promptfleet.dispatcher.intake.Outbox;
 import io.promptfleet.dispatcher.lease.ArchivedAssignment;
 import io.promptfleet.dispatcher.lease.LeaseLedger;
@@ -64,17 +65,22 @@ public final class Takeover {
   private final TokenEstimator tokens;
   private final DispatcherMetrics metrics;
   private final TenantBudgets budgets;
+  private final JobIdWindow ids;
   private SpendRebuild spend;
 
   public Takeover(FleetConfig config, String instanceId, LeaseLedger ledger, KeyFeedback keyFeedback,
       CancelledJobs cancelled, Outbox outbox, TokenEstimator tokens, DispatcherMetrics metrics) {
-    this(config, instanceId, ledger, keyFeedback, cancelled, outbox, tokens, metrics, null);
+    this(config, instanceId, ledger, keyFeedback, cancelled, outbox, tokens, metrics, null, new JobIdWindow(0));
   }
 
-  /** With the tenants' budgets, whose spend of today it rebuilds too ({@link SpendRebuild}; null: none). */
+  /**
+   * With the tenants' budgets, whose spend of today it rebuilds too ({@link SpendRebuild}; null: none), and the
+   * window of job ids admitted lately, which it seeds with the job ids of the assignments read back.
+   */
   public Takeover(FleetConfig config, String instanceId, LeaseLedger ledger, KeyFeedback keyFeedback,
       CancelledJobs cancelled, Outbox outbox, TokenEstimator tokens, DispatcherMetrics metrics,
-      TenantBudgets budgets) {
+      TenantBudgets budgets, JobIdWindow ids) {
+    this.ids = ids;
     this.budgets = budgets;
     this.config = config;
     this.instanceId = instanceId;
@@ -119,6 +125,7 @@ public final class Takeover {
         if (spend != null) {
           spend.assignment(a, reserve, at);
         }
+        ids.seed(a.job().tenant(), a.job().jobId(), at, nowMs);
         read++;
       } catch (RuntimeException e) {
         LOG.debug("skipping unreadable assignment at {}-{}@{}", r.topic(), r.partition(), r.offset());

@@ -36,7 +36,9 @@ import org.apache.kafka.common.TopicPartition;
  *       its deadline: {@code expired};</li>
  *   <li>a job no route of its chain could ever serve: {@code rejected} with {@code no_key} or
  *       {@code prompt_too_large};</li>
- *   <li>a reply topic proven missing: dead-lettered.</li>
+ *   <li>a reply topic proven missing: dead-lettered;</li>
+ *   <li>a valid job whose {@code job_id} was admitted within {@code dispatcher.dedupe_window_ms}
+ *       ({@link JobIdWindow}): nothing (no second run, no second result), counted and logged.</li>
  * </ul>
  *
  * Queued jobs leave again through {@link #sweep} when their deadline passes or a cancel names them.
@@ -55,6 +57,7 @@ public final class Admission {
   private final Backoff backoff;
   private final TokenEstimator tokens;
   private final ServabilityCheck servability;
+  private final JobIdWindow ids;
   /** Job records whose reply topic was not listed yet, waiting for a fresh listing. */
   private final List<Parked> parked = new ArrayList<>();
   private ReplyTopics replyTopics;
@@ -68,6 +71,14 @@ public final class Admission {
   public Admission(FleetConfig config, JobIntake intake, LaneTopics lanes, ReadyQueues<Pending> queues,
       Outbox outbox, CancelledJobs cancelled, Backoff backoff, TokenEstimator tokens,
       ServabilityCheck servability) {
+    this(config, intake, lanes, queues, outbox, cancelled, backoff, tokens, servability, new JobIdWindow(0));
+  }
+
+  /** With the window of job ids admitted lately ({@link JobIdWindow}): a job produced twice runs once. */
+  public Admission(FleetConfig config, JobIntake intake, LaneTopics lanes, ReadyQueues<Pending> queues,
+      Outbox outbox, CancelledJobs cancelled, Backoff backoff, TokenEstimator tokens,
+      ServabilityCheck servability, JobIdWindow ids) {
+    this.ids = ids;
     this.config = config;
     this.intake = intake;
     this.lanes = lanes;
@@ -187,6 +198,12 @@ public final class Admission {
     }
     Job job = dispatch.job();
     int prior = dispatch.attempt() - 1;
+    // a fresh job record (not a retry, not its own copy read back from a spill partition) whose id ran lately
+    if (lane != Lane.RETRY && !fromSpill && ids.offer(job.tenant(), job.jobId(),
+        JobIdWindow.position(r.topic(), r.partition(), r.offset()), nowMs) == JobIdWindow.Verdict.DUPLICATE) {
+      outbox.add(tp, r.offset(), new Decision.Duplicate(job.jobId()), r);
+      return;
+    }
     if (cancelled.contains(job.jobId())) {
       outbox.answer(tp, r.offset(), r, job, JobStatus.CANCELLED, ErrorCodes.CANCELLED, "cancelled before it ran",
           prior);

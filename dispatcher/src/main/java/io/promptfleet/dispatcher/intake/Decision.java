@@ -39,6 +39,12 @@ public sealed interface Decision {
   record Spill(org.apache.kafka.common.TopicPartition to) implements Decision {}
 
   /**
+   * A job whose {@code job_id} was admitted within {@code dispatcher.dedupe_window_ms} ({@link JobIdWindow}): no
+   * second run, no second result; its offset passes with the round's transaction.
+   */
+  record Duplicate(String jobId) implements Decision {}
+
+  /**
    * An assignment the workers' share group archived after its delivery limit: the job's one result, and the
    * dispatcher-made {@code lease_released} event that marks it answered (for a dispatcher that takes over).
    */

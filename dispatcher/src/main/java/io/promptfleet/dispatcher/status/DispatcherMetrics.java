@@ -45,6 +45,8 @@ public final class DispatcherMetrics extends MeterCatalogue<DispatcherMetrics.Sp
         "in-flight leases restored from Kafka when this dispatcher became active"),
     TRANSACTIONS_ABORTED("promptfleet.dispatcher.transactions.aborted", Meter.Type.COUNTER, null,
         "dispatch transactions aborted and rewound"),
+    DUPLICATES("promptfleet.dispatcher.duplicates", Meter.Type.COUNTER, null,
+        "job records whose job_id was admitted within dispatcher.dedupe_window_ms: not run again"),
     RECORDS_SKIPPED("promptfleet.dispatcher.records.skipped", Meter.Type.COUNTER, null,
         "job records read again after a rewind or takeover and skipped: the committed offset's metadata says they "
             + "were handled"),
@@ -119,6 +121,7 @@ public final class DispatcherMetrics extends MeterCatalogue<DispatcherMetrics.Sp
   public final Counter leasesRebuilt;
   public final Counter transactionsAborted;
   public final Counter recordsSkipped;
+  public final Counter duplicates;
   public final Counter offsetMapOverflows;
 
   public DispatcherMetrics(MeterRegistry registry) {
@@ -130,6 +133,7 @@ public final class DispatcherMetrics extends MeterCatalogue<DispatcherMetrics.Sp
     leasesRebuilt = counter(Spec.LEASES_REBUILT);
     transactionsAborted = counter(Spec.TRANSACTIONS_ABORTED);
     recordsSkipped = counter(Spec.RECORDS_SKIPPED);
+    duplicates = counter(Spec.DUPLICATES);
     offsetMapOverflows = counter(Spec.OFFSET_MAP_OVERFLOWS);
   }
 

@@ -240,7 +240,16 @@ public final class TransactionWriter {
   }
 
   private void emit(Decision d, Inbound r, RecordSink sink) {
-    if (d instanceof Decision.DeadLetter dl) {
+    if (d instanceof Decision.Duplicate dup) {
+      // nothing to write: the offset passes with this transaction; logged at 1, 2, 4, 8, ... (a batch re-run may
+      // bring millions)
+      metrics.duplicates.increment();
+      long n = (long) metrics.duplicates.count();
+      if (Long.bitCount(n) == 1) {
+        LOG.info("job {} at {}-{}@{}: its job_id was admitted within dispatcher.dedupe_window_ms; not run again, no "
+            + "second result ({} such duplicates so far)", dup.jobId(), r.topic(), r.partition(), r.offset(), n);
+      }
+    } else if (d instanceof Decision.DeadLetter dl) {
       RecordHeaders h = new RecordHeaders();
       r.headers().forEach(h::add);
       h.add(DeadLetterHeaders.REASON, dl.reason().getBytes(StandardCharsets.UTF_8));

@@ -15,6 +15,7 @@ import io.promptfleet.dispatcher.capacity.KeyPool;
 import io.promptfleet.dispatcher.capacity.TokenEstimator;
 import io.promptfleet.dispatcher.feedback.KeyFeedback;
 import io.promptfleet.dispatcher.intake.CancelledJobs;
+import io.promptfleet.dispatcher.intake.JobIdWindow;
 import io.promptfleet.dispatcher.intake.Decision;
 import io.promptfleet.dispatcher.intake.Inbound;
 import io.promptfleet.dispatcher.intake.Outbox;
@@ -101,7 +102,7 @@ class TakeoverTenantSpendTest {
         new ManualClock()), new StatusBoard(CONFIG), metrics, "d2");
     TenantBudgets after = new TenantBudgets(CONFIG, new DispatcherMetrics(new SimpleMeterRegistry()));
     Takeover takeover = new Takeover(CONFIG, "d2", ledger, new KeyFeedback(CONFIG, keys, () -> 0, metrics),
-        new CancelledJobs(100), new Outbox(), tokens, metrics, after);
+        new CancelledJobs(100), new Outbox(), tokens, metrics, after, new JobIdWindow(0));
 
     takeover.activate("t2-", List.of(written(a1, 0), written(a2, 1), written(a3, 2)),
         List.of(released("a1", 70, T0 + 3_000), snapshotRecord, released("a2", 30, T0 + 10_000)), NOW);
