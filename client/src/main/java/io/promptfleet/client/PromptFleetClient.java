@@ -17,6 +17,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Predicate;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.consumer.OffsetAndTimestamp;
@@ -54,6 +55,9 @@ public final class PromptFleetClient implements AutoCloseable {
   private final KafkaProducer<String, byte[]> producer;
   private final KafkaConsumer<String, byte[]> consumer;
   private final Map<String, Pending> pending = new ConcurrentHashMap<>();
+  /** Results read for ids nobody waits for yet that {@link Builder#keepUnclaimedResults} asked to keep. */
+  private final Map<String, Result> unclaimed = new ConcurrentHashMap<>();
+  private final Predicate<String> keep;
   private final Thread thread;
   private final CountDownLatch started = new CountDownLatch(1);
   private final CountDownLatch stopped = new CountDownLatch(1);
@@ -94,6 +98,7 @@ public final class PromptFleetClient implements AutoCloseable {
     c.put("enable.auto.commit", false);
     this.consumer = new KafkaConsumer<>(c);
     Instant from = b.readFrom;
+    this.keep = b.keepUnclaimed;
     this.thread = new Thread(() -> run(from), "pf-client-replies");
     this.thread.setDaemon(true);
     this.thread.start();
@@ -135,6 +140,9 @@ public final class PromptFleetClient implements AutoCloseable {
     if (existing != null) {
       return existing.future; // idempotent: the same job is already on its way
     }
+    if (claim(job.jobId(), fresh)) {
+      return fresh.future; // answered already (read back from before this client started): not produced again
+    }
     byte[] bytes;
     try {
       bytes = job.toBytes(replyTopic, defaultModel);
@@ -153,7 +161,27 @@ public final class PromptFleetClient implements AutoCloseable {
 
   /** Waits for the result of a job submitted earlier (e.g. before a restart), without producing it again. */
   public CompletableFuture<Result> await(String jobId, ChunkListener listener) {
-    return pending.computeIfAbsent(jobId, k -> new Pending(listener)).future;
+    Pending fresh = new Pending(listener);
+    Pending existing = pending.putIfAbsent(jobId, fresh);
+    if (existing != null) {
+      return existing.future;
+    }
+    claim(jobId, fresh);
+    return fresh.future;
+  }
+
+  /**
+   * Completes {@code p} with a kept result of {@code jobId}, if one was read. The reply thread keeps a result, then
+   * looks for a waiter; a submitter registers, then looks for a kept result: whoever removes it delivers it, once.
+   */
+  private boolean claim(String jobId, Pending p) {
+    Result kept = unclaimed.remove(jobId);
+    if (kept == null) {
+      return false;
+    }
+    pending.remove(jobId, p);
+    p.future.complete(kept);
+    return true;
   }
 
   /**
@@ -227,6 +255,8 @@ public final class PromptFleetClient implements AutoCloseable {
           Pending p = r.key() == null ? null : pending.get(r.key());
           if (p != null) {
             deliver(r.key(), p, r);
+          } else if (r.key() != null && keep != null && keep.test(r.key())) {
+            keepUnclaimed(r);
           }
         }
       }
@@ -238,6 +268,23 @@ public final class PromptFleetClient implements AutoCloseable {
     } finally {
       consumer.close(Duration.ofSeconds(5));
       stopped.countDown();
+    }
+  }
+
+  /** A result for a kept id nobody waits for yet: kept until {@link #submit} or {@link #await} claims it. */
+  private void keepUnclaimed(ConsumerRecord<String, byte[]> r) {
+    Reply reply;
+    try {
+      reply = Json.read(r.value(), Reply.class);
+    } catch (RuntimeException e) {
+      return;
+    }
+    if (reply instanceof Result res) {
+      unclaimed.put(r.key(), res);
+      Pending p = pending.get(r.key());
+      if (p != null) {
+        claim(r.key(), p);
+      }
     }
   }
 
@@ -312,6 +359,7 @@ public final class PromptFleetClient implements AutoCloseable {
     private String cancelsTopic;
     private String defaultModel;
     private Instant readFrom;
+    private Predicate<String> keepUnclaimed;
     private final Map<String, Object> kafkaProperties = new HashMap<>();
 
     private Builder(String bootstrapServers) {
@@ -347,6 +395,19 @@ public final class PromptFleetClient implements AutoCloseable {
     /** Read replies from this time on instead of from now: to re-attach to jobs submitted before a restart. */
     public Builder readFrom(Instant from) {
       this.readFrom = from;
+      return this;
+    }
+
+    /**
+     * Keeps the results read for job ids matching {@code jobIds} that nobody waits for yet, until {@link #submit}
+     * or {@link #await} asks for them: a job submitted again that already has a result (read back with
+     * {@link #readFrom}) completes with it and is not produced again. With the fleet's idempotent job ids
+     * ({@code dispatcher.dedupe_window_ms}) a job produced twice runs once and has one result, so a client that
+     * resubmits after a crash must find the first run's result this way. Memory: one result per such id read and
+     * not claimed.
+     */
+    public Builder keepUnclaimedResults(Predicate<String> jobIds) {
+      this.keepUnclaimed = Objects.requireNonNull(jobIds, "jobIds");
       return this;
     }
 

@@ -23,6 +23,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.security.MessageDigest;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.HexFormat;
@@ -57,6 +58,9 @@ final class BatchCommand implements Callable<Integer> {
   @Option(names = "--reply-to", defaultValue = "llm.replies", description = "reply topic (default ${DEFAULT-VALUE})")
   String replyTo;
 
+  /** How far before the output's last write a resumed run reads replies back. */
+  private static final Duration RESUME_READ_BACK = Duration.ofMinutes(2);
+
   @Option(names = "--jobs-prefix", defaultValue = "llm.jobs.",
       description = "job topics are PREFIX + high|normal|low (default ${DEFAULT-VALUE})")
   String jobsPrefix;
@@ -90,8 +94,7 @@ final class BatchCommand implements Callable<Integer> {
     Semaphore inFlight = new Semaphore(window);
     Set<String> seen = new HashSet<>();
     long deadline = System.nanoTime() + Durations.parse(timeout).toNanos();
-    try (PromptFleetClient client = PromptFleetClient.builder(bootstrap).replyTopic(replyTo)
-             .jobTopicPrefix(jobsPrefix).build();
+    try (PromptFleetClient client = client(output, fileKey);
          BufferedWriter out = Files.newBufferedWriter(output, StandardCharsets.UTF_8, StandardOpenOption.CREATE,
              StandardOpenOption.APPEND);
          BufferedReader in = Files.newBufferedReader(input, StandardCharsets.UTF_8)) {
@@ -161,6 +164,22 @@ final class BatchCommand implements Callable<Integer> {
       progress.finish();
       return progress.failed.get() == 0 ? 0 : 1;
     }
+  }
+
+  /**
+   * The client of this run. A resumed run (the output has lines) reads the replies back from shortly before the
+   * output was last written and keeps the results of this file's jobs: a job of the interrupted run that was
+   * answered after its last line was written is produced again, the fleet does not run it twice (idempotent job
+   * ids), and its first result is the one this run writes.
+   */
+  private PromptFleetClient client(Path output, String fileKey) throws IOException {
+    PromptFleetClient.Builder b = PromptFleetClient.builder(bootstrap).replyTopic(replyTo).jobTopicPrefix(jobsPrefix);
+    if (Files.exists(output) && Files.size(output) > 0) {
+      String prefix = jobId(fileKey, "");
+      b.readFrom(Files.getLastModifiedTime(output).toInstant().minus(RESUME_READ_BACK))
+          .keepUnclaimedResults(id -> id.startsWith(prefix));
+    }
+    return b.build();
   }
 
   private static int inFlight(int window, Semaphore s) {

@@ -1,5 +1,7 @@
 package io.promptfleet.launcher.it;
 
+import io.promptfleet.common.job.Assignment;
+import java.time.Duration;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -75,6 +77,25 @@ class BatchIT {
       int code2 = run(fleet, in, out);
       assertThat(code2).isZero();
       assertThat(Files.lines(out).count()).isEqualTo(linesBefore);
+
+      // A run interrupted after its jobs were answered but before their lines were written: the re-run produces
+      // them again, the fleet does not run them twice (idempotent job ids), and the re-run writes the first results
+      List<String> kept = Files.readAllLines(out, StandardCharsets.UTF_8).stream()
+          .filter(l -> !l.contains("\"custom_id\":\"req-1\"") && !l.contains("\"custom_id\":\"req-2\"")).toList();
+      assertThat(kept).hasSize((int) linesBefore - 2);
+      Files.write(out, kept, StandardCharsets.UTF_8);
+      assertThat(run(fleet, in, out)).isZero();
+      Map<String, JsonNode> again = read(out);
+      assertThat(again).hasSize(37);
+      for (String id : List.of("req-1", "req-2")) {
+        assertThat(again.get(id).path("response").path("body").path("id").asText()).as(id)
+            .isEqualTo(byId.get(id).path("response").path("body").path("id").asText());
+      }
+      List<String> runs = TestFleet.readUntil(fleet.config.kafka().bootstrapServers(),
+          fleet.config.topics().assignments(), Duration.ofSeconds(3), all -> false).stream()
+          .map(r -> Json.read(r.value(), Assignment.class).job().jobId())
+          .filter(id -> id.endsWith("-req-1") || id.endsWith("-req-2")).toList();
+      assertThat(runs).as("one run each").hasSize(2);
     }
   }
 
