@@ -77,6 +77,17 @@ final class StatusCommand implements Callable<Integer> {
       b.append(String.format(Locale.ROOT, "%-30s %5d/%-5d %6.1f s ago%n", w.path("id").asText(),
           w.path("slots_free").asInt(), w.path("slots_total").asInt(), w.path("last_seen_ms").asLong() / 1000.0));
     }
+    if (!s.path("connections").isEmpty()) {
+      b.append(String.format(Locale.ROOT, "%nPROVIDER              OPEN  HTTP/2  STREAMS  WAITING  CONNECTS/S  CONNECT MS"
+          + "  FAILED  OVERLOADED%n"));
+      for (JsonNode c : s.path("connections")) {
+        b.append(String.format(Locale.ROOT, "%-20s %5d %7d %8d %8d %11.1f %11s %7d %11d%n",
+            c.path("provider").asText(), c.path("open").asInt(), c.path("http2").asInt(), c.path("streams").asInt(), c.path("waiting").asInt(),
+            c.path("connects_per_second").asDouble(), c.hasNonNull("connect_ms_mean")
+                ? String.format(Locale.ROOT, "%.1f", c.get("connect_ms_mean").asDouble()) : "-",
+            c.path("connect_failures").asLong(), c.path("connect_overloaded").asLong()));
+      }
+    }
     return b.toString();
   }
 }

@@ -17,6 +17,7 @@ import io.promptfleet.common.config.ProviderSettings;
 import io.promptfleet.common.job.Assignment;
 import io.promptfleet.common.job.ErrorCodes;
 import io.promptfleet.common.job.FleetEvent;
+import io.promptfleet.common.job.ProviderConnectionStats;
 import io.promptfleet.common.kafka.KafkaClients;
 import io.promptfleet.common.logging.LogContext;
 import io.promptfleet.worker.cancel.CancelWatcher;
@@ -35,6 +36,7 @@ import io.vertx.core.Vertx;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -268,9 +270,15 @@ public final class Worker implements AutoCloseable {
     return n;
   }
 
-  /** This worker's connections to each provider it calls (for tests, benchmarks and the status page). */
+  /** This worker's connections to each provider it calls (for tests, benchmarks and its heartbeats). */
   public Map<String, ProviderConnections> connections() {
     return Map.copyOf(clients);
+  }
+
+  /** What the heartbeat reports of each provider's connections, by provider name. */
+  List<ProviderConnectionStats> connectionStats() {
+    return clients.values().stream().map(ProviderConnections::stats)
+        .sorted(Comparator.comparing(ProviderConnectionStats::provider)).toList();
   }
 
   public int activeStreams() {
@@ -307,7 +315,8 @@ public final class Worker implements AutoCloseable {
       // Keeps the retry topic's metadata from expiring while no attempt fails, so a retry send on an event loop
       // never waits for a metadata fetch (the events topic stays fresh through these heartbeats).
       publisher.warm(config.topics().jobsRetry());
-      publisher.event(FleetEvent.heartbeat(clock.instant(), workerId, config.worker().slots(), freeSlots()))
+      publisher.event(FleetEvent.heartbeat(clock.instant(), workerId, config.worker().slots(), freeSlots(),
+          connectionStats()))
           .whenComplete((v, e) -> {
             if (e == null) {
               lastKafkaAckMillis = clock.millis();

@@ -1,12 +1,14 @@
 package io.promptfleet.common.job;
 
 import java.time.Instant;
+import java.util.List;
 import java.util.Map;
 import org.jspecify.annotations.Nullable;
 
 /**
  * What workers tell the dispatcher on {@code llm.fleet.events}: leases released (with usage and the rate-limit
- * headers seen, from which the dispatcher cools a key down on a 429 or disables it) and heartbeats with free slots.
+ * headers seen, from which the dispatcher cools a key down on a 429 or disables it) and heartbeats with free slots
+ * and the worker's connections to each provider.
  * One record type with a {@link Type}; fields that do not apply to a type are null. Build them with
  * {@link #leaseReleased} and {@link #heartbeat}.
  *
@@ -28,6 +30,9 @@ import org.jspecify.annotations.Nullable;
  * @param timeToFirstTokenMs lease_released: for the breaker's slow-call rate
  * @param slotsTotal    heartbeat: the worker's slots
  * @param slotsFree     heartbeat: free slots
+ * @param connections   heartbeat: the worker's connections to each provider it calls; absent from the heartbeats
+ *                      of workers that predate it (readers ignore fields they do not know, so older dispatchers
+ *                      read newer heartbeats)
  */
 public record FleetEvent(
     Type type,
@@ -45,12 +50,20 @@ public record FleetEvent(
     @Nullable Map<String, String> rateLimit,
     @Nullable Long timeToFirstTokenMs,
     @Nullable Integer slotsTotal,
-    @Nullable Integer slotsFree) {
+    @Nullable Integer slotsFree,
+    @Nullable List<ProviderConnectionStats> connections) {
 
   /** A worker's heartbeat: its slots and how many are free. */
   public static FleetEvent heartbeat(Instant at, String workerId, int slotsTotal, int slotsFree) {
+    return heartbeat(at, workerId, slotsTotal, slotsFree, null);
+  }
+
+  /** A worker's heartbeat with its connections to each provider (null or empty: none reported). */
+  public static FleetEvent heartbeat(Instant at, String workerId, int slotsTotal, int slotsFree,
+      @Nullable List<ProviderConnectionStats> connections) {
     return new FleetEvent(Type.WORKER_HEARTBEAT, at, workerId, null, null, null, null, null, null, null, null, null,
-        null, null, slotsTotal, slotsFree);
+        null, null, slotsTotal, slotsFree,
+        connections == null || connections.isEmpty() ? null : List.copyOf(connections));
   }
 
   /** The release of an assignment's lease, to be completed with what the attempt saw ({@link Released}). */
@@ -119,7 +132,7 @@ public record FleetEvent(
     /** The event, said by {@code workerId} at {@code at}. */
     public FleetEvent by(String workerId, Instant at) {
       return new FleetEvent(Type.LEASE_RELEASED, at, workerId, leaseId, jobId, keyId, route, outcome, statusCode,
-          errorCode, usage, retryAfterMs, rateLimit, timeToFirstTokenMs, null, null);
+          errorCode, usage, retryAfterMs, rateLimit, timeToFirstTokenMs, null, null, null);
     }
   }
 

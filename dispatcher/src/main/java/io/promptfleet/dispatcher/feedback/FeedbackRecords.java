@@ -25,12 +25,20 @@ public final class FeedbackRecords {
   /**
    * The fleet event in the record.
    *
-   * @throws RuntimeException when it cannot be read or has no type (the message says why)
+   * @throws RuntimeException when it cannot be read, has no type, or reports connections of no provider (the
+   *                          message says why)
    */
   public static FleetEvent fleetEvent(Inbound r) {
     FleetEvent e = Json.read(r.value(), FleetEvent.class);
     if (e.type() == null) {
       throw new IllegalArgumentException("no type");
+    }
+    if (e.connections() != null) {
+      for (int i = 0; i < e.connections().size(); i++) {
+        if (e.connections().get(i) == null || e.connections().get(i).provider() == null) {
+          throw new IllegalArgumentException("connections[" + i + "] names no provider");
+        }
+      }
     }
     return e;
   }

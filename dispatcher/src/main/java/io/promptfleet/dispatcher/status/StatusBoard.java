@@ -12,8 +12,9 @@ import java.util.Map;
 import java.util.TreeMap;
 
 /**
- * Collects what the status snapshot needs beyond the dispatcher's own state: worker heartbeats, tokens and cost
- * from released leases, a tokens-per-second rate over the last ten seconds.
+ * Collects what the status snapshot needs beyond the dispatcher's own state: worker heartbeats (and the workers'
+ * connections to each provider they report, {@link ConnectionBoard}), tokens and cost from released leases, a
+ * tokens-per-second rate over the last ten seconds.
  *
  * <p>Not thread-safe: fed by the dispatcher thread. What other threads read is the immutable
  * {@link StatusSnapshot} the dispatcher builds from it.
@@ -25,6 +26,7 @@ public final class StatusBoard {
   private final Map<String, RouteSettings> routesByName = new HashMap<>();
   private final Map<String, FleetEvent> workers = new TreeMap<>();
   private final Map<String, Long> workerSeenAt = new HashMap<>();
+  private final ConnectionBoard connections = new ConnectionBoard();
   private final ArrayDeque<long[]> recentTokens = new ArrayDeque<>();
   private long tokens;
   private double cost;
@@ -43,6 +45,7 @@ public final class StatusBoard {
     }
     workers.put(e.workerId(), e);
     workerSeenAt.put(e.workerId(), nowMs);
+    connections.heartbeat(e.workerId(), e.at() == null ? nowMs : e.at().toEpochMilli(), e.connections());
   }
 
   /** A lease was released with this usage on this route (name as in assignments: provider/model). */
@@ -83,11 +86,20 @@ public final class StatusBoard {
     return sum / (RATE_WINDOW_MS / 1000.0);
   }
 
+  /**
+   * The workers' connections to each provider, summed; call after {@link #workers}, which forgets the workers that
+   * are gone.
+   */
+  public List<StatusSnapshot.ProviderConnectionStatus> connections() {
+    return connections.providers();
+  }
+
   public List<StatusSnapshot.WorkerStatus> workers(long nowMs) {
     for (Iterator<Map.Entry<String, Long>> it = workerSeenAt.entrySet().iterator(); it.hasNext(); ) {
       var e = it.next();
       if (nowMs - e.getValue() > WORKER_GONE_MS) {
         workers.remove(e.getKey());
+        connections.forget(e.getKey());
         it.remove();
       }
     }

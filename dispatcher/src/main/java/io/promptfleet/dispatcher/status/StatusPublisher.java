@@ -17,7 +17,8 @@ import java.util.Set;
 /**
  * Every 500 ms, a fresh immutable {@link StatusSnapshot} of the dispatcher's state, for the dashboard,
  * {@code promptfleet status} and the gauges: queue depth per lane, every key's use of its limits, cooldowns and
- * disabled keys, breaker states, slow routes and fallback traffic, workers from heartbeats, and totals.
+ * disabled keys, breaker states, slow routes and fallback traffic, workers and their connections to each provider
+ * from heartbeats, and totals.
  *
  * <p>{@link #maybePublish} runs on the dispatcher thread, which alone reads the state; {@link #current()} is safe
  * from any thread (it returns the last published snapshot, at most about half a second old).
@@ -87,7 +88,7 @@ public final class StatusPublisher {
       }
     }
     current = new StatusSnapshot(Instant.ofEpochMilli(nowMs), new StatusSnapshot.DispatcherInfo(instanceId, active),
-        q, ks, rs, board.workers(nowMs), new StatusSnapshot.Totals((long) metrics.dispatched.count(), board.tokens(),
-        board.tokensPerSecond(nowMs), board.cost()));
+        q, ks, rs, board.workers(nowMs), board.connections(), new StatusSnapshot.Totals(
+        (long) metrics.dispatched.count(), board.tokens(), board.tokensPerSecond(nowMs), board.cost()));
   }
 }

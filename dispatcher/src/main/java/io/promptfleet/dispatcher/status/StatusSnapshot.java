@@ -13,10 +13,11 @@ import java.util.Map;
  * @param keys       every key's use of its limits
  * @param routes     every route's breaker state, slowness and fallback traffic
  * @param workers    workers seen by heartbeat in the last minute
+ * @param connections those workers' connections to each provider, summed (from their heartbeats)
  * @param totals     assignments, tokens, tokens/s and cost since this dispatcher started
  */
 public record StatusSnapshot(Instant at, DispatcherInfo dispatcher, Map<String, Integer> queues, List<KeyStatus> keys,
-    List<RouteStatus> routes, List<WorkerStatus> workers, Totals totals) {
+    List<RouteStatus> routes, List<WorkerStatus> workers, List<ProviderConnectionStatus> connections, Totals totals) {
 
   /** This dispatcher. */
   public record DispatcherInfo(String instance, boolean active) {}
@@ -44,11 +45,36 @@ public record StatusSnapshot(Instant at, DispatcherInfo dispatcher, Map<String, 
   /** One worker, from its last heartbeat. */
   public record WorkerStatus(String id, int slotsTotal, int slotsFree, long lastSeenMs) {}
 
+  /**
+   * The fleet's connections to one provider: gauges and totals summed over the workers' last heartbeats, rates over
+   * each worker's last heartbeat interval (summed).
+   *
+   * @param provider                   the provider's configured name
+   * @param workers                    workers that reported connections to it
+   * @param open                       connections open
+   * @param http2                      of those, HTTP/2 connections
+   * @param streams                    exchanges in flight on them
+   * @param streamsPerConnection       streams / open (at most 1 over HTTP/1.1)
+   * @param waiting                    requests waiting for a connection (connect gate or pool)
+   * @param opened                     connections opened since the workers started
+   * @param connectsPerSecond          connections opened per second, lately
+   * @param connectMsMean              mean connect time (TCP, TLS handshake, ALPN) of those connects; null when
+   *                                   none
+   * @param connectFailures            connects that failed for the provider's reasons ({@code connect_failed})
+   * @param connectFailuresPerSecond   of those, per second lately
+   * @param connectOverloaded          connects lost to the workers' own load ({@code connect_overloaded})
+   * @param connectOverloadedPerSecond of those, per second lately
+   */
+  public record ProviderConnectionStatus(String provider, int workers, int open, int http2, int streams,
+      double streamsPerConnection, int waiting, long opened, double connectsPerSecond, Double connectMsMean,
+      long connectFailures, double connectFailuresPerSecond, long connectOverloaded,
+      double connectOverloadedPerSecond) {}
+
   /** Running totals. */
   public record Totals(long assignments, long tokens, double tokensPerSecond, double costUsd) {}
 
   public static StatusSnapshot starting(String instance) {
     return new StatusSnapshot(Instant.now(), new DispatcherInfo(instance, false), Map.of(), List.of(), List.of(),
-        List.of(), new Totals(0, 0, 0, 0));
+        List.of(), List.of(), new Totals(0, 0, 0, 0));
   }
 }

@@ -9,8 +9,10 @@ import io.promptfleet.common.config.FleetConfig;
 import io.promptfleet.common.config.TopicSettings;
 import io.promptfleet.common.job.Assignment;
 import io.promptfleet.common.job.ErrorCodes;
+import io.promptfleet.common.job.FleetEvent;
 import io.promptfleet.common.job.Job;
 import io.promptfleet.common.job.Priority;
+import io.promptfleet.common.job.ProviderConnectionStats;
 import io.promptfleet.common.job.Route;
 import io.promptfleet.dispatcher.capacity.KeyPool;
 import io.promptfleet.dispatcher.capacity.Lease;
@@ -111,6 +113,52 @@ class FeedbackRouterTest {
       assertThat(w.id()).isEqualTo("w7");
       assertThat(w.slotsFree()).isEqualTo(60);
     });
+  }
+
+  @Test
+  void shouldShowTheConnectionsAWorkerReportsInItsHeartbeat() {
+    FleetEvent beat = FleetEvent.heartbeat(Instant.ofEpochMilli(T0), "w7", 64, 60,
+        List.of(new ProviderConnectionStats("p", 3, 1, 12, 2, 40, 40, 80_000, 4, 6)));
+
+    router.apply(Fixtures.event(T.fleetEvents(), 0, beat, T0), T0);
+
+    assertThat(board.connections()).singleElement().satisfies(p -> {
+      assertThat(p.provider()).isEqualTo("p");
+      assertThat(p.open()).isEqualTo(3);
+      assertThat(p.http2()).isEqualTo(1);
+      assertThat(p.streams()).isEqualTo(12);
+      assertThat(p.waiting()).isEqualTo(2);
+      assertThat(p.opened()).isEqualTo(40);
+      assertThat(p.connectFailures()).isEqualTo(4);
+      assertThat(p.connectOverloaded()).isEqualTo(6);
+    });
+  }
+
+  @Test
+  void shouldReadHeartbeatsOfOlderAndNewerWorkers() {
+    byte[] older = ("{\"type\":\"worker_heartbeat\",\"at\":\"2026-01-01T00:00:00Z\",\"worker_id\":\"old\","
+        + "\"slots_total\":8,\"slots_free\":8}").getBytes(StandardCharsets.UTF_8);
+    byte[] newer = ("{\"type\":\"worker_heartbeat\",\"at\":\"2026-01-01T00:00:00Z\",\"worker_id\":\"new\","
+        + "\"slots_total\":8,\"slots_free\":8,\"drain\":true,\"connections\":[{\"provider\":\"p\",\"open\":2,"
+        + "\"pool_age_ms\":9}]}").getBytes(StandardCharsets.UTF_8);
+
+    router.apply(Fixtures.record(T.fleetEvents(), 0, T0, "old", older), T0);
+    router.apply(Fixtures.record(T.fleetEvents(), 1, T0, "new", newer), T0);
+
+    assertThat(board.workers(T0)).extracting(w -> w.id()).containsExactly("new", "old");
+    assertThat(board.connections()).singleElement().satisfies(p -> assertThat(p.open()).isEqualTo(2));
+  }
+
+  @Test
+  void shouldDeadLetterAHeartbeatWhoseConnectionsNameNoProvider() {
+    byte[] bad = ("{\"type\":\"worker_heartbeat\",\"at\":\"2026-01-01T00:00:00Z\",\"worker_id\":\"w\","
+        + "\"connections\":[{\"open\":2}]}").getBytes(StandardCharsets.UTF_8);
+
+    router.apply(Fixtures.record(T.fleetEvents(), 0, T0, "w", bad), T0);
+
+    assertThat(board.connections()).isEmpty();
+    assertThat(outbox.entries()).singleElement().satisfies(e -> assertThat(((Decision.DeadLetter) e.decision())
+        .reason()).isEqualTo("unreadable fleet event: connections[0] names no provider"));
   }
 
   @Test

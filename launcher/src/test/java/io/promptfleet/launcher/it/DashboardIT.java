@@ -18,8 +18,9 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The dispatcher's dashboard in a real headless Chromium while jobs run: the page renders keys, routes and
- * workers, and its numbers move. Needs /usr/bin/chromium (.ci/run installs it); skipped elsewhere when absent.
+ * The dispatcher's dashboard in a real headless Chromium while jobs run: the page renders keys, routes, workers
+ * and their provider connections, and its numbers move. Needs /usr/bin/chromium (.ci/run installs it); skipped
+ * elsewhere when absent.
  */
 class DashboardIT {
   private static final Path CHROMIUM = Path.of("/usr/bin/chromium");
@@ -55,6 +56,9 @@ class DashboardIT {
       assertThat(second).contains("<span id=\"error\"></span>"); // the page reached /api/status
       assertThat(assignments2).as("assignments shown by the page").isGreaterThan(assignments1);
       assertThat(number(second, "tokens-total")).isPositive();
+      assertThat(second).contains("Provider connections");
+      assertThat(number(second, "connections-sim-opened")).as("connections the workers opened to the simulator, "
+          + "from their heartbeats").isPositive();
     }
   }
 

@@ -1,6 +1,7 @@
 package io.promptfleet.worker.upstream;
 
 import io.promptfleet.common.config.ConnectionSettings;
+import io.promptfleet.common.job.ProviderConnectionStats;
 import io.promptfleet.worker.metrics.WorkerMetrics;
 import io.promptfleet.worker.metrics.WorkerMetrics.Spec;
 import io.micrometer.core.instrument.Timer;
@@ -43,7 +44,8 @@ import java.util.function.LongSupplier;
  *
  * <p>Meters per provider: connections open and opened, streams in flight and per connection, requests waiting for a
  * connect slot, connects in progress, the time a request took to get a new connection (TCP connect, TLS handshake
- * and, over TLS, ALPN), and connect failures by cause.
+ * and, over TLS, ALPN), and connect failures by cause. The worker's heartbeats carry the same counts ({@link
+ * #stats}), from which the dispatcher's status shows them per provider for the whole fleet.
  *
  * <p>Thread-safe: requests come from every event loop. Each request's callbacks run on the context that asked.
  */
@@ -66,6 +68,11 @@ public final class ProviderConnections implements AutoCloseable {
   private final AtomicLong opened = new AtomicLong();
   private final AtomicInteger streams = new AtomicInteger();
   private final AtomicInteger http2 = new AtomicInteger();
+  /** Summed time of the connects the first requests on new connections waited for (for {@link #stats()}). */
+  private final AtomicLong connectNanos = new AtomicLong();
+  private final AtomicLong connectsTimed = new AtomicLong();
+  private final AtomicLong failedProvider = new AtomicLong();
+  private final AtomicLong failedLocal = new AtomicLong();
   /** Connections established and not yet given to a request: the first request on one took a new connection. */
   private final Set<HttpConnection> fresh = ConcurrentHashMap.newKeySet();
 
@@ -171,6 +178,7 @@ public final class ProviderConnections implements AutoCloseable {
         w.promise().complete(req);
       } else {
         ConnectFailure f = classify(ar.cause(), opened.get() > establishedBefore, poolFull);
+        (f.local() ? failedLocal : failedProvider).incrementAndGet();
         if (metrics != null) {
           metrics.counter(Spec.PROVIDER_CONNECT_FAILURES, provider, f.cause(), Boolean.toString(f.local())).increment();
         }
@@ -202,8 +210,11 @@ public final class ProviderConnections implements AutoCloseable {
         http2.decrementAndGet();
       });
     }
+    long took = nanos.getAsLong() - t0;
+    connectNanos.addAndGet(took);
+    connectsTimed.incrementAndGet();
     if (metrics != null) {
-      connectTime.record(nanos.getAsLong() - t0, TimeUnit.NANOSECONDS);
+      connectTime.record(took, TimeUnit.NANOSECONDS);
       metrics.counter(Spec.PROVIDER_CONNECTIONS_OPENED, provider, h2 ? "h2" : "http/1.1").increment();
     }
   }
@@ -257,6 +268,31 @@ public final class ProviderConnections implements AutoCloseable {
   /** Streams (exchanges) in flight on this provider's connections. */
   public int streams() {
     return streams.get();
+  }
+
+  /**
+   * Requests that got no connection since start: the provider's failures ({@code connect_failed}) when
+   * {@code local} is false, the worker's own overload ({@code connect_overloaded}) when true.
+   */
+  public long connectFailures(boolean local) {
+    return (local ? failedLocal : failedProvider).get();
+  }
+
+  /** Summed time, since start, that first requests on new connections waited for them (TCP, TLS, ALPN). */
+  public long connectTimeNanos() {
+    return connectNanos.get();
+  }
+
+  /** Connects whose time is in {@link #connectTimeNanos()}. */
+  public long connectsTimed() {
+    return connectsTimed.get();
+  }
+
+  /** All of the above at once, as a heartbeat reports it (each value read on its own, not one consistent cut). */
+  public ProviderConnectionStats stats() {
+    return new ProviderConnectionStats(provider, open.get(), http2.get(), streams.get(), waitingForConnection(),
+        opened.get(), connectsTimed.get(), TimeUnit.NANOSECONDS.toMicros(connectNanos.get()), failedProvider.get(),
+        failedLocal.get());
   }
 
   /** The pooled client (for tests and benchmarks that inspect it). */
