@@ -75,6 +75,8 @@ public final class ProviderConnections implements AutoCloseable {
   private final AtomicLong failedLocal = new AtomicLong();
   /** Connections established and not yet given to a request: the first request on one took a new connection. */
   private final Set<HttpConnection> fresh = ConcurrentHashMap.newKeySet();
+  /** Open connections that speak HTTP/2 (known from their first request). */
+  private final Set<HttpConnection> speaksHttp2 = ConcurrentHashMap.newKeySet();
 
   private record Waiter(Context context, RequestOptions options, Promise<HttpClientRequest> promise) {}
 
@@ -196,19 +198,17 @@ public final class ProviderConnections implements AutoCloseable {
     c.closeHandler(v -> {
       open.decrementAndGet();
       fresh.remove(c);
+      if (speaksHttp2.remove(c)) {
+        http2.decrementAndGet();
+      }
     });
   }
 
   /** The first request on a new connection: what it took, and which protocol the connection speaks. */
   private void firstOnConnection(HttpClientRequest req, long t0) {
     boolean h2 = req.version() == HttpVersion.HTTP_2;
-    if (h2) {
+    if (h2 && speaksHttp2.add(req.connection())) {
       http2.incrementAndGet();
-      req.connection().closeHandler(v -> {
-        open.decrementAndGet();
-        fresh.remove(req.connection());
-        http2.decrementAndGet();
-      });
     }
     long took = nanos.getAsLong() - t0;
     connectNanos.addAndGet(took);
