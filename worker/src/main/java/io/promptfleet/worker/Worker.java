@@ -24,6 +24,7 @@ import io.promptfleet.worker.cancel.CancelWatcher;
 import io.promptfleet.worker.cancel.RecentCancels;
 import io.promptfleet.worker.metrics.WorkerMetrics;
 import io.promptfleet.worker.metrics.WorkerMetrics.Spec;
+import io.promptfleet.worker.poll.Answered;
 import io.promptfleet.worker.poll.Lane;
 import io.promptfleet.worker.poll.LaneListener;
 import io.promptfleet.worker.stream.CompletionCall;
@@ -70,6 +71,11 @@ import org.slf4j.LoggerFactory;
  */
 public final class Worker implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(Worker.class);
+  /**
+   * How far back a redelivered assignment's terminal record is looked for: its earlier delivery's lock expired
+   * within the share group's lock duration (30 s by default) of that worker's death.
+   */
+  private static final Duration ANSWERED_LOOKBACK = Duration.ofMinutes(10);
 
   private final FleetConfig config;
   private final WorkerOptions options;
@@ -149,6 +155,11 @@ public final class Worker implements AutoCloseable {
       }
 
       @Override
+      public void onAnswered(ConsumerRecord<String, byte[]> record, Lane lane, Answered answered) {
+        Worker.this.onAnswered(record, lane, answered);
+      }
+
+      @Override
       public void onAcquired(int records) {
         acquired.record(records);
       }
@@ -165,6 +176,12 @@ public final class Worker implements AutoCloseable {
       var sc = KafkaClients.shareConsumer(config.kafka(), name, w.shareGroup(), batch);
       Lane lane = new Lane(name, sc, config.topics().assignments(), options.renewAfterMax(), clock, laneListener);
       lane.acquireWhen(() -> waitingForConnection() < batch);
+      Map<String, Object> check = KafkaClients.common(config.kafka(), name + "-answered");
+      check.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class);
+      check.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class);
+      check.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
+      check.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+      lane.checkRedeliveries(check, config.topics().jobsRetry(), ANSWERED_LOOKBACK);
       lanes.add(lane);
     }
     Map<String, Object> cp = KafkaClients.common(config.kafka(), "pf-" + workerId + "-cancels");
@@ -394,6 +411,24 @@ public final class Worker implements AutoCloseable {
         call.start();
       }
     });
+  }
+
+  /**
+   * Runs on a lane thread: an assignment delivered again whose attempt already wrote its terminal record (the worker
+   * that ran it died before acknowledging). Not run again, so no second result: its lease is released (the dead
+   * worker may not have said so) and it is acknowledged.
+   */
+  private void onAnswered(ConsumerRecord<String, byte[]> record, Lane lane, Answered answered) {
+    try {
+      Assignment a = Json.read(record.value(), Assignment.class);
+      LOG.info("job {} lease {}: delivered again, but its attempt was answered already ({} at {}); not run again",
+          a.job().jobId(), a.leaseId(), answered.outcome().wireName(), answered.where());
+      publisher.event(FleetEvent.leaseReleased(a, answered.outcome()).by(workerId, clock.instant()));
+    } catch (RuntimeException e) {
+      LOG.warn("answered assignment at {}-{}@{}: cannot release its lease: {}", record.topic(), record.partition(),
+          record.offset(), e.toString());
+    }
+    lane.acknowledge(record, AcknowledgeType.ACCEPT);
   }
 
   /** Runs on the cancel watcher's thread. */

@@ -62,6 +62,8 @@ public final class Lane {
   private volatile boolean connected;
   private volatile long lastPollMillis;
   private KafkaShareConsumer<String, byte[]> consumer;
+  /** Made by {@link #checkRedeliveries}; used and closed by the lane thread. */
+  private volatile AnsweredCheck answeredCheck;
 
   private record Ack(ConsumerRecord<String, byte[]> record, AcknowledgeType type) {}
 
@@ -114,6 +116,18 @@ public final class Lane {
     this.mayAcquire = condition;
   }
 
+  /**
+   * Before handing out a record delivered more than once, look for the terminal record of its attempt
+   * ({@link AnsweredCheck}); one found goes to {@link LaneListener#onAnswered} instead of being run again. Call
+   * before {@link #start}.
+   *
+   * @param consumerProps a plain consumer's properties (no group), read_committed
+   * @param lookback      how far back the terminal record may be
+   */
+  public void checkRedeliveries(Map<String, Object> consumerProps, String retryTopic, Duration lookback) {
+    this.answeredCheck = new AnsweredCheck(consumerProps, retryTopic, lookback, clock);
+  }
+
   /** Stops acquiring new assignments; those in flight go on, and once it holds none the lane leaves the group. */
   public void stopPolling() {
     polling = false;
@@ -158,6 +172,9 @@ public final class Lane {
     } finally {
       connected = false;
       releaseAll();
+      if (answeredCheck != null) {
+        answeredCheck.close();
+      }
       stopped.countDown();
     }
   }
@@ -199,8 +216,22 @@ public final class Lane {
     if (!fresh.isEmpty()) {
       listener.onAcquired(fresh.size());
     }
+    Map<ConsumerRecord<String, byte[]>, Answered> answered = Map.of();
+    AnsweredCheck check = answeredCheck;
+    if (check != null) {
+      List<ConsumerRecord<String, byte[]>> again = fresh.stream()
+          .filter(r -> r.deliveryCount().orElse((short) 1) > 1).toList();
+      if (!again.isEmpty()) {
+        answered = check.answered(again);
+      }
+    }
     for (ConsumerRecord<String, byte[]> r : fresh) {
-      listener.onAssignment(r, this);
+      Answered a = answered.get(r);
+      if (a != null) {
+        listener.onAnswered(r, this, a);
+      } else {
+        listener.onAssignment(r, this);
+      }
     }
   }
 

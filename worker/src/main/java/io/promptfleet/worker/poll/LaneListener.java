@@ -20,6 +20,15 @@ public interface LaneListener {
    */
   void onLockLost(ConsumerRecord<String, byte[]> record);
 
+  /**
+   * A record delivered again whose attempt was answered already (its terminal record is in Kafka: the worker that
+   * wrote it died before acknowledging): do not run it; the listener must acknowledge it (ACCEPT) like
+   * {@link #onAssignment}. By default it is accepted at once.
+   */
+  default void onAnswered(ConsumerRecord<String, byte[]> record, Lane lane, Answered answered) {
+    lane.acknowledge(record, org.apache.kafka.clients.consumer.AcknowledgeType.ACCEPT);
+  }
+
   /** How many new records one poll acquired (only for polls that acquired some); for metrics. */
   default void onAcquired(int records) {}
 

@@ -67,12 +67,29 @@ class WorkerProcessIT {
     return p;
   }
 
+  /**
+   * Three streams on a worker killed with SIGKILL: one mid-stream, which another worker runs again; one whose
+   * result and one whose retry request were already written (as if the worker died between its terminal record and
+   * the ACCEPT, simulated by writing the record here), which the other worker does not run again: no second result,
+   * no second retry.
+   */
   @Test
   void shouldCompleteAJobOnAnotherWorkerWhenItsWorkerIsKilledMidStream() throws Exception {
     child = startChild(30_000);
     String jobId = h.jobId();
+    String answered = h.jobId();
+    String retried = h.jobId();
     h.send(h.assignment(jobId, "a long answer" + SLOW, 1));
+    h.send(h.assignment(answered, "answered before the kill" + SLOW, 1));
+    var retriedAssignment = h.assignment(retried, "retry requested before the kill" + SLOW, 1);
+    h.send(retriedAssignment);
     h.awaitFirstChunk(jobId);
+    h.awaitFirstChunk(answered);
+    h.awaitFirstChunk(retried);
+    h.produce(h.config.topics().defaultReplyTo(), answered, io.promptfleet.common.codec.Json.bytes(
+        Result.terminal(answered, JobStatus.SUCCEEDED, null, null, 1)));
+    h.produce(h.config.topics().jobsRetry(), retried, io.promptfleet.common.codec.Json.bytes(
+        new io.promptfleet.common.job.RetryRequest(retriedAssignment, 2, null, null)));
 
     child.destroyForcibly(); // SIGKILL
     assertThat(child.waitFor(30, TimeUnit.SECONDS)).isTrue();
@@ -91,6 +108,19 @@ class WorkerProcessIT {
     assertThat(h.results(jobId)).hasSize(1);
     assertThat(h.released(jobId)).singleElement().satisfies(e -> assertThat(e.outcome()).isEqualTo(io.promptfleet.common.job.LeaseOutcome.SUCCEEDED));
     assertThat(released.get(0).workerId()).isEqualTo(h.prefix + "-w0");
+
+    List<FleetEvent> releasedAnswered = h.awaitReleased(answered, 1, WAIT);
+    assertThat(releasedAnswered).as("the lease of the answered attempt is released by the second worker")
+        .singleElement().satisfies(e -> {
+          assertThat(e.outcome()).isEqualTo(io.promptfleet.common.job.LeaseOutcome.SUCCEEDED);
+          assertThat(e.workerId()).isEqualTo(h.prefix + "-w0");
+        });
+    assertThat(h.results(answered)).as("no second result").hasSize(1);
+    assertThat(h.chunks(answered, 2)).as("not run again").isEmpty();
+    assertThat(h.awaitReleased(retried, 1, WAIT)).as("its retry request was written: the dispatcher runs it next")
+        .singleElement().satisfies(e -> assertThat(e.outcome()).isEqualTo(io.promptfleet.common.job.LeaseOutcome.RETRY));
+    assertThat(h.chunks(retried, 2)).as("not run again by the share group").isEmpty();
+    assertThat(h.results(retried)).isEmpty();
   }
 
   @Test
