@@ -31,6 +31,7 @@ final class AttemptTimers {
   private long totalTimer = -1;
   private long lastActivityNanos;
   private boolean answering;
+  private boolean streams;
   private boolean stopped;
 
   /**
@@ -50,7 +51,8 @@ final class AttemptTimers {
   }
 
   /**
-   * Starts the total timer (the deadline's, when it comes first) and, for a streaming route, the first-delta timer.
+   * Starts the total timer (the deadline's, when it comes first); for a streaming route the first-delta timer starts
+   * at {@link #sent}.
    *
    * @return the failure when the job's deadline passed before the attempt started (then no timer runs), else null
    */
@@ -72,12 +74,21 @@ final class AttemptTimers {
             "the job's deadline passed after " + totalMs + " ms of streaming", status())))
         : timer.set(totalMs, id -> expire(Failure.transientFailure(ErrorCodes.TIMEOUT,
             "no complete answer within the provider's total timeout of " + totalMs + " ms", status())));
-    if (streams) {
+    this.streams = streams;
+    return null;
+  }
+
+  /**
+   * The request got its connection and went out: the first-delta timer starts now, so a wait for a connection in
+   * the worker (its connect gate, a pool at its cap) is not taken for the provider's slowness. The total timer
+   * and the deadline still bound that wait.
+   */
+  void sent() {
+    if (streams && !stopped && firstDeltaTimer < 0) {
       long firstMs = provider.firstTokenTimeoutMs();
       firstDeltaTimer = timer.set(firstMs, id -> expire(Failure.transientFailure(ErrorCodes.TIMEOUT,
-          "no first delta within " + firstMs + " ms", status())));
+          "no first delta within " + firstMs + " ms of the request", status())));
     }
-    return null;
   }
 
   /** A 200 response began: the idle timer starts now. */

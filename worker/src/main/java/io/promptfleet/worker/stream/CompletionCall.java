@@ -146,6 +146,8 @@ public final class CompletionCall implements SseListener, StreamDecoder.Events {
         return;
       }
       request = req;
+      records.sent(clock.instant());
+      timers.sent();
       req.response().onComplete(rr -> {
         if (rr.failed()) {
           conclude(Failure.transientFailure(ErrorCodes.UPSTREAM_ERROR, "the connection to provider "

@@ -45,6 +45,8 @@ final class OutcomeRecords {
   private final Clock clock;
   private final UnaryOperator<String> redact;
   private Instant requestAt;
+  /** When the request got its connection and went out (null before): first-token times count from here. */
+  private Instant sentAt;
   private Instant firstDeltaAt;
   private Instant firstTextAt;
   private boolean answering;
@@ -68,6 +70,21 @@ final class OutcomeRecords {
     if (requestAt == null) {
       requestAt = at;
     }
+  }
+
+  /**
+   * The request got its connection at {@code at} and went out: time to the first delta counts from here, so the
+   * worker's own wait for a connection ({@code ProviderConnections}) is not the provider's slowness (it is queueing:
+   * {@link #timings} counts it there). First call wins.
+   */
+  void sent(Instant at) {
+    if (sentAt == null) {
+      sentAt = at;
+    }
+  }
+
+  private Instant sentOrStarted() {
+    return sentAt != null ? sentAt : requestAt;
   }
 
   /** What the response's headers said about limits. */
@@ -110,9 +127,9 @@ final class OutcomeRecords {
     return false;
   }
 
-  /** From the request to the first delta of any kind, or null before one arrived. */
+  /** From the request going out to the first delta of any kind, or null before one arrived. */
   Long timeToFirstDeltaMs() {
-    return firstDeltaAt == null ? null : firstDeltaAt.toEpochMilli() - requestAt.toEpochMilli();
+    return firstDeltaAt == null ? null : firstDeltaAt.toEpochMilli() - sentOrStarted().toEpochMilli();
   }
 
   /** From the request to {@code end}. */
@@ -173,9 +190,9 @@ final class OutcomeRecords {
   /** Queued (enqueue to request), to first delta, total (enqueue to end) and to first text. */
   Timings timings(Instant end) {
     Instant enq = assignment.enqueuedAt() == null ? requestAt : assignment.enqueuedAt();
-    return new Timings(Math.max(0, requestAt.toEpochMilli() - enq.toEpochMilli()), timeToFirstDeltaMs(),
+    return new Timings(Math.max(0, sentOrStarted().toEpochMilli() - enq.toEpochMilli()), timeToFirstDeltaMs(),
         Math.max(0, end.toEpochMilli() - enq.toEpochMilli()),
-        firstTextAt == null ? null : firstTextAt.toEpochMilli() - requestAt.toEpochMilli());
+        firstTextAt == null ? null : firstTextAt.toEpochMilli() - sentOrStarted().toEpochMilli());
   }
 
   private Integer status() {

@@ -45,7 +45,7 @@ class ConnectFailureTest {
     assertThat(ProviderConnections.classify(timeout, true, false).local())
         .as("other connects to the host completed meanwhile: the worker overloaded it").isTrue();
     assertThat(ProviderConnections.classify(timeout, false, true).local())
-        .as("the pool was at its cap: the wait was for a free connection").isTrue();
+        .as("the worker was crowding the host (pool at its cap, or gate full): its own load").isTrue();
     assertThat(ProviderConnections.classify(new ConnectException("Connection refused"), true, true).local())
         .as("a refusal is the provider's answer, whatever else happened").isFalse();
     assertThat(ProviderConnections.classify(new SSLHandshakeException("certificate expired"), true, false).local())
