@@ -91,10 +91,12 @@ public final class CapacityWorker {
       maxOldAfterGc = Math.max(maxOldAfterGc, oldAfterGc);
       maxUsed = Math.max(maxUsed, used);
       System.out.printf(Locale.ROOT, "t=%3ds worker: streams in flight=%d (on a connection %d), connections "
-          + "open=%d (h2 %d, opened %d, waiting for one %d, connect time mean %.0f ms max %.0f ms), connect "
-          + "failures=%.0f, heap used=%d MB, old gen after last GC=%d MB, cpu=%.2f cores%n", elapsedS, active,
-          upstream, connections.openConnections(), connections.http2Connections(), connections.connectionsOpened(),
-          worker.waitingForConnection(), connectTime.mean(TimeUnit.MILLISECONDS),
+          + "open=%d (h2 %d, opened %d, waiting for one %d: %.0f past the gate, %.0f in it; connect time mean %.0f ms "
+          + "max %.0f ms), connect failures=%.0f, heap used=%d MB, old gen after last GC=%d MB, cpu=%.2f cores%n",
+          elapsedS, active, upstream, connections.openConnections(), connections.http2Connections(),
+          connections.connectionsOpened(),
+          worker.waitingForConnection(), gauge(registry, "promptfleet.worker.provider.connects.pending"),
+          gauge(registry, "promptfleet.worker.provider.connects.waiting"), connectTime.mean(TimeUnit.MILLISECONDS),
           connectTime.max(TimeUnit.MILLISECONDS), connectFailures(registry).values().stream()
               .mapToDouble(Double::doubleValue).sum(), used, oldAfterGc, (cpu1 - cpu0) / 5e9);
       cpu0 = cpu1;
@@ -197,6 +199,10 @@ public final class CapacityWorker {
           + "%n", startS, endS, meanStreams(), heldAtEnd, cores(), msPerStreamSecond(), by,
           ((cpuEnd - cpuStart) - javaThreads) / 1e9 / seconds());
     }
+  }
+
+  private static double gauge(SimpleMeterRegistry registry, String name) {
+    return registry.find(name).gauges().stream().mapToDouble(g -> g.value()).sum();
   }
 
   /** The worker's connect failures so far, by {@code cause/local}. */
