@@ -17,6 +17,7 @@ import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
+import java.util.TreeMap;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
@@ -41,14 +42,18 @@ final class BenchFleet {
     return v == null || v.isBlank() ? def : v;
   }
 
-  /** The bench fleet; its provider speaks the protocol named by env PROTOCOL (default openai). */
+  /**
+   * The bench fleet; its provider speaks the protocol named by env PROTOCOL (default openai), and its {@code
+   * connections} and {@code tls} come from env HTTP ({@code http_version}), MAX_CONNECTIONS,
+   * MAX_STREAMS_PER_CONNECTION, MAX_PENDING_CONNECTS and CA_FILE ({@code tls.ca_file}) when set.
+   */
   static FleetConfig config(String bootstrap, String prefix, String upstream, int slots, int lanes) {
     System.setProperty("PF_BENCH_KEY", "sk-bench");
     String yaml = """
         kafka: {bootstrap_servers: "%1$s"}
         topics: {prefix: %2$s, partitions: 6, assignment_partitions: 6}
         providers:
-          up: {base_url: "%3$s", protocol: %6$s}
+          up: {base_url: "%3$s", protocol: %6$s%7$s}
         keys:
           k1: {provider: up, secret_env: PF_BENCH_KEY, max_concurrency: 100000}
         models:
@@ -56,10 +61,26 @@ final class BenchFleet {
             routes:
               - {provider: up, model: mock-model}
         worker: {share_group: %2$s-workers, slots: %4$d, lanes: %5$d, http_port: 0}
-        """.formatted(bootstrap, prefix, upstream, slots, lanes, env("PROTOCOL", "openai"));
+        """.formatted(bootstrap, prefix, upstream, slots, lanes, env("PROTOCOL", "openai"), providerExtras());
     FleetConfig config = ConfigLoader.parse(yaml, Map.of(), new Properties());
     TopicAdmin.ensureFleetTopics(config);
     return config;
+  }
+
+  /** {@code , connections: {...}, tls: {...}} of the provider from the environment, or nothing. */
+  private static String providerExtras() {
+    StringBuilder connections = new StringBuilder();
+    for (String[] e : new String[][] {{"HTTP", "http_version"}, {"MAX_CONNECTIONS", "max_connections"},
+        {"MAX_STREAMS_PER_CONNECTION", "max_streams_per_connection"},
+        {"MAX_PENDING_CONNECTS", "max_pending_connects"}}) {
+      String v = env(e[0], null);
+      if (v != null) {
+        connections.append(connections.length() == 0 ? "" : ", ").append(e[1]).append(": ").append(v);
+      }
+    }
+    String out = connections.length() == 0 ? "" : ", connections: {" + connections + "}";
+    String ca = env("CA_FILE", null);
+    return ca == null ? out : out + ", tls: {ca_file: \"" + ca + "\"}";
   }
 
   /** Writes {@code n} assignments (job ids {@code prefix-i}) and waits until the broker has them all. */
@@ -84,6 +105,23 @@ final class BenchFleet {
   static long processCpuNanos() {
     return ((com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean())
         .getProcessCpuTime();
+  }
+
+  /**
+   * CPU time of live Java threads in ns, grouped by name with {@code workerId} and digits stripped (e.g. {@code
+   * vert.x-eventloop-thread-N}, {@code pf--lane-N}).
+   */
+  static Map<String, Long> threadCpuByGroup(String workerId) {
+    var mx = ManagementFactory.getThreadMXBean();
+    Map<String, Long> out = new TreeMap<>();
+    for (var info : mx.dumpAllThreads(false, false)) {
+      long t = mx.getThreadCpuTime(info.getThreadId());
+      if (t > 0) {
+        String g = info.getThreadName().replace(workerId, "").replaceAll("[0-9]+", "N");
+        out.merge(g, t, Long::sum);
+      }
+    }
+    return out;
   }
 
   static long heapUsedMb() {

@@ -62,7 +62,7 @@ public final class WorkerCpuBench {
     double warmed = awaitCompleted(registry, warmup, Duration.ofMinutes(10));
     System.out.printf(Locale.ROOT, "warm-up (JIT compiling): %.0f streams, cpu_ms_per_stream=%.3f%n", warmed,
         (BenchFleet.processCpuNanos() - warmCpu0) / 1e6 / warmed);
-    Map<String, Long> threads0 = threadCpuByGroup();
+    Map<String, Long> threads0 = BenchFleet.threadCpuByGroup(prefix + "-w");
     long gc0 = gcMillis();
     long jit0 = java.lang.management.ManagementFactory.getCompilationMXBean().getTotalCompilationTime();
     long cpu0 = BenchFleet.processCpuNanos();
@@ -87,7 +87,7 @@ public final class WorkerCpuBench {
     }
     double measured = completed(registry) - measured0;
     long cpuAll = BenchFleet.processCpuNanos() - cpu0;
-    Map<String, Long> threads1 = threadCpuByGroup();
+    Map<String, Long> threads1 = BenchFleet.threadCpuByGroup(prefix + "-w");
     long javaThreads = 0;
     StringBuilder by = new StringBuilder();
     for (var e : threads1.entrySet()) {
@@ -118,20 +118,6 @@ public final class WorkerCpuBench {
       ms += Math.max(0, gc.getCollectionTime());
     }
     return ms;
-  }
-
-  /** CPU time of live Java threads, grouped by name with digits and worker ids stripped. */
-  private static Map<String, Long> threadCpuByGroup() {
-    var mx = java.lang.management.ManagementFactory.getThreadMXBean();
-    Map<String, Long> out = new java.util.TreeMap<>();
-    for (var info : mx.dumpAllThreads(false, false)) {
-      long t = mx.getThreadCpuTime(info.getThreadId());
-      if (t > 0) {
-        String g = info.getThreadName().replaceAll("bench-cpu-[0-9a-f]+-w", "").replaceAll("[0-9]+", "N");
-        out.merge(g, t, Long::sum);
-      }
-    }
-    return out;
   }
 
   private static double completed(SimpleMeterRegistry registry) {
