@@ -8,7 +8,6 @@ import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpClientAgent;
 import io.vertx.core.http.HttpClientOptions;
 import io.vertx.core.http.HttpClientRequest;
-import io.vertx.core.http.HttpClientResponse;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.HttpVersion;
 import io.vertx.core.http.PoolOptions;
@@ -78,7 +77,7 @@ class Http2Test {
     try {
       HttpClientRequest request = client.request(new RequestOptions().setAbsoluteURI(plain.origin() + "/health"))
           .await(10, TimeUnit.SECONDS);
-      request.send().await(10, TimeUnit.SECONDS).body().await(10, TimeUnit.SECONDS);
+      request.send().compose(response -> response.body()).await(10, TimeUnit.SECONDS);
 
       assertThat(request.connection().remoteSettings().getMaxConcurrentStreams()).isEqualTo(7);
     } finally {
@@ -165,13 +164,15 @@ class Http2Test {
     RequestOptions options = new RequestOptions().setMethod(HttpMethod.POST).setAbsoluteURI(sim.baseUrl()
         + "/chat/completions").putHeader("authorization", SimulatorHarness.KEY)
         .putHeader("content-type", "application/json");
-    HttpClientResponse response = client.request(options)
+    // the body is read in the same event-loop turn as the response arrives: a handler set later may miss its end
+    return client.request(options)
         .compose(r -> r.send(Buffer.buffer(SimulatorHarness.chat(prompt, true).encode())))
-        .await(10, TimeUnit.SECONDS);
-    String body = response.body().await(10, TimeUnit.SECONDS).toString();
-    Map<String, String> headers = new java.util.TreeMap<>();
-    response.headers().forEach(h -> headers.put(h.getKey().toLowerCase(java.util.Locale.ROOT), h.getValue()));
-    return new Exchange(response.version(), headers, body);
+        .compose(response -> response.body().map(body -> {
+          Map<String, String> headers = new java.util.TreeMap<>();
+          response.headers().forEach(h -> headers.put(h.getKey().toLowerCase(java.util.Locale.ROOT), h.getValue()));
+          return new Exchange(response.version(), headers, body.toString());
+        }))
+        .await(30, TimeUnit.SECONDS); // a client's first TLS connection builds its SSL context: slow on a busy machine
   }
 
   private static CompletableFuture<Exchange> async(HttpClientAgent client, SimulatedProvider sim, String prompt) {
