@@ -6,8 +6,10 @@ import io.promptfleet.simulator.internal.SelfSignedTls;
 import io.promptfleet.simulator.internal.StatsRecorder;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
+import io.vertx.core.http.Http2Settings;
 import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpServerOptions;
+import io.vertx.core.http.HttpVersion;
 import io.vertx.core.net.PfxOptions;
 import java.nio.file.Path;
 import java.time.Clock;
@@ -15,7 +17,8 @@ import java.util.List;
 import java.util.Objects;
 
 /**
- * A simulated OpenAI-compatible provider: an HTTP/1.1 server (HTTPS when asked) with {@code GET /v1/models} and
+ * A simulated OpenAI-compatible provider: an HTTP/1.1 and HTTP/2 server (h2c with prior knowledge on plain TCP;
+ * over HTTPS, when asked, h2 or http/1.1 as the client chooses by ALPN) with {@code GET /v1/models} and
  * {@code POST /v1/chat/completions} (JSON or SSE), Azure OpenAI's chat completions paths, deterministic answers,
  * pacing by timers, and fault modes chosen per request by prompt directives ({@link Fault#toDirective()}) or by
  * {@link #faults()}. It also speaks Anthropic's Messages API at {@code POST /v1/messages} (key in {@code
@@ -62,17 +65,19 @@ public final class SimulatedProvider {
     Objects.requireNonNull(options, "options");
     StatsRecorder stats = new StatsRecorder(Clock.systemUTC());
     DefaultFaultPlan faults = new DefaultFaultPlan();
-    // HTTP/1.1 only: fault modes such as "reset" and "cut" are defined on the connection.
     Future<SelfSignedTls> tls = options.tls()
         ? vertx.executeBlocking(() -> SelfSignedTls.generate(options.host()), false)
         : Future.succeededFuture();
     return tls.compose(cert -> {
-      HttpServerOptions serverOptions = new HttpServerOptions().setHttp2ClearTextEnabled(false);
+      // HTTP/1.1 and HTTP/2: h2c by prior knowledge (or upgrade) on plain TCP, h2 or http/1.1 by ALPN over TLS.
+      HttpServerOptions serverOptions = new HttpServerOptions().setHttp2ClearTextEnabled(true)
+          .setInitialSettings(new Http2Settings().setMaxConcurrentStreams(options.http2MaxStreams()));
       if (cert != null) {
-        serverOptions.setSsl(true).setKeyCertOptions(new PfxOptions().setPath(cert.keyStore().toString())
-            .setPassword(cert.password()));
+        serverOptions.setSsl(true).setUseAlpn(true).setAlpnVersions(List.of(HttpVersion.HTTP_2, HttpVersion.HTTP_1_1))
+            .setKeyCertOptions(new PfxOptions().setPath(cert.keyStore().toString()).setPassword(cert.password()));
       }
       return vertx.createHttpServer(serverOptions)
+          .connectionHandler(stats::connectionOpened)
           .requestHandler(ProviderRoutes.router(vertx, options, stats, faults))
           .listen(options.port(), options.host())
           .map(server -> new SimulatedProvider(server, options, stats, faults, cert))

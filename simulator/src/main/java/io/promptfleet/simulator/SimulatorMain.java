@@ -19,7 +19,9 @@ import java.util.function.BiFunction;
  * {@code --port}/{@code PORT} (18080), {@code --chunks}/{@code CHUNKS} completion tokens (24),
  * {@code --ttft-ms}/{@code TTFT_MS} delay before the first token (50), {@code --tps}/{@code TPS} tokens per
  * second, 0 = no delay (50), {@code --tls}/{@code TLS} {@code true} to serve HTTPS with a generated self-signed
- * certificate (false). Prints {@code simulator listening on http://HOST:PORT/v1} once ready (with TLS, also the
+ * certificate (false), {@code --http2-max-streams}/{@code HTTP2_MAX_STREAMS} the HTTP/2 {@code
+ * SETTINGS_MAX_CONCURRENT_STREAMS} announced to clients (100). It speaks HTTP/1.1 and HTTP/2 (h2c with prior
+ * knowledge in the clear; h2 or http/1.1 by ALPN over TLS). Prints {@code simulator listening on http://HOST:PORT/v1} once ready (with TLS, also the
  * PEM file to trust) and runs until the process is stopped.
  *
  * <p>Not instantiable; {@link #main} runs on the JVM's main thread and returns once the server listens
@@ -29,7 +31,7 @@ public final class SimulatorMain {
 
   private static final Map<String, String> FLAG_TO_ENV = Map.of(
       "--host", "HOST", "--port", "PORT", "--chunks", "CHUNKS", "--ttft-ms", "TTFT_MS", "--tps", "TPS",
-      "--tls", "TLS");
+      "--tls", "TLS", "--http2-max-streams", "HTTP2_MAX_STREAMS");
 
   private SimulatorMain() {}
 
@@ -40,7 +42,7 @@ public final class SimulatorMain {
     } catch (IllegalArgumentException e) {
       System.err.println("simulator: " + e.getMessage());
       System.err.println("usage: SimulatorMain [--host H] [--port N] [--chunks N] [--ttft-ms N] [--tps X]"
-          + " [--tls true|false]");
+          + " [--tls true|false] [--http2-max-streams N]");
       System.exit(2);
       return;
     }
@@ -103,6 +105,8 @@ public final class SimulatorMain {
     options = apply(settings, "CHUNKS", options, (o, v) -> o.withDefaultCompletionTokens(integer("CHUNKS", v)));
     options = apply(settings, "TTFT_MS", options, (o, v) -> o.withFirstTokenDelayMs(integer("TTFT_MS", v)));
     options = apply(settings, "TLS", options, (o, v) -> bool("TLS", v) ? o.withTls() : o);
+    options = apply(settings, "HTTP2_MAX_STREAMS", options,
+        (o, v) -> o.withHttp2MaxStreams(longInteger("HTTP2_MAX_STREAMS", v)));
     return apply(settings, "TPS", options, (o, v) -> o.withTokensPerSecond(number("TPS", v)));
   }
 
@@ -124,6 +128,14 @@ public final class SimulatorMain {
   private static int integer(String name, String value) {
     try {
       return Integer.parseInt(value);
+    } catch (NumberFormatException e) {
+      throw new IllegalArgumentException(name + " must be an integer, was '" + value + "'");
+    }
+  }
+
+  private static long longInteger(String name, String value) {
+    try {
+      return Long.parseLong(value);
     } catch (NumberFormatException e) {
       throw new IllegalArgumentException(name + " must be an integer, was '" + value + "'");
     }

@@ -23,6 +23,9 @@ import java.util.List;
  *                                empty = none
  * @param tls                     serve HTTPS with a self-signed certificate generated at start for {@code localhost}
  *                                and {@code 127.0.0.1} (see {@link SimulatedProvider#caFile()}); default false
+ * @param http2MaxStreams         the HTTP/2 {@code SETTINGS_MAX_CONCURRENT_STREAMS} the server announces: streams one
+ *                                client connection may have open at once; default
+ *                                {@value #DEFAULT_HTTP2_MAX_STREAMS}
  */
 public record SimulatorOptions(
     String host,
@@ -32,7 +35,8 @@ public record SimulatorOptions(
     int defaultCompletionTokens,
     List<String> models,
     List<String> reasoningModelPrefixes,
-    boolean tls) {
+    boolean tls,
+    long http2MaxStreams) {
 
   public static final String DEFAULT_HOST = "127.0.0.1";
   public static final int DEFAULT_PORT = 18080;
@@ -42,6 +46,10 @@ public record SimulatorOptions(
   public static final List<String> DEFAULT_MODELS = List.of("sim");
   public static final List<String> DEFAULT_REASONING_MODEL_PREFIXES =
       List.of("o1", "o3", "o4", "gpt-5", "sim-reasoning");
+  /** Vert.x's own default, and a common one of HTTP/2 servers. */
+  public static final long DEFAULT_HTTP2_MAX_STREAMS = 100;
+  /** The largest value {@code SETTINGS_MAX_CONCURRENT_STREAMS} can carry (RFC 9113, an unsigned 32-bit integer). */
+  public static final long MAX_HTTP2_MAX_STREAMS = 0xFFFFFFFFL;
 
   public SimulatorOptions {
     if (host == null || host.isBlank()) {
@@ -78,6 +86,17 @@ public record SimulatorOptions(
       }
     }
     reasoningModelPrefixes = List.copyOf(reasoningModelPrefixes);
+    if (http2MaxStreams < 1 || http2MaxStreams > MAX_HTTP2_MAX_STREAMS) {
+      throw new IllegalArgumentException("http2MaxStreams must be between 1 and " + MAX_HTTP2_MAX_STREAMS + ", was "
+          + http2MaxStreams);
+    }
+  }
+
+  /** Options with the {@link #DEFAULT_HTTP2_MAX_STREAMS default HTTP/2 stream limit}. */
+  public SimulatorOptions(String host, int port, long firstTokenDelayMs, double tokensPerSecond,
+      int defaultCompletionTokens, List<String> models, List<String> reasoningModelPrefixes, boolean tls) {
+    this(host, port, firstTokenDelayMs, tokensPerSecond, defaultCompletionTokens, models, reasoningModelPrefixes, tls,
+        DEFAULT_HTTP2_MAX_STREAMS);
   }
 
   /** Plain-HTTP options (see {@link #withTls()}). */
@@ -105,37 +124,37 @@ public record SimulatorOptions(
 
   public SimulatorOptions withHost(String host) {
     return new SimulatorOptions(host, port, firstTokenDelayMs, tokensPerSecond, defaultCompletionTokens, models,
-        reasoningModelPrefixes, tls);
+        reasoningModelPrefixes, tls, http2MaxStreams);
   }
 
   public SimulatorOptions withPort(int port) {
     return new SimulatorOptions(host, port, firstTokenDelayMs, tokensPerSecond, defaultCompletionTokens, models,
-        reasoningModelPrefixes, tls);
+        reasoningModelPrefixes, tls, http2MaxStreams);
   }
 
   public SimulatorOptions withFirstTokenDelayMs(long firstTokenDelayMs) {
     return new SimulatorOptions(host, port, firstTokenDelayMs, tokensPerSecond, defaultCompletionTokens, models,
-        reasoningModelPrefixes, tls);
+        reasoningModelPrefixes, tls, http2MaxStreams);
   }
 
   public SimulatorOptions withTokensPerSecond(double tokensPerSecond) {
     return new SimulatorOptions(host, port, firstTokenDelayMs, tokensPerSecond, defaultCompletionTokens, models,
-        reasoningModelPrefixes, tls);
+        reasoningModelPrefixes, tls, http2MaxStreams);
   }
 
   public SimulatorOptions withDefaultCompletionTokens(int defaultCompletionTokens) {
     return new SimulatorOptions(host, port, firstTokenDelayMs, tokensPerSecond, defaultCompletionTokens, models,
-        reasoningModelPrefixes, tls);
+        reasoningModelPrefixes, tls, http2MaxStreams);
   }
 
   public SimulatorOptions withModels(List<String> models) {
     return new SimulatorOptions(host, port, firstTokenDelayMs, tokensPerSecond, defaultCompletionTokens, models,
-        reasoningModelPrefixes, tls);
+        reasoningModelPrefixes, tls, http2MaxStreams);
   }
 
   public SimulatorOptions withReasoningModelPrefixes(List<String> reasoningModelPrefixes) {
     return new SimulatorOptions(host, port, firstTokenDelayMs, tokensPerSecond, defaultCompletionTokens, models,
-        reasoningModelPrefixes, tls);
+        reasoningModelPrefixes, tls, http2MaxStreams);
   }
 
   /**
@@ -145,7 +164,16 @@ public record SimulatorOptions(
    */
   public SimulatorOptions withTls() {
     return new SimulatorOptions(host, port, firstTokenDelayMs, tokensPerSecond, defaultCompletionTokens, models,
-        reasoningModelPrefixes, true);
+        reasoningModelPrefixes, true, http2MaxStreams);
+  }
+
+  /**
+   * The options announcing {@code SETTINGS_MAX_CONCURRENT_STREAMS = n} to HTTP/2 clients: a client that wants more
+   * streams at once must open more connections (or wait).
+   */
+  public SimulatorOptions withHttp2MaxStreams(long n) {
+    return new SimulatorOptions(host, port, firstTokenDelayMs, tokensPerSecond, defaultCompletionTokens, models,
+        reasoningModelPrefixes, tls, n);
   }
 
   /** Whether {@code model} is a reasoning model: its name starts with one of {@link #reasoningModelPrefixes()}. */

@@ -19,6 +19,12 @@ import java.util.Map;
  */
 public interface SimulatorStats {
 
+  /** The protocol of an HTTP/2 connection (over TLS by ALPN, or h2c in the clear), as {@link #openConnections(String)}
+   * and {@link #connectionsOpened(String)} name it. */
+  String H2 = "h2";
+  /** The protocol of an HTTP/1.1 (or 1.0) connection. */
+  String HTTP_1_1 = "http/1.1";
+
   /** Chat-completion requests received (any outcome, including 400 and 401). */
   long totalRequests();
 
@@ -49,13 +55,37 @@ public interface SimulatorStats {
   /** The largest number of this key's requests that started within any interval of length {@code window}. */
   int maxRequestsInWindow(String key, Duration window);
 
+  /** Client connections accepted (since start or {@link #reset()}), any protocol. */
+  long connectionsOpened();
+
+  /**
+   * Client connections accepted (since start or {@link #reset()}) that speak {@code protocol}.
+   *
+   * @param protocol {@link #H2} or {@link #HTTP_1_1}
+   */
+  long connectionsOpened(String protocol);
+
+  /** Client connections open now, any protocol: a live gauge, not reset. */
+  int openConnections();
+
+  /**
+   * Client connections open now that speak {@code protocol}.
+   *
+   * @param protocol {@link #H2} or {@link #HTTP_1_1}
+   */
+  int openConnections(String protocol);
+
+  /** The most client connections ever open at once (since start or {@link #reset()}), any protocol. */
+  int maxOpenConnections();
+
   /** The most recent requests to any endpoint (at most 1,000), oldest first. */
   List<RecordedRequest> recentRequests();
 
   /**
    * Zeroes the counters, forgets start times, recorded requests and every key with nothing in flight, and
-   * lowers the maximum of the other keys to their current concurrency. Requests in flight keep being
-   * tracked ({@link #activeStreams()} is a live gauge and is not reset).
+   * lowers the maximum of the other keys to their current concurrency, and {@link #maxOpenConnections()} to the
+   * connections open now. Requests in flight keep being tracked ({@link #activeStreams()} and {@link
+   * #openConnections()} are live gauges and are not reset).
    */
   void reset();
 }

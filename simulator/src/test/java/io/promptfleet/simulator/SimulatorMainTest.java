@@ -40,6 +40,15 @@ class SimulatorMainTest {
   }
 
   @Test
+  void shouldSetTheHttp2StreamLimitWhenAsked() {
+    assertThat(SimulatorMain.optionsFrom(Map.of()).http2MaxStreams()).isEqualTo(100);
+    assertThat(SimulatorMain.optionsFrom(Map.of("HTTP2_MAX_STREAMS", "250")).http2MaxStreams()).isEqualTo(250);
+    assertThat(SimulatorMain.optionsFrom(Map.of(), "--http2-max-streams=1000").http2MaxStreams()).isEqualTo(1000);
+    assertThatThrownBy(() -> SimulatorMain.optionsFrom(Map.of(), "--http2-max-streams", "0"))
+        .hasMessage("HTTP2_MAX_STREAMS=0: http2MaxStreams must be between 1 and 4294967295, was 0");
+  }
+
+  @Test
   void shouldNameTheBadSetting() {
     assertThatThrownBy(() -> SimulatorMain.optionsFrom(Map.of("PORT", "eighty")))
         .hasMessage("PORT must be an integer, was 'eighty'");

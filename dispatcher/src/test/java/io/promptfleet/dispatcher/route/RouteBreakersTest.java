@@ -115,6 +115,14 @@ class RouteBreakersTest {
     assertThat(RouteBreakers.verdictOf(io.promptfleet.common.job.LeaseOutcome.SUCCEEDED, null)).isEqualTo(Verdict.SUCCESS);
   }
 
+  @Test
+  void shouldNotBlameTheRouteForAConnectLostToTheWorkersOwnLoadButForOneItCouldNotReach() {
+    assertThat(RouteBreakers.verdictOf(io.promptfleet.common.job.LeaseOutcome.RETRY, ErrorCodes.CONNECT_OVERLOADED))
+        .as("connect_overloaded: the worker's load (ProviderConnections)").isEqualTo(Verdict.NEUTRAL);
+    assertThat(RouteBreakers.verdictOf(io.promptfleet.common.job.LeaseOutcome.RETRY, ErrorCodes.CONNECT_FAILED))
+        .isEqualTo(Verdict.ERROR);
+  }
+
   // ------------------------------------------------------------------ slowness and per-route settings
 
   private static final FleetConfig CHAINS = Fixtures.config("""

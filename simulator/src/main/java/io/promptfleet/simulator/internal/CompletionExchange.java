@@ -5,6 +5,7 @@ import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.http.HttpServerResponse;
+import io.vertx.core.http.HttpVersion;
 import java.util.Arrays;
 
 /**
@@ -66,8 +67,9 @@ final class CompletionExchange {
     response.setStatusCode(200).setChunked(true)
         .putHeader(HttpHeaders.CONTENT_TYPE, EVENT_STREAM)
         .putHeader(HttpHeaders.CACHE_CONTROL, "no-cache");
-    if (plan.ending() == ResponsePlan.Ending.ERROR_EVENT) {
-      // announced, so that a client does not reuse the connection the server is about to close
+    if (plan.ending() == ResponsePlan.Ending.ERROR_EVENT && !http2(request)) {
+      // announced, so that a client does not reuse the connection the server is about to close (HTTP/2 forbids the
+      // header, and there only the stream ends)
       response.putHeader(HttpHeaders.CONNECTION, "close");
     }
     stats.streamOpened();
@@ -124,7 +126,11 @@ final class CompletionExchange {
         // The response ends properly, so a client must recognise the event itself; then the connection closes.
         encoder.error(out, plan.endingFault().form());
         closeStream(false);
-        response.end(Buffer.buffer(out.toString())).onComplete(ar -> request.connection().close());
+        response.end(Buffer.buffer(out.toString())).onComplete(ar -> {
+          if (!http2(request)) {
+            request.connection().close();
+          }
+        });
       }
       default -> {
         encoder.end(out, answer, plan.ending() != ResponsePlan.Ending.NO_DONE);
@@ -188,13 +194,29 @@ final class CompletionExchange {
 
   // ------------------------------------------------------------------ shared
 
-  /** Writes {@code last} (if any), then closes the connection without ending the response. */
+  /** Writes {@code last} (if any), then breaks the exchange off without ending the response ({@link #drop}). */
   private void writeThenClose(Buffer last) {
     if (last == null) {
-      request.connection().close();
+      drop(request);
     } else {
-      response.write(last).onComplete(ar -> request.connection().close());
+      response.write(last).onComplete(ar -> drop(request));
     }
+  }
+
+  /**
+   * Breaks an exchange off, as a failing server would: closes an HTTP/1.1 connection; over HTTP/2 resets only the
+   * request's stream ({@code RST_STREAM}), since the connection carries other clients' streams.
+   */
+  static void drop(HttpServerRequest request) {
+    if (http2(request)) {
+      request.response().reset();
+    } else {
+      request.connection().close();
+    }
+  }
+
+  static boolean http2(HttpServerRequest request) {
+    return request.version() == HttpVersion.HTTP_2;
   }
 
   private void onConnectionClosed() {

@@ -203,7 +203,7 @@ public final class ProviderRoutes {
     ResponsePlan plan = ResponsePlan.of(applied, options);
     if (plan.ending() == ResponsePlan.Ending.RESET) {
       lease.release();
-      request.connection().close();
+      CompletionExchange.drop(request);
       return;
     }
     String idBase = String.format("%s%010x", idPrefix, seq);
@@ -260,7 +260,7 @@ public final class ProviderRoutes {
     switch (plan.ending()) {
       case RESET -> {
         lease.release();
-        request.connection().close();
+        CompletionExchange.drop(request);
       }
       case STATUS -> statusFault(response, key, plan.endingFault(), embed.model(), embed.tokens(), nowMs, false);
       case STALL -> { } // no header ever; the close handler cleans up when the client gives up
@@ -275,7 +275,7 @@ public final class ProviderRoutes {
           response.setStatusCode(200).putHeader(HttpHeaders.CONTENT_TYPE, "application/json");
           if (cut) {
             response.putHeader(HttpHeaders.CONTENT_LENGTH, Integer.toString(body.length()))
-                .write(body.getBuffer(0, body.length() / 2)).onComplete(w -> request.connection().close());
+                .write(body.getBuffer(0, body.length() / 2)).onComplete(w -> CompletionExchange.drop(request));
           } else {
             response.end(body);
           }

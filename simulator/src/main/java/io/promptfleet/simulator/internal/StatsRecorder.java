@@ -2,6 +2,7 @@ package io.promptfleet.simulator.internal;
 
 import io.promptfleet.simulator.RecordedRequest;
 import io.promptfleet.simulator.SimulatorStats;
+import io.vertx.core.http.HttpConnection;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -36,6 +37,10 @@ public final class StatsRecorder implements SimulatorStats {
   private final AtomicInteger activeStreams = new AtomicInteger();
   private final ConcurrentHashMap<String, KeyStats> keys = new ConcurrentHashMap<>();
   private final ArrayDeque<RecordedRequest> recorded = new ArrayDeque<>();
+  private final ConnectionCounts http2 = new ConnectionCounts();
+  private final ConnectionCounts http1 = new ConnectionCounts();
+  private final AtomicInteger openConnections = new AtomicInteger();
+  private final AtomicInteger maxOpenConnections = new AtomicInteger();
 
   public StatsRecorder(Clock clock) {
     this.clock = clock;
@@ -55,6 +60,31 @@ public final class StatsRecorder implements SimulatorStats {
         recorded.removeFirst();
       }
       recorded.addLast(request);
+    }
+  }
+
+  /**
+   * Counts a client connection the server accepted (its protocol settled: by ALPN over TLS, by the first bytes in
+   * the clear), and its close.
+   */
+  public void connectionOpened(HttpConnection connection) {
+    ConnectionCounts counts = speaksHttp2(connection) ? http2 : http1;
+    counts.opened.incrementAndGet();
+    counts.open.incrementAndGet();
+    maxOpenConnections.accumulateAndGet(openConnections.incrementAndGet(), Math::max);
+    connection.closeHandler(v -> {
+      counts.open.decrementAndGet();
+      openConnections.decrementAndGet();
+    });
+  }
+
+  /** HTTP/1.x connections have no SETTINGS: Vert.x documents {@code settings()} as unsupported there. */
+  private static boolean speaksHttp2(HttpConnection connection) {
+    try {
+      connection.settings();
+      return true;
+    } catch (UnsupportedOperationException e) {
+      return false;
     }
   }
 
@@ -164,6 +194,40 @@ public final class StatsRecorder implements SimulatorStats {
   }
 
   @Override
+  public long connectionsOpened() {
+    return http2.opened.get() + http1.opened.get();
+  }
+
+  @Override
+  public long connectionsOpened(String protocol) {
+    return counts(protocol).opened.get();
+  }
+
+  @Override
+  public int openConnections() {
+    return openConnections.get();
+  }
+
+  @Override
+  public int openConnections(String protocol) {
+    return counts(protocol).open.get();
+  }
+
+  @Override
+  public int maxOpenConnections() {
+    return maxOpenConnections.get();
+  }
+
+  private ConnectionCounts counts(String protocol) {
+    return switch (protocol) {
+      case H2 -> http2;
+      case HTTP_1_1 -> http1;
+      default -> throw new IllegalArgumentException("protocol must be \"" + H2 + "\" or \"" + HTTP_1_1 + "\", was \""
+          + protocol + "\"");
+    };
+  }
+
+  @Override
   public List<RecordedRequest> recentRequests() {
     synchronized (recorded) {
       return List.copyOf(recorded);
@@ -175,6 +239,9 @@ public final class StatsRecorder implements SimulatorStats {
     totalRequests.set(0);
     completedStreams.set(0);
     faultedRequests.set(0);
+    http2.opened.set(0);
+    http1.opened.set(0);
+    maxOpenConnections.set(openConnections.get());
     for (String key : keys.keySet()) {
       keys.computeIfPresent(key, (k, stats) -> stats.current.get() == 0 ? null : stats.reset());
     }
@@ -198,6 +265,12 @@ public final class StatsRecorder implements SimulatorStats {
         stats.current.decrementAndGet();
       }
     }
+  }
+
+  /** Connections of one protocol: accepted since start or reset, and open now. */
+  private static final class ConnectionCounts {
+    final AtomicLong opened = new AtomicLong();
+    final AtomicInteger open = new AtomicInteger();
   }
 
   /** Live numbers of one key. */

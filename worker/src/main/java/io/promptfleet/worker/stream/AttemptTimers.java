@@ -10,7 +10,8 @@ import java.util.function.Consumer;
 import java.util.function.LongSupplier;
 
 /**
- * The timeouts of one attempt, but connect (Vert.x's, set on the request): the first delta (streaming routes; any
+ * The timeouts of one attempt, but connect (the HTTP client's TCP connect and TLS handshake timeouts, {@code
+ * ProviderClients}): the first delta (streaming routes; any
  * delta kind ends the wait, so a model that reasons is not cut), idle between reads once a 200 response began
  * (every read counts as activity, SSE comments included), and the provider's total timeout or the job's deadline,
  * whichever comes first. Each expiry is one transient {@link Failure} told to {@code expired}; once {@link #stop}

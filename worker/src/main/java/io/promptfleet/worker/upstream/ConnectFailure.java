@@ -1,6 +1,7 @@
 package io.promptfleet.worker.upstream;
 
 import io.netty.channel.ConnectTimeoutException;
+import io.netty.handler.ssl.SslHandshakeTimeoutException;
 import java.net.ConnectException;
 import java.net.NoRouteToHostException;
 import java.net.UnknownHostException;
@@ -47,6 +48,11 @@ public final class ConnectFailure extends Exception {
 
   /** What kind of connect failure {@code t} is. */
   static String causeOf(Throwable t) {
+    for (Throwable c = t; c != null; c = c.getCause() == c ? null : c.getCause()) {
+      if (c instanceof SslHandshakeTimeoutException) {
+        return TIMEOUT; // the handshake ran out of time (wrapped in an SSLException): slow, not refused
+      }
+    }
     for (Throwable c = t; c != null; c = c.getCause() == c ? null : c.getCause()) {
       String m = c.getMessage() == null ? "" : c.getMessage().toLowerCase(Locale.ROOT);
       if (m.contains("too many open files") || m.contains("cannot assign requested address")

@@ -26,14 +26,15 @@ final class OpenAiChat implements UpstreamProtocol {
 
   /**
    * The POST to {@code url}: JSON in, an event stream (or JSON for a route that does not stream) out, the
-   * provider's extra headers, {@code x-client-request-id: <job_id>/<attempt>} and the connect timeout. Without
-   * credentials: each protocol sends them in its own header.
+   * provider's extra headers and {@code x-client-request-id: <job_id>/<attempt>}. Without credentials: each protocol
+   * sends them in its own header. No connect timeout here: in Vert.x 5 a request's connect timeout also bounds its
+   * wait for a free pooled connection, and a stream waiting at the pool's cap is not connecting; the client's own
+   * connect and TLS handshake timeouts bound the connect ({@link ProviderClients}).
    */
   static RequestOptions request(ProviderEndpoint endpoint, Assignment assignment, String url) {
     RequestOptions o = new RequestOptions()
         .setMethod(HttpMethod.POST)
         .setAbsoluteURI(url)
-        .setConnectTimeout(endpoint.provider().connectTimeoutMs())
         .putHeader("content-type", "application/json")
         .putHeader("accept", assignment.route().streams() ? "text/event-stream" : "application/json")
         .putHeader("x-client-request-id", assignment.job().jobId() + "/" + assignment.attempt());

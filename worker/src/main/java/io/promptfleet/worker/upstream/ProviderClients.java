@@ -18,6 +18,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -32,6 +33,9 @@ import org.slf4j.LoggerFactory;
  *       worker's slots) or HTTP/2 connections (default: enough for every slot at {@code
  *       max_streams_per_connection} streams each), each HTTP/2 connection carrying at most that many streams; no
  *       wait-queue bound (a request waits for a connection rather than failing);</li>
+ *   <li>{@code connect_timeout_ms} bounds the TCP connect and, again, the TLS handshake: set on the client, not on
+ *       the request, whose connect timeout Vert.x 5 also applies to the wait for a free pooled connection (a stream
+ *       waiting at the pool's cap would fail although nothing is wrong with the provider);</li>
  *   <li>TLS for an {@code https://} base URL, trusting the JVM's CAs plus {@code tls.ca_file}
  *       ({@link ExtraTrust}), showing {@code tls.cert_file}/{@code key_file} when configured, or, with {@code
  *       tls.verify: false}, trusting any certificate and host name (a WARN at start);</li>
@@ -72,7 +76,8 @@ public final class ProviderClients {
     boolean https = provider.baseUrl().startsWith("https://");
     HttpClientOptions options = new HttpClientOptions().setKeepAlive(true).setTcpNoDelay(true)
         .setMaxInitialLineLength(8192).setSsl(https)
-        .setConnectTimeout((int) Math.min(Integer.MAX_VALUE, provider.connectTimeoutMs()));
+        .setConnectTimeout((int) Math.min(Integer.MAX_VALUE, provider.connectTimeoutMs()))
+        .setSslHandshakeTimeout(provider.connectTimeoutMs()).setSslHandshakeTimeoutUnit(TimeUnit.MILLISECONDS);
     ConnectionSettings connections = provider.connections();
     switch (connections.httpVersion()) {
       case AUTO -> {

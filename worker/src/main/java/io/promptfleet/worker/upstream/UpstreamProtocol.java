@@ -16,7 +16,7 @@ public interface UpstreamProtocol {
   /**
    * The request line and headers of one attempt: the provider's URL for the job, the key's credentials in the
    * protocol's header, the provider's extra headers, content type, accept ({@code text/event-stream} for a streaming
-   * route), {@code x-client-request-id: <job_id>/<attempt>} and the connect timeout.
+   * route) and {@code x-client-request-id: <job_id>/<attempt>}.
    */
   RequestOptions options(ProviderEndpoint endpoint, Assignment assignment);
 

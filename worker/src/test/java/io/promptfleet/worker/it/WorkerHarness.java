@@ -86,6 +86,16 @@ final class WorkerHarness implements AutoCloseable {
   /** @param baseUrl the provider's base URL, or null for the simulator's */
   static WorkerHarness start(SimulatorOptions simOptions, String baseUrl, String providerYaml, String workerYaml,
       Map<String, String> groupConfigs) throws Exception {
+    return start(simOptions, baseUrl, providerYaml, workerYaml, groupConfigs, Map.of());
+  }
+
+  /**
+   * @param moreProviders more providers by name, each with its settings (e.g. {@code base_url: "http://…", connections:
+   *                      {http_version: h2c}}) and a key {@code k_NAME} (see {@link #assignment(String, String, int,
+   *                      String)})
+   */
+  static WorkerHarness start(SimulatorOptions simOptions, String baseUrl, String providerYaml, String workerYaml,
+      Map<String, String> groupConfigs, Map<String, String> moreProviders) throws Exception {
     String bootstrap = SharedKafka.bootstrapServers();
     String prefix = KafkaTestSupport.uniqueName("w");
     String secretVar = "PF_KEY_" + prefix.replace('-', '_').toUpperCase();
@@ -94,20 +104,28 @@ final class WorkerHarness implements AutoCloseable {
     Vertx vertx = Vertx.vertx();
     SimulatedProvider sim = SimulatedProvider.start(vertx, simOptions.withPort(0)).toCompletionStage()
         .toCompletableFuture().get(30, TimeUnit.SECONDS);
+    StringBuilder providers = new StringBuilder();
+    StringBuilder keys = new StringBuilder();
+    moreProviders.forEach((name, settings) -> {
+      providers.append("  ").append(name).append(": {").append(settings).append("}\n");
+      keys.append("  k_").append(name).append(": {provider: ").append(name).append(", secret_env: ").append(secretVar)
+          .append(", max_concurrency: 10000}\n");
+    });
     String yaml = """
         kafka: {bootstrap_servers: "%1$s"}
         topics: {prefix: %2$s, partitions: 3}
         providers:
           sim: {base_url: "%3$s"%5$s}
-        keys:
+        %7$skeys:
           k1: {provider: sim, secret_env: %4$s, max_concurrency: 64}
-        models:
+        %8$smodels:
           sim:
             routes:
               - {provider: sim, model: sim, max_tokens_cap: 512}
         dispatcher: {group_id: %2$s-dispatcher, http_port: 0}
         worker: {share_group: %2$s-workers, http_port: 0%6$s}
-        """.formatted(bootstrap, prefix, baseUrl == null ? sim.baseUrl() : baseUrl, secretVar, more(providerYaml), more(workerYaml));
+        """.formatted(bootstrap, prefix, baseUrl == null ? sim.baseUrl() : baseUrl, secretVar, more(providerYaml),
+        more(workerYaml), providers, keys);
     FleetConfig config = ConfigLoader.parse(yaml, Map.of(), new Properties());
     TopicAdmin.ensureFleetTopics(config);
     if (!groupConfigs.isEmpty()) {
@@ -139,6 +157,43 @@ final class WorkerHarness implements AutoCloseable {
     return new Assignment("lease-" + jobId + "-" + attempt, job, attempt, Priority.NORMAL,
         new Route("sim/sim", "sim", "sim", null, null), "k1", Instant.now(), Instant.now(), null,
         config.topics().defaultReplyTo());
+  }
+
+  /** An assignment as the dispatcher writes it, to provider {@code provider} of {@code moreProviders}, key k_NAME. */
+  Assignment assignment(String jobId, String prompt, int attempt, String provider) {
+    Assignment a = assignment(jobId, prompt, attempt);
+    return new Assignment(a.leaseId(), a.job(), attempt, a.priority(), new Route(provider + "/sim", provider, "sim",
+        null, null), "k_" + provider, a.enqueuedAt(), a.dispatchedAt(), a.deadline(), a.replyTo());
+  }
+
+  /** Writes many assignments at once: sent together, then waited for. */
+  void sendAll(List<Assignment> assignments) {
+    List<java.util.concurrent.Future<?>> sent = new ArrayList<>();
+    for (Assignment a : assignments) {
+      sent.add(producer.send(new ProducerRecord<>(config.topics().assignments(), a.job().jobId(), Json.bytes(a))));
+    }
+    try {
+      for (java.util.concurrent.Future<?> f : sent) {
+        f.get(30, TimeUnit.SECONDS);
+      }
+    } catch (Exception e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  /**
+   * Writes assignments as one record batch to one partition, so that one lane's poll takes them together and their
+   * streams start at the same moment.
+   */
+  void sendTogether(int partition, List<Assignment> assignments) {
+    try (KafkaProducer<String, byte[]> batching = new KafkaProducer<>(Map.of("bootstrap.servers",
+        config.kafka().bootstrapServers(), "acks", "all", "linger.ms", 60_000, "key.serializer", StringSerializer.class,
+        "value.serializer", ByteArraySerializer.class))) {
+      for (Assignment a : assignments) {
+        batching.send(new ProducerRecord<>(config.topics().assignments(), partition, a.job().jobId(), Json.bytes(a)));
+      }
+      batching.flush();
+    }
   }
 
   /** Waits until a worker has remembered the cancel of {@code jobId}. */

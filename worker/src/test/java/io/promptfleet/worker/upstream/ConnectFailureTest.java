@@ -3,6 +3,7 @@ package io.promptfleet.worker.upstream;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.netty.channel.ConnectTimeoutException;
+import io.netty.handler.ssl.SslHandshakeTimeoutException;
 import io.vertx.core.VertxException;
 import java.net.ConnectException;
 import java.net.NoRouteToHostException;
@@ -52,5 +53,14 @@ class ConnectFailureTest {
         .isFalse();
     assertThat(ProviderConnections.classify(new SocketException("Too many open files"), false, false).local())
         .isTrue();
+  }
+
+  @Test
+  void shouldCountAHandshakeThatRanOutOfTimeAsATimeoutNotATlsProblem() {
+    assertThat(ConnectFailure.causeOf(new SslHandshakeTimeoutException("handshake timed out after 2000ms")))
+        .isEqualTo(ConnectFailure.TIMEOUT);
+    assertThat(ConnectFailure.causeOf(new javax.net.ssl.SSLException("handshake failed",
+        new SslHandshakeTimeoutException("handshake timed out after 2000ms")))).as("wrapped")
+        .isEqualTo(ConnectFailure.TIMEOUT);
   }
 }

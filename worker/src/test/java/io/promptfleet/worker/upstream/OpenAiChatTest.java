@@ -95,7 +95,8 @@ class OpenAiChatTest {
     assertThat(streaming.getMethod()).isEqualTo(HttpMethod.POST);
     assertThat(streaming.getHost()).isEqualTo("api.example");
     assertThat(streaming.getURI()).isEqualTo("/v1/chat/completions");
-    assertThat(streaming.getConnectTimeout()).isEqualTo(1_234L);
+    assertThat(streaming.getConnectTimeout()).as("not on the request: it would bound the wait for a pooled"
+        + " connection too (ProviderClients)").isEqualTo(RequestOptions.DEFAULT_CONNECT_TIMEOUT);
     assertThat(streaming.getHeaders().get("authorization")).isEqualTo("Bearer sk-test");
     assertThat(streaming.getHeaders().get("x-gateway")).as("the provider's extra header").isEqualTo("gw-1");
     assertThat(streaming.getHeaders().get("content-type")).isEqualTo("application/json");
