@@ -27,6 +27,8 @@ class WorkerProcessIT {
   private static final Duration WAIT = Duration.ofSeconds(30);
   /** About 4 s: 16 tokens at 4 tokens/s. */
   private static final String SLOW = " [[sim:slow ttft_ms=10 tps=4]]";
+  /** About 8 s: long enough that a loaded machine cannot finish it before the kill three streams later. */
+  private static final String SLOWER = " [[sim:slow ttft_ms=10 tps=2]]";
   private WorkerHarness h;
   private Process child;
 
@@ -79,9 +81,9 @@ class WorkerProcessIT {
     String jobId = h.jobId();
     String answered = h.jobId();
     String retried = h.jobId();
-    h.send(h.assignment(jobId, "a long answer" + SLOW, 1));
-    h.send(h.assignment(answered, "answered before the kill" + SLOW, 1));
-    var retriedAssignment = h.assignment(retried, "retry requested before the kill" + SLOW, 1);
+    h.send(h.assignment(jobId, "a long answer" + SLOWER, 1));
+    h.send(h.assignment(answered, "answered before the kill" + SLOWER, 1));
+    var retriedAssignment = h.assignment(retried, "retry requested before the kill" + SLOWER, 1);
     h.send(retriedAssignment);
     h.awaitFirstChunk(jobId);
     h.awaitFirstChunk(answered);
@@ -90,6 +92,7 @@ class WorkerProcessIT {
         Result.terminal(answered, JobStatus.SUCCEEDED, null, null, 1)));
     h.produce(h.config.topics().jobsRetry(), retried, io.promptfleet.common.codec.Json.bytes(
         new io.promptfleet.common.job.RetryRequest(retriedAssignment, 2, null, null)));
+    assertThat(h.results(jobId)).as("still streaming when killed").isEmpty();
 
     child.destroyForcibly(); // SIGKILL
     assertThat(child.waitFor(30, TimeUnit.SECONDS)).isTrue();
