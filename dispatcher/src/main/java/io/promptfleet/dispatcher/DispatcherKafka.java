@@ -112,7 +112,7 @@ final class DispatcherKafka {
    */
   static void ensureSpillTopics(FleetConfig config, String clientId, List<String> topics) {
     try (Admin admin = Admin.create(KafkaClients.admin(config.kafka(), clientId + "-spill"))) {
-      TopicAdmin.createTopics(admin, topics, SpillTopics.PARTITIONS, config.topics().replicationFactor());
+      TopicAdmin.createTopics(admin, topics, SpillTopics.PARTITIONS, config.topics());
       String prefix = config.topics().prefix() + ".jobs.spill.";
       List<String> orphans = admin.listTopics().names().get(30, TimeUnit.SECONDS).stream()
           .filter(t -> t.startsWith(prefix) && !topics.contains(t)).toList();

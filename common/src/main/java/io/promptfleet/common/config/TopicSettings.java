@@ -29,6 +29,11 @@ import java.util.List;
  *                          enough partitions keep each one's in-flight window (share.partition.max.record.locks)
  *                          from capping concurrent streams. See docs/DESIGN.md, "Fleet utilisation"
  * @param replicationFactor replication of topics created on start (default 1)
+ * @param minInsyncReplicas {@code min.insync.replicas} of the topics created on start (default: not set, the
+ *                          broker's {@code min.insync.replicas}, 1 unless configured): with the fleet's acks=all
+ *                          producers, how many replicas must hold a record before it counts as written; at most
+ *                          {@code replicationFactor}. With a replication factor of 3, 2 keeps every acknowledged
+ *                          record on two brokers and writes going while one broker is down
  */
 public record TopicSettings(
     String prefix,
@@ -45,7 +50,8 @@ public record TopicSettings(
     List<String> replyToAllow,
     Integer partitions,
     Integer assignmentPartitions,
-    Short replicationFactor) {
+    Short replicationFactor,
+    Integer minInsyncReplicas) {
 
   public TopicSettings {
     prefix = or(prefix, "llm");
@@ -66,13 +72,19 @@ public record TopicSettings(
     ConfigException.require(assignmentPartitions == null || assignmentPartitions > 0,
         "topics.assignment_partitions must be > 0");
     ConfigException.require(replicationFactor > 0, "topics.replication_factor must be > 0");
+    ConfigException.require(minInsyncReplicas == null || minInsyncReplicas > 0,
+        "topics.min_insync_replicas must be > 0");
+    ConfigException.require(minInsyncReplicas == null || minInsyncReplicas <= replicationFactor,
+        "topics.min_insync_replicas (" + minInsyncReplicas + ") must be <= topics.replication_factor ("
+            + replicationFactor + "): no write with acks=all could succeed");
     ConfigException.require(!assignmentsDlq.startsWith("__"), "topics.assignments_dlq must not start with __");
     ConfigException.require(isReplyToAllowed(defaultReplyTo, replyToAllow),
         "topics.default_reply_to (" + defaultReplyTo + ") must match topics.reply_to_allow");
   }
 
   public static TopicSettings defaults() {
-    return new TopicSettings(null, null, null, null, null, null, null, null, null, null, null, null, null, null, null);
+    return new TopicSettings(null, null, null, null, null, null, null, null, null, null, null, null, null, null, null,
+        null);
   }
 
   public String jobs(Priority p) {
@@ -90,6 +102,15 @@ public record TopicSettings(
   public List<String> all() {
     return List.of(jobsHigh, jobsNormal, jobsLow, jobsRetry, assignments, fleetEvents, deadLetters, cancels,
         defaultReplyTo);
+  }
+
+  /**
+   * The topic configs the fleet gives every topic it creates: {@code min.insync.replicas} when set, else none (the
+   * broker's default applies).
+   */
+  public java.util.Map<String, String> createdTopicConfigs() {
+    return minInsyncReplicas == null ? java.util.Map.of()
+        : java.util.Map.of("min.insync.replicas", Integer.toString(minInsyncReplicas));
   }
 
   public boolean isReplyToAllowed(String topic) {

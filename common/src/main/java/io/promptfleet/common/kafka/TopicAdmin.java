@@ -1,8 +1,10 @@
 package io.promptfleet.common.kafka;
 
 import io.promptfleet.common.config.FleetConfig;
+import io.promptfleet.common.config.TopicSettings;
 import java.util.ArrayList;
 import java.util.Collection;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
@@ -84,12 +86,11 @@ public final class TopicAdmin {
           others.add(tenant.defaultReplyTo());
         }
       }
-      createTopics(admin, others, topics.partitions(), topics.replicationFactor());
-      if (createTopics(admin, List.of(topics.assignments()), assignmentPartitions, topics.replicationFactor())
-          .isEmpty()) {
+      createTopics(admin, others, topics.partitions(), topics);
+      if (createTopics(admin, List.of(topics.assignments()), assignmentPartitions, topics).isEmpty()) {
         growAssignments(admin, topics.assignments(), assignmentPartitions, topics.assignmentPartitions() != null);
       }
-      ensureDeadLetterTopic(admin, topics.assignmentsDlq(), assignmentPartitions, topics.replicationFactor());
+      ensureDeadLetterTopic(admin, topics.assignmentsDlq(), assignmentPartitions, topics);
       prepareShareGroup(admin, config.worker().shareGroup(), topics.assignmentsDlq());
     }
   }
@@ -125,13 +126,15 @@ public final class TopicAdmin {
    * config on an existing topic (idempotent). Without it the broker refuses to write there and archives the record
    * with nothing but an ERROR in its own log.
    */
-  public static void ensureDeadLetterTopic(Admin admin, String name, int partitions, short replication) {
+  public static void ensureDeadLetterTopic(Admin admin, String name, int partitions, TopicSettings topics) {
     try {
       Set<String> existing = admin.listTopics().names().get(30, TimeUnit.SECONDS);
       if (!existing.contains(name)) {
         try {
-          admin.createTopics(List.of(new NewTopic(name, partitions, replication)
-              .configs(Map.of(DLQ_GROUP_ENABLE, "true")))).all().get(30, TimeUnit.SECONDS);
+          Map<String, String> configs = new HashMap<>(topics.createdTopicConfigs());
+          configs.put(DLQ_GROUP_ENABLE, "true");
+          admin.createTopics(List.of(new NewTopic(name, partitions, topics.replicationFactor()).configs(configs)))
+              .all().get(30, TimeUnit.SECONDS);
           LOG.info("created share-group dead-letter topic {} ({} partitions)", name, partitions);
           return;
         } catch (ExecutionException ex) {
@@ -191,14 +194,19 @@ public final class TopicAdmin {
     }
   }
 
-  /** Creates those of {@code names} that do not exist; returns the ones this call created. */
-  public static Set<String> createTopics(Admin admin, Collection<String> names, int partitions, short replication) {
+  /**
+   * Creates those of {@code names} that do not exist, with the fleet's replication factor and
+   * {@link TopicSettings#createdTopicConfigs()} ({@code min.insync.replicas}); returns the ones this call created.
+   * An existing topic keeps its own settings.
+   */
+  public static Set<String> createTopics(Admin admin, Collection<String> names, int partitions,
+      TopicSettings topics) {
     try {
       Set<String> existing = admin.listTopics().names().get(30, TimeUnit.SECONDS);
       List<NewTopic> missing = new ArrayList<>();
       for (String n : names) {
         if (!existing.contains(n)) {
-          missing.add(new NewTopic(n, partitions, replication));
+          missing.add(new NewTopic(n, partitions, topics.replicationFactor()).configs(topics.createdTopicConfigs()));
         }
       }
       Set<String> created = new HashSet<>();
@@ -209,7 +217,9 @@ public final class TopicAdmin {
         try {
           e.getValue().get(30, TimeUnit.SECONDS);
           created.add(e.getKey());
-          LOG.info("created topic {} ({} partitions)", e.getKey(), partitions);
+          LOG.info("created topic {} ({} partitions, replication factor {}{})", e.getKey(), partitions,
+              topics.replicationFactor(), topics.minInsyncReplicas() == null ? ""
+                  : ", min.insync.replicas " + topics.minInsyncReplicas());
         } catch (ExecutionException ex) {
           if (!(ex.getCause() instanceof TopicExistsException)) {
             throw ex;

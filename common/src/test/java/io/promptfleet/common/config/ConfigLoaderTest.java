@@ -124,6 +124,20 @@ class ConfigLoaderTest {
   }
 
   @Test
+  void shouldGiveCreatedTopicsTheConfiguredMinInsyncReplicasAndRefuseOneAboveTheReplicationFactor() {
+    assertThat(ConfigLoader.parse(MINIMAL, Map.of(), new Properties()).topics().createdTopicConfigs())
+        .as("unset: the broker's default applies").isEmpty();
+    assertThat(ConfigLoader.parse(MINIMAL + "topics: {replication_factor: 3, min_insync_replicas: 2}\n", Map.of(),
+        new Properties()).topics().createdTopicConfigs()).containsExactly(Map.entry("min.insync.replicas", "2"));
+    assertThatThrownBy(() -> ConfigLoader.parse(MINIMAL + "topics: {min_insync_replicas: 2}\n", Map.of(),
+        new Properties())).isInstanceOf(ConfigException.class)
+        .hasMessageContaining("topics.min_insync_replicas (2) must be <= topics.replication_factor (1)");
+    assertThatThrownBy(() -> ConfigLoader.parse(MINIMAL + "topics: {min_insync_replicas: 0}\n", Map.of(),
+        new Properties())).isInstanceOf(ConfigException.class)
+        .hasMessageContaining("topics.min_insync_replicas must be > 0");
+  }
+
+  @Test
   void shouldRefuseAKeyWithoutASecretSource() {
     String yaml = MINIMAL.replace("secret_env: SOME_VAR", "max_concurrency: 3");
     assertThatThrownBy(() -> ConfigLoader.parse(yaml, Map.of(), new Properties()))
@@ -134,7 +148,10 @@ class ConfigLoaderTest {
   void shouldLoadTheShippedConfigurations() {
     assertThat(ConfigLoader.load(Path.of("..", "config", "dev.yaml"), Map.of(), new Properties()).models())
         .containsKey("sim");
-    assertThat(ConfigLoader.load(Path.of("..", "config", "promptfleet.yaml"), Map.of(), new Properties()).keys())
-        .hasSize(2);
+    FleetConfig production = ConfigLoader.load(Path.of("..", "config", "promptfleet.yaml"), Map.of(),
+        new Properties());
+    assertThat(production.keys()).hasSize(2);
+    assertThat(production.topics().replicationFactor()).isEqualTo((short) 3);
+    assertThat(production.topics().minInsyncReplicas()).isEqualTo(2);
   }
 }

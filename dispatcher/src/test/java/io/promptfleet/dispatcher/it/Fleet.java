@@ -91,7 +91,16 @@ final class Fleet implements AutoCloseable {
    */
   static Fleet create(SimulatorOptions sim, String providerFields, Map<String, String> keys, String rest)
       throws Exception {
-    String bootstrap = SharedKafka.bootstrapServers();
+    return create(SharedKafka.bootstrapServers(), sim, providerFields, keys, rest);
+  }
+
+  /**
+   * A fleet on the cluster at {@code bootstrap} (e.g. a {@code KafkaCluster}) instead of the shared broker; the
+   * rest as {@link #create(SimulatorOptions, String, Map, String)}. A {@code topics} section in {@code rest} adds to
+   * the harness's (prefix, partitions) rather than replacing it.
+   */
+  static Fleet create(String bootstrap, SimulatorOptions sim, String providerFields, Map<String, String> keys,
+      String rest) throws Exception {
     String prefix = KafkaTestSupport.uniqueName("d");
     Vertx vertx = Vertx.vertx();
     SimulatedProvider provider = SimulatedProvider.start(vertx, sim.withPort(0)).toCompletionStage()
@@ -188,9 +197,11 @@ final class Fleet implements AutoCloseable {
     var root = (com.fasterxml.jackson.databind.node.ObjectNode) mapper.readTree(yaml);
     var more = mapper.readTree(rest.isBlank() ? "{}" : rest);
     if (more instanceof com.fasterxml.jackson.databind.node.ObjectNode m) {
-      var providers = m.remove("providers");
-      if (providers != null) {
-        root.withObjectProperty("providers").setAll((com.fasterxml.jackson.databind.node.ObjectNode) providers);
+      for (String section : List.of("providers", "topics")) {
+        var entries = m.remove(section);
+        if (entries != null) {
+          root.withObjectProperty(section).setAll((com.fasterxml.jackson.databind.node.ObjectNode) entries);
+        }
       }
       root.setAll(m);
     }

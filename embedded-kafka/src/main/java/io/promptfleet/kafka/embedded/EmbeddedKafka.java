@@ -77,6 +77,10 @@ public final class EmbeddedKafka implements AutoCloseable {
     private final int defaultPartitions;
     private final Map<String, String> extraProperties;
     private final Duration startupTimeout;
+    private final int nodeId;
+    private final int requestedControllerPort;
+    private final String quorumVoters;
+    private final String givenClusterId;
 
     private State state = State.NEW;
     private volatile String bootstrapServers;
@@ -94,6 +98,10 @@ public final class EmbeddedKafka implements AutoCloseable {
         this.defaultPartitions = b.defaultPartitions;
         this.extraProperties = Map.copyOf(b.brokerProperties);
         this.startupTimeout = b.startupTimeout;
+        this.nodeId = b.nodeId;
+        this.requestedControllerPort = b.controllerPort;
+        this.quorumVoters = b.quorumVoters;
+        this.givenClusterId = b.clusterId;
     }
 
     public static Builder builder() {
@@ -148,13 +156,17 @@ public final class EmbeddedKafka implements AutoCloseable {
         int brokerPort = requestedPort == 0 ? freePort(address) : requestedPort;
         // Fail fast, before touching any directory, if the port is taken.
         ensurePortFree(address, brokerPort);
-        int ctrlPort = freePort(address, brokerPort);
+        int ctrlPort = requestedControllerPort == 0 ? freePort(address, brokerPort) : requestedControllerPort;
 
         Path dir = prepareDataDir();
         Path logDir = dir.resolve(LOG_DIR_NAME);
         String id = existingClusterId(logDir);
+        if (id != null && givenClusterId != null && !id.equals(givenClusterId)) {
+            throw new EmbeddedKafkaException("The data directory " + dir + " belongs to cluster " + id
+                    + ", not to the cluster " + givenClusterId + " this broker was asked to join");
+        }
         if (id == null) {
-            id = Uuid.randomUuid().toString();
+            id = givenClusterId != null ? givenClusterId : Uuid.randomUuid().toString();
         }
         Properties props = serverProperties(brokerPort, ctrlPort, logDir);
         Path configFile = dir.resolve(CONFIG_FILE_NAME);
@@ -193,8 +205,8 @@ public final class EmbeddedKafka implements AutoCloseable {
     private Properties serverProperties(int brokerPort, int ctrlPort, Path logDir) {
         Map<String, String> p = new LinkedHashMap<>();
         p.put("process.roles", "broker,controller");
-        p.put("node.id", "1");
-        p.put("controller.quorum.voters", "1@" + host + ":" + ctrlPort);
+        p.put("node.id", Integer.toString(nodeId));
+        p.put("controller.quorum.voters", quorumVoters != null ? quorumVoters : nodeId + "@" + host + ":" + ctrlPort);
         p.put("listeners", "PLAINTEXT://" + host + ":" + brokerPort + ",CONTROLLER://" + host + ":" + ctrlPort);
         p.put("advertised.listeners", "PLAINTEXT://" + host + ":" + brokerPort);
         p.put("controller.listener.names", "CONTROLLER");
@@ -363,9 +375,13 @@ public final class EmbeddedKafka implements AutoCloseable {
 
     private void deleteOwnedDataDir() {
         Path dir = dataDir;
-        if (dir == null || !deleteDataDirOnClose) {
-            return;
+        if (dir != null && deleteDataDirOnClose) {
+            deleteRecursively(dir);
         }
+    }
+
+    /** Deletes a directory tree; a failure is logged, not thrown (a leftover temp dir harms no test). */
+    static void deleteRecursively(Path dir) {
         try (Stream<Path> paths = Files.walk(dir)) {
             paths.sorted(Comparator.reverseOrder()).forEach(p -> {
                 try {
@@ -375,7 +391,7 @@ public final class EmbeddedKafka implements AutoCloseable {
                 }
             });
         } catch (IOException | UncheckedIOException e) {
-            LOG.warn("Could not delete the embedded Kafka data directory {}: {}", dir, e.toString());
+            LOG.warn("Could not delete the Kafka data directory {}: {}", dir, e.toString());
         }
     }
 
@@ -484,12 +500,22 @@ public final class EmbeddedKafka implements AutoCloseable {
         return false;
     }
 
-    private static void sleep(long ms) {
+    static void sleep(long ms) {
         try {
             Thread.sleep(ms);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            throw new EmbeddedKafkaException("Interrupted while waiting for the embedded Kafka broker", e);
+            throw new EmbeddedKafkaException("Interrupted while waiting for Kafka", e);
+        }
+    }
+
+    /** Refuses a null key or value and the keys this class derives itself. */
+    static void checkBrokerProperty(String key, String value) {
+        Objects.requireNonNull(key, "key");
+        Objects.requireNonNull(value, "value");
+        if (RESERVED_PROPERTIES.contains(key)) {
+            throw new IllegalArgumentException("The broker property '" + key
+                    + "' is set by EmbeddedKafka itself; use the builder options instead");
         }
     }
 
@@ -501,8 +527,51 @@ public final class EmbeddedKafka implements AutoCloseable {
         private int defaultPartitions = 1;
         private final Map<String, String> brokerProperties = new LinkedHashMap<>();
         private Duration startupTimeout = DEFAULT_STARTUP_TIMEOUT;
+        private int nodeId = 1;
+        private int controllerPort;
+        private String quorumVoters;
+        private String clusterId;
 
         private Builder() {
+        }
+
+        /** {@code node.id}; default 1. A member of a cluster ({@link KafkaCluster}) has its own. */
+        public Builder nodeId(int nodeId) {
+            if (nodeId < 0) {
+                throw new IllegalArgumentException("node id must be >= 0: " + nodeId);
+            }
+            this.nodeId = nodeId;
+            return this;
+        }
+
+        /** The CONTROLLER listener port; default 0, a free port. A cluster's voters need it fixed. */
+        public Builder controllerPort(int port) {
+            if (port < 0 || port > 65535) {
+                throw new IllegalArgumentException("controller port must be 0..65535: " + port);
+            }
+            this.controllerPort = port;
+            return this;
+        }
+
+        /**
+         * {@code controller.quorum.voters} of a multi-node quorum, e.g. {@code 1@127.0.0.1:9301,2@...}; it must name
+         * this node with its controller port. Default: this node alone.
+         */
+        public Builder controllerQuorumVoters(String voters) {
+            if (voters != null && voters.isBlank()) {
+                throw new IllegalArgumentException("controller quorum voters must not be blank");
+            }
+            this.quorumVoters = voters;
+            return this;
+        }
+
+        /**
+         * The cluster id to format a new data directory with (every node of a cluster needs the same one);
+         * a directory formatted for another cluster is refused. Default: a random id for a new directory.
+         */
+        public Builder clusterId(String clusterId) {
+            this.clusterId = clusterId;
+            return this;
         }
 
         /** Where to keep the data; kept on close. Default: a fresh temp dir, deleted on close. */
@@ -537,12 +606,7 @@ public final class EmbeddedKafka implements AutoCloseable {
 
         /** One extra broker property; overrides this class's defaults. Listener/role/dir keys are reserved. */
         public Builder brokerProperty(String key, String value) {
-            Objects.requireNonNull(key, "key");
-            Objects.requireNonNull(value, "value");
-            if (RESERVED_PROPERTIES.contains(key)) {
-                throw new IllegalArgumentException("The broker property '" + key
-                        + "' is set by EmbeddedKafka itself; use the builder options instead");
-            }
+            checkBrokerProperty(key, value);
             brokerProperties.put(key, value);
             return this;
         }

@@ -12,7 +12,13 @@ import java.util.concurrent.CountDownLatch;
  * <pre>
  * java -cp ... io.promptfleet.kafka.embedded.EmbeddedKafkaMain [--port N] [--data-dir DIR]
  *      [--host H] [--partitions N] [--prop key=value]...
+ *      [--node-id N --controller-port N --voters 1@H:P,2@H:P,... --cluster-id ID]
  * </pre>
+ *
+ * <p>The last four make the broker one node of a multi-node cluster ({@link KafkaCluster} starts them).
+ * With the system property {@value #EXIT_WITH_PARENT_PROPERTY}{@code =true} the process halts at once when its
+ * standard input reaches end of file, i.e. when the process that started it (and holds the pipe) is gone,
+ * even by SIGKILL: no broker outlives the test that started it.
  *
  * <p>Options fall back to the environment ({@code KAFKA_PORT}, {@code KAFKA_DATA_DIR}), then to the
  * {@link EmbeddedKafka} defaults (port 9092, a temporary data directory deleted on exit).
@@ -26,6 +32,9 @@ public final class EmbeddedKafkaMain {
 
     /** The prefix of the one line written to standard output. */
     public static final String READY_PREFIX = "KAFKA READY ";
+
+    /** System property: halt when standard input closes (the parent died). */
+    public static final String EXIT_WITH_PARENT_PROPERTY = "embedded.kafka.exit.with.parent";
 
     static final int EXIT_FAILED = 1;
     static final int EXIT_USAGE = 2;
@@ -46,11 +55,15 @@ public final class EmbeddedKafkaMain {
         } catch (IllegalArgumentException e) {
             System.err.println("embedded-kafka: " + e.getMessage());
             System.err.println("usage: EmbeddedKafkaMain [--port N] [--data-dir DIR] [--host H]"
-                    + " [--partitions N] [--prop key=value]...");
+                    + " [--partitions N] [--prop key=value]... [--node-id N] [--controller-port N]"
+                    + " [--voters ID@HOST:PORT,...] [--cluster-id ID]");
             System.exit(EXIT_USAGE);
             return;
         }
 
+        if (Boolean.getBoolean(EXIT_WITH_PARENT_PROPERTY)) {
+            exitWithParent();
+        }
         EmbeddedKafka kafka = builder.build();
         CountDownLatch stopped = new CountDownLatch(1);
         Thread hook = new Thread(() -> {
@@ -84,6 +97,23 @@ public final class EmbeddedKafkaMain {
         }
     }
 
+    /** A daemon thread that halts the JVM (no shutdown hooks: a clean stop may wait for peers) on stdin EOF. */
+    private static void exitWithParent() {
+        Thread watcher = new Thread(() -> {
+            try {
+                while (System.in.read() >= 0) {
+                    // the parent writes nothing; only the end of the stream matters
+                }
+            } catch (java.io.IOException e) {
+                // a broken pipe means the same as EOF
+            }
+            System.err.println("embedded-kafka: standard input closed (the parent is gone); halting");
+            Runtime.getRuntime().halt(EXIT_FAILED);
+        }, "embedded-kafka-parent-watch");
+        watcher.setDaemon(true);
+        watcher.start();
+    }
+
     static EmbeddedKafka.Builder parse(String[] args, Map<String, String> env) {
         EmbeddedKafka.Builder b = EmbeddedKafka.builder();
         String port = env.get("KAFKA_PORT");
@@ -109,6 +139,10 @@ public final class EmbeddedKafkaMain {
                 case "--data-dir" -> dataDir = value;
                 case "--host" -> b.host(value);
                 case "--partitions" -> b.defaultPartitions(parseInt(name, value));
+                case "--node-id" -> b.nodeId(parseInt(name, value));
+                case "--controller-port" -> b.controllerPort(parseInt(name, value));
+                case "--voters" -> b.controllerQuorumVoters(value);
+                case "--cluster-id" -> b.clusterId(value);
                 case "--prop" -> {
                     int e = value.indexOf('=');
                     if (e <= 0) {

@@ -90,6 +90,12 @@ class EmbeddedKafkaMainTest {
         EmbeddedKafka k = EmbeddedKafkaMain.parse(new String[] {"--port=0", "--prop", "num.io.threads=2"},
                 Map.of("KAFKA_PORT", "1234", "KAFKA_DATA_DIR", "/tmp/x")).build();
         assertThat(k.host()).isEqualTo("127.0.0.1");
+        EmbeddedKafkaMain.parse(new String[] {"--node-id", "2", "--controller-port", "9301", "--voters",
+            "1@127.0.0.1:9300,2@127.0.0.1:9301", "--cluster-id", "abc"}, Map.of()).build();
+        assertThatThrownBy(() -> EmbeddedKafkaMain.parse(new String[] {"--node-id", "-1"}, Map.of()))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("node id");
+        assertThatThrownBy(() -> EmbeddedKafkaMain.parse(new String[] {"--voters", " "}, Map.of()))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("voters");
         assertThatThrownBy(() -> EmbeddedKafkaMain.parse(new String[] {"--port"}, Map.of()))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("missing value");
         assertThatThrownBy(() -> EmbeddedKafkaMain.parse(new String[] {"--port", "x"}, Map.of()))
