@@ -27,8 +27,6 @@ class WorkerProcessIT {
   private static final Duration WAIT = Duration.ofSeconds(30);
   /** About 4 s: 16 tokens at 4 tokens/s. */
   private static final String SLOW = " [[sim:slow ttft_ms=10 tps=4]]";
-  /** About 8 s: long enough that a loaded machine cannot finish it before the kill three streams later. */
-  private static final String SLOWER = " [[sim:slow ttft_ms=10 tps=2]]";
   private WorkerHarness h;
   private Process child;
 
@@ -77,17 +75,21 @@ class WorkerProcessIT {
    */
   @Test
   void shouldCompleteAJobOnAnotherWorkerWhenItsWorkerIsKilledMidStream() throws Exception {
-    child = startChild(30_000);
     String jobId = h.jobId();
     String answered = h.jobId();
     String retried = h.jobId();
-    h.send(h.assignment(jobId, "a long answer" + SLOWER, 1));
-    h.send(h.assignment(answered, "answered before the kill" + SLOWER, 1));
-    var retriedAssignment = h.assignment(retried, "retry requested before the kill" + SLOWER, 1);
-    h.send(retriedAssignment);
-    h.awaitFirstChunk(jobId);
+    // All three on one partition before the worker starts, so its lane acquires them with its first poll (a lane
+    // polls again only when its whole batch is done). The two answered ones stall after 2 chunks: the child never
+    // finishes them.
+    String stall = " " + io.promptfleet.simulator.Fault.stall(2).toDirective();
+    var retriedAssignment = h.assignment(retried, "retry requested before the kill" + stall, 1);
+    h.sendTo(0, h.assignment(answered, "answered before the kill" + stall, 1));
+    h.sendTo(0, retriedAssignment);
+    h.sendTo(0, h.assignment(jobId, "a long answer" + SLOW, 1));
+    child = startChild(30_000);
     h.awaitFirstChunk(answered);
     h.awaitFirstChunk(retried);
+    h.awaitFirstChunk(jobId);
     h.produce(h.config.topics().defaultReplyTo(), answered, io.promptfleet.common.codec.Json.bytes(
         Result.terminal(answered, JobStatus.SUCCEEDED, null, null, 1)));
     h.produce(h.config.topics().jobsRetry(), retried, io.promptfleet.common.codec.Json.bytes(
