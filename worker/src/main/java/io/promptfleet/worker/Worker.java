@@ -20,8 +20,8 @@ import io.promptfleet.common.job.FleetEvent;
 import io.promptfleet.common.job.ProviderConnectionStats;
 import io.promptfleet.common.kafka.KafkaClients;
 import io.promptfleet.common.logging.LogContext;
-import io.promptfleet.worker.cancel.CancelWatcher;
-import io.promptfleet.worker.cancel.RecentCancels;
+import io.promptfleet.worker.cancel.TopicWatcher;
+import io.promptfleet.worker.cancel.RecentIds;
 import io.promptfleet.worker.metrics.WorkerMetrics;
 import io.promptfleet.worker.metrics.WorkerMetrics.Spec;
 import io.promptfleet.worker.poll.Answered;
@@ -93,8 +93,12 @@ public final class Worker implements AutoCloseable {
   /** Reply topics this worker could not publish to, each logged once (until it works again). */
   private final Set<String> unpublishable = ConcurrentHashMap.newKeySet();
   private final Map<RecordId, Active> active = new ConcurrentHashMap<>();
-  private final RecentCancels recentCancels;
-  private final CancelWatcher cancels;
+  private final RecentIds recentCancels;
+  private final TopicWatcher cancels;
+  /** The fleet events: which leases were released (their assignment is never run again here). */
+  private final TopicWatcher events;
+  /** Leases released lately with an outcome other than handed back, by lease id. */
+  private final RecentIds releasedLeases;
   private final ScheduledExecutorService heartbeat;
   private final Counter renewals;
   private final Timer pickup;
@@ -138,7 +142,7 @@ public final class Worker implements AutoCloseable {
     DistributionSummary acquired = metrics.summary(Spec.LANE_ACQUIRED);
     metrics.gauge(Spec.STREAMS_ACTIVE, active, Map::size);
     metrics.gauge(Spec.SLOTS_FREE, this, Worker::freeSlots);
-    this.recentCancels = new RecentCancels(options.cancelMemory(), options.cancelTtl().toMillis());
+    this.recentCancels = new RecentIds(options.cancelMemory(), options.cancelTtl().toMillis());
     LaneListener laneListener = new LaneListener() {
       @Override
       public void onAssignment(ConsumerRecord<String, byte[]> record, Lane lane) {
@@ -188,7 +192,13 @@ public final class Worker implements AutoCloseable {
     cp.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class);
     cp.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class);
     cp.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
-    this.cancels = new CancelWatcher("pf-" + workerId + "-cancels", cp, config.topics().cancels(), this::onCancel);
+    this.cancels = TopicWatcher.cancels("pf-" + workerId + "-cancels", cp, config.topics().cancels(),
+        this::onCancel);
+    this.releasedLeases = new RecentIds(options.cancelMemory(), options.cancelTtl().toMillis());
+    Map<String, Object> ep = new HashMap<>(cp);
+    ep.put(ConsumerConfig.CLIENT_ID_CONFIG, "pf-" + workerId + "-events");
+    this.events = TopicWatcher.of("pf-" + workerId + "-events", ep, config.topics().fleetEvents(),
+        this::onFleetEvent);
     this.heartbeat = Executors.newSingleThreadScheduledExecutor(r -> {
       Thread t = new Thread(r, "pf-" + workerId + "-heartbeat");
       t.setDaemon(true);
@@ -254,6 +264,7 @@ public final class Worker implements AutoCloseable {
     }
     lastKafkaAckMillis = clock.millis();
     cancels.start();
+    events.start();
     lanes.forEach(Lane::start);
     long every = options.heartbeatInterval().toMillis();
     heartbeat.scheduleWithFixedDelay(this::heartbeat, 0, every, TimeUnit.MILLISECONDS);
@@ -267,6 +278,11 @@ public final class Worker implements AutoCloseable {
   /** Waits until the cancel watcher is positioned (cancels written from now on reach this worker). */
   public boolean awaitCancelWatcher(Duration timeout) throws InterruptedException {
     return cancels.awaitReady(timeout);
+  }
+
+  /** True if this worker saw the lease released lately (an assignment of it would not be run again). */
+  public boolean isLeaseReleased(String leaseId) {
+    return releasedLeases.contains(leaseId, clock.millis());
   }
 
   /** True if a cancel for {@code jobId} reached this worker recently (an assignment for it would be cancelled). */
@@ -366,6 +382,12 @@ public final class Worker implements AutoCloseable {
       lane.acknowledge(record, AcknowledgeType.RELEASE);
       return;
     }
+    if (releasedLeases.contains(a.leaseId(), clock.millis())) {
+      LOG.info("job {} lease {}: delivered again after its lease was released; not run again", a.job().jobId(),
+          a.leaseId());
+      lane.acknowledge(record, AcknowledgeType.ACCEPT);
+      return;
+    }
     int redeliveries = record.deliveryCount().map(c -> Math.max(0, c - 1)).orElse(0);
     if (redeliveries == 0 && a.dispatchedAt() != null) { // a redelivery's wait includes its earlier deliveries
       pickup.record(Math.max(0, clock.millis() - a.dispatchedAt().toEpochMilli()), TimeUnit.MILLISECONDS);
@@ -431,6 +453,43 @@ public final class Worker implements AutoCloseable {
     lane.acknowledge(record, AcknowledgeType.ACCEPT);
   }
 
+  /**
+   * Runs on the fleet-events watcher's thread: a lease released with an outcome (not handed back) is remembered,
+   * so an assignment of it delivered again is not run again. A share partition's new leader (after a broker
+   * failover) delivers again, with delivery count 1, assignments whose ACCEPT the old leader never wrote, although
+   * their worker answered them and released their lease (BrokerFailoverIT); {@link #onAnswered} covers the
+   * redeliveries counted as such.
+   */
+  private void onFleetEvent(ConsumerRecord<String, byte[]> r) {
+    if (r.value() == null || indexOf(r.value(), LEASE_RELEASED) < 0) {
+      return; // heartbeats and the dispatcher's own records: not parsed
+    }
+    try {
+      FleetEvent e = Json.read(r.value(), FleetEvent.class);
+      if (e.type() == FleetEvent.Type.LEASE_RELEASED && e.leaseId() != null
+          && e.outcome() != io.promptfleet.common.job.LeaseOutcome.HANDED_BACK) {
+        releasedLeases.add(e.leaseId(), clock.millis());
+      }
+    } catch (RuntimeException ex) {
+      LOG.debug("ignoring an unreadable fleet event at {}-{}@{}", r.topic(), r.partition(), r.offset());
+    }
+  }
+
+  private static final byte[] LEASE_RELEASED = "lease_released".getBytes(java.nio.charset.StandardCharsets.UTF_8);
+
+  private static int indexOf(byte[] haystack, byte[] needle) {
+    outer:
+    for (int i = 0; i + needle.length <= haystack.length; i++) {
+      for (int j = 0; j < needle.length; j++) {
+        if (haystack[i + j] != needle[j]) {
+          continue outer;
+        }
+      }
+      return i;
+    }
+    return -1;
+  }
+
   /** Runs on the cancel watcher's thread. */
   private void onCancel(String jobId) {
     recentCancels.add(jobId, clock.millis());
@@ -477,6 +536,7 @@ public final class Worker implements AutoCloseable {
     }
     lanes.forEach(l -> l.close(Duration.ofSeconds(5)));
     cancels.close();
+    events.close();
   }
 
   private void awaitNoActive(Duration max) {

@@ -98,6 +98,35 @@ class StreamLifecycleIT {
     }
   }
 
+  /**
+   * A share partition's new leader (after a broker failover) delivers again, with delivery count 1, an assignment
+   * whose worker answered it and released its lease: not run again, no second result.
+   */
+  @Test
+  void shouldNotRunAnAssignmentWhoseLeaseWasReleasedAlready() throws Exception {
+    Worker w = harness(Map.of()).addWorker(WorkerOptions.defaults());
+    String jobId = h.jobId();
+    var a = h.assignment(jobId, "answered by another worker", 1);
+    h.produce(h.config.topics().fleetEvents(), a.keyId(), io.promptfleet.common.codec.Json.bytes(
+        io.promptfleet.common.job.FleetEvent.leaseReleased(a, io.promptfleet.common.job.LeaseOutcome.SUCCEEDED)
+            .by("another-worker", java.time.Instant.now())));
+    long until = System.nanoTime() + WAIT.toNanos();
+    while (!w.isLeaseReleased(a.leaseId()) && System.nanoTime() < until) {
+      Thread.sleep(20);
+    }
+    assertThat(w.isLeaseReleased(a.leaseId())).as("the worker saw the release").isTrue();
+    long requestsBefore = h.sim.stats().totalRequests();
+    String control = h.jobId();
+
+    h.sendTo(0, a); // one partition, in order: a lane hands them out one after the other
+    h.sendTo(0, h.assignment(control, "a fresh one", 1));
+    h.awaitResult(control, WAIT);
+
+    assertThat(h.results(jobId)).as("not run again").isEmpty();
+    assertThat(h.chunks(jobId, 1)).isEmpty();
+    assertThat(h.sim.stats().totalRequests()).as("only the fresh one").isEqualTo(requestsBefore + 1);
+  }
+
   @Test
   void shouldCancelAnAssignmentThatArrivesJustAfterItsCancelWithoutCallingTheProvider() throws Exception {
     Worker w = harness(Map.of()).addWorker(WorkerOptions.defaults());

@@ -16,28 +16,48 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Reads every cancel on the cancels topic: a consumer without a group, assigned all partitions from their end at
- * start, on its own named thread (every worker must see every cancel, so no group may split them). Records are read
- * by {@link CancelRecords}, the one cancel codec the dispatcher and the client use too.
+ * Reads every record of one topic that every worker must see (no group may split them): a consumer without a group,
+ * assigned all partitions from their end at start, on its own named thread. The worker watches the cancels topic
+ * ({@link #cancels}: records read by {@link CancelRecords}, the one cancel codec the dispatcher and the client use
+ * too) and the fleet events ({@link #of}, for the leases released).
  *
- * <p>Thread-safe lifecycle; {@code onCancel} runs on the watcher's thread and must not block.
+ * <p>Thread-safe lifecycle; the record handler runs on the watcher's thread and must not block.
  */
-public final class CancelWatcher {
-  private static final Logger LOG = LoggerFactory.getLogger(CancelWatcher.class);
+public final class TopicWatcher {
+  private static final Logger LOG = LoggerFactory.getLogger(TopicWatcher.class);
 
   private final Map<String, Object> props;
   private final String topic;
-  private final Consumer<String> onCancel;
+  private final Consumer<ConsumerRecord<String, byte[]>> onRecord;
   private final Thread thread;
   private final CountDownLatch ready = new CountDownLatch(1);
   private volatile boolean running = true;
   private volatile KafkaConsumer<String, byte[]> consumer;
 
   /** @param props consumer properties without a group id (deserializers: String keys, byte[] values) */
-  public CancelWatcher(String threadName, Map<String, Object> props, String topic, Consumer<String> onCancel) {
+  public static TopicWatcher of(String threadName, Map<String, Object> props, String topic,
+      Consumer<ConsumerRecord<String, byte[]>> onRecord) {
+    return new TopicWatcher(threadName, props, topic, onRecord);
+  }
+
+  /** The cancels: {@code onCancel} gets the job id of each readable cancel. */
+  public static TopicWatcher cancels(String threadName, Map<String, Object> props, String topic,
+      Consumer<String> onCancel) {
+    return new TopicWatcher(threadName, props, topic, r -> {
+      var id = CancelRecords.jobId(r.key(), r.value());
+      if (id.isPresent()) {
+        onCancel.accept(id.get());
+      } else {
+        LOG.debug("ignoring an unreadable cancel at {}-{}@{}", r.topic(), r.partition(), r.offset());
+      }
+    });
+  }
+
+  private TopicWatcher(String threadName, Map<String, Object> props, String topic,
+      Consumer<ConsumerRecord<String, byte[]>> onRecord) {
     this.props = props;
     this.topic = topic;
-    this.onCancel = onCancel;
+    this.onRecord = onRecord;
     this.thread = new Thread(this::run, threadName);
     this.thread.setDaemon(true);
   }
@@ -46,7 +66,7 @@ public final class CancelWatcher {
     thread.start();
   }
 
-  /** Waits until the watcher is positioned at the end of every partition (cancels from now on are seen). */
+  /** Waits until the watcher is positioned at the end of every partition (records from now on are seen). */
   public boolean awaitReady(Duration timeout) throws InterruptedException {
     return ready.await(timeout.toMillis(), TimeUnit.MILLISECONDS);
   }
@@ -70,23 +90,18 @@ public final class CancelWatcher {
       List<TopicPartition> parts = TopicPartitions.await(c, topic, () -> running);
       c.assign(parts);
       c.seekToEnd(parts);
-      parts.forEach(c::position); // resolve the end now, so cancels written after ready are never skipped
+      parts.forEach(c::position); // resolve the end now, so records written after ready are never skipped
       ready.countDown();
       while (running) {
         for (ConsumerRecord<String, byte[]> r : c.poll(Duration.ofMillis(500))) {
-          var id = CancelRecords.jobId(r.key(), r.value());
-          if (id.isPresent()) {
-            onCancel.accept(id.get());
-          } else {
-            LOG.debug("ignoring an unreadable cancel at {}-{}@{}", r.topic(), r.partition(), r.offset());
-          }
+          onRecord.accept(r);
         }
       }
     } catch (WakeupException e) {
       // closing
     } catch (RuntimeException e) {
       if (running) {
-        LOG.error("cancel watcher on {} failed; cancels are no longer seen by this worker", topic, e);
+        LOG.error("watcher of {} failed; its records are no longer seen by this worker", topic, e);
       }
     }
   }

@@ -4,11 +4,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import org.junit.jupiter.api.Test;
 
-class RecentCancelsTest {
+class RecentIdsTest {
 
   @Test
   void shouldRememberACancelUntilItsTimeToLivePasses() {
-    RecentCancels c = new RecentCancels(10, 1_000);
+    RecentIds c = new RecentIds(10, 1_000);
     c.add("j1", 5_000);
 
     assertThat(c.contains("j1", 5_999)).isTrue();
@@ -18,7 +18,7 @@ class RecentCancelsTest {
 
   @Test
   void shouldForgetTheOldestWhenFull() {
-    RecentCancels c = new RecentCancels(2, 60_000);
+    RecentIds c = new RecentIds(2, 60_000);
     c.add("a", 1);
     c.add("b", 2);
     c.add("c", 3);

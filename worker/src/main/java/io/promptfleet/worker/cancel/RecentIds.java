@@ -5,16 +5,17 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
- * Job ids cancelled recently, so that an assignment arriving just after its cancel is cancelled too. Bounded by
- * count and age: the oldest entries go first. Thread-safe (synchronized; touched once per cancel and once per
+ * Ids seen recently: job ids cancelled (an assignment arriving just after its cancel is cancelled too), lease ids
+ * released (an assignment delivered again after its lease ended is not run again). Bounded by count and age: the
+ * oldest entries go first. Thread-safe (synchronized; touched once per cancel and once per
  * assignment).
  */
-public final class RecentCancels {
+public final class RecentIds {
   private final int maxEntries;
   private final long ttlMillis;
   private final LinkedHashMap<String, Long> seen = new LinkedHashMap<>();
 
-  public RecentCancels(int maxEntries, long ttlMillis) {
+  public RecentIds(int maxEntries, long ttlMillis) {
     if (maxEntries <= 0 || ttlMillis <= 0) {
       throw new IllegalArgumentException("maxEntries and ttlMillis must be > 0");
     }
@@ -22,14 +23,14 @@ public final class RecentCancels {
     this.ttlMillis = ttlMillis;
   }
 
-  /** Remembers a cancel seen at {@code nowMillis}. */
+  /** Remembers an id seen at {@code nowMillis}. */
   public synchronized void add(String jobId, long nowMillis) {
     seen.remove(jobId);
     seen.put(jobId, nowMillis);
     evict(nowMillis);
   }
 
-  /** True if {@code jobId} was cancelled within the time-to-live. */
+  /** True if {@code jobId} was seen within the time-to-live. */
   public synchronized boolean contains(String jobId, long nowMillis) {
     evict(nowMillis);
     return seen.containsKey(jobId);
