@@ -275,9 +275,14 @@ public final class Worker implements AutoCloseable {
     return workerId;
   }
 
-  /** Waits until the cancel watcher is positioned (cancels written from now on reach this worker). */
-  public boolean awaitCancelWatcher(Duration timeout) throws InterruptedException {
-    return cancels.awaitReady(timeout);
+  /**
+   * Waits until the cancels' and the fleet events' watchers are positioned (cancels and lease releases written
+   * from now on reach this worker).
+   */
+  public boolean awaitWatchers(Duration timeout) throws InterruptedException {
+    long until = System.nanoTime() + timeout.toNanos();
+    return cancels.awaitReady(timeout)
+        && events.awaitReady(Duration.ofNanos(Math.max(0, until - System.nanoTime())));
   }
 
   /** True if this worker saw the lease released lately (an assignment of it would not be run again). */

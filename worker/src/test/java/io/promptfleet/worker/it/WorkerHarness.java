@@ -145,7 +145,7 @@ final class WorkerHarness implements AutoCloseable {
   Worker addWorker(WorkerOptions options, MeterRegistry registry) throws InterruptedException {
     Worker w = new Worker(config, options, vertx, registry, prefix + "-w" + workers.size(), Clock.systemUTC());
     w.start();
-    w.awaitCancelWatcher(Duration.ofSeconds(30));
+    w.awaitWatchers(Duration.ofSeconds(30));
     workers.add(w);
     return w;
   }
