@@ -61,8 +61,7 @@ final class DispatcherKafka {
   }
 
   private static KafkaConsumer<String, byte[]> groupless(FleetConfig config, String clientId) {
-    var props = KafkaClients.consumer(config.kafka(), clientId, "unused");
-    props.remove(ConsumerConfig.GROUP_ID_CONFIG);
+    var props = KafkaClients.groupless(config.kafka(), clientId);
     props.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 2_000);
     return new KafkaConsumer<>(props);
   }

@@ -22,6 +22,7 @@ import io.promptfleet.common.kafka.KafkaClients;
 import io.promptfleet.common.logging.LogContext;
 import io.promptfleet.worker.cancel.TopicWatcher;
 import io.promptfleet.worker.cancel.RecentIds;
+import io.promptfleet.worker.cancel.ReleasedLeases;
 import io.promptfleet.worker.metrics.WorkerMetrics;
 import io.promptfleet.worker.metrics.WorkerMetrics.Spec;
 import io.promptfleet.worker.poll.Answered;
@@ -48,11 +49,8 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.apache.kafka.clients.consumer.AcknowledgeType;
-import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.producer.KafkaProducer;
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
-import org.apache.kafka.common.serialization.StringDeserializer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -97,8 +95,8 @@ public final class Worker implements AutoCloseable {
   private final TopicWatcher cancels;
   /** The fleet events: which leases were released (their assignment is never run again here). */
   private final TopicWatcher events;
-  /** Leases released lately with an outcome other than handed back, by lease id. */
-  private final RecentIds releasedLeases;
+  /** Leases released lately with an outcome (not handed back): their assignments are not run again. */
+  private final ReleasedLeases releasedLeases;
   private final ScheduledExecutorService heartbeat;
   private final Counter renewals;
   private final Timer pickup;
@@ -180,25 +178,18 @@ public final class Worker implements AutoCloseable {
       var sc = KafkaClients.shareConsumer(config.kafka(), name, w.shareGroup(), batch);
       Lane lane = new Lane(name, sc, config.topics().assignments(), options.renewAfterMax(), clock, laneListener);
       lane.acquireWhen(() -> waitingForConnection() < batch);
-      Map<String, Object> check = KafkaClients.common(config.kafka(), name + "-answered");
-      check.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class);
-      check.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class);
-      check.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
-      check.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
-      lane.checkRedeliveries(check, config.topics().jobsRetry(), ANSWERED_LOOKBACK);
+      lane.checkRedeliveries(KafkaClients.groupless(config.kafka(), name + "-answered"), config.topics().jobsRetry(),
+          ANSWERED_LOOKBACK);
       lanes.add(lane);
     }
-    Map<String, Object> cp = KafkaClients.common(config.kafka(), "pf-" + workerId + "-cancels");
-    cp.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class);
-    cp.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class);
-    cp.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
-    this.cancels = TopicWatcher.cancels("pf-" + workerId + "-cancels", cp, config.topics().cancels(),
-        this::onCancel);
-    this.releasedLeases = new RecentIds(options.cancelMemory(), options.cancelTtl().toMillis());
-    Map<String, Object> ep = new HashMap<>(cp);
-    ep.put(ConsumerConfig.CLIENT_ID_CONFIG, "pf-" + workerId + "-events");
-    this.events = TopicWatcher.of("pf-" + workerId + "-events", ep, config.topics().fleetEvents(),
-        this::onFleetEvent);
+    String cancelsName = "pf-" + workerId + "-cancels";
+    this.cancels = TopicWatcher.cancels(cancelsName, KafkaClients.groupless(config.kafka(), cancelsName),
+        config.topics().cancels(), this::onCancel);
+    this.releasedLeases = new ReleasedLeases(options.cancelMemory(), options.cancelTtl().toMillis(), clock::millis);
+    String eventsName = "pf-" + workerId + "-events";
+    // read_committed: a release the dispatcher wrote in a transaction that aborted never happened
+    this.events = TopicWatcher.of(eventsName, KafkaClients.groupless(config.kafka(), eventsName),
+        config.topics().fleetEvents(), releasedLeases::accept);
     this.heartbeat = Executors.newSingleThreadScheduledExecutor(r -> {
       Thread t = new Thread(r, "pf-" + workerId + "-heartbeat");
       t.setDaemon(true);
@@ -287,7 +278,7 @@ public final class Worker implements AutoCloseable {
 
   /** True if this worker saw the lease released lately (an assignment of it would not be run again). */
   public boolean isLeaseReleased(String leaseId) {
-    return releasedLeases.contains(leaseId, clock.millis());
+    return releasedLeases.contains(leaseId);
   }
 
   /** True if a cancel for {@code jobId} reached this worker recently (an assignment for it would be cancelled). */
@@ -387,7 +378,7 @@ public final class Worker implements AutoCloseable {
       lane.acknowledge(record, AcknowledgeType.RELEASE);
       return;
     }
-    if (releasedLeases.contains(a.leaseId(), clock.millis())) {
+    if (releasedLeases.contains(a.leaseId())) {
       LOG.info("job {} lease {}: delivered again after its lease was released; not run again", a.job().jobId(),
           a.leaseId());
       lane.acknowledge(record, AcknowledgeType.ACCEPT);
@@ -456,43 +447,6 @@ public final class Worker implements AutoCloseable {
           record.offset(), e.toString());
     }
     lane.acknowledge(record, AcknowledgeType.ACCEPT);
-  }
-
-  /**
-   * Runs on the fleet-events watcher's thread: a lease released with an outcome (not handed back) is remembered,
-   * so an assignment of it delivered again is not run again. A share partition's new leader (after a broker
-   * failover) delivers again, with delivery count 1, assignments whose ACCEPT the old leader never wrote, although
-   * their worker answered them and released their lease (BrokerFailoverIT); {@link #onAnswered} covers the
-   * redeliveries counted as such.
-   */
-  private void onFleetEvent(ConsumerRecord<String, byte[]> r) {
-    if (r.value() == null || indexOf(r.value(), LEASE_RELEASED) < 0) {
-      return; // heartbeats and the dispatcher's own records: not parsed
-    }
-    try {
-      FleetEvent e = Json.read(r.value(), FleetEvent.class);
-      if (e.type() == FleetEvent.Type.LEASE_RELEASED && e.leaseId() != null
-          && e.outcome() != io.promptfleet.common.job.LeaseOutcome.HANDED_BACK) {
-        releasedLeases.add(e.leaseId(), clock.millis());
-      }
-    } catch (RuntimeException ex) {
-      LOG.debug("ignoring an unreadable fleet event at {}-{}@{}", r.topic(), r.partition(), r.offset());
-    }
-  }
-
-  private static final byte[] LEASE_RELEASED = "lease_released".getBytes(java.nio.charset.StandardCharsets.UTF_8);
-
-  private static int indexOf(byte[] haystack, byte[] needle) {
-    outer:
-    for (int i = 0; i + needle.length <= haystack.length; i++) {
-      for (int j = 0; j < needle.length; j++) {
-        if (haystack[i + j] != needle[j]) {
-          continue outer;
-        }
-      }
-      return i;
-    }
-    return -1;
   }
 
   /** Runs on the cancel watcher's thread. */

@@ -53,6 +53,16 @@ public final class KafkaClients {
     return p;
   }
 
+  /**
+   * A consumer of no group that assigns its partitions itself (a watcher that must see every record, a read-back),
+   * otherwise as {@link #consumer}: read_committed, nothing committed.
+   */
+  public static Map<String, Object> groupless(KafkaSettings kafka, String clientId) {
+    Map<String, Object> p = consumer(kafka, clientId, "unused");
+    p.remove(ConsumerConfig.GROUP_ID_CONFIG);
+    return p;
+  }
+
   /** A share consumer with explicit acknowledgement that acquires at most {@code maxRecords} per poll. */
   public static Map<String, Object> shareConsumer(KafkaSettings kafka, String clientId, String groupId,
       int maxRecords) {

@@ -326,11 +326,6 @@ public final class ProviderConnections implements AutoCloseable {
         failedLocal.get());
   }
 
-  /** The pooled client (for tests and benchmarks that inspect it). */
-  HttpClientAgent client() {
-    return client;
-  }
-
   @Override
   public void close() {
     client.close();
