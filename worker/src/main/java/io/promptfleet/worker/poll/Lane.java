@@ -18,6 +18,7 @@ import org.apache.kafka.clients.consumer.ConsumerRecords;
 import org.apache.kafka.clients.consumer.KafkaShareConsumer;
 import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.TopicIdPartition;
+import org.apache.kafka.common.errors.GroupMaxSizeReachedException;
 import org.apache.kafka.common.errors.WakeupException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -50,6 +51,8 @@ public final class Lane {
   static final Duration LOST_AFTER = Duration.ofSeconds(5);
   /** How long a lane whose consumer failed waits before it starts a new one. */
   static final Duration RESTART_DELAY = Duration.ofSeconds(1);
+  /** How long a lane refused by a full share group waits before it tries with a new consumer. */
+  static final Duration GROUP_FULL_RETRY = Duration.ofSeconds(30);
   /** How long it waits for the worker to stop the streams of the failed consumer's batch. */
   static final Duration HAND_BACK_WAIT = Duration.ofSeconds(10);
 
@@ -204,8 +207,17 @@ public final class Lane {
   private void restartAfter(RuntimeException e) {
     connected = false;
     List<ConsumerRecord<String, byte[]>> held = batch.abandon();
-    LOG.error("lane {}: its share consumer failed; handing back its {} assignments and starting a new consumer in "
-        + "{} ms", name, held.size(), RESTART_DELAY.toMillis(), e);
+    Duration delay = RESTART_DELAY;
+    if (e instanceof GroupMaxSizeReachedException) {
+      // Thrown once; the consumer then polls empty for good (ShareGroupSizeTest). A new one may find room later.
+      delay = GROUP_FULL_RETRY;
+      LOG.error("lane {}: THE WORKERS' SHARE GROUP IS FULL ({}): this lane takes no work; it tries again in {} s. "
+          + "Every lane of every worker is one member: lower worker.lanes, or raise the broker's group.share.max.size "
+          + "(default 200, at most 1000). See docs/SIZING.md", name, e.getMessage(), delay.toSeconds());
+    } else {
+      LOG.error("lane {}: its share consumer failed; handing back its {} assignments and starting a new consumer in "
+          + "{} ms", name, held.size(), delay.toMillis(), e);
+    }
     Set<Long> unacknowledged = new HashSet<>();
     for (ConsumerRecord<String, byte[]> r : held) {
       unacknowledged.add(key(r));
@@ -229,10 +241,17 @@ public final class Lane {
       } catch (RuntimeException closing) {
         LOG.debug("lane {}: closing the failed consumer: {}", name, closing.toString());
       }
-      Thread.sleep(RESTART_DELAY.toMillis());
+      sleepWhileRunning(delay);
     } catch (InterruptedException ie) {
       Thread.currentThread().interrupt();
       running = false;
+    }
+  }
+
+  private void sleepWhileRunning(Duration delay) throws InterruptedException {
+    long until = System.nanoTime() + delay.toNanos();
+    while (running && System.nanoTime() < until) {
+      Thread.sleep(Math.min(100, Math.max(1, (until - System.nanoTime()) / 1_000_000)));
     }
   }
 
