@@ -92,6 +92,8 @@ public final class Worker implements AutoCloseable {
   private final Set<String> unpublishable = ConcurrentHashMap.newKeySet();
   /** Streams in flight, by lease id: a lease runs at most once at a time on a worker. */
   private final Map<String, Active> active = new ConcurrentHashMap<>();
+  /** How far back the fleet events are read at start for the leases released lately. */
+  static final Duration RELEASES_LOOKBACK = Duration.ofMinutes(1);
   private final RecentIds recentCancels;
   private final TopicWatcher cancels;
   /** The fleet events: which leases were released (their assignment is never run again here). */
@@ -205,8 +207,10 @@ public final class Worker implements AutoCloseable {
     this.releasedLeases = new ReleasedLeases(options.cancelMemory(), options.cancelTtl().toMillis(), clock::millis);
     String eventsName = "pf-" + workerId + "-events";
     // read_committed: a release the dispatcher wrote in a transaction that aborted never happened
+    // From a minute back: a release written just before this worker started still keeps it from running the lease
+    // again when a share partition's new leader delivers that assignment to it.
     this.events = TopicWatcher.of(eventsName, KafkaClients.groupless(config.kafka(), eventsName),
-        config.topics().fleetEvents(), releasedLeases::accept);
+        config.topics().fleetEvents(), RELEASES_LOOKBACK, releasedLeases::accept);
     this.heartbeat = Executors.newSingleThreadScheduledExecutor(r -> {
       Thread t = new Thread(r, "pf-" + workerId + "-heartbeat");
       t.setDaemon(true);
