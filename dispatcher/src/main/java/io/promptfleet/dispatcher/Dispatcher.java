@@ -4,6 +4,8 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.binder.kafka.KafkaClientMetrics;
 import io.promptfleet.common.config.FleetConfig;
 import io.promptfleet.dispatcher.ha.SingleActiveAssignor;
+import io.promptfleet.dispatcher.ha.StateSnapshot;
+import io.promptfleet.dispatcher.ha.Takeover;
 import io.promptfleet.dispatcher.intake.TopicCatalog;
 import io.promptfleet.dispatcher.schedule.ReadyQueues.Lane;
 import io.promptfleet.dispatcher.status.StatusSnapshot;
@@ -87,6 +89,8 @@ public final class Dispatcher implements AutoCloseable {
   /** Which topics exist (reply topics): listed off this thread; null while standing by. */
   private TopicCatalog topicCatalog;
   private long revocations;
+  /** Whether the dispatcher state topic exists (snapshots on): a takeover reads it, the active writes it. */
+  private boolean stateTopic;
 
   public Dispatcher(FleetConfig config, MeterRegistry registry, Clock clock, String instanceId) {
     this.config = config;
@@ -125,6 +129,7 @@ public final class Dispatcher implements AutoCloseable {
       feedback = DispatcherKafka.feedbackConsumer(config, clientId);
       feedbackMetrics = core.metrics().kafkaClient(new KafkaClientMetrics(feedback));
       DispatcherKafka.ensureSpillTopics(config, clientId, core.spillTopics());
+      stateTopic = DispatcherKafka.ensureStateTopic(config, clientId);
       jobs.subscribe(core.subscription(), new Rebalance());
       LOG.info("dispatcher {} started: group {}, reading {}", instanceId, config.dispatcher().groupId(),
           core.subscription());
@@ -206,15 +211,32 @@ public final class Dispatcher implements AutoCloseable {
   private void activate() {
     LOG.info("dispatcher {} is now the active dispatcher of group {}: fencing predecessors, rebuilding leases",
         instanceId, config.dispatcher().groupId());
+    long t0 = System.nanoTime();
     producer = DispatcherKafka.transactionalProducer(config, clientId);
     producerMetrics = core.metrics().kafkaClient(new KafkaClientMetrics(producer));
     DispatcherKafka.prepareWorkersShareGroup(config, clientId);
     String leasePrefix = Long.toHexString(ThreadLocalRandom.current().nextLong()) + "-";
     topicCatalog = DispatcherKafka.topicCatalog(config, clientId);
+    long t1 = System.nanoTime();
     long nowMs = clock.millis();
     long from = core.readFromMs(nowMs);
-    core.activate(leasePrefix, topicCatalog, DispatcherKafka.readAssignments(config, clientId, from),
-        DispatcherKafka.readFeedback(feedback, config.topics(), from), nowMs);
+    DispatcherKafka.StateRead state = stateTopic
+        ? DispatcherKafka.readSnapshot(config, clientId, nowMs) : new DispatcherKafka.StateRead(null, 0);
+    StateSnapshot snapshot = state.snapshot();
+    Takeover rebuild = core.begin(leasePrefix, topicCatalog, snapshot, nowMs);
+    long ids = snapshot == null ? 0 : DispatcherKafka.streamJournal(config, clientId, nowMs, rebuild::ids);
+    long t2 = System.nanoTime();
+    long assignments = DispatcherKafka.streamAssignments(config, clientId,
+        rebuild.assignmentsFromMs(snapshot, nowMs), rebuild::assignment);
+    long feedbackRead = DispatcherKafka.streamFeedback(feedback, config.topics(), from,
+        snapshot == null ? Map.of() : snapshot.head().feedback(), rebuild::feedback);
+    Takeover.Rebuilt rebuilt = rebuild.finish();
+    long t3 = System.nanoTime();
+    LOG.info("dispatcher {} took over: {} leases in flight; clients and share group {} ms, state topic {} ms "
+            + "({} snapshot records, {} job-id records, {}), tail {} ms ({} assignments, {} feedback records)", instanceId, rebuilt.inFlight(),
+        (t1 - t0) / 1_000_000, (t2 - t1) / 1_000_000, state.records(), ids, snapshot == null ? "no snapshot"
+            : "snapshot of " + snapshot.leases().size() + " leases", (t3 - t2) / 1_000_000, assignments,
+        feedbackRead);
     active = true;
   }
 
@@ -237,7 +259,11 @@ public final class Dispatcher implements AutoCloseable {
     long nowMs = clock.millis();
     txn.open = false;
     try {
-      core.write(txn, nowMs);
+      if (stateTopic) {
+        core.write(txn, nowMs, () -> DispatcherKafka.feedbackPositions(feedback, config.topics()));
+      } else {
+        core.write(txn, nowMs);
+      }
       if (txn.open) {
         Map<TopicPartition, OffsetAndMetadata> commit = core.offsetsToCommit();
         if (!commit.isEmpty()) {
@@ -295,7 +321,7 @@ public final class Dispatcher implements AutoCloseable {
     public void send(Outbound o) {
       Future<RecordMetadata> f = producer.send(new ProducerRecord<>(o.topic(), o.partition(), o.timestamp(), o.key(),
           o.value(), o.headers()));
-      if (o.partition() != null) {
+      if (o.partition() != null && !o.topic().equals(config.topics().dispatcherState())) {
         placed.add(f);
       }
     }
