@@ -127,6 +127,35 @@ class StreamLifecycleIT {
     assertThat(h.sim.stats().totalRequests()).as("only the fresh one").isEqualTo(requestsBefore + 1);
   }
 
+  /**
+   * A share partition's new leader may deliver an assignment again to the worker that still runs it, or has just
+   * answered it, before any fleet event says so (BrokerFailoverIT saw both: one worker answering one lease twice). The
+   * same lease arrives three times: to the other lane while it streams, then once more after its result. One
+   * upstream call, one result; every delivery is acknowledged (the control job after them runs).
+   */
+  @Test
+  void shouldRunALeaseOnceWhenItsAssignmentIsDeliveredAgainWhileItRunsAndAfter() throws Exception {
+    harness(Map.of()).addWorker(WorkerOptions.defaults());
+    String jobId = h.jobId();
+    var a = h.assignment(jobId, "answered once [[sim:slow ttft_ms=10 tps=20]]", 1); // ~0.8 s
+    long requestsBefore = h.sim.stats().totalRequests();
+    h.sendTo(0, a);
+    h.awaitFirstChunk(jobId);
+
+    h.sendTo(0, a); // the other lane takes it: the first holds its batch until the stream ends
+    h.awaitResult(jobId, WAIT);
+    h.sendTo(0, a);
+    String control = h.jobId();
+    h.sendTo(0, h.assignment(control, "after them", 1));
+    h.awaitResult(control, WAIT);
+
+    assertThat(h.sim.stats().totalRequests()).as("one call for the lease, one for the control job")
+        .isEqualTo(requestsBefore + 2);
+    assertThat(h.results(jobId)).hasSize(1);
+    assertThat(h.chunks(jobId, 1)).hasSize(16);
+    assertThat(h.chunks(jobId, 2)).isEmpty();
+  }
+
   @Test
   void shouldCancelAnAssignmentThatArrivesJustAfterItsCancelWithoutCallingTheProvider() throws Exception {
     Worker w = harness(Map.of()).addWorker(WorkerOptions.defaults());
