@@ -91,6 +91,7 @@ public final class Dispatcher implements AutoCloseable {
   private long revocations;
   /** Whether the dispatcher state topic exists (snapshots on): a takeover reads it, the active writes it. */
   private boolean stateTopic;
+  private volatile TakeoverTimes lastTakeover;
 
   public Dispatcher(FleetConfig config, MeterRegistry registry, Clock clock, String instanceId) {
     this.config = config;
@@ -115,6 +116,24 @@ public final class Dispatcher implements AutoCloseable {
   /** True while this instance holds the job partitions and its transactional producer is ready. */
   public boolean isActive() {
     return active && failure == null;
+  }
+
+  /**
+   * How the last takeover went (null before the first): its phases in ms and what it read.
+   *
+   * @param clientsMs   the transactional producer (fencing the predecessor), the share group, the topic listing
+   * @param stateMs     the newest snapshot and the job-id journal read from the state topic
+   * @param tailMs      the assignments and feedback read after the snapshot (or over the lookback) and the rebuild
+   * @param inFlight    leases held after it
+   * @param fromSnapshot whether it started from a snapshot
+   * @param records     records read (snapshot parts, journal, assignments, feedback)
+   */
+  public record TakeoverTimes(long clientsMs, long stateMs, long tailMs, int inFlight, boolean fromSnapshot,
+      long records) {}
+
+  /** The last takeover's phases (null before the first); any thread. */
+  public TakeoverTimes lastTakeover() {
+    return lastTakeover;
   }
 
   /** Null while healthy, else why this dispatcher stopped. */
@@ -220,14 +239,28 @@ public final class Dispatcher implements AutoCloseable {
     long t1 = System.nanoTime();
     long nowMs = clock.millis();
     long from = core.readFromMs(nowMs);
-    DispatcherKafka.StateRead state = stateTopic
-        ? DispatcherKafka.readSnapshot(config, clientId, nowMs) : new DispatcherKafka.StateRead(null, 0);
-    StateSnapshot snapshot = state.snapshot();
-    Takeover rebuild = core.begin(leasePrefix, topicCatalog, snapshot, nowMs);
-    long ids = snapshot == null ? 0 : DispatcherKafka.streamJournal(config, clientId, nowMs, rebuild::ids);
-    long t2 = System.nanoTime();
-    long assignments = DispatcherKafka.streamAssignments(config, clientId,
-        rebuild.assignmentsFromMs(snapshot, nowMs), rebuild::assignment);
+    DispatcherKafka.StateRead state;
+    StateSnapshot snapshot;
+    Takeover rebuild;
+    long ids;
+    long t2;
+    long assignments;
+    try (KafkaConsumer<String, byte[]> c = DispatcherKafka.rebuildConsumer(config, clientId)) {
+      state = stateTopic ? DispatcherKafka.readSnapshot(c, config, nowMs) : new DispatcherKafka.StateRead(null, 0);
+      snapshot = state.snapshot();
+      rebuild = core.begin(leasePrefix, topicCatalog, snapshot, nowMs);
+      ids = snapshot == null ? 0 : DispatcherKafka.streamJournal(c, config, nowMs, rebuild::ids);
+      t2 = System.nanoTime();
+      assignments = DispatcherKafka.streamAssignments(c, config, rebuild.assignmentsFromMs(snapshot, nowMs),
+          rebuild::assignment);
+      if (rebuild.snapshotStale()) {
+        LOG.warn("dispatcher {}: assignments of a dispatcher that wrote no state snapshot follow the newest "
+            + "snapshot (an older version was active since); rebuilding from the whole lookback instead", instanceId);
+        snapshot = null;
+        rebuild = core.restart(leasePrefix, nowMs);
+        assignments += DispatcherKafka.streamAssignments(c, config, from, rebuild::assignment);
+      }
+    }
     long feedbackRead = DispatcherKafka.streamFeedback(feedback, config.topics(), from,
         snapshot == null ? Map.of() : snapshot.head().feedback(), rebuild::feedback);
     Takeover.Rebuilt rebuilt = rebuild.finish();
@@ -237,6 +270,8 @@ public final class Dispatcher implements AutoCloseable {
         (t1 - t0) / 1_000_000, (t2 - t1) / 1_000_000, state.records(), ids, snapshot == null ? "no snapshot"
             : "snapshot of " + snapshot.leases().size() + " leases", (t3 - t2) / 1_000_000, assignments,
         feedbackRead);
+    lastTakeover = new TakeoverTimes((t1 - t0) / 1_000_000, (t2 - t1) / 1_000_000, (t3 - t2) / 1_000_000,
+        rebuilt.inFlight(), snapshot != null, state.records() + ids + assignments + feedbackRead);
     active = true;
   }
 

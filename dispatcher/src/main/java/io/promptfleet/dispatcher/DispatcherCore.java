@@ -203,6 +203,17 @@ final class DispatcherCore {
     return takeover;
   }
 
+  /**
+   * The snapshot turned out stale ({@link Takeover#snapshotStale}): everything it restored is forgotten and the
+   * rebuild starts again without one (the loop owner then hands over the whole lookback).
+   */
+  Takeover restart(String leasePrefix, long nowMs) {
+    keys.clear();
+    ids.clear();
+    takeover.begin(leasePrefix, null, nowMs);
+    return takeover;
+  }
+
   /** Whether the active dispatcher writes state snapshots for its successor. */
   boolean snapshots() {
     return state.enabled();

@@ -148,28 +148,21 @@ final class DispatcherKafka {
     }
   }
 
-  /** Every record of {@code llm.assignments} written since {@code fromMs}, read with a consumer of its own. */
-  static List<Inbound> readAssignments(FleetConfig config, String clientId, long fromMs) {
-    List<Inbound> out = new ArrayList<>();
-    streamAssignments(config, clientId, fromMs, out::add);
-    return out;
+  /**
+   * The consumer a takeover reads the state topic and {@code llm.assignments} back with (no group; fetches return
+   * at once rather than waiting for more bytes: a read-back wants the records up to an end it knows).
+   */
+  static KafkaConsumer<String, byte[]> rebuildConsumer(FleetConfig config, String clientId) {
+    var props = KafkaClients.groupless(config.kafka(), clientId + "-rebuild");
+    props.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 2_000);
+    props.put(ConsumerConfig.FETCH_MAX_WAIT_MS_CONFIG, 10);
+    return new KafkaConsumer<>(props);
   }
 
   /** Hands {@code to} every record of {@code llm.assignments} written since {@code fromMs}; returns how many. */
-  static long streamAssignments(FleetConfig config, String clientId, long fromMs, Consumer<Inbound> to) {
-    try (KafkaConsumer<String, byte[]> c = groupless(config, clientId + "-rebuild")) {
-      return readToEnd(c, from(c, partitions(c, config.topics().assignments()), fromMs), to);
-    }
-  }
-
-  /**
-   * Every record of the fleet events, the cancels and the assignments' dead-letter queue since {@code fromMs},
-   * read with the loop owner's {@code feedback} consumer, which is left at the end: the live feedback goes on there.
-   */
-  static List<Inbound> readFeedback(KafkaConsumer<String, byte[]> feedback, TopicSettings topics, long fromMs) {
-    List<Inbound> out = new ArrayList<>();
-    streamFeedback(feedback, topics, fromMs, Map.of(), out::add);
-    return out;
+  static long streamAssignments(KafkaConsumer<String, byte[]> c, FleetConfig config, long fromMs,
+      Consumer<Inbound> to) {
+    return readToEnd(c, from(c, partitions(c, config.topics().assignments()), fromMs), to);
   }
 
   /**
@@ -258,9 +251,9 @@ final class DispatcherKafka {
    * Reads the newest complete snapshot of the state topic for a takeover: from {@code 3 × state_snapshot_ms} back,
    * else from the lookback's start. Null snapshot when there is none (or the topic cannot be read).
    */
-  static StateRead readSnapshot(FleetConfig config, String clientId, long nowMs) {
+  static StateRead readSnapshot(KafkaConsumer<String, byte[]> c, FleetConfig config, long nowMs) {
     var d = config.dispatcher();
-    try (KafkaConsumer<String, byte[]> c = groupless(config, clientId + "-state")) {
+    try {
       TopicPartition snapshots = stateTopicPartition(c, config, StateSnapshot.PARTITION);
       if (snapshots == null) {
         return new StateRead(null, 0);
@@ -282,12 +275,11 @@ final class DispatcherKafka {
   }
 
   /** Hands {@code to} the job-id journal of the dedupe window (the state topic's second partition). */
-  static long streamJournal(FleetConfig config, String clientId, long nowMs, Consumer<Inbound> to) {
-    try (KafkaConsumer<String, byte[]> c = groupless(config, clientId + "-ids")) {
-      TopicPartition journal = stateTopicPartition(c, config, StateSnapshot.IDS_PARTITION);
-      return journal == null ? 0
-          : readToEnd(c, from(c, List.of(journal), nowMs - config.dispatcher().dedupeWindowMs()), to);
-    }
+  static long streamJournal(KafkaConsumer<String, byte[]> c, FleetConfig config, long nowMs,
+      Consumer<Inbound> to) {
+    TopicPartition journal = stateTopicPartition(c, config, StateSnapshot.IDS_PARTITION);
+    return journal == null ? 0
+        : readToEnd(c, from(c, List.of(journal), nowMs - config.dispatcher().dedupeWindowMs()), to);
   }
 
   private static TopicPartition stateTopicPartition(KafkaConsumer<?, ?> c, FleetConfig config, int partition) {

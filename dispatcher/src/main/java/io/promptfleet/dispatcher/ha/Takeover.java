@@ -81,6 +81,7 @@ public final class Takeover {
   private int read;
   private int feedbackRead;
   private int restored;
+  private boolean stale;
 
   public Takeover(FleetConfig config, String instanceId, LeaseLedger ledger, KeyFeedback keyFeedback,
       CancelledJobs cancelled, Outbox outbox, TokenEstimator tokens, DispatcherMetrics metrics) {
@@ -162,6 +163,7 @@ public final class Takeover {
     this.nowMs = nowMs;
     releasedSeen.clear();
     open.clear();
+    stale = false;
     read = 0;
     feedbackRead = 0;
     restored = 0;
@@ -205,6 +207,10 @@ public final class Takeover {
     try {
       long at = a.dispatchedAt() == null ? r.timestamp() : a.dispatchedAt().toEpochMilli();
       ids.seed(a.job().tenant(), a.job().jobId(), at, nowMs);
+      if (snapshot != null && a.leaseId() != null && !a.leaseId().startsWith(snapshot.term())
+          && at > snapshot.atMs() + TAIL_SLACK_MS) {
+        stale = true; // a later term wrote no snapshot (an older dispatcher version): the snapshot misses its leases
+      }
       if (covered(a.leaseId())) {
         return;
       }
@@ -222,6 +228,15 @@ public final class Takeover {
     } catch (RuntimeException e) {
       LOG.debug("skipping unreadable assignment at {}-{}@{}", r.topic(), r.partition(), r.offset());
     }
+  }
+
+  /**
+   * True when the assignments read after the snapshot include one of another term dispatched after it: a dispatcher
+   * that writes no snapshots (an older version, during a rolling upgrade) was active since, so the snapshot does not
+   * hold its leases. The loop owner then starts again without a snapshot ({@code DispatcherCore#restart}).
+   */
+  public boolean snapshotStale() {
+    return stale;
   }
 
   /**
