@@ -448,6 +448,8 @@ public final class DispatcherBench {
     private final List<long[]> stats = Collections.synchronizedList(new ArrayList<>());
     private volatile boolean active;
     private volatile String failure;
+    /** {@code -Dbench.childLog=true}: every line the child writes is shown (its log at the level it runs). */
+    private static final boolean CHILD_LOG = Boolean.getBoolean("bench.childLog");
     volatile long peakUsed;
     volatile long peakAfterGc;
 
@@ -526,7 +528,7 @@ public final class DispatcherBench {
             peakAfterGc = Math.max(peakAfterGc, s[3]);
           } else if (line.startsWith("FAILED")) {
             failure = line;
-          } else if (line.contains("ERROR") || line.contains("Exception")) {
+          } else if (CHILD_LOG || line.contains("ERROR") || line.contains("Exception")) {
             System.out.println("  child: " + line);
           }
         }

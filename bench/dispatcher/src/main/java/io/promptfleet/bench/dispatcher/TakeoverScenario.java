@@ -16,9 +16,12 @@ import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.ConsumerGroupDescription;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.GroupState;
 import org.apache.kafka.common.TopicPartition;
 
 /**
@@ -61,12 +64,14 @@ final class TakeoverScenario {
       a.awaitCount(history, Duration.ofMinutes(10));
       DispatcherBench.produceBacklog(config, inFlight, i -> DispatcherBench.job("f" + i, "held", null));
       a.awaitCount(history + inFlight, Duration.ofMinutes(5));
-      b = DispatcherBench.Child.launch(config, "1g", "-Dbench.instance=b", "-Dbench.gcAfterMs=3000");
+      b = DispatcherBench.Child.launch(config, "1g", "-Dbench.instance=b", "-Dbench.gcAfterMs=3000",
+          "-Dlog4j2.level=" + System.getProperty("bench.standbyLog", "WARN"));
       long until = System.nanoTime() + Duration.ofSeconds(60).toNanos();
-      while (b.report("GCHEAP") == null && System.nanoTime() < until) {
+      while (b.report("GCHEAP standby") == null && System.nanoTime() < until) {
         b.check();
         Thread.sleep(50);
       }
+      awaitStandby(config, until);
       Thread.sleep(2_000); // past a state snapshot written after the last held assignment
       List<long[]> fresh = Collections.synchronizedList(new ArrayList<>());
       Thread watch = watchAssignments(config, stopWatch, fresh);
@@ -115,6 +120,21 @@ final class TakeoverScenario {
         b.close();
       }
     }
+  }
+
+  /** Waits until the dispatchers' group is stable with both members: the standby stands by. */
+  private static void awaitStandby(FleetConfig config, long untilNanos) throws Exception {
+    String group = config.dispatcher().groupId();
+    try (Admin admin = Admin.create(Map.of("bootstrap.servers", config.kafka().bootstrapServers()))) {
+      while (System.nanoTime() < untilNanos) {
+        ConsumerGroupDescription d = admin.describeConsumerGroups(List.of(group)).all().get().get(group);
+        if (d.members().size() == 2 && d.groupState() == GroupState.STABLE) {
+          return;
+        }
+        Thread.sleep(100);
+      }
+    }
+    throw new IllegalStateException("the standby did not join group " + group);
   }
 
   private static FleetConfig config(String bootstrap, int concurrency, long rpm) throws Exception {
