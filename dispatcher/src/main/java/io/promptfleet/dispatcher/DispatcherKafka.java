@@ -156,6 +156,7 @@ final class DispatcherKafka {
     var props = KafkaClients.groupless(config.kafka(), clientId + "-rebuild");
     props.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 2_000);
     props.put(ConsumerConfig.FETCH_MAX_WAIT_MS_CONFIG, 10);
+    props.put(ConsumerConfig.MAX_PARTITION_FETCH_BYTES_CONFIG, 8 << 20); // snapshot parts and id journal: ~0.5 MB each
     return new KafkaConsumer<>(props);
   }
 
@@ -260,13 +261,14 @@ final class DispatcherKafka {
       }
       StateSnapshot.Reader reader = new StateSnapshot.Reader();
       long n = readToEnd(c, from(c, List.of(snapshots), nowMs - 3 * d.stateSnapshotMs()), reader::accept);
-      if (reader.newest() == null) {
+      if (!reader.found()) {
         n += readToEnd(c, from(c, List.of(snapshots), nowMs - d.rebuildLookbackMs()), reader::accept);
       }
+      StateSnapshot s = reader.newest();
       if (reader.unreadable() > 0) {
         LOG.warn("{} unreadable records in the snapshots of {}", reader.unreadable(), snapshots);
       }
-      return new StateRead(reader.newest(), n);
+      return new StateRead(s, n);
     } catch (org.apache.kafka.common.errors.TimeoutException | IllegalStateException e) {
       LOG.warn("cannot read the dispatcher state topic {}: {}; rebuilding from the lookback",
           config.topics().dispatcherState(), e.toString());

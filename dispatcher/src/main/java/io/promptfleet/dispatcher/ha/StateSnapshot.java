@@ -85,6 +85,17 @@ public record StateSnapshot(String term, long atMs, Head head, List<LeaseState> 
   /** One record of a snapshot: part {@code part} of {@code parts}; part 0 carries the head. */
   public record Part(String term, long atMs, int part, int parts, Head head, List<LeaseState> leases) {}
 
+  /**
+   * The header naming a part record's snapshot and place, {@code term/atMs/part/parts}: a reader skips the parts of
+   * snapshots that a newer one supersedes without parsing them.
+   */
+  public static final String PART_HEADER = "pf.state.part";
+
+  /** The header value of part {@code part} of {@code parts} of this snapshot. */
+  public String partHeader(int part, int parts) {
+    return term + "/" + atMs + "/" + part + "/" + parts;
+  }
+
   /** The snapshot's records, in order. */
   public List<byte[]> parts() {
     int parts = Math.max(1, (leases.size() + LEASES_PER_PART - 1) / LEASES_PER_PART);
@@ -113,57 +124,98 @@ public record StateSnapshot(String term, long atMs, Head head, List<LeaseState> 
    * most the newest complete snapshot and the one being read. Not thread-safe.
    */
   public static final class Reader {
-    private StateSnapshot newest;
-    private Head head;
-    private String term;
-    private long atMs;
+    private List<byte[]> newest;
+    private List<byte[]> reading;
+    private String id;
     private int next;
     private int parts;
-    private List<LeaseState> leases;
     private int unreadable;
 
-    /** One record of the snapshot partition. */
+    /**
+     * One record of the snapshot partition, in offset order. Only its {@link #PART_HEADER} is read here (a record
+     * without one, from a writer that set none, is parsed for it); the parts are kept as bytes, and only the newest
+     * complete snapshot is ever parsed ({@link #newest()}).
+     */
     public void accept(Inbound r) {
-      Part p;
-      try {
-        p = Json.read(r.value(), Part.class);
-      } catch (RuntimeException e) {
-        unreadable++;
-        return;
-      }
-      if (p == null || p.term() == null) {
-        unreadable++;
-        return;
-      }
-      if (p.part() == 0) {
-        if (p.head() == null) {
-          unreadable++;
+      String h = r.header(PART_HEADER);
+      String[] f = h == null ? null : h.split("/");
+      if (f == null || f.length != 4) {
+        Part p = parse(r.value());
+        if (p == null) {
           return;
         }
-        head = p.head();
-        term = p.term();
-        atMs = p.atMs();
-        parts = p.parts();
-        next = 0;
-        leases = new ArrayList<>();
+        f = new String[] {p.term(), Long.toString(p.atMs()), Integer.toString(p.part()), Integer.toString(p.parts())};
       }
-      if (leases == null || !p.term().equals(term) || p.atMs() != atMs || p.part() != next) {
-        leases = null; // a part of no snapshot being read: drop it
+      int part;
+      int of;
+      try {
+        part = Integer.parseInt(f[2]);
+        of = Integer.parseInt(f[3]);
+      } catch (NumberFormatException e) {
+        unreadable++;
         return;
       }
-      if (p.leases() != null) {
-        leases.addAll(p.leases());
+      String snapshot = f[0] + "/" + f[1];
+      if (part == 0) {
+        id = snapshot;
+        parts = of;
+        next = 0;
+        reading = new ArrayList<>();
       }
+      if (reading == null || !snapshot.equals(id) || part != next) {
+        reading = null; // a part of no snapshot being read: drop it
+        return;
+      }
+      reading.add(r.value());
       next++;
       if (next == parts) {
-        newest = new StateSnapshot(term, atMs, head, List.copyOf(leases));
-        leases = null;
+        newest = reading;
+        reading = null;
       }
     }
 
-    /** The newest complete snapshot read, or null. */
+    /** Whether a complete snapshot was read. */
+    public boolean found() {
+      return newest != null;
+    }
+
+    /** The newest complete snapshot read (parsed now), or null: none, or it cannot be read. */
     public StateSnapshot newest() {
-      return newest;
+      if (newest == null) {
+        return null;
+      }
+      Head head = null;
+      String term = null;
+      long atMs = 0;
+      List<LeaseState> leases = new ArrayList<>();
+      for (byte[] b : newest) {
+        Part p = parse(b);
+        if (p == null) {
+          return null;
+        }
+        if (p.part() == 0) {
+          head = p.head();
+          term = p.term();
+          atMs = p.atMs();
+        }
+        if (p.leases() != null) {
+          leases.addAll(p.leases());
+        }
+      }
+      return head == null ? null : new StateSnapshot(term, atMs, head, leases);
+    }
+
+    private Part parse(byte[] value) {
+      try {
+        Part p = Json.read(value, Part.class);
+        if (p != null && p.term() != null && (p.part() != 0 || p.head() != null)) {
+          return p;
+        }
+      } catch (RuntimeException e) {
+        // counted below
+      }
+      unreadable++;
+      return null;
     }
 
     /** Records that could not be read. */

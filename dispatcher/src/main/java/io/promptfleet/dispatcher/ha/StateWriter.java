@@ -66,8 +66,12 @@ public final class StateWriter {
     }
     String topic = config.topics().dispatcherState();
     sink.begin();
-    for (byte[] part : snapshot(nowMs, feedback.get()).parts()) {
-      sink.send(record(topic, StateSnapshot.PARTITION, StateSnapshot.KIND, "state", part));
+    StateSnapshot snapshot = snapshot(nowMs, feedback.get());
+    List<byte[]> parts = snapshot.parts();
+    for (int i = 0; i < parts.size(); i++) {
+      Outbound o = record(topic, StateSnapshot.PARTITION, StateSnapshot.KIND, "state", parts.get(i));
+      o.headers().add(StateSnapshot.PART_HEADER, StateSnapshot.kindBytes(snapshot.partHeader(i, parts.size())));
+      sink.send(o);
     }
     for (byte[] r : ids.journal(StateSnapshot.IDS_PER_RECORD)) {
       sink.send(record(topic, StateSnapshot.IDS_PARTITION, StateSnapshot.IDS_KIND, "ids", r));

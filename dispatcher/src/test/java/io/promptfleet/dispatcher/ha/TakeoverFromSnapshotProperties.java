@@ -122,6 +122,35 @@ class TakeoverFromSnapshotProperties {
     assertThat(tail).as("assignments handed over after the snapshot").isLessThan(30);
   }
 
+  @Example
+  void shouldGiveUpASnapshotWhenAnotherTermDispatchedAfterIt() {
+    History h = new History();
+    long end = run(new Random(3), 50, 40, h);
+    Job job = Json.read(Fixtures.job("late", "m", ""), Job.class).withReplyTo("llm.replies");
+    Assignment byOlderVersion = new Assignment("zz-0", job, 1, Priority.NORMAL, ROUTE, "k1",
+        Instant.ofEpochMilli(end + 10_000), Instant.ofEpochMilli(end + 10_000), Instant.ofEpochMilli(end + 99_000),
+        "llm.replies");
+    h.assignments.add(Fixtures.record(T.assignments(), h.assignments.size(), end + 10_000, "late",
+        Json.bytes(byOlderVersion)));
+    Node n = new Node();
+    n.takeover.begin("b-", h.snapshot, end + 20_000);
+    h.assignments.forEach(n.takeover::assignment);
+    assertThat(n.takeover.snapshotStale()).as("a term that wrote no snapshot dispatched after it").isTrue();
+
+    Node fine = new Node();
+    rebuildFromSnapshot(fine, historyWithout(h, "late"), end + 20_000);
+    assertThat(fine.takeover.snapshotStale()).isFalse();
+  }
+
+  private static History historyWithout(History h, String key) {
+    History out = new History();
+    h.assignments.stream().filter(r -> !key.equals(r.key())).forEach(out.assignments::add);
+    out.events.addAll(h.events);
+    out.journal.addAll(h.journal);
+    out.snapshot = h.snapshot;
+    return out;
+  }
+
   /**
    * The active dispatcher (term {@code a-}) dispatches and releases at random for {@code steps} steps of up to two
    * seconds, taking its snapshot (and writing the journal) after step {@code snapshotAt}. Returns its last clock.
