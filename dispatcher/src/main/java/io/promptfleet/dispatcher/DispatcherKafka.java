@@ -20,7 +20,6 @@ import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 import java.util.stream.Collectors;
 import org.apache.kafka.clients.admin.Admin;
-import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.admin.OffsetSpec;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
@@ -30,7 +29,6 @@ import org.apache.kafka.clients.consumer.OffsetAndTimestamp;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.errors.TopicExistsException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -221,24 +219,10 @@ final class DispatcherKafka {
     }
     try (Admin admin = Admin.create(KafkaClients.admin(config.kafka(), clientId + "-state"))) {
       long retention = Math.max(d.dedupeWindowMs(), d.rebuildLookbackMs()) + 3_600_000L;
-      Map<String, String> configs = new HashMap<>(config.topics().createdTopicConfigs());
-      configs.put("retention.ms", Long.toString(retention));
-      configs.put("segment.ms", "600000");
-      configs.put("cleanup.policy", "delete");
-      try {
-        admin.createTopics(List.of(new NewTopic(config.topics().dispatcherState(), 2,
-            config.topics().replicationFactor()).configs(configs))).all().get(30, TimeUnit.SECONDS);
-        LOG.info("created dispatcher state topic {}", config.topics().dispatcherState());
-      } catch (ExecutionException e) {
-        if (!(e.getCause() instanceof TopicExistsException)) {
-          throw e;
-        }
-      }
+      TopicAdmin.createTopics(admin, List.of(config.topics().dispatcherState()), 2, config.topics(), Map.of(
+          "retention.ms", Long.toString(retention), "segment.ms", "600000", "cleanup.policy", "delete"));
       return true;
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      return false;
-    } catch (ExecutionException | java.util.concurrent.TimeoutException e) {
+    } catch (RuntimeException e) {
       LOG.warn("cannot create the dispatcher state topic {}: {}; takeovers read the whole lookback",
           config.topics().dispatcherState(), e.toString());
       return false;

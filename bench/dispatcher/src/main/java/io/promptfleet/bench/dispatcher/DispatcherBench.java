@@ -346,7 +346,17 @@ public final class DispatcherBench {
       modelYaml.append("  ").append(blocked).append(":\n    routes:\n      - {provider: sim, model: ")
           .append(blocked).append(", max_tokens_cap: 4096, keys: [kb]}\n");
     }
-    String yaml = """
+    return register(fleetYaml(bootstrap, prefix, keys, modelYaml, "max_buffered_jobs: " + maxBuffered));
+  }
+
+  /**
+   * A benchmark fleet's YAML: provider {@code sim} (never called), topics under {@code prefix} with 6 partitions,
+   * the given {@code keys:} and {@code models:} entries (indented two spaces), and {@code dispatcher} settings
+   * after its group id and port.
+   */
+  static String fleetYaml(String bootstrap, String prefix, CharSequence keys, CharSequence models,
+      String dispatcher) {
+    return """
         kafka: {bootstrap_servers: "%1$s"}
         topics: {prefix: %2$s, partitions: 6, assignment_partitions: 6}
         providers:
@@ -354,11 +364,10 @@ public final class DispatcherBench {
         keys:
         %3$s
         models:
-        %5$s
-        dispatcher: {group_id: %2$s-dispatcher, http_port: 0, max_buffered_jobs: %4$d}
+        %4$s
+        dispatcher: {group_id: %2$s-dispatcher, http_port: 0, %5$s}
         worker: {share_group: %2$s-workers}
-        """.formatted(bootstrap, prefix, keys, maxBuffered, modelYaml);
-    return register(yaml);
+        """.formatted(bootstrap, prefix, keys, models, dispatcher);
   }
 
   /** A fleet configuration from YAML: its topics created, its file written for the dispatcher's child JVM. */
@@ -462,7 +471,7 @@ public final class DispatcherBench {
 
     static Child start(FleetConfig config, String xmx, String... props) throws Exception {
       Child c = launch(config, xmx, props);
-      long until = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+      long until = System.nanoTime() + Duration.ofSeconds(180).toNanos(); // a loaded box starts a JVM slowly
       while (!c.active) {
         if (c.failure != null || System.nanoTime() > until) {
           c.close();

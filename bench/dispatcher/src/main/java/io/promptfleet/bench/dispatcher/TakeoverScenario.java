@@ -145,23 +145,10 @@ final class TakeoverScenario {
           .append(concurrency).append(", requests_per_minute: ").append(rpm)
           .append(", tokens_per_minute: 1000000000000}\n");
     }
-    return DispatcherBench.register("""
-        kafka: {bootstrap_servers: "%1$s"}
-        topics: {prefix: %2$s, partitions: 6, assignment_partitions: 6}
-        providers:
-          sim: {base_url: "http://127.0.0.1:9/v1"}
-        keys:
-        %3$s
-        models:
-          sim:
-            routes:
-              - {provider: sim, model: sim, max_tokens_cap: 4096}
-          held:
-            routes:
-              - {provider: sim, model: held, max_tokens_cap: 4096}
-        dispatcher: {group_id: %2$s-dispatcher, http_port: 0, max_buffered_jobs: 20000, session_timeout_ms: 3000}
-        worker: {share_group: %2$s-workers}
-        """.formatted(bootstrap, prefix, keys));
+    String models = "  sim:\n    routes:\n      - {provider: sim, model: sim, max_tokens_cap: 4096}\n"
+        + "  held:\n    routes:\n      - {provider: sim, model: held, max_tokens_cap: 4096}\n";
+    return DispatcherBench.register(DispatcherBench.fleetYaml(bootstrap, prefix, keys, models,
+        "max_buffered_jobs: 20000, session_timeout_ms: 3000"));
   }
 
   private static void produce(FleetConfig config, int n) {
