@@ -4,6 +4,8 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.binder.kafka.KafkaClientMetrics;
 import io.promptfleet.common.config.FleetConfig;
 import io.promptfleet.dispatcher.ha.SingleActiveAssignor;
+import io.promptfleet.dispatcher.ha.StateSnapshot;
+import io.promptfleet.dispatcher.ha.Takeover;
 import io.promptfleet.dispatcher.intake.TopicCatalog;
 import io.promptfleet.dispatcher.schedule.ReadyQueues.Lane;
 import io.promptfleet.dispatcher.status.StatusSnapshot;
@@ -87,6 +89,9 @@ public final class Dispatcher implements AutoCloseable {
   /** Which topics exist (reply topics): listed off this thread; null while standing by. */
   private TopicCatalog topicCatalog;
   private long revocations;
+  /** Whether the dispatcher state topic exists (snapshots on): a takeover reads it, the active writes it. */
+  private boolean stateTopic;
+  private volatile TakeoverTimes lastTakeover;
 
   public Dispatcher(FleetConfig config, MeterRegistry registry, Clock clock, String instanceId) {
     this.config = config;
@@ -113,6 +118,24 @@ public final class Dispatcher implements AutoCloseable {
     return active && failure == null;
   }
 
+  /**
+   * How the last takeover went (null before the first): its phases in ms and what it read.
+   *
+   * @param clientsMs   the transactional producer (fencing the predecessor), the share group, the topic listing
+   * @param stateMs     the newest snapshot and the job-id journal read from the state topic
+   * @param tailMs      the assignments and feedback read after the snapshot (or over the lookback) and the rebuild
+   * @param inFlight    leases held after it
+   * @param fromSnapshot whether it started from a snapshot
+   * @param records     records read (snapshot parts, journal, assignments, feedback)
+   */
+  public record TakeoverTimes(long clientsMs, long stateMs, long tailMs, int inFlight, boolean fromSnapshot,
+      long records) {}
+
+  /** The last takeover's phases (null before the first); any thread. */
+  public TakeoverTimes lastTakeover() {
+    return lastTakeover;
+  }
+
   /** Null while healthy, else why this dispatcher stopped. */
   public Throwable failure() {
     return failure;
@@ -125,6 +148,7 @@ public final class Dispatcher implements AutoCloseable {
       feedback = DispatcherKafka.feedbackConsumer(config, clientId);
       feedbackMetrics = core.metrics().kafkaClient(new KafkaClientMetrics(feedback));
       DispatcherKafka.ensureSpillTopics(config, clientId, core.spillTopics());
+      stateTopic = DispatcherKafka.ensureStateTopic(config, clientId);
       jobs.subscribe(core.subscription(), new Rebalance());
       LOG.info("dispatcher {} started: group {}, reading {}", instanceId, config.dispatcher().groupId(),
           core.subscription());
@@ -206,15 +230,48 @@ public final class Dispatcher implements AutoCloseable {
   private void activate() {
     LOG.info("dispatcher {} is now the active dispatcher of group {}: fencing predecessors, rebuilding leases",
         instanceId, config.dispatcher().groupId());
+    long t0 = System.nanoTime();
     producer = DispatcherKafka.transactionalProducer(config, clientId);
     producerMetrics = core.metrics().kafkaClient(new KafkaClientMetrics(producer));
     DispatcherKafka.prepareWorkersShareGroup(config, clientId);
     String leasePrefix = Long.toHexString(ThreadLocalRandom.current().nextLong()) + "-";
     topicCatalog = DispatcherKafka.topicCatalog(config, clientId);
+    long t1 = System.nanoTime();
     long nowMs = clock.millis();
     long from = core.readFromMs(nowMs);
-    core.activate(leasePrefix, topicCatalog, DispatcherKafka.readAssignments(config, clientId, from),
-        DispatcherKafka.readFeedback(feedback, config.topics(), from), nowMs);
+    DispatcherKafka.StateRead state;
+    StateSnapshot snapshot;
+    Takeover rebuild;
+    long ids;
+    long t2;
+    long assignments;
+    try (KafkaConsumer<String, byte[]> c = DispatcherKafka.rebuildConsumer(config, clientId)) {
+      state = stateTopic ? DispatcherKafka.readSnapshot(c, config, nowMs) : new DispatcherKafka.StateRead(null, 0);
+      snapshot = state.snapshot();
+      rebuild = core.begin(leasePrefix, topicCatalog, snapshot, nowMs);
+      ids = snapshot == null ? 0 : DispatcherKafka.streamJournal(c, config, nowMs, rebuild::ids);
+      t2 = System.nanoTime();
+      assignments = DispatcherKafka.streamAssignments(c, config, rebuild.assignmentsFromMs(snapshot, nowMs),
+          rebuild::assignment);
+      if (rebuild.snapshotStale()) {
+        LOG.warn("dispatcher {}: assignments of a dispatcher that wrote no state snapshot follow the newest "
+            + "snapshot (an older version was active since); rebuilding from the whole lookback instead", instanceId);
+        snapshot = null;
+        rebuild = core.restart(leasePrefix, nowMs);
+        assignments += DispatcherKafka.streamAssignments(c, config, from, rebuild::assignment);
+      }
+    }
+    long feedbackRead = DispatcherKafka.streamFeedback(feedback, config.topics(), from,
+        snapshot == null ? Map.of() : snapshot.head().feedback(), rebuild::feedback);
+    Takeover.Rebuilt rebuilt = rebuild.finish();
+    long t3 = System.nanoTime();
+    LOG.info("dispatcher {} took over: {} leases in flight; clients and share group {} ms, state topic {} ms "
+            + "({} snapshot records, {} job-id records, {}), tail {} ms ({} assignments, {} feedback records)", instanceId, rebuilt.inFlight(),
+        (t1 - t0) / 1_000_000, (t2 - t1) / 1_000_000, state.records(), ids, snapshot == null ? "no snapshot"
+            : "snapshot of " + snapshot.leases().size() + " leases", (t3 - t2) / 1_000_000, assignments,
+        feedbackRead);
+    lastTakeover = new TakeoverTimes((t1 - t0) / 1_000_000, (t2 - t1) / 1_000_000, (t3 - t2) / 1_000_000,
+        rebuilt.inFlight(), snapshot != null, state.records() + ids + assignments + feedbackRead);
     active = true;
   }
 
@@ -237,7 +294,11 @@ public final class Dispatcher implements AutoCloseable {
     long nowMs = clock.millis();
     txn.open = false;
     try {
-      core.write(txn, nowMs);
+      if (stateTopic) {
+        core.write(txn, nowMs, () -> DispatcherKafka.feedbackPositions(feedback, config.topics()));
+      } else {
+        core.write(txn, nowMs);
+      }
       if (txn.open) {
         Map<TopicPartition, OffsetAndMetadata> commit = core.offsetsToCommit();
         if (!commit.isEmpty()) {
@@ -295,7 +356,7 @@ public final class Dispatcher implements AutoCloseable {
     public void send(Outbound o) {
       Future<RecordMetadata> f = producer.send(new ProducerRecord<>(o.topic(), o.partition(), o.timestamp(), o.key(),
           o.value(), o.headers()));
-      if (o.partition() != null) {
+      if (o.partition() != null && !o.topic().equals(config.topics().dispatcherState())) {
         placed.add(f);
       }
     }

@@ -6,6 +6,8 @@ import io.promptfleet.dispatcher.capacity.KeyPool;
 import io.promptfleet.dispatcher.capacity.TokenEstimator;
 import io.promptfleet.dispatcher.feedback.FeedbackRouter;
 import io.promptfleet.dispatcher.feedback.KeyFeedback;
+import io.promptfleet.dispatcher.ha.StateSnapshot;
+import io.promptfleet.dispatcher.ha.StateWriter;
 import io.promptfleet.dispatcher.ha.Takeover;
 import io.promptfleet.dispatcher.intake.Admission;
 import io.promptfleet.dispatcher.intake.CancelledJobs;
@@ -72,6 +74,7 @@ final class DispatcherCore {
   private final Admission admission;
   private final FeedbackRouter feedback;
   private final Takeover takeover;
+  private final StateWriter state;
   private final BackPressure backPressure;
   private final Spill spill;
   /** The loop owner's consumer, as the last {@link #settle} gave it. */
@@ -116,6 +119,7 @@ final class DispatcherCore {
     this.feedback = new FeedbackRouter(config.topics(), ledger, keyFeedback, cancelled, board, outbox, budgets);
     this.takeover = new Takeover(config, instanceId, ledger, keyFeedback, cancelled, outbox, tokens, metrics,
         budgets, ids);
+    this.state = new StateWriter(config, ledger, keys, budgets, ids);
     this.backPressure = new BackPressure(d.maxBufferedJobs());
     this.spill = new Spill(new SpillTopics(config.topics(), config.models().keySet()),
         d.maxBufferedJobs() / 4, d.maxBufferedJobs());
@@ -188,6 +192,33 @@ final class DispatcherCore {
     return takeover.activate(leasePrefix, assignments, feedbackRecords, nowMs);
   }
 
+  /**
+   * This dispatcher became the active one: a new lease term and a rebuild that the loop owner streams records into
+   * ({@link Takeover#begin}; it ends with {@link Takeover#finish}).
+   */
+  Takeover begin(String leasePrefix, ReplyTopics replyTopics, StateSnapshot snapshot, long nowMs) {
+    admission.replyTopics(replyTopics);
+    writer.replyTopics(replyTopics);
+    takeover.begin(leasePrefix, snapshot, nowMs);
+    return takeover;
+  }
+
+  /**
+   * The snapshot turned out stale ({@link Takeover#snapshotStale}): everything it restored is forgotten and the
+   * rebuild starts again without one (the loop owner then hands over the whole lookback).
+   */
+  Takeover restart(String leasePrefix, long nowMs) {
+    keys.clear();
+    ids.clear();
+    takeover.begin(leasePrefix, null, nowMs);
+    return takeover;
+  }
+
+  /** Whether the active dispatcher writes state snapshots for its successor. */
+  boolean snapshots() {
+    return state.enabled();
+  }
+
   /** This dispatcher lost its partitions: it forgets every lease, window, queued job and pending answer. */
   void standBy() {
     keys.clear();
@@ -199,6 +230,7 @@ final class DispatcherCore {
     admission.clear();
     waits.clear();
     ids.clear();
+    state.clear();
     admission.replyTopics(null);
     writer.replyTopics(null);
   }
@@ -268,12 +300,25 @@ final class DispatcherCore {
     writer.write(sink, nowMs);
   }
 
+  /**
+   * As {@link #write(RecordSink, long)}, then the state snapshot when one is due ({@link StateWriter}).
+   *
+   * @param feedbackPositions the feedback consumer's positions (read only when a snapshot is due)
+   */
+  void write(RecordSink sink, long nowMs, java.util.function.Supplier<Map<String, Long>> feedbackPositions) {
+    writer.write(sink, nowMs);
+    if (state.enabled()) {
+      state.write(sink, nowMs, feedbackPositions);
+    }
+  }
+
   Map<TopicPartition, OffsetAndMetadata> offsetsToCommit() {
     return writer.offsetsToCommit();
   }
 
   void committed(Map<TopicPartition, OffsetAndMetadata> commit) {
     writer.committed(commit);
+    state.committed();
   }
 
   /**
@@ -282,6 +327,7 @@ final class DispatcherCore {
    */
   void aborted(long nowMs) {
     writer.aborted(nowMs);
+    state.aborted();
     queues.removeIf(p -> true);
     outbox.clear();
     offsets.clear();

@@ -6,6 +6,7 @@ import io.promptfleet.common.kafka.KafkaClients;
 import io.promptfleet.common.kafka.TopicAdmin;
 import io.promptfleet.common.kafka.TopicPartitions;
 import io.promptfleet.dispatcher.ha.SingleActiveAssignor;
+import io.promptfleet.dispatcher.ha.StateSnapshot;
 import io.promptfleet.dispatcher.intake.Inbound;
 import io.promptfleet.dispatcher.intake.TopicCatalog;
 import io.promptfleet.dispatcher.spill.SpillTopics;
@@ -16,6 +17,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
 import java.util.stream.Collectors;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.OffsetSpec;
@@ -40,6 +42,8 @@ final class DispatcherKafka {
   private static final Logger LOG = LoggerFactory.getLogger(DispatcherKafka.class);
   static final int MAX_POLL_RECORDS = 2_000;
   private static final Duration TIMEOUT = Duration.ofSeconds(30);
+  /** A read-back that brings nothing for this long while records are missing gives up. */
+  private static final long STALL_MS = 60_000;
 
   private DispatcherKafka() {}
 
@@ -142,22 +146,136 @@ final class DispatcherKafka {
     }
   }
 
-  /** Every record of {@code llm.assignments} written since {@code fromMs}, read with a consumer of its own. */
-  static List<Inbound> readAssignments(FleetConfig config, String clientId, long fromMs) {
-    try (KafkaConsumer<String, byte[]> c = groupless(config, clientId + "-rebuild")) {
-      return readToEnd(c, partitions(c, config.topics().assignments()), fromMs);
-    }
+  /**
+   * The consumer a takeover reads the state topic and {@code llm.assignments} back with (no group; fetches return
+   * at once rather than waiting for more bytes: a read-back wants the records up to an end it knows).
+   */
+  static KafkaConsumer<String, byte[]> rebuildConsumer(FleetConfig config, String clientId) {
+    var props = KafkaClients.groupless(config.kafka(), clientId + "-rebuild");
+    props.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 2_000);
+    props.put(ConsumerConfig.FETCH_MAX_WAIT_MS_CONFIG, 10);
+    props.put(ConsumerConfig.MAX_PARTITION_FETCH_BYTES_CONFIG, 8 << 20); // snapshot parts and id journal: ~0.5 MB each
+    return new KafkaConsumer<>(props);
+  }
+
+  /** Hands {@code to} every record of {@code llm.assignments} written since {@code fromMs}; returns how many. */
+  static long streamAssignments(KafkaConsumer<String, byte[]> c, FleetConfig config, long fromMs,
+      Consumer<Inbound> to) {
+    return readToEnd(c, from(c, partitions(c, config.topics().assignments()), fromMs), to);
   }
 
   /**
-   * Every record of the fleet events, the cancels and the assignments' dead-letter queue since {@code fromMs},
-   * read with the loop owner's {@code feedback} consumer, which is left at the end: the live feedback goes on there.
+   * Hands {@code to} the feedback a takeover replays, with the loop owner's {@code feedback} consumer, which is left
+   * at the end (the live feedback goes on there): the fleet events from {@code positions} (a snapshot's; a partition
+   * without one from {@code fromMs}) and the cancels since {@code fromMs}, each partition in offset order; then the
+   * assignments' dead-letter queue from {@code positions} (after every release: a lease released by anyone is not
+   * answered again). Returns how many records it read.
    */
-  static List<Inbound> readFeedback(KafkaConsumer<String, byte[]> feedback, TopicSettings topics, long fromMs) {
-    List<TopicPartition> parts = new ArrayList<>(partitions(feedback, topics.fleetEvents()));
-    parts.addAll(partitions(feedback, topics.cancels()));
-    parts.addAll(partitions(feedback, topics.assignmentsDlq()));
-    return readToEnd(feedback, parts, fromMs);
+  static long streamFeedback(KafkaConsumer<String, byte[]> feedback, TopicSettings topics, long fromMs,
+      Map<String, Long> positions, Consumer<Inbound> to) {
+    List<TopicPartition> events = new ArrayList<>(partitions(feedback, topics.fleetEvents()));
+    events.addAll(partitions(feedback, topics.cancels()));
+    List<TopicPartition> dlq = partitions(feedback, topics.assignmentsDlq());
+    List<TopicPartition> all = new ArrayList<>(events);
+    all.addAll(dlq);
+    feedback.assign(all);
+    Map<TopicPartition, Long> start = from(feedback, all, fromMs);
+    for (TopicPartition tp : all) {
+      Long p = tp.topic().equals(topics.cancels()) ? null
+          : positions.get(StateSnapshot.position(tp.topic(), tp.partition()));
+      if (p != null) {
+        start.put(tp, p);
+      }
+    }
+    feedback.pause(dlq);
+    long n = readToEnd(feedback, subset(start, events), to);
+    feedback.resume(dlq);
+    feedback.pause(events);
+    n += readToEnd(feedback, subset(start, dlq), to);
+    feedback.resume(events);
+    return n;
+  }
+
+  /** The feedback consumer's positions on the fleet events and the dead-letter queue (a state snapshot's). */
+  static Map<String, Long> feedbackPositions(KafkaConsumer<String, byte[]> feedback, TopicSettings topics) {
+    Map<String, Long> out = new HashMap<>();
+    for (TopicPartition tp : feedback.assignment()) {
+      if (!tp.topic().equals(topics.cancels())) {
+        out.put(StateSnapshot.position(tp.topic(), tp.partition()), feedback.position(tp, TIMEOUT));
+      }
+    }
+    return out;
+  }
+
+  /**
+   * Creates the dispatcher state topic when it does not exist: two partitions (snapshots, job-id journal), the
+   * fleet's replication, deleted after the dedupe window or the lookback (the longer) and an hour more, in segments
+   * of ten minutes so old snapshots go soon. A dispatcher that cannot create it writes no snapshots.
+   */
+  static boolean ensureStateTopic(FleetConfig config, String clientId) {
+    var d = config.dispatcher();
+    if (d.stateSnapshotMs() <= 0) {
+      return false;
+    }
+    try (Admin admin = Admin.create(KafkaClients.admin(config.kafka(), clientId + "-state"))) {
+      long retention = Math.max(d.dedupeWindowMs(), d.rebuildLookbackMs()) + 3_600_000L;
+      TopicAdmin.createTopics(admin, List.of(config.topics().dispatcherState()), 2, config.topics(), Map.of(
+          "retention.ms", Long.toString(retention), "segment.ms", "600000", "cleanup.policy", "delete"));
+      return true;
+    } catch (RuntimeException e) {
+      LOG.warn("cannot create the dispatcher state topic {}: {}; takeovers read the whole lookback",
+          config.topics().dispatcherState(), e.toString());
+      return false;
+    }
+  }
+
+  /** What a takeover read of the state topic: the newest snapshot (null: none) and the records it read. */
+  record StateRead(StateSnapshot snapshot, long records) {}
+
+  /**
+   * Reads the newest complete snapshot of the state topic for a takeover: from {@code 3 × state_snapshot_ms} back,
+   * else from the lookback's start. Null snapshot when there is none (or the topic cannot be read).
+   */
+  static StateRead readSnapshot(KafkaConsumer<String, byte[]> c, FleetConfig config, long nowMs) {
+    var d = config.dispatcher();
+    try {
+      TopicPartition snapshots = stateTopicPartition(c, config, StateSnapshot.PARTITION);
+      if (snapshots == null) {
+        return new StateRead(null, 0);
+      }
+      StateSnapshot.Reader reader = new StateSnapshot.Reader();
+      long n = readToEnd(c, from(c, List.of(snapshots), nowMs - 3 * d.stateSnapshotMs()), reader::accept);
+      if (!reader.found()) {
+        n += readToEnd(c, from(c, List.of(snapshots), nowMs - d.rebuildLookbackMs()), reader::accept);
+      }
+      StateSnapshot s = reader.newest();
+      if (reader.unreadable() > 0) {
+        LOG.warn("{} unreadable records in the snapshots of {}", reader.unreadable(), snapshots);
+      }
+      return new StateRead(s, n);
+    } catch (org.apache.kafka.common.errors.TimeoutException | IllegalStateException e) {
+      LOG.warn("cannot read the dispatcher state topic {}: {}; rebuilding from the lookback",
+          config.topics().dispatcherState(), e.toString());
+      return new StateRead(null, 0);
+    }
+  }
+
+  /** Hands {@code to} the job-id journal of the dedupe window (the state topic's second partition). */
+  static long streamJournal(KafkaConsumer<String, byte[]> c, FleetConfig config, long nowMs,
+      Consumer<Inbound> to) {
+    TopicPartition journal = stateTopicPartition(c, config, StateSnapshot.IDS_PARTITION);
+    return journal == null ? 0
+        : readToEnd(c, from(c, List.of(journal), nowMs - config.dispatcher().dedupeWindowMs()), to);
+  }
+
+  private static TopicPartition stateTopicPartition(KafkaConsumer<?, ?> c, FleetConfig config, int partition) {
+    String topic = config.topics().dispatcherState();
+    TopicPartition tp = new TopicPartition(topic, partition);
+    if (!TopicPartitions.await(c, topic, TIMEOUT).contains(tp)) {
+      LOG.warn("dispatcher state topic {} has no partition {}: rebuilding from the lookback", topic, partition);
+      return null;
+    }
+    return tp;
   }
 
   /** Lists topics on its own thread (every 30 s, and on demand at most every 200 ms), after a first listing. */
@@ -188,35 +306,64 @@ final class DispatcherKafka {
   }
 
 
-  /** Assigns {@code parts}, seeks to {@code fromMs} and reads up to the end offsets as of now. */
-  private static List<Inbound> readToEnd(KafkaConsumer<String, byte[]> c, List<TopicPartition> parts, long fromMs) {
-    c.assign(parts);
+  /** Where each of {@code parts} is at {@code fromMs} (its end offset when nothing is that recent). */
+  private static Map<TopicPartition, Long> from(KafkaConsumer<String, byte[]> c, List<TopicPartition> parts,
+      long fromMs) {
     Map<TopicPartition, Long> query = new HashMap<>();
     parts.forEach(tp -> query.put(tp, Math.max(0, fromMs)));
     Map<TopicPartition, OffsetAndTimestamp> start = c.offsetsForTimes(query, TIMEOUT);
     Map<TopicPartition, Long> end = c.endOffsets(parts, TIMEOUT);
+    Map<TopicPartition, Long> out = new HashMap<>();
     for (TopicPartition tp : parts) {
       OffsetAndTimestamp o = start.get(tp);
-      c.seek(tp, o == null ? end.get(tp) : o.offset());
+      out.put(tp, o == null ? end.get(tp) : o.offset());
     }
-    List<Inbound> out = new ArrayList<>();
-    long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-    while (System.nanoTime() < until) {
+    return out;
+  }
+
+  private static Map<TopicPartition, Long> subset(Map<TopicPartition, Long> all, List<TopicPartition> parts) {
+    Map<TopicPartition, Long> out = new HashMap<>();
+    parts.forEach(tp -> out.put(tp, all.get(tp)));
+    return out;
+  }
+
+  /**
+   * Reads each partition of {@code start} from its offset up to its end offset as of now (the consumer is
+   * assigned them, and may be assigned more, paused), handing each record to {@code to} as it comes: nothing is
+   * collected. Gives up when a poll brings nothing for {@value #STALL_MS} ms while records are still missing.
+   */
+  private static long readToEnd(KafkaConsumer<String, byte[]> c, Map<TopicPartition, Long> start,
+      Consumer<Inbound> to) {
+    if (!c.assignment().containsAll(start.keySet())) {
+      c.assign(new ArrayList<>(start.keySet()));
+    }
+    Map<TopicPartition, Long> end = c.endOffsets(start.keySet(), TIMEOUT);
+    start.forEach(c::seek);
+    long n = 0;
+    long lastProgress = System.nanoTime();
+    while (true) {
       boolean done = true;
-      for (TopicPartition tp : parts) {
+      for (TopicPartition tp : start.keySet()) {
         if (c.position(tp) < end.get(tp)) {
           done = false;
           break;
         }
       }
       if (done) {
-        return out;
+        return n;
       }
-      for (ConsumerRecord<String, byte[]> r : c.poll(Duration.ofMillis(100))) {
-        out.add(inbound(r));
+      ConsumerRecords<String, byte[]> polled = c.poll(Duration.ofMillis(100));
+      if (!polled.isEmpty()) {
+        lastProgress = System.nanoTime();
+      } else if (System.nanoTime() - lastProgress > TimeUnit.MILLISECONDS.toNanos(STALL_MS)) {
+        throw new IllegalStateException("could not read " + start.keySet() + " to their end: nothing came for "
+            + STALL_MS + " ms");
+      }
+      for (ConsumerRecord<String, byte[]> r : polled) {
+        to.accept(inbound(r));
+        n++;
       }
     }
-    throw new IllegalStateException("could not read " + parts + " to their end within 60 s");
   }
 
   /** Closes a client (or the topic catalog), logging a failure at DEBUG. */

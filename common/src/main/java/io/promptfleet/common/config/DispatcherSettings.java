@@ -23,6 +23,10 @@ package io.promptfleet.common.config;
  * @param maxCancelledIds  job ids from llm.cancels remembered for jobs not read yet (default 100,000)
  * @param dedupeWindowMs   a job whose {@code job_id} (within its tenant) was admitted this recently is not run
  *                         again: it gets no second run and no second result (default: default_job_ttl_ms; 0 = off)
+ * @param stateSnapshotMs  how often the active dispatcher writes its state (leases, rate windows, key cooldowns,
+ *                         the job ids admitted since the last one) to the dispatcher state topic, so a successor
+ *                         reads that and a tail of this length instead of rebuild_lookback_ms of assignments
+ *                         (default 5 s; 0 = never: every takeover reads the whole lookback)
  * @param priority         lane weights and aging
  * @param retry            backoff and attempts
  * @param breaker          per-route circuit breaker
@@ -30,7 +34,7 @@ package io.promptfleet.common.config;
 public record DispatcherSettings(String groupId, Integer maxBufferedJobs, Integer maxRecordBytes, Long leaseGraceMs,
     Long defaultJobTtlMs, Integer httpPort, Long rateWindowMs, Long cooldownDefaultMs, Long cooldownCapMs,
     Long keyDisabledMs, Long rebuildLookbackMs, Integer sessionTimeoutMs, Integer maxCancelledIds,
-    Long dedupeWindowMs, PrioritySettings priority, RetrySettings retry, BreakerSettings breaker) {
+    Long dedupeWindowMs, Long stateSnapshotMs, PrioritySettings priority, RetrySettings retry, BreakerSettings breaker) {
   public DispatcherSettings {
     groupId = groupId == null ? "promptfleet-dispatcher" : groupId;
     maxBufferedJobs = maxBufferedJobs == null ? 2_000 : maxBufferedJobs;
@@ -46,6 +50,7 @@ public record DispatcherSettings(String groupId, Integer maxBufferedJobs, Intege
     sessionTimeoutMs = sessionTimeoutMs == null ? 10_000 : sessionTimeoutMs;
     maxCancelledIds = maxCancelledIds == null ? 100_000 : maxCancelledIds;
     dedupeWindowMs = dedupeWindowMs == null ? defaultJobTtlMs : dedupeWindowMs;
+    stateSnapshotMs = stateSnapshotMs == null ? 5_000L : stateSnapshotMs;
     priority = priority == null ? PrioritySettings.defaults() : priority;
     retry = retry == null ? RetrySettings.defaults() : retry;
     breaker = breaker == null ? BreakerSettings.defaults() : breaker;
@@ -63,16 +68,18 @@ public record DispatcherSettings(String groupId, Integer maxBufferedJobs, Intege
     ConfigException.require(sessionTimeoutMs >= 1_000, "dispatcher.session_timeout_ms must be >= 1000");
     ConfigException.require(maxCancelledIds >= 0, "dispatcher.max_cancelled_ids must be >= 0");
     ConfigException.require(dedupeWindowMs >= 0, "dispatcher.dedupe_window_ms must be >= 0 (0 turns it off)");
+    ConfigException.require(stateSnapshotMs == 0 || stateSnapshotMs >= 100,
+        "dispatcher.state_snapshot_ms must be 0 (off) or >= 100");
   }
 
   public static DispatcherSettings defaults() {
     return new DispatcherSettings(null, null, null, null, null, null, null, null, null, null, null, null, null, null,
-        null, null, null);
+        null, null, null, null);
   }
 
   public DispatcherSettings withHttpPort(int port) {
     return new DispatcherSettings(groupId, maxBufferedJobs, maxRecordBytes, leaseGraceMs, defaultJobTtlMs, port,
         rateWindowMs, cooldownDefaultMs, cooldownCapMs, keyDisabledMs, rebuildLookbackMs, sessionTimeoutMs,
-        maxCancelledIds, dedupeWindowMs, priority, retry, breaker);
+        maxCancelledIds, dedupeWindowMs, stateSnapshotMs, priority, retry, breaker);
   }
 }

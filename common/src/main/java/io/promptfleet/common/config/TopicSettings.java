@@ -21,6 +21,9 @@ import java.util.List;
  * @param cancels           job ids to cancel (default llm.cancels)
  * @param defaultReplyTo    reply topic for jobs without reply_to (default llm.replies)
  * @param replyToAllow      allowed reply topics: exact names, or prefixes ending in * (default llm.replies*)
+ * @param dispatcherState   the active dispatcher's state for a takeover: snapshots (partition 0) and the job ids
+ *                          it admitted (partition 1), written in its transactions, read by its successor only
+ *                          (default llm.dispatcher.state; created by the dispatcher with two partitions)
  * @param partitions        partitions of topics created on start (default 6), except the assignments topic
  * @param assignmentPartitions partitions of the assignments topic and its dead-letter topic (default: derived from
  *                          the keys, see {@code TopicAdmin.assignmentPartitions}); an existing topic with fewer is
@@ -48,6 +51,7 @@ public record TopicSettings(
     String cancels,
     String defaultReplyTo,
     List<String> replyToAllow,
+    String dispatcherState,
     Integer partitions,
     Integer assignmentPartitions,
     Short replicationFactor,
@@ -65,6 +69,7 @@ public record TopicSettings(
     deadLetters = or(deadLetters, prefix + ".jobs.dlq");
     cancels = or(cancels, prefix + ".cancels");
     defaultReplyTo = or(defaultReplyTo, prefix + ".replies");
+    dispatcherState = or(dispatcherState, prefix + ".dispatcher.state");
     replyToAllow = replyToAllow == null ? List.of(prefix + ".replies*") : List.copyOf(replyToAllow);
     partitions = partitions == null ? 6 : partitions;
     replicationFactor = replicationFactor == null ? 1 : replicationFactor;
@@ -84,7 +89,7 @@ public record TopicSettings(
 
   public static TopicSettings defaults() {
     return new TopicSettings(null, null, null, null, null, null, null, null, null, null, null, null, null, null, null,
-        null);
+        null, null);
   }
 
   public String jobs(Priority p) {

@@ -19,6 +19,9 @@ import org.jspecify.annotations.Nullable;
  * @param replyTo     the resolved reply topic
  * @param lastError   why the previous attempt failed, for a retried job (null on a first attempt); the worker
  *                    retries an invalid structured output only once
+ * @param reservedTokens the tokens the dispatcher reserved for it in its key's tokens-per-minute window (prompt
+ *                    estimate plus completion limit), so a dispatcher taking over counts it without re-tokenising
+ *                    the prompt; null in assignments of older dispatchers
  */
 public record Assignment(
     String leaseId,
@@ -31,11 +34,18 @@ public record Assignment(
     @Nullable Instant dispatchedAt,
     @Nullable Instant deadline,
     String replyTo,
-    @Nullable JobError lastError) {
+    @Nullable JobError lastError,
+    @Nullable Long reservedTokens) {
+
+  public Assignment(String leaseId, Job job, int attempt, @Nullable Priority priority, @Nullable Route route,
+      String keyId, @Nullable Instant enqueuedAt, @Nullable Instant dispatchedAt, @Nullable Instant deadline,
+      String replyTo, @Nullable JobError lastError) {
+    this(leaseId, job, attempt, priority, route, keyId, enqueuedAt, dispatchedAt, deadline, replyTo, lastError, null);
+  }
 
   public Assignment(String leaseId, Job job, int attempt, @Nullable Priority priority, @Nullable Route route,
       String keyId, @Nullable Instant enqueuedAt, @Nullable Instant dispatchedAt, @Nullable Instant deadline,
       String replyTo) {
-    this(leaseId, job, attempt, priority, route, keyId, enqueuedAt, dispatchedAt, deadline, replyTo, null);
+    this(leaseId, job, attempt, priority, route, keyId, enqueuedAt, dispatchedAt, deadline, replyTo, null, null);
   }
 }

@@ -201,12 +201,20 @@ public final class TopicAdmin {
    */
   public static Set<String> createTopics(Admin admin, Collection<String> names, int partitions,
       TopicSettings topics) {
+    return createTopics(admin, names, partitions, topics, Map.of());
+  }
+
+  /** As {@link #createTopics(Admin, Collection, int, TopicSettings)}, with topic configs of their own too. */
+  public static Set<String> createTopics(Admin admin, Collection<String> names, int partitions,
+      TopicSettings topics, Map<String, String> configs) {
+    Map<String, String> all = new HashMap<>(topics.createdTopicConfigs());
+    all.putAll(configs);
     try {
       Set<String> existing = admin.listTopics().names().get(30, TimeUnit.SECONDS);
       List<NewTopic> missing = new ArrayList<>();
       for (String n : names) {
         if (!existing.contains(n)) {
-          missing.add(new NewTopic(n, partitions, topics.replicationFactor()).configs(topics.createdTopicConfigs()));
+          missing.add(new NewTopic(n, partitions, topics.replicationFactor()).configs(all));
         }
       }
       Set<String> created = new HashSet<>();

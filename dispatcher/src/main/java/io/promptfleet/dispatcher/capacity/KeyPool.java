@@ -335,6 +335,53 @@ public final class KeyPool {
     keys.putAll(fresh);
   }
 
+  /**
+   * What a key's state is beyond its leases, for a takeover from a snapshot: its rate windows' slots
+   * ({@code RateWindow} slot id and count pairs), cooldown, disabled time and the provider's remaining budgets.
+   */
+  public record KeySnapshot(String key, long[] requests, long[] tokens, long coolUntil, long disabledUntil,
+      long remoteRequests, long remoteRequestsUntil, long remoteTokens, long remoteTokensUntil) {}
+
+  /** Every configured key's {@link KeySnapshot} at {@code nowMs}. */
+  public List<KeySnapshot> snapshot(long nowMs) {
+    List<KeySnapshot> out = new ArrayList<>();
+    keys.forEach((k, s) -> out.add(new KeySnapshot(k, s.requests.slots(nowMs), s.tokens.slots(nowMs), s.coolUntil,
+        s.disabledUntil, s.remoteRequests, s.remoteRequestsUntil, s.remoteTokens, s.remoteTokensUntil)));
+    return out;
+  }
+
+  /**
+   * A takeover from a snapshot: the key's windows, cooldown and budgets as the predecessor had them (a key no
+   * longer configured is skipped). Its leases come back through {@link #restore}, which counts them in the
+   * windows again, so they are {@link #uncount}ed first.
+   */
+  public void restore(KeySnapshot k, long nowMs) {
+    KeyState s = keys.get(k.key());
+    if (s == null) {
+      return;
+    }
+    s.requests.restore(k.requests(), nowMs);
+    s.tokens.restore(k.tokens(), nowMs);
+    s.coolUntil = k.coolUntil();
+    s.disabledUntil = k.disabledUntil();
+    s.remoteRequests = k.remoteRequests();
+    s.remoteRequestsUntil = k.remoteRequestsUntil();
+    s.remoteTokens = k.remoteTokens();
+    s.remoteTokensUntil = k.remoteTokensUntil();
+  }
+
+  /**
+   * A takeover from a snapshot: a lease of the snapshot holds its key again without being counted a second time
+   * in the windows the snapshot restored.
+   */
+  public void restoreHeld(Lease lease) {
+    KeyState s = keys.get(lease.keyId());
+    if (s == null || leases.putIfAbsent(lease.leaseId(), lease) != null) {
+      return;
+    }
+    s.inFlight++;
+  }
+
   private static final class KeyState {
     final KeySettings settings;
     final long requestLimit;

@@ -44,6 +44,44 @@ final class RateWindow {
     sum += counts[i] - before;
   }
 
+  /** The slots counted in the window ending at {@code nowMs}, as (slot id, count) pairs, for a state snapshot. */
+  long[] slots(long nowMs) {
+    expire(nowMs);
+    int n = 0;
+    for (long id : slotIds) {
+      if (id != Long.MIN_VALUE) {
+        n++;
+      }
+    }
+    long[] out = new long[2 * n];
+    int j = 0;
+    for (int i = 0; i < counts.length; i++) {
+      if (slotIds[i] != Long.MIN_VALUE) {
+        out[j++] = slotIds[i];
+        out[j++] = counts[i];
+      }
+    }
+    return out;
+  }
+
+  /** Replaces the counts with {@link #slots} of a window of the same length (a takeover from a snapshot). */
+  void restore(long[] slots, long nowMs) {
+    java.util.Arrays.fill(slotIds, Long.MIN_VALUE);
+    java.util.Arrays.fill(counts, 0);
+    sum = 0;
+    for (int j = 0; j + 1 < slots.length; j += 2) {
+      long id = slots[j];
+      int i = (int) Math.floorMod(id, (long) counts.length);
+      if (slotIds[i] == Long.MIN_VALUE || slotIds[i] < id) {
+        sum -= counts[i];
+        slotIds[i] = id;
+        counts[i] = Math.max(0, slots[j + 1]);
+        sum += counts[i];
+      }
+    }
+    expire(nowMs);
+  }
+
   private void expire(long nowMs) {
     long oldestKept = Math.floorDiv(nowMs, slotMs) - counts.length + 1;
     for (int i = 0; i < counts.length; i++) {

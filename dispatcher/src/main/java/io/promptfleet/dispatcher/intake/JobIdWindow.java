@@ -5,7 +5,9 @@ import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
 import java.util.Iterator;
+import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 
@@ -23,9 +25,13 @@ import java.util.TreeMap;
  * {@code HashMap<String, ...>}), dropped whole when they fall out of the window. At 1,000 jobs/s and a window of one
  * hour: 3.6 million ids, ~130 MB.
  *
- * <p>A takeover {@link #seed}s the window with the job ids of the assignments it read back (their positions
- * unknown); the records they came from are never admitted again anyway (the committed offsets' metadata skips
- * them).
+ * <p>A successor gets the window from Kafka: every id the window takes ({@link #offer}ed or {@link #seed}ed) also
+ * goes to a journal, which the active dispatcher writes with its state snapshots, in the same transaction, to the
+ * dispatcher state topic ({@link #journal}: 24 bytes per id: bucket, key, position; each id once). A takeover
+ * applies those records of the last window ({@link #apply}), then {@link #seed}s the ids of the assignments written
+ * since the newest snapshot (their positions unknown: the records they came from are never admitted again anyway,
+ * the committed offsets' metadata skips them). A record admitted but not yet committed (still queued) keeps its
+ * position, so when the successor reads it again it is {@link Verdict#SAME_RECORD}, not a duplicate of itself.
  *
  * <p>Not thread-safe: owned by the dispatcher thread.
  */
@@ -43,11 +49,18 @@ public final class JobIdWindow {
     DUPLICATE
   }
 
+  private static final byte JOURNAL_VERSION = 1;
+
   private final long windowMs;
   private final long bucketMs;
   private final TreeMap<Long, LongLongHashMap> buckets = new TreeMap<>();
   private final MessageDigest sha256;
   private int size;
+  /** Ids taken since the last committed journal record: (bucket start, key, position) triples. */
+  private final com.carrotsearch.hppc.LongArrayList journal = new com.carrotsearch.hppc.LongArrayList();
+  /** How many longs of {@link #journal} the open transaction carries. */
+  private int journalWritten;
+  private boolean journaling;
 
   /** @param windowMs how long an id is remembered; 0 disables the check */
   public JobIdWindow(long windowMs) {
@@ -87,18 +100,110 @@ public final class JobIdWindow {
       return;
     }
     long key = key(tenant, jobId);
-    for (LongLongHashMap b : buckets.values()) {
-      if (b.containsKey(key)) {
-        return;
-      }
+    if (!contains(key)) {
+      put(key, UNKNOWN_POSITION, atMs);
     }
-    put(key, UNKNOWN_POSITION, atMs);
   }
 
   private void put(long key, long position, long atMs) {
     long start = atMs - Math.floorMod(atMs, bucketMs);
     buckets.computeIfAbsent(start, s -> new LongLongHashMap()).put(key, position);
     size++;
+    if (journaling) {
+      journal.add(start, key, position);
+    }
+  }
+
+  /** Whether ids taken go to the {@link #journal} (only while state snapshots are written: it would grow). */
+  public void journaling(boolean on) {
+    this.journaling = on;
+    if (!on) {
+      journal.clear();
+      journalWritten = 0;
+    }
+  }
+
+  private boolean contains(long key) {
+    for (LongLongHashMap b : buckets.values()) {
+      if (b.containsKey(key)) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /**
+   * The ids taken since the last committed journal, encoded for the dispatcher state topic in records of at most
+   * {@code maxIds} ids each (none when nothing was taken). They count as written until {@link #journalCommitted}
+   * or {@link #journalAborted}.
+   */
+  public List<byte[]> journal(int maxIds) {
+    List<byte[]> out = new ArrayList<>();
+    int total = journal.size() / 3;
+    for (int from = 0; from < total; from += maxIds) {
+      int n = Math.min(maxIds, total - from);
+      ByteBuffer b = ByteBuffer.allocate(5 + n * 24);
+      b.put(JOURNAL_VERSION).putInt(n);
+      for (int i = from * 3; i < (from + n) * 3; i++) {
+        b.putLong(journal.get(i));
+      }
+      out.add(b.array());
+    }
+    journalWritten = journal.size();
+    return out;
+  }
+
+  /** The transaction that carried the {@link #journal} committed: those ids are in Kafka. */
+  public void journalCommitted() {
+    journal.removeRange(0, journalWritten);
+    journalWritten = 0;
+  }
+
+  /** The transaction that carried the {@link #journal} aborted: the next one writes them again. */
+  public void journalAborted() {
+    journalWritten = 0;
+  }
+
+  /**
+   * A journal record read back on takeover: its ids still in the window at {@code nowMs} are remembered (with
+   * their positions), not journaled again. Returns how many it held; -1 when it cannot be read.
+   */
+  public int apply(byte[] record, long nowMs) {
+    if (record == null || record.length < 5 || record[0] != JOURNAL_VERSION) {
+      return -1;
+    }
+    ByteBuffer b = ByteBuffer.wrap(record);
+    b.get();
+    int n = b.getInt();
+    if (n < 0 || b.remaining() != n * 24L) {
+      return -1;
+    }
+    if (windowMs <= 0) {
+      return n;
+    }
+    for (int i = 0; i < n; i++) {
+      long start = b.getLong();
+      long key = b.getLong();
+      long position = b.getLong();
+      if (start + bucketMs > nowMs - windowMs && !contains(key)) {
+        buckets.computeIfAbsent(start, s -> new LongLongHashMap()).put(key, position);
+        size++;
+      }
+    }
+    return n;
+  }
+
+  /** Every id remembered as (bucket start, key, position) triples, in bucket order (for tests). */
+  public long[] contents() {
+    com.carrotsearch.hppc.LongArrayList out = new com.carrotsearch.hppc.LongArrayList();
+    buckets.forEach((start, b) -> {
+      long[] keys = b.keys().toArray();
+      java.util.Arrays.sort(keys);
+      for (long k : keys) {
+        out.add(start, k, b.get(k));
+      }
+    });
+    return out.toArray();
   }
 
   /** Drops the buckets that lie wholly before the window. */
@@ -123,6 +228,8 @@ public final class JobIdWindow {
   public void clear() {
     buckets.clear();
     size = 0;
+    journal.clear();
+    journalWritten = 0;
   }
 
   /** A record's position: its topic-partition (hashed to 24 bits) and offset (40 bits). */

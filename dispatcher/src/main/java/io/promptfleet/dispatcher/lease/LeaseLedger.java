@@ -248,6 +248,62 @@ public final class LeaseLedger {
     keys.restoreUsage(l.keyId(), l.reservedAtMs(), tokens, nowMs);
   }
 
+  /** The term's lease-id prefix (a state snapshot names the term it covers). */
+  public String term() {
+    return leasePrefix;
+  }
+
+  /** The sequence number of the term's next lease: the term's leases below it are in a snapshot taken now. */
+  public long nextSeq() {
+    return leaseSeq;
+  }
+
+  /** The start of what the term knows ({@link #knownSince}). */
+  public long knownSinceMs() {
+    return knownSinceMs;
+  }
+
+  /** The leases that expired without a release, oldest first (for a state snapshot). */
+  public List<String> expiredUnreleasedIds() {
+    return List.copyOf(expiredUnreleased.keySet());
+  }
+
+  /** Takeover from a snapshot: a key's rate windows, cooldown and remote budgets as its predecessor had them. */
+  public void restoreWindows(KeyPool.KeySnapshot k, long nowMs) {
+    keys.restore(k, nowMs);
+  }
+
+  /** Takeover from a snapshot: leases its predecessor had seen expire without a release. */
+  public void restoreExpired(List<String> leaseIds) {
+    leaseIds.forEach(id -> expiredUnreleased.put(id, Boolean.TRUE));
+  }
+
+  /**
+   * Takeover from a snapshot: a lease its predecessor held, already counted in the rate windows the snapshot
+   * restored. Still before its expiry: it holds its key again (true); expired since: remembered for a late archived
+   * assignment (false). A lease of a key no longer configured is skipped.
+   */
+  public boolean restoreHeld(Lease l, long nowMs) {
+    if (!config.keys().containsKey(l.keyId())) {
+      return false;
+    }
+    if (Instant.ofEpochMilli(nowMs).isBefore(l.expiresAt())) {
+      keys.restoreHeld(l);
+      return true;
+    }
+    expiredUnreleased.put(l.leaseId(), Boolean.TRUE);
+    return false;
+  }
+
+  /**
+   * Takeover: a release read back for a lease restored from a snapshot; its reservation is corrected to the usage
+   * ({@code null}: left as reserved). False when no such lease is held (or it expired: then no longer unreleased).
+   */
+  public boolean restoreReleased(String leaseId, Long usedTokens, long nowMs) {
+    expiredUnreleased.remove(leaseId);
+    return keys.release(leaseId, usedTokens, nowMs).isPresent();
+  }
+
   /** Whether the lease expired without a release and no archived assignment answered it yet. */
   public boolean expiredUnreleased(String leaseId) {
     return expiredUnreleased.containsKey(leaseId);

@@ -54,6 +54,14 @@ public final class SpendRebuild {
     dispatched.put(a.leaseId(), new Dispatched(c, tenant, atMs));
   }
 
+  /**
+   * A lease restored from a dispatcher state snapshot, with the reservation its predecessor held for it: counted as
+   * an assignment of the lookback would be (dispatched at {@code atMs}).
+   */
+  public void restored(String leaseId, TenantBudgets.Charge charge, String tenant, long atMs) {
+    dispatched.put(leaseId, new Dispatched(charge, tenant, atMs));
+  }
+
   /** A fleet-events record that {@link SpendSnapshot#is} a snapshot. Unreadable ones are skipped. */
   public void snapshot(Inbound r) {
     SpendSnapshot s = SpendSnapshot.read(r);

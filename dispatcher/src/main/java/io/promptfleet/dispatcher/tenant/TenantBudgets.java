@@ -80,7 +80,7 @@ public final class TenantBudgets {
   }
 
   /** A lease's reservation: the tenant and model it counts for, its UTC day, and its worst case. */
-  record Charge(String tenant, String model, long day, long tokens, double cost, Route route) {}
+  public record Charge(String tenant, String model, long day, long tokens, double cost, Route route) {}
 
   /** One budgeted tenant's day. */
   static final class Day {
@@ -302,15 +302,38 @@ public final class TenantBudgets {
       boolean any = d.spentTokens > 0 || d.spentCost > 0 || !d.inFlight.isEmpty();
       boolean written = d.writtenAtMs != Long.MIN_VALUE; // a day without one has spent nothing
       if (d.dirty && (any || written) && age >= SNAPSHOT_MIN_INTERVAL_MS || any && age >= rewriteEveryMs) {
-        Map<String, SpendSnapshot.Reserved> inFlight = new LinkedHashMap<>();
-        d.inFlight.forEach((id, c) -> inFlight.put(id, new SpendSnapshot.Reserved(c.tokens(), c.cost())));
-        out.add(new SpendSnapshot(tenant, LocalDate.ofEpochDay(d.day).toString(), nowMs, d.spentTokens,
-            d.spentCost, inFlight));
-        d.dirty = false;
-        d.writtenAtMs = nowMs;
+        out.add(snapshotOf(tenant, d, nowMs));
       }
     }
     return out;
+  }
+
+  /** The reservation an in-flight lease holds (its tenant, model, route), or null (for a state snapshot). */
+  public Charge charge(String leaseId) {
+    return charges.get(leaseId);
+  }
+
+  /**
+   * Every budgeted tenant's snapshot, due or not: written with a dispatcher state snapshot, so that a successor
+   * reading fleet events from the state snapshot's positions finds each tenant's newest one.
+   */
+  public List<SpendSnapshot> snapshotsNow(long nowMs) {
+    purge(nowMs);
+    List<SpendSnapshot> out = new ArrayList<>();
+    for (String tenant : budgets.keySet()) {
+      Day d = today(tenant, nowMs);
+      out.add(snapshotOf(tenant, d, nowMs));
+    }
+    return out;
+  }
+
+  private SpendSnapshot snapshotOf(String tenant, Day d, long nowMs) {
+    Map<String, SpendSnapshot.Reserved> inFlight = new LinkedHashMap<>();
+    d.inFlight.forEach((id, c) -> inFlight.put(id, new SpendSnapshot.Reserved(c.tokens(), c.cost())));
+    d.dirty = false;
+    d.writtenAtMs = nowMs;
+    return new SpendSnapshot(tenant, LocalDate.ofEpochDay(d.day).toString(), nowMs, d.spentTokens, d.spentCost,
+        inFlight);
   }
 
   /** A rebuild for a takeover: feed it what was read back, then {@link SpendRebuild#finish}. */

@@ -159,7 +159,8 @@ public final class TransactionWriter {
         budgets.reserve(lease.leaseId(), p, plan.route(), plan.reservedTokens(), nowMs);
       }
       Assignment a = new Assignment(lease.leaseId(), job, p.dispatch().attempt(), p.priority(), plan.route(),
-          plan.keyId(), p.dispatch().enqueuedAt(), now, plan.deadline(), job.replyTo(), p.lastError());
+          plan.keyId(), p.dispatch().enqueuedAt(), now, plan.deadline(), job.replyTo(), p.lastError(),
+          plan.reservedTokens());
       Outbound record = new Outbound(topics.assignments(), job.jobId(), Json.bytes(a), null);
       sink.begin();
       sink.send(record);

@@ -67,4 +67,37 @@ class JobIdWindowTest {
     w.clear();
     assertThat(w.offer(null, "a", P2, 2)).isEqualTo(NEW);
   }
+
+  @Test
+  void shouldHandItsIdsToASuccessorWithTheirPositionsThroughItsJournal() {
+    JobIdWindow active = new JobIdWindow(HOUR);
+    active.journaling(true);
+    active.offer(null, "queued", P1, 1_000); // admitted, not dispatched yet: its record is read again after a takeover
+    active.seed(null, "dispatched", 500, 1_000);
+    java.util.List<byte[]> records = active.journal(1);
+    active.journalCommitted();
+
+    JobIdWindow successor = new JobIdWindow(HOUR);
+    records.forEach(r -> assertThat(successor.apply(r, 2_000)).isEqualTo(1));
+
+    assertThat(successor.offer(null, "queued", P1, 2_000)).as("its own record read again").isEqualTo(SAME_RECORD);
+    assertThat(successor.offer(null, "queued", P2, 2_000)).as("a second record of it").isEqualTo(DUPLICATE);
+    assertThat(successor.offer(null, "dispatched", P2, 2_000)).isEqualTo(DUPLICATE);
+    assertThat(successor.journal(10)).as("ids read back are not journaled again").isEmpty();
+    assertThat(successor.apply(new byte[] {9, 0}, 2_000)).as("unreadable").isEqualTo(-1);
+  }
+
+  @Test
+  void shouldJournalAgainWhatAnAbortedTransactionCarried() {
+    JobIdWindow w = new JobIdWindow(HOUR);
+    w.journaling(true);
+    w.offer(null, "job-1", P1, 1_000);
+    assertThat(w.journal(10)).hasSize(1);
+    w.journalAborted();
+    w.offer(null, "job-2", P2, 1_000);
+    assertThat(w.journal(10)).as("job-1 again, with job-2").singleElement()
+        .satisfies(r -> assertThat(r).hasSize(5 + 2 * 24));
+    w.journalCommitted();
+    assertThat(w.journal(10)).isEmpty();
+  }
 }

@@ -67,7 +67,8 @@ import org.apache.kafka.common.serialization.StringSerializer;
  */
 public final class DispatcherBench {
   private static final int RUNS = Integer.getInteger("runs", 3);
-  private static final List<String> ALL = List.of("throughput", "models", "latency", "backlog", "isolation");
+  private static final List<String> ALL = List.of("throughput", "models", "latency", "backlog", "isolation",
+      "takeover");
   /** The isolation scenario's model whose one stream never ends. */
   static final String BLOCKED = "blocked";
   private static int seq;
@@ -84,7 +85,9 @@ public final class DispatcherBench {
     }
     Map<String, List<double[]>> results = new LinkedHashMap<>();
     int rounds = scenarios.stream().mapToInt(DispatcherBench::runsOf).max().orElse(0);
-    try (EmbeddedKafka kafka = EmbeddedKafka.builder().port(0).defaultPartitions(6).build().start()) {
+    try (EmbeddedKafka kafka = EmbeddedKafka.builder().port(0).defaultPartitions(6)
+        // the takeover scenario's dispatchers use a 3 s session timeout (the broker's minimum is 6 s by default)
+        .brokerProperty("group.min.session.timeout.ms", "1000").build().start()) {
       String bootstrap = kafka.bootstrapServers();
       System.out.printf("broker %s, %d cores, java %s, load average %s%n", bootstrap,
           Runtime.getRuntime().availableProcessors(), System.getProperty("java.version"), loadAverage());
@@ -126,6 +129,8 @@ public final class DispatcherBench {
       case "backlog" -> new double[] {backlog(bootstrap, Integer.getInteger("backlog", 1_000_000))};
       case "isolation" -> IsolationScenario.run(bootstrap, Integer.getInteger("backlog", 1_000_000),
           Integer.getInteger("rate", 2_000), Integer.getInteger("seconds", 30));
+      case "takeover" -> TakeoverScenario.run(bootstrap, Integer.getInteger("history", 200_000),
+          Integer.getInteger("inFlight", 10_000));
       default -> throw new IllegalArgumentException(scenario);
     };
   }
@@ -148,6 +153,11 @@ public final class DispatcherBench {
           + "(assignments/s %s, p50 %s, p99 %s)%n", median(col(runs, 0)), median(col(runs, 1)),
           median(col(runs, 2)), median(col(runs, 3)), median(col(runs, 4)), n, col(runs, 0), col(runs, 1),
           col(runs, 2));
+      case "takeover" -> System.out.printf(Locale.ROOT, "TAKEOVER median %.0f ms from the kill to the standby's "
+          + "first new assignment over %d runs %s; partitions assigned after %.0f ms, active after %.0f ms; heap "
+          + "after a full GC: standing by %.1f MiB, active %.1f MiB; keys over a limit: %s%n", median(col(runs, 0)), n,
+          col(runs, 0), median(col(runs, 1)), median(col(runs, 2)), median(col(runs, 3)), median(col(runs, 4)),
+          col(runs, 5));
       default -> throw new IllegalArgumentException(scenario);
     }
   }
@@ -316,7 +326,7 @@ public final class DispatcherBench {
    */
   static FleetConfig config(String bootstrap, int maxBuffered, List<String> models, String blocked)
       throws Exception {
-    String prefix = "bench" + (++seq) + "-" + Long.toHexString(System.nanoTime() & 0xffffff);
+    String prefix = prefix();
     StringBuilder keys = new StringBuilder();
     for (int i = 1; i <= 4; i++) {
       keys.append("  k").append(i).append(": {provider: sim, secret_env: BENCH_KEY, max_concurrency: 100000000, "
@@ -336,7 +346,17 @@ public final class DispatcherBench {
       modelYaml.append("  ").append(blocked).append(":\n    routes:\n      - {provider: sim, model: ")
           .append(blocked).append(", max_tokens_cap: 4096, keys: [kb]}\n");
     }
-    String yaml = """
+    return register(fleetYaml(bootstrap, prefix, keys, modelYaml, "max_buffered_jobs: " + maxBuffered));
+  }
+
+  /**
+   * A benchmark fleet's YAML: provider {@code sim} (never called), topics under {@code prefix} with 6 partitions,
+   * the given {@code keys:} and {@code models:} entries (indented two spaces), and {@code dispatcher} settings
+   * after its group id and port.
+   */
+  static String fleetYaml(String bootstrap, String prefix, CharSequence keys, CharSequence models,
+      String dispatcher) {
+    return """
         kafka: {bootstrap_servers: "%1$s"}
         topics: {prefix: %2$s, partitions: 6, assignment_partitions: 6}
         providers:
@@ -344,10 +364,14 @@ public final class DispatcherBench {
         keys:
         %3$s
         models:
-        %5$s
-        dispatcher: {group_id: %2$s-dispatcher, http_port: 0, max_buffered_jobs: %4$d}
+        %4$s
+        dispatcher: {group_id: %2$s-dispatcher, http_port: 0, %5$s}
         worker: {share_group: %2$s-workers}
-        """.formatted(bootstrap, prefix, keys, maxBuffered, modelYaml);
+        """.formatted(bootstrap, prefix, keys, models, dispatcher);
+  }
+
+  /** A fleet configuration from YAML: its topics created, its file written for the dispatcher's child JVM. */
+  static FleetConfig register(String yaml) throws Exception {
     FleetConfig config = ConfigLoader.parse(yaml, Map.of(), new Properties());
     TopicAdmin.ensureFleetTopics(config);
     Path file = Files.createTempFile("pf-bench", ".yaml");
@@ -355,6 +379,11 @@ public final class DispatcherBench {
     Files.writeString(file, yaml);
     CONFIG_FILES.put(config, file);
     return config;
+  }
+
+  /** A fresh topic prefix per run. */
+  static String prefix() {
+    return "bench" + (++seq) + "-" + Long.toHexString(System.nanoTime() & 0xffffff);
   }
 
   private static final Map<FleetConfig, Path> CONFIG_FILES = new HashMap<>();
@@ -428,6 +457,8 @@ public final class DispatcherBench {
     private final List<long[]> stats = Collections.synchronizedList(new ArrayList<>());
     private volatile boolean active;
     private volatile String failure;
+    /** {@code -Dbench.childLog=true}: every line the child writes is shown (its log at the level it runs). */
+    private static final boolean CHILD_LOG = Boolean.getBoolean("bench.childLog");
     volatile long peakUsed;
     volatile long peakAfterGc;
 
@@ -438,12 +469,9 @@ public final class DispatcherBench {
       t.start();
     }
 
-    static Child start(FleetConfig config, String xmx) throws Exception {
-      List<String> cmd = List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx" + xmx,
-          "-XX:+UseG1GC", "-DBENCH_KEY=sk-bench", "-Dlog4j2.level=WARN", "-cp", System.getProperty("java.class.path"),
-          BenchDispatcher.class.getName(), CONFIG_FILES.get(config).toString());
-      Child c = new Child(new ProcessBuilder(cmd).redirectErrorStream(true).start());
-      long until = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+    static Child start(FleetConfig config, String xmx, String... props) throws Exception {
+      Child c = launch(config, xmx, props);
+      long until = System.nanoTime() + Duration.ofSeconds(180).toNanos(); // a loaded box starts a JVM slowly
       while (!c.active) {
         if (c.failure != null || System.nanoTime() > until) {
           c.close();
@@ -454,13 +482,52 @@ public final class DispatcherBench {
       return c;
     }
 
+    /** Starts the child without waiting for it to become active; {@code props} are extra -D settings. */
+    static Child launch(FleetConfig config, String xmx, String... props) throws Exception {
+      List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+          "-Xmx" + xmx, "-XX:+UseG1GC", "-DBENCH_KEY=sk-bench", "-Dlog4j2.level=WARN"));
+      cmd.addAll(List.of(props));
+      cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), BenchDispatcher.class.getName(),
+          CONFIG_FILES.get(config).toString()));
+      return new Child(new ProcessBuilder(cmd).redirectErrorStream(true).start());
+    }
+
+    /** The child's report lines other than STAT (ASSIGNED, ACTIVE, TAKEOVER, GCHEAP ...), as they came. */
+    final List<String> reports = Collections.synchronizedList(new ArrayList<>());
+
+    /** The first report line starting with {@code word}, or null. */
+    String report(String word) {
+      synchronized (reports) {
+        for (String r : reports) {
+          if (r.startsWith(word + " ")) {
+            return r.substring(word.length() + 1);
+          }
+        }
+      }
+      return null;
+    }
+
+    /** Kills the child with SIGKILL (no shutdown hook, no close: as a crash). */
+    void kill() throws InterruptedException {
+      process.destroyForcibly();
+      process.waitFor();
+    }
+
+    boolean isActive() {
+      return active;
+    }
+
     private void read() {
       try (BufferedReader in = new BufferedReader(new InputStreamReader(process.getInputStream(),
           StandardCharsets.UTF_8))) {
         String line;
         while ((line = in.readLine()) != null) {
           if (line.startsWith("ACTIVE")) {
+            reports.add(line);
             active = true;
+          } else if (line.startsWith("ASSIGNED") || line.startsWith("TAKEOVER") || line.startsWith("GCHEAP")
+              || line.startsWith("STARTED")) {
+            reports.add(line);
           } else if (line.startsWith("STAT ")) {
             String[] f = line.split(" ");
             long[] s = {Long.parseLong(f[1]), Long.parseLong(f[2]), Long.parseLong(f[3]), Long.parseLong(f[4]),
@@ -470,7 +537,7 @@ public final class DispatcherBench {
             peakAfterGc = Math.max(peakAfterGc, s[3]);
           } else if (line.startsWith("FAILED")) {
             failure = line;
-          } else if (line.contains("ERROR") || line.contains("Exception")) {
+          } else if (CHILD_LOG || line.contains("ERROR") || line.contains("Exception")) {
             System.out.println("  child: " + line);
           }
         }
