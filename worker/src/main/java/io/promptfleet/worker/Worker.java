@@ -220,8 +220,12 @@ public final class Worker implements AutoCloseable {
     // again when a share partition's new leader delivers that assignment to it.
     this.events = TopicWatcher.of(eventsName, KafkaClients.groupless(config.kafka(), eventsName),
         config.topics().fleetEvents(), RELEASES_LOOKBACK, this::onFleetEvent);
+    // Silent for longer than the share group's record lock: gone. Not sooner: a broker paused for seconds holds up
+    // a live worker's heartbeats too (the fault suite's broker-pause), and a dead worker's assignments come back
+    // only once their lock expired anyway.
+    long heard = 2 * options.heartbeatInterval().toMillis() + 1_000;
     this.claims = new LeaseClaims(options.cancelMemory(), options.cancelTtl().toMillis(),
-        2 * options.heartbeatInterval().toMillis() + 1_000);
+        () -> Math.max(heard, lanes.stream().mapToLong(Lane::lockTimeoutMs).max().orElse(0)));
     this.rechecks = Executors.newSingleThreadScheduledExecutor(r -> {
       Thread t = new Thread(r, "pf-" + workerId + "-held");
       t.setDaemon(true);

@@ -5,6 +5,7 @@ import java.util.HashMap;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.function.LongSupplier;
 
 /**
  * Which leases other workers are running, from their {@code lease_started} events, and whether those workers are
@@ -24,13 +25,14 @@ public final class LeaseClaims {
 
   private final int maxClaims;
   private final long ttlMs;
-  private final long deadAfterMs;
+  private final LongSupplier deadAfterMs;
   private final LinkedHashMap<String, Claim> claims = new LinkedHashMap<>();
   private final Map<String, Long> lastSeenMs = new HashMap<>();
 
-  public LeaseClaims(int maxClaims, long ttlMs, long deadAfterMs) {
-    if (maxClaims <= 0 || ttlMs <= 0 || deadAfterMs <= 0) {
-      throw new IllegalArgumentException("maxClaims, ttlMs and deadAfterMs must be > 0");
+  /** @param deadAfterMs how long a worker may be silent and still count as alive (read at each look) */
+  public LeaseClaims(int maxClaims, long ttlMs, LongSupplier deadAfterMs) {
+    if (maxClaims <= 0 || ttlMs <= 0) {
+      throw new IllegalArgumentException("maxClaims and ttlMs must be > 0");
     }
     this.maxClaims = maxClaims;
     this.ttlMs = ttlMs;
@@ -67,7 +69,7 @@ public final class LeaseClaims {
       return null;
     }
     Long seen = lastSeenMs.get(c.workerId());
-    return seen != null && nowMs - seen <= deadAfterMs ? c.workerId() : null;
+    return seen != null && nowMs - seen <= deadAfterMs.getAsLong() ? c.workerId() : null;
   }
 
   public synchronized int size() {

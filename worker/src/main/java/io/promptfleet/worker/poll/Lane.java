@@ -70,6 +70,8 @@ public final class Lane {
   private volatile boolean running = true;
   private volatile boolean connected;
   private volatile long lastPollMillis;
+  /** The share group's acquisition lock, as the consumer last reported it (0 before the first poll). */
+  private volatile long lockTimeoutMs;
   private KafkaShareConsumer<String, byte[]> consumer;
   /** Made by {@link #checkRedeliveries}; used and closed by the lane thread. */
   private volatile AnsweredCheck answeredCheck;
@@ -109,6 +111,11 @@ public final class Lane {
   /** True once the consumer has polled successfully and the lane has not failed since. */
   public boolean connected() {
     return connected;
+  }
+
+  /** The share group's acquisition lock in ms as the consumer reported it, 0 before its first poll. */
+  public long lockTimeoutMs() {
+    return lockTimeoutMs;
   }
 
   /** Wall-clock millis of the last poll that returned (0 before the first). */
@@ -269,7 +276,11 @@ public final class Lane {
           return;
         }
         ConsumerRecords<String, byte[]> records = poll(Duration.ofMillis(200));
-        batch.lockTimeout(consumer.acquisitionLockTimeoutMs().orElse(null));
+        Integer lockMs = consumer.acquisitionLockTimeoutMs().orElse(null);
+        batch.lockTimeout(lockMs);
+        if (lockMs != null) {
+          this.lockTimeoutMs = lockMs;
+        }
         accept(records);
       }
       case REPOLL -> repoll();

@@ -9,7 +9,7 @@ import org.junit.jupiter.api.Test;
 
 class LeaseClaimsTest {
   private static final long T = 1_700_000_000_000L;
-  private final LeaseClaims claims = new LeaseClaims(3, 60_000, 16_000);
+  private final LeaseClaims claims = new LeaseClaims(3, 60_000, () -> 16_000);
 
   private static FleetEvent started(String lease, String worker, long at) {
     return new FleetEvent(FleetEvent.Type.LEASE_STARTED, Instant.ofEpochMilli(at), worker, lease, "j-" + lease, "k1",
