@@ -27,7 +27,7 @@ final class FaultSuite {
       "workers-rolling");
 
   record Options(List<String> faults, int repeats, double rate, Duration pre, Duration duration, int workers,
-      Path runDir) {}
+      long recordLockMs, Path runDir) {}
 
   private final Options o;
   private final FleetHarness h;
@@ -38,11 +38,11 @@ final class FaultSuite {
   }
 
   /** The upstream: 1.2 s answers of 12 chunks; 2% 429 (retry after 200 ms), 2% 500, 2% streams cut after 3. */
-  static FleetHarness.Setup setup() {
+  static FleetHarness.Setup setup(long recordLockMs) {
     return new FleetHarness.Setup(3, 2, 24, 32, 4, 10_000,
         SimulatorOptions.defaults().withFirstTokenDelayMs(50).withTokensPerSecond(10).withDefaultCompletionTokens(12),
         List.of(Fault.status(429).retryAfterMs(200).probability(0.02), Fault.status(500).probability(0.02),
-            Fault.cut(3).probability(0.02)), 12);
+            Fault.cut(3).probability(0.02)), 12, recordLockMs);
   }
 
   static int run(Options o) throws Exception {
@@ -51,7 +51,7 @@ final class FaultSuite {
         throw new IllegalArgumentException("no fault " + f + "; faults: " + ALL);
       }
     }
-    try (FleetHarness h = new FleetHarness(setup(), o.runDir())) {
+    try (FleetHarness h = new FleetHarness(setup(o.recordLockMs()), o.runDir())) {
       return new FaultSuite(o, h).run();
     }
   }

@@ -21,8 +21,9 @@ public final class FleetBench {
     } catch (IllegalArgumentException e) {
       System.err.println("FleetBench: " + e.getMessage());
       System.err.println("usage: faults [--faults a,b] [--repeats N] [--rate JOBS_PER_S] [--duration S] [--pre S] "
-          + "[--workers N] [--run-dir DIR]\n       faults-smoke [same options]\n"
-          + "       scale [--workers 1,2,4,8] [--slots N] [--window S] [--join-leave true|false] [--run-dir DIR]\n"
+          + "[--workers N] [--lock-ms MS] [--run-dir DIR]\n       faults-smoke [same options]\n"
+          + "       scale [--workers 1,2,4,8] [--slots N] [--window S] [--join-leave true|false] [--lock-ms MS]\n"
+          + "             [--run-dir DIR]\n"
           + "faults: " + String.join(",", FaultSuite.ALL));
       code = 2;
     }
@@ -46,15 +47,19 @@ public final class FleetBench {
             Double.parseDouble(opts.getOrDefault("rate", "15")),
             Duration.ofSeconds(Long.parseLong(opts.getOrDefault("pre", "12"))),
             Duration.ofSeconds(Long.parseLong(opts.getOrDefault("duration", smoke ? "15" : "30"))),
-            Integer.parseInt(opts.getOrDefault("workers", "3")), runDir));
+            Integer.parseInt(opts.getOrDefault("workers", "3")), lockMs(opts), runDir));
       }
       case "scale" -> ScaleOut.run(new ScaleOut.Options(
           Arrays.stream(opts.getOrDefault("workers", "1,2,4,8").split(",")).mapToInt(Integer::parseInt).toArray(),
           Integer.parseInt(opts.getOrDefault("slots", "16")),
           Duration.ofSeconds(Long.parseLong(opts.getOrDefault("window", "30"))),
-          Boolean.parseBoolean(opts.getOrDefault("join-leave", "true")), runDir));
+          Boolean.parseBoolean(opts.getOrDefault("join-leave", "true")), lockMs(opts), runDir));
       default -> throw new IllegalArgumentException("no command " + args[0]);
     };
+  }
+
+  private static long lockMs(Map<String, String> opts) {
+    return Long.parseLong(opts.getOrDefault("lock-ms", Long.toString(FleetHarness.DEFAULT_RECORD_LOCK_MS)));
   }
 
   static Map<String, String> options(String[] args) {

@@ -35,7 +35,14 @@ import java.util.concurrent.TimeUnit;
 final class FleetHarness implements AutoCloseable {
   /** How the fleet is sized and the upstream behaves. */
   record Setup(int brokers, int keys, int keyConcurrency, int slots, int lanes, long drainGraceMs,
-      SimulatorOptions sim, List<Fault> upstreamFaults, int maxTokens) {}
+      SimulatorOptions sim, List<Fault> upstreamFaults, int maxTokens, long recordLockMs) {}
+
+  /**
+   * The share group's record lock by default: Kafka's default, 30 s. With 5 s (what the integration tests use) the
+   * scale-out run found lanes dying on a late renewal (docs/DESIGN.md, "Replicated cluster"); {@code --lock-ms}
+   * sets it.
+   */
+  static final long DEFAULT_RECORD_LOCK_MS = 30_000;
 
   static final String MODEL = "sim";
   final Setup setup;
@@ -100,10 +107,10 @@ final class FleetHarness implements AutoCloseable {
     Files.writeString(configFile, yaml);
     this.config = ConfigLoader.parse(yaml, env, new Properties());
     TopicAdmin.ensureFleetTopics(config);
-    // A dead worker's share session ends after 6 s (default 45 s) and its acquired records come back after the
-    // record lock (5 s; workers renew the locks of streams they run).
+    // A dead worker's share session ends after 6 s (default 45 s); records it held come back at the latest after
+    // the record lock (workers renew the locks of streams they run).
     KafkaTestSupport.alterGroupConfigs(cluster.bootstrapServers(), config.worker().shareGroup(), Map.of(
-        "share.record.lock.duration.ms", "5000", "share.session.timeout.ms", "6000",
+        "share.record.lock.duration.ms", Long.toString(setup.recordLockMs()), "share.session.timeout.ms", "6000",
         "share.heartbeat.interval.ms", "1000"));
     this.load = new SteadyLoad(config, MODEL, setup.maxTokens());
     this.tail = new TopicTail(config);

@@ -16,25 +16,26 @@ import java.util.List;
  * tokens after 0.5 s, the other 4 at 2/s), each worker runs at most {@code worker.slots} streams, and the keys allow far
  * more than all workers together, so the workers' slots are the limit: the ideal is {@code slots / 2.5 s} jobs/s
  * per worker. For each worker count a backlog of jobs (about 45 s of the ideal rate) is produced at once; the rate
- * is the median of the completed jobs per 1-s window from 8 s after the first result to 3 s before the last (at
+ * is the median of the completed jobs/s of 5-s windows from 8 s after the first result to 3 s before the last (at
  * most {@code window} long). Then a join/leave phase: a steady load on 4 workers while workers are added, stopped
  * with SIGTERM and killed with SIGKILL, judged by the {@link FleetChecker}.
  */
 final class ScaleOut {
   static final double ANSWER_SECONDS = 2.5;
   private static final long WARMUP_MS = 8_000;
+  private static final long RATE_WINDOW_MS = 5_000;
 
-  record Options(int[] workers, int slots, Duration window, boolean joinLeave, Path runDir) {}
+  record Options(int[] workers, int slots, Duration window, boolean joinLeave, long recordLockMs, Path runDir) {}
 
-  static FleetHarness.Setup setup(int slots) {
+  static FleetHarness.Setup setup(int slots, long recordLockMs) {
     return new FleetHarness.Setup(1, 4, 1_000, slots, 2, 10_000,
         SimulatorOptions.defaults().withFirstTokenDelayMs(500).withTokensPerSecond(2).withDefaultCompletionTokens(5),
-        List.of(), 5);
+        List.of(), 5, recordLockMs);
   }
 
   static int run(Options o) throws Exception {
     long t0 = System.nanoTime();
-    try (FleetHarness h = new FleetHarness(setup(o.slots()), o.runDir())) {
+    try (FleetHarness h = new FleetHarness(setup(o.slots(), o.recordLockMs()), o.runDir())) {
       h.startDispatcher();
       h.awaitActiveDispatcher(Duration.ofSeconds(120));
       List<String> rows = new ArrayList<>();
@@ -54,6 +55,7 @@ final class ScaleOut {
         Report r = Phases.settleAndCheck(h, phase, -1, Duration.ofSeconds((long) (backlog / ideal * 3 + 60)),
             Duration.ofSeconds(1));
         double rate = medianRate(h.tail.replies(phase), o.window());
+        Files.writeString(h.runDir.resolve("timeline-" + phase + ".txt"), timeline(h.tail.replies(phase)));
         one = one == 0 ? rate / n : one;
         String row = String.format("| %d | %d | %.1f | %.1f | %.2f | %d | %d | %d | %s |", n, o.slots(), ideal, rate,
             rate / one, r.produced(), r.lost().size(), r.duplicated().size(), FaultSuite.loadAverage()
@@ -78,7 +80,28 @@ final class ScaleOut {
     }
   }
 
-  /** The median of the results per 1-s window between warm-up and the backlog's tail. */
+  /** Results per second from the first one, one line per second, for a reader who doubts the median. */
+  static String timeline(List<ReplyRecord> replies) {
+    long[] times = replies.stream().filter(r -> r.reply() instanceof Result).mapToLong(ReplyRecord::timestampMs)
+        .sorted().toArray();
+    StringBuilder sb = new StringBuilder();
+    if (times.length > 0) {
+      int[] counts = new int[(int) ((times[times.length - 1] - times[0]) / 1000) + 1];
+      for (long t : times) {
+        counts[(int) ((t - times[0]) / 1000)]++;
+      }
+      for (int i = 0; i < counts.length; i++) {
+        sb.append(i).append(' ').append(counts[i]).append('\n');
+      }
+    }
+    return sb.toString();
+  }
+
+  /**
+   * The median of the completed jobs/s of the 5-s windows between warm-up and the backlog's tail. Windows of 5 s,
+   * not 1 s: a lane acquires its next batch only when its whole batch is done, so a worker's results come in bursts
+   * of {@code slots / lanes} every answer time, and most 1-s windows of a single worker hold none.
+   */
   static double medianRate(List<ReplyRecord> replies, Duration window) {
     long[] times = replies.stream().filter(r -> r.reply() instanceof Result).mapToLong(ReplyRecord::timestampMs)
         .sorted().toArray();
@@ -87,18 +110,18 @@ final class ScaleOut {
     }
     long from = times[0] + WARMUP_MS;
     long to = Math.min(from + window.toMillis(), times[times.length - 1] - 3_000);
-    int windows = (int) ((to - from) / 1000);
+    int windows = (int) ((to - from) / RATE_WINDOW_MS);
     if (windows < 1) {
       return 0;
     }
     int[] counts = new int[windows];
     for (long t : times) {
-      if (t >= from && t < from + windows * 1000L) {
-        counts[(int) ((t - from) / 1000)]++;
+      if (t >= from && t < from + windows * RATE_WINDOW_MS) {
+        counts[(int) ((t - from) / RATE_WINDOW_MS)]++;
       }
     }
     Arrays.sort(counts);
-    return (counts[(windows - 1) / 2] + counts[windows / 2]) / 2.0;
+    return (counts[(windows - 1) / 2] + counts[windows / 2]) / 2.0 * 1000.0 / RATE_WINDOW_MS;
   }
 
   /**
