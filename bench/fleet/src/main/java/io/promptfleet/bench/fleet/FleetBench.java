@@ -15,6 +15,9 @@ public final class FleetBench {
   private FleetBench() {}
 
   public static void main(String[] args) throws Exception {
+    // The bench's own clients retry through every broker fault; their warnings would bury the table.
+    org.apache.logging.log4j.core.config.Configurator.setLevel("org.apache.kafka",
+        org.apache.logging.log4j.Level.ERROR);
     int code;
     try {
       code = run(args);
