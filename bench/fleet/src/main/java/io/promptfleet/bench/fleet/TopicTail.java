@@ -136,23 +136,13 @@ final class TopicTail implements AutoCloseable {
         t.fleetEvents(), t.defaultReplyTo(), t.deadLetters(), t.cancels());
     Map<String, List<String>> lines = new HashMap<>();
     try (var c = new KafkaConsumer<String, byte[]>(KafkaClients.groupless(config.kafka(), "bench-evidence"))) {
-      List<TopicPartition> parts = new ArrayList<>();
-      for (String topic : topics) {
-        parts.addAll(TopicPartitions.await(c, topic, Duration.ofSeconds(10)));
-      }
-      c.assign(parts);
-      c.seekToBeginning(parts);
-      Map<TopicPartition, Long> end = c.endOffsets(parts);
-      long until = System.nanoTime() + Duration.ofSeconds(120).toNanos();
-      while (parts.stream().anyMatch(p -> c.position(p) < end.get(p)) && System.nanoTime() < until) {
-        for (var r : c.poll(Duration.ofMillis(200))) {
-          String value = r.value() == null ? "" : new String(r.value(), StandardCharsets.UTF_8);
-          for (String id : jobIds) {
-            if (id.equals(r.key()) || value.contains("\"" + id + "\"")) {
-              lines.computeIfAbsent(id, k -> new ArrayList<>()).add(r.topic() + "-" + r.partition() + "@"
-                  + r.offset() + " " + java.time.Instant.ofEpochMilli(r.timestamp()) + " "
-                  + value.substring(0, Math.min(300, value.length())));
-            }
+      for (var r : TopicPartitions.readToEnd(c, topics, Duration.ofSeconds(120))) {
+        String value = r.value() == null ? "" : new String(r.value(), StandardCharsets.UTF_8);
+        for (String id : jobIds) {
+          if (id.equals(r.key()) || value.contains("\"" + id + "\"")) {
+            lines.computeIfAbsent(id, k -> new ArrayList<>()).add(r.topic() + "-" + r.partition() + "@"
+                + r.offset() + " " + java.time.Instant.ofEpochMilli(r.timestamp()) + " "
+                + value.substring(0, Math.min(300, value.length())));
           }
         }
       }
