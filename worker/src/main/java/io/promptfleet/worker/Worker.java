@@ -90,7 +90,10 @@ public final class Worker implements AutoCloseable {
   private final List<Lane> lanes = new ArrayList<>();
   /** Reply topics this worker could not publish to, each logged once (until it works again). */
   private final Set<String> unpublishable = ConcurrentHashMap.newKeySet();
-  private final Map<RecordId, Active> active = new ConcurrentHashMap<>();
+  /** Streams in flight, by lease id: a lease runs at most once at a time on a worker. */
+  private final Map<String, Active> active = new ConcurrentHashMap<>();
+  /** How far back the fleet events are read at start for the leases released lately. */
+  static final Duration RELEASES_LOOKBACK = Duration.ofMinutes(1);
   private final RecentIds recentCancels;
   private final TopicWatcher cancels;
   /** The fleet events: which leases were released (their assignment is never run again here). */
@@ -104,8 +107,24 @@ public final class Worker implements AutoCloseable {
   private volatile boolean draining;
   private volatile long lastKafkaAckMillis;
 
-  /** A stream in flight and the event-loop context that drives it. */
-  private record Active(CompletionCall call, Context context) {}
+  /**
+   * A stream in flight, the event-loop context that drives it, and the deliveries of its assignment that came again
+   * while it ran (acknowledged with its outcome, never run twice).
+   */
+  private record Active(CompletionCall call, Context context, RecordId record, List<Delivery> again) {
+    Active(CompletionCall call, Context context, RecordId record) {
+      this(call, context, record, new ArrayList<>(0));
+    }
+
+    /** Called inside {@code active.computeIfPresent}: atomic against the stream's end, which removes it first. */
+    Active deliveredAgain(ConsumerRecord<String, byte[]> record, Lane lane) {
+      again.add(new Delivery(record, lane));
+      return this;
+    }
+  }
+
+  /** One delivery of an assignment and the lane that must acknowledge it. */
+  private record Delivery(ConsumerRecord<String, byte[]> record, Lane lane) {}
 
   /** Which assignment record: after a renewal the lane holds a new ConsumerRecord object for the same record. */
   private record RecordId(String topic, int partition, long offset) {
@@ -188,8 +207,10 @@ public final class Worker implements AutoCloseable {
     this.releasedLeases = new ReleasedLeases(options.cancelMemory(), options.cancelTtl().toMillis(), clock::millis);
     String eventsName = "pf-" + workerId + "-events";
     // read_committed: a release the dispatcher wrote in a transaction that aborted never happened
+    // From a minute back: a release written just before this worker started still keeps it from running the lease
+    // again when a share partition's new leader delivers that assignment to it.
     this.events = TopicWatcher.of(eventsName, KafkaClients.groupless(config.kafka(), eventsName),
-        config.topics().fleetEvents(), releasedLeases::accept);
+        config.topics().fleetEvents(), RELEASES_LOOKBACK, releasedLeases::accept);
     this.heartbeat = Executors.newSingleThreadScheduledExecutor(r -> {
       Thread t = new Thread(r, "pf-" + workerId + "-heartbeat");
       t.setDaemon(true);
@@ -374,6 +395,13 @@ public final class Worker implements AutoCloseable {
       return;
     }
     LogContext.put(a.job().jobId(), a.leaseId());
+    // First whether it runs here now, then whether it ended: a stream that ends in between is in releasedLeases
+    // before it leaves `active` (see the call's completion below).
+    if (active.computeIfPresent(a.leaseId(), (id, running) -> running.deliveredAgain(record, lane)) != null) {
+      LOG.info("job {} lease {}: delivered again while it runs on this worker (a share partition changed leader?); "
+          + "acknowledged with the running attempt's outcome, not run twice", a.job().jobId(), a.leaseId());
+      return;
+    }
     if (draining) {
       lane.acknowledge(record, AcknowledgeType.RELEASE);
       return;
@@ -412,10 +440,17 @@ public final class Worker implements AutoCloseable {
     ProviderEndpoint endpoint = endpoints.get(a.keyId());
     Context ctx = vertx.getOrCreateContext();
     CompletionCall call = new CompletionCall(env, ctx, endpoint, attempt, outcome -> {
-      active.remove(RecordId.of(record));
-      lane.acknowledge(record, outcome == Outcome.DONE ? AcknowledgeType.ACCEPT : AcknowledgeType.RELEASE);
+      if (outcome == Outcome.DONE) {
+        releasedLeases.releasedHere(a.leaseId()); // before it leaves `active`: a delivery again is never run again
+      }
+      Active ended = active.remove(a.leaseId());
+      AcknowledgeType type = outcome == Outcome.DONE ? AcknowledgeType.ACCEPT : AcknowledgeType.RELEASE;
+      lane.acknowledge(record, type);
+      if (ended != null) {
+        ended.again().forEach(d -> d.lane().acknowledge(d.record(), type));
+      }
     });
-    active.put(RecordId.of(record), new Active(call, ctx));
+    active.put(a.leaseId(), new Active(call, ctx, RecordId.of(record)));
     boolean cancelled = recentCancels.contains(a.job().jobId(), clock.millis());
     ctx.runOnContext(v -> {
       if (cancelled) {
@@ -461,9 +496,11 @@ public final class Worker implements AutoCloseable {
 
   /** Runs on a lane thread: the share group gave this assignment's lock away; stop without publishing. */
   private void onLockLost(ConsumerRecord<String, byte[]> record) {
-    Active a = active.get(RecordId.of(record));
-    if (a != null) {
-      a.context().runOnContext(v -> a.call().handBack("its share-group lock was lost"));
+    RecordId id = RecordId.of(record);
+    for (Active a : active.values()) { // a rare path: no index by record
+      if (a.record().equals(id)) {
+        a.context().runOnContext(v -> a.call().handBack("its share-group lock was lost"));
+      }
     }
   }
 

@@ -13,7 +13,7 @@ import org.slf4j.LoggerFactory;
  * an assignment of such a lease delivered again is not run again. A share partition's new leader (after a broker
  * failover) delivers again, with delivery count 1, assignments whose ACCEPT the old leader never wrote although their
  * worker answered them and released their lease (BrokerFailoverIT); the lanes' answered check covers the
- * redeliveries counted as such. Bounded by count and age ({@link RecentIds}). Thread-safe.
+ * redeliveries counted as such. The worker adds its own releases at once ({@link #releasedHere}). Bounded by count and age ({@link RecentIds}). Thread-safe.
  */
 public final class ReleasedLeases {
   private static final Logger LOG = LoggerFactory.getLogger(ReleasedLeases.class);
@@ -38,6 +38,15 @@ public final class ReleasedLeases {
       // the dispatcher dead-letters unreadable fleet events; here it is only not a release
       LOG.debug("ignoring an unreadable fleet event at {}-{}@{}", r.topic(), r.partition(), r.offset());
     }
+  }
+
+  /**
+   * This worker released {@code leaseId} with an outcome: its terminal record is written. Remembered at once, before
+   * the assignment's ACCEPT, so a delivery of it that comes back to this worker (a share partition's new leader
+   * redelivers what the dead one never saw accepted) is not run again even before the event is read back.
+   */
+  public void releasedHere(String leaseId) {
+    released.add(leaseId, clockMs.getAsLong());
   }
 
   /** True if {@code leaseId} was released lately. */

@@ -3,6 +3,7 @@ package io.promptfleet.worker.cancel;
 import io.promptfleet.common.codec.CancelRecords;
 import io.promptfleet.common.kafka.TopicPartitions;
 import java.time.Duration;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CountDownLatch;
@@ -17,7 +18,9 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Reads every record of one topic that every worker must see (no group may split them): a consumer without a group,
- * assigned all partitions from their end at start, on its own named thread. The worker watches the cancels topic
+ * assigned all partitions from their end at start (or from a lookback before it), on its own named thread. A failed
+ * consumer is replaced after {@link #RESTART_DELAY} and goes on from where the old one was (a broker failover must not
+ * leave a worker deaf to cancels and releases for the rest of its life). The worker watches the cancels topic
  * ({@link #cancels}: records read by {@link CancelRecords}, the one cancel codec the dispatcher and the client use
  * too) and the fleet events ({@link #of}, for the leases released).
  *
@@ -26,24 +29,31 @@ import org.slf4j.LoggerFactory;
 public final class TopicWatcher {
   private static final Logger LOG = LoggerFactory.getLogger(TopicWatcher.class);
 
+  /** How long a watcher whose consumer failed waits before it starts a new one. */
+  static final Duration RESTART_DELAY = Duration.ofSeconds(1);
+
   private final Map<String, Object> props;
   private final String topic;
+  private final Duration lookback;
   private final Consumer<ConsumerRecord<String, byte[]>> onRecord;
   private final Thread thread;
   private final CountDownLatch ready = new CountDownLatch(1);
   private volatile boolean running = true;
   private volatile KafkaConsumer<String, byte[]> consumer;
 
-  /** @param props consumer properties without a group id (deserializers: String keys, byte[] values) */
-  public static TopicWatcher of(String threadName, Map<String, Object> props, String topic,
+  /**
+   * @param props    consumer properties without a group id (deserializers: String keys, byte[] values)
+   * @param lookback also the records of this long before the start (null: from the end)
+   */
+  public static TopicWatcher of(String threadName, Map<String, Object> props, String topic, Duration lookback,
       Consumer<ConsumerRecord<String, byte[]>> onRecord) {
-    return new TopicWatcher(threadName, props, topic, onRecord);
+    return new TopicWatcher(threadName, props, topic, lookback, onRecord);
   }
 
   /** The cancels: {@code onCancel} gets the job id of each readable cancel. */
   public static TopicWatcher cancels(String threadName, Map<String, Object> props, String topic,
       Consumer<String> onCancel) {
-    return new TopicWatcher(threadName, props, topic, r -> {
+    return new TopicWatcher(threadName, props, topic, null, r -> {
       var id = CancelRecords.jobId(r.key(), r.value());
       if (id.isPresent()) {
         onCancel.accept(id.get());
@@ -53,10 +63,11 @@ public final class TopicWatcher {
     });
   }
 
-  private TopicWatcher(String threadName, Map<String, Object> props, String topic,
+  private TopicWatcher(String threadName, Map<String, Object> props, String topic, Duration lookback,
       Consumer<ConsumerRecord<String, byte[]>> onRecord) {
     this.props = props;
     this.topic = topic;
+    this.lookback = lookback;
     this.onRecord = onRecord;
     this.thread = new Thread(this::run, threadName);
     this.thread.setDaemon(true);
@@ -66,7 +77,7 @@ public final class TopicWatcher {
     thread.start();
   }
 
-  /** Waits until the watcher is positioned at the end of every partition (records from now on are seen). */
+  /** Waits until the watcher is positioned on every partition (records from now on are seen). */
   public boolean awaitReady(Duration timeout) throws InterruptedException {
     return ready.await(timeout.toMillis(), TimeUnit.MILLISECONDS);
   }
@@ -85,24 +96,60 @@ public final class TopicWatcher {
   }
 
   private void run() {
-    try (KafkaConsumer<String, byte[]> c = new KafkaConsumer<>(props)) {
-      consumer = c;
-      List<TopicPartition> parts = TopicPartitions.await(c, topic, () -> running);
-      c.assign(parts);
-      c.seekToEnd(parts);
-      parts.forEach(c::position); // resolve the end now, so records written after ready are never skipped
-      ready.countDown();
-      while (running) {
-        for (ConsumerRecord<String, byte[]> r : c.poll(Duration.ofMillis(500))) {
-          onRecord.accept(r);
+    Map<TopicPartition, Long> positions = new HashMap<>();
+    while (running) {
+      try (KafkaConsumer<String, byte[]> c = new KafkaConsumer<>(props)) {
+        consumer = c;
+        if (positions.isEmpty()) {
+          List<TopicPartition> parts = TopicPartitions.await(c, topic, () -> running);
+          c.assign(parts);
+          positionAtStart(c, parts);
+          parts.forEach(p -> positions.put(p, c.position(p))); // resolved now: nothing written after ready is skipped
+          ready.countDown();
+        } else {
+          c.assign(positions.keySet()); // after a failure: on from where it was, nothing skipped
+          positions.forEach(c::seek);
+        }
+        while (running) {
+          for (ConsumerRecord<String, byte[]> r : c.poll(Duration.ofMillis(500))) {
+            onRecord.accept(r);
+            positions.put(new TopicPartition(r.topic(), r.partition()), r.offset() + 1);
+          }
+        }
+      } catch (WakeupException e) {
+        // closing
+      } catch (RuntimeException e) {
+        if (running) {
+          LOG.error("watcher of {} failed; it starts a new consumer in {} ms, from where it was", topic,
+              RESTART_DELAY.toMillis(), e);
+          pause();
         }
       }
-    } catch (WakeupException e) {
-      // closing
-    } catch (RuntimeException e) {
-      if (running) {
-        LOG.error("watcher of {} failed; its records are no longer seen by this worker", topic, e);
+    }
+  }
+
+  /** From the end, or from {@code lookback} ago where one is set (the end where nothing is that recent). */
+  private void positionAtStart(KafkaConsumer<String, byte[]> c, List<TopicPartition> parts) {
+    c.seekToEnd(parts);
+    if (lookback == null) {
+      return;
+    }
+    long from = System.currentTimeMillis() - lookback.toMillis();
+    Map<TopicPartition, Long> query = new HashMap<>();
+    parts.forEach(p -> query.put(p, from));
+    c.offsetsForTimes(query).forEach((p, found) -> {
+      if (found != null) {
+        c.seek(p, found.offset());
       }
+    });
+  }
+
+  private void pause() {
+    try {
+      Thread.sleep(RESTART_DELAY.toMillis());
+    } catch (InterruptedException ie) {
+      Thread.currentThread().interrupt();
+      running = false;
     }
   }
 }

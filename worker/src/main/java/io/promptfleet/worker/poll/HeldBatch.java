@@ -243,6 +243,22 @@ final class HeldBatch<R> {
     return n;
   }
 
+  /**
+   * The consumer failed: the batch forgets every record without acknowledging any (the consumer cannot take orders
+   * any more; the broker gives its records to the group again once it is closed). The batch is empty after.
+   *
+   * @return the records it held, in acquisition order
+   */
+  List<R> abandon() {
+    List<R> records = new ArrayList<>(held.size());
+    held.values().forEach(h -> records.add(h.record));
+    held.clear();
+    size = 0;
+    renewedAt = -1;
+    uncommittedAcks = false;
+    return records;
+  }
+
   private void finish(Held<R> h, AcknowledgeType type) {
     consumer.acknowledge(h.record, type);
     held.remove(key.applyAsLong(h.record));

@@ -2,9 +2,11 @@ package io.promptfleet.worker.poll;
 
 import java.time.Clock;
 import java.time.Duration;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.LinkedBlockingQueue;
@@ -16,6 +18,7 @@ import org.apache.kafka.clients.consumer.ConsumerRecords;
 import org.apache.kafka.clients.consumer.KafkaShareConsumer;
 import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.TopicIdPartition;
+import org.apache.kafka.common.errors.GroupMaxSizeReachedException;
 import org.apache.kafka.common.errors.WakeupException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -46,6 +49,12 @@ public final class Lane {
   private static final Logger LOG = LoggerFactory.getLogger(Lane.class);
   /** How long a renewed record may take to come back from poll before the lane gives up on it. */
   static final Duration LOST_AFTER = Duration.ofSeconds(5);
+  /** How long a lane whose consumer failed waits before it starts a new one. */
+  static final Duration RESTART_DELAY = Duration.ofSeconds(1);
+  /** How long a lane refused by a full share group waits before it tries with a new consumer. */
+  static final Duration GROUP_FULL_RETRY = Duration.ofSeconds(30);
+  /** How long it waits for the worker to stop the streams of the failed consumer's batch. */
+  static final Duration HAND_BACK_WAIT = Duration.ofSeconds(10);
 
   private final String name;
   private final Map<String, Object> props;
@@ -160,15 +169,23 @@ public final class Lane {
 
   private void run() {
     try {
-      consumer = new KafkaShareConsumer<>(props);
-      consumer.subscribe(List.of(topic));
       while (running) {
-        loop();
+        consumer = new KafkaShareConsumer<>(props);
+        try {
+          consumer.subscribe(List.of(topic));
+          while (running) {
+            loop();
+          }
+        } catch (WakeupException e) {
+          running = false; // closing
+        } catch (RuntimeException e) {
+          if (!running) {
+            LOG.error("lane {} failed while closing", name, e);
+            break;
+          }
+          restartAfter(e);
+        }
       }
-    } catch (WakeupException e) {
-      // closing
-    } catch (RuntimeException e) {
-      LOG.error("lane {} failed", name, e);
     } finally {
       connected = false;
       releaseAll();
@@ -176,6 +193,65 @@ public final class Lane {
         answeredCheck.close();
       }
       stopped.countDown();
+    }
+  }
+
+  /**
+   * The share consumer threw (seen on 4.4.0 when a renewal's commit failed while the share partition's leader died:
+   * the next poll said "All records must be acknowledged in explicit acknowledgement mode"). The lane does not die
+   * with it, which would leave the worker a lane short for good: the streams of its batch are handed back first (the
+   * worker stops them, writes no result and acknowledges them), their acknowledgements are dropped, the consumer is
+   * closed, and after {@link #RESTART_DELAY} a new consumer joins the share group. Handing back before closing: once
+   * the old consumer is gone its records go to other workers, and a stream still running here would answer twice.
+   */
+  private void restartAfter(RuntimeException e) {
+    connected = false;
+    List<ConsumerRecord<String, byte[]>> held = batch.abandon();
+    Duration delay = RESTART_DELAY;
+    if (e instanceof GroupMaxSizeReachedException) {
+      // Thrown once; the consumer then polls empty for good (ShareGroupSizeTest). A new one may find room later.
+      delay = GROUP_FULL_RETRY;
+      LOG.error("lane {}: THE WORKERS' SHARE GROUP IS FULL ({}): this lane takes no work; it tries again in {} s. "
+          + "Every lane of every worker is one member: lower worker.lanes, or raise the broker's group.share.max.size "
+          + "(default 200, at most 1000). See docs/SIZING.md", name, e.getMessage(), delay.toSeconds());
+    } else {
+      LOG.error("lane {}: its share consumer failed; handing back its {} assignments and starting a new consumer in "
+          + "{} ms", name, held.size(), delay.toMillis(), e);
+    }
+    Set<Long> unacknowledged = new HashSet<>();
+    for (ConsumerRecord<String, byte[]> r : held) {
+      unacknowledged.add(key(r));
+      listener.onLockLost(r);
+    }
+    long until = System.nanoTime() + HAND_BACK_WAIT.toNanos();
+    try {
+      while (!unacknowledged.isEmpty() && System.nanoTime() < until) {
+        Ack a = acks.poll(50, TimeUnit.MILLISECONDS);
+        if (a != null) {
+          unacknowledged.remove(key(a.record()));
+        }
+      }
+      acks.clear(); // for records the old consumer held: none may reach the new one
+      if (!unacknowledged.isEmpty()) {
+        LOG.warn("lane {}: {} handed-back assignments were not acknowledged within {} ms", name,
+            unacknowledged.size(), HAND_BACK_WAIT.toMillis());
+      }
+      try {
+        consumer.close(Duration.ofSeconds(5));
+      } catch (RuntimeException closing) {
+        LOG.debug("lane {}: closing the failed consumer: {}", name, closing.toString());
+      }
+      sleepWhileRunning(delay);
+    } catch (InterruptedException ie) {
+      Thread.currentThread().interrupt();
+      running = false;
+    }
+  }
+
+  private void sleepWhileRunning(Duration delay) throws InterruptedException {
+    long until = System.nanoTime() + delay.toNanos();
+    while (running && System.nanoTime() < until) {
+      Thread.sleep(Math.min(100, Math.max(1, (until - System.nanoTime()) / 1_000_000)));
     }
   }
 

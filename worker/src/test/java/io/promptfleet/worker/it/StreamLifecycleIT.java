@@ -104,17 +104,15 @@ class StreamLifecycleIT {
    */
   @Test
   void shouldNotRunAnAssignmentWhoseLeaseWasReleasedAlready() throws Exception {
-    Worker w = harness(Map.of()).addWorker(WorkerOptions.defaults());
+    harness(Map.of());
+    var early = h.assignment(h.jobId(), "released before the worker started", 1);
+    release(early);
+    Worker w = h.addWorker(WorkerOptions.defaults());
+    assertThat(sawReleased(w, early.leaseId())).as("a release of the minute before its start").isTrue();
     String jobId = h.jobId();
     var a = h.assignment(jobId, "answered by another worker", 1);
-    h.produce(h.config.topics().fleetEvents(), a.keyId(), io.promptfleet.common.codec.Json.bytes(
-        io.promptfleet.common.job.FleetEvent.leaseReleased(a, io.promptfleet.common.job.LeaseOutcome.SUCCEEDED)
-            .by("another-worker", java.time.Instant.now())));
-    long until = System.nanoTime() + WAIT.toNanos();
-    while (!w.isLeaseReleased(a.leaseId()) && System.nanoTime() < until) {
-      Thread.sleep(20);
-    }
-    assertThat(w.isLeaseReleased(a.leaseId())).as("the worker saw the release").isTrue();
+    release(a);
+    assertThat(sawReleased(w, a.leaseId())).as("the worker saw the release").isTrue();
     long requestsBefore = h.sim.stats().totalRequests();
     String control = h.jobId();
 
@@ -125,6 +123,49 @@ class StreamLifecycleIT {
     assertThat(h.results(jobId)).as("not run again").isEmpty();
     assertThat(h.chunks(jobId, 1)).isEmpty();
     assertThat(h.sim.stats().totalRequests()).as("only the fresh one").isEqualTo(requestsBefore + 1);
+  }
+
+  private static boolean sawReleased(Worker w, String leaseId) throws InterruptedException {
+    long until = System.nanoTime() + WAIT.toNanos();
+    while (!w.isLeaseReleased(leaseId) && System.nanoTime() < until) {
+      Thread.sleep(20);
+    }
+    return w.isLeaseReleased(leaseId);
+  }
+
+  private void release(io.promptfleet.common.job.Assignment a) {
+    h.produce(h.config.topics().fleetEvents(), a.keyId(), io.promptfleet.common.codec.Json.bytes(
+        io.promptfleet.common.job.FleetEvent.leaseReleased(a, io.promptfleet.common.job.LeaseOutcome.SUCCEEDED)
+            .by("another-worker", java.time.Instant.now())));
+  }
+
+  /**
+   * A share partition's new leader may deliver an assignment again to the worker that still runs it, or has just
+   * answered it, before any fleet event says so (BrokerFailoverIT saw both: one worker answering one lease twice). The
+   * same lease arrives three times: to the other lane while it streams, then once more after its result. One
+   * upstream call, one result; every delivery is acknowledged (the control job after them runs).
+   */
+  @Test
+  void shouldRunALeaseOnceWhenItsAssignmentIsDeliveredAgainWhileItRunsAndAfter() throws Exception {
+    harness(Map.of()).addWorker(WorkerOptions.defaults());
+    String jobId = h.jobId();
+    var a = h.assignment(jobId, "answered once [[sim:slow ttft_ms=10 tps=20]]", 1); // ~0.8 s
+    long requestsBefore = h.sim.stats().totalRequests();
+    h.sendTo(0, a);
+    h.awaitFirstChunk(jobId);
+
+    h.sendTo(0, a); // the other lane takes it: the first holds its batch until the stream ends
+    h.awaitResult(jobId, WAIT);
+    h.sendTo(0, a);
+    String control = h.jobId();
+    h.sendTo(0, h.assignment(control, "after them", 1));
+    h.awaitResult(control, WAIT);
+
+    assertThat(h.sim.stats().totalRequests()).as("one call for the lease, one for the control job")
+        .isEqualTo(requestsBefore + 2);
+    assertThat(h.results(jobId)).hasSize(1);
+    assertThat(h.chunks(jobId, 1)).hasSize(16);
+    assertThat(h.chunks(jobId, 2)).isEmpty();
   }
 
   @Test

@@ -173,4 +173,23 @@ class HeldBatchTest {
     assertThat(batch.size()).isZero();
     assertThat(batch.isEmpty()).isTrue();
   }
+
+  @Test
+  void shouldForgetEveryRecordWithoutAnOrderWhenTheConsumerFailed() {
+    batch.polled(List.of(A, B), T);
+    batch.renewAll(T + 1_000);
+    batch.polled(List.of(A.back()), T + 1_010);
+    consumer.clear();
+
+    assertThat(batch.abandon()).as("the records it held, B still out for renewal").containsExactly(A.back(), B);
+
+    assertThat(consumer).as("no order to a failed consumer").isEmpty();
+    assertThat(batch.size()).isZero();
+    assertThat(batch.next(T + 1_020, true)).as("a new consumer polls at once").isEqualTo(Step.POLL);
+    assertThat(batch.polled(List.of(C), T + 1_030)).containsExactly(C);
+    assertThat(batch.next(T + 1_030, true)).as("no re-poll pending from the old consumer's renewal")
+        .isEqualTo(Step.AWAIT_ACKS);
+    batch.acknowledge(A, AcknowledgeType.ACCEPT);
+    assertThat(consumer).as("a late acknowledgement of a forgotten record").isEmpty();
+  }
 }
