@@ -22,6 +22,7 @@ import io.promptfleet.common.kafka.KafkaClients;
 import io.promptfleet.common.logging.LogContext;
 import io.promptfleet.worker.cancel.TopicWatcher;
 import io.promptfleet.worker.cancel.RecentIds;
+import io.promptfleet.worker.cancel.LeaseClaims;
 import io.promptfleet.worker.cancel.ReleasedLeases;
 import io.promptfleet.worker.metrics.WorkerMetrics;
 import io.promptfleet.worker.metrics.WorkerMetrics.Spec;
@@ -92,6 +93,8 @@ public final class Worker implements AutoCloseable {
   private final Set<String> unpublishable = ConcurrentHashMap.newKeySet();
   /** Streams in flight, by lease id: a lease runs at most once at a time on a worker. */
   private final Map<String, Active> active = new ConcurrentHashMap<>();
+  /** How often an assignment held because another worker runs its lease is looked at again. */
+  static final long HOLD_RECHECK_MS = 200;
   /** How far back the fleet events are read at start for the leases released lately. */
   static final Duration RELEASES_LOOKBACK = Duration.ofMinutes(1);
   private final RecentIds recentCancels;
@@ -100,6 +103,12 @@ public final class Worker implements AutoCloseable {
   private final TopicWatcher events;
   /** Leases released lately with an outcome (not handed back): their assignments are not run again. */
   private final ReleasedLeases releasedLeases;
+  /** Leases other workers run now: a delivery of one is held until that run ends. */
+  private final LeaseClaims claims;
+  /** Leases held here because another worker runs them (each logged once). */
+  private final Set<String> holding = ConcurrentHashMap.newKeySet();
+  /** Looks at held assignments again. */
+  private final ScheduledExecutorService rechecks;
   private final ScheduledExecutorService heartbeat;
   private final Counter renewals;
   private final Timer pickup;
@@ -210,7 +219,14 @@ public final class Worker implements AutoCloseable {
     // From a minute back: a release written just before this worker started still keeps it from running the lease
     // again when a share partition's new leader delivers that assignment to it.
     this.events = TopicWatcher.of(eventsName, KafkaClients.groupless(config.kafka(), eventsName),
-        config.topics().fleetEvents(), RELEASES_LOOKBACK, releasedLeases::accept);
+        config.topics().fleetEvents(), RELEASES_LOOKBACK, this::onFleetEvent);
+    this.claims = new LeaseClaims(options.cancelMemory(), options.cancelTtl().toMillis(),
+        2 * options.heartbeatInterval().toMillis() + 1_000);
+    this.rechecks = Executors.newSingleThreadScheduledExecutor(r -> {
+      Thread t = new Thread(r, "pf-" + workerId + "-held");
+      t.setDaemon(true);
+      return t;
+    });
     this.heartbeat = Executors.newSingleThreadScheduledExecutor(r -> {
       Thread t = new Thread(r, "pf-" + workerId + "-heartbeat");
       t.setDaemon(true);
@@ -402,6 +418,7 @@ public final class Worker implements AutoCloseable {
           + "acknowledged with the running attempt's outcome, not run twice", a.job().jobId(), a.leaseId());
       return;
     }
+    boolean held = holding.remove(a.leaseId());
     if (draining) {
       lane.acknowledge(record, AcknowledgeType.RELEASE);
       return;
@@ -410,6 +427,22 @@ public final class Worker implements AutoCloseable {
       LOG.info("job {} lease {}: delivered again after its lease was released; not run again", a.job().jobId(),
           a.leaseId());
       lane.acknowledge(record, AcknowledgeType.ACCEPT);
+      return;
+    }
+    String owner = claims.runningElsewhere(a.leaseId(), workerId, clock.millis());
+    if (owner != null) {
+      holding.add(a.leaseId());
+      if (!held) {
+        LOG.info("job {} lease {}: delivered while worker {} runs it (a share partition changed leader?); held until "
+            + "that run ends or that worker is gone", a.job().jobId(), a.leaseId(), owner);
+      }
+      rechecks.schedule(() -> {
+        try {
+          onAssignment(record, lane);
+        } finally {
+          LogContext.clear();
+        }
+      }, HOLD_RECHECK_MS, TimeUnit.MILLISECONDS);
       return;
     }
     int redeliveries = record.deliveryCount().map(c -> Math.max(0, c - 1)).orElse(0);
@@ -452,6 +485,9 @@ public final class Worker implements AutoCloseable {
     });
     active.put(a.leaseId(), new Active(call, ctx, RecordId.of(record)));
     boolean cancelled = recentCancels.contains(a.job().jobId(), clock.millis());
+    if (!cancelled && endpoint != null) {
+      publisher.event(FleetEvent.leaseStarted(a, workerId, clock.instant())); // this worker's claim, for the others
+    }
     ctx.runOnContext(v -> {
       if (cancelled) {
         call.cancel();
@@ -482,6 +518,20 @@ public final class Worker implements AutoCloseable {
           record.offset(), e.toString());
     }
     lane.acknowledge(record, AcknowledgeType.ACCEPT);
+  }
+
+  /** Runs on the fleet events' watcher thread: releases and claims of leases, and which workers are alive. */
+  private void onFleetEvent(ConsumerRecord<String, byte[]> r) {
+    FleetEvent e;
+    try {
+      e = Json.read(r.value(), FleetEvent.class);
+    } catch (RuntimeException ex) {
+      // the dispatcher dead-letters unreadable fleet events; here it is only not one to act on
+      LOG.debug("ignoring an unreadable fleet event at {}-{}@{}", r.topic(), r.partition(), r.offset());
+      return;
+    }
+    releasedLeases.accept(e);
+    claims.accept(e);
   }
 
   /** Runs on the cancel watcher's thread. */
@@ -551,6 +601,7 @@ public final class Worker implements AutoCloseable {
   public void close() {
     drain(options.drainGrace());
     heartbeat.shutdownNow();
+    rechecks.shutdownNow();
     producerMetrics.close();
     producer.close(Duration.ofSeconds(10));
     clients.values().forEach(ProviderConnections::close);

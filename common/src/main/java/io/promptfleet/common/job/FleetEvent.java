@@ -6,19 +6,21 @@ import java.util.Map;
 import org.jspecify.annotations.Nullable;
 
 /**
- * What workers tell the dispatcher on {@code llm.fleet.events}: leases released (with usage and the rate-limit
+ * What workers tell the dispatcher and each other on {@code llm.fleet.events}: leases started (for the other
+ * workers), leases released (with usage and the rate-limit
  * headers seen, from which the dispatcher cools a key down on a 429 or disables it) and heartbeats with free slots
  * and the worker's connections to each provider.
  * One record type with a {@link Type}; fields that do not apply to a type are null. Build them with
- * {@link #leaseReleased} and {@link #heartbeat}.
+ * {@link #leaseStarted}, {@link #leaseReleased} and {@link #heartbeat}. A dispatcher older than {@code lease_started}
+ * dead-letters it as unreadable: upgrade dispatchers before workers.
  *
  * @param type          what happened
  * @param at            when
  * @param workerId      the worker that says it
- * @param leaseId       lease_released: the assignment's lease
- * @param jobId         lease_released: the job
- * @param keyId         lease_released: the key's configured name (never its secret)
- * @param route         lease_released: the route's name
+ * @param leaseId       lease_started, lease_released: the assignment's lease
+ * @param jobId         lease_started, lease_released: the job
+ * @param keyId         lease_started, lease_released: the key's configured name (never its secret)
+ * @param route         lease_started, lease_released: the route's name
  * @param outcome       lease_released: how the attempt ended
  * @param statusCode    lease_released: the provider's HTTP status, when there was one
  * @param errorCode     lease_released: the error code when the attempt did not succeed (see ErrorCodes); the
@@ -64,6 +66,16 @@ public record FleetEvent(
     return new FleetEvent(Type.WORKER_HEARTBEAT, at, workerId, null, null, null, null, null, null, null, null, null,
         null, null, slotsTotal, slotsFree,
         connections == null || connections.isEmpty() ? null : List.copyOf(connections));
+  }
+
+  /**
+   * A worker starts running an assignment: other workers that get the same lease delivered while this one runs it
+   * (a share partition's new leader delivers again what the dead one had handed out) hold it instead of running it
+   * twice.
+   */
+  public static FleetEvent leaseStarted(Assignment a, String workerId, Instant at) {
+    return new FleetEvent(Type.LEASE_STARTED, at, workerId, a.leaseId(), a.job().jobId(), a.keyId(),
+        a.route() == null ? null : a.route().name(), null, null, null, null, null, null, null, null, null, null);
   }
 
   /** The release of an assignment's lease, to be completed with what the attempt saw ({@link Released}). */
@@ -138,6 +150,11 @@ public record FleetEvent(
 
   /** The kinds of fleet event. */
   public enum Type {
+    /**
+     * A worker starts running an assignment (its claim of the lease, for the other workers; the dispatcher ignores
+     * it). Carries who, when, the lease and the job.
+     */
+    LEASE_STARTED,
     LEASE_RELEASED, WORKER_HEARTBEAT;
 
     @com.fasterxml.jackson.annotation.JsonValue

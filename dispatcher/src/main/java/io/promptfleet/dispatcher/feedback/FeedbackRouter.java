@@ -102,6 +102,9 @@ public final class FeedbackRouter {
         }
       }
       case WORKER_HEARTBEAT -> board.heartbeat(e, nowMs);
+      case LEASE_STARTED -> {
+        // the workers' claims among themselves; the lease was taken when its assignment was written
+      }
     }
   }
 

@@ -1,22 +1,18 @@
 package io.promptfleet.worker.cancel;
 
-import io.promptfleet.common.codec.Json;
 import io.promptfleet.common.job.FleetEvent;
 import io.promptfleet.common.job.LeaseOutcome;
 import java.util.function.LongSupplier;
-import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
  * The leases released lately with an outcome (not handed back), read from the fleet events by a {@link TopicWatcher}:
  * an assignment of such a lease delivered again is not run again. A share partition's new leader (after a broker
  * failover) delivers again, with delivery count 1, assignments whose ACCEPT the old leader never wrote although their
  * worker answered them and released their lease (BrokerFailoverIT); the lanes' answered check covers the
- * redeliveries counted as such. The worker adds its own releases at once ({@link #releasedHere}). Bounded by count and age ({@link RecentIds}). Thread-safe.
+ * redeliveries counted as such. The worker adds its own releases at once ({@link #releasedHere}). Bounded by count
+ * and age ({@link RecentIds}). Thread-safe.
  */
 public final class ReleasedLeases {
-  private static final Logger LOG = LoggerFactory.getLogger(ReleasedLeases.class);
 
   private final RecentIds released;
   private final LongSupplier clockMs;
@@ -26,17 +22,11 @@ public final class ReleasedLeases {
     this.clockMs = clockMs;
   }
 
-  /** One record of the fleet events (the watcher's thread); only {@code lease_released} events count. */
-  public void accept(ConsumerRecord<String, byte[]> r) {
-    try {
-      FleetEvent e = Json.read(r.value(), FleetEvent.class);
-      if (e.type() == FleetEvent.Type.LEASE_RELEASED && e.leaseId() != null
-          && e.outcome() != LeaseOutcome.HANDED_BACK) {
-        released.add(e.leaseId(), clockMs.getAsLong());
-      }
-    } catch (RuntimeException ex) {
-      // the dispatcher dead-letters unreadable fleet events; here it is only not a release
-      LOG.debug("ignoring an unreadable fleet event at {}-{}@{}", r.topic(), r.partition(), r.offset());
+  /** One fleet event (the watcher's thread); only {@code lease_released} events with an outcome count. */
+  public void accept(FleetEvent e) {
+    if (e.type() == FleetEvent.Type.LEASE_RELEASED && e.leaseId() != null
+        && e.outcome() != LeaseOutcome.HANDED_BACK) {
+      released.add(e.leaseId(), clockMs.getAsLong());
     }
   }
 

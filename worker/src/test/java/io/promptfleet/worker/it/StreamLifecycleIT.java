@@ -168,6 +168,42 @@ class StreamLifecycleIT {
     assertThat(h.chunks(jobId, 2)).isEmpty();
   }
 
+  /**
+   * A share partition's new leader may deliver an assignment to a second worker while the first still streams it
+   * (the fault suite saw two workers answer one lease). The first worker's {@code lease_started} claim, while it is
+   * alive (heartbeats), holds the delivery: not run; once that run's release comes, accepted without running. A
+   * claim of a worker silent for longer than two heartbeats and a second does not hold: that lease runs at once.
+   */
+  @Test
+  void shouldHoldALeaseAnotherLiveWorkerRunsAndRunOneOfAGoneWorker() throws Exception {
+    harness(Map.of()).addWorker(WorkerOptions.defaults());
+    String jobId = h.jobId();
+    var claimed = h.assignment(jobId, "streamed by another worker", 1);
+    var orphan = h.assignment(h.jobId(), "claimed by a worker gone since", 1);
+    java.time.Instant now = java.time.Instant.now();
+    event(io.promptfleet.common.job.FleetEvent.heartbeat(now, "other-worker", 8, 7));
+    event(io.promptfleet.common.job.FleetEvent.leaseStarted(claimed, "other-worker", now));
+    event(io.promptfleet.common.job.FleetEvent.leaseStarted(orphan, "gone-worker", now.minusSeconds(60)));
+    long requestsBefore = h.sim.stats().totalRequests();
+
+    h.sendTo(0, claimed);
+    h.sendTo(0, orphan);
+    assertThat(h.awaitResult(orphan.job().jobId(), WAIT).status()).isEqualTo(JobStatus.SUCCEEDED);
+    Thread.sleep(500); // the claimed one waits meanwhile
+    assertThat(h.chunks(jobId, 1)).as("held, not run").isEmpty();
+    release(claimed);
+    String control = h.jobId();
+    h.sendTo(0, h.assignment(control, "after them", 1));
+    h.awaitResult(control, WAIT);
+
+    assertThat(h.results(jobId)).as("the other worker's run answers it").isEmpty();
+    assertThat(h.sim.stats().totalRequests()).as("the orphan and the control job").isEqualTo(requestsBefore + 2);
+  }
+
+  private void event(io.promptfleet.common.job.FleetEvent e) {
+    h.produce(h.config.topics().fleetEvents(), e.workerId(), io.promptfleet.common.codec.Json.bytes(e));
+  }
+
   @Test
   void shouldCancelAnAssignmentThatArrivesJustAfterItsCancelWithoutCallingTheProvider() throws Exception {
     Worker w = harness(Map.of()).addWorker(WorkerOptions.defaults());

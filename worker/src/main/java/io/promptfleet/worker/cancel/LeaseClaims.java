@@ -1,0 +1,88 @@
+package io.promptfleet.worker.cancel;
+
+import io.promptfleet.common.job.FleetEvent;
+import java.util.HashMap;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * Which leases other workers are running, from their {@code lease_started} events, and whether those workers are
+ * alive, from the time of their newest event of any kind (heartbeats every few seconds). A share partition's new
+ * leader (after a broker failover) delivers again, with delivery count 1, assignments another worker is still
+ * streaming: neither run has ended, so no release says anything yet (the fault suite saw two workers answer one
+ * lease). A worker that gets a lease another live worker runs holds it until that run ends or that worker is
+ * gone ({@link #runningElsewhere}).
+ *
+ * <p>A claim ends with the lease's release of any outcome (handed back included: the next delivery runs it). A
+ * worker counts as gone {@code deadAfterMs} after its newest event (event time, so a minute of events read back at
+ * start does not make a dead worker look alive). Bounded: at most {@code maxClaims} claims, the oldest dropped first,
+ * each for at most {@code ttlMs}. Thread-safe (synchronized; touched once per fleet event and once per assignment).
+ */
+public final class LeaseClaims {
+  private record Claim(String workerId, long atMs) {}
+
+  private final int maxClaims;
+  private final long ttlMs;
+  private final long deadAfterMs;
+  private final LinkedHashMap<String, Claim> claims = new LinkedHashMap<>();
+  private final Map<String, Long> lastSeenMs = new HashMap<>();
+
+  public LeaseClaims(int maxClaims, long ttlMs, long deadAfterMs) {
+    if (maxClaims <= 0 || ttlMs <= 0 || deadAfterMs <= 0) {
+      throw new IllegalArgumentException("maxClaims, ttlMs and deadAfterMs must be > 0");
+    }
+    this.maxClaims = maxClaims;
+    this.ttlMs = ttlMs;
+    this.deadAfterMs = deadAfterMs;
+  }
+
+  /** One fleet event (the watcher's thread). */
+  public synchronized void accept(FleetEvent e) {
+    if (e.workerId() == null || e.at() == null || e.type() == null) {
+      return;
+    }
+    long at = e.at().toEpochMilli();
+    lastSeenMs.merge(e.workerId(), at, Math::max);
+    if (e.leaseId() == null) {
+      return;
+    }
+    if (e.type() == FleetEvent.Type.LEASE_STARTED) {
+      claims.remove(e.leaseId());
+      claims.put(e.leaseId(), new Claim(e.workerId(), at));
+      evict(at);
+    } else if (e.type() == FleetEvent.Type.LEASE_RELEASED) {
+      claims.remove(e.leaseId());
+    }
+  }
+
+  /**
+   * The live worker other than {@code self} that runs {@code leaseId} now, or null: nobody claimed it, its run ended,
+   * or its worker has been silent for {@code deadAfterMs}.
+   */
+  public synchronized String runningElsewhere(String leaseId, String self, long nowMs) {
+    evict(nowMs);
+    Claim c = claims.get(leaseId);
+    if (c == null || c.workerId().equals(self)) {
+      return null;
+    }
+    Long seen = lastSeenMs.get(c.workerId());
+    return seen != null && nowMs - seen <= deadAfterMs ? c.workerId() : null;
+  }
+
+  public synchronized int size() {
+    return claims.size();
+  }
+
+  private void evict(long nowMs) {
+    Iterator<Claim> it = claims.values().iterator();
+    while (it.hasNext()) {
+      Claim c = it.next();
+      if (claims.size() > maxClaims || nowMs - c.atMs() > ttlMs) {
+        it.remove();
+      } else {
+        break;
+      }
+    }
+  }
+}
