@@ -3,8 +3,10 @@ package io.promptfleet.common.kafka;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.function.BooleanSupplier;
 import org.apache.kafka.clients.consumer.Consumer;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.common.PartitionInfo;
 import org.apache.kafka.common.TopicPartition;
 
@@ -51,5 +53,33 @@ public final class TopicPartitions {
       }
     } while (keepTrying.getAsBoolean());
     return List.of();
+  }
+
+  /**
+   * Every record of {@code topics} from their beginning to their end as of this call (the last stable offset for a
+   * {@code read_committed} consumer), read with {@code consumer}, which this assigns. For read-backs: a test's or a
+   * benchmark's evidence.
+   *
+   * @throws IllegalStateException when the end is not reached within {@code timeout}
+   */
+  public static <K, V> List<ConsumerRecord<K, V>> readToEnd(Consumer<K, V> consumer, List<String> topics,
+      Duration timeout) {
+    long until = System.nanoTime() + timeout.toNanos();
+    List<TopicPartition> parts = new ArrayList<>();
+    for (String topic : topics) {
+      parts.addAll(await(consumer, topic, timeout));
+    }
+    consumer.assign(parts);
+    consumer.seekToBeginning(parts);
+    Map<TopicPartition, Long> end = consumer.endOffsets(parts);
+    List<ConsumerRecord<K, V>> all = new ArrayList<>();
+    while (parts.stream().anyMatch(p -> consumer.position(p) < end.get(p))) {
+      if (System.nanoTime() > until) {
+        throw new IllegalStateException("could not read " + topics + " to their end within " + timeout.toSeconds()
+            + " s");
+      }
+      consumer.poll(Duration.ofMillis(100)).forEach(all::add);
+    }
+    return all;
   }
 }

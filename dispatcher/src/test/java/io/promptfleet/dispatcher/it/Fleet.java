@@ -294,24 +294,9 @@ final class Fleet implements AutoCloseable {
     props.put("bootstrap.servers", config.kafka().bootstrapServers());
     props.put("key.deserializer", StringDeserializer.class);
     props.put("value.deserializer", ByteArrayDeserializer.class);
-    List<ConsumerRecord<String, byte[]>> all = new ArrayList<>();
     try (var c = new KafkaConsumer<String, byte[]>(props)) {
-      List<TopicPartition> parts = new ArrayList<>();
-      for (String topic : topics) {
-        parts.addAll(TopicPartitions.await(c, topic, Duration.ofSeconds(10)));
-      }
-      c.assign(parts);
-      c.seekToBeginning(parts);
-      Map<TopicPartition, Long> end = c.endOffsets(parts);
-      long until = System.nanoTime() + Duration.ofSeconds(30).toNanos();
-      while (parts.stream().anyMatch(p -> c.position(p) < end.get(p))) {
-        if (System.nanoTime() > until) {
-          throw new AssertionError("could not read the fleet's topics to their end within 30 s");
-        }
-        c.poll(Duration.ofMillis(100)).forEach(all::add);
-      }
+      return TopicPartitions.readToEnd(c, topics, Duration.ofSeconds(30));
     }
-    return all;
   }
 
   /** Results on the default reply topic by job id, once at least {@code n} results are there (or the timeout). */

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# The fleet as separate processes on a replicated cluster, under faults or scaled out (see README.md):
+#   ./bench/fleet/run.sh faults [--faults a,b] [--repeats 2] [--rate 15] [--duration 30] [--workers 3]
+#   ./bench/fleet/run.sh faults-smoke
+#   ./bench/fleet/run.sh scale [--workers 1,2,4,8] [--slots 16] [--window 30] [--join-leave true]
+# Builds what it needs (offline if the dependencies are there), then runs; the table goes to stdout and to
+# the run directory (bench/fleet/target/run-*), with every process's log. Exit code 1 if a job was lost or
+# duplicated or a key went over its limit.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+command="${1:-faults-smoke}"; shift || true
+mvn -B -q -o -pl bench/fleet -am install -DskipTests
+cp_file=bench/fleet/target/classpath.txt
+mvn -B -q -o -pl bench/fleet dependency:build-classpath -Dmdep.outputFile="$PWD/$cp_file"
+exec java -Xmx768m ${BENCH_JAVA_OPTS:-} -cp "bench/fleet/target/classes:$(cat "$cp_file")" \
+  io.promptfleet.bench.fleet.FleetBench "$command" "$@"
