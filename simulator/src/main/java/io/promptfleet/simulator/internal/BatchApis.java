@@ -243,7 +243,8 @@ final class BatchApis {
       vertx.executeBlocking(() -> {
         readInput(batch, e, input.bytes(), key, limits);
         return null;
-      }, false);
+      }, false).onFailure(failure -> batch.read(plan.nowMs(), null, List.of(), new JsonArray()
+          .add(batchError("server_error", "The simulator failed to read the input file: " + failure, null, null))));
       json(ctx, 200, batch.toJson(plan.nowMs(), this::store));
     }
   }

@@ -32,7 +32,8 @@ import java.util.concurrent.atomic.AtomicLong;
  * headers), {@code POST /v1/responses} (the OpenAI Responses API: the same answer plan and faults, in its request
  * and event shapes), Azure OpenAI's {@code POST /openai/deployments/{deployment}/chat/completions?api-version=…}
  * and {@code POST /openai/v1/chat/completions} (key in the {@code api-key} header), {@code POST /v1/embeddings},
- * {@code GET /health}, and OpenAI-style errors for everything else.
+ * {@code GET /health}, the providers' batch APIs ({@link BatchApis}: OpenAI's {@code /v1/files} and {@code
+ * /v1/batches}, Anthropic's {@code /v1/messages/batches}), and OpenAI-style errors for everything else.
  *
  * <p>A key is identified by its {@code Authorization} value; an Azure {@code api-key: K} or an Anthropic {@code
  * x-api-key: K} counts as {@code Authorization: Bearer K}, so per-key statistics and fault plans are the same
