@@ -1,5 +1,6 @@
 package io.promptfleet.simulator;
 
+import io.promptfleet.simulator.internal.DefaultBatchPlan;
 import io.promptfleet.simulator.internal.DefaultFaultPlan;
 import io.promptfleet.simulator.internal.ProviderRoutes;
 import io.promptfleet.simulator.internal.SelfSignedTls;
@@ -25,7 +26,9 @@ import java.util.Objects;
  * x-api-key}): the same answers and faults as Anthropic's events (thinking, text, tool_use blocks, usage with cache
  * reads and writes), errors ({@code 529 overloaded_error}, a mid-stream {@code event: error}) and {@code
  * anthropic-ratelimit-*} headers; and the OpenAI Responses API at {@code POST /v1/responses}: the same answers and
- * faults in its request and event shapes.
+ * faults in its request and event shapes. The providers' batch APIs are served too: OpenAI's Files and Batches
+ * ({@code /v1/files}, {@code /v1/batches}) and Anthropic's Message Batches ({@code /v1/messages/batches}), their
+ * timing and faults chosen by {@link #batches()}.
  *
  * <pre>{@code
  * SimulatedProvider sim = SimulatedProvider.start(vertx, SimulatorOptions.defaults().withPort(0))
@@ -43,14 +46,16 @@ public final class SimulatedProvider {
   private final SimulatorOptions options;
   private final StatsRecorder stats;
   private final DefaultFaultPlan faults;
+  private final DefaultBatchPlan batches;
   private final SelfSignedTls tls;
 
   private SimulatedProvider(HttpServer server, SimulatorOptions options, StatsRecorder stats,
-      DefaultFaultPlan faults, SelfSignedTls tls) {
+      DefaultFaultPlan faults, DefaultBatchPlan batches, SelfSignedTls tls) {
     this.server = server;
     this.options = options;
     this.stats = stats;
     this.faults = faults;
+    this.batches = batches;
     this.tls = tls;
   }
 
@@ -65,6 +70,7 @@ public final class SimulatedProvider {
     Objects.requireNonNull(options, "options");
     StatsRecorder stats = new StatsRecorder(Clock.systemUTC());
     DefaultFaultPlan faults = new DefaultFaultPlan();
+    DefaultBatchPlan batches = new DefaultBatchPlan();
     Future<SelfSignedTls> tls = options.tls()
         ? vertx.executeBlocking(() -> SelfSignedTls.generate(options.host()), false)
         : Future.succeededFuture();
@@ -78,9 +84,9 @@ public final class SimulatedProvider {
       }
       return vertx.createHttpServer(serverOptions)
           .connectionHandler(stats::connectionOpened)
-          .requestHandler(ProviderRoutes.router(vertx, options, stats, faults))
+          .requestHandler(ProviderRoutes.router(vertx, options, stats, faults, batches))
           .listen(options.port(), options.host())
-          .map(server -> new SimulatedProvider(server, options, stats, faults, cert))
+          .map(server -> new SimulatedProvider(server, options, stats, faults, batches, cert))
           .onFailure(e -> {
             if (cert != null) {
               cert.delete();
@@ -139,6 +145,14 @@ public final class SimulatedProvider {
   /** Faults registered by the test or benchmark; see {@link FaultPlan}. */
   public FaultPlan faults() {
     return faults;
+  }
+
+  /**
+   * How the batch APIs behave (phase durations, completion window, limits, endpoint faults); see {@link BatchPlan}
+   * and {@link BatchBehaviour}.
+   */
+  public BatchPlan batches() {
+    return batches;
   }
 
   /** Stops listening and closes every open connection, stalled streams included. */

@@ -3,6 +3,7 @@ package io.promptfleet.common.codec;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.promptfleet.common.job.BatchPolicy;
 import io.promptfleet.common.job.ChatMessage;
 import io.promptfleet.common.job.Endpoint;
 import io.promptfleet.common.job.ErrorCodes;
@@ -28,7 +29,7 @@ public final class JobParser {
   /** The fleet's own fields of a job: read by the fleet, never sent to a provider as they are. */
   public static final Set<String> OWN_FIELDS = Set.of(
       "job_id", "model", "messages", "reply_to", "deadline", "ttl_ms", "tenant", "metadata", "stream", "endpoint",
-      "input");
+      "input", "batch");
   /**
    * Fields a job must never carry, because they would redirect a request, authenticate it or change its
    * transport: the fleet owns keys, endpoints and headers. A job with one is rejected, naming it. Every other field
@@ -185,6 +186,7 @@ public final class JobParser {
       problems.add("stream must be true or absent: the fleet streams every answer to the reply topic (a route"
           + " whose model does not stream is configured with stream: false)");
     }
+    BatchPolicy batch = batch(o, problems);
     if (o.has("n") && !(o.get("n").isIntegralNumber() && o.get("n").intValue() == 1)) {
       problems.add("n must be 1: one job is one completion");
     }
@@ -204,7 +206,30 @@ public final class JobParser {
           forbidden ? ErrorCodes.FIELD_NOT_ALLOWED : ErrorCodes.INVALID_JOB);
     }
     return new Accepted(new Job(jobId, model, messages, maxTokens, replyTo, deadline, ttlMs, tenant, metadata,
-        params, endpoint, embeddings ? o.get("input") : null));
+        params, endpoint, embeddings ? o.get("input") : null, batch));
+  }
+
+  /**
+   * The job's {@code batch} policy: {@code "allow"} or {@code "never"}, absent (or null) meaning never. A {@code
+   * service_tier} of {@code "batch"} is named as a mistake: it is no live tier of any provider, and the fleet's own
+   * field says the same thing.
+   */
+  private static @Nullable BatchPolicy batch(ObjectNode o, List<String> problems) {
+    JsonNode tier = o.get("service_tier");
+    if (tier != null && tier.isTextual() && tier.textValue().equals("batch")) {
+      problems.add("service_tier \"batch\" is not a live service tier: set \"batch\": \"allow\" to let the fleet"
+          + " send the job through a provider's batch API when its deadline allows");
+    }
+    JsonNode b = o.get("batch");
+    if (b == null || b.isNull()) {
+      return null;
+    }
+    BatchPolicy policy = b.isTextual() ? BatchPolicy.ofWire(b.textValue()) : null;
+    if (policy == null) {
+      problems.add("batch must be \"allow\" (the job may wait for a provider's batch API) or \"never\" (the"
+          + " default), got " + b);
+    }
+    return policy;
   }
 
   /** The job's endpoint: chat completions when absent; a path the fleet does not serve is named. */

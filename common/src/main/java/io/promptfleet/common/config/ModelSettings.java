@@ -36,7 +36,7 @@ public record ModelSettings(List<RouteSettings> routes) {
           rat + ".default_max_tokens must be > 0 and <= max_tokens_cap");
       ConfigException.require(r.maxPromptTokens() == null || r.maxPromptTokens() > 0,
           rat + ".max_prompt_tokens must be > 0");
-      r.validate(rat);
+      r.validate(rat, config.providers().get(r.provider()).protocol());
       r.breakerOver(config.dispatcher().breaker(), rat);
       sameBreakerEverywhere(r, rat, config);
     }

@@ -43,12 +43,26 @@ import java.util.List;
  *                            routes of the same name must agree: they share one breaker)
  * @param priceCacheWritePerMtok USD per million prompt tokens written to the provider's prompt cache (Anthropic's
  *                            {@code cache_creation_input_tokens}; optional: without it they cost the input price)
+ * @param batch               the provider batch API jobs allowing it may go through, with its price and limits
+ *                            (optional: none; see {@link RouteBatchSettings}; accepted and validated, acted on once
+ *                            the batcher exists)
  */
 public record RouteSettings(String provider, String model, List<String> keys, Integer maxTokensCap,
     Integer defaultMaxTokens, Double priceInputPerMtok, Double priceOutputPerMtok, Integer maxPromptTokens,
     String maxTokensField, Double priceCachedInputPerMtok, Boolean stream, Boolean validateOutput,
     Integer imageTokens, Integer attachmentTokens, Boolean overflow, RouteBreakerSettings breaker,
-    Double priceCacheWritePerMtok) {
+    Double priceCacheWritePerMtok, RouteBatchSettings batch) {
+
+  /** A route without a batch block (the form before provider batching existed). */
+  public RouteSettings(String provider, String model, List<String> keys, Integer maxTokensCap,
+      Integer defaultMaxTokens, Double priceInputPerMtok, Double priceOutputPerMtok, Integer maxPromptTokens,
+      String maxTokensField, Double priceCachedInputPerMtok, Boolean stream, Boolean validateOutput,
+      Integer imageTokens, Integer attachmentTokens, Boolean overflow, RouteBreakerSettings breaker,
+      Double priceCacheWritePerMtok) {
+    this(provider, model, keys, maxTokensCap, defaultMaxTokens, priceInputPerMtok, priceOutputPerMtok,
+        maxPromptTokens, maxTokensField, priceCachedInputPerMtok, stream, validateOutput, imageTokens,
+        attachmentTokens, overflow, breaker, priceCacheWritePerMtok, null);
+  }
 
   /** A route without a cache-write price (the form before it existed). */
   public RouteSettings(String provider, String model, List<String> keys, Integer maxTokensCap,
@@ -94,9 +108,13 @@ public record RouteSettings(String provider, String model, List<String> keys, In
     attachmentTokens = attachmentTokens == null ? 4_096 : attachmentTokens;
     overflow = overflow != null && overflow;
     breaker = breaker == null ? RouteBreakerSettings.none() : breaker;
+    batch = batch == null ? null : batch.resolved(priceInputPerMtok, priceOutputPerMtok);
   }
 
-  void validate(String at) {
+  void validate(String at, ProviderProtocol providerProtocol) {
+    if (batch != null) {
+      batch.validate(at + ".batch", providerProtocol);
+    }
     ConfigException.require(Job.MAX_TOKENS.equals(maxTokensField) || Job.MAX_COMPLETION_TOKENS.equals(maxTokensField),
         at + ".max_tokens_field must be max_tokens or max_completion_tokens (got " + maxTokensField + ")");
     ConfigException.require(imageTokens > 0, at + ".image_tokens must be > 0");

@@ -33,6 +33,9 @@ import org.jspecify.annotations.Nullable;
  * @param input     an {@link Endpoint#EMBEDDINGS} job's input as given: a string, an array of strings, an array of
  *                  token ids or an array of token-id arrays; null for a chat job (whose {@code messages} are then
  *                  empty for an embeddings job)
+ * @param batch     {@link BatchPolicy#ALLOW} when the producer lets the job wait for a provider's batch API (the
+ *                  job's {@code "batch": "allow"}); null for {@link BatchPolicy#NEVER}, the default, so that a job
+ *                  that does not ask for batching is written to Kafka as before
  */
 public record Job(
     String jobId,
@@ -46,7 +49,8 @@ public record Job(
     @Nullable JsonNode metadata,
     Map<String, JsonNode> params,
     Endpoint endpoint,
-    @Nullable JsonNode input) {
+    @Nullable JsonNode input,
+    @Nullable BatchPolicy batch) {
 
   /** The classic completion limit field; OpenAI's reasoning models reject it. */
   public static final String MAX_TOKENS = "max_tokens";
@@ -57,6 +61,14 @@ public record Job(
     messages = messages == null ? List.of() : List.copyOf(messages);
     params = params == null ? Map.of() : Map.copyOf(params);
     endpoint = endpoint == null ? Endpoint.CHAT_COMPLETIONS : endpoint;
+    batch = batch == BatchPolicy.NEVER ? null : batch;
+  }
+
+  /** A job that runs live (the form before batch policies existed). */
+  public Job(String jobId, String model, List<ChatMessage> messages, @Nullable Integer maxTokens,
+      @Nullable String replyTo, @Nullable Instant deadline, @Nullable Long ttlMs, @Nullable String tenant,
+      @Nullable JsonNode metadata, Map<String, JsonNode> params, Endpoint endpoint, @Nullable JsonNode input) {
+    this(jobId, model, messages, maxTokens, replyTo, deadline, ttlMs, tenant, metadata, params, endpoint, input, null);
   }
 
   /** A chat completions job. */
@@ -64,7 +76,13 @@ public record Job(
       @Nullable String replyTo, @Nullable Instant deadline, @Nullable Long ttlMs, @Nullable String tenant,
       @Nullable JsonNode metadata, Map<String, JsonNode> params) {
     this(jobId, model, messages, maxTokens, replyTo, deadline, ttlMs, tenant, metadata, params,
-        Endpoint.CHAT_COMPLETIONS, null);
+        Endpoint.CHAT_COMPLETIONS, null, null);
+  }
+
+  /** Whether the producer lets this job wait for a provider's batch API ({@code "batch": "allow"}). */
+  @JsonIgnore
+  public boolean batchAllowed() {
+    return batch == BatchPolicy.ALLOW;
   }
 
   /** Whether this is an embeddings job: one result with the vectors, no chunks, no completion tokens. */
@@ -89,11 +107,12 @@ public record Job(
 
   public Job withReplyTo(@Nullable String topic) {
     return new Job(jobId, model, messages, maxTokens, topic, deadline, ttlMs, tenant, metadata, params, endpoint,
-        input);
+        input, batch);
   }
 
   /** This job with the tenant the fleet established for it (from the topic it was read from). */
   public Job withTenant(@Nullable String t) {
-    return new Job(jobId, model, messages, maxTokens, replyTo, deadline, ttlMs, t, metadata, params, endpoint, input);
+    return new Job(jobId, model, messages, maxTokens, replyTo, deadline, ttlMs, t, metadata, params, endpoint, input,
+        batch);
   }
 }

@@ -32,7 +32,8 @@ import java.util.concurrent.atomic.AtomicLong;
  * headers), {@code POST /v1/responses} (the OpenAI Responses API: the same answer plan and faults, in its request
  * and event shapes), Azure OpenAI's {@code POST /openai/deployments/{deployment}/chat/completions?api-version=…}
  * and {@code POST /openai/v1/chat/completions} (key in the {@code api-key} header), {@code POST /v1/embeddings},
- * {@code GET /health}, and OpenAI-style errors for everything else.
+ * {@code GET /health}, the providers' batch APIs ({@link BatchApis}: OpenAI's {@code /v1/files} and {@code
+ * /v1/batches}, Anthropic's {@code /v1/messages/batches}), and OpenAI-style errors for everything else.
  *
  * <p>A key is identified by its {@code Authorization} value; an Azure {@code api-key: K} or an Anthropic {@code
  * x-api-key: K} counts as {@code Authorization: Bearer K}, so per-key statistics and fault plans are the same
@@ -55,7 +56,7 @@ public final class ProviderRoutes {
    * The completion APIs served: OpenAI's chat completions, the same on Azure's paths, Anthropic's Messages, OpenAI's
    * Responses API.
    */
-  private enum Api { CHAT, AZURE_CHAT, MESSAGES, RESPONSES }
+  enum Api { CHAT, AZURE_CHAT, MESSAGES, RESPONSES }
 
   /** Azure's answer to a deployment URL without {@code api-version} (and to an unknown deployment). */
   static final String AZURE_NOT_FOUND = "{\"error\":{\"code\":\"404\",\"message\":\"Resource not found\"}}";
@@ -86,10 +87,19 @@ public final class ProviderRoutes {
   }
 
   /** The router serving the simulator's endpoints. */
-  public static Router router(Vertx vertx, SimulatorOptions options, StatsRecorder stats, DefaultFaultPlan faults) {
+  public static Router router(Vertx vertx, SimulatorOptions options, StatsRecorder stats, DefaultFaultPlan faults,
+      DefaultBatchPlan batches) {
     ProviderRoutes routes = new ProviderRoutes(vertx, options, stats, faults);
     Router router = Router.router(vertx);
-    router.route().handler(BodyHandler.create(false).setBodyLimit(BODY_LIMIT_BYTES));
+    BodyHandler bodies = BodyHandler.create(false).setBodyLimit(BODY_LIMIT_BYTES);
+    // batch uploads are larger than any live request and read by their own handlers, within the batch limits
+    router.route().handler(ctx -> {
+      if (BatchApis.readsOwnBody(ctx.request())) {
+        ctx.next();
+      } else {
+        bodies.handle(ctx);
+      }
+    });
     router.route().handler(routes::record);
     router.get("/health").handler(ctx -> ctx.response()
         .putHeader(HttpHeaders.CONTENT_TYPE, "application/json").end("{\"status\":\"UP\"}"));
@@ -100,6 +110,7 @@ public final class ProviderRoutes {
     router.post("/openai/deployments/:deployment/chat/completions").handler(routes::azureDeployment);
     router.post("/openai/v1/chat/completions").handler(ctx -> routes.complete(ctx, Api.AZURE_CHAT));
     router.post("/v1/embeddings").handler(routes::embeddings);
+    new BatchApis(vertx, routes, batches).register(router);
     router.route().last().handler(ctx -> routes.error(ctx.response(), 404, OpenAiErrors.body(
         "Invalid URL (" + ctx.request().method() + " " + ctx.request().path() + ")",
         "invalid_request_error", null, null)));
@@ -166,34 +177,19 @@ public final class ProviderRoutes {
     long seq = started.seq();
     String key = started.key();
     StatsRecorder.Lease lease = started.lease();
-    ChatRequest chat;
-    int cachePrefixTokens = 0;
-    List<Fault> applied;
     int naturalLength;
-    boolean reasoningModel;
+    Prepared prepared;
     try {
       String deployment = ctx.pathParam("deployment");
-      String defaultModel = deployment != null ? deployment : options.models().get(0);
-      if (anthropic) {
-        MessagesRequest m = MessagesRequest.parse(bodyText(ctx), defaultModel);
-        chat = m.chat();
-        cachePrefixTokens = m.cachePrefixTokens();
-        reasoningModel = false;
-      } else {
-        chat = api == Api.RESPONSES ? ResponsesRequest.parse(bodyText(ctx), defaultModel)
-            : ChatRequest.parse(bodyText(ctx), defaultModel);
-        reasoningModel = options.isReasoningModel(chat.model());
-        if (reasoningModel) {
-          ReasoningModelRules.check(chat);
-        }
-      }
+      prepared = prepare(api, bodyText(ctx), deployment != null ? deployment : options.models().get(0), key);
       naturalLength = tokensHeader(request).orElse(options.defaultCompletionTokens());
-      applied = faults.resolve(key, chat);
     } catch (InvalidRequestException e) {
       error(response, 400, anthropic ? AnthropicErrors.body("invalid_request_error", e.getMessage())
           : OpenAiErrors.body(e.getMessage(), "invalid_request_error", e.param(), e.code()));
       return;
     }
+    ChatRequest chat = prepared.chat();
+    List<Fault> applied = prepared.applied();
     for (Fault fault : applied) {
       if (!fault.kind().shapesAnswer()) {
         stats.faulted(); // answer shapes (tool calls, reasoning, ...) are not faults
@@ -206,26 +202,52 @@ public final class ProviderRoutes {
       CompletionExchange.drop(request);
       return;
     }
-    String idBase = String.format("%s%010x", idPrefix, seq);
-    Answer answer = AnswerBuilder.build(chat, plan, naturalLength, reasoningModel, idBase);
+    String idBase = idBase(seq);
+    Answer answer = AnswerBuilder.build(chat, plan, naturalLength, prepared.reasoningModel(), idBase);
     long nowMs = stats.clock().millis();
     if (plan.ending() == ResponsePlan.Ending.STATUS) {
       statusFault(response, key, plan.endingFault(), chat.model(), answer.usage().totalTokens(), nowMs, anthropic);
       return;
     }
     rateLimits.apply(response.headers(), key, answer.usage().totalTokens(), nowMs, false, 0, anthropic);
-    AnswerEncoder encoder = switch (api) {
-      case CHAT, AZURE_CHAT -> new ChunkEncoder("chatcmpl-sim" + idBase, nowMs / 1000, chat.model(), chat.includeUsage(),
-          plan.lineEnd(), chat.logprobs() ? chat.topLogprobs() : -1);
-      case MESSAGES -> new MessagesEncoder("msg_sim" + idBase, chat.model(), cachePrefixTokens);
-      case RESPONSES -> new ResponsesEncoder(idBase, nowMs / 1000, chat.model(), plan.lineEnd());
-    };
+    AnswerEncoder encoder = encoder(api, prepared, idBase, nowMs, plan);
     CompletionExchange exchange = new CompletionExchange(vertx, request, stats, lease, plan, answer, encoder);
     if (chat.stream()) {
       exchange.startStream();
     } else {
       exchange.startNonStream();
     }
+  }
+
+  /**
+   * A completion request read in its API's shape, checked against the model's rules, with the faults that apply to
+   * it: what a live call and a line of a batch share.
+   */
+  record Prepared(ChatRequest chat, int cachePrefixTokens, List<Fault> applied, boolean reasoningModel) {}
+
+  Prepared prepare(Api api, String body, String defaultModel, String key) throws InvalidRequestException {
+    if (api == Api.MESSAGES) {
+      MessagesRequest m = MessagesRequest.parse(body, defaultModel);
+      return new Prepared(m.chat(), m.cachePrefixTokens(), faults.resolve(key, m.chat()), false);
+    }
+    ChatRequest chat = api == Api.RESPONSES ? ResponsesRequest.parse(body, defaultModel)
+        : ChatRequest.parse(body, defaultModel);
+    boolean reasoningModel = options.isReasoningModel(chat.model());
+    if (reasoningModel) {
+      ReasoningModelRules.check(chat);
+    }
+    return new Prepared(chat, 0, faults.resolve(key, chat), reasoningModel);
+  }
+
+  /** The encoder of one answer in {@code api}'s shapes. */
+  static AnswerEncoder encoder(Api api, Prepared prepared, String idBase, long nowMs, ResponsePlan plan) {
+    ChatRequest chat = prepared.chat();
+    return switch (api) {
+      case CHAT, AZURE_CHAT -> new ChunkEncoder("chatcmpl-sim" + idBase, nowMs / 1000, chat.model(),
+          chat.includeUsage(), plan.lineEnd(), chat.logprobs() ? chat.topLogprobs() : -1);
+      case MESSAGES -> new MessagesEncoder("msg_sim" + idBase, chat.model(), prepared.cachePrefixTokens());
+      case RESPONSES -> new ResponsesEncoder(idBase, nowMs / 1000, chat.model(), plan.lineEnd());
+    };
   }
 
   /**
@@ -289,6 +311,24 @@ public final class ProviderRoutes {
     }
   }
 
+  /** The next request sequence number (ids, request ids). */
+  long nextSequence() {
+    return sequence.incrementAndGet();
+  }
+
+  /** The unique id stem of request {@code seq}. */
+  String idBase(long seq) {
+    return String.format("%s%010x", idPrefix, seq);
+  }
+
+  SimulatorOptions options() {
+    return options;
+  }
+
+  DefaultFaultPlan faults() {
+    return faults;
+  }
+
   /** A request that passed the key check: its sequence number, key and concurrency lease. */
   private record Started(long seq, String key, StatsRecorder.Lease lease) {}
 
@@ -323,7 +363,7 @@ public final class ProviderRoutes {
     return new Started(seq, key, lease);
   }
 
-  private void statusFault(HttpServerResponse response, String key, Fault fault, String model,
+  void statusFault(HttpServerResponse response, String key, Fault fault, String model,
       int totalTokens, long nowMs, boolean anthropic) {
     int code = fault.statusCode();
     long resetMs = 1000;
@@ -351,34 +391,34 @@ public final class ProviderRoutes {
         spec.message()) : OpenAiErrors.body(spec));
   }
 
-  private void unauthorized(HttpServerResponse response) {
+  void unauthorized(HttpServerResponse response) {
     error(response, 401, OpenAiErrors.body("You didn't provide an API key. You need to provide your API key in"
         + " an Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY).",
         "invalid_request_error", null, "invalid_api_key"));
   }
 
-  private void error(HttpServerResponse response, int status, String body) {
+  void error(HttpServerResponse response, int status, String body) {
     response.setStatusCode(status).putHeader(HttpHeaders.CONTENT_TYPE, "application/json").end(body);
   }
 
-  private String requestId(long seq) {
+  String requestId(long seq) {
     return String.format("req_sim%s%010x", idPrefix, seq);
   }
 
   /** The request body as UTF-8 text, "" when there is none. */
-  private static String bodyText(RoutingContext ctx) {
+  static String bodyText(RoutingContext ctx) {
     String text = ctx.body().available() ? ctx.body().asString() : null;
     return text == null ? "" : text;
   }
 
   /** {@code Bearer <x-api-key>} (the key as the OpenAI path counts it), or null without the header. */
-  private static String apiKey(HttpServerRequest request) {
+  static String apiKey(HttpServerRequest request) {
     String value = request.getHeader("x-api-key");
     return value == null || value.isBlank() ? null : "Bearer " + value.strip();
   }
 
   /** The whole {@code Authorization} value if it is {@code Bearer <something>}, else null. */
-  private static String bearer(HttpServerRequest request) {
+  static String bearer(HttpServerRequest request) {
     String value = request.getHeader(HttpHeaders.AUTHORIZATION);
     if (value == null || value.length() <= 7 || !value.regionMatches(true, 0, "Bearer ", 0, 7)
         || value.substring(7).isBlank()) {
