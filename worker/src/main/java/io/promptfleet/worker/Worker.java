@@ -433,7 +433,11 @@ public final class Worker implements AutoCloseable {
       lane.acknowledge(record, AcknowledgeType.ACCEPT);
       return;
     }
-    String owner = claims.runningElsewhere(a.leaseId(), workerId, clock.millis());
+    // Only a first delivery can be a new leader's copy of one another worker still runs (it lost the acquisition
+    // state; a lease handed out again knowingly, after a member left or a lock expired, counts a second delivery:
+    // its previous holder stopped, and the answered check covers one that had finished).
+    String owner = record.deliveryCount().orElse((short) 1) > 1 ? null
+        : claims.runningElsewhere(a.leaseId(), workerId, clock.millis());
     if (owner != null) {
       holding.add(a.leaseId());
       if (!held) {
