@@ -107,10 +107,12 @@ class ProviderTransportIT {
       assertThat(proxy.tunnels).containsExactly("127.0.0.1:" + fleet.sim.port());
       assertThat(proxy.refused).isEmpty();
       // Azure's x-ratelimit-* headers reach the dispatcher as OpenAI's do.
+      java.util.function.Predicate<FleetEvent> azureReleased = e -> e.type() == FleetEvent.Type.LEASE_RELEASED
+          && "azure".equals(e.jobId());
       var released = fleet.readUntil(t.fleetEvents(), WAIT, all -> all.stream()
-          .map(r -> Json.read(r.value(), FleetEvent.class)).anyMatch(e -> "azure".equals(e.jobId())));
+          .map(r -> Json.read(r.value(), FleetEvent.class)).anyMatch(azureReleased));
       assertThat(released.stream().map(r -> Json.read(r.value(), FleetEvent.class))
-          .filter(e -> "azure".equals(e.jobId())).findFirst().orElseThrow().rateLimit())
+          .filter(azureReleased).findFirst().orElseThrow().rateLimit())
           .containsKeys("x-ratelimit-remaining-requests", "x-ratelimit-remaining-tokens");
       // The header's value is a secret: in no record of the fleet's topics and in no log line.
       List<String> leaks = new ArrayList<>();
