@@ -45,7 +45,9 @@ public final class LeaseClaims {
       return;
     }
     long at = e.at().toEpochMilli();
-    lastSeenMs.merge(e.workerId(), at, Math::max);
+    if (lastSeenMs.merge(e.workerId(), at, Math::max) == at && lastSeenMs.size() > maxClaims) {
+      lastSeenMs.values().removeIf(seen -> at - seen > ttlMs); // workers long gone (every process has a new id)
+    }
     if (e.leaseId() == null) {
       return;
     }
