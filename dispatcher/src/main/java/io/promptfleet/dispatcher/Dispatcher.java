@@ -57,8 +57,10 @@ import org.slf4j.LoggerFactory;
  *
  * <p>High availability: every dispatcher of a group subscribes, and {@link SingleActiveAssignor} gives all job
  * partitions to one of them. Only that one creates its transactional producer (transactional id = group id, which
- * fences any predecessor), reads back {@code llm.assignments} and the feedback topics for the core's takeover, and
- * lists topics ({@link TopicCatalog}); the others stand by with nothing.
+ * fences any predecessor) and reads back {@code llm.assignments} and the feedback topics for the core's takeover;
+ * the others stand by, following the state topic ({@link StandbyState}) and, once, warming their dispatch path
+ * ({@link StandbyWarmup}), so a takeover reads seconds of records on compiled code. Every instance lists topics
+ * ({@link TopicCatalog}) and sets up the workers' share group from its start.
  *
  * <p>Thread-safe for {@link #start()}, {@link #close()} and the read-only accessors; everything else runs on the
  * dispatcher thread.
@@ -86,11 +88,22 @@ public final class Dispatcher implements AutoCloseable {
   private KafkaClientMetrics jobsMetrics;
   private KafkaClientMetrics feedbackMetrics;
   private KafkaClientMetrics producerMetrics;
-  /** Which topics exist (reply topics): listed off this thread; null while standing by. */
+  /**
+   * Which topics exist (reply topics): listed off this thread, from start (a first listing is awaited there, not at a
+   * takeover).
+   */
   private TopicCatalog topicCatalog;
+  /** Whether the workers' share group was set up (at start; again at a takeover if that failed). */
+  private boolean shareGroupPrepared;
   private long revocations;
   /** Whether the dispatcher state topic exists (snapshots on): a takeover reads it, the active writes it. */
   private boolean stateTopic;
+  /** While standing by with the state topic: what it has read of it (null while active). */
+  private StandbyState standby;
+  /** Warms the dispatch path once this instance has stood by a while ({@link StandbyWarmup}). */
+  private final StandbyWarmup warmup;
+  /** When this instance began to stand by (its clock), or -1 while active. */
+  private long standingBySinceMs = -1;
   private volatile TakeoverTimes lastTakeover;
 
   public Dispatcher(FleetConfig config, MeterRegistry registry, Clock clock, String instanceId) {
@@ -102,6 +115,7 @@ public final class Dispatcher implements AutoCloseable {
         instanceId, clientId);
     this.assignorFlag = SingleActiveAssignor.activeFlag(clientId);
     this.thread = new Thread(this::run, "pf-dispatcher");
+    this.warmup = new StandbyWarmup(config, instanceId);
   }
 
   /** The latest status snapshot (at most about half a second old); any thread. */
@@ -121,15 +135,17 @@ public final class Dispatcher implements AutoCloseable {
   /**
    * How the last takeover went (null before the first): its phases in ms and what it read.
    *
-   * @param clientsMs   the transactional producer (fencing the predecessor), the share group, the topic listing
+   * @param clientsMs   the transactional producer (fencing the predecessor); the share group's settings and the
+   *                    topic listing are done at start
    * @param stateMs     the newest snapshot and the job-id journal read from the state topic
    * @param tailMs      the assignments and feedback read after the snapshot (or over the lookback) and the rebuild
    * @param inFlight    leases held after it
    * @param fromSnapshot whether it started from a snapshot
+   * @param followed    whether that snapshot and the job-id journal were read while standing by ({@link StandbyState})
    * @param records     records read (snapshot parts, journal, assignments, feedback)
    */
   public record TakeoverTimes(long clientsMs, long stateMs, long tailMs, int inFlight, boolean fromSnapshot,
-      long records) {}
+      boolean followed, long records) {}
 
   /** The last takeover's phases (null before the first); any thread. */
   public TakeoverTimes lastTakeover() {
@@ -149,6 +165,9 @@ public final class Dispatcher implements AutoCloseable {
       feedbackMetrics = core.metrics().kafkaClient(new KafkaClientMetrics(feedback));
       DispatcherKafka.ensureSpillTopics(config, clientId, core.spillTopics());
       stateTopic = DispatcherKafka.ensureStateTopic(config, clientId);
+      shareGroupPrepared = DispatcherKafka.prepareWorkersShareGroup(config, clientId);
+      topicCatalog = DispatcherKafka.topicCatalog(config, clientId);
+      standBy();
       jobs.subscribe(core.subscription(), new Rebalance());
       LOG.info("dispatcher {} started: group {}, reading {}", instanceId, config.dispatcher().groupId(),
           core.subscription());
@@ -175,6 +194,7 @@ public final class Dispatcher implements AutoCloseable {
       DispatcherKafka.closeQuietly(producerMetrics);
       DispatcherKafka.closeQuietly(producer);
       DispatcherKafka.closeQuietly(topicCatalog);
+      DispatcherKafka.closeQuietly(standby);
       SingleActiveAssignor.forget(clientId);
       stopped.countDown();
     }
@@ -188,6 +208,15 @@ public final class Dispatcher implements AutoCloseable {
     if (jobs.assignment().isEmpty()) {
       if (producer != null) {
         deactivate("lost every job partition");
+      }
+      long nowMs = clock.millis();
+      if (standby != null) {
+        standby.follow(nowMs);
+      }
+      if (standingBySinceMs < 0) {
+        standingBySinceMs = nowMs;
+      } else if (nowMs - standingBySinceMs >= StandbyWarmup.STANDING_BY_MS) {
+        warmup.start();
       }
       return;
     }
@@ -233,9 +262,10 @@ public final class Dispatcher implements AutoCloseable {
     long t0 = System.nanoTime();
     producer = DispatcherKafka.transactionalProducer(config, clientId);
     producerMetrics = core.metrics().kafkaClient(new KafkaClientMetrics(producer));
-    DispatcherKafka.prepareWorkersShareGroup(config, clientId);
+    if (!shareGroupPrepared) {
+      shareGroupPrepared = DispatcherKafka.prepareWorkersShareGroup(config, clientId);
+    }
     String leasePrefix = Long.toHexString(ThreadLocalRandom.current().nextLong()) + "-";
-    topicCatalog = DispatcherKafka.topicCatalog(config, clientId);
     long t1 = System.nanoTime();
     long nowMs = clock.millis();
     long from = core.readFromMs(nowMs);
@@ -245,11 +275,18 @@ public final class Dispatcher implements AutoCloseable {
     long ids;
     long t2;
     long assignments;
+    warmup.stop();
+    standingBySinceMs = -1;
+    DispatcherKafka.StateRead followed = standby == null ? null : standby.catchUp();
+    DispatcherKafka.closeQuietly(standby);
+    standby = null;
     try (KafkaConsumer<String, byte[]> c = DispatcherKafka.rebuildConsumer(config, clientId)) {
-      state = stateTopic ? DispatcherKafka.readSnapshot(c, config, nowMs) : new DispatcherKafka.StateRead(null, 0);
+      state = followed != null ? followed : stateTopic ? DispatcherKafka.readSnapshot(c, config, nowMs)
+          : new DispatcherKafka.StateRead(null, 0);
       snapshot = state.snapshot();
       rebuild = core.begin(leasePrefix, topicCatalog, snapshot, nowMs);
-      ids = snapshot == null ? 0 : DispatcherKafka.streamJournal(c, config, nowMs, rebuild::ids);
+      ids = snapshot == null || followed != null ? 0 // a standby applied the journal as it came
+          : DispatcherKafka.streamJournal(c, config, nowMs, rebuild::ids);
       t2 = System.nanoTime();
       assignments = DispatcherKafka.streamAssignments(c, config, rebuild.assignmentsFromMs(snapshot, nowMs),
           rebuild::assignment);
@@ -266,12 +303,13 @@ public final class Dispatcher implements AutoCloseable {
     Takeover.Rebuilt rebuilt = rebuild.finish();
     long t3 = System.nanoTime();
     LOG.info("dispatcher {} took over: {} leases in flight; clients and share group {} ms, state topic {} ms "
-            + "({} snapshot records, {} job-id records, {}), tail {} ms ({} assignments, {} feedback records)", instanceId, rebuilt.inFlight(),
-        (t1 - t0) / 1_000_000, (t2 - t1) / 1_000_000, state.records(), ids, snapshot == null ? "no snapshot"
+            + "({} records{}, {} job-id records, {}), tail {} ms ({} assignments, {} feedback records)", instanceId,
+        rebuilt.inFlight(), (t1 - t0) / 1_000_000, (t2 - t1) / 1_000_000, state.records(),
+        followed != null ? " read while standing by and now" : "", ids, snapshot == null ? "no snapshot"
             : "snapshot of " + snapshot.leases().size() + " leases", (t3 - t2) / 1_000_000, assignments,
         feedbackRead);
     lastTakeover = new TakeoverTimes((t1 - t0) / 1_000_000, (t2 - t1) / 1_000_000, (t3 - t2) / 1_000_000,
-        rebuilt.inFlight(), snapshot != null, state.records() + ids + assignments + feedbackRead);
+        rebuilt.inFlight(), snapshot != null, followed != null && snapshot != null, state.records() + ids + assignments + feedbackRead);
     active = true;
   }
 
@@ -284,8 +322,14 @@ public final class Dispatcher implements AutoCloseable {
     producer = null;
     core.standBy();
     feedback.assign(List.of());
-    DispatcherKafka.closeQuietly(topicCatalog);
-    topicCatalog = null;
+    standBy();
+  }
+
+  /** Follows the state topic while standing by ({@link StandbyState}); the core's job-id window starts empty. */
+  private void standBy() {
+    DispatcherKafka.closeQuietly(standby);
+    standby = stateTopic && core.snapshots()
+        ? new StandbyState(config, clientId, r -> core.journal(r, clock.millis())) : null;
   }
 
   // ------------------------------------------------------------------ the round's transaction

@@ -214,6 +214,14 @@ final class DispatcherCore {
     return takeover;
   }
 
+  /**
+   * A record of the active dispatcher's job-id journal, read while standing by ({@code StandbyState}): its ids join
+   * the job-id window, so a takeover reads only the journal's last moments.
+   */
+  void journal(Inbound r, long nowMs) {
+    ids.apply(r.value(), nowMs);
+  }
+
   /** Whether the active dispatcher writes state snapshots for its successor. */
   boolean snapshots() {
     return state.enabled();

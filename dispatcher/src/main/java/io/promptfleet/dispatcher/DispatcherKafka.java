@@ -90,9 +90,9 @@ final class DispatcherKafka {
   /**
    * Share groups read uncommitted records by default: a worker would run an assignment whose transaction was
    * aborted (a rewind, or a fenced predecessor) and the job would run twice. Set the workers' share group to
-   * read_committed (idempotent), and check its dead-letter queue.
+   * read_committed (idempotent), and check its dead-letter queue. Returns whether that worked.
    */
-  static void prepareWorkersShareGroup(FleetConfig config, String clientId) {
+  static boolean prepareWorkersShareGroup(FleetConfig config, String clientId) {
     try (Admin admin = Admin.create(KafkaClients.admin(config.kafka(), clientId + "-admin"))) {
       TopicAdmin.prepareShareGroup(admin, config.worker().shareGroup(), config.topics().assignmentsDlq());
       String problem = TopicAdmin.deadLetterQueueProblem(admin, config.topics().assignmentsDlq());
@@ -100,9 +100,11 @@ final class DispatcherKafka {
         LOG.error("SHARE-GROUP DEAD-LETTER QUEUE NOT WORKING: {}. An assignment delivered share.delivery.count.limit "
             + "times is archived by the broker and its job gets no result.", problem);
       }
+      return true;
     } catch (RuntimeException e) {
       LOG.warn("cannot set share.isolation.level=read_committed on share group {}: {}; workers may run assignments "
           + "of aborted transactions", config.worker().shareGroup(), e.toString());
+      return false;
     }
   }
 
@@ -268,7 +270,7 @@ final class DispatcherKafka {
         : readToEnd(c, from(c, List.of(journal), nowMs - config.dispatcher().dedupeWindowMs()), to);
   }
 
-  private static TopicPartition stateTopicPartition(KafkaConsumer<?, ?> c, FleetConfig config, int partition) {
+  static TopicPartition stateTopicPartition(KafkaConsumer<?, ?> c, FleetConfig config, int partition) {
     String topic = config.topics().dispatcherState();
     TopicPartition tp = new TopicPartition(topic, partition);
     if (!TopicPartitions.await(c, topic, TIMEOUT).contains(tp)) {
@@ -309,8 +311,16 @@ final class DispatcherKafka {
   /** Where each of {@code parts} is at {@code fromMs} (its end offset when nothing is that recent). */
   private static Map<TopicPartition, Long> from(KafkaConsumer<String, byte[]> c, List<TopicPartition> parts,
       long fromMs) {
+    Map<TopicPartition, Long> times = new HashMap<>();
+    parts.forEach(tp -> times.put(tp, fromMs));
+    return from(c, parts, times);
+  }
+
+  /** Where each of {@code parts} is at its time in {@code fromMs} (its end offset when nothing is that recent). */
+  static Map<TopicPartition, Long> from(KafkaConsumer<String, byte[]> c, List<TopicPartition> parts,
+      Map<TopicPartition, Long> fromMs) {
     Map<TopicPartition, Long> query = new HashMap<>();
-    parts.forEach(tp -> query.put(tp, Math.max(0, fromMs)));
+    parts.forEach(tp -> query.put(tp, Math.max(0, fromMs.get(tp))));
     Map<TopicPartition, OffsetAndTimestamp> start = c.offsetsForTimes(query, TIMEOUT);
     Map<TopicPartition, Long> end = c.endOffsets(parts, TIMEOUT);
     Map<TopicPartition, Long> out = new HashMap<>();
@@ -332,7 +342,7 @@ final class DispatcherKafka {
    * assigned them, and may be assigned more, paused), handing each record to {@code to} as it comes: nothing is
    * collected. Gives up when a poll brings nothing for {@value #STALL_MS} ms while records are still missing.
    */
-  private static long readToEnd(KafkaConsumer<String, byte[]> c, Map<TopicPartition, Long> start,
+  static long readToEnd(KafkaConsumer<String, byte[]> c, Map<TopicPartition, Long> start,
       Consumer<Inbound> to) {
     if (!c.assignment().containsAll(start.keySet())) {
       c.assign(new ArrayList<>(start.keySet()));

@@ -12,7 +12,7 @@ import io.promptfleet.common.job.JobStatus;
 import io.promptfleet.common.job.Result;
 import io.promptfleet.dispatcher.intake.Inbound;
 import io.promptfleet.dispatcher.schedule.ReadyQueues.Lane;
-import io.promptfleet.dispatcher.testing.AllTopicsExist;
+import io.promptfleet.dispatcher.intake.AllTopicsExist;
 import io.promptfleet.dispatcher.testing.Fixtures;
 import io.promptfleet.dispatcher.testing.ManualClock;
 import io.promptfleet.dispatcher.testing.RecordingSink;

@@ -130,6 +130,7 @@ public record StateSnapshot(String term, long atMs, Head head, List<LeaseState> 
     private int next;
     private int parts;
     private int unreadable;
+    private long completed;
 
     /**
      * One record of the snapshot partition, in offset order. Only its {@link #PART_HEADER} is read here (a record
@@ -171,7 +172,13 @@ public record StateSnapshot(String term, long atMs, Head head, List<LeaseState> 
       if (next == parts) {
         newest = reading;
         reading = null;
+        completed++;
       }
+    }
+
+    /** How many complete snapshots were read: it changes when {@link #newest()} does. */
+    public long completed() {
+      return completed;
     }
 
     /** Whether a complete snapshot was read. */

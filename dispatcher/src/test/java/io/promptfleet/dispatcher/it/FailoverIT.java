@@ -37,6 +37,7 @@ class FailoverIT {
               - {provider: sim, model: sim}
         dispatcher:
           session_timeout_ms: 6000
+          standby_warmup_jobs: 1500   # the standby warms up while it waits, then takes over
           breaker: {slow_call_ms: 60000}   # the 12 s streams are on purpose, not a rollback trigger
         """)) {
       Path yaml = Files.createTempFile("pf-failover", ".yaml");
@@ -84,6 +85,8 @@ class FailoverIT {
             .isBetween(1, 3);
         assertThat(fleet.sim.stats().maxConcurrentRequests(fleet.auth("k2"))).as("k2 at the provider")
             .isBetween(1, 5);
+        assertThat(standby.dispatcher().lastTakeover()).as("the standby followed the active one's state snapshots")
+            .satisfies(t -> assertThat(t.fromSnapshot()).isTrue(), t -> assertThat(t.followed()).isTrue());
         String metrics = Fleet.scrape(standby);
         assertThat(metrics).as("the long streams' leases were rebuilt from Kafka")
             .containsPattern("promptfleet_dispatcher_leases_rebuilt_total\\{[^}]*} 8\\.0");

@@ -31,7 +31,7 @@ import io.promptfleet.dispatcher.status.StatusBoard;
 import io.promptfleet.dispatcher.tenant.BudgetWaits;
 import io.promptfleet.dispatcher.tenant.SpendSnapshot;
 import io.promptfleet.dispatcher.tenant.TenantBudgets;
-import io.promptfleet.dispatcher.testing.AllTopicsExist;
+import io.promptfleet.dispatcher.intake.AllTopicsExist;
 import io.promptfleet.dispatcher.testing.Fixtures;
 import io.promptfleet.dispatcher.testing.ManualClock;
 import io.promptfleet.dispatcher.testing.RecordingSink;

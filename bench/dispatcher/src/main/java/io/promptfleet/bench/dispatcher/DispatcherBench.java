@@ -487,6 +487,10 @@ public final class DispatcherBench {
       List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
           "-Xmx" + xmx, "-XX:+UseG1GC", "-DBENCH_KEY=sk-bench", "-Dlog4j2.level=WARN"));
       cmd.addAll(List.of(props));
+      String extra = System.getProperty("bench.childJvm", "").trim(); // e.g. a flight recording, for a profile
+      if (!extra.isEmpty()) {
+        cmd.addAll(List.of(extra.split("\\s+")));
+      }
       cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), BenchDispatcher.class.getName(),
           CONFIG_FILES.get(config).toString()));
       return new Child(new ProcessBuilder(cmd).redirectErrorStream(true).start());

@@ -72,7 +72,9 @@ final class TakeoverScenario {
         Thread.sleep(50);
       }
       awaitStandby(config, until);
-      Thread.sleep(2_000); // past a state snapshot written after the last held assignment
+      // Past a state snapshot written after the last held assignment, and the standby's warm-up (after 5 s of
+      // standing by): a standby of a real fleet has stood by for minutes.
+      Thread.sleep(Long.getLong("standbyMs", 15_000));
       List<long[]> fresh = Collections.synchronizedList(new ArrayList<>());
       Thread watch = watchAssignments(config, stopWatch, fresh);
       long killMs = System.currentTimeMillis();
@@ -148,7 +150,8 @@ final class TakeoverScenario {
     String models = "  sim:\n    routes:\n      - {provider: sim, model: sim, max_tokens_cap: 4096}\n"
         + "  held:\n    routes:\n      - {provider: sim, model: held, max_tokens_cap: 4096}\n";
     return DispatcherBench.register(DispatcherBench.fleetYaml(bootstrap, prefix, keys, models,
-        "max_buffered_jobs: 20000, session_timeout_ms: 3000"));
+        "max_buffered_jobs: 20000, session_timeout_ms: 3000, standby_warmup_jobs: "
+            + Integer.getInteger("warmupJobs", 6_000)));
   }
 
   private static void produce(FleetConfig config, int n) {

@@ -1,8 +1,6 @@
-package io.promptfleet.dispatcher.testing;
+package io.promptfleet.dispatcher.intake;
 
-import io.promptfleet.dispatcher.intake.ReplyTopics;
-
-/** A topic listing in which every reply topic exists. */
+/** A topic listing in which every reply topic exists: for scratch cores ({@code StandbyWarmup}) and tests. */
 public final class AllTopicsExist implements ReplyTopics {
   @Override
   public boolean listed(String topic) {
