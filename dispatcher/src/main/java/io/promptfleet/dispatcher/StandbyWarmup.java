@@ -30,7 +30,7 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Runs once, on its own low-priority daemon thread, when the dispatcher has stood by for
  * {@link #STANDING_BY_MS} (a lone dispatcher becomes active at once and never pays for it); {@link #stop} ends it
- * between rounds (at a takeover).
+ * at its next job (at a takeover, so it never competes with the real first round).
  */
 final class StandbyWarmup {
   private static final Logger LOG = LoggerFactory.getLogger(StandbyWarmup.class);
@@ -38,7 +38,7 @@ final class StandbyWarmup {
   /** How long a dispatcher stands by before it warms up. */
   static final long STANDING_BY_MS = 5_000;
   /** Jobs per scratch core (a fresh term with empty keys), in one round. */
-  static final int JOBS_PER_ROUND = 1_500;
+  static final int JOBS_PER_ROUND = 1_000;
 
   private final FleetConfig config;
   private final String instanceId;
@@ -61,8 +61,8 @@ final class StandbyWarmup {
       long t0 = System.nanoTime();
       try {
         long records = run(rounds, Math.min(jobs, JOBS_PER_ROUND));
-        LOG.info("dispatcher {} warmed up its dispatch path while standing by: {} synthetic jobs, {} records "
-            + "discarded, {} ms", instanceId, rounds * Math.min(jobs, JOBS_PER_ROUND), records,
+        LOG.info("dispatcher {} {} its dispatch path while standing by: {} records of synthetic jobs discarded, "
+            + "{} ms", instanceId, stopped ? "stopped warming up (a takeover)" : "warmed up", records,
             (System.nanoTime() - t0) / 1_000_000);
       } catch (RuntimeException e) {
         LOG.warn("dispatcher {}: the standby warm-up failed (the takeover will run on cold code): {}", instanceId,
@@ -74,7 +74,7 @@ final class StandbyWarmup {
     thread.start();
   }
 
-  /** Ends the warm-up after its current round. */
+  /** Ends the warm-up at its next job. */
   void stop() {
     stopped = true;
   }
@@ -97,6 +97,9 @@ final class StandbyWarmup {
           () -> ThreadLocalRandom.current().nextDouble(), instanceId + "-warmup", "pf-warmup");
       core.begin("warmup" + round + "-", new AllTopicsExist(), null, now).finish();
       for (int i = 0; i < jobs; i++) {
+        if (stopped) {
+          return records; // a takeover: the CPU is the real core's now
+        }
         String id = "warmup-" + round + "-" + i;
         String job = "{\"job_id\":\"" + id + "\",\"model\":\"" + models.get(i % models.size())
             + "\",\"max_tokens\":64,\"messages\":[{\"role\":\"system\",\"content\":\"You answer briefly.\"},"
