@@ -149,6 +149,7 @@ public final class Dispatcher implements AutoCloseable {
       feedbackMetrics = core.metrics().kafkaClient(new KafkaClientMetrics(feedback));
       DispatcherKafka.ensureSpillTopics(config, clientId, core.spillTopics());
       stateTopic = DispatcherKafka.ensureStateTopic(config, clientId);
+      DispatcherKafka.ensureBatchTopic(config, clientId);
       jobs.subscribe(core.subscription(), new Rebalance());
       LOG.info("dispatcher {} started: group {}, reading {}", instanceId, config.dispatcher().groupId(),
           core.subscription());
@@ -175,6 +176,7 @@ public final class Dispatcher implements AutoCloseable {
       DispatcherKafka.closeQuietly(producerMetrics);
       DispatcherKafka.closeQuietly(producer);
       DispatcherKafka.closeQuietly(topicCatalog);
+      core.close();
       SingleActiveAssignor.forget(clientId);
       stopped.countDown();
     }
@@ -245,6 +247,7 @@ public final class Dispatcher implements AutoCloseable {
     long ids;
     long t2;
     long assignments;
+    long batches;
     try (KafkaConsumer<String, byte[]> c = DispatcherKafka.rebuildConsumer(config, clientId)) {
       state = stateTopic ? DispatcherKafka.readSnapshot(c, config, nowMs) : new DispatcherKafka.StateRead(null, 0);
       snapshot = state.snapshot();
@@ -253,6 +256,7 @@ public final class Dispatcher implements AutoCloseable {
       t2 = System.nanoTime();
       assignments = DispatcherKafka.streamAssignments(c, config, rebuild.assignmentsFromMs(snapshot, nowMs),
           rebuild::assignment);
+      batches = DispatcherKafka.streamBatches(c, core.batchTopic(), core::restoreBatch);
       if (rebuild.snapshotStale()) {
         LOG.warn("dispatcher {}: assignments of a dispatcher that wrote no state snapshot follow the newest "
             + "snapshot (an older version was active since); rebuilding from the whole lookback instead", instanceId);
@@ -264,6 +268,11 @@ public final class Dispatcher implements AutoCloseable {
     long feedbackRead = DispatcherKafka.streamFeedback(feedback, config.topics(), from,
         snapshot == null ? Map.of() : snapshot.head().feedback(), rebuild::feedback);
     Takeover.Rebuilt rebuilt = rebuild.finish();
+    int openBatches = core.batchesRestored(clock.millis());
+    if (openBatches > 0) {
+      LOG.info("dispatcher {} owns {} open provider batches ({} records of {} read)", instanceId, openBatches,
+          batches, core.batchTopic());
+    }
     long t3 = System.nanoTime();
     LOG.info("dispatcher {} took over: {} leases in flight; clients and share group {} ms, state topic {} ms "
             + "({} snapshot records, {} job-id records, {}), tail {} ms ({} assignments, {} feedback records)", instanceId, rebuilt.inFlight(),
@@ -271,7 +280,7 @@ public final class Dispatcher implements AutoCloseable {
             : "snapshot of " + snapshot.leases().size() + " leases", (t3 - t2) / 1_000_000, assignments,
         feedbackRead);
     lastTakeover = new TakeoverTimes((t1 - t0) / 1_000_000, (t2 - t1) / 1_000_000, (t3 - t2) / 1_000_000,
-        rebuilt.inFlight(), snapshot != null, state.records() + ids + assignments + feedbackRead);
+        rebuilt.inFlight(), snapshot != null, state.records() + ids + assignments + feedbackRead + batches);
     active = true;
   }
 
