@@ -134,6 +134,7 @@ final class DispatcherCore {
     this.writer = new TransactionWriter(config.topics(), outbox, queues, planner, ledger, offsets, metrics, budgets,
         waits);
     this.status = new StatusPublisher(config, instanceId, queues, keys, breakers, fallbacks, board, metrics);
+    status.batches(batcher::status);
     metrics.gauges(config.keys().keySet(), status::current);
   }
 

@@ -22,6 +22,7 @@ import io.promptfleet.dispatcher.intake.BatchDiversion;
 import io.promptfleet.dispatcher.intake.Inbound;
 import io.promptfleet.dispatcher.intake.Pending;
 import io.promptfleet.dispatcher.status.DispatcherMetrics;
+import io.promptfleet.dispatcher.status.StatusSnapshot;
 import io.promptfleet.dispatcher.transaction.Outbound;
 import io.promptfleet.dispatcher.transaction.RecordSink;
 import java.net.http.HttpClient;
@@ -124,10 +125,9 @@ public final class Batcher implements BatchDiversion, AutoCloseable {
   private final Map<String, byte[]> restoring = new LinkedHashMap<>();
   private long epoch;
   private long lastSweepMs;
-  private volatile Counts counts = new Counts(0, 0, 0, 0);
-
-  /** What the gauges read: members waiting, batches collecting and submitted, tokens enqueued. */
-  private record Counts(long waiting, long collecting, long submitted, long tokens) {}
+  private volatile StatusSnapshot.Batches counts = StatusSnapshot.Batches.NONE;
+  /** Live price minus batch price of what batches answered since start; dispatcher thread only. */
+  private double savings;
 
   public Batcher(FleetConfig config, DispatcherMetrics metrics) {
     this.config = config;
@@ -144,7 +144,7 @@ public final class Batcher implements BatchDiversion, AutoCloseable {
     metrics.gauge(DispatcherMetrics.Spec.BATCH_JOBS_WAITING, () -> counts.waiting());
     metrics.gauge(DispatcherMetrics.Spec.BATCHES, () -> counts.collecting(), "collecting");
     metrics.gauge(DispatcherMetrics.Spec.BATCHES, () -> counts.submitted(), "submitted");
-    metrics.gauge(DispatcherMetrics.Spec.BATCH_TOKENS_ENQUEUED, () -> counts.tokens());
+    metrics.gauge(DispatcherMetrics.Spec.BATCH_TOKENS_ENQUEUED, () -> counts.tokensEnqueued());
   }
 
   /** The first route of each model that has a batch block the batcher serves, with a key whose secret is here. */
@@ -369,7 +369,9 @@ public final class Batcher implements BatchDiversion, AutoCloseable {
         staged.add(new Step(List.of(new Outbound(reply, jobId, Json.bytes(a.chunk()), null),
             new Outbound(reply, jobId, Json.bytes(a.result()), null), tombstone(m)), null, -1, null, null));
         answered++;
-        metrics.batchAnswered("succeeded", savings(b.route, a.result()));
+        double saved = savings(b.route, a.result());
+        savings += saved;
+        metrics.batchAnswered("succeeded", saved);
       } else if (o instanceof BatchAnswers.Failed f) {
         leave(b, jobId);
         staged.add(new Step(List.of(new Outbound(m.job().replyTo(), jobId, Json.bytes(f.result()), null),
@@ -478,7 +480,12 @@ public final class Batcher implements BatchDiversion, AutoCloseable {
       }
     }
     long tokens = enqueuedTokens.values().stream().mapToLong(Long::longValue).sum();
-    counts = new Counts(waiting, open, submitted, tokens);
+    counts = new StatusSnapshot.Batches(waiting, open, submitted, tokens, savings);
+  }
+
+  /** The batches' line of the status snapshot (at most one round old); any thread. */
+  public StatusSnapshot.Batches status() {
+    return counts;
   }
 
   // ------------------------------------------------------------------ the round's transaction

@@ -118,6 +118,10 @@ class BatchDiversionIT {
     assertThat(fleet.assignments(0, Duration.ofMillis(300)).stream().filter(a -> a.job().jobId()
         .startsWith("bulk-"))).as("no batched job runs live").isEmpty();
     assertThat(Fleet.counter(dispatcher, "promptfleet_dispatcher_batch_savings_usd_total")).isPositive();
+    JsonNode status = Json.mapper().readTree(HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create(
+        "http://127.0.0.1:" + dispatcher.httpPort() + "/api/status")).build(), HttpResponse.BodyHandlers.ofString())
+        .body());
+    assertThat(status.path("batches").path("savings_usd").asDouble()).as("/api/status").isPositive();
   }
 
   @Test
