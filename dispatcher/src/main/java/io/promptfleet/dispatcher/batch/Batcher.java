@@ -85,7 +85,7 @@ public final class Batcher implements BatchDiversion, AutoCloseable {
     BatchRecords.Batch record;
     final RouteBatch route;
     final Map<String, BatchRecords.Member> members = new LinkedHashMap<>();
-    final Map<String, byte[]> lines = new HashMap<>();
+    final Map<String, byte[]> lines = new LinkedHashMap<>();
     long bytes;
     boolean closed;
     /** A predecessor may have created it without recording that: look it up before creating it. */
@@ -119,6 +119,8 @@ public final class Batcher implements BatchDiversion, AutoCloseable {
   private final Map<String, OpenBatch> batches = new LinkedHashMap<>();
   private final Map<String, OpenBatch> collecting = new HashMap<>();
   private final Map<String, Long> enqueuedTokens = new HashMap<>();
+  /** Batches given up while their create was under way: if the create still succeeds, the batch is cancelled. */
+  private final Map<String, OpenAiBatchClient> abandoned = new HashMap<>();
   private final Deque<Step> staged = new ArrayDeque<>();
   private final List<Step> written = new ArrayList<>();
   /** Restored records of the batch topic, by key, until {@link #restored}. */
@@ -288,9 +290,14 @@ public final class Batcher implements BatchDiversion, AutoCloseable {
     for (BatchCalls.Event e : calls.drain()) {
       if (e.epoch() == epoch) {
         OpenBatch b = batches.get(e.batchKey());
+        OpenAiBatchClient gaveUp = abandoned.remove(e.batchKey());
         if (b != null) {
           b.callInFlight = false;
           apply(b, e, nowMs);
+        } else if (gaveUp != null && e instanceof BatchCalls.Submitted s) {
+          LOG.info("batch {} was created as {} after its jobs went live: cancelling it", s.batchKey(),
+              s.providerBatchId());
+          calls.cancel(gaveUp, s.batchKey(), s.providerBatchId());
         }
       }
     }
@@ -447,6 +454,9 @@ public final class Batcher implements BatchDiversion, AutoCloseable {
   private void end(OpenBatch b) {
     close(b);
     batches.remove(b.record.batchKey());
+    if (b.callInFlight && b.record.state() == BatchRecords.State.COLLECTING && b.route.client() != null) {
+      abandoned.put(b.record.batchKey(), b.route.client());
+    }
     if (!b.members.isEmpty()) {
       throw new IllegalStateException("batch " + b.record.batchKey() + " ended with members left");
     }
@@ -567,6 +577,7 @@ public final class Batcher implements BatchDiversion, AutoCloseable {
     staged.clear();
     written.clear();
     restoring.clear();
+    abandoned.clear();
     updateCounts();
   }
 
