@@ -20,6 +20,7 @@ for _ in $(seq 1 240); do
   sleep 0.5
 done
 grep -q "is READY" "$work/dev.log" || { echo "dev mode did not start"; tail -50 "$work/dev.log"; exit 1; }
+sleep 5
 
 python3 - "$n" "$work/in.jsonl" <<'PY'
 import json, sys

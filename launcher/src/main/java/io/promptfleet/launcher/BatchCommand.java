@@ -93,6 +93,7 @@ final class BatchCommand implements Callable<Integer> {
       throw new IllegalArgumentException("cannot read " + input);
     }
     Priority prio = Priority.valueOf(priority.toUpperCase(Locale.ROOT));
+    Duration lineTtl = ttl == null ? null : Durations.parse(ttl); // a bad value stops the run before any line
     Set<String> answered = answeredIds(output);
     String fileKey = fileKey(input);
     long totalLines;
@@ -140,8 +141,7 @@ final class BatchCommand implements Callable<Integer> {
         }
         JobRequest request;
         try {
-          request = job(fileKey, customId, p.endpoint, p.body, prio, providerBatch,
-              ttl == null ? null : Durations.parse(ttl));
+          request = job(fileKey, customId, p.endpoint, p.body, prio, providerBatch, lineTtl);
         } catch (RuntimeException e) {
           writer.write(errorLine(outputId, "invalid_request", e.getMessage()), false);
           continue;

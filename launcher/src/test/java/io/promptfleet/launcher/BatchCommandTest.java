@@ -166,6 +166,7 @@ class BatchCommandTest {
 
     assertThat(job.get("batch").asText()).isEqualTo("allow");
     assertThat(job.get("ttl_ms").asLong()).isEqualTo(26 * 3_600_000L);
+    assertThat(Durations.parse("26h")).as("--ttl 26h").isEqualTo(java.time.Duration.ofHours(26));
     assertThat(((JobParser.Accepted) new JobParser(1 << 20).parse(Json.bytes(job))).job().batchAllowed()).isTrue();
     assertThat(BatchCommand.job("abc", "req-1", Endpoint.CHAT_COMPLETIONS, body, Priority.LOW)
         .toJson("llm.replies", null).has("batch")).as("live unless asked").isFalse();

@@ -72,6 +72,7 @@ class BatchDiversionIT {
         route.formatted("guarded", "kguard", 6_000, 200, 1_000),
         route.formatted("resumed", "kres", 10_000, 300, 1_000)));
     // expiring: the provider's window ends long before its work (nothing answered); guarded: never done in time
+    fleet.sim.batches().forKey(fleet.auth("kbulk"), BatchBehaviour.phasesOf(50));
     fleet.sim.batches().forKey(fleet.auth("kexp"), BatchBehaviour.defaults().withInProgressMs(60_000)
         .withWindowMs(400));
     fleet.sim.batches().forKey(fleet.auth("kguard"), BatchBehaviour.defaults().withInProgressMs(600_000));
