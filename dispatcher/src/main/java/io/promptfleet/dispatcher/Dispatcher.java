@@ -168,6 +168,7 @@ public final class Dispatcher implements AutoCloseable {
       shareGroupPrepared = DispatcherKafka.prepareWorkersShareGroup(config, clientId);
       topicCatalog = DispatcherKafka.topicCatalog(config, clientId);
       standBy();
+      DispatcherKafka.ensureBatchTopic(config, clientId);
       jobs.subscribe(core.subscription(), new Rebalance());
       LOG.info("dispatcher {} started: group {}, reading {}", instanceId, config.dispatcher().groupId(),
           core.subscription());
@@ -195,6 +196,7 @@ public final class Dispatcher implements AutoCloseable {
       DispatcherKafka.closeQuietly(producer);
       DispatcherKafka.closeQuietly(topicCatalog);
       DispatcherKafka.closeQuietly(standby);
+      core.close();
       SingleActiveAssignor.forget(clientId);
       stopped.countDown();
     }
@@ -280,6 +282,7 @@ public final class Dispatcher implements AutoCloseable {
     DispatcherKafka.StateRead followed = standby == null ? null : standby.catchUp();
     DispatcherKafka.closeQuietly(standby);
     standby = null;
+    long batches;
     try (KafkaConsumer<String, byte[]> c = DispatcherKafka.rebuildConsumer(config, clientId)) {
       state = followed != null ? followed : stateTopic ? DispatcherKafka.readSnapshot(c, config, nowMs)
           : new DispatcherKafka.StateRead(null, 0);
@@ -290,6 +293,7 @@ public final class Dispatcher implements AutoCloseable {
       t2 = System.nanoTime();
       assignments = DispatcherKafka.streamAssignments(c, config, rebuild.assignmentsFromMs(snapshot, nowMs),
           rebuild::assignment);
+      batches = DispatcherKafka.streamBatches(c, core.batchTopic(), core::restoreBatch);
       if (rebuild.snapshotStale()) {
         LOG.warn("dispatcher {}: assignments of a dispatcher that wrote no state snapshot follow the newest "
             + "snapshot (an older version was active since); rebuilding from the whole lookback instead", instanceId);
@@ -301,6 +305,11 @@ public final class Dispatcher implements AutoCloseable {
     long feedbackRead = DispatcherKafka.streamFeedback(feedback, config.topics(), from,
         snapshot == null ? Map.of() : snapshot.head().feedback(), rebuild::feedback);
     Takeover.Rebuilt rebuilt = rebuild.finish();
+    int openBatches = core.batchesRestored(clock.millis());
+    if (openBatches > 0) {
+      LOG.info("dispatcher {} owns {} open provider batches ({} records of {} read)", instanceId, openBatches,
+          batches, core.batchTopic());
+    }
     long t3 = System.nanoTime();
     LOG.info("dispatcher {} took over: {} leases in flight; clients and share group {} ms, state topic {} ms "
             + "({} records{}, {} job-id records, {}), tail {} ms ({} assignments, {} feedback records)", instanceId,
@@ -309,7 +318,8 @@ public final class Dispatcher implements AutoCloseable {
             : "snapshot of " + snapshot.leases().size() + " leases", (t3 - t2) / 1_000_000, assignments,
         feedbackRead);
     lastTakeover = new TakeoverTimes((t1 - t0) / 1_000_000, (t2 - t1) / 1_000_000, (t3 - t2) / 1_000_000,
-        rebuilt.inFlight(), snapshot != null, followed != null && snapshot != null, state.records() + ids + assignments + feedbackRead);
+        rebuilt.inFlight(), snapshot != null, followed != null && snapshot != null,
+        state.records() + ids + assignments + feedbackRead + batches);
     active = true;
   }
 

@@ -2,6 +2,7 @@ package io.promptfleet.dispatcher;
 
 import io.micrometer.core.instrument.MeterRegistry;
 import io.promptfleet.common.config.FleetConfig;
+import io.promptfleet.dispatcher.batch.Batcher;
 import io.promptfleet.dispatcher.capacity.KeyPool;
 import io.promptfleet.dispatcher.capacity.TokenEstimator;
 import io.promptfleet.dispatcher.feedback.FeedbackRouter;
@@ -86,6 +87,7 @@ final class DispatcherCore {
   private final DispatcherMetrics metrics;
   private final ToIntFunction<Lane> buffered;
   private final BudgetWaits waits;
+  private final Batcher batcher;
   private long lastSweepMs;
 
   /**
@@ -124,12 +126,15 @@ final class DispatcherCore {
     this.spill = new Spill(new SpillTopics(config.topics(), config.models().keySet()),
         d.maxBufferedJobs() / 4, d.maxBufferedJobs());
     admission.spill(spill, tp -> consumer == null ? -1 : consumer.position(tp));
+    this.batcher = new Batcher(config, metrics);
+    admission.batching(batcher);
     for (String group : spill.topics().groups()) {
       metrics.gauge(DispatcherMetrics.Spec.SPILL_BACKLOG, () -> spillBacklog.getOrDefault(group, 0L), group);
     }
     this.writer = new TransactionWriter(config.topics(), outbox, queues, planner, ledger, offsets, metrics, budgets,
         waits);
     this.status = new StatusPublisher(config, instanceId, queues, keys, breakers, fallbacks, board, metrics);
+    status.batches(batcher::status);
     metrics.gauges(config.keys().keySet(), status::current);
   }
 
@@ -174,7 +179,26 @@ final class DispatcherCore {
 
   /** True when jobs wait or answers are due: the loop owner polls briefly. */
   boolean hasWork() {
-    return queues.size() > 0 || !outbox.isEmpty();
+    return queues.size() > 0 || !outbox.isEmpty() || batcher.hasWork();
+  }
+
+  /** The batcher's topic, read back to its end at a takeover ({@link #restoreBatch}, then {@link #batchesRestored}). */
+  String batchTopic() {
+    return batcher.topic();
+  }
+
+  void restoreBatch(Inbound r) {
+    batcher.restore(r);
+  }
+
+  /** The batch topic was read to its end: returns the batches this dispatcher now owns. */
+  int batchesRestored(long nowMs) {
+    return batcher.restored(nowMs);
+  }
+
+  /** Stops the batcher's provider calls. */
+  void close() {
+    batcher.close();
   }
 
   // ------------------------------------------------------------------ terms
@@ -239,6 +263,7 @@ final class DispatcherCore {
     waits.clear();
     ids.clear();
     state.clear();
+    batcher.standBy();
     admission.replyTopics(null);
     writer.replyTopics(null);
   }
@@ -249,6 +274,7 @@ final class DispatcherCore {
     outbox.removeIf(o -> o.tp() != null && partitions.contains(o.tp()));
     partitions.forEach(offsets::forget);
     admission.revoked(partitions);
+    batcher.revoked(partitions);
     waits.revoked(partitions);
     backPressure.lanesForgotten();
     spill.unpaused();
@@ -289,6 +315,7 @@ final class DispatcherCore {
       admission.resolveParked(nowMs);
       backPressure.parked(admission.parked(), partitions);
     }
+    batcher.settle(nowMs, cancelled::contains, cancelled.sweepDue());
     if (cancelled.sweepDue() || nowMs - lastSweepMs >= SWEEP_EVERY_MS) {
       lastSweepMs = nowMs;
       cancelled.swept();
@@ -306,6 +333,7 @@ final class DispatcherCore {
   /** Writes the round's records: see {@link TransactionWriter#write}. */
   void write(RecordSink sink, long nowMs) {
     writer.write(sink, nowMs);
+    batcher.write(sink, offsets::done);
   }
 
   /**
@@ -314,7 +342,7 @@ final class DispatcherCore {
    * @param feedbackPositions the feedback consumer's positions (read only when a snapshot is due)
    */
   void write(RecordSink sink, long nowMs, java.util.function.Supplier<Map<String, Long>> feedbackPositions) {
-    writer.write(sink, nowMs);
+    write(sink, nowMs);
     if (state.enabled()) {
       state.write(sink, nowMs, feedbackPositions);
     }
@@ -327,6 +355,7 @@ final class DispatcherCore {
   void committed(Map<TopicPartition, OffsetAndMetadata> commit) {
     writer.committed(commit);
     state.committed();
+    batcher.committed();
   }
 
   /**
@@ -336,6 +365,7 @@ final class DispatcherCore {
   void aborted(long nowMs) {
     writer.aborted(nowMs);
     state.aborted();
+    batcher.aborted();
     queues.removeIf(p -> true);
     outbox.clear();
     offsets.clear();

@@ -231,6 +231,22 @@ final class DispatcherKafka {
     }
   }
 
+  /**
+   * Creates the batcher's topic when it does not exist: one partition (read back whole at each takeover, in
+   * order), compacted (a batch's and each member's latest record, until its tombstone), the fleet's replication.
+   */
+  static void ensureBatchTopic(FleetConfig config, String clientId) {
+    try (Admin admin = Admin.create(KafkaClients.admin(config.kafka(), clientId + "-batches"))) {
+      TopicAdmin.createTopics(admin, List.of(config.topics().batches()), 1, config.topics(), Map.of(
+          "cleanup.policy", "compact", "segment.ms", "600000", "min.compaction.lag.ms", "0"));
+    }
+  }
+
+  /** Hands {@code to} every record of the batch topic from its start; returns how many. */
+  static long streamBatches(KafkaConsumer<String, byte[]> c, String topic, Consumer<Inbound> to) {
+    return readToEnd(c, from(c, partitions(c, topic), 0), to);
+  }
+
   /** What a takeover read of the state topic: the newest snapshot (null: none) and the records it read. */
   record StateRead(StateSnapshot snapshot, long records) {}
 

@@ -89,31 +89,40 @@ final class StandbyWarmup {
     if (models.isEmpty()) {
       models.add("warmup-model");
     }
-    String topic = config.topics().jobsNormal();
     long records = 0;
     long now = System.currentTimeMillis();
     for (int round = 0; round < rounds && !stopped; round++) {
       DispatcherCore core = new DispatcherCore(config, new SimpleMeterRegistry(), Clock.systemUTC(),
           () -> ThreadLocalRandom.current().nextDouble(), instanceId + "-warmup", "pf-warmup");
-      core.begin("warmup" + round + "-", new AllTopicsExist(), null, now).finish();
-      for (int i = 0; i < jobs; i++) {
-        if (stopped) {
-          return records; // a takeover: the CPU is the real core's now
-        }
-        String id = "warmup-" + round + "-" + i;
-        String job = "{\"job_id\":\"" + id + "\",\"model\":\"" + models.get(i % models.size())
-            + "\",\"max_tokens\":64,\"messages\":[{\"role\":\"system\",\"content\":\"You answer briefly.\"},"
-            + "{\"role\":\"user\",\"content\":\"Summarise request " + i + " of round " + round
-            + " in one sentence, please.\"}]}";
-        core.job(new Inbound(topic, i % 4, i, now, id, job.getBytes(StandardCharsets.UTF_8)), now);
+      try {
+        records += round(core, round, jobs, models, now);
+      } finally {
+        core.close(); // its batcher's thread
       }
-      core.settle(now, NO_PARTITIONS);
-      Counting sink = new Counting();
-      core.write(sink, now, Map::of);
-      core.committed(core.offsetsToCommit());
-      records += sink.records;
     }
     return records;
+  }
+
+  /** One scratch core's round: its jobs, settle, the transaction's records counted and dropped. */
+  private long round(DispatcherCore core, int round, int jobs, List<String> models, long now) {
+    String topic = config.topics().jobsNormal();
+    core.begin("warmup" + round + "-", new AllTopicsExist(), null, now).finish();
+    for (int i = 0; i < jobs; i++) {
+      if (stopped) {
+        return 0; // a takeover: the CPU is the real core's now
+      }
+      String id = "warmup-" + round + "-" + i;
+      String job = "{\"job_id\":\"" + id + "\",\"model\":\"" + models.get(i % models.size())
+          + "\",\"max_tokens\":64,\"messages\":[{\"role\":\"system\",\"content\":\"You answer briefly.\"},"
+          + "{\"role\":\"user\",\"content\":\"Summarise request " + i + " of round " + round
+          + " in one sentence, please.\"}]}";
+      core.job(new Inbound(topic, i % 4, i, now, id, job.getBytes(StandardCharsets.UTF_8)), now);
+    }
+    core.settle(now, NO_PARTITIONS);
+    Counting sink = new Counting();
+    core.write(sink, now, Map::of);
+    core.committed(core.offsetsToCommit());
+    return sink.records;
   }
 
   /** A consumer that pauses nothing and stands nowhere. */

@@ -74,6 +74,15 @@ final class BatchCommand implements Callable<Integer> {
   @Option(names = "--timeout", defaultValue = "30m", description = "give up on the batch after (default 30m)")
   String timeout;
 
+  @Option(names = "--provider-batch", description = "mark every line \"batch\": \"allow\": the fleet may send it "
+      + "through the provider's batch API (about half the price, answers within the provider's window) when the "
+      + "model's route has a batch block and the line's deadline (--ttl) leaves the route's min_slack_ms")
+  boolean providerBatch;
+
+  @Option(names = "--ttl", description = "each line's deadline, from when Kafka accepts it (e.g. 26h; default: the "
+      + "dispatcher's default_job_ttl_ms)")
+  String ttl;
+
   @Override
   public Integer call() throws Exception {
     Main.quietKafkaClientLogs();
@@ -84,6 +93,7 @@ final class BatchCommand implements Callable<Integer> {
       throw new IllegalArgumentException("cannot read " + input);
     }
     Priority prio = Priority.valueOf(priority.toUpperCase(Locale.ROOT));
+    Duration lineTtl = ttl == null ? null : Durations.parse(ttl); // a bad value stops the run before any line
     Set<String> answered = answeredIds(output);
     String fileKey = fileKey(input);
     long totalLines;
@@ -131,7 +141,7 @@ final class BatchCommand implements Callable<Integer> {
         }
         JobRequest request;
         try {
-          request = job(fileKey, customId, p.endpoint, p.body, prio);
+          request = job(fileKey, customId, p.endpoint, p.body, prio, providerBatch, lineTtl);
         } catch (RuntimeException e) {
           writer.write(errorLine(outputId, "invalid_request", e.getMessage()), false);
           continue;
@@ -242,6 +252,16 @@ final class BatchCommand implements Callable<Integer> {
    * ...) as given.
    */
   static JobRequest job(String fileKey, String customId, Endpoint endpoint, ObjectNode body, Priority prio) {
+    return job(fileKey, customId, endpoint, body, prio, false, null);
+  }
+
+  /**
+   * As {@link #job(String, String, Endpoint, ObjectNode, Priority)}; with {@code providerBatch} the job carries
+   * {@code "batch": "allow"}, and with {@code ttl} its
+   * {@code ttl_ms}.
+   */
+  static JobRequest job(String fileKey, String customId, Endpoint endpoint, ObjectNode body, Priority prio,
+      boolean providerBatch, Duration ttl) {
     boolean embeddings = endpoint == Endpoint.EMBEDDINGS;
     String own = embeddings ? "input" : "messages";
     JobRequest.Builder job = (embeddings ? JobRequest.embeddings(body.get("input"))
@@ -251,6 +271,12 @@ final class BatchCommand implements Callable<Integer> {
         job.param(e.getKey(), e.getValue());
       }
     });
+    if (providerBatch) {
+      job.param("batch", "allow");
+    }
+    if (ttl != null) {
+      job.ttl(ttl);
+    }
     return job.build();
   }
 

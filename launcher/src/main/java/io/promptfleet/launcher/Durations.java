@@ -2,7 +2,7 @@ package io.promptfleet.launcher;
 
 import java.time.Duration;
 
-/** Parses human durations: 500ms, 30s, 2m. */
+/** Parses human durations: 500ms, 30s, 2m, 26h. */
 final class Durations {
   private Durations() {}
 
@@ -18,9 +18,12 @@ final class Durations {
       if (t.endsWith("m")) {
         return Duration.ofMinutes(Long.parseLong(t.substring(0, t.length() - 1)));
       }
+      if (t.endsWith("h")) {
+        return Duration.ofHours(Long.parseLong(t.substring(0, t.length() - 1)));
+      }
       return Duration.ofSeconds(Long.parseLong(t));
     } catch (NumberFormatException e) {
-      throw new IllegalArgumentException("not a duration: " + s + " (use e.g. 500ms, 30s, 2m)");
+      throw new IllegalArgumentException("not a duration: " + s + " (use e.g. 500ms, 30s, 2m, 26h)");
     }
   }
 }

@@ -157,6 +157,22 @@ class BatchCommandTest {
   }
 
   @Test
+  void shouldMarkEveryLineBatchAllowedWithItsDeadlineWhenAskedForProviderBatching() {
+    ObjectNode body = (ObjectNode) json("""
+        {"model":"gpt-4o-mini","messages":[{"role":"user","content":"hi"}],"max_tokens":10}""");
+
+    JsonNode job = BatchCommand.job("abc", "req-1", Endpoint.CHAT_COMPLETIONS, body, Priority.LOW, true,
+        java.time.Duration.ofHours(26)).toJson("llm.replies", null);
+
+    assertThat(job.get("batch").asText()).isEqualTo("allow");
+    assertThat(job.get("ttl_ms").asLong()).isEqualTo(26 * 3_600_000L);
+    assertThat(Durations.parse("26h")).as("--ttl 26h").isEqualTo(java.time.Duration.ofHours(26));
+    assertThat(((JobParser.Accepted) new JobParser(1 << 20).parse(Json.bytes(job))).job().batchAllowed()).isTrue();
+    assertThat(BatchCommand.job("abc", "req-1", Endpoint.CHAT_COMPLETIONS, body, Priority.LOW)
+        .toJson("llm.replies", null).has("batch")).as("live unless asked").isFalse();
+  }
+
+  @Test
   void shouldTurnAnEmbeddingsLineIntoAnEmbeddingsJobWithEveryBodyField() {
     ObjectNode body = (ObjectNode) json("""
         {"model":"text-embedding-3-small","input":["a","b"],"dimensions":256,"encoding_format":"base64",

@@ -33,11 +33,13 @@ package io.promptfleet.common.config;
  * @param priority         lane weights and aging
  * @param retry            backoff and attempts
  * @param breaker          per-route circuit breaker
+ * @param batch            the batcher's polling and deadline guard ({@link BatcherSettings})
  */
 public record DispatcherSettings(String groupId, Integer maxBufferedJobs, Integer maxRecordBytes, Long leaseGraceMs,
     Long defaultJobTtlMs, Integer httpPort, Long rateWindowMs, Long cooldownDefaultMs, Long cooldownCapMs,
     Long keyDisabledMs, Long rebuildLookbackMs, Integer sessionTimeoutMs, Integer maxCancelledIds,
-    Long dedupeWindowMs, Long stateSnapshotMs, Integer standbyWarmupJobs, PrioritySettings priority, RetrySettings retry, BreakerSettings breaker) {
+    Long dedupeWindowMs, Long stateSnapshotMs, Integer standbyWarmupJobs, PrioritySettings priority,
+    RetrySettings retry, BreakerSettings breaker, BatcherSettings batch) {
   public DispatcherSettings {
     groupId = groupId == null ? "promptfleet-dispatcher" : groupId;
     maxBufferedJobs = maxBufferedJobs == null ? 2_000 : maxBufferedJobs;
@@ -58,6 +60,7 @@ public record DispatcherSettings(String groupId, Integer maxBufferedJobs, Intege
     priority = priority == null ? PrioritySettings.defaults() : priority;
     retry = retry == null ? RetrySettings.defaults() : retry;
     breaker = breaker == null ? BreakerSettings.defaults() : breaker;
+    batch = batch == null ? BatcherSettings.defaults() : batch;
     ConfigException.require(maxBufferedJobs > 0, "dispatcher.max_buffered_jobs must be > 0");
     ConfigException.require(maxRecordBytes > 0, "dispatcher.max_record_bytes must be > 0");
     ConfigException.require(leaseGraceMs >= 0, "dispatcher.lease_grace_ms must be >= 0");
@@ -79,12 +82,12 @@ public record DispatcherSettings(String groupId, Integer maxBufferedJobs, Intege
 
   public static DispatcherSettings defaults() {
     return new DispatcherSettings(null, null, null, null, null, null, null, null, null, null, null, null, null, null,
-        null, null, null, null, null);
+        null, null, null, null, null, null);
   }
 
   public DispatcherSettings withHttpPort(int port) {
     return new DispatcherSettings(groupId, maxBufferedJobs, maxRecordBytes, leaseGraceMs, defaultJobTtlMs, port,
         rateWindowMs, cooldownDefaultMs, cooldownCapMs, keyDisabledMs, rebuildLookbackMs, sessionTimeoutMs,
-        maxCancelledIds, dedupeWindowMs, stateSnapshotMs, standbyWarmupJobs, priority, retry, breaker);
+        maxCancelledIds, dedupeWindowMs, stateSnapshotMs, standbyWarmupJobs, priority, retry, breaker, batch);
   }
 }

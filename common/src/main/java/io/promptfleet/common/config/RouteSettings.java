@@ -44,8 +44,7 @@ import java.util.List;
  * @param priceCacheWritePerMtok USD per million prompt tokens written to the provider's prompt cache (Anthropic's
  *                            {@code cache_creation_input_tokens}; optional: without it they cost the input price)
  * @param batch               the provider batch API jobs allowing it may go through, with its price and limits
- *                            (optional: none; see {@link RouteBatchSettings}; accepted and validated, acted on once
- *                            the batcher exists)
+ *                            (optional: none; see {@link RouteBatchSettings})
  */
 public record RouteSettings(String provider, String model, List<String> keys, Integer maxTokensCap,
     Integer defaultMaxTokens, Double priceInputPerMtok, Double priceOutputPerMtok, Integer maxPromptTokens,

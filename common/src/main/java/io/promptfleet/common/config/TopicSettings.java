@@ -24,6 +24,8 @@ import java.util.List;
  * @param dispatcherState   the active dispatcher's state for a takeover: snapshots (partition 0) and the job ids
  *                          it admitted (partition 1), written in its transactions, read by its successor only
  *                          (default llm.dispatcher.state; created by the dispatcher with two partitions)
+ * @param batches           the batcher's durable state: open provider batches and their member jobs, compacted,
+ *                          keyed by batch and by member (default llm.batches)
  * @param partitions        partitions of topics created on start (default 6), except the assignments topic
  * @param assignmentPartitions partitions of the assignments topic and its dead-letter topic (default: derived from
  *                          the keys, see {@code TopicAdmin.assignmentPartitions}); an existing topic with fewer is
@@ -52,6 +54,7 @@ public record TopicSettings(
     String defaultReplyTo,
     List<String> replyToAllow,
     String dispatcherState,
+    String batches,
     Integer partitions,
     Integer assignmentPartitions,
     Short replicationFactor,
@@ -70,6 +73,7 @@ public record TopicSettings(
     cancels = or(cancels, prefix + ".cancels");
     defaultReplyTo = or(defaultReplyTo, prefix + ".replies");
     dispatcherState = or(dispatcherState, prefix + ".dispatcher.state");
+    batches = or(batches, prefix + ".batches");
     replyToAllow = replyToAllow == null ? List.of(prefix + ".replies*") : List.copyOf(replyToAllow);
     partitions = partitions == null ? 6 : partitions;
     replicationFactor = replicationFactor == null ? 1 : replicationFactor;
@@ -89,7 +93,7 @@ public record TopicSettings(
 
   public static TopicSettings defaults() {
     return new TopicSettings(null, null, null, null, null, null, null, null, null, null, null, null, null, null, null,
-        null, null);
+        null, null, null);
   }
 
   public String jobs(Priority p) {

@@ -63,6 +63,7 @@ public final class Admission {
   private ReplyTopics replyTopics;
   private Spill spill;
   private Spill.Positions positions = tp -> -1;
+  private BatchDiversion batches = (job, nowMs) -> false;
 
   /** A job record waiting for a topic listing that started after it was read. */
   private record Parked(Inbound r, TopicPartition tp, Lane lane, Decision d, String replyTo, long ticket,
@@ -97,6 +98,11 @@ public final class Admission {
   public void spill(Spill spill, Spill.Positions positions) {
     this.spill = spill;
     this.positions = positions;
+  }
+
+  /** Fresh jobs that may wait for a provider batch are offered here first (default: none is taken). */
+  public void batching(BatchDiversion batches) {
+    this.batches = batches;
   }
 
   /** The listing of existing topics for this term as the active dispatcher; null while standing by. */
@@ -259,8 +265,12 @@ public final class Admission {
       outbox.answer(tp, r.offset(), r, job, JobStatus.REJECTED, code, problem, prior);
       return;
     }
-    queues.add(group, lane, new Pending(tp, r.offset(), lane, group, dispatch, priority, readyAt, prompt, lastError,
-        lastKey));
+    Pending pending = new Pending(tp, r.offset(), lane, group, dispatch, priority, readyAt, prompt, lastError,
+        lastKey);
+    if (lane != Lane.RETRY && batches.divert(pending, nowMs)) {
+      return; // waits for a provider batch; a retry (a job back from a batch included) always runs live
+    }
+    queues.add(group, lane, pending);
   }
 
   /** Expired and cancelled jobs leave the ready queues with one result each. */

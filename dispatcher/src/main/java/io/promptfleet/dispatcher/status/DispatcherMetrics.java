@@ -92,6 +92,26 @@ public final class DispatcherMetrics extends MeterCatalogue<DispatcherMetrics.Sp
     TENANT_BUDGET_EXCEEDED("promptfleet.tenant.budget.exceeded", Meter.Type.COUNTER, null,
         "jobs that did not fit what was left of their tenant's daily budget, by outcome (rejected; queued: held back"
             + " until the next UTC day, counted each time a waiting job is looked at again)", "tenant", "outcome"),
+    BATCH_JOBS("promptfleet.dispatcher.batch.jobs", Meter.Type.COUNTER, null,
+        "jobs allowing provider batching, by what became of them at intake: batched; live_deadline (their deadline "
+            + "left less than the route's min_slack_ms), live_enqueued_tokens (the route's max_enqueued_tokens was "
+            + "full), live_too_large (one request larger than max_file_bytes)", "outcome"),
+    BATCH_JOBS_WAITING("promptfleet.dispatcher.batch.jobs.waiting", Meter.Type.GAUGE, null,
+        "jobs in provider batches not answered yet"),
+    BATCHES("promptfleet.dispatcher.batches", Meter.Type.GAUGE, null,
+        "provider batches open, by state (collecting: not created at the provider yet; submitted)", "state"),
+    BATCH_TOKENS_ENQUEUED("promptfleet.dispatcher.batch.tokens.enqueued", Meter.Type.GAUGE, null,
+        "estimated prompt and completion tokens of the jobs in open batches (what max_enqueued_tokens bounds)"),
+    BATCHES_SUBMITTED("promptfleet.dispatcher.batches.submitted", Meter.Type.COUNTER, null,
+        "provider batches created (or found again after a takeover)", "model"),
+    BATCHES_CUT_OFF("promptfleet.dispatcher.batches.cut.off", Meter.Type.COUNTER, null,
+        "provider batches cancelled because they had not ended deadline_margin_ms before a job's deadline (their "
+            + "jobs ran live)", "model"),
+    BATCH_ANSWERS("promptfleet.dispatcher.batch.answers", Meter.Type.COUNTER, null,
+        "jobs leaving provider batches, by outcome: succeeded and failed (answered from the batch), cancelled, live "
+            + "(not answered by the batch: run live)", "outcome"),
+    BATCH_SAVINGS("promptfleet.dispatcher.batch.savings", Meter.Type.COUNTER, "usd",
+        "live price minus batch price of the tokens batches served"),
     /**
      * A family, not one meter: {@code kafka.<group>.<name>} from the Kafka clients' own metrics, described by Kafka;
      * besides these tags, per-node meters add {@code node.id}, per-topic and per-partition ones {@code topic} and
@@ -155,6 +175,29 @@ public final class DispatcherMetrics extends MeterCatalogue<DispatcherMetrics.Sp
   /** A route breaker changed state; {@code from} and {@code to} are lowercase state names. */
   public void breakerTransition(String route, String trigger, String from, String to) {
     counter(Spec.ROUTE_BREAKER_TRANSITIONS, route, trigger, from, to).increment();
+  }
+
+  /** A job allowing batching, at intake: {@code outcome} is batched or why it runs live. */
+  public void batchJobs(String outcome) {
+    counter(Spec.BATCH_JOBS, outcome).increment();
+  }
+
+  /** A provider batch of {@code model} was created (or found again). */
+  public void batchSubmitted(String model) {
+    counter(Spec.BATCHES_SUBMITTED, model).increment();
+  }
+
+  /** A provider batch of {@code model} was cancelled by the deadline guard. */
+  public void batchCutOff(String model) {
+    counter(Spec.BATCHES_CUT_OFF, model).increment();
+  }
+
+  /** A job left its batch with {@code outcome}; {@code savingsUsd} is what its answer cost less than live. */
+  public void batchAnswered(String outcome, double savingsUsd) {
+    counter(Spec.BATCH_ANSWERS, outcome).increment();
+    if (savingsUsd > 0) {
+      counter(Spec.BATCH_SAVINGS).increment(savingsUsd);
+    }
   }
 
   /** The state gauge of a route's breakers: {@code state} returns 0 closed, 1 half-open, 2 open. */

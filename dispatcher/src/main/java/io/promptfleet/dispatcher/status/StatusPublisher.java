@@ -36,6 +36,7 @@ public final class StatusPublisher {
   private final DispatcherMetrics metrics;
   private volatile StatusSnapshot current;
   private long lastMs;
+  private java.util.function.Supplier<StatusSnapshot.Batches> batches = () -> StatusSnapshot.Batches.NONE;
 
   public StatusPublisher(FleetConfig config, String instanceId, ReadyQueues<?> queues, KeyPool keys,
       RouteStates breakers, StatusBoard board, DispatcherMetrics metrics) {
@@ -59,6 +60,11 @@ public final class StatusPublisher {
   /** The latest snapshot; any thread. */
   public StatusSnapshot current() {
     return current;
+  }
+
+  /** Where the provider batches' line of the snapshot comes from (default: none). */
+  public void batches(java.util.function.Supplier<StatusSnapshot.Batches> batches) {
+    this.batches = batches;
   }
 
   /** Publishes a new snapshot when the last one is 500 ms old; dispatcher thread only. */
@@ -89,6 +95,7 @@ public final class StatusPublisher {
     }
     current = new StatusSnapshot(Instant.ofEpochMilli(nowMs), new StatusSnapshot.DispatcherInfo(instanceId, active),
         q, ks, rs, board.workers(nowMs), board.connections(), new StatusSnapshot.Totals(
-        (long) metrics.dispatched.count(), board.tokens(), board.tokensPerSecond(nowMs), board.cost()));
+        (long) metrics.dispatched.count(), board.tokens(), board.tokensPerSecond(nowMs), board.cost()),
+        batches.get());
   }
 }

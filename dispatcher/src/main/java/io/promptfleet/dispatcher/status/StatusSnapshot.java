@@ -17,7 +17,28 @@ import java.util.Map;
  * @param totals     assignments, tokens, tokens/s and cost since this dispatcher started
  */
 public record StatusSnapshot(Instant at, DispatcherInfo dispatcher, Map<String, Integer> queues, List<KeyStatus> keys,
-    List<RouteStatus> routes, List<WorkerStatus> workers, List<ProviderConnectionStatus> connections, Totals totals) {
+    List<RouteStatus> routes, List<WorkerStatus> workers, List<ProviderConnectionStatus> connections, Totals totals,
+    Batches batches) {
+
+  /** A snapshot without provider batches (the form before the batcher). */
+  public StatusSnapshot(Instant at, DispatcherInfo dispatcher, Map<String, Integer> queues, List<KeyStatus> keys,
+      List<RouteStatus> routes, List<WorkerStatus> workers, List<ProviderConnectionStatus> connections,
+      Totals totals) {
+    this(at, dispatcher, queues, keys, routes, workers, connections, totals, Batches.NONE);
+  }
+
+  /**
+   * Provider batches ({@code batch.Batcher}).
+   *
+   * @param waiting        jobs in batches not answered yet
+   * @param collecting     batches collecting (not created at the provider yet)
+   * @param submitted      batches created at the provider and polled
+   * @param tokensEnqueued estimated tokens of the jobs in open batches
+   * @param savingsUsd     live price minus batch price of the tokens batches served, since this dispatcher started
+   */
+  public record Batches(long waiting, long collecting, long submitted, long tokensEnqueued, double savingsUsd) {
+    public static final Batches NONE = new Batches(0, 0, 0, 0, 0);
+  }
 
   /** This dispatcher. */
   public record DispatcherInfo(String instance, boolean active) {}
@@ -75,6 +96,6 @@ public record StatusSnapshot(Instant at, DispatcherInfo dispatcher, Map<String, 
 
   public static StatusSnapshot starting(String instance) {
     return new StatusSnapshot(Instant.now(), new DispatcherInfo(instance, false), Map.of(), List.of(), List.of(),
-        List.of(), List.of(), new Totals(0, 0, 0, 0));
+        List.of(), List.of(), new Totals(0, 0, 0, 0), Batches.NONE);
   }
 }

@@ -3,6 +3,7 @@ package io.promptfleet.worker.upstream;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.promptfleet.common.config.ProviderSettings;
 import io.promptfleet.common.job.Assignment;
+import io.promptfleet.common.upstream.OpenAiBodies;
 import io.vertx.core.http.RequestOptions;
 import java.io.IOException;
 import java.net.URLEncoder;
@@ -46,7 +47,7 @@ final class AzureOpenAi implements UpstreamProtocol {
   /** OpenAI's embeddings body, with the route's model as the chat body has it (a deployment URL ignores it). */
   @Override
   public ObjectNode embeddingsBody(Assignment assignment) {
-    return OpenAiChat.embeddings(assignment, true);
+    return OpenAiBodies.embeddings(assignment, true);
   }
 
   /**

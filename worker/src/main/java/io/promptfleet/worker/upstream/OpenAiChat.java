@@ -1,11 +1,8 @@
 package io.promptfleet.worker.upstream;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.promptfleet.common.codec.Json;
 import io.promptfleet.common.job.Assignment;
-import io.promptfleet.common.job.Job;
-import io.promptfleet.common.job.Route;
+import io.promptfleet.common.upstream.OpenAiBodies;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.RequestOptions;
 import java.io.IOException;
@@ -42,38 +39,10 @@ final class OpenAiChat implements UpstreamProtocol {
     return o;
   }
 
-  /**
-   * The job's request as the provider gets it: the route's model, the messages and every field the job passed
-   * through, as given; a job that set no completion limit gets the route's default in the route's field. A
-   * streaming route adds {@code stream: true} and {@code stream_options.include_usage} (other stream options of the
-   * job kept); a non-streaming route sends neither, since a plain answer has no stream to describe.
-   */
+  /** {@link OpenAiBodies#chat}: streaming when the route streams. */
   @Override
   public ObjectNode body(Assignment assignment) {
-    Job job = assignment.job();
-    Route route = assignment.route();
-    ObjectNode b = Json.mapper().createObjectNode();
-    b.put("model", route.model());
-    b.set("messages", Json.mapper().valueToTree(job.messages()));
-    job.params().forEach(b::set);
-    if (!job.setsTokenLimit()) {
-      if (job.maxTokens() != null) {
-        b.put(Job.MAX_TOKENS, job.maxTokens()); // written by a dispatcher that predates params limits
-      } else if (route.defaultMaxTokens() != null) {
-        b.put(route.limitField(), route.defaultMaxTokens()); // the route's default, in the field its model takes
-      }
-    }
-    if (route.streams()) {
-      b.put("stream", true);
-      JsonNode given = b.get("stream_options");
-      ObjectNode options = given != null && given.isObject() ? ((ObjectNode) given).deepCopy()
-          : Json.mapper().createObjectNode();
-      options.put("include_usage", true);
-      b.set("stream_options", options);
-    } else {
-      b.remove("stream_options");
-    }
-    return b;
+    return OpenAiBodies.chat(assignment, assignment.route().streams());
   }
 
   /** {@code POST {base_url}/embeddings} with the Bearer key, accepting JSON. */
@@ -87,22 +56,7 @@ final class OpenAiChat implements UpstreamProtocol {
   /** The route's model, the job's input and every field the job passed through, as given. */
   @Override
   public ObjectNode embeddingsBody(Assignment assignment) {
-    return embeddings(assignment, true);
-  }
-
-  /**
-   * An embeddings request body as OpenAI defines it: the job's input and pass-through fields, with the route's
-   * model when {@code withModel} (Azure's deployment URL names the model instead).
-   */
-  static ObjectNode embeddings(Assignment assignment, boolean withModel) {
-    Job job = assignment.job();
-    ObjectNode b = Json.mapper().createObjectNode();
-    if (withModel) {
-      b.put("model", assignment.route().model());
-    }
-    b.set("input", job.input());
-    job.params().forEach(b::set);
-    return b;
+    return OpenAiBodies.embeddings(assignment, true);
   }
 
   @Override
