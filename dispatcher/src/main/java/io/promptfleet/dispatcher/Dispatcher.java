@@ -91,6 +91,8 @@ public final class Dispatcher implements AutoCloseable {
   private long revocations;
   /** Whether the dispatcher state topic exists (snapshots on): a takeover reads it, the active writes it. */
   private boolean stateTopic;
+  /** Whether the batcher's topic exists (some route batches): a takeover reads it whole. */
+  private boolean batchTopic;
   private volatile TakeoverTimes lastTakeover;
 
   public Dispatcher(FleetConfig config, MeterRegistry registry, Clock clock, String instanceId) {
@@ -149,7 +151,7 @@ public final class Dispatcher implements AutoCloseable {
       feedbackMetrics = core.metrics().kafkaClient(new KafkaClientMetrics(feedback));
       DispatcherKafka.ensureSpillTopics(config, clientId, core.spillTopics());
       stateTopic = DispatcherKafka.ensureStateTopic(config, clientId);
-      DispatcherKafka.ensureBatchTopic(config, clientId);
+      batchTopic = DispatcherKafka.ensureBatchTopic(config, clientId);
       jobs.subscribe(core.subscription(), new Rebalance());
       LOG.info("dispatcher {} started: group {}, reading {}", instanceId, config.dispatcher().groupId(),
           core.subscription());
@@ -256,7 +258,7 @@ public final class Dispatcher implements AutoCloseable {
       t2 = System.nanoTime();
       assignments = DispatcherKafka.streamAssignments(c, config, rebuild.assignmentsFromMs(snapshot, nowMs),
           rebuild::assignment);
-      batches = DispatcherKafka.streamBatches(c, core.batchTopic(), core::restoreBatch);
+      batches = batchTopic ? DispatcherKafka.streamBatches(c, core.batchTopic(), core::restoreBatch) : 0;
       if (rebuild.snapshotStale()) {
         LOG.warn("dispatcher {}: assignments of a dispatcher that wrote no state snapshot follow the newest "
             + "snapshot (an older version was active since); rebuilding from the whole lookback instead", instanceId);
