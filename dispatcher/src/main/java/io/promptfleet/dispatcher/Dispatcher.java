@@ -104,6 +104,8 @@ public final class Dispatcher implements AutoCloseable {
   private final StandbyWarmup warmup;
   /** When this instance began to stand by (its clock), or -1 while active. */
   private long standingBySinceMs = -1;
+  /** Whether the batcher's topic exists (some route batches): a takeover reads it whole. */
+  private boolean batchTopic;
   private volatile TakeoverTimes lastTakeover;
 
   public Dispatcher(FleetConfig config, MeterRegistry registry, Clock clock, String instanceId) {
@@ -168,7 +170,7 @@ public final class Dispatcher implements AutoCloseable {
       shareGroupPrepared = DispatcherKafka.prepareWorkersShareGroup(config, clientId);
       topicCatalog = DispatcherKafka.topicCatalog(config, clientId);
       standBy();
-      DispatcherKafka.ensureBatchTopic(config, clientId);
+      batchTopic = DispatcherKafka.ensureBatchTopic(config, clientId);
       jobs.subscribe(core.subscription(), new Rebalance());
       LOG.info("dispatcher {} started: group {}, reading {}", instanceId, config.dispatcher().groupId(),
           core.subscription());
@@ -293,7 +295,7 @@ public final class Dispatcher implements AutoCloseable {
       t2 = System.nanoTime();
       assignments = DispatcherKafka.streamAssignments(c, config, rebuild.assignmentsFromMs(snapshot, nowMs),
           rebuild::assignment);
-      batches = DispatcherKafka.streamBatches(c, core.batchTopic(), core::restoreBatch);
+      batches = batchTopic ? DispatcherKafka.streamBatches(c, core.batchTopic(), core::restoreBatch) : 0;
       if (rebuild.snapshotStale()) {
         LOG.warn("dispatcher {}: assignments of a dispatcher that wrote no state snapshot follow the newest "
             + "snapshot (an older version was active since); rebuilding from the whole lookback instead", instanceId);

@@ -232,13 +232,26 @@ final class DispatcherKafka {
   }
 
   /**
-   * Creates the batcher's topic when it does not exist: one partition (read back whole at each takeover, in
-   * order), compacted (a batch's and each member's latest record, until its tombstone), the fleet's replication.
+   * Creates the batcher's topic when some route has a {@code batch} block and the topic does not exist: one
+   * partition (read back whole at each takeover, in order), compacted (a batch's and each member's latest record,
+   * until its tombstone), the fleet's replication. Without batching routes it is not created, but one left by an
+   * earlier configuration is still read (its jobs then run live). Returns whether there is one.
    */
-  static void ensureBatchTopic(FleetConfig config, String clientId) {
+  static boolean ensureBatchTopic(FleetConfig config, String clientId) {
+    boolean batching = config.models().values().stream().flatMap(m -> m.routes().stream())
+        .anyMatch(r -> r.batch() != null);
     try (Admin admin = Admin.create(KafkaClients.admin(config.kafka(), clientId + "-batches"))) {
+      if (!batching) {
+        return admin.listTopics().names().get(30, TimeUnit.SECONDS).contains(config.topics().batches());
+      }
       TopicAdmin.createTopics(admin, List.of(config.topics().batches()), 1, config.topics(), Map.of(
           "cleanup.policy", "compact", "segment.ms", "600000", "min.compaction.lag.ms", "0"));
+      return true;
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("interrupted while listing topics", e);
+    } catch (ExecutionException | java.util.concurrent.TimeoutException e) {
+      throw new IllegalStateException("cannot list topics to find " + config.topics().batches(), e);
     }
   }
 
