@@ -30,12 +30,28 @@ python_baseline() {
   echo "--- Python baseline (aiohttp, semaphore 100, parsing only; load average $(cut -d' ' -f1-3 /proc/loadavg))"
   N=200 SEM=100 DURATION=${PY_DURATION:-10} URL=$URL /usr/bin/python3 "$BASELINES/aiohttp_sse_bench.py"
 }
-# worker_run OPTS: one bench JVM on assignments of its own
+# worker_run OPTS [CLASSPATH]: one bench JVM on assignments of its own
 worker_run() {
   local prefix
   prefix=$(java -cp "$CP" 'io.promptfleet.bench.worker.WorkerCpuBench$Produce' 2>"$BENCH/target/produce.log" \
     | sed -n 's/^PREFIX //p')
-  PREFIX=$prefix java -Xmx1g $1 ${JAVA_OPTS:-} -cp "$CP" io.promptfleet.bench.worker.WorkerCpuBench
+  PREFIX=$prefix java -Xmx1g $1 ${JAVA_OPTS:-} -cp "${2:-$CP}" io.promptfleet.bench.worker.WorkerCpuBench
+}
+# jarred_classpath: $CP with each directory packed into a jar (a class-data-sharing archive takes jars only)
+jarred_classpath() {
+  local parts out=() i=0
+  IFS=: read -r -a parts <<< "$CP"
+  mkdir -p "$BENCH/target/cds-jars"
+  for p in "${parts[@]}"; do
+    if [ -d "$p" ]; then
+      i=$((i + 1))
+      jar cf "$BENCH/target/cds-jars/$i.jar" -C "$p" .
+      out+=("$BENCH/target/cds-jars/$i.jar")
+    else
+      out+=("$p")
+    fi
+  done
+  (IFS=:; echo "${out[*]}")
 }
 python_baseline
 IFS=';' read -r -a jvms <<< "${JVMS:-default:}"
@@ -43,12 +59,15 @@ for _ in $(seq 1 "${REPEAT:-2}"); do
   for jvm in "${jvms[@]}"; do
     name=${jvm%%:*}
     opts=${jvm#*:}
+    cp_run=$CP
     if [ "$name" = cds ]; then
       archive=$BENCH/target/bench-cds.jsa
+      cp_run=$(jarred_classpath)
       rm -f "$archive"
       echo "--- recording the bench's class-data-sharing archive ($archive)"
       VERTX=worker PROTOCOL=openai UPSTREAM=http://127.0.0.1:$MOCK_PORT/v1 WARMUP=2000 WARMUP_MAX=2000 ROUNDS=1 \
-        STREAMS=500 worker_run "-XX:ArchiveClassesAtExit=$archive $opts" > "$BENCH/target/cds-training.log" 2>&1
+        STREAMS=500 worker_run "-XX:ArchiveClassesAtExit=$archive $opts" "$cp_run" \
+        > "$BENCH/target/cds-training.log" 2>&1
       opts="-XX:SharedArchiveFile=$archive -Xlog:cds=off -Xlog:cds+dynamic=off $opts"
     fi
     for v in ${VARIANTS:-worker plain}; do
@@ -58,7 +77,7 @@ for _ in $(seq 1 "${REPEAT:-2}"); do
         echo "--- promptfleet worker, JVM=$name ($opts) VERTX=$v protocol=$protocol" \
           "coalesce_ms=${COALESCE_MS:-0} (-Xmx1g ${JAVA_OPTS:-}; load average $(cut -d' ' -f1-3 /proc/loadavg))"
         VERTX=$v PROTOCOL=$protocol COALESCE_MS=${COALESCE_MS:-0} UPSTREAM=http://127.0.0.1:$port/v1 \
-          worker_run "$opts"
+          worker_run "$opts" "$cp_run"
       done
     done
   done
