@@ -1,12 +1,17 @@
 #!/usr/bin/env bash
 # CPU per completed 50-chunk stream: the promptfleet worker (SSE parsing + Kafka publishing + share-group acks)
-# side by side with the Python asyncio/aiohttp baseline (parsing only), against the same node mock upstream.
-# Worker runs alternate between its own Vert.x setup (native transport, one event loop per core) and Vertx.vertx(),
-# and, within each, between the provider protocols: openai against the OpenAI mock, anthropic against
-# mock-anthropic.js (the same 49 text deltas as Anthropic Messages events).
+# side by side with the Python asyncio/aiohttp baseline (parsing only), against the same node mock upstream, and
+# the worker's warm-up: CPU and JIT per window of streams from its JVM's start, streams to steady state, the first
+# minute's CPU, the time to its first stream.
+# Worker runs go through, in this order and nested: REPEAT times, each JVM option set of JVMS, each Vert.x setup of
+# VARIANTS (worker: its own, native transport, one event loop per core; plain: Vertx.vertx()), each protocol of
+# PROTOCOLS (openai against the OpenAI mock, anthropic against mock-anthropic.js: the same 49 text deltas as
+# Anthropic Messages events). Each run's assignments are written by a JVM of their own before the worker starts.
 # Env: MOCK_PORT (18080), ANTHROPIC_MOCK_PORT (18081), PROTOCOLS ("openai anthropic"), PY_DURATION (10), REPEAT (2),
-#      VARIANTS ("worker plain"), COALESCE_MS (0),
-#      STREAMS/ROUNDS/WARMUP/SLOTS/LANES (see WorkerCpuBench), JAVA_OPTS (extra JVM flags for the worker).
+#      VARIANTS ("worker plain"), JVMS ("default:" — name:options pairs separated by ";", e.g.
+#      "default:;c1:-XX:TieredStopAtLevel=1"; the name "cds" first records a class-data-sharing archive of the bench
+#      in a short run of its own, then runs with it), COALESCE_MS (0),
+#      STREAMS/ROUNDS/WARMUP/WARMUP_MAX/WINDOW/SLOTS/LANES (see WorkerCpuBench), JAVA_OPTS (extra JVM flags for all).
 source "$(dirname "$0")/common.sh"
 MOCK_PORT=${MOCK_PORT:-18080}
 BASELINES=${BASELINES:-/work/shared/baselines}
@@ -22,18 +27,58 @@ python_baseline() {
     echo "the Python baseline needs aiohttp for Debian's python3: apt-get install -y python3-aiohttp" >&2
     exit 2
   fi
-  echo "--- Python baseline (aiohttp, semaphore 100, parsing only)"
+  echo "--- Python baseline (aiohttp, semaphore 100, parsing only; load average $(cut -d' ' -f1-3 /proc/loadavg))"
   N=200 SEM=100 DURATION=${PY_DURATION:-10} URL=$URL /usr/bin/python3 "$BASELINES/aiohttp_sse_bench.py"
 }
+# worker_run OPTS [CLASSPATH]: one bench JVM on assignments of its own
+worker_run() {
+  local prefix
+  prefix=$(java -cp "$CP" 'io.promptfleet.bench.worker.WorkerCpuBench$Produce' 2>"$BENCH/target/produce.log" \
+    | sed -n 's/^PREFIX //p')
+  PREFIX=$prefix java -Xmx1g $1 ${JAVA_OPTS:-} -cp "${2:-$CP}" io.promptfleet.bench.worker.WorkerCpuBench
+}
+# jarred_classpath: $CP with each directory packed into a jar (a class-data-sharing archive takes jars only)
+jarred_classpath() {
+  local parts out=() i=0
+  IFS=: read -r -a parts <<< "$CP"
+  mkdir -p "$BENCH/target/cds-jars"
+  for p in "${parts[@]}"; do
+    if [ -d "$p" ]; then
+      i=$((i + 1))
+      jar cf "$BENCH/target/cds-jars/$i.jar" -C "$p" .
+      out+=("$BENCH/target/cds-jars/$i.jar")
+    else
+      out+=("$p")
+    fi
+  done
+  (IFS=:; echo "${out[*]}")
+}
 python_baseline
+IFS=';' read -r -a jvms <<< "${JVMS:-default:}"
 for _ in $(seq 1 "${REPEAT:-2}"); do
-  for v in ${VARIANTS:-worker plain}; do
-    for protocol in ${PROTOCOLS:-openai anthropic}; do
-      port=$MOCK_PORT
-      [ "$protocol" = anthropic ] && port=$ANTHROPIC_MOCK_PORT
-      echo "--- promptfleet worker, VERTX=$v protocol=$protocol coalesce_ms=${COALESCE_MS:-0} (-Xmx1g ${JAVA_OPTS:-})"
-      VERTX=$v PROTOCOL=$protocol COALESCE_MS=${COALESCE_MS:-0} UPSTREAM=http://127.0.0.1:$port/v1 \
-        java -Xmx1g ${JAVA_OPTS:-} -cp "$CP" io.promptfleet.bench.worker.WorkerCpuBench
+  for jvm in "${jvms[@]}"; do
+    name=${jvm%%:*}
+    opts=${jvm#*:}
+    cp_run=$CP
+    if [ "$name" = cds ]; then
+      archive=$BENCH/target/bench-cds.jsa
+      cp_run=$(jarred_classpath)
+      rm -f "$archive"
+      echo "--- recording the bench's class-data-sharing archive ($archive)"
+      VERTX=worker PROTOCOL=openai UPSTREAM=http://127.0.0.1:$MOCK_PORT/v1 WARMUP=2000 WARMUP_MAX=2000 ROUNDS=1 \
+        STREAMS=500 worker_run "-XX:ArchiveClassesAtExit=$archive $opts" "$cp_run" \
+        > "$BENCH/target/cds-training.log" 2>&1
+      opts="-XX:SharedArchiveFile=$archive -Xlog:cds=off -Xlog:cds+dynamic=off $opts"
+    fi
+    for v in ${VARIANTS:-worker plain}; do
+      for protocol in ${PROTOCOLS:-openai anthropic}; do
+        port=$MOCK_PORT
+        [ "$protocol" = anthropic ] && port=$ANTHROPIC_MOCK_PORT
+        echo "--- promptfleet worker, JVM=$name ($opts) VERTX=$v protocol=$protocol" \
+          "coalesce_ms=${COALESCE_MS:-0} (-Xmx1g ${JAVA_OPTS:-}; load average $(cut -d' ' -f1-3 /proc/loadavg))"
+        VERTX=$v PROTOCOL=$protocol COALESCE_MS=${COALESCE_MS:-0} UPSTREAM=http://127.0.0.1:$port/v1 \
+          worker_run "$opts" "$cp_run"
+      done
     done
   done
 done

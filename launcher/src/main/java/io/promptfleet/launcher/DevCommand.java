@@ -1,5 +1,7 @@
 package io.promptfleet.launcher;
 
+import io.promptfleet.client.JobRequest;
+import io.promptfleet.client.PromptFleetClient;
 import io.promptfleet.common.config.FleetConfig;
 import io.promptfleet.common.config.KeySettings;
 import io.promptfleet.common.config.ModelSettings;
@@ -7,6 +9,8 @@ import io.promptfleet.common.config.ProviderProtocol;
 import io.promptfleet.common.config.ProviderSettings;
 import io.promptfleet.common.config.RouteSettings;
 import io.promptfleet.common.config.TlsSettings;
+import io.promptfleet.common.job.JobStatus;
+import io.promptfleet.common.job.Result;
 import io.promptfleet.common.kafka.TopicAdmin;
 import io.promptfleet.dispatcher.DispatcherService;
 import io.promptfleet.kafka.embedded.EmbeddedKafka;
@@ -23,6 +27,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Properties;
 import java.util.concurrent.Callable;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import picocli.CommandLine.Command;
@@ -47,7 +52,7 @@ final class DevCommand implements Callable<Integer> {
   int workers;
 
   @Option(names = "--http-port", defaultValue = "8080",
-      description = "dispatcher's /metrics port; worker N uses this + N (default 8080)")
+      description = "dispatcher's /metrics port; worker N uses this + N (default 8080; 0: free ports for all)")
   int httpPort;
 
   @Option(names = "--sim-port", defaultValue = "18080", description = "simulated provider port (default 18080)")
@@ -87,6 +92,11 @@ final class DevCommand implements Callable<Integer> {
 
   @Option(names = "--config", description = "a configuration file instead of the bundled config/dev.yaml")
   Path config;
+
+  @Option(names = "--exit-after-jobs", paramLabel = "N",
+      description = "once ready, send N prompts through the fleet, wait for their results and stop (exit 1 if one"
+          + " did not succeed): a smoke test, a start-up time, and the launcher's class-data-sharing training run")
+  Integer exitAfterJobs;
 
   @Override
   public Integer call() throws Exception {
@@ -175,7 +185,7 @@ final class DevCommand implements Callable<Integer> {
     toClose.add(dispatcher);
     List<WorkerService> ws = new ArrayList<>();
     for (int i = 1; i <= workers; i++) {
-      final int port = httpPort + i;
+      final int port = httpPort == 0 ? 0 : httpPort + i; // 0: any free port, for each
       final String id = "worker-" + i;
       WorkerService w = bound(() -> WorkerService.start(fleet, vertx, id, port), port,
           "worker " + i + "'s HTTP endpoints", "--http-port");
@@ -208,8 +218,31 @@ final class DevCommand implements Callable<Integer> {
         Ctrl-C stops everything.
         %n""", secs, b, dispatcher.httpPort(), wp, providerText, b, b);
     System.out.flush();
+    if (exitAfterJobs != null) {
+      System.exit(runJobs(b, exitAfterJobs, t0)); // the shutdown hook closes everything
+    }
     stopped.await();
     return 0;
+  }
+
+  /** {@code --exit-after-jobs}: {@code n} prompts through the fleet, one result each; 0 when all succeeded. */
+  private static int runJobs(String bootstrap, int n, long t0) throws Exception {
+    long s0 = System.nanoTime();
+    int failed = 0;
+    try (PromptFleetClient client = PromptFleetClient.builder(bootstrap).build()) {
+      List<CompletableFuture<Result>> results = new ArrayList<>();
+      for (int i = 0; i < n; i++) {
+        results.add(client.submit(JobRequest.prompt("dev check " + i).model("sim").maxTokens(16).build()));
+      }
+      for (CompletableFuture<Result> r : results) {
+        Result res = r.get(60, TimeUnit.SECONDS);
+        failed += res.status() == JobStatus.SUCCEEDED ? 0 : 1;
+      }
+    }
+    System.out.printf("promptfleet dev: %d jobs answered in %.1f s (%d not succeeded); stopping, %.1f s after start%n",
+        n, (System.nanoTime() - s0) / 1e9, failed, (System.nanoTime() - t0) / 1e9);
+    System.out.flush();
+    return failed == 0 ? 0 : 1;
   }
 
   /** Something that listens on a port. */

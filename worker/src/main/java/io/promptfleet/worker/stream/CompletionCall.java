@@ -19,6 +19,7 @@ import io.promptfleet.worker.upstream.StreamDecoder;
 import io.promptfleet.worker.upstream.UnsupportedJobException;
 import io.promptfleet.worker.upstream.UpstreamProtocol;
 import io.promptfleet.worker.stream.sse.SseParser;
+import io.promptfleet.worker.stream.sse.Utf8;
 import io.vertx.core.Context;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpClientRequest;
@@ -313,6 +314,29 @@ public final class CompletionCall implements SseListener, StreamDecoder.Events {
   public void onEvent(String type, String data, String lastEventId) {
     if (!finished) {
       decoder.decode(type, data, this);
+    }
+  }
+
+  /** The parser's event as bytes: well-formed UTF-8 goes to the decoder as it is (the per-token path). */
+  @Override
+  public void onEvent(String type, byte[] data, int offset, int length, String lastEventId) {
+    if (finished) {
+      return;
+    }
+    decode(decoder, type, data, offset, length, this);
+  }
+
+  /**
+   * An event's data to its decoder: well-formed UTF-8 as the bytes they are, parsed without a {@code String} of the
+   * whole event (the per-token path); anything else decoded first as the SSE specification says (invalid UTF-8
+   * becomes U+FFFD), as the text it then is.
+   */
+  static void decode(StreamDecoder decoder, String type, byte[] data, int offset, int length,
+      StreamDecoder.Events out) {
+    if (Utf8.isWellFormed(data, offset, length)) {
+      decoder.decode(type, data, offset, length, out);
+    } else {
+      decoder.decode(type, Utf8.decode(data, offset, length), out);
     }
   }
 

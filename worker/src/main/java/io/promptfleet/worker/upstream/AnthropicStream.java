@@ -43,7 +43,28 @@ final class AnthropicStream implements StreamDecoder {
       out.failure(EventJson.notAnObject(data));
       return;
     }
-    switch (n.path("type").asText(type == null ? "" : type)) {
+    decode(type, n, data, out);
+  }
+
+  /** Parses the bytes as they are; data that is no object, and error events, go by the text path above. */
+  @Override
+  public void decode(String type, byte[] utf8, int offset, int length, Events out) {
+    JsonNode n = EventJson.object(utf8, offset, length);
+    if (n == null || "error".equals(kind(n, type))) {
+      decode(type, EventJson.text(utf8, offset, length), out);
+      return;
+    }
+    decode(type, n, null, out);
+  }
+
+  /** The event's type: its data's {@code type}, else the SSE event type. */
+  private static String kind(JsonNode n, String type) {
+    return n.path("type").asText(type == null ? "" : type);
+  }
+
+  /** @param data the event's data as text; needed only for an {@code error} event */
+  private void decode(String type, JsonNode n, String data, Events out) {
+    switch (kind(n, type)) {
       case "message_start" -> {
         JsonNode m = n.path("message");
         ChunkEvent e = new ChunkEvent();

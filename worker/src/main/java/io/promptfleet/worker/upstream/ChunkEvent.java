@@ -119,37 +119,53 @@ public final class ChunkEvent {
 
   /** @throws IOException when {@code data} is not JSON, or not a JSON object */
   public static ChunkEvent parse(String data) throws IOException {
-    ChunkEvent e = new ChunkEvent();
     try (JsonParser p = FACTORY.createParser(data)) {
-      if (p.nextToken() != JsonToken.START_OBJECT) {
-        throw new IOException("not a JSON object");
-      }
-      while (p.nextToken() == JsonToken.FIELD_NAME) {
-        String field = p.currentName();
-        JsonToken t = p.nextToken();
-        switch (field) {
-          case "error" -> {
-            e.hasError = t != JsonToken.VALUE_NULL;
+      return parse(p);
+    }
+  }
+
+  /**
+   * The same from well-formed UTF-8 that starts with {@code '{'} ({@link EventJson#startsAnObject}): read by
+   * Jackson's byte parser, with no {@code String} of the whole event (this runs once per token).
+   *
+   * @throws IOException when the bytes are not JSON, or not a JSON object
+   */
+  static ChunkEvent parse(byte[] utf8, int offset, int length) throws IOException {
+    try (JsonParser p = FACTORY.createParser(utf8, offset, length)) {
+      return parse(p);
+    }
+  }
+
+  private static ChunkEvent parse(JsonParser p) throws IOException {
+    ChunkEvent e = new ChunkEvent();
+    if (p.nextToken() != JsonToken.START_OBJECT) {
+      throw new IOException("not a JSON object");
+    }
+    while (p.nextToken() == JsonToken.FIELD_NAME) {
+      String field = p.currentName();
+      JsonToken t = p.nextToken();
+      switch (field) {
+        case "error" -> {
+          e.hasError = t != JsonToken.VALUE_NULL;
+          p.skipChildren();
+        }
+        case "id" -> e.id = t == JsonToken.VALUE_STRING && p.getTextLength() > 0 ? p.getText() : e.id;
+        case "model" -> e.model = t == JsonToken.VALUE_STRING && p.getTextLength() > 0 ? p.getText() : e.model;
+        case "system_fingerprint" -> e.systemFingerprint = t == JsonToken.VALUE_STRING ? p.getText() : null;
+        case "service_tier" -> e.serviceTier = t == JsonToken.VALUE_STRING ? p.getText() : null;
+        case "usage" -> e.usage = t == JsonToken.START_OBJECT ? usage(p) : e.usage;
+        case "choices" -> {
+          if (t == JsonToken.START_ARRAY) {
+            choices(p, e);
+          } else {
             p.skipChildren();
           }
-          case "id" -> e.id = t == JsonToken.VALUE_STRING && p.getTextLength() > 0 ? p.getText() : e.id;
-          case "model" -> e.model = t == JsonToken.VALUE_STRING && p.getTextLength() > 0 ? p.getText() : e.model;
-          case "system_fingerprint" -> e.systemFingerprint = t == JsonToken.VALUE_STRING ? p.getText() : null;
-          case "service_tier" -> e.serviceTier = t == JsonToken.VALUE_STRING ? p.getText() : null;
-          case "usage" -> e.usage = t == JsonToken.START_OBJECT ? usage(p) : e.usage;
-          case "choices" -> {
-            if (t == JsonToken.START_ARRAY) {
-              choices(p, e);
-            } else {
-              p.skipChildren();
-            }
-          }
-          default -> p.skipChildren();
         }
+        default -> p.skipChildren();
       }
-      if (p.currentToken() != JsonToken.END_OBJECT) {
-        throw new IOException("truncated JSON object");
-      }
+    }
+    if (p.currentToken() != JsonToken.END_OBJECT) {
+      throw new IOException("truncated JSON object");
     }
     return e;
   }

@@ -71,6 +71,7 @@ final class OpenAiChat implements UpstreamProtocol {
 
   /** {@code chat.completion.chunk} events until {@code [DONE]}; an {@code error} event or field fails the attempt. */
   static final class ChunkStream implements StreamDecoder {
+    private static final byte[] DONE = {'[', 'D', 'O', 'N', 'E', ']'};
     private boolean done;
 
     @Override
@@ -86,6 +87,29 @@ final class OpenAiChat implements UpstreamProtocol {
         out.failure(EventJson.notAnObject(data));
         return;
       }
+      decoded(type, e, data, out);
+    }
+
+    /** The per-token path: the event's bytes parsed as they are, no {@code String} of the whole event. */
+    @Override
+    public void decode(String type, byte[] utf8, int offset, int length, Events out) {
+      if (!EventJson.startsAnObject(utf8, offset, length)) {
+        decode(type, EventJson.text(utf8, offset, length), out); // [DONE], and the exact errors of other data
+        return;
+      }
+      ChunkEvent e;
+      try {
+        e = ChunkEvent.parse(utf8, offset, length);
+      } catch (IOException ex) {
+        out.failure(EventJson.notAnObject(EventJson.text(utf8, offset, length)));
+        return;
+      }
+      boolean failed = "error".equals(type) || e.hasError();
+      decoded(type, e, failed ? EventJson.text(utf8, offset, length) : null, out);
+    }
+
+    /** @param data the event's data; needed only when it reports an error */
+    private static void decoded(String type, ChunkEvent e, String data, Events out) {
       if ("error".equals(type) || e.hasError()) {
         out.failure(Failures.ofStreamError(data));
         return;

@@ -24,6 +24,15 @@ public interface StreamDecoder {
   void decode(String type, String data, Events out);
 
   /**
+   * The same event, its data given as well-formed UTF-8 bytes (the caller checked), valid only during the call: a
+   * decoder that parses bytes skips decoding them to a {@code String} (this runs once per token). By default they
+   * are decoded and passed to {@link #decode(String, String, Events)}; either way the outcome is the same.
+   */
+  default void decode(String type, byte[] utf8, int offset, int length, Events out) {
+    decode(type, EventJson.text(utf8, offset, length), out);
+  }
+
+  /**
    * Whether the provider said its stream is complete ({@code [DONE]}, {@code message_stop}, {@code
    * response.completed}); a stream that ends before is cut.
    */

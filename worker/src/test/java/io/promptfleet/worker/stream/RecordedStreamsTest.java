@@ -69,7 +69,9 @@ class RecordedStreamsTest {
   static Assembled assemble(byte[] sse, int readSize, ProviderProtocol protocol) {
     Assembled a = new Assembled();
     StreamDecoder decoder = Protocols.of(protocol).streamDecoder();
-    SseParser parser = new SseParser((type, data, id) -> decoder.decode(type, data, a), 1 << 20, 4 << 20);
+    SseParser parser = EventBytesTest.bytesParser(
+        (type, data, offset, length) -> CompletionCall.decode(decoder, type, data, offset, length, a)); // as the call
+
     for (int at = 0; at < sse.length; at += readSize) {
       parser.feed(sse, at, Math.min(readSize, sse.length - at));
     }

@@ -6,9 +6,9 @@ import java.util.ArrayList;
 import java.util.List;
 
 /** What a {@link StreamDecoder} said, in order, and the answer its events add up to; for decoder tests. */
-final class DecodedEvents implements StreamDecoder.Events {
-  final List<ChunkEvent> events = new ArrayList<>();
-  final List<Failure> failures = new ArrayList<>();
+public final class DecodedEvents implements StreamDecoder.Events {
+  public final List<ChunkEvent> events = new ArrayList<>();
+  public final List<Failure> failures = new ArrayList<>();
 
   @Override
   public void event(ChunkEvent e) {

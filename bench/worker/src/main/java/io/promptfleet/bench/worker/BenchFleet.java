@@ -124,6 +124,33 @@ final class BenchFleet {
     return out;
   }
 
+  /**
+   * CPU time in ns of this process's JIT compiler threads ({@code C1/C2 CompilerThread}), read from Linux's
+   * {@code /proc/self/task/*}{@code /stat} (clock ticks of 10 ms); -1 where there is no such file. These threads are
+   * not Java threads, so {@link #threadCpuByGroup} does not see them.
+   */
+  static long jitCpuNanos() {
+    java.io.File[] tasks = new java.io.File("/proc/self/task").listFiles();
+    if (tasks == null) {
+      return -1;
+    }
+    long ticks = 0;
+    for (java.io.File t : tasks) {
+      try {
+        String stat = java.nio.file.Files.readString(t.toPath().resolve("stat"));
+        int close = stat.lastIndexOf(')');
+        String name = stat.substring(stat.indexOf('(') + 1, close);
+        if (name.contains("CompilerThre")) {
+          String[] f = stat.substring(close + 2).split(" ");
+          ticks += Long.parseLong(f[11]) + Long.parseLong(f[12]); // utime, stime: fields 14 and 15 of stat
+        }
+      } catch (java.io.IOException | RuntimeException e) {
+        // a thread that ended meanwhile
+      }
+    }
+    return ticks * 10_000_000L;
+  }
+
   static long heapUsedMb() {
     return ManagementFactory.getMemoryMXBean().getHeapMemoryUsage().getUsed() / (1024 * 1024);
   }

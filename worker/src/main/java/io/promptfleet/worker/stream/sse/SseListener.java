@@ -21,6 +21,18 @@ public interface SseListener {
   void onEvent(String type, String data, String lastEventId);
 
   /**
+   * One dispatched event, its data as the bytes the stream carried (the {@code data} field values joined by LF),
+   * before they are decoded: the parser calls this one. The array is the parser's own buffer, valid only during the
+   * call; do not keep it. By default the data is decoded as the specification requires ({@link Utf8#decode}: invalid
+   * UTF-8 becomes U+FFFD) and passed to {@link #onEvent(String, String, String)}; a listener that reads the bytes
+   * itself (for example with a byte-oriented JSON parser) skips that copy, and must decode as {@link Utf8#decode}
+   * does wherever the bytes are not well-formed UTF-8 ({@link Utf8#isWellFormed}).
+   */
+  default void onEvent(String type, byte[] data, int offset, int length, String lastEventId) {
+    onEvent(type, Utf8.decode(data, offset, length), lastEventId);
+  }
+
+  /**
    * A comment line (a line starting with {@code ':'}), such as {@code ": keep-alive"}. Its text is not decoded
    * or passed on, so that comments cost no allocation; use this as a liveness signal.
    */

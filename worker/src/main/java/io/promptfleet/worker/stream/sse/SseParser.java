@@ -47,7 +47,9 @@ import java.util.Objects;
  *
  * <p><b>Cost.</b> Bytes are scanned directly; a complete line in the caller's array is parsed in place, and only
  * a line that spans reads is copied into a reusable buffer. Data values are copied into a reusable byte buffer
- * and decoded once per event, so a single-line event costs one {@code String}; comments allocate nothing;
+ * and handed over as bytes ({@link SseListener#onEvent(String, byte[], int, int, String)}), decoded once per event
+ * only for a listener that asks for text, so a single-line event costs one {@code String} at most; comments
+ * allocate nothing;
  * repeated {@code event} and {@code id} values are reused rather than decoded again.
  */
 public final class SseParser {
@@ -436,14 +438,16 @@ public final class SseParser {
       eventType = "";
       return;
     }
-    String payload = Utf8.decode(data, 0, dataLength - 1);
+    byte[] payload = data;
+    int length = dataLength - 1;
     String type = eventType.isEmpty() ? DEFAULT_EVENT_TYPE : eventType;
     dataLength = 0;
     eventType = "";
     if (data.length > RETAINED_CAPACITY) {
       data = null;
     }
-    listener.onEvent(type, payload, lastEventId);
+    // the listener cannot feed this parser (inFeed), so the buffer stays as it is until the call returns
+    listener.onEvent(type, payload, 0, length, lastEventId);
   }
 
   private static boolean startsWithBom(byte[] bytes, int from, int to) {

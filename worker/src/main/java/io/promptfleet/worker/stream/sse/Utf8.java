@@ -1,5 +1,8 @@
 package io.promptfleet.worker.stream.sse;
 
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 
 /**
@@ -11,13 +14,19 @@ import java.nio.charset.StandardCharsets;
  * {@code ED A0 80}, an encoded surrogate, is one U+FFFD in the JDK and three in WHATWG). Malformed input always
  * yields at least one U+FFFD from the JDK, so only a result containing U+FFFD is decoded again, by the slow,
  * exact algorithm below.
+ *
+ * <p>{@link #isWellFormed} tells whether bytes are well-formed UTF-8 (then every decoder, the JDK's, Jackson's or
+ * this one, reads the same characters from them), for a listener that parses an event's bytes itself.
  */
-final class Utf8 {
+public final class Utf8 {
   private static final char REPLACEMENT = '\uFFFD';
+  private static final VarHandle LONGS = MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);
+  private static final long HIGH_BITS = 0x8080808080808080L;
 
   private Utf8() {}
 
-  static String decode(byte[] bytes, int offset, int length) {
+  /** The characters of {@code bytes[offset, offset + length)}, each maximal invalid subpart one U+FFFD. */
+  public static String decode(byte[] bytes, int offset, int length) {
     if (length == 0) {
       return "";
     }
@@ -26,6 +35,57 @@ final class Utf8 {
       return fast;
     }
     return decodeWhatwg(bytes, offset, length);
+  }
+
+  /**
+   * Whether {@code bytes[offset, offset + length)} is well-formed UTF-8 (Unicode's Table 3-7: no overlong forms, no
+   * surrogates, nothing above U+10FFFF, no sequence cut off at the end). ASCII is checked eight bytes at a time.
+   */
+  public static boolean isWellFormed(byte[] bytes, int offset, int length) {
+    int i = offset;
+    int end = offset + length;
+    while (i < end) {
+      if (i <= end - Long.BYTES && ((long) LONGS.get(bytes, i) & HIGH_BITS) == 0) {
+        i += Long.BYTES;
+        continue;
+      }
+      int b = bytes[i] & 0xFF;
+      if (b < 0x80) {
+        i++;
+        continue;
+      }
+      int needed;
+      int lower = 0x80;
+      int upper = 0xBF;
+      if (b >= 0xC2 && b <= 0xDF) {
+        needed = 1;
+      } else if (b >= 0xE0 && b <= 0xEF) {
+        needed = 2;
+        lower = b == 0xE0 ? 0xA0 : 0x80;
+        upper = b == 0xED ? 0x9F : 0xBF;
+      } else if (b >= 0xF0 && b <= 0xF4) {
+        needed = 3;
+        lower = b == 0xF0 ? 0x90 : 0x80;
+        upper = b == 0xF4 ? 0x8F : 0xBF;
+      } else {
+        return false;
+      }
+      if (end - i <= needed) {
+        return false;
+      }
+      int second = bytes[i + 1] & 0xFF;
+      if (second < lower || second > upper) {
+        return false;
+      }
+      for (int k = 2; k <= needed; k++) {
+        int c = bytes[i + k] & 0xFF;
+        if (c < 0x80 || c > 0xBF) {
+          return false;
+        }
+      }
+      i += needed + 1;
+    }
+    return true;
   }
 
   /** The WHATWG Encoding standard's UTF-8 decoder, step by step. */
