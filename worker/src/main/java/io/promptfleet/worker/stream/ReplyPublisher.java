@@ -50,10 +50,16 @@ public final class ReplyPublisher {
   /** How long {@link #warm} waits for a topic's metadata. */
   static final Duration WARM_TIMEOUT = Duration.ofSeconds(10);
 
-  /** The worker producer's settings on top of {@code base}: sends never block (see the class comment). */
+  /**
+   * The worker producer's settings on top of {@code base}: sends never block (see the class comment), and a record
+   * goes out without lingering (0 ms, not the fleet's 2): a stream's first chunk is on the path the reader waits
+   * for, and the records that follow it are few ({@code worker.chunks_in_flight} coalesces a burst), while the
+   * producer still batches whatever comes while a request is in flight.
+   */
   public static Map<String, Object> producerProperties(Map<String, Object> base) {
     Map<String, Object> p = new HashMap<>(base);
     p.put(ProducerConfig.MAX_BLOCK_MS_CONFIG, 0);
+    p.put(ProducerConfig.LINGER_MS_CONFIG, 0);
     return p;
   }
 
