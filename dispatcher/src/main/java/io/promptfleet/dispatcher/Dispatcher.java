@@ -204,9 +204,17 @@ public final class Dispatcher implements AutoCloseable {
     }
   }
 
+  /**
+   * How long a round's job poll waits when nothing is queued: a job that arrives ends the wait at once (the fetch
+   * returns with it), and a lease released meanwhile frees capacity that no queued job is waiting for, so a longer
+   * wait costs no latency; it is the idle fleet's CPU (each round also polls the feedback, settles and publishes the
+   * status). The settle's timers (lease expiry, sweeps, snapshots) run at this granularity when idle.
+   */
+  static final Duration IDLE_POLL = Duration.ofMillis(100);
+
   private void round() {
     Duration wait = producer == null ? Duration.ofMillis(100)
-        : core.hasWork() ? Duration.ofMillis(2) : Duration.ofMillis(20);
+        : core.hasWork() ? Duration.ofMillis(2) : IDLE_POLL;
     var polled = topUp(jobs.poll(wait));
     core.publishStatus(clock.millis(), producer != null);
     if (jobs.assignment().isEmpty()) {

@@ -162,7 +162,7 @@ public final class Worker implements AutoCloseable {
     this.producerMetrics = metrics.kafkaClient(new KafkaClientMetrics(producer));
     this.publisher = new ReplyPublisher(producer, config.topics().fleetEvents(), config.topics().jobsRetry());
     this.env = new StreamEnv(vertx, publisher, clock, workerId, w.maxLineBytes(), new StreamMeters(metrics),
-        options.coalesceMs(), ReplyPublisher.maxResultBytes(producerProperties));
+        options.coalesceMs(), ReplyPublisher.maxResultBytes(producerProperties), options.chunksInFlight());
     this.renewals = metrics.counter(Spec.LOCK_RENEWALS);
     this.pickup = metrics.timer(Spec.ASSIGNMENT_PICKUP);
     DistributionSummary acquired = metrics.summary(Spec.LANE_ACQUIRED);

@@ -14,18 +14,23 @@ import java.time.Duration;
  *                           (default 10 s; sooner when the group's lock is shorter: at half the lock)
  * @param coalesceMs         deltas arriving within this window are published as one chunk record (default 0 = one
  *                           record per delta; see bench/worker/README.md for the trade-off)
+ * @param chunksInFlight     without a window: text waits while this many of a stream's chunks are unacked, then
+ *                           goes out as one chunk (0 = every delta at once, the default here; the fleet's
+ *                           {@code worker.chunks_in_flight}, default 1, through {@link #from}; see {@code ChunkSink})
  * @param cancelMemory       how many recent cancels are remembered (default 100,000)
  * @param cancelTtl          how long a cancel is remembered for assignments that arrive after it (default 15 min)
  * @param kafkaSilenceLimit  not ready when no broker acknowledged a heartbeat for this long (default 20 s)
  * @param heartbeatInterval  fleet heartbeats (default 5 s)
  */
-public record WorkerOptions(Duration drainGrace, Duration renewAfterMax, long coalesceMs, int cancelMemory,
+public record WorkerOptions(Duration drainGrace, Duration renewAfterMax, long coalesceMs, int chunksInFlight,
+    int cancelMemory,
     Duration cancelTtl, Duration kafkaSilenceLimit, Duration heartbeatInterval) {
 
   public WorkerOptions {
     require(!drainGrace.isNegative(), "drainGrace must be >= 0");
     require(renewAfterMax.toMillis() >= 100, "renewAfterMax must be >= 100 ms");
     require(coalesceMs >= 0 && coalesceMs <= 1000, "coalesceMs must be 0..1000");
+    require(chunksInFlight >= 0 && chunksInFlight <= 1000, "chunksInFlight must be 0..1000");
     require(cancelMemory > 0, "cancelMemory must be > 0");
     require(cancelTtl.toMillis() > 0, "cancelTtl must be > 0");
     require(kafkaSilenceLimit.compareTo(heartbeatInterval) > 0, "kafkaSilenceLimit must exceed heartbeatInterval");
@@ -33,28 +38,34 @@ public record WorkerOptions(Duration drainGrace, Duration renewAfterMax, long co
   }
 
   public static WorkerOptions defaults() {
-    return new WorkerOptions(Duration.ofSeconds(30), Duration.ofSeconds(10), 0, 100_000, Duration.ofMinutes(15),
+    return new WorkerOptions(Duration.ofSeconds(30), Duration.ofSeconds(10), 0, 0, 100_000, Duration.ofMinutes(15),
         Duration.ofSeconds(20), Duration.ofSeconds(5));
   }
 
-  /** The defaults, with the drain grace and coalescing window of the fleet's {@code worker} settings. */
+  /** The defaults, with the drain grace and coalescing of the fleet's {@code worker} settings. */
   public static WorkerOptions from(WorkerSettings w) {
-    return defaults().withDrainGrace(Duration.ofMillis(w.drainGraceMs())).withCoalesceMs(w.coalesceMs());
+    return defaults().withDrainGrace(Duration.ofMillis(w.drainGraceMs())).withCoalesceMs(w.coalesceMs())
+        .withChunksInFlight(w.chunksInFlight());
   }
 
   public WorkerOptions withDrainGrace(Duration d) {
-    return new WorkerOptions(d, renewAfterMax, coalesceMs, cancelMemory, cancelTtl, kafkaSilenceLimit,
-        heartbeatInterval);
+    return new WorkerOptions(d, renewAfterMax, coalesceMs, chunksInFlight, cancelMemory, cancelTtl,
+        kafkaSilenceLimit, heartbeatInterval);
   }
 
   public WorkerOptions withRenewAfterMax(Duration d) {
-    return new WorkerOptions(drainGrace, d, coalesceMs, cancelMemory, cancelTtl, kafkaSilenceLimit,
-        heartbeatInterval);
+    return new WorkerOptions(drainGrace, d, coalesceMs, chunksInFlight, cancelMemory, cancelTtl,
+        kafkaSilenceLimit, heartbeatInterval);
   }
 
   public WorkerOptions withCoalesceMs(long ms) {
-    return new WorkerOptions(drainGrace, renewAfterMax, ms, cancelMemory, cancelTtl, kafkaSilenceLimit,
-        heartbeatInterval);
+    return new WorkerOptions(drainGrace, renewAfterMax, ms, chunksInFlight, cancelMemory, cancelTtl,
+        kafkaSilenceLimit, heartbeatInterval);
+  }
+
+  public WorkerOptions withChunksInFlight(int n) {
+    return new WorkerOptions(drainGrace, renewAfterMax, coalesceMs, n, cancelMemory, cancelTtl,
+        kafkaSilenceLimit, heartbeatInterval);
   }
 
   private static void require(boolean ok, String message) {

@@ -13,9 +13,12 @@ package io.promptfleet.common.config;
  *                       group (default 30,000; the worker command's --grace overrides it)
  * @param coalesceMs     deltas arriving within this window are published as one chunk record (default 0 = one record
  *                       per delta; bench/worker/README.md has the trade-off)
+ * @param chunksInFlight without a coalescing window: a stream's text deltas go out at once while fewer than this many
+ *                       of its chunks wait for Kafka's ack, else they are held and sent as one chunk at the next ack
+ *                       (default 1; 0 = every delta at once). Slow streams are unaffected; a burst costs few records
  */
 public record WorkerSettings(String shareGroup, Integer slots, Integer lanes, Integer maxLineBytes,
-    Integer httpPort, Long drainGraceMs, Integer coalesceMs) {
+    Integer httpPort, Long drainGraceMs, Integer coalesceMs, Integer chunksInFlight) {
   public WorkerSettings {
     shareGroup = shareGroup == null ? "promptfleet-workers" : shareGroup;
     slots = slots == null ? 256 : slots;
@@ -24,19 +27,21 @@ public record WorkerSettings(String shareGroup, Integer slots, Integer lanes, In
     httpPort = httpPort == null ? 8081 : httpPort;
     drainGraceMs = drainGraceMs == null ? 30_000L : drainGraceMs;
     coalesceMs = coalesceMs == null ? 0 : coalesceMs;
+    chunksInFlight = chunksInFlight == null ? 1 : chunksInFlight;
     ConfigException.require(slots > 0, "worker.slots must be > 0");
     ConfigException.require(lanes > 0 && lanes <= slots, "worker.lanes must be > 0 and <= worker.slots");
     ConfigException.require(maxLineBytes >= 1024, "worker.max_line_bytes must be >= 1024");
     ConfigException.require(httpPort >= 0 && httpPort < 65536, "worker.http_port must be 0..65535");
     ConfigException.require(drainGraceMs >= 0, "worker.drain_grace_ms must be >= 0");
     ConfigException.require(coalesceMs >= 0 && coalesceMs <= 1000, "worker.coalesce_ms must be 0..1000");
+    ConfigException.require(chunksInFlight >= 0 && chunksInFlight <= 1000, "worker.chunks_in_flight must be 0..1000");
   }
 
   public static WorkerSettings defaults() {
-    return new WorkerSettings(null, null, null, null, null, null, null);
+    return new WorkerSettings(null, null, null, null, null, null, null, null);
   }
 
   public WorkerSettings withHttpPort(int port) {
-    return new WorkerSettings(shareGroup, slots, lanes, maxLineBytes, port, drainGraceMs, coalesceMs);
+    return new WorkerSettings(shareGroup, slots, lanes, maxLineBytes, port, drainGraceMs, coalesceMs, chunksInFlight);
   }
 }

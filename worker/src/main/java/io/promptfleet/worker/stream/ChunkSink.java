@@ -6,6 +6,7 @@ import io.promptfleet.common.codec.Json;
 import io.promptfleet.common.job.Chunk;
 import io.vertx.core.Handler;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executor;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Consumer;
 import org.apache.kafka.clients.producer.Callback;
@@ -19,9 +20,19 @@ import org.apache.kafka.clients.producer.RecordMetadata;
  * hand-encoded form of plain text chunks ({@link ChunkEncoder}: the per-token path); the count of unacked chunks;
  * the first chunk that could not be written; and the "all chunks acked" future the terminal record waits for.
  *
- * <p>Thread confinement: deltas, {@link #flush}, {@link #close} and the coalescing timer run on the attempt's event
- * loop. {@link #onCompletion} runs on the producer's I/O thread and touches only the unacked count, the first error
- * and that future (so {@link #error}, {@link #unacked} and {@link #allAcked} may be called from any thread).
+ * <p>Adaptive coalescing ({@code maxInFlight} > 0, without a {@code coalesceMs} window): a text delta goes out at once
+ * while fewer than {@code maxInFlight} of the attempt's chunks wait for Kafka's ack; otherwise it is held, with the
+ * text of the same kind that follows, until an ack arrives, and then goes out as one chunk. A stream whose deltas
+ * come slower than Kafka acks (a provider's pace: tens of ms apart, an ack takes a few) sends every delta at once,
+ * as without coalescing; a burst (an instant upstream, a backlog in one network read, a producer that is behind)
+ * becomes a few records instead of one per token. Nothing is reordered: a delta goes out directly only when
+ * nothing is held, a kind change or another delta field sends what is held first, and the held text is one
+ * buffer.
+ *
+ * <p>Thread confinement: deltas, {@link #flush}, {@link #close}, the coalescing timer and the held text's release
+ * run on the attempt's event loop. {@link #onCompletion} runs on the producer's I/O thread and touches only the
+ * unacked count, the first error, that future, and asks the loop to release held text (so {@link #error},
+ * {@link #unacked} and {@link #allAcked} may be called from any thread).
  */
 final class ChunkSink implements Callback {
 
@@ -37,6 +48,8 @@ final class ChunkSink implements Callback {
   private final String jobId;
   private final int attempt;
   private final long coalesceMs;
+  private final int maxInFlight;
+  private final Executor loop;
   private final EventLoopTimer timer;
   private final Publisher publisher;
   private final Consumer<Exception> onFirstError;
@@ -46,6 +59,9 @@ final class ChunkSink implements Callback {
     this.flushTimer = -1;
     flush();
   };
+  private final Runnable releaseHeld = this::releaseHeld;
+  /** Text is held until an ack (adaptive coalescing); set and cleared on the loop, read by the I/O thread. */
+  private volatile boolean holding;
   private TextKind pendingKind;
   private long flushTimer = -1;
   private long seq;
@@ -59,9 +75,23 @@ final class ChunkSink implements Callback {
    */
   ChunkSink(String jobId, int attempt, long coalesceMs, EventLoopTimer timer, Publisher publisher,
       Consumer<Exception> onFirstError) {
+    this(jobId, attempt, coalesceMs, 0, Runnable::run, timer, publisher, onFirstError);
+  }
+
+  /**
+   * @param coalesceMs   text of one kind arriving within this window goes out as one chunk; 0 = no window
+   * @param maxInFlight  without a window: text waits while this many chunks are unacked (adaptive coalescing);
+   *                     0 = every delta at once
+   * @param loop         runs a task on the attempt's event loop (the release of held text after an ack)
+   * @param onFirstError told once, on the producer's I/O thread, of the first chunk Kafka did not take
+   */
+  ChunkSink(String jobId, int attempt, long coalesceMs, int maxInFlight, Executor loop, EventLoopTimer timer,
+      Publisher publisher, Consumer<Exception> onFirstError) {
     this.jobId = jobId;
     this.attempt = attempt;
     this.coalesceMs = coalesceMs;
+    this.maxInFlight = coalesceMs > 0 ? 0 : maxInFlight;
+    this.loop = loop;
     this.timer = timer;
     this.publisher = publisher;
     this.onFirstError = onFirstError;
@@ -104,6 +134,10 @@ final class ChunkSink implements Callback {
 
   /** A text delta: published at once, or coalesced with the deltas of the same kind that follow within the window. */
   void text(TextKind kind, String delta, JsonNode logprobs) {
+    if (maxInFlight > 0 && logprobs == null) {
+      hold(kind, delta);
+      return;
+    }
     if (coalesceMs <= 0 || logprobs != null) {
       flush();
       publishText(kind, delta, logprobs);
@@ -119,8 +153,37 @@ final class ChunkSink implements Callback {
     }
   }
 
+  /**
+   * Adaptive coalescing: sends the delta at once when nothing is held and fewer than {@code maxInFlight} chunks are
+   * unacked; else holds it (a kind change sends the held text first). After marking text held it looks at the
+   * unacked count again: an ack that came in between saw {@code holding} false and asked for no release.
+   */
+  private void hold(TextKind kind, String delta) {
+    if (pending.length() == 0 && unacked.get() < maxInFlight) {
+      publishText(kind, delta, null);
+      return;
+    }
+    if (pendingKind != kind) {
+      flush();
+      pendingKind = kind;
+    }
+    pending.append(delta);
+    holding = true;
+    if (unacked.get() < maxInFlight) {
+      flush();
+    }
+  }
+
+  /** On the loop after an ack: sends the held text if the chunks in flight allow it now. */
+  private void releaseHeld() {
+    if (pending.length() > 0 && unacked.get() < maxInFlight) {
+      flush();
+    }
+  }
+
   /** Publishes the coalesced text, if any. */
   void flush() {
+    holding = false;
     if (pending.length() > 0) {
       publishText(pendingKind, pending.toString(), null);
       pending.setLength(0);
@@ -139,6 +202,7 @@ final class ChunkSink implements Callback {
     if (publishPending) {
       flush();
     } else {
+      holding = false;
       pending.setLength(0);
     }
   }
@@ -178,7 +242,11 @@ final class ChunkSink implements Callback {
       error = e;
       onFirstError.accept(e);
     }
-    if (unacked.decrementAndGet() == 0) {
+    int left = unacked.decrementAndGet();
+    if (holding) {
+      loop.execute(releaseHeld);
+    }
+    if (left == 0) {
       CompletableFuture<Void> drained = allAcked;
       if (drained != null) {
         drained.complete(null);

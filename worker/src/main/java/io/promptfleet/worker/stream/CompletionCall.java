@@ -104,8 +104,9 @@ public final class CompletionCall implements SseListener, StreamDecoder.Events {
     EventLoopTimer timer = EventLoopTimer.of(env.vertx());
     this.records = new OutcomeRecords(assignment, answer, clock,
         endpoint == null ? UnaryOperator.identity() : endpoint::redact);
-    this.chunks = new ChunkSink(assignment.job().jobId(), assignment.attempt(), env.coalesceMs(), timer,
-        this::publishChunk, e -> context.runOnContext(v -> handBack("a chunk could not be written to Kafka: " + e)));
+    this.chunks = new ChunkSink(assignment.job().jobId(), assignment.attempt(), env.coalesceMs(),
+        env.chunksInFlight(), task -> context.runOnContext(v -> task.run()), timer, this::publishChunk,
+        e -> context.runOnContext(v -> handBack("a chunk could not be written to Kafka: " + e)));
     this.timers = new AttemptTimers(timer, System::nanoTime, endpoint == null ? null : endpoint.provider(),
         assignment.deadline(), chunks::published, this::conclude);
     this.terminal = new TerminalPublisher(env, context, assignment, records, chunks, done);

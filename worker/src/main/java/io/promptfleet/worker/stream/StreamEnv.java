@@ -15,9 +15,17 @@ import java.time.Clock;
  * @param coalesceMs   deltas arriving within this window go out as one chunk record; 0 = one record per delta
  * @param maxResultBytes the largest result record the producer takes ({@link ReplyPublisher#maxResultBytes}); a
  *                     larger one is answered {@code result_too_large}
+ * @param chunksInFlight without a window: a stream's text waits while this many of its chunks are unacked, then goes
+ *                     out as one chunk (adaptive coalescing, {@link ChunkSink}); 0 = every delta at once
  */
 public record StreamEnv(Vertx vertx, ReplyPublisher publisher, Clock clock, String workerId,
-    int maxLineBytes, StreamMeters meters, long coalesceMs, int maxResultBytes) {
+    int maxLineBytes, StreamMeters meters, long coalesceMs, int maxResultBytes, int chunksInFlight) {
+
+  /** Without adaptive coalescing. */
+  public StreamEnv(Vertx vertx, ReplyPublisher publisher, Clock clock, String workerId, int maxLineBytes,
+      StreamMeters meters, long coalesceMs, int maxResultBytes) {
+    this(vertx, publisher, clock, workerId, maxLineBytes, meters, coalesceMs, maxResultBytes, 0);
+  }
 
   /** With the bound of a producer of default settings. */
   public StreamEnv(Vertx vertx, ReplyPublisher publisher, Clock clock, String workerId, int maxLineBytes,

@@ -39,7 +39,7 @@ class ReadinessIT {
     FleetConfig config = ConfigLoader.parse(yaml, Map.of(), new Properties());
     TopicAdmin.ensureFleetTopics(config);
     Vertx vertx = Vertx.vertx();
-    WorkerOptions options = new WorkerOptions(Duration.ofSeconds(1), Duration.ofSeconds(10), 0, 100,
+    WorkerOptions options = new WorkerOptions(Duration.ofSeconds(1), Duration.ofSeconds(10), 0, 1, 100,
         Duration.ofMinutes(1), Duration.ofSeconds(2), Duration.ofMillis(300));
     Worker worker = new Worker(config, options, vertx, new SimpleMeterRegistry(), "readiness", Clock.systemUTC());
     try {

@@ -201,6 +201,62 @@ class ChunkSinkTest {
     assertThat(acked).as("the terminal decision may go on: it finds the error").isCompleted();
   }
 
+  @Test
+  void shouldSendEachDeltaAtOnceWhenTheStreamIsSlowerThanKafkasAcks() throws IOException {
+    ChunkSink sink = adaptive(1);
+
+    for (String delta : List.of(CONTENT_HI, CONTENT_THERE, CONTENT_DONE)) {
+      sink.delta(event(delta));
+      assertThat(sent).as("sent at once, not held").hasSize(callbacks.size());
+      callbacks.get(callbacks.size() - 1).onCompletion(null, null); // acked before the next delta
+      loop.forEach(Runnable::run);
+      loop.clear();
+    }
+
+    assertThat(chunks()).extracting(ChunkSinkTest::text).containsExactly("Hi", " there", "Done.");
+  }
+
+  @Test
+  void shouldHoldABurstWhileAChunkIsUnackedAndSendItAsOneChunkAtTheAck() throws IOException {
+    ChunkSink sink = adaptive(1);
+
+    sink.delta(event(CONTENT_HI));
+    for (int i = 0; i < 49; i++) {
+      sink.delta(event("{\"content\":\"" + i + ",\"}"));
+    }
+    assertThat(chunks()).as("the first delta goes at once, the burst waits").extracting(ChunkSinkTest::text)
+        .containsExactly("Hi");
+    callbacks.get(0).onCompletion(null, null);
+    assertThat(sent).as("released on the event loop, not the producer's thread").hasSize(1);
+    loop.forEach(Runnable::run);
+
+    List<Chunk> chunks = chunks();
+    assertThat(chunks).extracting(Chunk::seq).containsExactly(0L, 1L);
+    assertThat(chunks.get(1).delta()).startsWith("0,1,2,").endsWith("48,");
+  }
+
+  @Test
+  void shouldSendHeldTextBeforeAToolCallAndBeforeTheTerminalRecord() throws IOException {
+    ChunkSink sink = adaptive(1);
+
+    sink.delta(event(CONTENT_HI));
+    sink.delta(event(CONTENT_THERE));
+    sink.delta(event(TOOL_CALL));
+    sink.delta(event(CONTENT_DONE));
+    sink.close(true);
+
+    assertThat(chunks()).extracting(ChunkSinkTest::text).containsExactly("Hi", " there", "get_weather", "Done.");
+  }
+
+  private final List<Runnable> loop = new ArrayList<>();
+
+  private ChunkSink adaptive(int maxInFlight) {
+    return new ChunkSink("job-1", 2, 0, maxInFlight, loop::add, timer, (json, acked) -> {
+      sent.add(json);
+      callbacks.add(acked);
+    }, firstErrors::add);
+  }
+
   private static ChunkEvent event(String delta) throws IOException {
     return ChunkEvent.parse("{\"choices\":[{\"index\":0,\"delta\":" + delta + "}]}");
   }

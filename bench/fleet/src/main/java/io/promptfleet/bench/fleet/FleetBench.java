@@ -8,7 +8,7 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * {@code FleetBench faults|faults-smoke|scale [--option value ...]}; see bench/fleet/README.md. Exit code 0 when
+ * {@code FleetBench faults|faults-smoke|scale|fastpath [--option value ...]}; see bench/fleet/README.md. Exit code 0 when
  * every phase was clean, 1 when a job was lost or duplicated or a key went over its limit, 2 on bad usage.
  */
 public final class FleetBench {
@@ -27,6 +27,8 @@ public final class FleetBench {
           + "[--workers N] [--lock-ms MS] [--run-dir DIR]\n       faults-smoke [same options]\n"
           + "       scale [--workers 1,2,4,8] [--slots N] [--window S] [--join-leave true|false] [--lock-ms MS]\n"
           + "             [--run-dir DIR]\n"
+          + "       fastpath [--key-concurrency 128] [--workers 2] [--slots 64] [--lanes 16] [--probes 100]\n"
+          + "             [--warmup S] [--window S] [--idle S] [--worker key=value,...] [--run-dir DIR]\n"
           + "faults: " + String.join(",", FaultSuite.ALL));
       code = 2;
     }
@@ -57,8 +59,34 @@ public final class FleetBench {
           Integer.parseInt(opts.getOrDefault("slots", "16")),
           Duration.ofSeconds(Long.parseLong(opts.getOrDefault("window", "30"))),
           Boolean.parseBoolean(opts.getOrDefault("join-leave", "true")), lockMs(opts), runDir));
+      case "fastpath" -> FastPath.run(new FastPath.Options(
+          Integer.parseInt(opts.getOrDefault("key-concurrency", "128")),
+          Integer.parseInt(opts.getOrDefault("workers", "2")),
+          Integer.parseInt(opts.getOrDefault("slots", "64")),
+          Integer.parseInt(opts.getOrDefault("lanes", "16")),
+          Integer.parseInt(opts.getOrDefault("probes", "100")),
+          Duration.ofSeconds(Long.parseLong(opts.getOrDefault("warmup", "40"))),
+          Duration.ofSeconds(Long.parseLong(opts.getOrDefault("window", "20"))),
+          Duration.ofSeconds(Long.parseLong(opts.getOrDefault("idle", "15"))),
+          worker(opts), runDir));
       default -> throw new IllegalArgumentException("no command " + args[0]);
     };
+  }
+
+  /** {@code --worker k=v,k=v}: more keys of the YAML's worker section. */
+  private static Map<String, String> worker(Map<String, String> opts) {
+    Map<String, String> m = new java.util.LinkedHashMap<>();
+    String w = opts.get("worker");
+    if (w != null && !w.isBlank()) {
+      for (String kv : w.split(",")) {
+        String[] p = kv.split("=", 2);
+        if (p.length != 2) {
+          throw new IllegalArgumentException("--worker wants key=value pairs, got " + kv);
+        }
+        m.put(p[0].trim(), p[1].trim());
+      }
+    }
+    return m;
   }
 
   private static long lockMs(Map<String, String> opts) {

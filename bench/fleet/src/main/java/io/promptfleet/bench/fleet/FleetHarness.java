@@ -57,18 +57,45 @@ final class FleetHarness implements AutoCloseable {
   final List<FleetProcess> workers = new ArrayList<>();
   final SteadyLoad load;
   final TopicTail tail;
+  private final List<String> fleetJvm;
   private int started;
 
   FleetHarness(Setup setup, Path runDir) throws Exception {
+    this(setup, runDir, Tuning.FAULTS);
+  }
+
+  /**
+   * How the fleet's processes run, beyond the {@link Setup}.
+   *
+   * @param brokerJvm  the brokers' JVM options
+   * @param fleetJvm   the dispatchers' and workers' JVM options
+   * @param workerYaml more keys of the YAML's {@code worker} section (e.g. {@code coalesce_ms})
+   * @param keyExtra   more of each key's YAML flow map, e.g. {@code ", requests_per_minute: 1000000"}
+   * @param withTail   whether to follow the topics for the checker ({@link #tail} is null without)
+   * @param fastShareHeartbeats share-group heartbeats every second (a dead worker's records come back sooner),
+   *                   not Kafka's 5 s
+   */
+  record Tuning(List<String> brokerJvm, List<String> fleetJvm, Map<String, String> workerYaml, String keyExtra,
+      boolean withTail, boolean fastShareHeartbeats) {
+    /** The fault suite's and the scale-out's. */
+    static final Tuning FAULTS = new Tuning(KafkaCluster.DEFAULT_JVM_OPTIONS, FleetProcess.JVM_OPTIONS, Map.of(), "",
+        true, true);
+  }
+
+  FleetHarness(Setup setup, Path runDir, Tuning tuning) throws Exception {
     this.setup = setup;
+    this.fleetJvm = List.copyOf(tuning.fleetJvm());
+    Map<String, String> workerYaml = tuning.workerYaml();
     this.runDir = Files.createDirectories(runDir);
     long t0 = System.nanoTime();
     Map<String, String> brokerProps = new LinkedHashMap<>(SharedKafka.testBrokerProperties());
-    brokerProps.put("group.share.heartbeat.interval.ms", "1000");
-    brokerProps.put("group.share.min.heartbeat.interval.ms", "500");
+    if (tuning.fastShareHeartbeats()) {
+      brokerProps.put("group.share.heartbeat.interval.ms", "1000");
+      brokerProps.put("group.share.min.heartbeat.interval.ms", "500");
+    }
     brokerProps.put("group.share.assignment.interval.ms", "500");
     this.cluster = KafkaCluster.builder().nodes(setup.brokers()).dataDir(runDir.resolve("kafka"))
-        .brokerProperties(brokerProps).start();
+        .brokerProperties(brokerProps).jvmOptions(tuning.brokerJvm()).start();
     log("cluster of %d brokers at %s in %d ms", setup.brokers(), cluster.bootstrapServers(),
         (System.nanoTime() - t0) / 1_000_000);
     this.vertx = Vertx.vertx();
@@ -81,7 +108,7 @@ final class FleetHarness implements AutoCloseable {
     for (int i = 1; i <= setup.keys(); i++) {
       env.put("PF_BENCH_K" + i, "sk-bench-k" + i);
       keys.append("  k").append(i).append(": {provider: sim, secret_env: PF_BENCH_K").append(i)
-          .append(", max_concurrency: ").append(setup.keyConcurrency()).append("}\n");
+          .append(", max_concurrency: ").append(setup.keyConcurrency()).append(tuning.keyExtra()).append("}\n");
     }
     int rf = Math.min(3, setup.brokers());
     String yaml = """
@@ -100,9 +127,9 @@ final class FleetHarness implements AutoCloseable {
           http_port: 0
           session_timeout_ms: 6000
           breaker: {slow_call_ms: 60000, failure_rate_percent: 50, rate_limited_percent: 50}
-        worker: {share_group: bench-workers, http_port: 0, slots: %d, lanes: %d, drain_grace_ms: %d}
+        worker: {share_group: bench-workers, http_port: 0, slots: %d, lanes: %d, drain_grace_ms: %d%s}
         """.formatted(cluster.bootstrapServers(), rf, Math.max(1, rf - 1), sim.baseUrl(), keys, MODEL,
-        setup.slots(), setup.lanes(), setup.drainGraceMs());
+        setup.slots(), setup.lanes(), setup.drainGraceMs(), extra(workerYaml));
     this.configFile = runDir.resolve("fleet.yaml");
     Files.writeString(configFile, yaml);
     this.config = ConfigLoader.parse(yaml, env, new Properties());
@@ -111,9 +138,15 @@ final class FleetHarness implements AutoCloseable {
     // the record lock (workers renew the locks of streams they run).
     KafkaTestSupport.alterGroupConfigs(cluster.bootstrapServers(), config.worker().shareGroup(), Map.of(
         "share.record.lock.duration.ms", Long.toString(setup.recordLockMs()), "share.session.timeout.ms", "6000",
-        "share.heartbeat.interval.ms", "1000"));
+        "share.heartbeat.interval.ms", tuning.fastShareHeartbeats() ? "1000" : "5000"));
     this.load = new SteadyLoad(config, MODEL, setup.maxTokens());
-    this.tail = new TopicTail(config);
+    this.tail = tuning.withTail() ? new TopicTail(config) : null;
+  }
+
+  private static String extra(Map<String, String> yaml) {
+    StringBuilder sb = new StringBuilder();
+    yaml.forEach((k, v) -> sb.append(", ").append(k).append(": ").append(v));
+    return sb.toString();
   }
 
   static void log(String format, Object... args) {
@@ -127,13 +160,14 @@ final class FleetHarness implements AutoCloseable {
   }
 
   FleetProcess startDispatcher() throws IOException {
-    FleetProcess p = FleetProcess.start("dispatcher", "dispatcher-" + started++, configFile, env, runDir);
+    FleetProcess p = FleetProcess.start("dispatcher", "dispatcher-" + started++, configFile, env, runDir,
+        fleetJvm);
     dispatchers.add(p);
     return p;
   }
 
   FleetProcess startWorker() throws IOException {
-    FleetProcess p = FleetProcess.start("worker", "worker-" + started++, configFile, env, runDir);
+    FleetProcess p = FleetProcess.start("worker", "worker-" + started++, configFile, env, runDir, fleetJvm);
     workers.add(p);
     return p;
   }
@@ -176,7 +210,9 @@ final class FleetHarness implements AutoCloseable {
   @Override
   public void close() {
     load.close();
-    tail.close();
+    if (tail != null) {
+      tail.close();
+    }
     for (FleetProcess p : workers) {
       quietly(p);
     }

@@ -65,9 +65,15 @@ final class FleetProcess {
    */
   static FleetProcess start(String role, String name, Path config, Map<String, String> env, Path logDir)
       throws IOException {
+    return start(role, name, config, env, logDir, JVM_OPTIONS);
+  }
+
+  /** As {@link #start(String, String, Path, Map, Path)} with the JVM's options given. */
+  static FleetProcess start(String role, String name, Path config, Map<String, String> env, Path logDir,
+      List<String> jvmOptions) throws IOException {
     List<String> cmd = new ArrayList<>();
     cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-    cmd.addAll(JVM_OPTIONS);
+    cmd.addAll(jvmOptions);
     cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), "io.promptfleet.launcher.Main", role,
         "--config", config.toString()));
     ProcessBuilder pb = new ProcessBuilder(cmd);
