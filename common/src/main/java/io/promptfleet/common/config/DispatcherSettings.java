@@ -29,7 +29,7 @@ package io.promptfleet.common.config;
  *                         (default 5 s; 0 = never: every takeover reads the whole lookback)
  * @param standbyWarmupJobs synthetic jobs a standby runs through scratch copies of its dispatch path (nothing is
  *                         written anywhere) after standing by for 5 s, so its takeover runs on compiled code
- *                         (default 6,000, a few seconds of one core, once; 0 = off)
+ *                         (default 0 = off: on a quiet host it showed no gain; a few seconds of one core, once)
  * @param priority         lane weights and aging
  * @param retry            backoff and attempts
  * @param breaker          per-route circuit breaker
@@ -56,7 +56,7 @@ public record DispatcherSettings(String groupId, Integer maxBufferedJobs, Intege
     maxCancelledIds = maxCancelledIds == null ? 100_000 : maxCancelledIds;
     dedupeWindowMs = dedupeWindowMs == null ? defaultJobTtlMs : dedupeWindowMs;
     stateSnapshotMs = stateSnapshotMs == null ? 5_000L : stateSnapshotMs;
-    standbyWarmupJobs = standbyWarmupJobs == null ? 6_000 : standbyWarmupJobs;
+    standbyWarmupJobs = standbyWarmupJobs == null ? 0 : standbyWarmupJobs;
     priority = priority == null ? PrioritySettings.defaults() : priority;
     retry = retry == null ? RetrySettings.defaults() : retry;
     breaker = breaker == null ? BreakerSettings.defaults() : breaker;

@@ -207,9 +207,6 @@ final class Fleet implements AutoCloseable {
     }
     var dispatcher = root.withObjectProperty("dispatcher");
     dispatcher.put("group_id", prefix + "-dispatcher").put("http_port", 0);
-    if (!dispatcher.has("standby_warmup_jobs")) {
-      dispatcher.put("standby_warmup_jobs", 0); // CPU the suite needs; FailoverIT runs it
-    }
     var worker = root.withObjectProperty("worker");
     worker.put("share_group", prefix + "-workers").put("http_port", 0);
     if (!worker.has("slots")) {
