@@ -345,13 +345,17 @@ final class DispatcherKafka {
     return from(c, parts, times);
   }
 
-  /** Where each of {@code parts} is at its time in {@code fromMs} (its end offset when nothing is that recent). */
+  /**
+   * Where each of {@code parts} is at its time in {@code fromMs} (its end offset when nothing is that recent). The end
+   * offsets are asked first: a record written between the two lookups is then found by the time lookup or lies past
+   * that end, never skipped (the other order skipped a snapshot written just then).
+   */
   static Map<TopicPartition, Long> from(KafkaConsumer<String, byte[]> c, List<TopicPartition> parts,
       Map<TopicPartition, Long> fromMs) {
     Map<TopicPartition, Long> query = new HashMap<>();
     parts.forEach(tp -> query.put(tp, Math.max(0, fromMs.get(tp))));
-    Map<TopicPartition, OffsetAndTimestamp> start = c.offsetsForTimes(query, TIMEOUT);
     Map<TopicPartition, Long> end = c.endOffsets(parts, TIMEOUT);
+    Map<TopicPartition, OffsetAndTimestamp> start = c.offsetsForTimes(query, TIMEOUT);
     Map<TopicPartition, Long> out = new HashMap<>();
     for (TopicPartition tp : parts) {
       OffsetAndTimestamp o = start.get(tp);
