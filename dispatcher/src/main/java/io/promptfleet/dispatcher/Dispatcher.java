@@ -58,8 +58,8 @@ import org.slf4j.LoggerFactory;
  * <p>High availability: every dispatcher of a group subscribes, and {@link SingleActiveAssignor} gives all job
  * partitions to one of them. Only that one creates its transactional producer (transactional id = group id, which
  * fences any predecessor) and reads back {@code llm.assignments} and the feedback topics for the core's takeover;
- * the others stand by, following the state topic ({@link StandbyState}) and, once, warming their dispatch path
- * ({@link StandbyWarmup}), so a takeover reads seconds of records on compiled code. Every instance lists topics
+ * the others stand by, following the state topic ({@link StandbyState}), so a takeover reads only what came since
+ * their last standby round. Every instance lists topics
  * ({@link TopicCatalog}) and sets up the workers' share group from its start.
  *
  * <p>Thread-safe for {@link #start()}, {@link #close()} and the read-only accessors; everything else runs on the
@@ -100,10 +100,6 @@ public final class Dispatcher implements AutoCloseable {
   private boolean stateTopic;
   /** While standing by with the state topic: what it has read of it (null while active). */
   private StandbyState standby;
-  /** Warms the dispatch path once this instance has stood by a while ({@link StandbyWarmup}). */
-  private final StandbyWarmup warmup;
-  /** When this instance began to stand by (its clock), or -1 while active. */
-  private long standingBySinceMs = -1;
   /** Whether the batcher's topic exists (some route batches): a takeover reads it whole. */
   private boolean batchTopic;
   private volatile TakeoverTimes lastTakeover;
@@ -117,7 +113,6 @@ public final class Dispatcher implements AutoCloseable {
         instanceId, clientId);
     this.assignorFlag = SingleActiveAssignor.activeFlag(clientId);
     this.thread = new Thread(this::run, "pf-dispatcher");
-    this.warmup = new StandbyWarmup(config, instanceId);
   }
 
   /** The latest status snapshot (at most about half a second old); any thread. */
@@ -221,14 +216,8 @@ public final class Dispatcher implements AutoCloseable {
       if (producer != null) {
         deactivate("lost every job partition");
       }
-      long nowMs = clock.millis();
       if (standby != null) {
-        standby.follow(nowMs);
-      }
-      if (standingBySinceMs < 0) {
-        standingBySinceMs = nowMs;
-      } else if (nowMs - standingBySinceMs >= StandbyWarmup.STANDING_BY_MS) {
-        warmup.start();
+        standby.follow(clock.millis());
       }
       return;
     }
@@ -287,8 +276,6 @@ public final class Dispatcher implements AutoCloseable {
     long ids;
     long t2;
     long assignments;
-    warmup.stop();
-    standingBySinceMs = -1;
     DispatcherKafka.StateRead followed = standby == null ? null : standby.catchUp();
     DispatcherKafka.closeQuietly(standby);
     standby = null;

@@ -27,9 +27,6 @@ package io.promptfleet.common.config;
  *                         the job ids admitted since the last one) to the dispatcher state topic, so a successor
  *                         reads that and a tail of this length instead of rebuild_lookback_ms of assignments
  *                         (default 5 s; 0 = never: every takeover reads the whole lookback)
- * @param standbyWarmupJobs synthetic jobs a standby runs through scratch copies of its dispatch path (nothing is
- *                         written anywhere) after standing by for 5 s, so its takeover runs on compiled code
- *                         (default 0 = off: on a quiet host it showed no gain; a few seconds of one core, once)
  * @param priority         lane weights and aging
  * @param retry            backoff and attempts
  * @param breaker          per-route circuit breaker
@@ -38,7 +35,7 @@ package io.promptfleet.common.config;
 public record DispatcherSettings(String groupId, Integer maxBufferedJobs, Integer maxRecordBytes, Long leaseGraceMs,
     Long defaultJobTtlMs, Integer httpPort, Long rateWindowMs, Long cooldownDefaultMs, Long cooldownCapMs,
     Long keyDisabledMs, Long rebuildLookbackMs, Integer sessionTimeoutMs, Integer maxCancelledIds,
-    Long dedupeWindowMs, Long stateSnapshotMs, Integer standbyWarmupJobs, PrioritySettings priority,
+    Long dedupeWindowMs, Long stateSnapshotMs, PrioritySettings priority,
     RetrySettings retry, BreakerSettings breaker, BatcherSettings batch) {
   public DispatcherSettings {
     groupId = groupId == null ? "promptfleet-dispatcher" : groupId;
@@ -56,7 +53,6 @@ public record DispatcherSettings(String groupId, Integer maxBufferedJobs, Intege
     maxCancelledIds = maxCancelledIds == null ? 100_000 : maxCancelledIds;
     dedupeWindowMs = dedupeWindowMs == null ? defaultJobTtlMs : dedupeWindowMs;
     stateSnapshotMs = stateSnapshotMs == null ? 5_000L : stateSnapshotMs;
-    standbyWarmupJobs = standbyWarmupJobs == null ? 0 : standbyWarmupJobs;
     priority = priority == null ? PrioritySettings.defaults() : priority;
     retry = retry == null ? RetrySettings.defaults() : retry;
     breaker = breaker == null ? BreakerSettings.defaults() : breaker;
@@ -77,17 +73,16 @@ public record DispatcherSettings(String groupId, Integer maxBufferedJobs, Intege
     ConfigException.require(dedupeWindowMs >= 0, "dispatcher.dedupe_window_ms must be >= 0 (0 turns it off)");
     ConfigException.require(stateSnapshotMs == 0 || stateSnapshotMs >= 100,
         "dispatcher.state_snapshot_ms must be 0 (off) or >= 100");
-    ConfigException.require(standbyWarmupJobs >= 0, "dispatcher.standby_warmup_jobs must be >= 0 (0 turns it off)");
   }
 
   public static DispatcherSettings defaults() {
     return new DispatcherSettings(null, null, null, null, null, null, null, null, null, null, null, null, null, null,
-        null, null, null, null, null, null);
+        null, null, null, null, null);
   }
 
   public DispatcherSettings withHttpPort(int port) {
     return new DispatcherSettings(groupId, maxBufferedJobs, maxRecordBytes, leaseGraceMs, defaultJobTtlMs, port,
         rateWindowMs, cooldownDefaultMs, cooldownCapMs, keyDisabledMs, rebuildLookbackMs, sessionTimeoutMs,
-        maxCancelledIds, dedupeWindowMs, stateSnapshotMs, standbyWarmupJobs, priority, retry, breaker, batch);
+        maxCancelledIds, dedupeWindowMs, stateSnapshotMs, priority, retry, breaker, batch);
   }
 }

@@ -37,7 +37,6 @@ class FailoverIT {
               - {provider: sim, model: sim}
         dispatcher:
           session_timeout_ms: 6000
-          standby_warmup_jobs: 1500   # the standby warms up while it waits, then takes over
           breaker: {slow_call_ms: 60000}   # the 12 s streams are on purpose, not a rollback trigger
         """)) {
       Path yaml = Files.createTempFile("pf-failover", ".yaml");

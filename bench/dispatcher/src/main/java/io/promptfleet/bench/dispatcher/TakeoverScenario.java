@@ -150,8 +150,7 @@ final class TakeoverScenario {
     String models = "  sim:\n    routes:\n      - {provider: sim, model: sim, max_tokens_cap: 4096}\n"
         + "  held:\n    routes:\n      - {provider: sim, model: held, max_tokens_cap: 4096}\n";
     return DispatcherBench.register(DispatcherBench.fleetYaml(bootstrap, prefix, keys, models,
-        "max_buffered_jobs: 20000, session_timeout_ms: 3000, standby_warmup_jobs: "
-            + Integer.getInteger("warmupJobs", 0)));
+        "max_buffered_jobs: 20000, session_timeout_ms: 3000"));
   }
 
   private static void produce(FleetConfig config, int n) {

@@ -1,6 +1,6 @@
 package io.promptfleet.dispatcher.intake;
 
-/** A topic listing in which every reply topic exists: for scratch cores ({@code StandbyWarmup}) and tests. */
+/** A topic listing in which every reply topic exists: for cores under test. */
 public final class AllTopicsExist implements ReplyTopics {
   @Override
   public boolean listed(String topic) {
