@@ -11,9 +11,6 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 command="${1:-faults-smoke}"; shift || true
 # The reactor's classes (built with -am, nothing installed into ~/.m2) come before the dependency class path.
-mvn -B -q -o -pl bench/fleet -am compile
-cp_file=bench/fleet/target/classpath.txt
-mvn -B -q -o -pl bench/fleet dependency:build-classpath -Dmdep.outputFile="$PWD/$cp_file"
-reactor=$(ls -d "$PWD"/*/target/classes "$PWD"/bench/fleet/target/classes | tr '\n' ':')
-exec java -Xmx768m ${BENCH_JAVA_OPTS:-} -cp "$reactor$(cat "$cp_file")" \
+mvn -B -q -pl bench/fleet -am compile dependency:build-classpath -Dmdep.outputFile=target/classpath.txt
+exec java -Xmx768m ${BENCH_JAVA_OPTS:-} -cp "bench/fleet/target/classes:$(cat bench/fleet/target/classpath.txt)" \
   io.promptfleet.bench.fleet.FleetBench "$command" "$@"
