@@ -149,8 +149,15 @@ class MeterCatalogueTest {
     return specs;
   }
 
-  private static JavaClasses production() {
-    return new ClassFileImporter().withImportOption(ImportOption.Predefined.DO_NOT_INCLUDE_TESTS).importPackages(ROOT);
+  /** The production classes, imported once for this class's tests (an import takes seconds). */
+  private static JavaClasses production;
+
+  private static synchronized JavaClasses production() {
+    if (production == null) {
+      production = new ClassFileImporter().withImportOption(ImportOption.Predefined.DO_NOT_INCLUDE_TESTS)
+          .importPackages(ROOT);
+    }
+    return production;
   }
 
   private static List<Class<?>> catalogues() throws ClassNotFoundException {
