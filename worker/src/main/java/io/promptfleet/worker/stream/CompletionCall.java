@@ -1,12 +1,14 @@
 package io.promptfleet.worker.stream;
 
-import io.promptfleet.worker.upstream.RateLimitHeaders;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.promptfleet.common.codec.Json;
 import io.promptfleet.common.job.Assignment;
 import io.promptfleet.common.job.ErrorCodes;
 import io.promptfleet.common.job.Route;
+import io.promptfleet.common.upstream.UnsupportedJobException;
 import io.promptfleet.worker.stream.sse.SseListener;
+import io.promptfleet.worker.stream.sse.SseParser;
+import io.promptfleet.worker.stream.sse.Utf8;
 import io.promptfleet.worker.upstream.ChunkEvent;
 import io.promptfleet.worker.upstream.ConnectFailure;
 import io.promptfleet.worker.upstream.ConnectFailures;
@@ -15,11 +17,9 @@ import io.promptfleet.worker.upstream.Failure;
 import io.promptfleet.worker.upstream.FailureClass;
 import io.promptfleet.worker.upstream.Failures;
 import io.promptfleet.worker.upstream.ProviderEndpoint;
+import io.promptfleet.worker.upstream.RateLimitHeaders;
 import io.promptfleet.worker.upstream.StreamDecoder;
-import io.promptfleet.worker.upstream.UnsupportedJobException;
 import io.promptfleet.worker.upstream.UpstreamProtocol;
-import io.promptfleet.worker.stream.sse.SseParser;
-import io.promptfleet.worker.stream.sse.Utf8;
 import io.vertx.core.Context;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpClientRequest;
