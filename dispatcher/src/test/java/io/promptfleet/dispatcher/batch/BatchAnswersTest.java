@@ -31,7 +31,7 @@ class BatchAnswersTest {
   void shouldAnswerARecordedOutputLineWithOneChunkAndAResultAtTheBatchPrice() throws Exception {
     JsonNode line = lines("openai-batch-output.jsonl").get(0);
 
-    BatchAnswers.Outcome o = BatchAnswers.of(line, member("request-1"), PRICED, ENQUEUED.plusSeconds(60));
+    BatchAnswers.Outcome o = BatchAnswers.openAi(line, member("request-1"), PRICED, ENQUEUED.plusSeconds(60));
 
     assertThat(o).isInstanceOfSatisfying(BatchAnswers.Answered.class, a -> {
       assertThat(a.chunk().delta()).isEqualTo("2 + 2 equals 4.");
@@ -55,7 +55,7 @@ class BatchAnswersTest {
   void shouldLeaveAJobItsBatchNeverRanToTheLivePath() throws Exception {
     JsonNode expired = lines("openai-batch-error.jsonl").get(0);
 
-    assertThat(BatchAnswers.of(expired, member("request-3"), PRICED, ENQUEUED))
+    assertThat(BatchAnswers.openAi(expired, member("request-3"), PRICED, ENQUEUED))
         .isInstanceOfSatisfying(BatchAnswers.NotRun.class, n -> assertThat(n.reason()).startsWith("batch_expired"));
   }
 
@@ -66,7 +66,7 @@ class BatchAnswersTest {
          {"error": {"message": "Invalid 'messages[0].role': 'robot'.", "type": "invalid_request_error",
           "param": "messages[0].role", "code": "invalid_value"}}}, "error": null}""");
 
-    assertThat(BatchAnswers.of(refused, member("a"), PRICED, ENQUEUED))
+    assertThat(BatchAnswers.openAi(refused, member("a"), PRICED, ENQUEUED))
         .isInstanceOfSatisfying(BatchAnswers.Failed.class, f -> {
           assertThat(f.result().status()).isEqualTo(JobStatus.FAILED);
           assertThat(f.result().error().code()).isEqualTo(ErrorCodes.UPSTREAM_REJECTED);
@@ -82,7 +82,7 @@ class BatchAnswersTest {
          "function": {"name": "get_weather", "arguments": "{\\"city\\":\\"Paris\\"}"}}]}, "finish_reason":
          "tool_calls"}], "usage": {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15}}}, "error": null}""");
 
-    assertThat(BatchAnswers.of(line, member("a"), PRICED, ENQUEUED))
+    assertThat(BatchAnswers.openAi(line, member("a"), PRICED, ENQUEUED))
         .isInstanceOfSatisfying(BatchAnswers.Answered.class, a -> {
           assertThat(a.result().toolCalls()).singleElement().satisfies(c -> {
             assertThat(c.function().name()).isEqualTo("get_weather");

@@ -45,14 +45,14 @@ class OpenAiBatchClientTest {
     byte[] lines = ("{\"custom_id\":\"a\",\"method\":\"POST\",\"url\":\"/v1/chat/completions\",\"body\":{\"model\":\"m\","
         + "\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}}\n").getBytes(StandardCharsets.UTF_8);
     String file = client.upload(lines, "k1.jsonl");
-    JsonNode created = client.create(file, "k1");
+    JsonNode created = client.create(file, BatchLines.CHAT_URL, "k1");
     String id = created.path("id").asText();
 
     assertThat(client.find("k1").path("id").asText()).isEqualTo(id);
     assertThat(client.find("no-such-key")).isNull();
     JsonNode b = client.get(id);
     long until = System.nanoTime() + Duration.ofSeconds(10).toNanos();
-    while (!BatchCalls.ENDED.contains(b.path("status").asText()) && System.nanoTime() < until) {
+    while (!OpenAiBatchClient.ENDED.contains(b.path("status").asText()) && System.nanoTime() < until) {
       Thread.sleep(20);
       b = client.get(id);
     }

@@ -12,7 +12,7 @@ import io.promptfleet.worker.stream.sse.Utf8;
 import io.promptfleet.worker.upstream.ChunkEvent;
 import io.promptfleet.worker.upstream.ConnectFailure;
 import io.promptfleet.worker.upstream.ConnectFailures;
-import io.promptfleet.worker.upstream.EmbeddingsAnswer;
+import io.promptfleet.common.upstream.EmbeddingsAnswer;
 import io.promptfleet.worker.upstream.Failure;
 import io.promptfleet.worker.upstream.FailureClass;
 import io.promptfleet.worker.upstream.Failures;
