@@ -16,8 +16,8 @@ import java.util.Set;
 
 /**
  * Translates a job (OpenAI chat format) into the body of an Anthropic Messages request, as the worker sends it live
- * and as the dispatcher's batcher puts it into a Message Batch (one request's {@code params}). Every job field is either
- * translated, accepted as meaning nothing upstream ({@code stream}, {@code stream_options}, {@code n: 1}, {@code
+ * and as the dispatcher's batcher puts it into a Message Batch (one request's {@code params}). Every job field is
+ * either translated, accepted as meaning nothing upstream ({@code stream}, {@code stream_options}, {@code n: 1}, {@code
  * logprobs: false}, zero penalties, {@code parallel_tool_calls: true}), refused with an {@link
  * UnsupportedJobException} naming it (an OpenAI field Anthropic cannot express), or, when it is no OpenAI field at
  * all, passed through as an Anthropic field ({@code thinking}, {@code top_k}, {@code service_tier}, ...): Anthropic

@@ -140,8 +140,10 @@ final class AnthropicBatchClient implements BatchApi {
     if (!"ended".equals(status)) {
       return new Polled(status, false, List.of(), "");
     }
+    JsonNode counts = b.path("request_counts");
+    boolean allSucceeded = counts.path("succeeded").asLong(0) == total(counts);
     return new Polled(status, true, results(providerBatchId, b.path("results_url").asText(null)),
-        "request_counts " + b.path("request_counts"));
+        allSucceeded ? "" : "request_counts " + counts);
   }
 
   @Override

@@ -113,7 +113,8 @@ final class BatchHttp {
 
   BatchCallException failure(String what, HttpResponse<byte[]> r) {
     return new BatchCallException("could not " + what + ": HTTP " + r.statusCode() + ": "
-        + abbreviate(redact(new String(r.body(), StandardCharsets.UTF_8))), BatchCallException.retriable(r.statusCode()));
+        + abbreviate(redact(new String(r.body(), StandardCharsets.UTF_8))),
+        BatchCallException.retriable(r.statusCode()));
   }
 
   private String redact(String text) {

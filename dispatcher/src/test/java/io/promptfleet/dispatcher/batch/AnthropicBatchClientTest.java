@@ -12,10 +12,7 @@ import io.promptfleet.common.job.Job;
 import io.promptfleet.common.job.Priority;
 import io.promptfleet.common.job.Route;
 import io.promptfleet.common.upstream.UnsupportedJobException;
-import io.promptfleet.simulator.BatchBehaviour;
 import io.promptfleet.simulator.SimulatedProvider;
-import io.promptfleet.simulator.SimulatorOptions;
-import io.vertx.core.Vertx;
 import java.net.http.HttpClient;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -24,7 +21,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Properties;
 import java.util.Set;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -35,17 +31,15 @@ import org.junit.jupiter.api.Test;
  */
 class AnthropicBatchClientTest {
   private static final Instant ENQUEUED = Instant.parse("2026-01-01T00:00:00Z");
-  private static Vertx vertx;
+  private static LoopbackProvider provider;
   private static SimulatedProvider sim;
   private static AnthropicBatchClient client;
   private static RouteSettings route;
 
   @BeforeAll
   static void start() throws Exception {
-    vertx = Vertx.vertx();
-    sim = SimulatedProvider.start(vertx, SimulatorOptions.defaults().withPort(0).withDefaultCompletionTokens(3))
-        .toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
-    sim.batches().forAll(BatchBehaviour.phasesOf(50));
+    provider = LoopbackProvider.start();
+    sim = provider.sim();
     client = new AnthropicBatchClient(HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
         .connectTimeout(Duration.ofSeconds(5)).build(), sim.baseUrl(), "sk-ant-test", "2023-06-01", Map.of());
     System.setProperty("PF_ANTHROPIC_BATCH_TEST_KEY", "sk-ant-test");
@@ -62,8 +56,7 @@ class AnthropicBatchClientTest {
 
   @AfterAll
   static void stop() throws Exception {
-    sim.close().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
-    vertx.close().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+    provider.close();
   }
 
   @Test
