@@ -48,16 +48,17 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The batcher: the dispatcher's owner of provider batches. Admission offers it every fresh job ({@link #divert}); it
- * takes a job that allows batching ({@code "batch": "allow"}), whose first route has a {@code batch} block the
- * batcher serves and a key with a secret, whose deadline is at least the route's {@code min_slack_ms} away and
+ * takes a job that allows batching ({@code "batch": "allow"}), whose first route has a {@code batch} block and a key
+ * with a secret, whose kind that route's batch API batches ({@link BatchApi#endpoint}) and whose fields it can
+ * express, whose deadline is at least the route's {@code min_slack_ms} away and
  * whose tokens fit the route's {@code max_enqueued_tokens}; every other job is queued live at once, as before.
  *
- * <p>A taken job joins its route's collecting batch: its member record (the whole job) is written to the batch
+ * <p>A taken job joins its route's collecting batch of its endpoint: its member record (the whole job) is written to the batch
  * topic in the round's transaction together with the job record's offset, so the job is never lost and never taken
  * twice. A batch closes when it reaches the route's request or byte limit or its {@code window_ms} passed, and is
- * submitted (upload + create, {@link BatchCalls}) once every member record is committed; the provider's batch id is
+ * submitted ({@link BatchApi#create} on the batcher thread, {@link BatchCalls}) once every member record is committed; the provider's batch id is
  * recorded as soon as the create returns. A submitted batch is polled with jittered backoff ({@link PollBackoff});
- * when it ends, each output or error line becomes its job's reply ({@link BatchAnswers}) written with the member's
+ * when it ends, each result line becomes its job's reply ({@link BatchAnswers}) written with the member's
  * tombstone in one transaction, so a job is answered once; jobs the batch never ran go live through the retry topic
  * (a retry record and the member's tombstone in one transaction). A batch whose unanswered jobs' earliest deadline
  * is closer than {@code dispatcher.batch.deadline_margin_ms} is cancelled at the provider and its jobs go live; a
@@ -66,7 +67,7 @@ import org.slf4j.LoggerFactory;
  * <p>One owner: the active dispatcher (the one that holds every job partition and whose transactional producer
  * fences its predecessors) owns every batch. A dispatcher taking over reads the batch topic to its end
  * ({@link #restore}, {@link #restored}) and polls the submitted batches; a batch recorded only as collecting is
- * looked up at the provider by its key before it is submitted, so it is never created twice.
+ * looked up at the provider ({@link BatchApi#find}) before it is submitted, so it is never created twice.
  *
  * <p>Not thread-safe: owned by the dispatcher thread; its provider calls run on the batcher thread.
  */
