@@ -3,7 +3,7 @@ package io.promptfleet.common.config;
 /**
  * A route's {@code batch} block: the provider batch API that jobs allowing it ({@code "batch": "allow"}) may be
  * sent through, its price and the limits a batch of this route keeps. The dispatcher's batcher acts on it for the
- * first route of a model with protocol {@code openai} (docs/DESIGN.md, "The batcher").
+ * first route of a model (docs/DESIGN.md, "The batcher").
  *
  * <p>Defaults depend on the protocol and are filled by {@link #resolved}; {@link RouteSettings} resolves its block
  * against its own live prices.

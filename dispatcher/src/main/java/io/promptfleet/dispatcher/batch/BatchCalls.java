@@ -1,7 +1,6 @@
 package io.promptfleet.dispatcher.batch;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import java.io.ByteArrayOutputStream;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
@@ -26,8 +25,6 @@ import org.slf4j.LoggerFactory;
  */
 final class BatchCalls implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(BatchCalls.class);
-  /** Batch statuses after which a batch changes no more. */
-  static final Set<String> ENDED = Set.of("completed", "expired", "cancelled", "failed");
 
   /** What a call found. */
   sealed interface Event {
@@ -44,8 +41,8 @@ final class BatchCalls implements AutoCloseable {
   record Running(long epoch, String batchKey, String status) implements Event {}
 
   /**
-   * The batch ended: its status and every line of its output and error files ({@code failed}: none; its
-   * validation errors in {@code detail}).
+   * The batch ended: its status and every result line (an OpenAI batch that {@code failed}: none, its validation
+   * errors in {@code detail}).
    */
   record Ended(long epoch, String batchKey, String status, List<JsonNode> lines, String detail) implements Event {}
 
@@ -62,53 +59,38 @@ final class BatchCalls implements AutoCloseable {
 
   /**
    * Submits a batch: when {@code lookFirst} (a batch a predecessor may have created without recording it), first
-   * looks it up by its key; otherwise, or when none is found, uploads {@code lines} as one file and creates it.
+   * looks it up ({@link BatchApi#find}); otherwise, or when none is found, creates it from {@code lines}.
+   *
+   * @param known provider batch ids recorded for other batches (never the one looked for)
    */
-  void submit(long epoch, OpenAiBatchClient client, String batchKey, List<byte[]> lines, boolean lookFirst) {
+  void submit(long epoch, BatchApi api, BatchRecords.Batch record, List<byte[]> lines, boolean lookFirst,
+      Set<String> known) {
+    String batchKey = record.batchKey();
     run(epoch, batchKey, true, () -> {
       try {
         if (lookFirst) {
-          JsonNode found = client.find(batchKey);
+          BatchApi.Created found = api.find(record, lines.size(), known);
           if (found != null) {
             LOG.info("batch {} was created before as {} (its record was lost with the previous dispatcher): polling "
-                + "it, not creating it again", batchKey, found.path("id").asText());
+                + "it, not creating it again", batchKey, found.providerBatchId());
             events.add(submitted(epoch, batchKey, found));
             return;
           }
         }
-        int size = 0;
-        for (byte[] l : lines) {
-          size += l.length;
-        }
-        ByteArrayOutputStream file = new ByteArrayOutputStream(size);
-        lines.forEach(file::writeBytes);
-        String fileId = client.upload(file.toByteArray(), batchKey + ".jsonl");
-        events.add(submitted(epoch, batchKey, client.create(fileId, batchKey)));
+        events.add(submitted(epoch, batchKey, api.create(record, lines)));
       } catch (BatchCallException e) {
         events.add(new Failed(epoch, batchKey, true, e.getMessage(), e.retriable()));
       }
     });
   }
 
-  /** Reads the batch; when it ended, reads its output and error files too. */
-  void poll(long epoch, OpenAiBatchClient client, String batchKey, String providerBatchId) {
+  /** Reads the batch; when it ended, its results too. */
+  void poll(long epoch, BatchApi api, String batchKey, String providerBatchId) {
     run(epoch, batchKey, false, () -> {
       try {
-        JsonNode b = client.get(providerBatchId);
-        String status = b.path("status").asText();
-        if (!ENDED.contains(status)) {
-          events.add(new Running(epoch, batchKey, status));
-          return;
-        }
-        List<JsonNode> lines = new ArrayList<>();
-        for (String file : new String[] {"output_file_id", "error_file_id"}) {
-          String id = b.path(file).asText(null);
-          if (id != null && !id.isEmpty() && !"null".equals(id)) {
-            lines.addAll(client.lines(id));
-          }
-        }
-        String detail = b.path("errors").path("data").isArray() ? b.path("errors").path("data").toString() : "";
-        events.add(new Ended(epoch, batchKey, status, lines, detail));
+        BatchApi.Polled p = api.poll(providerBatchId);
+        events.add(p.ended() ? new Ended(epoch, batchKey, p.status(), p.lines(), p.detail())
+            : new Running(epoch, batchKey, p.status()));
       } catch (BatchCallException e) {
         events.add(new Failed(epoch, batchKey, false, e.getMessage(), e.retriable()));
       }
@@ -116,10 +98,10 @@ final class BatchCalls implements AutoCloseable {
   }
 
   /** Asks the provider to cancel the batch; reports nothing (its jobs already went live), logs a failure. */
-  void cancel(OpenAiBatchClient client, String batchKey, String providerBatchId) {
+  void cancel(BatchApi api, String batchKey, String providerBatchId) {
     run(-1, batchKey, false, () -> {
       try {
-        client.cancel(providerBatchId);
+        api.cancel(providerBatchId);
       } catch (BatchCallException e) {
         LOG.warn("batch {} ({}): the provider did not take its cancel: {}", batchKey, providerBatchId,
             e.getMessage());
@@ -136,9 +118,8 @@ final class BatchCalls implements AutoCloseable {
     return out;
   }
 
-  private static Submitted submitted(long epoch, String batchKey, JsonNode b) {
-    return new Submitted(epoch, batchKey, b.path("id").asText(), b.path("input_file_id").asText(null),
-        Instant.ofEpochSecond(b.path("created_at").asLong()));
+  private static Submitted submitted(long epoch, String batchKey, BatchApi.Created c) {
+    return new Submitted(epoch, batchKey, c.providerBatchId(), c.inputFileId(), c.createdAt());
   }
 
   /** Runs {@code call} on the batcher thread; an unexpected failure is reported as a retriable one. */

@@ -38,12 +38,20 @@ final class BatchRecords {
    * @param providerBatchId the provider's batch id (null while collecting)
    * @param inputFileId     the uploaded input file (null while collecting)
    * @param submittedAt     when the provider created it (null while collecting)
+   * @param endpoint        the endpoint its requests target ({@code /v1/chat/completions}, {@code /v1/embeddings},
+   *                        {@code /v1/messages}); null in a record of a batcher that batched chat only (OpenAI chat)
    */
   record Batch(String batchKey, String route, String group, String keyId, State state, Instant openedAt,
-      String providerBatchId, String inputFileId, Instant submittedAt) {
+      String providerBatchId, String inputFileId, Instant submittedAt, String endpoint) {
 
     Batch submitted(String providerBatchId, String inputFileId, Instant at) {
-      return new Batch(batchKey, route, group, keyId, State.SUBMITTED, openedAt, providerBatchId, inputFileId, at);
+      return new Batch(batchKey, route, group, keyId, State.SUBMITTED, openedAt, providerBatchId, inputFileId, at,
+          endpoint);
+    }
+
+    /** {@link #endpoint}, chat completions when the record names none. */
+    String endpointOrChat() {
+      return endpoint == null ? BatchLines.CHAT_URL : endpoint;
     }
   }
 

@@ -17,6 +17,8 @@ import io.promptfleet.common.job.JobStatus;
 import io.promptfleet.common.job.Result;
 import io.promptfleet.common.job.RetryRequest;
 import io.promptfleet.common.job.Route;
+import io.promptfleet.common.upstream.AnthropicBodies;
+import io.promptfleet.common.upstream.UnsupportedJobException;
 import io.promptfleet.dispatcher.capacity.TokenLimits;
 import io.promptfleet.dispatcher.intake.BatchDiversion;
 import io.promptfleet.dispatcher.intake.Inbound;
@@ -33,9 +35,11 @@ import java.util.ArrayList;
 import java.util.Collection;
 import java.util.Deque;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.function.Predicate;
 import org.apache.kafka.common.TopicPartition;
@@ -44,16 +48,17 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The batcher: the dispatcher's owner of provider batches. Admission offers it every fresh job ({@link #divert}); it
- * takes a job that allows batching ({@code "batch": "allow"}), whose first route has a {@code batch} block the
- * batcher serves and a key with a secret, whose deadline is at least the route's {@code min_slack_ms} away and
+ * takes a job that allows batching ({@code "batch": "allow"}), whose first route has a {@code batch} block and a key
+ * with a secret, whose kind that route's batch API batches ({@link BatchApi#endpoint}) and whose fields it can
+ * express, whose deadline is at least the route's {@code min_slack_ms} away and
  * whose tokens fit the route's {@code max_enqueued_tokens}; every other job is queued live at once, as before.
  *
- * <p>A taken job joins its route's collecting batch: its member record (the whole job) is written to the batch
+ * <p>A taken job joins its route's collecting batch of its endpoint: its member record (the whole job) is written to the batch
  * topic in the round's transaction together with the job record's offset, so the job is never lost and never taken
  * twice. A batch closes when it reaches the route's request or byte limit or its {@code window_ms} passed, and is
- * submitted (upload + create, {@link BatchCalls}) once every member record is committed; the provider's batch id is
+ * submitted ({@link BatchApi#create} on the batcher thread, {@link BatchCalls}) once every member record is committed; the provider's batch id is
  * recorded as soon as the create returns. A submitted batch is polled with jittered backoff ({@link PollBackoff});
- * when it ends, each output or error line becomes its job's reply ({@link BatchAnswers}) written with the member's
+ * when it ends, each result line becomes its job's reply ({@link BatchAnswers}) written with the member's
  * tombstone in one transaction, so a job is answered once; jobs the batch never ran go live through the retry topic
  * (a retry record and the member's tombstone in one transaction). A batch whose unanswered jobs' earliest deadline
  * is closer than {@code dispatcher.batch.deadline_margin_ms} is cancelled at the provider and its jobs go live; a
@@ -62,7 +67,7 @@ import org.slf4j.LoggerFactory;
  * <p>One owner: the active dispatcher (the one that holds every job partition and whose transactional producer
  * fences its predecessors) owns every batch. A dispatcher taking over reads the batch topic to its end
  * ({@link #restore}, {@link #restored}) and polls the submitted batches; a batch recorded only as collecting is
- * looked up at the provider by its key before it is submitted, so it is never created twice.
+ * looked up at the provider ({@link BatchApi#find}) before it is submitted, so it is never created twice.
  *
  * <p>Not thread-safe: owned by the dispatcher thread; its provider calls run on the batcher thread.
  */
@@ -78,7 +83,7 @@ public final class Batcher implements BatchDiversion, AutoCloseable {
 
   /** A route's batching, as configured and resolved at start. */
   private record RouteBatch(String group, RouteSettings route, RouteBatchSettings settings, String keyId,
-      OpenAiBatchClient client, Route live, Route priced) {}
+      BatchApi api, Route live, Route priced) {}
 
   /** A batch this dispatcher owns: its record and members, and where its provider calls are. */
   private static final class OpenBatch {
@@ -100,6 +105,7 @@ public final class Batcher implements BatchDiversion, AutoCloseable {
     OpenBatch(BatchRecords.Batch record, RouteBatch route) {
       this.record = record;
       this.route = route;
+      this.bytes = route.api() == null ? 0 : route.api().envelopeBytes();
     }
   }
 
@@ -117,10 +123,11 @@ public final class Batcher implements BatchDiversion, AutoCloseable {
   private final DispatcherMetrics metrics;
   private final Map<String, RouteBatch> routes = new HashMap<>();
   private final Map<String, OpenBatch> batches = new LinkedHashMap<>();
+  /** The collecting batch of each model and endpoint ({@link #collectingKey}). */
   private final Map<String, OpenBatch> collecting = new HashMap<>();
   private final Map<String, Long> enqueuedTokens = new HashMap<>();
   /** Batches given up while their create was under way: if the create still succeeds, the batch is cancelled. */
-  private final Map<String, OpenAiBatchClient> abandoned = new HashMap<>();
+  private final Map<String, BatchApi> abandoned = new HashMap<>();
   private final Deque<Step> staged = new ArrayDeque<>();
   private final List<Step> written = new ArrayList<>();
   /** Restored records of the batch topic, by key, until {@link #restored}. */
@@ -156,11 +163,6 @@ public final class Batcher implements BatchDiversion, AutoCloseable {
     }
     RouteSettings route = model.routes().get(0);
     RouteBatchSettings b = route.batch();
-    if (b.protocol() != BatchProtocol.OPENAI) {
-      LOG.warn("models.{}.routes[0].batch: protocol {} is not served by the batcher yet; its jobs run live", group,
-          b.protocol().wireName());
-      return;
-    }
     ProviderSettings provider = config.providers().get(route.provider());
     for (Map.Entry<String, KeySettings> k : new java.util.TreeMap<>(config.keys()).entrySet()) {
       KeySettings key = k.getValue();
@@ -179,10 +181,13 @@ public final class Batcher implements BatchDiversion, AutoCloseable {
       Route live = route.toRoute(route.model() == null ? group : route.model());
       Route priced = new Route(live.name(), live.provider(), live.model(), b.priceInputPerMtok(),
           b.priceOutputPerMtok(), null, Boolean.FALSE, null, live.maxTokensField(), live.defaultMaxTokens(), null);
-      routes.put(group, new RouteBatch(group, route, b, k.getKey(),
-          new OpenAiBatchClient(http, provider.baseUrl(), secret.get(), headers), live, priced));
-      LOG.info("models.{}: jobs allowing it go through {}'s batch API with key {} (min slack {} ms, window {} ms)",
-          group, route.name(), k.getKey(), b.minSlackMs(), b.windowMs());
+      BatchApi api = b.protocol() == BatchProtocol.ANTHROPIC
+          ? new AnthropicBatchClient(http, provider.baseUrl(), secret.get(), provider.apiVersion() == null
+              ? AnthropicBodies.DEFAULT_VERSION : provider.apiVersion(), headers)
+          : new OpenAiBatchClient(http, provider.baseUrl(), secret.get(), headers);
+      routes.put(group, new RouteBatch(group, route, b, k.getKey(), api, live, priced));
+      LOG.info("models.{}: jobs allowing it go through {}'s {} batch API with key {} (min slack {} ms, window {} ms)",
+          group, route.name(), b.protocol().wireName(), k.getKey(), b.minSlackMs(), b.windowMs());
       return;
     }
     LOG.warn("models.{}.routes[0].batch: no shared key of {} has its secret here; its jobs run live", group,
@@ -194,11 +199,12 @@ public final class Batcher implements BatchDiversion, AutoCloseable {
   @Override
   public boolean divert(Pending p, long nowMs) {
     Job job = p.dispatch().job();
-    if (!job.batchAllowed() || job.isEmbeddings() || p.dispatch().attempt() != 1 || job.tenant() != null) {
+    if (!job.batchAllowed() || p.dispatch().attempt() != 1 || job.tenant() != null) {
       return false;
     }
     RouteBatch rb = routes.get(p.group());
-    if (rb == null || !rb.route().equals(p.dispatch().routes().get(0))) {
+    String endpoint = rb == null ? null : rb.api().endpoint(job);
+    if (endpoint == null || !rb.route().equals(p.dispatch().routes().get(0))) {
       return false;
     }
     RouteBatchSettings s = rb.settings();
@@ -212,11 +218,17 @@ public final class Batcher implements BatchDiversion, AutoCloseable {
       metrics.batchJobs("live_enqueued_tokens");
       return false;
     }
-    OpenBatch b = collecting.get(p.group());
+    OpenBatch b = collecting.get(collectingKey(p.group(), endpoint));
     BatchRecords.Member probe = new BatchRecords.Member("", job, p.priority(), p.dispatch().enqueuedAt(),
         p.dispatch().deadline(), tokens);
-    byte[] line = BatchLines.line(probe, rb.route(), rb.keyId());
-    if (line.length > s.maxFileBytes()) {
+    byte[] line;
+    try {
+      line = rb.api().line(probe, endpoint, rb.route(), rb.keyId());
+    } catch (UnsupportedJobException e) {
+      metrics.batchJobs("live_unsupported"); // the live attempt fails it with the same message
+      return false;
+    }
+    if (line.length + rb.api().envelopeBytes() > s.maxFileBytes()) {
       metrics.batchJobs("live_too_large");
       return false;
     }
@@ -226,7 +238,7 @@ public final class Batcher implements BatchDiversion, AutoCloseable {
       b = null;
     }
     if (b == null) {
-      b = open(rb, nowMs);
+      b = open(rb, endpoint, nowMs);
     }
     BatchRecords.Member m = new BatchRecords.Member(b.record.batchKey(), job, p.priority(),
         p.dispatch().enqueuedAt(), p.dispatch().deadline(), tokens);
@@ -241,14 +253,14 @@ public final class Batcher implements BatchDiversion, AutoCloseable {
     return true;
   }
 
-  private OpenBatch open(RouteBatch rb, long nowMs) {
+  private OpenBatch open(RouteBatch rb, String endpoint, long nowMs) {
     String key = rb.group() + "-" + Long.toString(nowMs, 36) + "-"
         + Long.toString(ThreadLocalRandom.current().nextLong() & Long.MAX_VALUE, 36);
     BatchRecords.Batch record = new BatchRecords.Batch(key, rb.route().name(), rb.group(), rb.keyId(),
-        BatchRecords.State.COLLECTING, Instant.ofEpochMilli(nowMs), null, null, null);
+        BatchRecords.State.COLLECTING, Instant.ofEpochMilli(nowMs), null, null, null, endpoint);
     OpenBatch b = new OpenBatch(record, rb);
     batches.put(key, b);
-    collecting.put(rb.group(), b);
+    collecting.put(collectingKey(rb.group(), endpoint), b);
     staged.add(new Step(List.of(batchRecord(record)), null, -1, null, null));
     return b;
   }
@@ -274,7 +286,12 @@ public final class Batcher implements BatchDiversion, AutoCloseable {
 
   private void close(OpenBatch b) {
     b.closed = true;
-    collecting.remove(b.route.group(), b);
+    collecting.remove(collectingKey(b.route.group(), b.record.endpointOrChat()), b);
+  }
+
+  /** Jobs of one model share a batch when their requests target one endpoint (chat or embeddings). */
+  private static String collectingKey(String group, String endpoint) {
+    return group + " " + endpoint;
   }
 
   // ------------------------------------------------------------------ each round
@@ -290,7 +307,7 @@ public final class Batcher implements BatchDiversion, AutoCloseable {
     for (BatchCalls.Event e : calls.drain()) {
       if (e.epoch() == epoch) {
         OpenBatch b = batches.get(e.batchKey());
-        OpenAiBatchClient gaveUp = abandoned.remove(e.batchKey());
+        BatchApi gaveUp = abandoned.remove(e.batchKey());
         if (b != null) {
           b.callInFlight = false;
           apply(b, e, nowMs);
@@ -317,11 +334,11 @@ public final class Batcher implements BatchDiversion, AutoCloseable {
           end(b);
         } else if (b.closed && b.uncommitted == 0) {
           b.callInFlight = true;
-          calls.submit(epoch, b.route.client(), b.record.batchKey(), List.copyOf(b.lines.values()), b.lookFirst);
+          calls.submit(epoch, b.route.api(), b.record, List.copyOf(b.lines.values()), b.lookFirst, knownIds());
         }
       } else {
         b.callInFlight = true;
-        calls.poll(epoch, b.route.client(), b.record.batchKey(), b.record.providerBatchId());
+        calls.poll(epoch, b.route.api(), b.record.batchKey(), b.record.providerBatchId());
       }
     }
     updateCounts();
@@ -362,19 +379,29 @@ public final class Batcher implements BatchDiversion, AutoCloseable {
     int answered = 0;
     int failed = 0;
     int dropped = 0;
+    BatchApi api = b.route.api();
+    Map<String, BatchRecords.Member> byCustomId = new HashMap<>();
+    for (BatchRecords.Member m : b.members.values()) {
+      byCustomId.put(api.customId(m.job().jobId()), m);
+    }
     for (JsonNode line : x.lines()) {
-      String jobId = line.path("custom_id").asText();
-      BatchRecords.Member m = b.members.get(jobId);
+      BatchRecords.Member m = byCustomId.remove(line.path("custom_id").asText());
       if (m == null) {
         dropped++; // cancelled, or gone live, since: its answer is not the job's any more
         continue;
       }
-      BatchAnswers.Outcome o = BatchAnswers.of(line, m, b.route.priced(), now);
+      String jobId = m.job().jobId();
+      BatchAnswers.Outcome o = api.answer(line, m, b.route.priced(), now);
       if (o instanceof BatchAnswers.Answered a) {
         leave(b, jobId);
         String reply = m.job().replyTo();
-        staged.add(new Step(List.of(new Outbound(reply, jobId, Json.bytes(a.chunk()), null),
-            new Outbound(reply, jobId, Json.bytes(a.result()), null), tombstone(m)), null, -1, null, null));
+        List<Outbound> records = new ArrayList<>(3);
+        if (a.chunk() != null) {
+          records.add(new Outbound(reply, jobId, Json.bytes(a.chunk()), null));
+        }
+        records.add(new Outbound(reply, jobId, Json.bytes(a.result()), null));
+        records.add(tombstone(m));
+        staged.add(new Step(records, null, -1, null, null));
         answered++;
         double saved = savings(b.route, a.result());
         savings += saved;
@@ -414,14 +441,14 @@ public final class Batcher implements BatchDiversion, AutoCloseable {
       }
       boolean submitted = b.record.state() == BatchRecords.State.SUBMITTED;
       if (b.members.isEmpty() && b.uncommitted == 0 && submitted) {
-        calls.cancel(b.route.client(), b.record.batchKey(), b.record.providerBatchId());
+        calls.cancel(b.route.api(), b.record.batchKey(), b.record.providerBatchId());
         end(b);
       } else if (!b.members.isEmpty() && nowMs >= earliest - marginMs) {
         LOG.warn("batch {} of {} ({}) has not ended {} ms before its earliest deadline: cancelling it, its {} jobs "
             + "run live", b.record.batchKey(), b.record.route(), b.record.providerBatchId(), marginMs,
             b.members.size());
         if (submitted) {
-          calls.cancel(b.route.client(), b.record.batchKey(), b.record.providerBatchId());
+          calls.cancel(b.route.api(), b.record.batchKey(), b.record.providerBatchId());
         }
         goLive(b, "the batch had not ended dispatcher.batch.deadline_margin_ms (" + marginMs
             + " ms) before the job's deadline", nowMs);
@@ -454,8 +481,8 @@ public final class Batcher implements BatchDiversion, AutoCloseable {
   private void end(OpenBatch b) {
     close(b);
     batches.remove(b.record.batchKey());
-    if (b.callInFlight && b.record.state() == BatchRecords.State.COLLECTING && b.route.client() != null) {
-      abandoned.put(b.record.batchKey(), b.route.client());
+    if (b.callInFlight && b.record.state() == BatchRecords.State.COLLECTING && b.route.api() != null) {
+      abandoned.put(b.record.batchKey(), b.route.api());
     }
     if (!b.members.isEmpty()) {
       throw new IllegalStateException("batch " + b.record.batchKey() + " ended with members left");
@@ -626,7 +653,7 @@ public final class Batcher implements BatchDiversion, AutoCloseable {
       b.lookFirst = record.state() == BatchRecords.State.COLLECTING;
       for (BatchRecords.Member m : ms == null ? List.<BatchRecords.Member>of() : ms) {
         join(b, m, record.state() == BatchRecords.State.COLLECTING && rb != null
-            ? BatchLines.line(m, rb.route(), rb.keyId()) : new byte[0]);
+            ? rb.api().line(m, record.endpointOrChat(), rb.route(), rb.keyId()) : new byte[0]);
       }
       if (rb == null) {
         LOG.warn("batch {}: model {} has no batching any more; its {} jobs run live", record.batchKey(),
@@ -656,6 +683,17 @@ public final class Batcher implements BatchDiversion, AutoCloseable {
     Route live = route == null ? new Route(record.route(), "", record.route(), null, null)
         : route.toRoute(route.model() == null ? record.group() : route.model());
     return new RouteBatch(record.group(), route, null, record.keyId(), null, live, live);
+  }
+
+  /** The provider ids of the batches recorded as submitted (a lookup after a crash must not take one of them). */
+  private Set<String> knownIds() {
+    Set<String> ids = new HashSet<>();
+    for (OpenBatch b : batches.values()) {
+      if (b.record.providerBatchId() != null) {
+        ids.add(b.record.providerBatchId());
+      }
+    }
+    return ids;
   }
 
   @Override

@@ -95,7 +95,8 @@ public final class DispatcherMetrics extends MeterCatalogue<DispatcherMetrics.Sp
     BATCH_JOBS("promptfleet.dispatcher.batch.jobs", Meter.Type.COUNTER, null,
         "jobs allowing provider batching, by what became of them at intake: batched; live_deadline (their deadline "
             + "left less than the route's min_slack_ms), live_enqueued_tokens (the route's max_enqueued_tokens was "
-            + "full), live_too_large (one request larger than max_file_bytes)", "outcome"),
+            + "full), live_too_large (one request larger than max_file_bytes), live_unsupported (the batch's provider "
+            + "cannot express the job; its live attempt says why)", "outcome"),
     BATCH_JOBS_WAITING("promptfleet.dispatcher.batch.jobs.waiting", Meter.Type.GAUGE, null,
         "jobs in provider batches not answered yet"),
     BATCHES("promptfleet.dispatcher.batches", Meter.Type.GAUGE, null,

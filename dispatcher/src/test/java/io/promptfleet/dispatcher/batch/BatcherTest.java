@@ -68,8 +68,8 @@ class BatcherTest {
   void shouldCloseABatchBeforeItsInputFileWouldPassTheRoutesByteLimit() {
     batcher("");
     Pending probe = pending("j0", 2 * HOUR, true);
-    int line = BatchLines.line(new BatchRecords.Member("", probe.dispatch().job(), Priority.LOW, Instant.now(),
-        Instant.now(), 0), probe.dispatch().routes().get(0), "k").length;
+    int line = BatchLines.openAi(new BatchRecords.Member("", probe.dispatch().job(), Priority.LOW, Instant.now(),
+        Instant.now(), 0), BatchLines.CHAT_URL, probe.dispatch().routes().get(0), "k").length;
     Batcher b = batcher("max_file_bytes: " + (2 * line + line / 2)); // two lines fit, not three
     offset = 0;
     for (int i = 0; i < 4; i++) {

@@ -4,40 +4,33 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import io.promptfleet.simulator.BatchBehaviour;
 import io.promptfleet.simulator.SimulatedProvider;
-import io.promptfleet.simulator.SimulatorOptions;
-import io.vertx.core.Vertx;
 import java.net.http.HttpClient;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /** The batcher's OpenAI client against the simulated provider over loopback: the calls a batch's life makes. */
 class OpenAiBatchClientTest {
-  private static Vertx vertx;
+  private static LoopbackProvider provider;
   private static SimulatedProvider sim;
   private static OpenAiBatchClient client;
 
   @BeforeAll
   static void start() throws Exception {
-    vertx = Vertx.vertx();
-    sim = SimulatedProvider.start(vertx, SimulatorOptions.defaults().withPort(0).withDefaultCompletionTokens(3))
-        .toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
-    sim.batches().forAll(BatchBehaviour.phasesOf(50));
+    provider = LoopbackProvider.start();
+    sim = provider.sim();
     client = new OpenAiBatchClient(HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
         .connectTimeout(Duration.ofSeconds(5)).build(), sim.baseUrl(), "Bearer sk-test", Map.of());
   }
 
   @AfterAll
   static void stop() throws Exception {
-    sim.close().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
-    vertx.close().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+    provider.close();
   }
 
   @Test
@@ -45,14 +38,14 @@ class OpenAiBatchClientTest {
     byte[] lines = ("{\"custom_id\":\"a\",\"method\":\"POST\",\"url\":\"/v1/chat/completions\",\"body\":{\"model\":\"m\","
         + "\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}}\n").getBytes(StandardCharsets.UTF_8);
     String file = client.upload(lines, "k1.jsonl");
-    JsonNode created = client.create(file, "k1");
+    JsonNode created = client.create(file, BatchLines.CHAT_URL, "k1");
     String id = created.path("id").asText();
 
     assertThat(client.find("k1").path("id").asText()).isEqualTo(id);
     assertThat(client.find("no-such-key")).isNull();
     JsonNode b = client.get(id);
     long until = System.nanoTime() + Duration.ofSeconds(10).toNanos();
-    while (!BatchCalls.ENDED.contains(b.path("status").asText()) && System.nanoTime() < until) {
+    while (!OpenAiBatchClient.ENDED.contains(b.path("status").asText()) && System.nanoTime() < until) {
       Thread.sleep(20);
       b = client.get(id);
     }

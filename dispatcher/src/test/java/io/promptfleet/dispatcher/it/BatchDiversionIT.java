@@ -32,11 +32,12 @@ import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.TestMethodOrder;
 
 /**
- * Provider batch diversion on the real broker against the simulator's OpenAI Batches API, one fleet for every test
- * (each test has a model, route and key of its own): eligible jobs go through few batches at the batch price, jobs
- * that may not wait run live at once, an expired batch and a batch cut off before its jobs' deadlines hand their
- * jobs to the live path in time, a cancelled member is answered cancelled once, and a dispatcher stopped while it
- * polls is followed by one that polls the same batch instead of creating another.
+ * Provider batch diversion on the real broker against the simulator's OpenAI Batches and Anthropic Message Batches
+ * APIs, one fleet for every test (each test has a model, route and key of its own): eligible jobs go through few
+ * batches at the batch price, jobs that may not wait run live at once, an expired batch and a batch cut off before
+ * its jobs' deadlines hand their jobs to the live path in time, a cancelled member is answered cancelled once, a
+ * dispatcher stopped while it polls is followed by one that polls the same batch instead of creating another, and
+ * chat jobs on an Anthropic route and embeddings jobs on an OpenAI route are answered from batches of their own.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
@@ -52,31 +53,41 @@ class BatchDiversionIT {
   @BeforeAll
   void startFleet() throws Exception {
     Map<String, String> keys = new LinkedHashMap<>();
-    for (String k : List.of("kbulk", "kexp", "kguard", "kres")) {
-      keys.put(k, "{max_concurrency: 64, requests_per_minute: 100000, tokens_per_minute: 100000000}");
+    for (String k : List.of("kbulk", "kexp", "kguard", "kres", "kemb", "kant")) {
+      keys.put(k, "{" + (k.equals("kant") ? "provider: ant, " : "")
+          + "max_concurrency: 64, requests_per_minute: 100000, tokens_per_minute: 100000000}");
     }
     String route = "{provider: sim, model: %1$s, keys: [%2$s], price_input_per_mtok: " + LIVE_IN
         + ", price_output_per_mtok: " + LIVE_OUT + ", batch: {protocol: openai, min_slack_ms: %3$d, window_ms: %4$d,"
         + " max_requests_per_file: %5$d}}";
     fleet = Fleet.create(SimulatorOptions.defaults().withFirstTokenDelayMs(1).withTokensPerSecond(0)
         .withDefaultCompletionTokens(4), keys, """
+        providers:
+          ant: {base_url: "${origin}/v1", protocol: anthropic}
         models:
           bulk: {routes: [%s]}
           expiring: {routes: [%s]}
           guarded: {routes: [%s]}
           resumed: {routes: [%s]}
+          embed: {routes: [%s]}
+          claude: {routes: [%s]}
         dispatcher:
           batch: {poll_initial_ms: 100, poll_max_ms: 300, deadline_margin_ms: 5000}
         """.formatted(route.formatted("bulk", "kbulk", 60_000, 500, 4_000),
         route.formatted("expiring", "kexp", 6_000, 200, 1_000),
         route.formatted("guarded", "kguard", 6_000, 200, 1_000),
-        route.formatted("resumed", "kres", 10_000, 300, 1_000)));
+        route.formatted("resumed", "kres", 10_000, 300, 1_000),
+        route.formatted("embed", "kemb", 30_000, 300, 1_000),
+        route.formatted("claude", "kant", 30_000, 300, 1_000).replace("provider: sim", "provider: ant")
+            .replace("protocol: openai", "protocol: anthropic")));
     // expiring: the provider's window ends long before its work (nothing answered); guarded: never done in time
     fleet.sim.batches().forKey(fleet.auth("kbulk"), BatchBehaviour.phasesOf(50));
     fleet.sim.batches().forKey(fleet.auth("kexp"), BatchBehaviour.defaults().withInProgressMs(60_000)
         .withWindowMs(400));
     fleet.sim.batches().forKey(fleet.auth("kguard"), BatchBehaviour.defaults().withInProgressMs(600_000));
     fleet.sim.batches().forKey(fleet.auth("kres"), BatchBehaviour.defaults().withInProgressMs(4_000));
+    fleet.sim.batches().forKey(fleet.auth("kemb"), BatchBehaviour.phasesOf(50));
+    fleet.sim.batches().forKey(fleet.auth("kant"), BatchBehaviour.phasesOf(50));
     dispatcher = fleet.startDispatcher("d1");
     Fleet.awaitActive(dispatcher, Duration.ofSeconds(30));
     fleet.startWorkers(1);
@@ -201,6 +212,64 @@ class BatchDiversionIT {
         .satisfies(b -> assertThat(b.path("status").asText()).isEqualTo("completed"));
   }
 
+  @Test
+  @Order(4)
+  void shouldAnswerChatJobsOnAnAnthropicRouteAndEmbeddingsJobsFromBatchesOfTheirOwnAtTheBatchPrice()
+      throws Exception {
+    int n = 200;
+    int e = 20;
+    for (int i = 0; i < n; i++) {
+      fleet.produce(fleet.config.topics().jobsNormal(), "ant-" + i, job("ant-" + i, "claude", "hello " + i, 60_000,
+          true));
+    }
+    for (int i = 0; i < e; i++) {
+      var o = Json.mapper().createObjectNode().put("job_id", "emb-" + i).put("model", "embed")
+          .put("endpoint", "/v1/embeddings").put("batch", "allow").put("ttl_ms", 60_000)
+          .put("reply_to", fleet.config.topics().defaultReplyTo());
+      o.putArray("input").add("first text " + i).add("second text " + i);
+      fleet.produce(fleet.config.topics().jobsNormal(), "emb-" + i, Json.bytes(o));
+    }
+    fleet.flush();
+    Map<String, List<Reply>> ant = replies("ant-", n, Duration.ofSeconds(30));
+    Map<String, List<Reply>> emb = replies("emb-", e, Duration.ofSeconds(30));
+
+    assertThat(ant).hasSize(n);
+    ant.forEach((id, rs) -> {
+      assertThat(rs).as(id).hasSize(2);
+      Chunk chunk = (Chunk) rs.get(0);
+      Result r = (Result) rs.get(1);
+      assertThat(r.status()).as(id).isEqualTo(JobStatus.SUCCEEDED);
+      assertThat(r.attempt()).as("%s answered by its batch", id).isEqualTo(1);
+      assertThat(chunk.delta()).isEqualTo(r.content()).isNotEmpty();
+      assertThat(r.finishReason()).isEqualTo("stop");
+      assertThat(r.usage().completionTokens()).isEqualTo(4);
+      assertThat(r.cost()).isCloseTo((r.usage().promptTokens() * LIVE_IN / 2 + 4 * LIVE_OUT / 2) / 1e6,
+          org.assertj.core.data.Offset.offset(1e-12));
+    });
+    JsonNode messageBatches = Json.mapper().readTree(HttpClient.newHttpClient().send(HttpRequest.newBuilder(
+        URI.create(fleet.sim.baseUrl() + "/messages/batches?limit=100")).header("x-api-key",
+        fleet.auth("kant").substring("Bearer ".length())).header("anthropic-version", "2023-06-01").build(),
+        HttpResponse.BodyHandlers.ofString()).body()).path("data");
+    assertThat(messageBatches).as("one Message Batch").singleElement().satisfies(b -> {
+      assertThat(b.path("processing_status").asText()).isEqualTo("ended");
+      assertThat(b.path("request_counts").path("succeeded").asInt()).isEqualTo(n);
+    });
+
+    assertThat(emb).hasSize(e);
+    emb.forEach((id, rs) -> {
+      assertThat(rs).as("%s: the result only, as live", id).singleElement().isInstanceOf(Result.class);
+      Result r = (Result) rs.get(0);
+      assertThat(r.status()).as(id).isEqualTo(JobStatus.SUCCEEDED);
+      assertThat(r.data()).as(id).hasSize(2);
+      assertThat(r.cost()).isCloseTo(r.usage().promptTokens() * LIVE_IN / 2 / 1e6,
+          org.assertj.core.data.Offset.offset(1e-12));
+    });
+    assertThat(batches("kemb")).as("one embeddings batch").singleElement()
+        .satisfies(b -> assertThat(b.path("endpoint").asText()).isEqualTo("/v1/embeddings"));
+    assertThat(fleet.assignments(0, Duration.ofMillis(300)).stream().filter(a -> a.job().jobId().startsWith("ant-")
+        || a.job().jobId().startsWith("emb-"))).as("no batched job runs live").isEmpty();
+  }
+
   /** A job that allows batching (or not), with a time to live. */
   private byte[] job(String id, String model, String content, long ttlMs, boolean batch) {
     var o = Json.mapper().createObjectNode();
@@ -237,7 +306,8 @@ class BatchDiversionIT {
 
   /** The simulator's batches created with {@code key}'s model, newest first. */
   private List<JsonNode> batches(String key) throws Exception {
-    String model = Map.of("kbulk", "bulk", "kexp", "expiring", "kguard", "guarded", "kres", "resumed").get(key);
+    String model = Map.of("kbulk", "bulk", "kexp", "expiring", "kguard", "guarded", "kres", "resumed", "kemb", "embed")
+        .get(key);
     HttpResponse<String> r = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create(fleet.sim.baseUrl()
         + "/batches?limit=100")).header("authorization", fleet.auth(key)).build(),
         HttpResponse.BodyHandlers.ofString());

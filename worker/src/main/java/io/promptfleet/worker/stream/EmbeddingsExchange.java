@@ -1,7 +1,7 @@
 package io.promptfleet.worker.stream;
 
 import io.promptfleet.common.job.ErrorCodes;
-import io.promptfleet.worker.upstream.EmbeddingsAnswer;
+import io.promptfleet.common.upstream.EmbeddingsAnswer;
 import io.promptfleet.worker.upstream.Failure;
 import io.promptfleet.worker.upstream.FailureClass;
 import io.promptfleet.worker.upstream.Failures;

@@ -8,6 +8,8 @@ import io.promptfleet.common.job.Assignment;
 import io.promptfleet.common.job.ChatMessage;
 import io.promptfleet.common.job.Job;
 import io.promptfleet.common.job.Route;
+import io.promptfleet.common.upstream.FunctionTools;
+import io.promptfleet.common.upstream.UnsupportedJobException;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;

@@ -2,6 +2,8 @@ package io.promptfleet.worker.upstream;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.promptfleet.common.job.Assignment;
+import io.promptfleet.common.upstream.EmbeddingsAnswer;
+import io.promptfleet.common.upstream.UnsupportedJobException;
 import io.vertx.core.http.RequestOptions;
 import java.io.IOException;
 

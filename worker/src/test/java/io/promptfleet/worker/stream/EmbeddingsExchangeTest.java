@@ -3,7 +3,7 @@ package io.promptfleet.worker.stream;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.promptfleet.common.config.ProviderProtocol;
-import io.promptfleet.worker.upstream.EmbeddingsAnswer;
+import io.promptfleet.common.upstream.EmbeddingsAnswer;
 import io.promptfleet.worker.upstream.Failure;
 import io.promptfleet.worker.upstream.FailureClass;
 import io.promptfleet.worker.upstream.Protocols;

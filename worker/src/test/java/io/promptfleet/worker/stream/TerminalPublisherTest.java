@@ -1,5 +1,6 @@
 package io.promptfleet.worker.stream;
 
+import io.promptfleet.common.upstream.EmbeddingsAnswer;
 import io.promptfleet.worker.upstream.Failures;
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -126,7 +127,7 @@ class TerminalPublisherTest {
     for (int i = 0; i < 1_000; i++) {
       vector.add(0.0123456789 * i);
     }
-    rec.embeddings(new io.promptfleet.worker.upstream.EmbeddingsAnswer(
+    rec.embeddings(new EmbeddingsAnswer(
         List.of(new io.promptfleet.common.job.Embedding(0, vector)), "m", io.promptfleet.common.job.Usage.of(1, 0)));
     rec.started(T0);
     TerminalPublisher publisher = new TerminalPublisher(small, context, a, rec,

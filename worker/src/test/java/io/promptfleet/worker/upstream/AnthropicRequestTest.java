@@ -13,6 +13,7 @@ import io.promptfleet.common.job.ChatMessage;
 import io.promptfleet.common.job.Job;
 import io.promptfleet.common.job.Priority;
 import io.promptfleet.common.job.Route;
+import io.promptfleet.common.upstream.UnsupportedJobException;
 import io.vertx.core.http.RequestOptions;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;

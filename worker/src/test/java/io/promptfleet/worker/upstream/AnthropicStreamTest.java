@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.promptfleet.common.job.ErrorCodes;
 import io.promptfleet.common.job.ToolCallDelta;
 import io.promptfleet.common.job.Usage;
+import io.promptfleet.common.upstream.AnthropicAnswers;
 import io.promptfleet.worker.stream.sse.SseParser;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
@@ -167,7 +168,7 @@ class AnthropicStreamTest {
     expected.put("tool_use", "tool_calls");
     expected.put("refusal", "content_filter");
     expected.put("pause_turn", "pause_turn");
-    expected.forEach((anthropic, openai) -> assertThat(AnthropicStream.finishReason(anthropic)).as(anthropic)
+    expected.forEach((anthropic, openai) -> assertThat(AnthropicAnswers.finishReason(anthropic)).as(anthropic)
         .isEqualTo(openai));
   }
 

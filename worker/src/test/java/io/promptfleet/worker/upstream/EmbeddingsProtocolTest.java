@@ -14,6 +14,8 @@ import io.promptfleet.common.job.Job;
 import io.promptfleet.common.job.Priority;
 import io.promptfleet.common.job.Route;
 import io.promptfleet.common.job.Usage;
+import io.promptfleet.common.upstream.EmbeddingsAnswer;
+import io.promptfleet.common.upstream.UnsupportedJobException;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.RequestOptions;
 import java.nio.charset.StandardCharsets;

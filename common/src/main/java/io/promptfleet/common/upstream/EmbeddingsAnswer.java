@@ -1,4 +1,4 @@
-package io.promptfleet.worker.upstream;
+package io.promptfleet.common.upstream;
 
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;

@@ -1,4 +1,4 @@
-package io.promptfleet.worker.upstream;
+package io.promptfleet.common.upstream;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
@@ -15,18 +15,21 @@ import java.util.Map;
 import java.util.Set;
 
 /**
- * Translates a job (OpenAI chat format) into the body of an Anthropic Messages request. Every job field is either
- * translated, accepted as meaning nothing upstream ({@code stream}, {@code stream_options}, {@code n: 1}, {@code
+ * Translates a job (OpenAI chat format) into the body of an Anthropic Messages request, as the worker sends it live
+ * and as the dispatcher's batcher puts it into a Message Batch (one request's {@code params}). Every job field is
+ * either translated, accepted as meaning nothing upstream ({@code stream}, {@code stream_options}, {@code n: 1}, {@code
  * logprobs: false}, zero penalties, {@code parallel_tool_calls: true}), refused with an {@link
  * UnsupportedJobException} naming it (an OpenAI field Anthropic cannot express), or, when it is no OpenAI field at
  * all, passed through as an Anthropic field ({@code thinking}, {@code top_k}, {@code service_tier}, ...): Anthropic
  * then judges it. Nothing is dropped. Stateless and thread-safe; the mapping tables are in docs/DESIGN.md, "Upstream
  * protocols: Anthropic Messages".
  */
-final class AnthropicRequest {
+public final class AnthropicBodies {
   private static final JsonNodeFactory NODES = JsonNodeFactory.instance;
+  /** The {@code anthropic-version} header sent when the provider names no {@code api_version}. */
+  public static final String DEFAULT_VERSION = "2023-06-01";
   /** The completion limit when neither the job nor the route sets one (Anthropic requires one). */
-  static final int FALLBACK_MAX_TOKENS = 1_024;
+  public static final int FALLBACK_MAX_TOKENS = 1_024;
   /** OpenAI request fields with no Anthropic counterpart: a job that sets one (to a non-neutral value) is refused. */
   private static final Set<String> UNSUPPORTED = Set.of("logit_bias", "top_logprobs", "seed", "modalities", "audio",
       "prediction", "store", "web_search_options", "functions", "function_call", "reasoning_effort", "verbosity",
@@ -36,10 +39,15 @@ final class AnthropicRequest {
       "stop", "user", "tools", "tool_choice", "parallel_tool_calls", "temperature", "top_p", "stream",
       "stream_options", "n", "logprobs", "frequency_penalty", "presence_penalty");
 
-  private AnthropicRequest() {}
+  private AnthropicBodies() {}
 
-  /** The request body for {@code assignment}; see the class comment for what happens to each field. */
-  static ObjectNode body(Assignment assignment) {
+  /**
+   * The request body for {@code assignment}; see the class comment for what happens to each field. With {@code
+   * stream} it adds {@code stream: true}; without, it sends none (a plain answer, or a batch request).
+   *
+   * @throws UnsupportedJobException naming the field the job sets that Anthropic cannot express
+   */
+  public static ObjectNode messages(Assignment assignment, boolean stream) {
     Job job = assignment.job();
     Route route = assignment.route();
     Map<String, JsonNode> params = job.params();
@@ -75,7 +83,7 @@ final class AnthropicRequest {
         b.set(k, v); // an Anthropic field (thinking, top_k, service_tier, ...), as given
       }
     });
-    if (route.streams()) {
+    if (stream) {
       b.put("stream", true);
     }
     return b;
@@ -296,7 +304,7 @@ final class AnthropicRequest {
   }
 
   /** {@code data:<media type>;base64,<data>} becomes a base64 source; an http(s) URL a url source. */
-  static ObjectNode image(String url, String at) {
+  private static ObjectNode image(String url, String at) {
     ObjectNode img = NODES.objectNode().put("type", "image");
     ObjectNode source = img.putObject("source");
     if (url.startsWith("data:")) {

@@ -1,4 +1,4 @@
-package io.promptfleet.worker.upstream;
+package io.promptfleet.common.upstream;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import java.util.ArrayList;
@@ -9,23 +9,23 @@ import java.util.List;
  * read once for every protocol that translates a chat job into its own request shape. A tool or call of another type
  * is refused in the protocol's words. Stateless and thread-safe.
  */
-final class FunctionTools {
+public final class FunctionTools {
 
   /** The protocol's refusal of a field's value, e.g. {@code tools[1].type} being {@code code_interpreter}. */
-  interface Refusal {
+  public interface Refusal {
     UnsupportedJobException of(String field, String value);
   }
 
   /** One function tool; each JSON field is null when the job did not give it. */
-  record Tool(String name, JsonNode description, JsonNode parameters, JsonNode strict) {}
+  public record Tool(String name, JsonNode description, JsonNode parameters, JsonNode strict) {}
 
   /** One function call; {@code arguments} is null when the call had none (usually a JSON string). */
-  record Call(String id, String name, JsonNode arguments) {}
+  public record Call(String id, String name, JsonNode arguments) {}
 
   private FunctionTools() {}
 
   /** The job's {@code tools}, each of type {@code function}. */
-  static List<Tool> tools(JsonNode tools, Refusal refuse) {
+  public static List<Tool> tools(JsonNode tools, Refusal refuse) {
     List<Tool> out = new ArrayList<>(tools.size());
     for (int i = 0; i < tools.size(); i++) {
       JsonNode t = tools.get(i);
@@ -39,7 +39,7 @@ final class FunctionTools {
   }
 
   /** The calls of an assistant message at {@code at} ({@code messages[i]}); none when it has no {@code tool_calls}. */
-  static List<Call> calls(JsonNode toolCalls, String at, Refusal refuse) {
+  public static List<Call> calls(JsonNode toolCalls, String at, Refusal refuse) {
     if (toolCalls == null || !toolCalls.isArray()) {
       return List.of();
     }

@@ -1,4 +1,4 @@
-package io.promptfleet.worker.upstream;
+package io.promptfleet.common.upstream;
 
 /** A job asks for something a provider's protocol cannot express; the message names the field and the protocol. */
 public final class UnsupportedJobException extends RuntimeException {
