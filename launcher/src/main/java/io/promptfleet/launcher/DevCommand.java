@@ -41,6 +41,8 @@ import picocli.CommandLine.Option;
     description = "Run the whole fleet in this process: embedded Kafka, dispatcher, workers, simulated provider.")
 final class DevCommand implements Callable<Integer> {
   private static final String UPSTREAM = "upstream";
+  /** The dev broker's share-group heartbeat interval (see {@link #call}). */
+  static final String DEV_SHARE_HEARTBEAT_MS = "5000";
 
   @Option(names = "--kafka-port", defaultValue = "9092", description = "embedded broker port (default 9092)")
   int kafkaPort;
@@ -132,7 +134,10 @@ final class DevCommand implements Callable<Integer> {
     }, "pf-shutdown"));
 
     System.err.println("promptfleet dev: starting Kafka on 127.0.0.1:" + kafkaPort + " ...");
-    EmbeddedKafka.Builder kb = EmbeddedKafka.builder().port(kafkaPort);
+    // Kafka's default share heartbeat (5 s), not the embedded broker's 0.5 s for tests that start many short-lived
+    // workers: each lane is a member, and 32 lanes heartbeating twice a second were a fifth of the idle fleet's CPU.
+    EmbeddedKafka.Builder kb = EmbeddedKafka.builder().port(kafkaPort)
+        .brokerProperty("group.share.heartbeat.interval.ms", DEV_SHARE_HEARTBEAT_MS);
     if (dataDir != null) {
       kb.dataDir(dataDir);
     }

@@ -17,7 +17,9 @@ import io.promptfleet.common.config.ProviderSettings;
 import io.promptfleet.common.job.Assignment;
 import io.promptfleet.common.job.ErrorCodes;
 import io.promptfleet.common.job.FleetEvent;
+import io.promptfleet.common.job.FleetEventGist;
 import io.promptfleet.common.job.ProviderConnectionStats;
+import io.promptfleet.common.kafka.FleetEventHeaders;
 import io.promptfleet.common.kafka.KafkaClients;
 import io.promptfleet.common.logging.LogContext;
 import io.promptfleet.worker.cancel.TopicWatcher;
@@ -528,11 +530,15 @@ public final class Worker implements AutoCloseable {
     lane.acknowledge(record, AcknowledgeType.ACCEPT);
   }
 
-  /** Runs on the fleet events' watcher thread: releases and claims of leases, and which workers are alive. */
+  /**
+   * Runs on the fleet events' watcher thread: releases and claims of leases, and which workers are alive. Reads each
+   * event's gist from its header; only a record written without one (before it existed) is parsed whole.
+   */
   private void onFleetEvent(ConsumerRecord<String, byte[]> r) {
-    FleetEvent e;
+    FleetEventGist e;
     try {
-      e = Json.read(r.value(), FleetEvent.class);
+      FleetEventGist gist = FleetEventHeaders.gist(r.headers());
+      e = gist != null ? gist : FleetEventGist.of(Json.read(r.value(), FleetEvent.class));
     } catch (RuntimeException ex) {
       // the dispatcher dead-letters unreadable fleet events; here it is only not one to act on
       LOG.debug("ignoring an unreadable fleet event at {}-{}@{}", r.topic(), r.partition(), r.offset());

@@ -4,6 +4,8 @@ import io.promptfleet.common.job.LeaseOutcome;
 import io.promptfleet.common.codec.CancelRecords;
 import io.promptfleet.common.config.TopicSettings;
 import io.promptfleet.common.job.FleetEvent;
+import io.promptfleet.common.job.FleetEventGist;
+import io.promptfleet.common.kafka.FleetEventHeaders;
 import io.promptfleet.common.kafka.TopicAdmin;
 import io.promptfleet.dispatcher.intake.CancelledJobs;
 import io.promptfleet.dispatcher.intake.Decision;
@@ -80,6 +82,9 @@ public final class FeedbackRouter {
     if (SpendSnapshot.is(r)) {
       return; // written by the active dispatcher for a takeover (ha.Takeover), not a fleet event
     }
+    if (isLeaseStarted(r)) {
+      return; // the workers' claims among themselves: not parsed (one such event per attempt)
+    }
     FleetEvent e;
     try {
       e = FeedbackRecords.fleetEvent(r);
@@ -105,6 +110,16 @@ public final class FeedbackRouter {
       case LEASE_STARTED -> {
         // the workers' claims among themselves; the lease was taken when its assignment was written
       }
+    }
+  }
+
+  /** Whether the record's gist header says it is a lease_started event (false without a readable one). */
+  private static boolean isLeaseStarted(Inbound r) {
+    try {
+      FleetEventGist g = FleetEventHeaders.gist(r.headers());
+      return g != null && g.type() == FleetEvent.Type.LEASE_STARTED;
+    } catch (IllegalArgumentException e) {
+      return false; // read whole, and dead-lettered if that fails too
     }
   }
 

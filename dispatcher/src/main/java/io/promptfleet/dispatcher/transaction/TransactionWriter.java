@@ -1,6 +1,7 @@
 package io.promptfleet.dispatcher.transaction;
 
 import io.promptfleet.common.codec.Json;
+import io.promptfleet.common.kafka.FleetEventHeaders;
 import io.promptfleet.common.config.TopicSettings;
 import io.promptfleet.common.job.DeadLetterHeaders;
 import io.promptfleet.common.job.Assignment;
@@ -271,7 +272,8 @@ public final class TransactionWriter {
           SpillTopics.copyHeaders(r.headers(), r.topic())));
       metrics.spilled(o.to().topic(), o.to().partition());
     } else if (d instanceof Decision.Archived x) {
-      sink.send(new Outbound(topics.fleetEvents(), x.released().keyId(), Json.bytes(x.released()), null));
+      sink.send(new Outbound(topics.fleetEvents(), x.released().keyId(), Json.bytes(x.released()),
+          FleetEventHeaders.of(x.released())));
       emit(x.answer(), r, sink);
     } else if (d instanceof Decision.Answer a && replyTopics != null && replyTopics.ready()
         && !replyTopics.listed(a.replyTo())) {

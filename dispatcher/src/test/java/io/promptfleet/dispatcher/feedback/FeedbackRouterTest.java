@@ -1,5 +1,7 @@
 package io.promptfleet.dispatcher.feedback;
 
+import io.promptfleet.common.kafka.FleetEventHeaders;
+import io.promptfleet.common.job.LeaseOutcome;
 import static io.promptfleet.dispatcher.testing.Fixtures.T0;
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -81,6 +83,24 @@ class FeedbackRouterTest {
     assertThat(((Decision.DeadLetter) outbox.entries().get(0).decision()).reason()).startsWith("unreadable cancel");
     assertThat(((Decision.DeadLetter) outbox.entries().get(1).decision()).reason())
         .isEqualTo("unreadable fleet event: no type");
+  }
+
+  @Test
+  void shouldSkipALeaseStartedEventByItsGistHeaderWithoutParsingIt() {
+    Lease l = dispatch();
+    FleetEvent started = new FleetEvent(FleetEvent.Type.LEASE_STARTED, Instant.ofEpochMilli(T0), "w1", l.leaseId(),
+        "j", "k1", "p/first", null, null, null, null, null, null, null, null, null, null);
+    FleetEvent released = FleetEvent.leaseReleased(l.leaseId(), "j", "k1", "p/first", LeaseOutcome.SUCCEEDED)
+        .by("w1", Instant.ofEpochMilli(T0 + 5));
+
+    // a value no reader could parse: dead-lettered if it were read
+    router.apply(new Inbound(T.fleetEvents(), 0, 7, T0, "k1", utf8("not json"), FleetEventHeaders.of(started)), T0);
+    assertThat(outbox.isEmpty()).isTrue();
+    assertThat(keys.inFlight("k1")).isEqualTo(1);
+    router.apply(new Inbound(T.fleetEvents(), 0, 8, T0 + 5, "k1", Json.bytes(released),
+        FleetEventHeaders.of(released)), T0 + 10);
+
+    assertThat(keys.inFlight("k1")).as("a release is read whole, header or not").isZero();
   }
 
   @Test

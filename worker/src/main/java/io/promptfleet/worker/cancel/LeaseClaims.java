@@ -1,6 +1,7 @@
 package io.promptfleet.worker.cancel;
 
 import io.promptfleet.common.job.FleetEvent;
+import io.promptfleet.common.job.FleetEventGist;
 import java.util.HashMap;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
@@ -39,12 +40,12 @@ public final class LeaseClaims {
     this.deadAfterMs = deadAfterMs;
   }
 
-  /** One fleet event (the watcher's thread). */
-  public synchronized void accept(FleetEvent e) {
-    if (e.workerId() == null || e.at() == null || e.type() == null) {
+  /** One fleet event, read from its gist (the watcher's thread). */
+  public synchronized void accept(FleetEventGist e) {
+    if (e.type() == null) {
       return;
     }
-    long at = e.at().toEpochMilli();
+    long at = e.atMs();
     if (lastSeenMs.merge(e.workerId(), at, Math::max) == at && lastSeenMs.size() > maxClaims) {
       lastSeenMs.values().removeIf(seen -> at - seen > ttlMs); // workers long gone (every process has a new id)
     }

@@ -1,6 +1,7 @@
 package io.promptfleet.worker.cancel;
 
 import io.promptfleet.common.job.FleetEvent;
+import io.promptfleet.common.job.FleetEventGist;
 import io.promptfleet.common.job.LeaseOutcome;
 import java.util.function.LongSupplier;
 
@@ -23,7 +24,7 @@ public final class ReleasedLeases {
   }
 
   /** One fleet event (the watcher's thread); only {@code lease_released} events with an outcome count. */
-  public void accept(FleetEvent e) {
+  public void accept(FleetEventGist e) {
     if (e.type() == FleetEvent.Type.LEASE_RELEASED && e.leaseId() != null
         && e.outcome() != LeaseOutcome.HANDED_BACK) {
       released.add(e.leaseId(), clockMs.getAsLong());

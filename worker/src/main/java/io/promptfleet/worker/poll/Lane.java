@@ -55,6 +55,12 @@ public final class Lane {
   static final Duration GROUP_FULL_RETRY = Duration.ofSeconds(30);
   /** How long it waits for the worker to stop the streams of the failed consumer's batch. */
   static final Duration HAND_BACK_WAIT = Duration.ofSeconds(10);
+  /**
+   * How long one poll for a new batch waits (200 ms before issue 13). A poll returns as soon as records are
+   * acquired, so this is not a latency: it is how often an idle lane wakes (each poll also wakes the consumer's
+   * network thread). {@link #close} wakes a lane out of its poll, so it is not how long a close takes either.
+   */
+  static final Duration IDLE_POLL = Duration.ofSeconds(1);
 
   private final String name;
   private final Map<String, Object> props;
@@ -72,7 +78,8 @@ public final class Lane {
   private volatile long lastPollMillis;
   /** The share group's acquisition lock, as the consumer last reported it (0 before the first poll). */
   private volatile long lockTimeoutMs;
-  private KafkaShareConsumer<String, byte[]> consumer;
+  /** Written by the lane thread; read by {@link #close} to wake it. */
+  private volatile KafkaShareConsumer<String, byte[]> consumer;
   /** Made by {@link #checkRedeliveries}; used and closed by the lane thread. */
   private volatile AnsweredCheck answeredCheck;
 
@@ -164,7 +171,11 @@ public final class Lane {
         break;
       }
     }
-    running = false; // the lane thread sees it within one poll or ack wait (<= 200 ms)
+    running = false; // the lane thread sees it after its ack wait (<= 50 ms), or at once in a poll (woken here)
+    KafkaShareConsumer<String, byte[]> c = consumer;
+    if (c != null) {
+      c.wakeup(); // a poll throws WakeupException now; a wakeup that finds no poll is met in releaseAll's commit
+    }
     try {
       if (!stopped.await(30, TimeUnit.SECONDS)) {
         LOG.warn("lane {} did not stop within 30 s", name);
@@ -275,7 +286,7 @@ public final class Lane {
           applyAcks(50);
           return;
         }
-        ConsumerRecords<String, byte[]> records = poll(Duration.ofMillis(200));
+        ConsumerRecords<String, byte[]> records = poll(IDLE_POLL);
         Integer lockMs = consumer.acquisitionLockTimeoutMs().orElse(null);
         batch.lockTimeout(lockMs);
         if (lockMs != null) {
@@ -375,12 +386,21 @@ public final class Lane {
       if (n > 0) {
         LOG.info("lane {} released {} unfinished assignments to the share group", name, n);
       }
-      c.commitSync(Duration.ofSeconds(5));
+      commitOnClose(c);
     } catch (RuntimeException e) {
       LOG.warn("lane {}: releasing on close failed (the broker reclaims them when the lock expires): {}", name,
           e.toString());
     } finally {
       c.close(Duration.ofSeconds(5));
+    }
+  }
+
+  /** Commits at close; a wakeup from {@link #close} that found no poll to end is met here once, then it commits. */
+  private static void commitOnClose(KafkaShareConsumer<String, byte[]> c) {
+    try {
+      c.commitSync(Duration.ofSeconds(5));
+    } catch (WakeupException e) {
+      c.commitSync(Duration.ofSeconds(5));
     }
   }
 

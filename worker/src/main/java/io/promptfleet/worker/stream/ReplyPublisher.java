@@ -3,6 +3,8 @@ package io.promptfleet.worker.stream;
 import io.promptfleet.common.codec.Json;
 import io.promptfleet.common.job.Chunk;
 import io.promptfleet.common.job.FleetEvent;
+import io.promptfleet.common.job.FleetEventGist;
+import io.promptfleet.common.kafka.FleetEventHeaders;
 import io.promptfleet.common.job.Result;
 import io.promptfleet.common.job.RetryRequest;
 import java.time.Duration;
@@ -118,9 +120,10 @@ public final class ReplyPublisher {
     return send(new ProducerRecord<>(retryTopic, retry.assignment().job().jobId(), Json.bytes(retry)));
   }
 
+  /** A fleet event, with its gist in a header ({@link FleetEventGist}: what the other workers read of it). */
   public CompletableFuture<Void> event(FleetEvent event) {
-    return send(new ProducerRecord<>(eventsTopic, event.keyId() != null ? event.keyId() : event.workerId(),
-        Json.bytes(event)));
+    return send(new ProducerRecord<>(eventsTopic, null, event.keyId() != null ? event.keyId() : event.workerId(),
+        Json.bytes(event), FleetEventHeaders.of(event)));
   }
 
   private CompletableFuture<Void> send(ProducerRecord<String, byte[]> record) {

@@ -236,7 +236,7 @@ final class WorkerHarness implements AutoCloseable {
     produce(new ProducerRecord<>(topic, key, value));
   }
 
-  private void produce(ProducerRecord<String, byte[]> record) {
+  void produce(ProducerRecord<String, byte[]> record) {
     try {
       producer.send(record).get(30, TimeUnit.SECONDS);
     } catch (Exception e) {

@@ -45,12 +45,13 @@ final class BenchFleet {
   /**
    * The bench fleet; its provider speaks the protocol named by env PROTOCOL (default openai), and its {@code
    * connections} and {@code tls} come from env HTTP ({@code http_version}), MAX_CONNECTIONS,
-   * MAX_STREAMS_PER_CONNECTION, MAX_PENDING_CONNECTS and CA_FILE ({@code tls.ca_file}) when set.
+   * MAX_STREAMS_PER_CONNECTION, MAX_PENDING_CONNECTS and CA_FILE ({@code tls.ca_file}) when set; env COMPRESSION sets
+   * the producers' {@code compression.type} (the fleet's default: lz4).
    */
   static FleetConfig config(String bootstrap, String prefix, String upstream, int slots, int lanes) {
     System.setProperty("PF_BENCH_KEY", "sk-bench");
     String yaml = """
-        kafka: {bootstrap_servers: "%1$s"}
+        kafka: {bootstrap_servers: "%1$s"%8$s}
         topics: {prefix: %2$s, partitions: 6, assignment_partitions: 6}
         providers:
           up: {base_url: "%3$s", protocol: %6$s%7$s}
@@ -61,7 +62,9 @@ final class BenchFleet {
             routes:
               - {provider: up, model: mock-model}
         worker: {share_group: %2$s-workers, slots: %4$d, lanes: %5$d, http_port: 0}
-        """.formatted(bootstrap, prefix, upstream, slots, lanes, env("PROTOCOL", "openai"), providerExtras());
+        """.formatted(bootstrap, prefix, upstream, slots, lanes, env("PROTOCOL", "openai"), providerExtras(),
+            env("COMPRESSION", null) == null ? "" : ", client_properties: {compression.type: " + env("COMPRESSION", null)
+                + "}");
     FleetConfig config = ConfigLoader.parse(yaml, Map.of(), new Properties());
     TopicAdmin.ensureFleetTopics(config);
     return config;

@@ -9,10 +9,8 @@ import io.promptfleet.worker.upstream.Failure;
 import io.promptfleet.worker.upstream.Protocols;
 import io.promptfleet.worker.upstream.StreamDecoder;
 import java.io.ByteArrayOutputStream;
-import java.lang.management.ManagementFactory;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
-import java.util.Collections;
 import java.util.List;
 import java.util.Locale;
 
@@ -47,22 +45,9 @@ public final class DecodeBench {
     int streams = Integer.parseInt(BenchFleet.env("STREAMS", "20000"));
     List<byte[]> reads = mockStream();
     Count count = new Count();
-    List<Double> text = new ArrayList<>();
-    List<Double> bytes = new ArrayList<>();
-    for (int r = 0; r < rounds + 5; r++) {
-      for (boolean byBytes : new boolean[] {r % 2 == 0, r % 2 != 0}) {
-        long t0 = threadCpu();
-        for (int s = 0; s < streams; s++) {
-          stream(reads, byBytes, count);
-        }
-        double us = (threadCpu() - t0) / 1e3 / streams;
-        if (r >= 5) {
-          (byBytes ? bytes : text).add(us);
-        }
-      }
-    }
-    Collections.sort(text);
-    Collections.sort(bytes);
+    AlternatingRounds.Result r = AlternatingRounds.run(rounds, streams, byBytes -> stream(reads, byBytes, count));
+    List<Double> text = r.first();
+    List<Double> bytes = r.second();
     System.out.printf(Locale.ROOT, "one 50-event stream through SseParser and the OpenAI decoder, CPU µs (median of %d"
         + " rounds of %d, min-max): by text %.2f (%.2f-%.2f), by bytes %.2f (%.2f-%.2f): %.0f %% less (%d chars)%n",
         rounds, streams, text.get(rounds / 2), text.get(0), text.get(rounds - 1), bytes.get(rounds / 2), bytes.get(0),
@@ -115,7 +100,4 @@ public final class DecodeBench {
     return reads;
   }
 
-  private static long threadCpu() {
-    return ManagementFactory.getThreadMXBean().getCurrentThreadCpuTime();
-  }
 }

@@ -34,7 +34,8 @@ import java.util.Map;
  * <p>Env: BOOTSTRAP (required), UPSTREAM (default http://127.0.0.1:18080/v1), PREFIX (topics of assignments
  * written by {@code produce}; without it they are written here first), STREAMS per round (3000), ROUNDS (5),
  * WARMUP streams at least (10000), WARMUP_MAX streams at most (60000), WINDOW (1000), SLOTS (100), LANES (4),
- * COALESCE_MS (0), VERTX ({@code worker}: the worker's own {@code WorkerService.newVertx()}; {@code plain}:
+ * COALESCE_MS (0), CHUNKS_IN_FLIGHT (0: every delta its own chunk record; 1: adaptive coalescing, {@code
+ * worker.chunks_in_flight}), VERTX ({@code worker}: the worker's own {@code WorkerService.newVertx()}; {@code plain}:
  * {@code Vertx.vertx()}), PROTOCOL ({@code openai}, or {@code anthropic} for an upstream speaking Anthropic
  * Messages, e.g. {@code mock-anthropic.js}).
  */
@@ -87,6 +88,7 @@ public final class WorkerCpuBench {
     int rounds = plan.rounds();
     int window = Integer.parseInt(BenchFleet.env("WINDOW", "1000"));
     long coalesceMs = Long.parseLong(BenchFleet.env("COALESCE_MS", "0"));
+    int chunksInFlight = Integer.parseInt(BenchFleet.env("CHUNKS_IN_FLIGHT", "0"));
     String prefix = BenchFleet.env("PREFIX", null);
     FleetConfig config;
     if (prefix == null) {
@@ -102,7 +104,8 @@ public final class WorkerCpuBench {
 
     Vertx vertx = BenchFleet.vertx();
     SimpleMeterRegistry registry = new SimpleMeterRegistry();
-    Worker worker = new Worker(config, WorkerOptions.defaults().withCoalesceMs(coalesceMs), vertx, registry,
+    Worker worker = new Worker(config, WorkerOptions.defaults().withCoalesceMs(coalesceMs)
+        .withChunksInFlight(chunksInFlight), vertx, registry,
         prefix + "-w", Clock.systemUTC());
     long warmCpu0 = BenchFleet.processCpuNanos();
     worker.start();
@@ -170,9 +173,9 @@ public final class WorkerCpuBench {
     Collections.sort(rates);
     double median = cpuPerStream.get(rounds / 2);
     curve.print(median);
-    System.out.printf(Locale.ROOT, "promptfleet worker: slots=%d lanes=%d coalesce_ms=%d rounds=%d x %d streams: "
+    System.out.printf(Locale.ROOT, "promptfleet worker: slots=%d lanes=%d coalesce_ms=%d chunks_in_flight=%d rounds=%d x %d streams: "
         + "median cpu_ms_per_stream=%.3f (min %.3f, max %.3f), median streams_per_s=%.0f, not succeeded=%.0f%n",
-        plan.slots(), plan.lanes(), coalesceMs, rounds, perRound, median, cpuPerStream.get(0),
+        plan.slots(), plan.lanes(), coalesceMs, chunksInFlight, rounds, perRound, median, cpuPerStream.get(0),
         cpuPerStream.get(rounds - 1), rates.get(rounds / 2), failed);
     worker.close();
     vertx.close();
