@@ -38,6 +38,8 @@ import org.junit.jupiter.api.TestMethodOrder;
  * its jobs' deadlines hand their jobs to the live path in time, a cancelled member is answered cancelled once, a
  * dispatcher stopped while it polls is followed by one that polls the same batch instead of creating another, and
  * chat jobs on an Anthropic route and embeddings jobs on an OpenAI route are answered from batches of their own.
+ * Last, the active dispatcher runs in a JVM of its own and is killed with SIGKILL while its batch is in progress: its
+ * successor polls that batch and answers every member from it, with no second submission.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
@@ -53,7 +55,7 @@ class BatchDiversionIT {
   @BeforeAll
   void startFleet() throws Exception {
     Map<String, String> keys = new LinkedHashMap<>();
-    for (String k : List.of("kbulk", "kexp", "kguard", "kres", "kemb", "kant")) {
+    for (String k : List.of("kbulk", "kexp", "kguard", "kres", "kemb", "kant", "kkill")) {
       keys.put(k, "{" + (k.equals("kant") ? "provider: ant, " : "")
           + "max_concurrency: 64, requests_per_minute: 100000, tokens_per_minute: 100000000}");
     }
@@ -71,7 +73,9 @@ class BatchDiversionIT {
           resumed: {routes: [%s]}
           embed: {routes: [%s]}
           claude: {routes: [%s]}
+          killed: {routes: [%s]}
         dispatcher:
+          session_timeout_ms: 6000   # the broker's least: a killed dispatcher's successor waits this long
           batch: {poll_initial_ms: 100, poll_max_ms: 300, deadline_margin_ms: 5000}
         """.formatted(route.formatted("bulk", "kbulk", 60_000, 500, 4_000),
         route.formatted("expiring", "kexp", 6_000, 200, 1_000),
@@ -79,7 +83,8 @@ class BatchDiversionIT {
         route.formatted("resumed", "kres", 10_000, 300, 1_000),
         route.formatted("embed", "kemb", 30_000, 300, 1_000),
         route.formatted("claude", "kant", 30_000, 300, 1_000).replace("provider: sim", "provider: ant")
-            .replace("protocol: openai", "protocol: anthropic")));
+            .replace("protocol: openai", "protocol: anthropic"),
+        route.formatted("killed", "kkill", 10_000, 300, 1_000)));
     // expiring: the provider's window ends long before its work (nothing answered); guarded: never done in time
     fleet.sim.batches().forKey(fleet.auth("kbulk"), BatchBehaviour.phasesOf(50));
     fleet.sim.batches().forKey(fleet.auth("kexp"), BatchBehaviour.defaults().withInProgressMs(60_000)
@@ -88,6 +93,8 @@ class BatchDiversionIT {
     fleet.sim.batches().forKey(fleet.auth("kres"), BatchBehaviour.defaults().withInProgressMs(4_000));
     fleet.sim.batches().forKey(fleet.auth("kemb"), BatchBehaviour.phasesOf(50));
     fleet.sim.batches().forKey(fleet.auth("kant"), BatchBehaviour.phasesOf(50));
+    // killed: in progress for longer than the kill takes, ended by the time the successor holds the partitions
+    fleet.sim.batches().forKey(fleet.auth("kkill"), BatchBehaviour.defaults().withInProgressMs(5_000));
     dispatcher = fleet.startDispatcher("d1");
     Fleet.awaitActive(dispatcher, Duration.ofSeconds(30));
     fleet.startWorkers(1);
@@ -270,6 +277,68 @@ class BatchDiversionIT {
         || a.job().jobId().startsWith("emb-"))).as("no batched job runs live").isEmpty();
   }
 
+  @Test
+  @Order(5)
+  void shouldResumeABatchAfterTheDispatcherIsKilledMidPollAndNeverSubmitItTwice() throws Exception {
+    int n = 50;
+    dispatcher.close();
+    fleet.dispatchers.remove(dispatcher);
+    try (DispatcherChild child = DispatcherChild.launch(fleet, "doomed", Duration.ofSeconds(30))) {
+      for (int i = 0; i < n; i++) {
+        fleet.produce(fleet.config.topics().jobsNormal(), "kill-" + i, job("kill-" + i, "killed", "hi " + i,
+            120_000, true));
+      }
+      fleet.flush();
+      long until = System.nanoTime() + Duration.ofSeconds(20).toNanos();
+      while (batches("kkill").stream().noneMatch(b -> b.path("status").asText().equals("in_progress"))
+          && System.nanoTime() < until) {
+        Thread.sleep(50);
+      }
+      JsonNode created = batches("kkill").get(0);
+      assertThat(created.path("status").asText()).as("the batch was created").isEqualTo("in_progress");
+      String batchKey = created.path("metadata").path("promptfleet_batch_key").asText();
+      // The child polls from here on: its record of the create and its members' records are committed.
+      int[] members = {0};
+      boolean[] submitted = {false};
+      fleet.readUntil(fleet.config.topics().batches(), Duration.ofSeconds(10), all -> {
+        members[0] = 0;
+        for (ConsumerRecord<String, byte[]> r : all) {
+          if (r.key().startsWith("m/" + batchKey + "/") && r.value() != null) {
+            members[0]++;
+          } else if (r.key().equals("b/" + batchKey) && r.value() != null) {
+            submitted[0] = Json.read(r.value(), JsonNode.class).path("provider_batch_id").asText()
+                .equals(created.path("id").asText());
+          }
+        }
+        return members[0] == n && submitted[0];
+      });
+      assertThat(members[0]).as("member records committed").isEqualTo(n);
+      assertThat(submitted[0]).as("the create recorded").isTrue();
+
+      child.kill();
+    }
+    assertThat(batches("kkill")).as("killed while its batch was in progress").singleElement()
+        .satisfies(b -> assertThat(b.path("status").asText()).isEqualTo("in_progress"));
+    dispatcher = fleet.startDispatcher("successor");
+    Map<String, List<Reply>> replies = replies("kill-", n, Duration.ofSeconds(40));
+
+    assertThat(replies).hasSize(n);
+    replies.forEach((id, rs) -> {
+      assertThat(rs).as("%s: one chunk and one result", id).hasSize(2);
+      Result r = (Result) rs.get(1);
+      assertThat(r.status()).as(id).isEqualTo(JobStatus.SUCCEEDED);
+      assertThat(r.attempt()).as("%s answered by its batch", id).isEqualTo(1);
+      assertThat(r.cost()).as("at the batch price").isCloseTo((r.usage().promptTokens() * LIVE_IN / 2
+          + r.usage().completionTokens() * LIVE_OUT / 2) / 1e6, org.assertj.core.data.Offset.offset(1e-12));
+    });
+    assertThat(batches("kkill")).as("one create only").singleElement().satisfies(b -> {
+      assertThat(b.path("status").asText()).isEqualTo("completed");
+      assertThat(b.path("request_counts").path("total").asInt()).isEqualTo(n);
+    });
+    assertThat(fleet.assignments(0, Duration.ofMillis(300)).stream().filter(a -> a.job().jobId()
+        .startsWith("kill-"))).as("no member ran live").isEmpty();
+  }
+
   /** A job that allows batching (or not), with a time to live. */
   private byte[] job(String id, String model, String content, long ttlMs, boolean batch) {
     var o = Json.mapper().createObjectNode();
@@ -306,8 +375,8 @@ class BatchDiversionIT {
 
   /** The simulator's batches created with {@code key}'s model, newest first. */
   private List<JsonNode> batches(String key) throws Exception {
-    String model = Map.of("kbulk", "bulk", "kexp", "expiring", "kguard", "guarded", "kres", "resumed", "kemb", "embed")
-        .get(key);
+    String model = Map.of("kbulk", "bulk", "kexp", "expiring", "kguard", "guarded", "kres", "resumed", "kemb", "embed",
+        "kkill", "killed").get(key);
     HttpResponse<String> r = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create(fleet.sim.baseUrl()
         + "/batches?limit=100")).header("authorization", fleet.auth(key)).build(),
         HttpResponse.BodyHandlers.ofString());

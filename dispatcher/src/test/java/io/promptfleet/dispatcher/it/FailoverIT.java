@@ -7,10 +7,7 @@ import io.promptfleet.common.job.Result;
 import io.promptfleet.dispatcher.DispatcherService;
 import io.promptfleet.simulator.Fault;
 import io.promptfleet.simulator.SimulatorOptions;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -39,21 +36,7 @@ class FailoverIT {
           session_timeout_ms: 6000
           breaker: {slow_call_ms: 60000}   # the 12 s streams are on purpose, not a rollback trigger
         """)) {
-      Path yaml = Files.createTempFile("pf-failover", ".yaml");
-      Files.writeString(yaml, fleet.yaml);
-      List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-          "-Xmx256m", "-cp", System.getProperty("java.class.path")));
-      fleet.secrets.forEach((k, v) -> cmd.add("-D" + k + "=" + v));
-      cmd.addAll(List.of(DispatcherChild.class.getName(), yaml.toString(), fleet.prefix + "-child"));
-      Path out = Files.createTempFile("pf-failover", ".log");
-      Process child = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(out.toFile()).start();
-      try {
-        long until = System.nanoTime() + Duration.ofSeconds(90).toNanos();
-        while (!Files.readString(out).contains("ACTIVE")) {
-          assertThat(child.isAlive()).as("child dispatcher: %s", Files.readString(out)).isTrue();
-          assertThat(System.nanoTime()).as("child dispatcher active in time").isLessThan(until);
-          Thread.sleep(100);
-        }
+      try (DispatcherChild child = DispatcherChild.launch(fleet, "child", Duration.ofSeconds(90))) {
         DispatcherService standby = fleet.startDispatcher("standby");
         fleet.startWorkers(1);
         // Eight long streams fill both keys (3 + 5) and are still running when the active dispatcher dies.
@@ -72,8 +55,7 @@ class FailoverIT {
         assertThat(standby.dispatcher().isActive()).as("the standby holds nothing while the active one lives")
             .isFalse();
 
-        child.destroyForcibly(); // SIGKILL
-        child.waitFor();
+        child.kill();
 
         Map<String, List<Result>> results = fleet.awaitResults(jobs + 8, Duration.ofSeconds(120));
         assertThat(standby.dispatcher().isActive()).isTrue();
@@ -89,9 +71,6 @@ class FailoverIT {
         String metrics = Fleet.scrape(standby);
         assertThat(metrics).as("the long streams' leases were rebuilt from Kafka")
             .containsPattern("promptfleet_dispatcher_leases_rebuilt_total\\{[^}]*} 8\\.0");
-      } finally {
-        child.destroyForcibly();
-        Files.deleteIfExists(yaml);
       }
     }
   }
