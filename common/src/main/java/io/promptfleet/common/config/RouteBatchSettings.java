@@ -22,14 +22,22 @@ package io.promptfleet.common.config;
  *                           first (default 60,000); must be shorter than {@code min_slack_ms}
  * @param maxEnqueuedTokens  the provider's batch queue limit for this model (tokens enqueued at once, a budget
  *                           separate from live RPM/TPM); optional: no limit
+ * @param maxEmbeddingsPerFile embeddings requests in one batch at most (default {@value #DEFAULT_MAX_EMBEDDINGS}, at
+ *                           most {@code max_requests_per_file}): the dispatcher reads a batch's whole results file
+ *                           before it answers, ~18 KB of JSON per 1,536-dimension vector
  */
 public record RouteBatchSettings(BatchProtocol protocol, Double priceInputPerMtok, Double priceOutputPerMtok,
-    Long minSlackMs, Integer maxRequestsPerFile, Long maxFileBytes, Long windowMs, Long maxEnqueuedTokens) {
+    Long minSlackMs, Integer maxRequestsPerFile, Long maxFileBytes, Long windowMs, Long maxEnqueuedTokens, Integer maxEmbeddingsPerFile) {
 
   /** The default collection window. */
   public static final long DEFAULT_WINDOW_MS = 60_000;
   /** The providers' batch discount, applied to the live prices when the block sets none. */
   public static final double DEFAULT_PRICE_FACTOR = 0.5;
+  /**
+   * Embeddings requests per batch unless set: 5,000 vectors of 1,536 dimensions are ~90 MB of results read at once;
+   * batches of 30,000 ran a 6 GB heap out of memory (bench/batch).
+   */
+  public static final int DEFAULT_MAX_EMBEDDINGS = 5_000;
 
   /**
    * This block with every default filled in: protocol limits and slack, and prices at half of {@code
@@ -47,7 +55,9 @@ public record RouteBatchSettings(BatchProtocol protocol, Double priceInputPerMto
         maxRequestsPerFile != null ? maxRequestsPerFile : protocol.maxRequests(),
         maxFileBytes != null ? maxFileBytes : protocol.maxBytes(),
         windowMs != null ? windowMs : DEFAULT_WINDOW_MS,
-        maxEnqueuedTokens);
+        maxEnqueuedTokens,
+        maxEmbeddingsPerFile != null ? maxEmbeddingsPerFile
+            : Math.min(DEFAULT_MAX_EMBEDDINGS, maxRequestsPerFile != null ? maxRequestsPerFile : protocol.maxRequests()));
   }
 
   private static Double half(Double live) {
@@ -73,6 +83,9 @@ public record RouteBatchSettings(BatchProtocol protocol, Double priceInputPerMto
     ConfigException.require(maxRequestsPerFile > 0 && maxRequestsPerFile <= protocol.maxRequests(),
         at + ".max_requests_per_file must be between 1 and " + protocol.maxRequests() + " (the " + protocol.wireName()
             + " limit), was " + maxRequestsPerFile);
+    ConfigException.require(maxEmbeddingsPerFile > 0 && maxEmbeddingsPerFile <= maxRequestsPerFile,
+        at + ".max_embeddings_per_file must be between 1 and max_requests_per_file (" + maxRequestsPerFile + "), was "
+            + maxEmbeddingsPerFile);
     ConfigException.require(maxFileBytes > 0 && maxFileBytes <= protocol.maxBytes(),
         at + ".max_file_bytes must be between 1 and " + protocol.maxBytes() + " (the " + protocol.wireName()
             + " limit), was " + maxFileBytes);

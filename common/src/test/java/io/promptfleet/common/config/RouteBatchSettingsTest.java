@@ -49,6 +49,11 @@ class RouteBatchSettingsTest {
     assertThat(b.maxFileBytes()).isEqualTo(200L * 1024 * 1024);
     assertThat(b.windowMs()).isEqualTo(60_000);
     assertThat(b.maxEnqueuedTokens()).isNull();
+    assertThat(b.maxEmbeddingsPerFile()).isEqualTo(RouteBatchSettings.DEFAULT_MAX_EMBEDDINGS);
+    assertThat(route("oa", "{protocol: openai, max_requests_per_file: 300}").batch().maxEmbeddingsPerFile())
+        .as("never more than max_requests_per_file").isEqualTo(300);
+    assertThat(route("oa", "{protocol: openai, max_embeddings_per_file: 20000}").batch().maxEmbeddingsPerFile())
+        .isEqualTo(20_000);
   }
 
   @Test
@@ -79,6 +84,7 @@ class RouteBatchSettingsTest {
       "an | {protocol: anthropic, window_ms: 3600000} | window_ms must be > 0 and shorter than min_slack_ms",
       "oa | {protocol: openai, price_output_per_mtok: -1} | price_output_per_mtok must be >= 0",
       "oa | {protocol: openai, max_enqueued_tokens: 0} | max_enqueued_tokens must be > 0",
+      "oa | {protocol: openai, max_requests_per_file: 10, max_embeddings_per_file: 11} | max_embeddings_per_file must be between 1 and max_requests_per_file (10), was 11",
       "oa | {protocol: gemini} | unknown batch protocol 'gemini': use one of openai, anthropic"})
   void shouldRejectABadBlockNamingTheField(String provider, String block, String message) {
     assertThatThrownBy(() -> route(provider, block)).hasStackTraceContaining(message);

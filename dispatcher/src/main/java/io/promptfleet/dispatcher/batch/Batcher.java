@@ -232,7 +232,8 @@ public final class Batcher implements BatchDiversion, AutoCloseable {
       metrics.batchJobs("live_too_large");
       return false;
     }
-    if (b != null && (b.members.size() >= s.maxRequestsPerFile() || b.bytes + line.length > s.maxFileBytes()
+    int maxRequests = BatchLines.EMBEDDINGS_URL.equals(endpoint) ? s.maxEmbeddingsPerFile() : s.maxRequestsPerFile();
+    if (b != null && (b.members.size() >= maxRequests || b.bytes + line.length > s.maxFileBytes()
         || b.members.containsKey(job.jobId()))) {
       close(b);
       b = null;
@@ -247,7 +248,7 @@ public final class Batcher implements BatchDiversion, AutoCloseable {
     staged.add(new Step(List.of(new Outbound(topic, BatchRecords.memberKey(b.record.batchKey(), job.jobId()),
         BatchRecords.bytes(m), null)), p.tp(), p.offset(), b, job.jobId()));
     metrics.batchJobs("batched");
-    if (b.members.size() >= s.maxRequestsPerFile()) {
+    if (b.members.size() >= maxRequests) {
       close(b);
     }
     return true;

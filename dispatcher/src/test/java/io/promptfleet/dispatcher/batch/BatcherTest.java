@@ -65,6 +65,22 @@ class BatcherTest {
   }
 
   @Test
+  void shouldSplitEmbeddingsJobsIntoBatchesOfAtMostTheRoutesEmbeddingsPerFileApartFromChatJobs() {
+    Batcher b = batcher("max_requests_per_file: 5, max_embeddings_per_file: 2");
+    for (int i = 0; i < 5; i++) {
+      assertThat(b.divert(pendingEmbeddings("e" + i), NOW)).isTrue();
+    }
+    for (int i = 0; i < 5; i++) {
+      assertThat(b.divert(pending("j" + i, 2 * HOUR, true), NOW)).isTrue();
+    }
+    Written w = write(b);
+
+    assertThat(w.membersByBatch().values()).extracting(List::size)
+        .as("embeddings results are read whole: small batches of them; chat up to max_requests_per_file")
+        .containsExactlyInAnyOrder(2, 2, 1, 5);
+  }
+
+  @Test
   void shouldCloseABatchBeforeItsInputFileWouldPassTheRoutesByteLimit() {
     batcher("");
     Pending probe = pending("j0", 2 * HOUR, true);
@@ -168,6 +184,16 @@ class BatcherTest {
         Instant.ofEpochMilli(NOW + ttlMs));
     return new Pending(TP, offset++, Lane.LOW, "m", d, Priority.LOW, NOW, TOKENS.estimate(job), null,
         null);
+  }
+
+  private Pending pendingEmbeddings(String id) {
+    Job job = ((JobParser.Accepted) new JobParser(1 << 20).parse(("{\"job_id\": \"" + id + "\", \"model\": \"m\","
+        + " \"endpoint\": \"/v1/embeddings\", \"input\": \"a line to embed\", \"batch\": \"allow\"}")
+        .getBytes(StandardCharsets.UTF_8))).job().withReplyTo("llm.replies");
+    var routes = List.of(config.models().get("m").routes().get(0));
+    Decision.Dispatch d = new Decision.Dispatch(job, 1, routes, Instant.ofEpochMilli(NOW),
+        Instant.ofEpochMilli(NOW + 2 * HOUR));
+    return new Pending(TP, offset++, Lane.LOW, "m", d, Priority.LOW, NOW, TOKENS.estimate(job), null, null);
   }
 
   /** What one round wrote. */
