@@ -1,5 +1,6 @@
 package io.promptfleet.common.job;
 
+import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 import org.jspecify.annotations.Nullable;
@@ -64,21 +65,18 @@ public record FleetEventGist(FleetEvent.@Nullable Type type, long atMs, String w
     if (worker.length >= NONE || lease != null && lease.length >= NONE) {
       throw new IllegalArgumentException("worker and lease ids must be shorter than 65,535 bytes");
     }
-    byte[] out = new byte[FIXED + 2 + worker.length + 2 + (lease == null ? 0 : lease.length)];
-    out[0] = VERSION;
-    out[1] = (byte) Arrays.asList(TYPES).indexOf(type);
-    out[2] = (byte) Arrays.asList(OUTCOMES).indexOf(outcome);
-    for (int i = 0; i < Long.BYTES; i++) {
-      out[3 + i] = (byte) (atMs >>> (56 - 8 * i));
-    }
-    int at = put(out, FIXED, worker);
+    ByteBuffer out = ByteBuffer.allocate(FIXED + 2 + worker.length + 2 + (lease == null ? 0 : lease.length))
+        .put(VERSION)
+        .put((byte) Arrays.asList(TYPES).indexOf(type))
+        .put((byte) Arrays.asList(OUTCOMES).indexOf(outcome))
+        .putLong(atMs)
+        .putShort((short) worker.length).put(worker);
     if (lease == null) {
-      out[at] = (byte) 0xff;
-      out[at + 1] = (byte) 0xff;
+      out.putShort((short) NONE);
     } else {
-      put(out, at, lease);
+      out.putShort((short) lease.length).put(lease);
     }
-    return out;
+    return out.array();
   }
 
   /**
@@ -90,46 +88,40 @@ public record FleetEventGist(FleetEvent.@Nullable Type type, long atMs, String w
     if (v == null || v.length < FIXED + 4) {
       throw new IllegalArgumentException("a fleet event gist is at least " + (FIXED + 4) + " bytes");
     }
-    if (v[0] != VERSION) {
-      throw new IllegalArgumentException("fleet event gist version " + v[0] + " is not known here");
+    ByteBuffer in = ByteBuffer.wrap(v);
+    byte version = in.get();
+    if (version != VERSION) {
+      throw new IllegalArgumentException("fleet event gist version " + version + " is not known here");
     }
-    long atMs = 0;
-    for (int i = 0; i < Long.BYTES; i++) {
-      atMs = atMs << 8 | (v[3 + i] & 0xff);
+    byte type = in.get();
+    byte outcome = in.get();
+    if (outcome < 0 || outcome >= OUTCOMES.length) {
+      // unlike an unknown type (read as none of them), an outcome read wrongly could count a lease as answered
+      throw new IllegalArgumentException("fleet event gist outcome " + outcome + " is not known here");
     }
-    int workerLength = length(v, FIXED);
-    if (workerLength == NONE) {
+    long atMs = in.getLong();
+    String worker = string(in);
+    if (worker == null) {
       throw new IllegalArgumentException("a fleet event gist without a worker id");
     }
-    int leaseAt = FIXED + 2 + workerLength;
-    int leaseLength = length(v, leaseAt);
-    String lease = leaseLength == NONE ? null : string(v, leaseAt + 2, leaseLength);
-    if (v[2] < 0 || v[2] >= OUTCOMES.length) {
-      // unlike an unknown type (read as none of them), an outcome read wrongly could count a lease as answered
-      throw new IllegalArgumentException("fleet event gist outcome " + v[2] + " is not known here");
-    }
-    return new FleetEventGist(v[1] > 0 && v[1] < TYPES.length ? TYPES[v[1]] : null, atMs,
-        string(v, FIXED + 2, workerLength), lease, OUTCOMES[v[2]]);
+    return new FleetEventGist(type > 0 && type < TYPES.length ? TYPES[type] : null, atMs, worker, string(in),
+        OUTCOMES[outcome]);
   }
 
-  private static int put(byte[] out, int at, byte[] s) {
-    out[at] = (byte) (s.length >>> 8);
-    out[at + 1] = (byte) s.length;
-    System.arraycopy(s, 0, out, at + 2, s.length);
-    return at + 2 + s.length;
-  }
-
-  private static int length(byte[] v, int at) {
-    if (at + 2 > v.length) {
-      throw new IllegalArgumentException("a fleet event gist cut short at byte " + at);
+  /** A 2-byte length (0xffff: none) and that many bytes of UTF-8. */
+  private static @Nullable String string(ByteBuffer in) {
+    if (in.remaining() < 2) {
+      throw new IllegalArgumentException("a fleet event gist cut short at byte " + in.position());
     }
-    return (v[at] & 0xff) << 8 | v[at + 1] & 0xff;
-  }
-
-  private static String string(byte[] v, int at, int length) {
-    if (at + length > v.length) {
-      throw new IllegalArgumentException("a fleet event gist cut short at byte " + at);
+    int length = in.getShort() & 0xffff;
+    if (length == NONE) {
+      return null;
     }
-    return new String(v, at, length, StandardCharsets.UTF_8);
+    if (in.remaining() < length) {
+      throw new IllegalArgumentException("a fleet event gist cut short at byte " + in.position());
+    }
+    String s = new String(in.array(), in.position(), length, StandardCharsets.UTF_8);
+    in.position(in.position() + length);
+    return s;
   }
 }
