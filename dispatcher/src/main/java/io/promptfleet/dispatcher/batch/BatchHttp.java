@@ -2,6 +2,7 @@ package io.promptfleet.dispatcher.batch;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.promptfleet.common.codec.Json;
+import io.promptfleet.common.upstream.SecretRedaction;
 import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -25,7 +26,8 @@ final class BatchHttp {
   private final String baseUrl;
   private final String secret;
   private final Map<String, String> headers;
-  private final List<String> hidden = new ArrayList<>();
+  /** The provider's extra header values, redacted from every failure with the secret. */
+  private final List<String> providerHeaderValues;
 
   /**
    * @param baseUrl         the provider's base URL, e.g. {@code https://api.openai.com/v1}
@@ -41,7 +43,7 @@ final class BatchHttp {
     Map<String, String> all = new java.util.LinkedHashMap<>(providerHeaders);
     all.putAll(keyHeaders);
     this.headers = Map.copyOf(all);
-    providerHeaders.values().stream().filter(v -> v.length() >= 8).forEach(hidden::add);
+    this.providerHeaderValues = List.copyOf(providerHeaders.values());
   }
 
   /** The provider's base URL, without a trailing slash. */
@@ -118,11 +120,7 @@ final class BatchHttp {
   }
 
   private String redact(String text) {
-    String out = secret.length() < 4 ? text : text.replace(secret, "***");
-    for (String v : hidden) {
-      out = out.replace(v, "***");
-    }
-    return out;
+    return SecretRedaction.redact(text, secret, providerHeaderValues);
   }
 
   private static String abbreviate(String s) {

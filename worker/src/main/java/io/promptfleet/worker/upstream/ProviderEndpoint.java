@@ -1,6 +1,7 @@
 package io.promptfleet.worker.upstream;
 
 import io.promptfleet.common.config.ProviderSettings;
+import io.promptfleet.common.upstream.SecretRedaction;
 import java.util.Map;
 
 /**
@@ -46,16 +47,7 @@ public record ProviderEndpoint(ProviderSettings provider, String secret, Map<Str
 
   /** The text with every occurrence of the key's secret and of each header value replaced by ***. */
   public String redact(String text) {
-    if (text == null) {
-      return null;
-    }
-    String out = secret.length() < 4 ? text : text.replace(secret, "***");
-    for (String v : headers.values()) {
-      if (v.length() >= 8) {
-        out = out.replace(v, "***");
-      }
-    }
-    return out;
+    return SecretRedaction.redact(text, secret, headers.values());
   }
 
   @Override
