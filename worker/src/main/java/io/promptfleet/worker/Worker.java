@@ -31,6 +31,7 @@ import io.promptfleet.worker.metrics.WorkerMetrics.Spec;
 import io.promptfleet.worker.poll.Answered;
 import io.promptfleet.worker.poll.Lane;
 import io.promptfleet.worker.poll.LaneListener;
+import io.promptfleet.worker.poll.LaneParking;
 import io.promptfleet.worker.stream.CompletionCall;
 import io.promptfleet.worker.stream.Outcome;
 import io.promptfleet.worker.stream.ReplyPublisher;
@@ -91,6 +92,8 @@ public final class Worker implements AutoCloseable {
   private final StreamEnv env;
   private final Map<String, ProviderEndpoint> endpoints = new HashMap<>();
   private final List<Lane> lanes = new ArrayList<>();
+  /** Parks the lanes beyond {@code worker.idle_lanes} while this worker is idle; reopens them when work comes. */
+  private final LaneParking parking;
   /** Reply topics this worker could not publish to, each logged once (until it works again). */
   private final Set<String> unpublishable = ConcurrentHashMap.newKeySet();
   /** Streams in flight, by lease id: a lease runs at most once at a time on a worker. */
@@ -194,6 +197,7 @@ public final class Worker implements AutoCloseable {
       @Override
       public void onAcquired(int records) {
         acquired.record(records);
+        parking.acquired();
       }
 
       @Override
@@ -212,6 +216,8 @@ public final class Worker implements AutoCloseable {
           ANSWERED_LOOKBACK);
       lanes.add(lane);
     }
+    this.parking = new LaneParking(lanes, w.idleLanes(), options.parkLanesAfter(), clock::millis);
+    metrics.gauge(Spec.LANES_OPEN, parking, LaneParking::open);
     String cancelsName = "pf-" + workerId + "-cancels";
     this.cancels = TopicWatcher.cancels(cancelsName, KafkaClients.groupless(config.kafka(), cancelsName),
         config.topics().cancels(), this::onCancel);
@@ -302,6 +308,7 @@ public final class Worker implements AutoCloseable {
     lanes.forEach(Lane::start);
     long every = options.heartbeatInterval().toMillis();
     heartbeat.scheduleWithFixedDelay(this::heartbeat, 0, every, TimeUnit.MILLISECONDS);
+    rechecks.scheduleWithFixedDelay(parking::tick, 1, 1, TimeUnit.SECONDS);
     LOG.info("worker {} started: {} lanes, {} slots", workerId, lanes.size(), config.worker().slots());
   }
 

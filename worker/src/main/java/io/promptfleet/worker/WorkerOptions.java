@@ -21,10 +21,12 @@ import java.time.Duration;
  * @param cancelTtl          how long a cancel is remembered for assignments that arrive after it (default 15 min)
  * @param kafkaSilenceLimit  not ready when no broker acknowledged a heartbeat for this long (default 20 s)
  * @param heartbeatInterval  fleet heartbeats (default 5 s)
+ * @param parkLanesAfter     an idle worker parks its lanes beyond {@code worker.idle_lanes} after holding no
+ *                           assignment for this long (default 30 s; see {@code LaneParking})
  */
 public record WorkerOptions(Duration drainGrace, Duration renewAfterMax, long coalesceMs, int chunksInFlight,
     int cancelMemory,
-    Duration cancelTtl, Duration kafkaSilenceLimit, Duration heartbeatInterval) {
+    Duration cancelTtl, Duration kafkaSilenceLimit, Duration heartbeatInterval, Duration parkLanesAfter) {
 
   public WorkerOptions {
     require(!drainGrace.isNegative(), "drainGrace must be >= 0");
@@ -35,11 +37,12 @@ public record WorkerOptions(Duration drainGrace, Duration renewAfterMax, long co
     require(cancelTtl.toMillis() > 0, "cancelTtl must be > 0");
     require(kafkaSilenceLimit.compareTo(heartbeatInterval) > 0, "kafkaSilenceLimit must exceed heartbeatInterval");
     require(heartbeatInterval.toMillis() >= 100, "heartbeatInterval must be >= 100 ms");
+    require(!parkLanesAfter.isNegative(), "parkLanesAfter must be >= 0");
   }
 
   public static WorkerOptions defaults() {
     return new WorkerOptions(Duration.ofSeconds(30), Duration.ofSeconds(10), 0, 0, 100_000, Duration.ofMinutes(15),
-        Duration.ofSeconds(20), Duration.ofSeconds(5));
+        Duration.ofSeconds(20), Duration.ofSeconds(5), Duration.ofSeconds(30));
   }
 
   /** The defaults, with the drain grace and coalescing of the fleet's {@code worker} settings. */
@@ -50,22 +53,27 @@ public record WorkerOptions(Duration drainGrace, Duration renewAfterMax, long co
 
   public WorkerOptions withDrainGrace(Duration d) {
     return new WorkerOptions(d, renewAfterMax, coalesceMs, chunksInFlight, cancelMemory, cancelTtl,
-        kafkaSilenceLimit, heartbeatInterval);
+        kafkaSilenceLimit, heartbeatInterval, parkLanesAfter);
   }
 
   public WorkerOptions withRenewAfterMax(Duration d) {
     return new WorkerOptions(drainGrace, d, coalesceMs, chunksInFlight, cancelMemory, cancelTtl,
-        kafkaSilenceLimit, heartbeatInterval);
+        kafkaSilenceLimit, heartbeatInterval, parkLanesAfter);
   }
 
   public WorkerOptions withCoalesceMs(long ms) {
     return new WorkerOptions(drainGrace, renewAfterMax, ms, chunksInFlight, cancelMemory, cancelTtl,
-        kafkaSilenceLimit, heartbeatInterval);
+        kafkaSilenceLimit, heartbeatInterval, parkLanesAfter);
   }
 
   public WorkerOptions withChunksInFlight(int n) {
     return new WorkerOptions(drainGrace, renewAfterMax, coalesceMs, n, cancelMemory, cancelTtl,
-        kafkaSilenceLimit, heartbeatInterval);
+        kafkaSilenceLimit, heartbeatInterval, parkLanesAfter);
+  }
+
+  public WorkerOptions withParkLanesAfter(Duration d) {
+    return new WorkerOptions(drainGrace, renewAfterMax, coalesceMs, chunksInFlight, cancelMemory, cancelTtl,
+        kafkaSilenceLimit, heartbeatInterval, d);
   }
 
   private static void require(boolean ok, String message) {

@@ -16,9 +16,11 @@ package io.promptfleet.common.config;
  * @param chunksInFlight without a coalescing window: a stream's text deltas go out at once while fewer than this many
  *                       of its chunks wait for Kafka's ack, else they are held and sent as one chunk at the next ack
  *                       (default 0 = every delta at once; 1 turns it on). Slow streams are unaffected; a burst costs few records
+ * @param idleLanes      lanes a worker keeps in the share group after 30 s without work; the others leave it and rejoin
+ *                       when work comes (default min(2, lanes), 1..lanes; = lanes turns parking off)
  */
 public record WorkerSettings(String shareGroup, Integer slots, Integer lanes, Integer maxLineBytes,
-    Integer httpPort, Long drainGraceMs, Integer coalesceMs, Integer chunksInFlight) {
+    Integer httpPort, Long drainGraceMs, Integer coalesceMs, Integer chunksInFlight, Integer idleLanes) {
   public WorkerSettings {
     shareGroup = shareGroup == null ? "promptfleet-workers" : shareGroup;
     slots = slots == null ? 256 : slots;
@@ -28,6 +30,7 @@ public record WorkerSettings(String shareGroup, Integer slots, Integer lanes, In
     drainGraceMs = drainGraceMs == null ? 30_000L : drainGraceMs;
     coalesceMs = coalesceMs == null ? 0 : coalesceMs;
     chunksInFlight = chunksInFlight == null ? 0 : chunksInFlight;
+    idleLanes = idleLanes == null ? Math.min(2, lanes) : idleLanes;
     ConfigException.require(slots > 0, "worker.slots must be > 0");
     ConfigException.require(lanes > 0 && lanes <= slots, "worker.lanes must be > 0 and <= worker.slots");
     ConfigException.require(maxLineBytes >= 1024, "worker.max_line_bytes must be >= 1024");
@@ -35,13 +38,16 @@ public record WorkerSettings(String shareGroup, Integer slots, Integer lanes, In
     ConfigException.require(drainGraceMs >= 0, "worker.drain_grace_ms must be >= 0");
     ConfigException.require(coalesceMs >= 0 && coalesceMs <= 1000, "worker.coalesce_ms must be 0..1000");
     ConfigException.require(chunksInFlight >= 0 && chunksInFlight <= 1000, "worker.chunks_in_flight must be 0..1000");
+    ConfigException.require(idleLanes >= 1 && idleLanes <= lanes,
+        "worker.idle_lanes must be >= 1 and <= worker.lanes (" + lanes + ")");
   }
 
   public static WorkerSettings defaults() {
-    return new WorkerSettings(null, null, null, null, null, null, null, null);
+    return new WorkerSettings(null, null, null, null, null, null, null, null, null);
   }
 
   public WorkerSettings withHttpPort(int port) {
-    return new WorkerSettings(shareGroup, slots, lanes, maxLineBytes, port, drainGraceMs, coalesceMs, chunksInFlight);
+    return new WorkerSettings(shareGroup, slots, lanes, maxLineBytes, port, drainGraceMs, coalesceMs, chunksInFlight,
+        idleLanes);
   }
 }

@@ -40,6 +40,17 @@ class ConfigLoaderTest {
   }
 
   @Test
+  void shouldKeepTwoLanesOfAnIdleWorkerByDefaultAndRejectIdleLanesBeyondTheLanes() {
+    assertThat(ConfigLoader.parse(MINIMAL, Map.of(), new Properties()).worker().idleLanes()).isEqualTo(2);
+    assertThat(ConfigLoader.parse(MINIMAL + "worker: {slots: 4, lanes: 1}\n", Map.of(), new Properties()).worker()
+        .idleLanes()).as("never more than the lanes").isEqualTo(1);
+    assertThatThrownBy(() -> ConfigLoader.parse(MINIMAL + "worker: {lanes: 4, idle_lanes: 5}\n", Map.of(),
+        new Properties())).hasMessageContaining("worker.idle_lanes must be >= 1 and <= worker.lanes (4)");
+    assertThatThrownBy(() -> ConfigLoader.parse(MINIMAL + "worker: {idle_lanes: 0}\n", Map.of(),
+        new Properties())).hasMessageContaining("worker.idle_lanes");
+  }
+
+  @Test
   void shouldApplyEnvironmentThenSystemPropertyOverrides() {
     Properties props = new Properties();
     props.setProperty("promptfleet.worker.slots", "2000");

@@ -45,6 +45,8 @@ public final class WorkerMetrics extends MeterCatalogue<WorkerMetrics.Spec> {
     ASSIGNMENT_PICKUP("promptfleet.worker.assignment.pickup", Meter.Type.TIMER, "seconds", true,
         "from the dispatcher writing an assignment to a lane of this worker acquiring it, first deliveries only "
             + "(compares two hosts' clocks)"),
+    LANES_OPEN("promptfleet.worker.lanes.open", Meter.Type.GAUGE, null, false,
+        "lanes in the workers' share group now (an idle worker parks all but worker.idle_lanes)"),
     LANE_ACQUIRED("promptfleet.worker.lane.acquired", Meter.Type.DISTRIBUTION_SUMMARY, null, true,
         "assignments acquired by one poll of a lane (a lane polls again once all are done)"),
     PROVIDER_CONNECTIONS_OPEN("promptfleet.worker.provider.connections.open", Meter.Type.GAUGE, null, false,

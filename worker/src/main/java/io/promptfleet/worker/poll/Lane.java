@@ -41,11 +41,15 @@ import org.slf4j.LoggerFactory;
  * fetch). A worker therefore fills its slots only approximately (measured: 9,150 of 10,000 slots in 16 lanes, see
  * bench/worker/README.md); more lanes with smaller batches narrow the gap at the cost of more consumers.
  *
- * <p>Other threads talk to the lane only through {@link #acknowledge}, {@link #stopPolling} and {@link #close},
- * which queue work for the lane thread or set flags. Thread-safe in that sense; the consumer is touched by the lane
+ * <p>A lane can be <em>parked</em> ({@link #park}): once it holds nothing it leaves the share group (closes its
+ * consumer) and stays out, costing neither the broker nor itself a fetch or a heartbeat, until {@link #unpark}, when
+ * it joins with a new consumer. {@link LaneParking} parks an idle worker's surplus lanes and reopens them.
+ *
+ * <p>Other threads talk to the lane only through {@link #acknowledge}, {@link #stopPolling}, {@link #park},
+ * {@link #unpark} and {@link #close}, which queue work for the lane thread or set flags. Thread-safe in that sense; the consumer is touched by the lane
  * thread only, and the listener is called there.
  */
-public final class Lane {
+public final class Lane implements LaneParking.Parkable {
   private static final Logger LOG = LoggerFactory.getLogger(Lane.class);
   /** How long a renewed record may take to come back from poll before the lane gives up on it. */
   static final Duration LOST_AFTER = Duration.ofSeconds(5);
@@ -72,6 +76,11 @@ public final class Lane {
   private final CountDownLatch stopped = new CountDownLatch(1);
   private final Thread thread;
   private volatile boolean polling = true;
+  /** Asked to leave the group once it holds nothing, and to stay out until unparked. Guarded by parkMonitor. */
+  private volatile boolean parkRequested;
+  /** Out of the group by request: no consumer. Written by the lane thread. */
+  private volatile boolean parked;
+  private final Object parkMonitor = new Object();
   private volatile BooleanSupplier mayAcquire = () -> true;
   private volatile boolean running = true;
   private volatile boolean connected;
@@ -154,6 +163,37 @@ public final class Lane {
   /** Stops acquiring new assignments; those in flight go on, and once it holds none the lane leaves the group. */
   public void stopPolling() {
     polling = false;
+    wakeParked();
+  }
+
+  /**
+   * Asks the lane to leave the share group once it holds nothing (at once if it holds nothing and is not in a poll,
+   * else after the poll or when its batch is done) and to stay out until {@link #unpark}. Any thread.
+   */
+  @Override
+  public void park() {
+    parkRequested = true;
+  }
+
+  /** Takes back {@link #park}: a parked lane joins the group again with a new consumer. Any thread. */
+  @Override
+  public void unpark() {
+    synchronized (parkMonitor) {
+      parkRequested = false;
+      parkMonitor.notifyAll();
+    }
+  }
+
+  /** True while the lane is out of the group, or asked to leave it. */
+  @Override
+  public boolean parked() {
+    return parked || parkRequested;
+  }
+
+  private void wakeParked() {
+    synchronized (parkMonitor) {
+      parkMonitor.notifyAll();
+    }
   }
 
   /**
@@ -172,6 +212,7 @@ public final class Lane {
       }
     }
     running = false; // the lane thread sees it after its ack wait (<= 50 ms), or at once in a poll (woken here)
+    wakeParked();
     KafkaShareConsumer<String, byte[]> c = consumer;
     if (c != null) {
       c.wakeup(); // a poll throws WakeupException now; a wakeup that finds no poll is met in releaseAll's commit
@@ -187,12 +228,15 @@ public final class Lane {
 
   private void run() {
     try {
-      while (running) {
+      while (running && awaitUnparked()) {
         consumer = new KafkaShareConsumer<>(props);
         try {
           consumer.subscribe(List.of(topic));
-          while (running) {
+          while (running && !parkDue()) {
             loop();
+          }
+          if (running) {
+            leaveToPark();
           }
         } catch (WakeupException e) {
           running = false; // closing
@@ -212,6 +256,55 @@ public final class Lane {
       }
       stopped.countDown();
     }
+  }
+
+  /** Parked on request, holding nothing and with no acknowledgement left to send. */
+  private boolean parkDue() {
+    return parkRequested && batch.size() == 0 && acks.isEmpty();
+  }
+
+  /**
+   * Leaves the share group: commits what is acknowledged and closes the consumer (closing waits for the fetch it
+   * keeps outstanding, up to the fetch's wait at the broker; a record that fetch acquired goes back to the group with
+   * its delivery counted, as at {@link #stopPolling}).
+   */
+  private void leaveToPark() {
+    KafkaShareConsumer<String, byte[]> c = consumer;
+    parked = true;
+    consumer = null;
+    try {
+      commitOnClose(c);
+    } finally {
+      c.close(Duration.ofSeconds(5));
+    }
+    LOG.debug("lane {} parked: out of the share group until the worker needs it", name);
+  }
+
+  /**
+   * Waits while the lane is parked; false when it is closing or stopped polling meanwhile (a parked lane that stops
+   * polling has nothing to leave). Clears {@link #parked} when it may join again.
+   */
+  private boolean awaitUnparked() {
+    if (!parked) {
+      return true;
+    }
+    synchronized (parkMonitor) {
+      while (running && polling && parkRequested) {
+        try {
+          parkMonitor.wait(1_000);
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          running = false;
+        }
+      }
+    }
+    if (!running || !polling) {
+      running = false;
+      return false;
+    }
+    parked = false;
+    LOG.debug("lane {} unparked: joining the share group", name);
+    return true;
   }
 
   /**

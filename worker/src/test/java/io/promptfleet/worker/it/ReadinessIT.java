@@ -40,7 +40,7 @@ class ReadinessIT {
     TopicAdmin.ensureFleetTopics(config);
     Vertx vertx = Vertx.vertx();
     WorkerOptions options = new WorkerOptions(Duration.ofSeconds(1), Duration.ofSeconds(10), 0, 1, 100,
-        Duration.ofMinutes(1), Duration.ofSeconds(2), Duration.ofMillis(300));
+        Duration.ofMinutes(1), Duration.ofSeconds(2), Duration.ofMillis(300), Duration.ofSeconds(30));
     Worker worker = new Worker(config, options, vertx, new SimpleMeterRegistry(), "readiness", Clock.systemUTC());
     try {
       worker.start();

@@ -7,6 +7,7 @@ import io.promptfleet.common.job.ErrorCodes;
 import io.promptfleet.common.job.FleetEvent;
 import io.promptfleet.common.job.JobStatus;
 import io.promptfleet.common.job.Result;
+import io.promptfleet.kafka.embedded.KafkaTestSupport;
 import io.promptfleet.simulator.SimulatorOptions;
 import io.promptfleet.worker.Worker;
 import io.promptfleet.worker.WorkerOptions;
@@ -15,6 +16,9 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.common.errors.GroupIdNotFoundException;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -96,6 +100,60 @@ class StreamLifecycleIT {
     for (String jobId : stalled) {
       assertThat(h.awaitResult(jobId, WAIT).status()).isEqualTo(JobStatus.CANCELLED);
     }
+  }
+
+  /**
+   * An idle worker parks the lanes beyond {@code worker.idle_lanes}: they leave the share group (the broker's member
+   * count shows it). A burst bigger than the open lane's batch brings them all back into the group, and every job of
+   * it is answered once, as attempt 1.
+   */
+  @Test
+  void shouldParkAnIdleWorkersSurplusLanesAndRejoinThemForABurst() throws Exception {
+    harness("slots: 8, lanes: 4, idle_lanes: 1", Map.of());
+    SimpleMeterRegistry registry = new SimpleMeterRegistry();
+    h.addWorker(WorkerOptions.defaults().withParkLanesAfter(Duration.ofMillis(300)), registry);
+    String group = h.config.worker().shareGroup();
+    try (Admin admin = KafkaTestSupport.admin(h.config.kafka().bootstrapServers())) {
+      awaitMembers(admin, group, 1);
+      assertThat(registry.get("promptfleet.worker.lanes.open").gauge().value()).isEqualTo(1.0);
+
+      List<String> jobs = new ArrayList<>();
+      for (int i = 0; i < 8; i++) { // the open lane takes 2 (its batch: 8 slots / 4 lanes)
+        jobs.add(h.jobId());
+        h.send(h.assignment(jobs.get(i), "burst " + i + " [[sim:slow ttft_ms=10 tps=16]]", 1));
+      }
+      awaitMembers(admin, group, 4);
+      for (String j : jobs) {
+        Result r = h.awaitResult(j, WAIT);
+        assertThat(r.status()).isEqualTo(JobStatus.SUCCEEDED);
+        assertThat(r.attempt()).isEqualTo(1);
+      }
+      awaitMembers(admin, group, 1); // idle again
+      Thread.sleep(300);
+      for (String j : jobs) {
+        assertThat(h.results(j)).hasSize(1);
+      }
+    }
+  }
+
+  private static void awaitMembers(Admin admin, String group, int members) throws Exception {
+    long until = System.nanoTime() + WAIT.toNanos();
+    int seen = -1;
+    while (System.nanoTime() < until) {
+      try {
+        seen = admin.describeShareGroups(List.of(group)).describedGroups().get(group).get().members().size();
+      } catch (ExecutionException e) {
+        if (!(e.getCause() instanceof GroupIdNotFoundException)) {
+          throw e;
+        }
+        seen = 0; // no lane joined yet
+      }
+      if (seen == members) {
+        return;
+      }
+      Thread.sleep(50);
+    }
+    assertThat(seen).as("members of share group %s", group).isEqualTo(members);
   }
 
   /**
