@@ -4,8 +4,9 @@
 # once per variant (how the worker connects to the upstream), side by side, then a table of all runs.
 # Env: PHASES (default "10000:1:120:30:60 2000:20:1200:20:40" = streams:tokens_per_s:tokens:warmup_s:measure_s),
 #      VARIANTS (default "http1 http1-tls h2-tls"; also h2c and auto), LANES (16), SLOTS (the phase's streams),
-#      COALESCE_MS (0), LOAD_PORT (18090; variant i listens on LOAD_PORT + i), MAX_STREAMS_PER_CONNECTION and
-#      H2_MAX_STREAMS (100, worker and upstream), MAX_PENDING_CONNECTS (the worker's default, 32), MAX_CONNECTIONS.
+#      COALESCE_MS (0), CHUNKS_IN_FLIGHT (the worker's default, 1; 0 as in the runs before it was), LOAD_PORT
+#      (18090; variant i listens on LOAD_PORT + i), MAX_STREAMS_PER_CONNECTION and H2_MAX_STREAMS (100, worker and
+#      upstream), MAX_PENDING_CONNECTS (the worker's default, 32), MAX_CONNECTIONS.
 source "$(dirname "$0")/common.sh"
 
 # variant -> "TLS HTTP": whether the upstream serves HTTPS, and the worker's providers.up.connections.http_version

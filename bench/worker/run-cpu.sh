@@ -10,10 +10,10 @@
 # Env: MOCK_PORT (18080), ANTHROPIC_MOCK_PORT (18081), PROTOCOLS ("openai anthropic"), PY_DURATION (10), REPEAT (2),
 #      VARIANTS ("worker plain"), JVMS ("default:" — name:options pairs separated by ";", e.g.
 #      "default:;c1:-XX:TieredStopAtLevel=1"; the name "cds" first records a class-data-sharing archive of the bench
-#      in a short run of its own, then runs with it), COALESCE_MS (0), CHUNKS_IN_FLIGHT ("0": a list, each value a run
-#      of its own, e.g. "0 1" for every delta its own record beside adaptive coalescing), BUILDS ("now": a list of
-#      name=classpath-file, each a run of its own with that file's classpath in place of this tree's, e.g.
-#      "before=/tmp/old/cp.txt now" to alternate a snapshot of an earlier build's classes with this one),
+#      in a short run of its own, then runs with it), COALESCE_MS (0), CHUNKS_IN_FLIGHT ("1", the worker's default:
+#      a list, each value a run of its own, e.g. "0 1" for every delta its own record beside adaptive coalescing),
+#      BUILDS ("now": a list of name=classpath-file, each a run of its own with that file's classpath in place of
+#      this tree's, e.g. "before=/tmp/old/cp.txt now" to alternate a snapshot of an earlier build's classes with this one),
 #      STREAMS/ROUNDS/WARMUP/WARMUP_MAX/WINDOW/SLOTS/LANES (see WorkerCpuBench), JAVA_OPTS (extra JVM flags for all).
 source "$(dirname "$0")/common.sh"
 MOCK_PORT=${MOCK_PORT:-18080}
@@ -75,7 +75,7 @@ for _ in $(seq 1 "${REPEAT:-2}"); do
     fi
     for v in ${VARIANTS:-worker plain}; do
       for protocol in ${PROTOCOLS:-openai anthropic}; do
-        for inflight in ${CHUNKS_IN_FLIGHT:-0}; do
+        for inflight in ${CHUNKS_IN_FLIGHT:-1}; do
           for build in ${BUILDS:-now}; do
             cp_build=$cp_run
             [ "$build" != "${build#*=}" ] && cp_build=$(cat "${build#*=}")

@@ -25,7 +25,10 @@ public interface ChunkListener {
   /** The next chunk of the current attempt, in order, without gaps. */
   void onChunk(Chunk chunk);
 
-  /** A piece of the text answer ({@code delta}); never called with the empty string. */
+  /**
+   * A piece of the text answer ({@code delta}): one provider delta's text or, coalesced when they came faster than
+   * Kafka acknowledged, several's; never called with the empty string. Append it; do not count it as a token.
+   */
   default void onContent(String text) {}
 
   /** A piece of the model's reasoning ({@code reasoning_content} or {@code reasoning} upstream). */

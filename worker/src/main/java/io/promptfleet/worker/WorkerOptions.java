@@ -5,8 +5,8 @@ import java.time.Duration;
 
 /**
  * A worker's tuning; {@link #from(WorkerSettings)} takes the part that is in the fleet's YAML configuration
- * ({@code worker.drain_grace_ms}, {@code worker.coalesce_ms}), the rest keeps its defaults. Immutable; the compact constructor
- * validates every field with a message that names it.
+ * ({@code worker.drain_grace_ms}, {@code worker.coalesce_ms}, {@code worker.chunks_in_flight}), the rest keeps its
+ * defaults. Immutable; the compact constructor validates every field with a message that names it.
  *
  * @param drainGrace         how long in-flight streams may run on after a drain starts (default 30 s); the rest
  *                           are handed back to the share group
@@ -15,8 +15,8 @@ import java.time.Duration;
  * @param coalesceMs         deltas arriving within this window are published as one chunk record (default 0 = one
  *                           record per delta; see bench/worker/README.md for the trade-off)
  * @param chunksInFlight     without a window: text waits while this many of a stream's chunks are unacked, then
- *                           goes out as one chunk (0 = every delta at once, the default here; the fleet's
- *                           {@code worker.chunks_in_flight}, default 1, through {@link #from}; see {@code ChunkSink})
+ *                           goes out as one chunk (default 1, the fleet's {@code worker.chunks_in_flight}: adaptive
+ *                           coalescing; 0 = every delta its own record; see {@code ChunkSink})
  * @param cancelMemory       how many recent cancels are remembered (default 100,000)
  * @param cancelTtl          how long a cancel is remembered for assignments that arrive after it (default 15 min)
  * @param kafkaSilenceLimit  not ready when no broker acknowledged a heartbeat for this long (default 20 s)
@@ -40,12 +40,15 @@ public record WorkerOptions(Duration drainGrace, Duration renewAfterMax, long co
     require(!parkLanesAfter.isNegative(), "parkLanesAfter must be >= 0");
   }
 
+  /** The defaults; those of the fields the YAML configuration has are {@link WorkerSettings#defaults()}'s. */
   public static WorkerOptions defaults() {
-    return new WorkerOptions(Duration.ofSeconds(30), Duration.ofSeconds(10), 0, 0, 100_000, Duration.ofMinutes(15),
-        Duration.ofSeconds(20), Duration.ofSeconds(5), Duration.ofSeconds(30));
+    WorkerSettings w = WorkerSettings.defaults();
+    return new WorkerOptions(Duration.ofMillis(w.drainGraceMs()), Duration.ofSeconds(10), w.coalesceMs(),
+        w.chunksInFlight(), 100_000, Duration.ofMinutes(15), Duration.ofSeconds(20), Duration.ofSeconds(5),
+        Duration.ofSeconds(30));
   }
 
-  /** The defaults, with the drain grace and coalescing of the fleet's {@code worker} settings. */
+  /** The defaults, with the drain grace and both kinds of coalescing of the fleet's {@code worker} settings. */
   public static WorkerOptions from(WorkerSettings w) {
     return defaults().withDrainGrace(Duration.ofMillis(w.drainGraceMs())).withCoalesceMs(w.coalesceMs())
         .withChunksInFlight(w.chunksInFlight());

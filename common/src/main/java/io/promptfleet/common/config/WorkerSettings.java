@@ -15,7 +15,8 @@ package io.promptfleet.common.config;
  *                       per delta; bench/worker/README.md has the trade-off)
  * @param chunksInFlight without a coalescing window: a stream's text deltas go out at once while fewer than this many
  *                       of its chunks wait for Kafka's ack, else they are held and sent as one chunk at the next ack
- *                       (default 0 = every delta at once; 1 turns it on). Slow streams are unaffected; a burst costs few records
+ *                       (default 1: adaptive coalescing; 0 = every delta its own record). Slow streams are unaffected;
+ *                       a burst costs few records
  * @param idleLanes      lanes a worker keeps in the share group after 30 s without work; the others leave it and rejoin
  *                       when work comes (default min(2, lanes), 1..lanes; = lanes turns parking off)
  */
@@ -29,7 +30,7 @@ public record WorkerSettings(String shareGroup, Integer slots, Integer lanes, In
     httpPort = httpPort == null ? 8081 : httpPort;
     drainGraceMs = drainGraceMs == null ? 30_000L : drainGraceMs;
     coalesceMs = coalesceMs == null ? 0 : coalesceMs;
-    chunksInFlight = chunksInFlight == null ? 0 : chunksInFlight;
+    chunksInFlight = chunksInFlight == null ? 1 : chunksInFlight;
     idleLanes = idleLanes == null ? Math.min(2, lanes) : idleLanes;
     ConfigException.require(slots > 0, "worker.slots must be > 0");
     ConfigException.require(lanes > 0 && lanes <= slots, "worker.lanes must be > 0 and <= worker.slots");

@@ -12,7 +12,10 @@ import org.jspecify.annotations.Nullable;
  * ({@code extra}) — tool-call, function-call and other fields that arrived in one provider event share a chunk. A
  * non-streaming route's single chunk carries every kind of the whole answer at once.
  * {@code delta} is always present, the empty string on a chunk that carries another kind, so a reader that only
- * concatenates {@code delta} still gets exactly the text answer.
+ * concatenates {@code delta} still gets exactly the text answer. A text piece (text, reasoning or refusal) is one
+ * provider delta's or, when deltas came faster than Kafka acknowledged the previous chunk, several consecutive ones'
+ * of that kind joined (the worker's adaptive coalescing, {@code worker.chunks_in_flight}): never count chunks as
+ * tokens.
  *
  * @param jobId        the job
  * @param attempt      the attempt this chunk belongs to; a result for a later attempt supersedes it

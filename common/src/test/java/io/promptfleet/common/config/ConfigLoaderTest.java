@@ -51,6 +51,15 @@ class ConfigLoaderTest {
   }
 
   @Test
+  void shouldCoalesceChunksAdaptivelyUnlessTheConfigurationSendsEveryDeltaAlone() {
+    assertThat(ConfigLoader.parse(MINIMAL, Map.of(), new Properties()).worker().chunksInFlight()).isEqualTo(1);
+    assertThat(ConfigLoader.parse(MINIMAL + "worker: {chunks_in_flight: 0}\n", Map.of(), new Properties()).worker()
+        .chunksInFlight()).isZero();
+    assertThatThrownBy(() -> ConfigLoader.parse(MINIMAL + "worker: {chunks_in_flight: -1}\n", Map.of(),
+        new Properties())).hasMessageContaining("worker.chunks_in_flight must be 0..1000");
+  }
+
+  @Test
   void shouldApplyEnvironmentThenSystemPropertyOverrides() {
     Properties props = new Properties();
     props.setProperty("promptfleet.worker.slots", "2000");
@@ -164,5 +173,6 @@ class ConfigLoaderTest {
     assertThat(production.keys()).hasSize(2);
     assertThat(production.topics().replicationFactor()).isEqualTo((short) 3);
     assertThat(production.topics().minInsyncReplicas()).isEqualTo(2);
+    assertThat(production.worker().chunksInFlight()).isEqualTo(1);
   }
 }

@@ -26,7 +26,7 @@ import org.junit.jupiter.params.provider.MethodSource;
 /**
  * Every fault mode of the simulated provider against one real worker and the shared broker: the outcome on the
  * retry and reply topics, and, for transient faults, a re-dispatch (as the dispatcher would do it) that succeeds as
- * attempt 2.
+ * attempt 2. And the chunks of a paced and of an instant provider, with the worker's default adaptive coalescing.
  */
 class FaultModesIT {
   private static final Duration WAIT = Duration.ofSeconds(30);
@@ -158,15 +158,59 @@ class FaultModesIT {
     assertThat(h.chunks(jobId, 1).size()).isBetween(1, 15);
   }
 
+  /**
+   * A provider's pace: deltas 125 ms apart, far longer than Kafka takes to ack a chunk (a few ms), so adaptive
+   * coalescing (worker.chunks_in_flight: 1, the default) never holds one: each delta goes out at once, as its own
+   * chunk, while the stream goes on.
+   */
+  @Test
+  void shouldSendEachDeltaOfAStreamSlowerThanKafkasAcksAtOnceAsItsOwnChunk() throws Exception {
+    String jobId = h.jobId();
+
+    Result result = answered(jobId, "at a provider's pace [[sim:slow ttft_ms=10 tps=8]]");
+
+    int tokens = Math.toIntExact(result.usage().completionTokens());
+    // One chunk per token, but for a few: an ack slower than 125 ms (a loaded CI box) lets two deltas share a chunk.
+    List<Chunk> chunks = h.chunks(jobId, 1);
+    assertThat(chunks.size()).as("chunks of %d paced tokens: each sent at once, not held", tokens)
+        .isGreaterThanOrEqualTo(tokens * 3 / 4);
+    assertThat(chunks.stream().filter(c -> c.delta().matches(" ?\\S+")).count())
+        .as("chunks of one word each").isGreaterThanOrEqualTo(tokens / 2);
+    List<Long> sentAt = h.replies.snapshot().stream().filter(r -> jobId.equals(r.key()))
+        .map(org.apache.kafka.clients.consumer.ConsumerRecord::timestamp).toList();
+    assertThat(sentAt.get(sentAt.size() - 1) - sentAt.get(0)).as("the first chunk was written ~1.9 s before the"
+        + " result, not held until the stream ended").isGreaterThan(1_000L);
+  }
+
+  /**
+   * An instant provider: the whole answer arrives while the first chunk waits for its ack. The first delta still goes
+   * out at once and alone; what comes behind it while a chunk is unacked is held and sent as one chunk at the ack, so
+   * the stream costs fewer records than tokens (the default, worker.chunks_in_flight: 1), none lost or reordered.
+   */
+  @Test
+  void shouldSendTheFirstDeltaOfABurstAloneAndCoalesceTheRest() throws Exception {
+    String jobId = h.jobId();
+
+    Result result = answered(jobId, "all at once");
+
+    List<Chunk> chunks = h.chunks(jobId, 1);
+    assertThat(chunks.get(0).delta()).as("the first token alone").matches("\\S+");
+    int tokens = Math.toIntExact(result.usage().completionTokens());
+    assertThat(chunks).as("fewer records than the %d tokens", tokens).hasSizeLessThan(tokens);
+  }
+
+  /** Runs a job as attempt 1 and checks that it succeeded with gap-free chunks before its one result. */
+  private static Result answered(String jobId, String prompt) throws InterruptedException {
+    h.send(h.assignment(jobId, prompt, 1));
+    Result result = h.awaitResult(jobId, WAIT);
+    assertThat(result.status()).isEqualTo(JobStatus.SUCCEEDED);
+    assertGapFreeChunksBeforeTheResult(jobId, 1, result);
+    return result;
+  }
+
   private static void assertGapFreeChunksBeforeTheResult(String jobId, int attempt, Result result) {
+    h.assertStreamedAnswer(jobId, attempt, result);
     List<Reply> all = WorkerHarness.repliesOf(h.replies.snapshot(), jobId);
-    List<Chunk> chunks = all.stream().filter(Chunk.class::isInstance).map(Chunk.class::cast)
-        .filter(c -> c.attempt() == attempt).toList();
-    assertThat(chunks).isNotEmpty();
-    for (int i = 0; i < chunks.size(); i++) {
-      assertThat(chunks.get(i).seq()).isEqualTo(i);
-    }
-    assertThat(String.join("", chunks.stream().map(Chunk::delta).toList())).isEqualTo(result.content());
     int resultAt = all.indexOf(result);
     assertThat(all.subList(resultAt + 1, all.size())).as("nothing after the result").isEmpty();
     assertThat(all.stream().filter(Result.class::isInstance)).hasSize(1);

@@ -4,7 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.promptfleet.common.codec.Json;
 import io.promptfleet.common.job.Assignment;
-import io.promptfleet.common.job.Chunk;
 import io.promptfleet.common.job.ErrorCodes;
 import io.promptfleet.common.job.JobStatus;
 import io.promptfleet.common.job.Reply;
@@ -162,7 +161,9 @@ class Http2IT {
         .isEqualTo(Map.of("SUCCEEDED", STREAMS));
     assertThat(statuses(results, h1Jobs)).as("http/1.1; retries: %s", retryCodes(h1Jobs))
         .isEqualTo(Map.of("SUCCEEDED", STREAMS));
-    assertThat(h.chunks(h2Jobs.get(0), 1)).as("the simulator's two tokens").hasSize(2);
+    Result first = results.get(h2Jobs.get(0));
+    assertThat(first.usage().completionTokens()).as("the simulator's two tokens").isEqualTo(2);
+    h.assertStreamedAnswer(h2Jobs.get(0), 1, first);
     assertThat(capH2Sim.stats().maxOpenConnections()).as("h2c connections at once").isBetween(1, 2);
     assertThat(capH2Sim.stats().connectionsOpened(SimulatorStats.HTTP_1_1)).isZero();
     assertThat(capH2Sim.stats().maxConcurrentRequests(bearer()))
@@ -242,10 +243,9 @@ class Http2IT {
 
   private static void assertComplete(String jobId, Result result) {
     assertThat(result.status()).as(String.valueOf(result.error())).isEqualTo(JobStatus.SUCCEEDED);
-    List<Chunk> chunks = h.chunks(jobId, 1);
-    assertThat(chunks).hasSize(16);
+    assertThat(result.usage().completionTokens()).isEqualTo(16);
     assertThat(result.finishReason()).isEqualTo("length");
-    assertThat(chunks.stream().map(Chunk::delta).collect(Collectors.joining())).isEqualTo(result.content());
+    h.assertStreamedAnswer(jobId, 1, result);
   }
 
   /** Waits for a result of every job of {@code jobSets} on the reply topic, each record read once. */

@@ -59,7 +59,7 @@ class StreamLifecycleIT {
     assertThat(result.status()).isEqualTo(JobStatus.CANCELLED);
     assertThat(result.error().code()).isEqualTo(ErrorCodes.CANCELLED);
     assertThat(result.attempt()).isEqualTo(1);
-    assertThat(h.chunks(jobId, 1).size()).as("cut short").isLessThan(16);
+    assertThat(h.tokensStreamed(jobId, 1)).as("cut short").isLessThan(16);
     FleetEvent released = h.awaitReleased(jobId, 1, WAIT).get(0);
     assertThat(released.outcome()).isEqualTo(io.promptfleet.common.job.LeaseOutcome.CANCELLED);
     assertThat(h.retries(jobId)).isEmpty();
@@ -228,7 +228,7 @@ class StreamLifecycleIT {
     assertThat(h.sim.stats().totalRequests()).as("one call for the lease, one for the control job")
         .isEqualTo(requestsBefore + 2);
     assertThat(h.results(jobId)).hasSize(1);
-    assertThat(h.chunks(jobId, 1)).hasSize(16);
+    h.assertStreamedAnswer(jobId, 1, h.results(jobId).get(0));
     assertThat(h.chunks(jobId, 2)).isEmpty();
   }
 
@@ -306,7 +306,7 @@ class StreamLifecycleIT {
 
     assertThat(result.status()).isEqualTo(JobStatus.SUCCEEDED);
     assertThat(result.attempt()).as("redelivered: deliveryCount 2 makes attempt 2").isEqualTo(2);
-    assertThat(h.chunks(jobId, 2)).hasSize(16);
+    h.assertStreamedAnswer(jobId, 2, result);
     Thread.sleep(300);
     assertThat(h.results(jobId)).hasSize(1);
   }

@@ -1,5 +1,7 @@
 package io.promptfleet.worker.it;
 
+import static org.assertj.core.api.Assertions.assertThat;
+
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.promptfleet.common.codec.Json;
@@ -32,6 +34,7 @@ import java.util.Map;
 import java.util.Properties;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.LongStream;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
@@ -264,6 +267,25 @@ final class WorkerHarness implements AutoCloseable {
   List<Chunk> chunks(String jobId, int attempt) {
     return repliesOf(replies.snapshot(), jobId).stream().filter(Chunk.class::isInstance).map(Chunk.class::cast)
         .filter(c -> c.attempt() == attempt).toList();
+  }
+
+  /**
+   * What a reader may rely on of an attempt's chunks: numbered from 0 without a gap, and their text joined is the
+   * result's. Not how many there are: a chunk carries one delta's text or, coalesced (worker.chunks_in_flight), those
+   * of several.
+   */
+  void assertStreamedAnswer(String jobId, int attempt, Result result) {
+    List<Chunk> chunks = chunks(jobId, attempt);
+    assertThat(chunks).as("chunks of %s attempt %d", jobId, attempt).isNotEmpty().extracting(Chunk::seq)
+        .containsExactlyElementsOf(LongStream.range(0, chunks.size()).boxed().toList());
+    assertThat(String.join("", chunks.stream().map(Chunk::delta).toList()))
+        .as("the text of the chunks of %s attempt %d", jobId, attempt).isEqualTo(result.content());
+  }
+
+  /** How many tokens an attempt's chunks carry: the simulator streams one word per token. */
+  int tokensStreamed(String jobId, int attempt) {
+    String text = String.join("", chunks(jobId, attempt).stream().map(Chunk::delta).toList()).strip();
+    return text.isEmpty() ? 0 : text.split(" +").length;
   }
 
   Result awaitResult(String jobId, Duration timeout) throws InterruptedException {

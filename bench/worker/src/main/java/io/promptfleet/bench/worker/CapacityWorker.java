@@ -37,9 +37,10 @@ import org.apache.kafka.common.serialization.StringDeserializer;
  * runs no dispatcher, so a retried job is a stream not held.
  *
  * <p>Env: BOOTSTRAP, PREFIX (shared with the load side), PORT of the load side's upstream (18090), TLS (1: https),
- * STREAMS, SLOTS (STREAMS), LANES (16), COALESCE_MS (0), WARMUP_S (30), MEASURE_S (30), DURATION_S (total run,
- * 100; it ends earlier once the file STOP_FILE exists and its window is measured); the provider's connections and
- * CA as read by {@link BenchFleet#config}. Ends with a {@code RESULT worker} line for run-capacity.sh's table.
+ * STREAMS, SLOTS (STREAMS), LANES (16), COALESCE_MS (0), CHUNKS_IN_FLIGHT (the worker's default, 1; 0: every delta
+ * its own chunk record, as in the runs before adaptive coalescing was the default), WARMUP_S (30), MEASURE_S (30),
+ * DURATION_S (total run, 100; it ends earlier once the file STOP_FILE exists and its window is measured); the
+ * provider's connections and CA as read by {@link BenchFleet#config}. Ends with a {@code RESULT worker} line for run-capacity.sh's table.
  */
 public final class CapacityWorker {
   private static final String CONNECT_FAILURES = "promptfleet.worker.provider.connect.failures";
@@ -56,6 +57,8 @@ public final class CapacityWorker {
     // SLOTS above STREAMS: lanes start with partial batches (see Lane), so a worker fills its slots only approximately
     int slots = Integer.parseInt(BenchFleet.env("SLOTS", String.valueOf(streams)));
     long coalesceMs = Long.parseLong(BenchFleet.env("COALESCE_MS", "0"));
+    int chunksInFlight = Integer.parseInt(BenchFleet.env("CHUNKS_IN_FLIGHT",
+        String.valueOf(WorkerOptions.defaults().chunksInFlight())));
     long warmupS = Long.parseLong(BenchFleet.env("WARMUP_S", "30"));
     long measureS = Long.parseLong(BenchFleet.env("MEASURE_S", "30"));
     long durationS = Long.parseLong(BenchFleet.env("DURATION_S", "100"));
@@ -66,7 +69,8 @@ public final class CapacityWorker {
     Vertx vertx = BenchFleet.vertx();
     SimpleMeterRegistry registry = new SimpleMeterRegistry();
     String workerId = prefix + "-w";
-    Worker worker = new Worker(config, WorkerOptions.defaults().withCoalesceMs(coalesceMs), vertx, registry,
+    Worker worker = new Worker(config, WorkerOptions.defaults().withCoalesceMs(coalesceMs)
+        .withChunksInFlight(chunksInFlight), vertx, registry,
         workerId, Clock.systemUTC());
     ProviderConnections connections = worker.connections().get("up");
     Timer connectTime = registry.get("promptfleet.worker.provider.connect.time").timer();

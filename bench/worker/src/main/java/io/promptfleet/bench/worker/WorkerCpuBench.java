@@ -34,9 +34,9 @@ import java.util.Map;
  * <p>Env: BOOTSTRAP (required), UPSTREAM (default http://127.0.0.1:18080/v1), PREFIX (topics of assignments
  * written by {@code produce}; without it they are written here first), STREAMS per round (3000), ROUNDS (5),
  * WARMUP streams at least (10000), WARMUP_MAX streams at most (60000), WINDOW (1000), SLOTS (100), LANES (4),
- * COALESCE_MS (0), CHUNKS_IN_FLIGHT (0: every delta its own chunk record; 1: adaptive coalescing, {@code
- * worker.chunks_in_flight}), VERTX ({@code worker}: the worker's own {@code WorkerService.newVertx()}; {@code plain}:
- * {@code Vertx.vertx()}), PROTOCOL ({@code openai}, or {@code anthropic} for an upstream speaking Anthropic
+ * COALESCE_MS (0), CHUNKS_IN_FLIGHT (the worker's default, 1: adaptive coalescing, {@code
+ * worker.chunks_in_flight}; 0: every delta its own chunk record), VERTX ({@code worker}: the worker's own {@code
+ * WorkerService.newVertx()}; {@code plain}: {@code Vertx.vertx()}), PROTOCOL ({@code openai}, or {@code anthropic} for an upstream speaking Anthropic
  * Messages, e.g. {@code mock-anthropic.js}).
  */
 public final class WorkerCpuBench {
@@ -88,7 +88,8 @@ public final class WorkerCpuBench {
     int rounds = plan.rounds();
     int window = Integer.parseInt(BenchFleet.env("WINDOW", "1000"));
     long coalesceMs = Long.parseLong(BenchFleet.env("COALESCE_MS", "0"));
-    int chunksInFlight = Integer.parseInt(BenchFleet.env("CHUNKS_IN_FLIGHT", "0"));
+    int chunksInFlight = Integer.parseInt(BenchFleet.env("CHUNKS_IN_FLIGHT",
+        String.valueOf(WorkerOptions.defaults().chunksInFlight())));
     String prefix = BenchFleet.env("PREFIX", null);
     FleetConfig config;
     if (prefix == null) {
