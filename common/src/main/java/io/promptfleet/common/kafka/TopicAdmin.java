@@ -2,6 +2,7 @@ package io.promptfleet.common.kafka;
 
 import io.promptfleet.common.config.FleetConfig;
 import io.promptfleet.common.config.TopicSettings;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HashMap;
@@ -40,6 +41,9 @@ public final class TopicAdmin {
   public static final String DLQ_HEADER_OFFSET = "__dlq.errors.offset";
   public static final String DLQ_HEADER_DELIVERY_COUNT = "__dlq.errors.delivery.count";
   public static final String DLQ_HEADER_MESSAGE = "__dlq.errors.message";
+  /** Share-group config: where a share partition starts when a member first fetches it (by default latest). */
+  static final String SHARE_AUTO_OFFSET_RESET = "share.auto.offset.reset";
+  static final String EARLIEST = "earliest";
 
   /**
    * Concurrent streams one assignments partition is sized for when {@code topics.assignment_partitions} is not set.
@@ -69,15 +73,26 @@ public final class TopicAdmin {
   }
 
   /**
-   * Creates every topic the configuration names, each tenant's job topics and default reply topic included
-   * (idempotent; the assignments topic and its dead-letter topic with
-   * {@link #assignmentPartitions(FleetConfig)} partitions, growing an existing assignments topic with fewer), and
-   * prepares the share group ({@link #prepareShareGroup(Admin, String, String)}).
+   * Prepares the share group ({@link #prepareShareGroup(Admin, String, String)}) and, once the broker knows its
+   * settings, creates every topic the configuration names, each tenant's job topics and default reply topic included
+   * (idempotent; the assignments topic and its dead-letter topic with {@link #assignmentPartitions(FleetConfig)}
+   * partitions, growing an existing assignments topic with fewer).
+   *
+   * <p>The group first: a broker starts a share partition at the offset its own copy of the group's
+   * {@code share.auto.offset.reset} says when a member first fetches it, and the group's settings reach it only
+   * through its metadata log, asynchronously. Created the other way round, a worker already in the group could fetch
+   * a new partition while its broker has not applied the setting yet: the partition starts at the latest offset, and
+   * an assignment written to it just before is never delivered. Seen in Http2IT with another test JVM beside it: the
+   * broker applied the setting 2-3 s after this method had returned, 0.4 s after it had started the partition of the
+   * first assignment. So the settings go into the metadata log before the topics, and the broker has shown them before
+   * the topics are created ({@link #awaitGroupSettings}).
    */
   public static void ensureFleetTopics(FleetConfig config) {
     var topics = config.topics();
     int assignmentPartitions = assignmentPartitions(config);
     try (Admin admin = Admin.create(KafkaClients.admin(config.kafka(), "promptfleet-admin"))) {
+      prepareShareGroup(admin, config.worker().shareGroup(), topics.assignmentsDlq());
+      awaitGroupSettings(admin, config.worker().shareGroup(), GROUP_SETTINGS_WAIT);
       List<String> others = new ArrayList<>(topics.all());
       others.remove(topics.assignments());
       for (var tenant : config.tenants().values()) { // its job topics and its default reply topic
@@ -91,7 +106,42 @@ public final class TopicAdmin {
         growAssignments(admin, topics.assignments(), assignmentPartitions, topics.assignmentPartitions() != null);
       }
       ensureDeadLetterTopic(admin, topics.assignmentsDlq(), assignmentPartitions, topics);
-      prepareShareGroup(admin, config.worker().shareGroup(), topics.assignmentsDlq());
+    }
+  }
+
+  /** How long {@link #ensureFleetTopics} waits for the broker to show the share group's settings. */
+  static final Duration GROUP_SETTINGS_WAIT = Duration.ofSeconds(30);
+
+  /**
+   * Waits until the broker answers {@code share.auto.offset.reset=earliest} for the share group: it has applied the
+   * metadata record that set it, and a topic created after this comes later in its metadata log, which it applies in
+   * order. A broker that does not show it within {@code max} is logged, not failed: the topics are still created.
+   */
+  static void awaitGroupSettings(Admin admin, String group, Duration max) {
+    ConfigResource r = new ConfigResource(ConfigResource.Type.GROUP, group);
+    long until = System.nanoTime() + max.toNanos();
+    String seen = null;
+    try {
+      while (true) {
+        var cfg = admin.describeConfigs(List.of(r)).all().get(30, TimeUnit.SECONDS).get(r);
+        var entry = cfg == null ? null : cfg.get(SHARE_AUTO_OFFSET_RESET);
+        seen = entry == null ? null : entry.value();
+        if (EARLIEST.equals(seen) || System.nanoTime() >= until) {
+          break;
+        }
+        Thread.sleep(20);
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return;
+    } catch (ExecutionException | TimeoutException e) {
+      LOG.warn("cannot read the settings of share group {} back: {}", group, e.toString());
+      return;
+    }
+    if (!EARLIEST.equals(seen)) {
+      LOG.warn("the broker still says {}={} for share group {} after {} s: a partition a worker fetches first before "
+          + "the broker applies {} starts at its latest offset, skipping the assignments already in it",
+          SHARE_AUTO_OFFSET_RESET, seen, group, max.toSeconds(), EARLIEST);
     }
   }
 
@@ -268,7 +318,7 @@ public final class TopicAdmin {
   public static void prepareShareGroup(Admin admin, String group, String deadLetterTopic) {
     ConfigResource r = new ConfigResource(ConfigResource.Type.GROUP, group);
     List<AlterConfigOp> ops = new ArrayList<>(List.of(
-        new AlterConfigOp(new ConfigEntry("share.auto.offset.reset", "earliest"), AlterConfigOp.OpType.SET),
+        new AlterConfigOp(new ConfigEntry(SHARE_AUTO_OFFSET_RESET, EARLIEST), AlterConfigOp.OpType.SET),
         new AlterConfigOp(new ConfigEntry("share.isolation.level", "read_committed"), AlterConfigOp.OpType.SET)));
     if (deadLetterTopic != null) {
       ops.add(new AlterConfigOp(new ConfigEntry(GROUP_DLQ_TOPIC, deadLetterTopic), AlterConfigOp.OpType.SET));
