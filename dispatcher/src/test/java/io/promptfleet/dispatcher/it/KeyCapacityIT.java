@@ -64,8 +64,9 @@ class KeyCapacityIT {
         int maxConcurrent = fleet.sim.stats().maxConcurrentRequests(auth);
         assertThat(maxConcurrent).as("max concurrency of %s at the provider", e.getKey())
             .isBetween(1, e.getValue()[0]);
-        // Dispatch time is the authority; transport adds jitter between dispatch and arrival, hence 200 ms less.
-        assertThat(fleet.sim.stats().maxRequestsInWindow(auth, Duration.ofMillis(WINDOW_MS - 200)))
+        // Dispatch time is the authority (checked exactly below); transport adds jitter between dispatch and arrival,
+        // hence a shorter window here: 500 ms (200 ms saw 93 of 90 once, with three test forks on two cores).
+        assertThat(fleet.sim.stats().maxRequestsInWindow(auth, Duration.ofMillis(WINDOW_MS - 500)))
             .as("requests of %s in any window at the provider", e.getKey()).isLessThanOrEqualTo(e.getValue()[1]);
       }
       List<Assignment> assignments = fleet.assignments(jobs + 1, Duration.ofSeconds(30));
