@@ -118,11 +118,14 @@ class StreamLifecycleIT {
       assertThat(registry.get("promptfleet.worker.lanes.open").gauge().value()).isEqualTo(1.0);
 
       List<String> jobs = new ArrayList<>();
+      long burst = System.nanoTime();
       for (int i = 0; i < 8; i++) { // the open lane takes 2 (its batch: 8 slots / 4 lanes)
         jobs.add(h.jobId());
         h.send(h.assignment(jobs.get(i), "burst " + i + " [[sim:slow ttft_ms=10 tps=16]]", 1));
       }
       awaitMembers(admin, group, 4);
+      System.out.printf("StreamLifecycleIT: the parked lanes were back in the share group %d ms after the burst%n",
+          (System.nanoTime() - burst) / 1_000_000);
       for (String j : jobs) {
         Result r = h.awaitResult(j, WAIT);
         assertThat(r.status()).isEqualTo(JobStatus.SUCCEEDED);
