@@ -22,7 +22,8 @@ import java.time.Duration;
  * @param kafkaSilenceLimit  not ready when no broker acknowledged a heartbeat for this long (default 20 s)
  * @param heartbeatInterval  fleet heartbeats (default 5 s)
  * @param parkLanesAfter     an idle worker parks its lanes beyond {@code worker.idle_lanes} after holding no
- *                           assignment for this long (default 30 s; see {@code LaneParking})
+ *                           assignment for this long (the fleet's {@code worker.park_lanes_after_ms}, default 30 s;
+ *                           see {@code LaneParking})
  */
 public record WorkerOptions(Duration drainGrace, Duration renewAfterMax, long coalesceMs, int chunksInFlight,
     int cancelMemory,
@@ -45,13 +46,13 @@ public record WorkerOptions(Duration drainGrace, Duration renewAfterMax, long co
     WorkerSettings w = WorkerSettings.defaults();
     return new WorkerOptions(Duration.ofMillis(w.drainGraceMs()), Duration.ofSeconds(10), w.coalesceMs(),
         w.chunksInFlight(), 100_000, Duration.ofMinutes(15), Duration.ofSeconds(20), Duration.ofSeconds(5),
-        Duration.ofSeconds(30));
+        Duration.ofMillis(w.parkLanesAfterMs()));
   }
 
   /** The defaults, with the drain grace and both kinds of coalescing of the fleet's {@code worker} settings. */
   public static WorkerOptions from(WorkerSettings w) {
     return defaults().withDrainGrace(Duration.ofMillis(w.drainGraceMs())).withCoalesceMs(w.coalesceMs())
-        .withChunksInFlight(w.chunksInFlight());
+        .withChunksInFlight(w.chunksInFlight()).withParkLanesAfter(Duration.ofMillis(w.parkLanesAfterMs()));
   }
 
   public WorkerOptions withDrainGrace(Duration d) {

@@ -18,14 +18,16 @@ class WorkerOptionsTest {
   }
 
   @Test
-  void shouldTakeTheDrainGraceAndBothKindsOfCoalescingFromTheConfiguration() {
-    WorkerSettings w = new WorkerSettings(null, null, null, null, null, 5_000L, 20, 0, null);
+  void shouldTakeTheDrainGraceBothKindsOfCoalescingAndTheLanesParkingFromTheConfiguration() {
+    WorkerSettings w = new WorkerSettings(null, null, null, null, null, 5_000L, 20, 0, null, 60_000L);
 
     WorkerOptions o = WorkerOptions.from(w);
 
     assertThat(o.drainGrace()).isEqualTo(Duration.ofSeconds(5));
     assertThat(o.coalesceMs()).isEqualTo(20);
     assertThat(o.chunksInFlight()).isZero();
+    assertThat(o.parkLanesAfter()).isEqualTo(Duration.ofMinutes(1));
+    assertThat(WorkerOptions.defaults().parkLanesAfter()).isEqualTo(Duration.ofSeconds(30));
   }
 
   @Test

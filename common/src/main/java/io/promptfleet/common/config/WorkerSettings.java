@@ -17,11 +17,14 @@ package io.promptfleet.common.config;
  *                       of its chunks wait for Kafka's ack, else they are held and sent as one chunk at the next ack
  *                       (default 1: adaptive coalescing; 0 = every delta its own record). Slow streams are unaffected;
  *                       a burst costs few records
- * @param idleLanes      lanes a worker keeps in the share group after 30 s without work; the others leave it and rejoin
- *                       when work comes (default min(2, lanes), 1..lanes; = lanes turns parking off)
+ * @param idleLanes      lanes a worker keeps in the share group after {@code parkLanesAfterMs} without work; the others
+ *                       leave it and rejoin when work comes (default min(2, lanes), 1..lanes; = lanes turns parking off)
+ * @param parkLanesAfterMs how long a worker holds no assignment before its lanes beyond idleLanes leave the share
+ *                       group (default 30,000; at least 1,000)
  */
 public record WorkerSettings(String shareGroup, Integer slots, Integer lanes, Integer maxLineBytes,
-    Integer httpPort, Long drainGraceMs, Integer coalesceMs, Integer chunksInFlight, Integer idleLanes) {
+    Integer httpPort, Long drainGraceMs, Integer coalesceMs, Integer chunksInFlight, Integer idleLanes,
+    Long parkLanesAfterMs) {
   public WorkerSettings {
     shareGroup = shareGroup == null ? "promptfleet-workers" : shareGroup;
     slots = slots == null ? 256 : slots;
@@ -32,6 +35,7 @@ public record WorkerSettings(String shareGroup, Integer slots, Integer lanes, In
     coalesceMs = coalesceMs == null ? 0 : coalesceMs;
     chunksInFlight = chunksInFlight == null ? 1 : chunksInFlight;
     idleLanes = idleLanes == null ? Math.min(2, lanes) : idleLanes;
+    parkLanesAfterMs = parkLanesAfterMs == null ? 30_000L : parkLanesAfterMs;
     ConfigException.require(slots > 0, "worker.slots must be > 0");
     ConfigException.require(lanes > 0 && lanes <= slots, "worker.lanes must be > 0 and <= worker.slots");
     ConfigException.require(maxLineBytes >= 1024, "worker.max_line_bytes must be >= 1024");
@@ -41,14 +45,15 @@ public record WorkerSettings(String shareGroup, Integer slots, Integer lanes, In
     ConfigException.require(chunksInFlight >= 0 && chunksInFlight <= 1000, "worker.chunks_in_flight must be 0..1000");
     ConfigException.require(idleLanes >= 1 && idleLanes <= lanes,
         "worker.idle_lanes must be >= 1 and <= worker.lanes (" + lanes + ")");
+    ConfigException.require(parkLanesAfterMs >= 1_000, "worker.park_lanes_after_ms must be >= 1000");
   }
 
   public static WorkerSettings defaults() {
-    return new WorkerSettings(null, null, null, null, null, null, null, null, null);
+    return new WorkerSettings(null, null, null, null, null, null, null, null, null, null);
   }
 
   public WorkerSettings withHttpPort(int port) {
     return new WorkerSettings(shareGroup, slots, lanes, maxLineBytes, port, drainGraceMs, coalesceMs, chunksInFlight,
-        idleLanes);
+        idleLanes, parkLanesAfterMs);
   }
 }

@@ -48,6 +48,10 @@ class ConfigLoaderTest {
         new Properties())).hasMessageContaining("worker.idle_lanes must be >= 1 and <= worker.lanes (4)");
     assertThatThrownBy(() -> ConfigLoader.parse(MINIMAL + "worker: {idle_lanes: 0}\n", Map.of(),
         new Properties())).hasMessageContaining("worker.idle_lanes");
+    assertThat(ConfigLoader.parse(MINIMAL + "worker: {park_lanes_after_ms: 300000}\n", Map.of(), new Properties())
+        .worker().parkLanesAfterMs()).isEqualTo(300_000L);
+    assertThatThrownBy(() -> ConfigLoader.parse(MINIMAL + "worker: {park_lanes_after_ms: 10}\n", Map.of(),
+        new Properties())).hasMessageContaining("worker.park_lanes_after_ms must be >= 1000");
   }
 
   @Test
