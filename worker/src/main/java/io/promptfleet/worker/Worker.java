@@ -67,8 +67,9 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Lifecycle methods are thread-safe. Streams run on event loops; lanes on their own named threads
  * ({@code pf-<worker>-lane-N}); the cancel watcher on {@code pf-<worker>-cancels}; heartbeats on
- * {@code pf-<worker>-heartbeat}. While a lane thread hands out an assignment, the job and lease ids are in its logging
- * context ({@link LogContext}); event loops interleave streams, so stream code names the ids in its messages.
+ * {@code pf-<worker>-heartbeat}; held assignments' rechecks and the lanes' parking ticks on {@code pf-<worker>-held}.
+ * While a lane thread hands out an assignment, the job and lease ids are in its logging context ({@link LogContext});
+ * event loops interleave streams, so stream code names the ids in its messages.
  * Meters are declared in {@link WorkerMetrics}.
  */
 public final class Worker implements AutoCloseable {

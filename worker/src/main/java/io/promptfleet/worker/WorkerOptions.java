@@ -5,8 +5,8 @@ import java.time.Duration;
 
 /**
  * A worker's tuning; {@link #from(WorkerSettings)} takes the part that is in the fleet's YAML configuration
- * ({@code worker.drain_grace_ms}, {@code worker.coalesce_ms}, {@code worker.chunks_in_flight}), the rest keeps its
- * defaults. Immutable; the compact constructor validates every field with a message that names it.
+ * ({@code worker.drain_grace_ms}, {@code worker.coalesce_ms}, {@code worker.chunks_in_flight},
+ * {@code worker.park_lanes_after_ms}), the rest keeps its defaults. Immutable; the compact constructor validates every field with a message that names it.
  *
  * @param drainGrace         how long in-flight streams may run on after a drain starts (default 30 s); the rest
  *                           are handed back to the share group
@@ -43,16 +43,17 @@ public record WorkerOptions(Duration drainGrace, Duration renewAfterMax, long co
 
   /** The defaults; those of the fields the YAML configuration has are {@link WorkerSettings#defaults()}'s. */
   public static WorkerOptions defaults() {
-    WorkerSettings w = WorkerSettings.defaults();
+    return from(WorkerSettings.defaults());
+  }
+
+  /**
+   * The fleet's {@code worker} settings (drain grace, both kinds of coalescing, the lanes' parking), the rest at
+   * their defaults.
+   */
+  public static WorkerOptions from(WorkerSettings w) {
     return new WorkerOptions(Duration.ofMillis(w.drainGraceMs()), Duration.ofSeconds(10), w.coalesceMs(),
         w.chunksInFlight(), 100_000, Duration.ofMinutes(15), Duration.ofSeconds(20), Duration.ofSeconds(5),
         Duration.ofMillis(w.parkLanesAfterMs()));
-  }
-
-  /** The defaults, with the drain grace and both kinds of coalescing of the fleet's {@code worker} settings. */
-  public static WorkerOptions from(WorkerSettings w) {
-    return defaults().withDrainGrace(Duration.ofMillis(w.drainGraceMs())).withCoalesceMs(w.coalesceMs())
-        .withChunksInFlight(w.chunksInFlight()).withParkLanesAfter(Duration.ofMillis(w.parkLanesAfterMs()));
   }
 
   public WorkerOptions withDrainGrace(Duration d) {

@@ -27,7 +27,8 @@ package io.promptfleet.common.config;
  *                           before it answers, ~18 KB of JSON per 1,536-dimension vector
  */
 public record RouteBatchSettings(BatchProtocol protocol, Double priceInputPerMtok, Double priceOutputPerMtok,
-    Long minSlackMs, Integer maxRequestsPerFile, Long maxFileBytes, Long windowMs, Long maxEnqueuedTokens, Integer maxEmbeddingsPerFile) {
+    Long minSlackMs, Integer maxRequestsPerFile, Long maxFileBytes, Long windowMs, Long maxEnqueuedTokens,
+    Integer maxEmbeddingsPerFile) {
 
   /** The default collection window. */
   public static final long DEFAULT_WINDOW_MS = 60_000;
@@ -48,16 +49,16 @@ public record RouteBatchSettings(BatchProtocol protocol, Double priceInputPerMto
     if (protocol == null) {
       return this;
     }
+    int maxRequests = maxRequestsPerFile != null ? maxRequestsPerFile : protocol.maxRequests();
     return new RouteBatchSettings(protocol,
         priceInputPerMtok != null ? priceInputPerMtok : half(liveInputPerMtok),
         priceOutputPerMtok != null ? priceOutputPerMtok : half(liveOutputPerMtok),
         minSlackMs != null ? minSlackMs : protocol.defaultMinSlackMs(),
-        maxRequestsPerFile != null ? maxRequestsPerFile : protocol.maxRequests(),
+        maxRequests,
         maxFileBytes != null ? maxFileBytes : protocol.maxBytes(),
         windowMs != null ? windowMs : DEFAULT_WINDOW_MS,
         maxEnqueuedTokens,
-        maxEmbeddingsPerFile != null ? maxEmbeddingsPerFile
-            : Math.min(DEFAULT_MAX_EMBEDDINGS, maxRequestsPerFile != null ? maxRequestsPerFile : protocol.maxRequests()));
+        maxEmbeddingsPerFile != null ? maxEmbeddingsPerFile : Math.min(DEFAULT_MAX_EMBEDDINGS, maxRequests));
   }
 
   private static Double half(Double live) {

@@ -67,8 +67,8 @@ public record FleetEventGist(FleetEvent.@Nullable Type type, long atMs, String w
     }
     ByteBuffer out = ByteBuffer.allocate(FIXED + 2 + worker.length + 2 + (lease == null ? 0 : lease.length))
         .put(VERSION)
-        .put((byte) Arrays.asList(TYPES).indexOf(type))
-        .put((byte) Arrays.asList(OUTCOMES).indexOf(outcome))
+        .put(code(TYPES, type))
+        .put(code(OUTCOMES, outcome))
         .putLong(atMs)
         .putShort((short) worker.length).put(worker);
     if (lease == null) {
@@ -77,6 +77,18 @@ public record FleetEventGist(FleetEvent.@Nullable Type type, long atMs, String w
       out.putShort((short) lease.length).put(lease);
     }
     return out.array();
+  }
+
+  /**
+   * The code of {@code value} in {@code table} (its place; null is 0). A value the table lacks is a constant added to
+   * its enum without a code here: refused, rather than written as a code readers would take for none or refuse.
+   */
+  private static byte code(Object[] table, @Nullable Object value) {
+    int i = Arrays.asList(table).indexOf(value);
+    if (i < 0) {
+      throw new IllegalStateException("no fleet event gist code for " + value + ": add one to FleetEventGist");
+    }
+    return (byte) i;
   }
 
   /**

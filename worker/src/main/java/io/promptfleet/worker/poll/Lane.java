@@ -76,7 +76,7 @@ public final class Lane implements LaneParking.Parkable {
   private final CountDownLatch stopped = new CountDownLatch(1);
   private final Thread thread;
   private volatile boolean polling = true;
-  /** Asked to leave the group once it holds nothing, and to stay out until unparked. Guarded by parkMonitor. */
+  /** Asked to leave the group once it holds nothing, and to stay out until unparked (cleared under parkMonitor). */
   private volatile boolean parkRequested;
   /** Out of the group by request: no consumer. Written by the lane thread. */
   private volatile boolean parked;
@@ -264,19 +264,14 @@ public final class Lane implements LaneParking.Parkable {
   }
 
   /**
-   * Leaves the share group: commits what is acknowledged and closes the consumer (closing waits for the fetch it
-   * keeps outstanding, up to the fetch's wait at the broker; a record that fetch acquired goes back to the group with
-   * its delivery counted, as at {@link #stopPolling}).
+   * Leaves the share group as a closing lane does ({@link #releaseAll}: it holds nothing, so that commits and closes
+   * the consumer; closing waits for the fetch it keeps outstanding, and a record that fetch acquired goes back to the
+   * group with its delivery counted, as at {@link #stopPolling}).
    */
   private void leaveToPark() {
-    KafkaShareConsumer<String, byte[]> c = consumer;
     parked = true;
+    releaseAll();
     consumer = null;
-    try {
-      commitOnClose(c);
-    } finally {
-      c.close(Duration.ofSeconds(5));
-    }
     LOG.debug("lane {} parked: out of the share group until the worker needs it", name);
   }
 
@@ -481,8 +476,8 @@ public final class Lane implements LaneParking.Parkable {
       }
       commitOnClose(c);
     } catch (RuntimeException e) {
-      LOG.warn("lane {}: releasing on close failed (the broker reclaims them when the lock expires): {}", name,
-          e.toString());
+      LOG.warn("lane {}: releasing on leaving the group failed (the broker reclaims them when the lock expires): {}",
+          name, e.toString());
     } finally {
       c.close(Duration.ofSeconds(5));
     }

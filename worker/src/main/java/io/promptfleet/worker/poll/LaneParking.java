@@ -13,10 +13,11 @@ import java.util.function.LongSupplier;
  * is work: measured on the dev fleet, 32 idle lanes were most of its idle CPU. So once a worker has held no
  * assignment for {@code parkAfter}, every lane but the first {@code keepOpen} leaves the group ({@link Lane#park}).
  * When a lane acquires assignments and no other open lane is free to take more (every open one holds a batch), all
- * parked lanes rejoin at once: the worker is back at full width once they joined the group (1.4 s measured in
- * StreamLifecycleIT; a new consumer each time, as reusing one with unsubscribe/subscribe took 1.9 s), paid only by
- * the part of the first burst after an idle spell that the kept lanes' batches do not take. A worker under any load keeps every lane open
- * (the lanes' batch discipline needs them: see {@link Lane}), so parking changes nothing for a busy fleet.
+ * parked lanes rejoin at once: the worker is back at full width once they joined the group (StreamLifecycleIT:
+ * 1.4–2.1 s on a fresh broker, 73 ms on one that had served other tests; a new consumer each time, as reusing one
+ * with unsubscribe/subscribe took 1.9 s), paid only by the part of the first burst after an idle spell that the kept
+ * lanes' batches do not take. A worker under any load keeps every lane open (the lanes' batch discipline needs them:
+ * see {@link Lane}), so parking changes nothing for a busy fleet.
  *
  * <p>Parked lanes still count as capacity ({@code promptfleet.worker.slots.free} is unchanged): they reopen on
  * demand. Thread-safe: {@link #acquired} runs on lane threads, {@link #tick} on a scheduler; both only read the
