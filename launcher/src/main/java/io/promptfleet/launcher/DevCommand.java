@@ -40,7 +40,10 @@ import picocli.CommandLine.Option;
 @Command(name = "dev", mixinStandardHelpOptions = true,
     description = "Run the whole fleet in this process: embedded Kafka, dispatcher, workers, simulated provider.")
 final class DevCommand implements Callable<Integer> {
+
   private static final String UPSTREAM = "upstream";
+  /** The provider name of the simulator in dev.yaml. */
+  static final String SIM_PROVIDER = "sim";
   /** The dev broker's share-group heartbeat interval (see {@link #call}). */
   static final String DEV_SHARE_HEARTBEAT_MS = "5000";
   /** How often the dev broker's controller writes a no-op record when nothing changes (Kafka's default 500 ms). */
@@ -156,16 +159,17 @@ final class DevCommand implements Callable<Integer> {
     String providerText;
     FleetConfig cfg;
     if (providerUrl == null) {
-      SimulatedProvider sim = bound(() -> SimulatedProvider.start(vertx, SimulatorOptions.defaults()
-          .withPort(simPort)).toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS),
-          simPort, "the simulated provider", "--sim-port");
-      toClose.add(() -> sim.close().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS));
-      overrides.setProperty("promptfleet.providers.sim.base_url", sim.baseUrl());
       if (System.getenv("PROMPTFLEET_SIM_KEY") == null && System.getProperty("PROMPTFLEET_SIM_KEY") == null) {
         byte[] b = new byte[12];
         new SecureRandom().nextBytes(b);
         System.setProperty("PROMPTFLEET_SIM_KEY", "sk-sim-" + HexFormat.of().formatHex(b));
       }
+      SimulatorOptions simOptions = simulatorFor(Configs.load(config, "dev.yaml", overrides)).withPort(simPort);
+      SimulatedProvider sim = bound(() -> SimulatedProvider.start(vertx, simOptions)
+          .toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS),
+          simPort, "the simulated provider", "--sim-port");
+      toClose.add(() -> sim.close().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS));
+      overrides.setProperty("promptfleet.providers.sim.base_url", sim.baseUrl());
       cfg = Configs.load(config, "dev.yaml", overrides);
       providerText = "provider    simulated, " + sim.baseUrl();
     } else {
@@ -291,5 +295,24 @@ final class DevCommand implements Callable<Integer> {
       Thread.sleep(100);
     }
     throw new IllegalStateException("the fleet did not become ready within 90 s");
+  }
+
+  /**
+   * The simulator's options for a dev fleet: its rate-limit headers report the largest requests and tokens per minute
+   * of the keys on the simulated provider ({@value #SIM_PROVIDER}), at least the simulator's defaults. A key allowed
+   * more than the simulator reports would stop at the simulator's figure for the rest of each minute (the dispatcher
+   * honours a provider's remaining budget), which looked like a stalled fleet: 10,000 requests a minute is ~170
+   * jobs/s, less than a dev fleet runs.
+   */
+  static SimulatorOptions simulatorFor(FleetConfig cfg) {
+    long requests = SimulatorOptions.DEFAULT_RATE_LIMIT_REQUESTS;
+    long tokens = SimulatorOptions.DEFAULT_RATE_LIMIT_TOKENS;
+    for (KeySettings k : cfg.keys().values()) {
+      if (SIM_PROVIDER.equals(k.provider())) {
+        requests = Math.max(requests, k.requestsPerMinute());
+        tokens = Math.max(tokens, k.tokensPerMinute());
+      }
+    }
+    return SimulatorOptions.defaults().withRateLimits(requests, tokens);
   }
 }

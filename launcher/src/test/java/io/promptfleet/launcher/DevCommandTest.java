@@ -1,8 +1,11 @@
 package io.promptfleet.launcher;
 
+import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.promptfleet.common.config.ConfigException;
+import io.promptfleet.simulator.SimulatorOptions;
+import java.util.Properties;
 import org.junit.jupiter.api.Test;
 import picocli.CommandLine;
 
@@ -34,5 +37,13 @@ class DevCommandTest {
   void shouldRefuseKeyLimitsBelowOne() {
     assertThatThrownBy(() -> parsed("--provider-url", "http://127.0.0.1:1/v1", "--key-rpm", "0").call())
         .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("--key-rpm");
+  }
+
+  @Test
+  void shouldHaveTheSimulatorReportTheDevKeysLimitsNotLessSoTheFleetIsNotHeldBelowThem() {
+    SimulatorOptions o = DevCommand.simulatorFor(Configs.load(null, "dev.yaml", new Properties()));
+
+    assertThat(o.rateLimitRequests()).as("dev.yaml's sim-dev key: 60,000 requests a minute").isEqualTo(60_000);
+    assertThat(o.rateLimitTokens()).as("and 10,000,000 tokens").isEqualTo(10_000_000);
   }
 }

@@ -20,7 +20,9 @@ import java.util.function.BiFunction;
  * {@code --ttft-ms}/{@code TTFT_MS} delay before the first token (50), {@code --tps}/{@code TPS} tokens per
  * second, 0 = no delay (50), {@code --tls}/{@code TLS} {@code true} to serve HTTPS with a generated self-signed
  * certificate (false), {@code --http2-max-streams}/{@code HTTP2_MAX_STREAMS} the HTTP/2 {@code
- * SETTINGS_MAX_CONCURRENT_STREAMS} announced to clients (100). It speaks HTTP/1.1 and HTTP/2 (h2c with prior
+ * SETTINGS_MAX_CONCURRENT_STREAMS} announced to clients (100), {@code --rate-limit-requests}/{@code
+ * RATE_LIMIT_REQUESTS} and {@code --rate-limit-tokens}/{@code RATE_LIMIT_TOKENS} the per-key, per-minute limits its
+ * {@code x-ratelimit-*} headers report (10,000 and 2,000,000). It speaks HTTP/1.1 and HTTP/2 (h2c with prior
  * knowledge in the clear; h2 or http/1.1 by ALPN over TLS). Prints {@code simulator listening on http://HOST:PORT/v1} once ready (with TLS, also the
  * PEM file to trust) and runs until the process is stopped.
  *
@@ -31,7 +33,8 @@ public final class SimulatorMain {
 
   private static final Map<String, String> FLAG_TO_ENV = Map.of(
       "--host", "HOST", "--port", "PORT", "--chunks", "CHUNKS", "--ttft-ms", "TTFT_MS", "--tps", "TPS",
-      "--tls", "TLS", "--http2-max-streams", "HTTP2_MAX_STREAMS");
+      "--tls", "TLS", "--http2-max-streams", "HTTP2_MAX_STREAMS", "--rate-limit-requests", "RATE_LIMIT_REQUESTS",
+      "--rate-limit-tokens", "RATE_LIMIT_TOKENS");
 
   private SimulatorMain() {}
 
@@ -42,7 +45,7 @@ public final class SimulatorMain {
     } catch (IllegalArgumentException e) {
       System.err.println("simulator: " + e.getMessage());
       System.err.println("usage: SimulatorMain [--host H] [--port N] [--chunks N] [--ttft-ms N] [--tps X]"
-          + " [--tls true|false] [--http2-max-streams N]");
+          + " [--tls true|false] [--http2-max-streams N] [--rate-limit-requests N] [--rate-limit-tokens N]");
       System.exit(2);
       return;
     }
@@ -107,6 +110,10 @@ public final class SimulatorMain {
     options = apply(settings, "TLS", options, (o, v) -> bool("TLS", v) ? o.withTls() : o);
     options = apply(settings, "HTTP2_MAX_STREAMS", options,
         (o, v) -> o.withHttp2MaxStreams(longInteger("HTTP2_MAX_STREAMS", v)));
+    options = apply(settings, "RATE_LIMIT_REQUESTS", options,
+        (o, v) -> o.withRateLimits(longInteger("RATE_LIMIT_REQUESTS", v), o.rateLimitTokens()));
+    options = apply(settings, "RATE_LIMIT_TOKENS", options,
+        (o, v) -> o.withRateLimits(o.rateLimitRequests(), longInteger("RATE_LIMIT_TOKENS", v)));
     return apply(settings, "TPS", options, (o, v) -> o.withTokensPerSecond(number("TPS", v)));
   }
 

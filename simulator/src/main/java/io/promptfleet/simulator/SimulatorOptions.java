@@ -26,6 +26,11 @@ import java.util.List;
  * @param http2MaxStreams         the HTTP/2 {@code SETTINGS_MAX_CONCURRENT_STREAMS} the server announces: streams one
  *                                client connection may have open at once; default
  *                                {@value #DEFAULT_HTTP2_MAX_STREAMS}
+ * @param rateLimitRequests       requests per key per minute its {@code x-ratelimit-*} headers report as the limit
+ *                                (remaining = this less the key's requests of the last minute; 0 remaining makes a
+ *                                promptfleet dispatcher hold the key until the reset); default
+ *                                {@value #DEFAULT_RATE_LIMIT_REQUESTS}
+ * @param rateLimitTokens         tokens per key per minute, likewise; default {@value #DEFAULT_RATE_LIMIT_TOKENS}
  */
 public record SimulatorOptions(
     String host,
@@ -36,7 +41,9 @@ public record SimulatorOptions(
     List<String> models,
     List<String> reasoningModelPrefixes,
     boolean tls,
-    long http2MaxStreams) {
+    long http2MaxStreams,
+    long rateLimitRequests,
+    long rateLimitTokens) {
 
   public static final String DEFAULT_HOST = "127.0.0.1";
   public static final int DEFAULT_PORT = 18080;
@@ -50,6 +57,9 @@ public record SimulatorOptions(
   public static final long DEFAULT_HTTP2_MAX_STREAMS = 100;
   /** The largest value {@code SETTINGS_MAX_CONCURRENT_STREAMS} can carry (RFC 9113, an unsigned 32-bit integer). */
   public static final long MAX_HTTP2_MAX_STREAMS = 0xFFFFFFFFL;
+  /** OpenAI's requests per minute of a mid tier. */
+  public static final long DEFAULT_RATE_LIMIT_REQUESTS = 10_000;
+  public static final long DEFAULT_RATE_LIMIT_TOKENS = 2_000_000;
 
   public SimulatorOptions {
     if (host == null || host.isBlank()) {
@@ -90,6 +100,20 @@ public record SimulatorOptions(
       throw new IllegalArgumentException("http2MaxStreams must be between 1 and " + MAX_HTTP2_MAX_STREAMS + ", was "
           + http2MaxStreams);
     }
+    if (rateLimitRequests < 1) {
+      throw new IllegalArgumentException("rateLimitRequests must be >= 1, was " + rateLimitRequests);
+    }
+    if (rateLimitTokens < 1) {
+      throw new IllegalArgumentException("rateLimitTokens must be >= 1, was " + rateLimitTokens);
+    }
+  }
+
+  /** Options with the default rate limits ({@link #withRateLimits}). */
+  public SimulatorOptions(String host, int port, long firstTokenDelayMs, double tokensPerSecond,
+      int defaultCompletionTokens, List<String> models, List<String> reasoningModelPrefixes, boolean tls,
+      long http2MaxStreams) {
+    this(host, port, firstTokenDelayMs, tokensPerSecond, defaultCompletionTokens, models, reasoningModelPrefixes, tls,
+        http2MaxStreams, DEFAULT_RATE_LIMIT_REQUESTS, DEFAULT_RATE_LIMIT_TOKENS);
   }
 
   /** Options with the {@link #DEFAULT_HTTP2_MAX_STREAMS default HTTP/2 stream limit}. */
@@ -124,37 +148,37 @@ public record SimulatorOptions(
 
   public SimulatorOptions withHost(String host) {
     return new SimulatorOptions(host, port, firstTokenDelayMs, tokensPerSecond, defaultCompletionTokens, models,
-        reasoningModelPrefixes, tls, http2MaxStreams);
+        reasoningModelPrefixes, tls, http2MaxStreams, rateLimitRequests, rateLimitTokens);
   }
 
   public SimulatorOptions withPort(int port) {
     return new SimulatorOptions(host, port, firstTokenDelayMs, tokensPerSecond, defaultCompletionTokens, models,
-        reasoningModelPrefixes, tls, http2MaxStreams);
+        reasoningModelPrefixes, tls, http2MaxStreams, rateLimitRequests, rateLimitTokens);
   }
 
   public SimulatorOptions withFirstTokenDelayMs(long firstTokenDelayMs) {
     return new SimulatorOptions(host, port, firstTokenDelayMs, tokensPerSecond, defaultCompletionTokens, models,
-        reasoningModelPrefixes, tls, http2MaxStreams);
+        reasoningModelPrefixes, tls, http2MaxStreams, rateLimitRequests, rateLimitTokens);
   }
 
   public SimulatorOptions withTokensPerSecond(double tokensPerSecond) {
     return new SimulatorOptions(host, port, firstTokenDelayMs, tokensPerSecond, defaultCompletionTokens, models,
-        reasoningModelPrefixes, tls, http2MaxStreams);
+        reasoningModelPrefixes, tls, http2MaxStreams, rateLimitRequests, rateLimitTokens);
   }
 
   public SimulatorOptions withDefaultCompletionTokens(int defaultCompletionTokens) {
     return new SimulatorOptions(host, port, firstTokenDelayMs, tokensPerSecond, defaultCompletionTokens, models,
-        reasoningModelPrefixes, tls, http2MaxStreams);
+        reasoningModelPrefixes, tls, http2MaxStreams, rateLimitRequests, rateLimitTokens);
   }
 
   public SimulatorOptions withModels(List<String> models) {
     return new SimulatorOptions(host, port, firstTokenDelayMs, tokensPerSecond, defaultCompletionTokens, models,
-        reasoningModelPrefixes, tls, http2MaxStreams);
+        reasoningModelPrefixes, tls, http2MaxStreams, rateLimitRequests, rateLimitTokens);
   }
 
   public SimulatorOptions withReasoningModelPrefixes(List<String> reasoningModelPrefixes) {
     return new SimulatorOptions(host, port, firstTokenDelayMs, tokensPerSecond, defaultCompletionTokens, models,
-        reasoningModelPrefixes, tls, http2MaxStreams);
+        reasoningModelPrefixes, tls, http2MaxStreams, rateLimitRequests, rateLimitTokens);
   }
 
   /**
@@ -164,7 +188,7 @@ public record SimulatorOptions(
    */
   public SimulatorOptions withTls() {
     return new SimulatorOptions(host, port, firstTokenDelayMs, tokensPerSecond, defaultCompletionTokens, models,
-        reasoningModelPrefixes, true, http2MaxStreams);
+        reasoningModelPrefixes, true, http2MaxStreams, rateLimitRequests, rateLimitTokens);
   }
 
   /**
@@ -173,7 +197,17 @@ public record SimulatorOptions(
    */
   public SimulatorOptions withHttp2MaxStreams(long n) {
     return new SimulatorOptions(host, port, firstTokenDelayMs, tokensPerSecond, defaultCompletionTokens, models,
-        reasoningModelPrefixes, tls, n);
+        reasoningModelPrefixes, tls, n, rateLimitRequests, rateLimitTokens);
+  }
+
+  /**
+   * The options reporting these per-key, per-minute limits in the rate-limit headers. A dispatcher whose key allows
+   * more than the simulator reports stops at the simulator's figure (it honours the provider's remaining budget), so
+   * a fleet pointed at the simulator should configure no more than this.
+   */
+  public SimulatorOptions withRateLimits(long requestsPerMinute, long tokensPerMinute) {
+    return new SimulatorOptions(host, port, firstTokenDelayMs, tokensPerSecond, defaultCompletionTokens, models,
+        reasoningModelPrefixes, tls, http2MaxStreams, requestsPerMinute, tokensPerMinute);
   }
 
   /** Whether {@code model} is a reasoning model: its name starts with one of {@link #reasoningModelPrefixes()}. */

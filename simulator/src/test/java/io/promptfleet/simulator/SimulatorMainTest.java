@@ -49,6 +49,19 @@ class SimulatorMainTest {
   }
 
   @Test
+  void shouldSetTheReportedRateLimitsWhenAsked() {
+    SimulatorOptions defaults = SimulatorMain.optionsFrom(Map.of());
+    assertThat(defaults.rateLimitRequests()).isEqualTo(10_000);
+    assertThat(defaults.rateLimitTokens()).isEqualTo(2_000_000);
+    SimulatorOptions set = SimulatorMain.optionsFrom(Map.of("RATE_LIMIT_TOKENS", "5000000"),
+        "--rate-limit-requests", "60000");
+    assertThat(set.rateLimitRequests()).isEqualTo(60_000);
+    assertThat(set.rateLimitTokens()).isEqualTo(5_000_000);
+    assertThatThrownBy(() -> SimulatorMain.optionsFrom(Map.of(), "--rate-limit-requests=0"))
+        .hasMessage("RATE_LIMIT_REQUESTS=0: rateLimitRequests must be >= 1, was 0");
+  }
+
+  @Test
   void shouldNameTheBadSetting() {
     assertThatThrownBy(() -> SimulatorMain.optionsFrom(Map.of("PORT", "eighty")))
         .hasMessage("PORT must be an integer, was 'eighty'");

@@ -285,6 +285,25 @@ public final class KeyPool {
     }
   }
 
+  /**
+   * Until when (epoch ms) the provider's own budget of the key, as its last rate-limit headers reported, has no
+   * request or no token left; 0 when it has some, or the report's reset has passed.
+   */
+  public long remoteExhaustedUntil(String keyId, long nowMs) {
+    KeyState s = keys.get(keyId);
+    if (s == null) {
+      return 0;
+    }
+    long until = 0;
+    if (s.remoteRequests == 0 && nowMs < s.remoteRequestsUntil) {
+      until = s.remoteRequestsUntil;
+    }
+    if (s.remoteTokens == 0 && nowMs < s.remoteTokensUntil) {
+      until = Math.max(until, s.remoteTokensUntil);
+    }
+    return until;
+  }
+
   public boolean isDisabled(String keyId, long nowMs) {
     KeyState s = keys.get(keyId);
     return s != null && nowMs < s.disabledUntil;

@@ -82,8 +82,17 @@ public final class KeyFeedback {
         long reset = Math.max(durationMs(h.get("x-ratelimit-reset-requests"), window),
             durationMs(h.get("x-ratelimit-reset-tokens"), window));
         if (atMs + reset > nowMs) {
+          boolean wasExhausted = keys.remoteExhaustedUntil(key, nowMs) > 0;
           keys.remoteBudget(key, reqs, toks, atMs + reset);
           metrics.keyEvent(key, "remote_budget");
+          long until = keys.remoteExhaustedUntil(key, nowMs);
+          if (!wasExhausted && until > 0) {
+            metrics.keyEvent(key, "remote_budget_exhausted");
+            LOG.warn("key {}: the provider reports no {} left in its rate-limit window (x-ratelimit-remaining-* 0); no "
+                + "jobs go to it for {} ms, until the window resets. If this recurs, the key's requests_per_minute "
+                + "or tokens_per_minute is more than the provider allows it", key,
+                reqs != null && reqs == 0 ? "requests" : "tokens", until - nowMs);
+          }
         }
       }
     }

@@ -86,10 +86,14 @@ class KeyFeedbackTest {
             "x-ratelimit-reset-tokens", "1s")).by("w", null);
 
     feedback.released(withHeaders, T0, T0);
+    feedback.released(withHeaders, T0 + 10, T0 + 10);
 
-    assertThat(keys.choose(List.of("k1"), null, 1, T0 + 1_499)).as("until the later of the two resets").isEmpty();
-    assertThat(keys.choose(List.of("k1"), null, 1, T0 + 1_500)).contains("k1");
-    assertThat(keyEvents("k1", "remote_budget")).isEqualTo(1);
+    assertThat(keys.choose(List.of("k1"), null, 1, T0 + 1_509)).as("until the later of the two resets").isEmpty();
+    assertThat(keys.choose(List.of("k1"), null, 1, T0 + 1_510)).contains("k1");
+    assertThat(keyEvents("k1", "remote_budget")).isEqualTo(2);
+    assertThat(keyEvents("k1", "remote_budget_exhausted")).as("once per spell, with a WARN").isEqualTo(1);
+    assertThat(keys.remoteExhaustedUntil("k1", T0 + 1_509)).isEqualTo(T0 + 1_510);
+    assertThat(keys.remoteExhaustedUntil("k1", T0 + 1_510)).isZero();
   }
 
   @Test

@@ -72,7 +72,7 @@ public final class ProviderRoutes {
   private final SimulatorOptions options;
   private final StatsRecorder stats;
   private final DefaultFaultPlan faults;
-  private final RateLimits rateLimits = new RateLimits();
+  private final RateLimits rateLimits;
   private final String idPrefix;
   private final AtomicLong sequence = new AtomicLong();
   private final long createdEpochSeconds;
@@ -82,6 +82,7 @@ public final class ProviderRoutes {
     this.options = options;
     this.stats = stats;
     this.faults = faults;
+    this.rateLimits = new RateLimits(options.rateLimitRequests(), options.rateLimitTokens());
     this.idPrefix = String.format("%06x", ThreadLocalRandom.current().nextInt(1 << 24));
     this.createdEpochSeconds = stats.clock().instant().getEpochSecond();
   }

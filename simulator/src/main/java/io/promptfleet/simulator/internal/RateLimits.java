@@ -13,12 +13,18 @@ import java.util.concurrent.ConcurrentHashMap;
  */
 final class RateLimits {
 
-  static final long LIMIT_REQUESTS = 10_000;
-  static final long LIMIT_TOKENS = 2_000_000;
   private static final long WINDOW_MS = 60_000;
   private static final int MAX_KEYS = 10_000;
 
   private final ConcurrentHashMap<String, Window> windows = new ConcurrentHashMap<>();
+  private final long limitRequests;
+  private final long limitTokens;
+
+  /** Limits per key and minute (the simulator's options). */
+  RateLimits(long limitRequests, long limitTokens) {
+    this.limitRequests = limitRequests;
+    this.limitTokens = limitTokens;
+  }
 
   /**
    * Counts one request of {@code key} using {@code tokens} and adds the headers.
@@ -36,22 +42,22 @@ final class RateLimits {
       windows.clear();
     }
     long[] used = windows.computeIfAbsent(key, k -> new Window()).add(nowMs, tokens);
-    long remainingRequests = limited ? 0 : Math.max(0, LIMIT_REQUESTS - used[0]);
-    long remainingTokens = Math.max(0, LIMIT_TOKENS - used[1]);
-    long resetRequestsMs = limited ? resetOverrideMs : ceilDiv(used[0] * WINDOW_MS, LIMIT_REQUESTS);
-    long resetTokensMs = ceilDiv(used[1] * WINDOW_MS, LIMIT_TOKENS);
+    long remainingRequests = limited ? 0 : Math.max(0, limitRequests - used[0]);
+    long remainingTokens = Math.max(0, limitTokens - used[1]);
+    long resetRequestsMs = limited ? resetOverrideMs : ceilDiv(used[0] * WINDOW_MS, limitRequests);
+    long resetTokensMs = ceilDiv(used[1] * WINDOW_MS, limitTokens);
     if (anthropic) {
       String p = "anthropic-ratelimit-";
-      headers.set(p + "requests-limit", Long.toString(LIMIT_REQUESTS))
+      headers.set(p + "requests-limit", Long.toString(limitRequests))
           .set(p + "requests-remaining", Long.toString(remainingRequests))
           .set(p + "requests-reset", Instant.ofEpochMilli(nowMs + resetRequestsMs).toString())
-          .set(p + "tokens-limit", Long.toString(LIMIT_TOKENS))
+          .set(p + "tokens-limit", Long.toString(limitTokens))
           .set(p + "tokens-remaining", Long.toString(remainingTokens))
           .set(p + "tokens-reset", Instant.ofEpochMilli(nowMs + resetTokensMs).toString());
       return;
     }
-    headers.set("x-ratelimit-limit-requests", Long.toString(LIMIT_REQUESTS))
-        .set("x-ratelimit-limit-tokens", Long.toString(LIMIT_TOKENS))
+    headers.set("x-ratelimit-limit-requests", Long.toString(limitRequests))
+        .set("x-ratelimit-limit-tokens", Long.toString(limitTokens))
         .set("x-ratelimit-remaining-requests", Long.toString(remainingRequests))
         .set("x-ratelimit-remaining-tokens", Long.toString(remainingTokens))
         .set("x-ratelimit-reset-requests", formatDuration(resetRequestsMs))

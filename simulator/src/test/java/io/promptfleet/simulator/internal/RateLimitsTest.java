@@ -20,7 +20,7 @@ class RateLimitsTest {
 
   @Test
   void shouldCountDownRemainingRequestsAndTokensPerKeyWithinAMinute() {
-    RateLimits limits = new RateLimits();
+    RateLimits limits = new RateLimits(10_000, 2_000_000);
     MultiMap first = MultiMap.caseInsensitiveMultiMap();
     MultiMap second = MultiMap.caseInsensitiveMultiMap();
     MultiMap otherKey = MultiMap.caseInsensitiveMultiMap();
@@ -43,9 +43,26 @@ class RateLimitsTest {
   void shouldReportNothingRemainingOnA429() {
     MultiMap headers = MultiMap.caseInsensitiveMultiMap();
 
-    new RateLimits().apply(headers, "k", 10, 0, true, 2_000);
+    new RateLimits(10_000, 2_000_000).apply(headers, "k", 10, 0, true, 2_000);
 
     assertThat(headers.get("x-ratelimit-remaining-requests")).isEqualTo("0");
     assertThat(headers.get("x-ratelimit-reset-requests")).isEqualTo("2s");
+  }
+
+  @Test
+  void shouldReportTheConfiguredLimitsAndNothingRemainingOnceTheyAreUsed() {
+    RateLimits limits = new RateLimits(2, 1_000_000);
+    MultiMap first = MultiMap.caseInsensitiveMultiMap();
+    MultiMap third = MultiMap.caseInsensitiveMultiMap();
+
+    limits.apply(first, "k", 10, 0, false, 0);
+    limits.apply(MultiMap.caseInsensitiveMultiMap(), "k", 10, 10, false, 0);
+    limits.apply(third, "k", 10, 20, false, 0);
+
+    assertThat(first.get("x-ratelimit-limit-requests")).isEqualTo("2");
+    assertThat(first.get("x-ratelimit-limit-tokens")).isEqualTo("1000000");
+    assertThat(first.get("x-ratelimit-remaining-requests")).isEqualTo("1");
+    assertThat(third.get("x-ratelimit-remaining-requests")).isEqualTo("0");
+    assertThat(third.get("x-ratelimit-reset-requests")).as("3 requests of a 2-per-minute budget").isEqualTo("1m30s");
   }
 }
