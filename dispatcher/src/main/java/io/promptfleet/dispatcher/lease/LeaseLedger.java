@@ -147,6 +147,7 @@ public final class LeaseLedger {
       return;
     }
     metrics.leasesReleased.increment();
+    metrics.leaseHeld(l.get().keyId(), nowMs - l.get().reservedAtMs());
     board.usage(e.route(), e.usage(), nowMs);
     if (l.get().route() != null) {
       RouteBreakers.Verdict v = RouteBreakers.verdictOf(e.outcome(), e.errorCode());

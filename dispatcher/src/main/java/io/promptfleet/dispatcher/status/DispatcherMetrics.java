@@ -3,10 +3,12 @@ package io.promptfleet.dispatcher.status;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Meter;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
 import io.promptfleet.common.metrics.MeterCatalogue;
 import io.promptfleet.common.metrics.MeterSpec;
 import java.util.Collection;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
 import java.util.function.ToDoubleFunction;
 
@@ -45,6 +47,16 @@ public final class DispatcherMetrics extends MeterCatalogue<DispatcherMetrics.Sp
         "in-flight leases restored from Kafka when this dispatcher became active"),
     TRANSACTIONS_ABORTED("promptfleet.dispatcher.transactions.aborted", Meter.Type.COUNTER, null,
         "dispatch transactions aborted and rewound"),
+    TRANSACTION("promptfleet.dispatcher.transaction", Meter.Type.TIMER, "seconds",
+        "a round's dispatch transaction (rounds that wrote something), by phase: write (the round's records built and "
+            + "sent), offsets (sendOffsetsToTransaction), commit (commitTransaction: the sends flushed, EndTxn); the "
+            + "three together are how long a round's assignments wait between their dispatched_at and their commit",
+        "phase"),
+    LEASE_HELD("promptfleet.key.lease.held", Meter.Type.TIMER, "seconds",
+        "from an assignment's dispatch to the dispatcher reading its worker's release (leases released by a worker "
+            + "only): against promptfleet_worker_stream_duration_seconds, the difference is the key's capacity held "
+            + "in transit (the dispatch's commit, the share acquisition, the result's and the release's way back)",
+        "key"),
     DUPLICATES("promptfleet.dispatcher.duplicates", Meter.Type.COUNTER, null,
         "job records whose job_id was admitted within dispatcher.dedupe_window_ms: not run again"),
     RECORDS_SKIPPED("promptfleet.dispatcher.records.skipped", Meter.Type.COUNTER, null,
@@ -144,6 +156,9 @@ public final class DispatcherMetrics extends MeterCatalogue<DispatcherMetrics.Sp
   public final Counter recordsSkipped;
   public final Counter duplicates;
   public final Counter offsetMapOverflows;
+  private final Timer transactionWrite;
+  private final Timer transactionOffsets;
+  private final Timer transactionCommit;
 
   public DispatcherMetrics(MeterRegistry registry) {
     super(registry);
@@ -156,6 +171,21 @@ public final class DispatcherMetrics extends MeterCatalogue<DispatcherMetrics.Sp
     recordsSkipped = counter(Spec.RECORDS_SKIPPED);
     duplicates = counter(Spec.DUPLICATES);
     offsetMapOverflows = counter(Spec.OFFSET_MAP_OVERFLOWS);
+    transactionWrite = timer(Spec.TRANSACTION, "write");
+    transactionOffsets = timer(Spec.TRANSACTION, "offsets");
+    transactionCommit = timer(Spec.TRANSACTION, "commit");
+  }
+
+  /** A committed round's transaction: nanoseconds to write its records, to send its offsets, to commit. */
+  public void transaction(long writeNs, long offsetsNs, long commitNs) {
+    transactionWrite.record(writeNs, TimeUnit.NANOSECONDS);
+    transactionOffsets.record(offsetsNs, TimeUnit.NANOSECONDS);
+    transactionCommit.record(commitNs, TimeUnit.NANOSECONDS);
+  }
+
+  /** A lease of {@code key} released by its worker after {@code ms} (dispatch to the release read). */
+  public void leaseHeld(String key, long ms) {
+    timer(Spec.LEASE_HELD, key).record(Math.max(0, ms), TimeUnit.MILLISECONDS);
   }
 
   /** A job copied to a spill partition (see {@code spill.Spill}). */

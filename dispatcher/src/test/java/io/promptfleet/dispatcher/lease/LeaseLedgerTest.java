@@ -66,7 +66,12 @@ class LeaseLedgerTest {
     assertThat(keys.tokensInWindow("k1", T0)).isEqualTo(1_000);
 
     ledger.released(Fixtures.released(l.leaseId(), "k1", ROUTE, "succeeded", null, 200, 40L), T0 + 5, T0 + 5);
+    ledger.released(Fixtures.released(l.leaseId(), "k1", ROUTE, "succeeded", null, 200, 40L), T0 + 9, T0 + 9);
 
+    var held = registry.get("promptfleet.key.lease.held").tag("key", "k1").timer();
+    assertThat(held.count()).as("one lease released once (the second release is ignored)").isEqualTo(1);
+    assertThat(held.totalTime(java.util.concurrent.TimeUnit.MILLISECONDS)).as("dispatched at T0, read at T0 + 5")
+        .isEqualTo(5.0);
     assertThat(keys.inFlight("k1")).isZero();
     assertThat(keys.tokensInWindow("k1", T0 + 5)).isEqualTo(40);
     assertThat(keys.requestsInWindow("k1", T0 + 5)).as("the request stays counted in its window").isEqualTo(1);

@@ -61,6 +61,14 @@ import org.apache.kafka.common.errors.WakeupException;
  */
 final class FastPath {
   /** The paced upstream of the key-utilisation phase: 16 tokens in about 1 s. */
+  /**
+   * The key's rate limits, out of the way, and what the simulator's rate-limit headers report for it. Before
+   * 2026-11-30 the simulator reported its default 10,000 requests a minute: a run whose 50-token phase went over
+   * that (about 170 jobs/s for a minute) found the key's provider budget used up, and the dispatcher, honouring it,
+   * held the key until the simulator's window reset, up to 60 s, in the middle of the 16-token and idle phases.
+   */
+  static final long KEY_REQUESTS_PER_MINUTE = 100_000_000L;
+  static final long KEY_TOKENS_PER_MINUTE = 100_000_000_000L;
   static final long PACED_TTFT_MS = 250;
   static final double PACED_TPS = 20;
   static final int CHUNKS = 50;
@@ -102,6 +110,12 @@ final class FastPath {
   private final Thread readerThread;
   private final Map<String, Probe> probes = new ConcurrentHashMap<>();
   private final Map<String, long[]> hops = new ConcurrentHashMap<>();
+  /**
+   * The paced phase's leases by job id (ms): dispatched_at, when this process read the assignment (its commit),
+   * lease_started.at, the result's CreateTime, lease_released.at, when this process read that event; -1 until seen.
+   */
+  private final Map<String, long[]> leases = new ConcurrentHashMap<>();
+  private static final String PACED_PREFIX = "u-";
   /** Results of load jobs read, per second of the run. */
   private final AtomicLongArray resultsPerSecond = new AtomicLongArray(3_600);
   private final AtomicLong results = new AtomicLong();
@@ -140,6 +154,7 @@ final class FastPath {
   static FleetHarness.Setup setup(Options o) {
     return new FleetHarness.Setup(1, 1, o.keyConcurrency(), o.slots(), o.lanes(), 10_000,
         SimulatorOptions.defaults().withFirstTokenDelayMs(0).withTokensPerSecond(0)
+            .withRateLimits(KEY_REQUESTS_PER_MINUTE, KEY_TOKENS_PER_MINUTE)
             .withDefaultCompletionTokens(CHUNKS), List.of(), CHUNKS, FleetHarness.DEFAULT_RECORD_LOCK_MS);
   }
 
@@ -150,7 +165,8 @@ final class FastPath {
     long start = System.nanoTime();
     String loadBefore = loadAverage();
     try (FleetHarness h = new FleetHarness(setup(o), o.runDir(), new FleetHarness.Tuning(JVM, JVM,
-        o.workerYaml(), ", requests_per_minute: 100000000, tokens_per_minute: 100000000000", false, false))) {
+        o.workerYaml(), ", requests_per_minute: " + KEY_REQUESTS_PER_MINUTE + ", tokens_per_minute: "
+        + KEY_TOKENS_PER_MINUTE, false, false))) {
       h.cluster.awaitHealthy(Duration.ofSeconds(60)); // a loaded machine can leave the broker fenced a while
       h.startWorkers(o.workers());
       h.startDispatcher();
@@ -208,8 +224,10 @@ final class FastPath {
     h.sim.stats().reset();
     long u0 = results.get();
     long ut0 = System.nanoTime();
+    long uFromMs = System.currentTimeMillis();
     long[] util = sampleKey(o.window().toMillis());
     double pacedRate = (results.get() - u0) / ((System.nanoTime() - ut0) / 1e9);
+    long uToMs = System.currentTimeMillis() - 2_000; // leases dispatched late in the window end after it
     int highest = h.upstreamConcurrency().get(0).max();
     paced.stop();
     awaitQuiet(h.load.sent() + shortLoad.sent());
@@ -263,6 +281,8 @@ final class FastPath {
         SHORT_TOKENS, PACED_TTFT_MS, PACED_TPS, pacedRate, o.keyConcurrency(), o.window().toSeconds(),
         100.0 * mean(util) / o.keyConcurrency(), 100.0 * pct(util, 50) / o.keyConcurrency(),
         100.0 * pct(util, 10) / o.keyConcurrency(), highest, 100.0 * highest / o.keyConcurrency()));
+    t.add("");
+    t.addAll(leaseLife(uFromMs, uToMs, pacedRate));
     t.add("");
     t.add(String.format("Saturated with %d-token jobs: **%.1f jobs/s** over %.0f s, %.1f chunk records per job.",
         CHUNKS, jobsPerSecond, seconds, (double) (c1 - c0) / (r1 - r0)));
@@ -393,6 +413,9 @@ final class FastPath {
             } else if (startsWith(r.value(), chunkTag)) {
               chunks.incrementAndGet();
             } else if (indexOf(r.value(), resultTag) >= 0) {
+              if (key != null && key.startsWith(PACED_PREFIX)) {
+                lease(key)[3] = r.timestamp();
+              }
               results.incrementAndGet();
               resultsPerSecond.incrementAndGet((int) Math.min(3_599, (nowMs - t0Ms) / 1000));
             }
@@ -402,6 +425,19 @@ final class FastPath {
               Assignment a = Json.read(r.value(), Assignment.class);
               p.dispatchedMs = a.dispatchedAt().toEpochMilli();
               p.assignmentReadMs = nowMs;
+            } else if (key != null && key.startsWith(PACED_PREFIX)) {
+              long[] l = lease(key);
+              l[0] = Json.read(r.value(), Assignment.class).dispatchedAt().toEpochMilli();
+              l[1] = nowMs;
+            }
+          } else if (r.topic().equals(events) && contains(r.value(), "\"job_id\":\"" + PACED_PREFIX)) {
+            FleetEvent e = Json.read(r.value(), FleetEvent.class);
+            if (e.type() == FleetEvent.Type.LEASE_STARTED) {
+              lease(e.jobId())[2] = e.at().toEpochMilli();
+            } else if (e.type() == FleetEvent.Type.LEASE_RELEASED) {
+              long[] l = lease(e.jobId());
+              l[4] = e.at().toEpochMilli();
+              l[5] = nowMs;
             }
           } else if (r.topic().equals(events) && contains(r.value(), "\"job_id\":\"p")) {
             FleetEvent e = Json.read(r.value(), FleetEvent.class);
@@ -417,6 +453,39 @@ final class FastPath {
     } finally {
       reader.close(Duration.ofSeconds(2));
     }
+  }
+
+  private long[] lease(String jobId) {
+    return leases.computeIfAbsent(jobId, k -> new long[] {-1, -1, -1, -1, -1, -1});
+  }
+
+  /**
+   * The paced leases dispatched in [fromMs, toMs) with every time seen: how long each part of a lease's life took,
+   * mean and p50 (ms), and what the dispatcher's side (reading the release, the next round) took on average: the
+   * mean lease (the key's leases over the jobs per second, all held under saturation) less the parts seen.
+   */
+  private List<String> leaseLife(long fromMs, long toMs, double rate) {
+    List<long[]> seen = leases.values().stream()
+        .filter(l -> l[0] >= fromMs && l[0] < toMs && Arrays.stream(l).allMatch(v -> v >= 0)).toList();
+    String[] names = {"dispatched → assignment readable (its commit, a read)",
+        "assignment readable → lease_started (share acquisition: a lane free to fetch)",
+        "lease_started → result produced (the upstream's ~1,000 ms, the worker)",
+        "result produced → lease_released (the result's ack)",
+        "lease_released → readable (the event's produce, a read)"};
+    List<String> t = new ArrayList<>();
+    t.add("| a paced lease's life (n=" + seen.size() + ", from record times) | mean ms | p50 ms | p90 ms |");
+    t.add("|---|---|---|---|");
+    double partsSeen = 0;
+    for (int i = 0; i < names.length; i++) {
+      int from = i;
+      long[] v = seen.stream().mapToLong(l -> l[from + 1] - l[from]).sorted().toArray();
+      partsSeen += mean(v);
+      t.add(String.format("| %s | %.1f | %d | %d |", names[i], mean(v), pct(v, 50), pct(v, 90)));
+    }
+    double held = o.keyConcurrency() * 1000 / rate;
+    t.add(String.format("| the rest: the dispatcher's round and transaction from the release read to the next "
+        + "dispatch (the mean lease, %.0f ms, less the above) | %.1f | | |", held, held - partsSeen));
+    return t;
   }
 
   private static boolean startsWith(byte[] value, byte[] tag) {
