@@ -474,6 +474,11 @@ public final class Dispatcher implements AutoCloseable {
     }
 
     @Override
+    public void resumeAll() {
+      jobs.resume(jobs.assignment());
+    }
+
+    @Override
     public void pause(TopicPartition tp) {
       if (jobs.assignment().contains(tp)) {
         jobs.pause(List.of(tp));

@@ -313,7 +313,9 @@ final class DispatcherCore {
     this.consumer = partitions;
     if (admission.parked() > 0 || backPressure.parkedPaused()) {
       admission.resolveParked(nowMs);
-      backPressure.parked(admission.parked(), partitions);
+      if (backPressure.parked(admission.parked(), partitions)) {
+        spill.unpaused(); // every partition resumed: the spill partitions at their cap pause again below
+      }
     }
     batcher.settle(nowMs, cancelled::contains, cancelled.sweepDue());
     if (cancelled.sweepDue() || nowMs - lastSweepMs >= SWEEP_EVERY_MS) {

@@ -13,6 +13,7 @@ import io.promptfleet.common.job.Result;
 import io.promptfleet.dispatcher.intake.Inbound;
 import io.promptfleet.dispatcher.schedule.ReadyQueues.Lane;
 import io.promptfleet.dispatcher.intake.AllTopicsExist;
+import io.promptfleet.dispatcher.intake.ReplyTopics;
 import io.promptfleet.dispatcher.testing.Fixtures;
 import io.promptfleet.dispatcher.testing.ManualClock;
 import io.promptfleet.dispatcher.testing.RecordingSink;
@@ -67,6 +68,11 @@ class DispatcherCoreTest {
     }
 
     @Override
+    public void resumeAll() {
+      partitionCalls.add("resume all");
+    }
+
+    @Override
     public void pause(TopicPartition tp) {
       partitionCalls.add("pause " + tp);
     }
@@ -82,11 +88,36 @@ class DispatcherCoreTest {
     }
   };
   private final Map<TopicPartition, Long> positions = new HashMap<>();
+  /** Every reply topic exists, but those named in {@code pending} are not listed until a listing finds them. */
+  private final java.util.Set<String> pending = new java.util.HashSet<>();
+  private final ReplyTopics replyTopics = new ReplyTopics() {
+    private final AllTopicsExist all = new AllTopicsExist();
+
+    @Override
+    public boolean listed(String topic) {
+      return !pending.contains(topic);
+    }
+
+    @Override
+    public boolean ready() {
+      return true;
+    }
+
+    @Override
+    public long ticket() {
+      return all.ticket();
+    }
+
+    @Override
+    public Boolean answer(String topic, long ticket) {
+      return pending.contains(topic) ? null : Boolean.TRUE;
+    }
+  };
   private long spillOffset;
   private long jobOffset;
 
   {
-    core.activate("t-", new AllTopicsExist(), List.of(), List.of(), clock.millis());
+    core.activate("t-", replyTopics, List.of(), List.of(), clock.millis());
   }
 
   private Inbound job(String topic, String jobId) {
@@ -201,6 +232,45 @@ class DispatcherCoreTest {
     positions.put(mLow, 0L);
     List<Outbound> back = round(List.of(), List.of(copy(written, "d", mLow, 0), copy(written, "e", mLow, 1)));
     assertThat(back).filteredOn(o -> o.partition() != null).as("read back: queued, never copied again").isEmpty();
+  }
+
+  @Test
+  void shouldResumeASpillPartitionThatThePauseOfEveryPartitionForParkedJobsPausedWithTheRest() {
+    TopicPartition mLow = new TopicPartition(T.prefix() + ".jobs.spill.m", Lane.LOW.ordinal());
+    List<Outbound> written = round(List.of(), List.of(job(T.jobsLow(), "a"), job(T.jobsLow(), "b"),
+        job(T.jobsLow(), "c"), job(T.jobsLow(), "d"), job(T.jobsLow(), "e")));
+    assertThat(partitionCalls).as("m's queue is full: d and e wait in its spill partition").contains("pause " + mLow);
+    // m's streams end; its queue drains and the spill partition is read again
+    positions.put(mLow, 0L);
+    List<Inbound> releases = new ArrayList<>();
+    for (Assignment a : assignments(written)) {
+      releases.add(Fixtures.event(T.fleetEvents(), releases.size(), Fixtures.released(a.leaseId(), "k", "p/m",
+          "succeeded", null, 200, 12L), clock.millis()));
+    }
+    clock.advance(10);
+    round(releases, List.of());
+    assertThat(partitionCalls.get(partitionCalls.size() - 1)).as("c dispatched, m's queue empty")
+        .isEqualTo("resume " + mLow);
+    // before d and e come back, a burst of model n's jobs names a reply topic no listing has shown yet
+    String late = T.prefix() + ".replies.late";
+    pending.add(late);
+    List<Inbound> burst = new ArrayList<>();
+    for (int i = 0; i < 12; i++) {
+      burst.add(jobOf(T.jobsNormal(), "late-" + i, "n"));
+    }
+    burst.replaceAll(r -> new Inbound(r.topic(), r.partition(), r.offset(), r.timestamp(), r.key(),
+        Fixtures.job(r.key(), "n", ",\"reply_to\":\"" + late + "\""), r.headers()));
+    partitionCalls.clear();
+    round(List.of(), burst);
+    assertThat(partitionCalls).as("12 parked jobs fill the buffer: every partition pauses").contains("pause all");
+    // the listing finds the topic: the parked jobs go on, and every partition paused for them resumes
+    pending.clear();
+    clock.advance(10);
+    partitionCalls.clear();
+    round(List.of(), List.of());
+    assertThat(partitionCalls).as("m's spill partition, paused with all the others, resumes with them: else d and e,"
+        + " and every later job of m behind them, wait for a rebalance").contains("resume all")
+        .doesNotContain("pause " + mLow, "pause all");
   }
 
   /** The copy of {@code jobId} in {@code written}, as read back from {@code tp} at {@code offset}. */

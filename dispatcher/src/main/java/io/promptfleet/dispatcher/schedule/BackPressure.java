@@ -33,6 +33,9 @@ public final class BackPressure {
 
     /** Resume the partitions of the lane's topic. */
     void resume(Lane lane);
+
+    /** Resume every job partition (spill and tenant partitions too). */
+    void resumeAll();
   }
 
   private final int cap;
@@ -60,19 +63,24 @@ public final class BackPressure {
     }
   }
 
-  /** While {@code parked} records are at the cap every job partition pauses; none left resumes them. */
-  public void parked(int parked, Partitions partitions) {
+  /**
+   * While {@code parked} records are at the cap every job partition pauses; none left resumes every one of them and
+   * forgets which lanes were paused: the caller makes every other pause again in the same settle (its lanes with
+   * {@link #lanes}, its spill partitions, its tenants' partitions). Resuming only the lanes that were not full left a
+   * model's spill partition paused by the pause of everything, so that model's spilled jobs, and every later job of
+   * it behind them, waited for a rebalance. Returns true when the pause of everything ended.
+   */
+  public boolean parked(int parked, Partitions partitions) {
     if (!parkedPause && parked >= cap) {
       parkedPause = true;
       partitions.pauseAll();
     } else if (parkedPause && parked == 0) {
       parkedPause = false;
-      for (Lane lane : Lane.values()) {
-        if (!pausedLanes.contains(lane)) {
-          partitions.resume(lane);
-        }
-      }
+      pausedLanes.clear();
+      partitions.resumeAll();
+      return true;
     }
+    return false;
   }
 
   /** True while the parked records hold every partition paused. */

@@ -28,6 +28,11 @@ class BackPressureTest {
     public void resume(Lane lane) {
       calls.add("resume " + lane);
     }
+
+    @Override
+    public void resumeAll() {
+      calls.add("resume all");
+    }
   };
 
   private void lanes() {
@@ -57,24 +62,27 @@ class BackPressureTest {
   }
 
   @Test
-  void shouldPauseEverythingWhileParkedRecordsFillABufferAndResumeOnlyLanesNotFullThemselves() {
+  void shouldPauseEverythingWhileParkedRecordsFillABufferThenResumeEverythingAndPauseFullLanesAgain() {
     buffered.put(Lane.HIGH, 10);
     lanes();
     calls.clear();
 
-    bp.parked(9, partitions);
+    assertThat(bp.parked(9, partitions)).isFalse();
     assertThat(calls).isEmpty();
     bp.parked(10, partitions);
     bp.parked(12, partitions);
     assertThat(calls).containsExactly("pause all");
     assertThat(bp.parkedPaused()).isTrue();
 
-    bp.parked(1, partitions);
+    assertThat(bp.parked(1, partitions)).isFalse();
     assertThat(calls).as("only when none is parked").containsExactly("pause all");
-    bp.parked(0, partitions);
-
-    assertThat(calls).containsExactly("pause all", "resume RETRY", "resume NORMAL", "resume LOW");
+    assertThat(bp.parked(0, partitions)).as("the pause of everything ended").isTrue();
+    assertThat(calls).as("every partition, spill and tenant ones too: the other pauses are made again")
+        .containsExactly("pause all", "resume all");
     assertThat(bp.parkedPaused()).isFalse();
+    lanes();
+    assertThat(calls).as("the lane still full pauses again").containsExactly("pause all", "resume all",
+        "pause HIGH");
   }
 
   @Test

@@ -954,6 +954,11 @@ final class Simulation {
     }
 
     @Override
+    public void resumeAll() {
+      paused.removeAll(jobPartitions());
+    }
+
+    @Override
     public void pause(TopicPartition tp) {
       paused.add(tp);
     }
