@@ -63,7 +63,9 @@ final class StatusCommand implements Callable<Integer> {
     b.append(String.format(Locale.ROOT, "%nKEY                  IN FLIGHT   REQ/WINDOW      TOKENS/WINDOW        STATE%n"));
     for (JsonNode k : s.path("keys")) {
       String state = k.hasNonNull("disabled") ? "disabled: " + k.get("disabled").asText()
-          : k.path("cooldown_ms").asLong() > 0 ? "cooling " + k.path("cooldown_ms").asLong() / 1000 + " s" : "ok";
+          : k.path("cooldown_ms").asLong() > 0 ? "cooling " + k.path("cooldown_ms").asLong() / 1000 + " s"
+          : k.path("provider_budget_ms").asLong() > 0
+          ? "provider budget used up, " + k.path("provider_budget_ms").asLong() / 1000 + " s" : "ok";
       b.append(String.format(Locale.ROOT, "%-20s %4d/%-5d %6d/%-7d %9d/%-10d %s%n", k.path("name").asText(),
           k.path("in_flight").asInt(), k.path("max_concurrency").asInt(), k.path("requests_used").asLong(),
           k.path("requests_limit").asLong(), k.path("tokens_used").asLong(), k.path("tokens_limit").asLong(), state));

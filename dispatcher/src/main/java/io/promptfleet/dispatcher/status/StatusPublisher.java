@@ -82,6 +82,7 @@ public final class StatusPublisher {
         k.maxConcurrency(), keys.requestsInWindow(name, nowMs), keys.requestsPerWindow(name),
         keys.tokensInWindow(name, nowMs), keys.tokensPerWindow(name),
         keys.isCoolingDown(name, nowMs) ? Math.max(0, keys.cooldownUntil(name) - nowMs) : 0,
+        Math.max(0, keys.remoteExhaustedUntil(name, nowMs) - nowMs),
         keys.isDisabled(name, nowMs) ? "auth or quota error from the provider" : null)));
     List<StatusSnapshot.RouteStatus> rs = new ArrayList<>();
     Set<String> seen = new HashSet<>();

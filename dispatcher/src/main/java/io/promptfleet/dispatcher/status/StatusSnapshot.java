@@ -43,9 +43,13 @@ public record StatusSnapshot(Instant at, DispatcherInfo dispatcher, Map<String, 
   /** This dispatcher. */
   public record DispatcherInfo(String instance, boolean active) {}
 
-  /** One key; never its secret. */
+  /**
+   * One key; never its secret. {@code providerBudgetMs}: while the provider's last rate-limit headers report no
+   * request or no token left, how long until their reset (no job goes to the key meanwhile); else 0.
+   */
   public record KeyStatus(String name, String provider, int inFlight, int maxConcurrency, long requestsUsed,
-      long requestsLimit, long tokensUsed, long tokensLimit, long cooldownMs, String disabled) {}
+      long requestsLimit, long tokensUsed, long tokensLimit, long cooldownMs, long providerBudgetMs,
+      String disabled) {}
 
   /**
    * One route: its breaker, whether it is slow, and its fallback traffic.

@@ -39,6 +39,7 @@ class StatusPublisherTest {
     queues.add("m", Lane.LOW, T0);
     keys.acquire(new Lease("l", "k1", "j", "p/first", Instant.ofEpochMilli(T0 + 60_000), 250, T0), T0);
     keys.coolDown("k2", T0 + 3_000);
+    keys.remoteBudget("k1", 0L, 5_000L, T0 + 1_500);
     metrics.dispatched.increment();
 
     status.maybePublish(T0, true);
@@ -55,6 +56,9 @@ class StatusPublisherTest {
     assertThat(first.keys().get(0).tokensUsed()).isEqualTo(250);
     assertThat(first.keys().get(1).cooldownMs()).isEqualTo(3_000);
     assertThat(first.keys().get(1).disabled()).isNull();
+    assertThat(first.keys().get(0).providerBudgetMs()).as("the provider reports no request left until its reset")
+        .isEqualTo(1_500);
+    assertThat(first.keys().get(1).providerBudgetMs()).isZero();
     assertThat(first.routes()).extracting(StatusSnapshot.RouteStatus::name, StatusSnapshot.RouteStatus::breaker)
         .containsExactly(tuple("p/first", "CLOSED"), tuple("p/second", "CLOSED"));
     assertThat(first.totals().assignments()).isEqualTo(1);
