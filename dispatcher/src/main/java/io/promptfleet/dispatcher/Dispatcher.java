@@ -215,8 +215,9 @@ public final class Dispatcher implements AutoCloseable {
    * so a worker's {@code lease_released} that reached the broker after that fetch was answered waited a whole further
    * round: one to two rounds in all before its key's capacity was used again. So each active round polls the feedback
    * consumer twice: once before the job poll (its records, and a fetch sent that the broker answers during the job
-   * poll's wait), once after it (what that fetch brought). Records of the first poll are dropped if the dispatcher
-   * was not active throughout (an activation reads the feedback again from its lookback).
+   * poll's wait), once after it (what that fetch brought). The first poll's records are always this term's: a
+   * dispatcher that loses its job partitions in the job poll stands by and returns before using them (an activation
+   * reads the feedback again from its lookback), and one that activates in the round polled nothing before it.
    */
   private ConsumerRecords<String, byte[]> earlyFeedback() {
     return producer == null ? ConsumerRecords.empty() : feedback.poll(Duration.ZERO);
@@ -225,7 +226,6 @@ public final class Dispatcher implements AutoCloseable {
   private void round() {
     Duration wait = producer == null ? Duration.ofMillis(100)
         : core.hasWork() ? Duration.ofMillis(2) : IDLE_POLL;
-    KafkaProducer<String, byte[]> activeBefore = producer;
     ConsumerRecords<String, byte[]> early = earlyFeedback();
     var polled = topUp(jobs.poll(wait));
     core.publishStatus(clock.millis(), producer != null);
@@ -242,13 +242,10 @@ public final class Dispatcher implements AutoCloseable {
       activate();
     }
     long nowMs = clock.millis();
-    if (producer == activeBefore) { // the same term throughout: the early records are this term's
-      for (ConsumerRecord<String, byte[]> r : early) {
+    for (ConsumerRecords<String, byte[]> polledFeedback : List.of(early, feedback.poll(Duration.ZERO))) {
+      for (ConsumerRecord<String, byte[]> r : polledFeedback) {
         core.feedback(DispatcherKafka.inbound(r), nowMs);
       }
-    }
-    for (ConsumerRecord<String, byte[]> r : feedback.poll(Duration.ZERO)) {
-      core.feedback(DispatcherKafka.inbound(r), nowMs);
     }
     for (ConsumerRecord<String, byte[]> r : polled) {
       core.job(DispatcherKafka.inbound(r), nowMs);

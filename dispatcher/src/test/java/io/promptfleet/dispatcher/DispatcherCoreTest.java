@@ -91,8 +91,6 @@ class DispatcherCoreTest {
   /** Every reply topic exists, but those named in {@code pending} are not listed until a listing finds them. */
   private final java.util.Set<String> pending = new java.util.HashSet<>();
   private final ReplyTopics replyTopics = new ReplyTopics() {
-    private final AllTopicsExist all = new AllTopicsExist();
-
     @Override
     public boolean listed(String topic) {
       return !pending.contains(topic);
@@ -105,7 +103,7 @@ class DispatcherCoreTest {
 
     @Override
     public long ticket() {
-      return all.ticket();
+      return 0;
     }
 
     @Override
@@ -256,10 +254,9 @@ class DispatcherCoreTest {
     pending.add(late);
     List<Inbound> burst = new ArrayList<>();
     for (int i = 0; i < 12; i++) {
-      burst.add(jobOf(T.jobsNormal(), "late-" + i, "n"));
+      burst.add(Fixtures.record(T.jobsNormal(), jobOffset++, clock.millis(), "late-" + i,
+          Fixtures.job("late-" + i, "n", ",\"reply_to\":\"" + late + "\"")));
     }
-    burst.replaceAll(r -> new Inbound(r.topic(), r.partition(), r.offset(), r.timestamp(), r.key(),
-        Fixtures.job(r.key(), "n", ",\"reply_to\":\"" + late + "\""), r.headers()));
     partitionCalls.clear();
     round(List.of(), burst);
     assertThat(partitionCalls).as("12 parked jobs fill the buffer: every partition pauses").contains("pause all");

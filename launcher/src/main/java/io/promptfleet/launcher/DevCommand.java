@@ -44,6 +44,8 @@ final class DevCommand implements Callable<Integer> {
   private static final String UPSTREAM = "upstream";
   /** The provider name of the simulator in dev.yaml. */
   static final String SIM_PROVIDER = "sim";
+  /** The override dev mode sets to the simulator's address (a dev configuration may leave it out). */
+  static final String SIM_BASE_URL = "promptfleet.providers." + SIM_PROVIDER + ".base_url";
   /** The dev broker's share-group heartbeat interval (see {@link #call}). */
   static final String DEV_SHARE_HEARTBEAT_MS = "5000";
   /** How often the dev broker's controller writes a no-op record when nothing changes (Kafka's default 500 ms). */
@@ -164,12 +166,12 @@ final class DevCommand implements Callable<Integer> {
         new SecureRandom().nextBytes(b);
         System.setProperty("PROMPTFLEET_SIM_KEY", "sk-sim-" + HexFormat.of().formatHex(b));
       }
-      SimulatorOptions simOptions = simulatorFor(Configs.load(config, "dev.yaml", overrides)).withPort(simPort);
+      SimulatorOptions simOptions = simulatorFor(config, overrides, simPort);
       SimulatedProvider sim = bound(() -> SimulatedProvider.start(vertx, simOptions)
           .toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS),
           simPort, "the simulated provider", "--sim-port");
       toClose.add(() -> sim.close().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS));
-      overrides.setProperty("promptfleet.providers.sim.base_url", sim.baseUrl());
+      overrides.setProperty(SIM_BASE_URL, sim.baseUrl());
       cfg = Configs.load(config, "dev.yaml", overrides);
       providerText = "provider    simulated, " + sim.baseUrl();
     } else {
@@ -304,6 +306,15 @@ final class DevCommand implements Callable<Integer> {
    * honours a provider's remaining budget), which looked like a stalled fleet: 10,000 requests a minute is ~170
    * jobs/s, less than a dev fleet runs.
    */
+  static SimulatorOptions simulatorFor(Path config, Properties overrides, int simPort) {
+    Properties planned = new Properties();
+    planned.putAll(overrides);
+    // the simulator's address is known once it listens; the configuration is read for its keys before that
+    planned.setProperty(SIM_BASE_URL, "http://127.0.0.1:" + simPort + "/v1");
+    return simulatorFor(Configs.load(config, "dev.yaml", planned)).withPort(simPort);
+  }
+
+  /** As {@link #simulatorFor(Path, Properties, int)}, for a configuration already read (any port). */
   static SimulatorOptions simulatorFor(FleetConfig cfg) {
     long requests = SimulatorOptions.DEFAULT_RATE_LIMIT_REQUESTS;
     long tokens = SimulatorOptions.DEFAULT_RATE_LIMIT_TOKENS;

@@ -62,10 +62,7 @@ final class StatusCommand implements Callable<Integer> {
         b.append(String.format(Locale.ROOT, "%-10s %7d%n", e.getKey(), e.getValue().asLong())));
     b.append(String.format(Locale.ROOT, "%nKEY                  IN FLIGHT   REQ/WINDOW      TOKENS/WINDOW        STATE%n"));
     for (JsonNode k : s.path("keys")) {
-      String state = k.hasNonNull("disabled") ? "disabled: " + k.get("disabled").asText()
-          : k.path("cooldown_ms").asLong() > 0 ? "cooling " + k.path("cooldown_ms").asLong() / 1000 + " s"
-          : k.path("provider_budget_ms").asLong() > 0
-          ? "provider budget used up, " + k.path("provider_budget_ms").asLong() / 1000 + " s" : "ok";
+      String state = keyState(k);
       b.append(String.format(Locale.ROOT, "%-20s %4d/%-5d %6d/%-7d %9d/%-10d %s%n", k.path("name").asText(),
           k.path("in_flight").asInt(), k.path("max_concurrency").asInt(), k.path("requests_used").asLong(),
           k.path("requests_limit").asLong(), k.path("tokens_used").asLong(), k.path("tokens_limit").asLong(), state));
@@ -91,5 +88,19 @@ final class StatusCommand implements Callable<Integer> {
       }
     }
     return b.toString();
+  }
+
+  /** Why a key gets no jobs now, if it gets none: disabled, cooling down, its provider's budget used up; else ok. */
+  private static String keyState(JsonNode k) {
+    if (k.hasNonNull("disabled")) {
+      return "disabled: " + k.get("disabled").asText();
+    }
+    if (k.path("cooldown_ms").asLong() > 0) {
+      return "cooling " + k.path("cooldown_ms").asLong() / 1000 + " s";
+    }
+    if (k.path("provider_budget_ms").asLong() > 0) {
+      return "provider budget used up, " + k.path("provider_budget_ms").asLong() / 1000 + " s";
+    }
+    return "ok";
   }
 }

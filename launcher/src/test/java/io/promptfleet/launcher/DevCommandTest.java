@@ -5,8 +5,11 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.promptfleet.common.config.ConfigException;
 import io.promptfleet.simulator.SimulatorOptions;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.Properties;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 import picocli.CommandLine;
 
 /** What {@code promptfleet dev} refuses before it starts anything. */
@@ -45,5 +48,28 @@ class DevCommandTest {
 
     assertThat(o.rateLimitRequests()).as("dev.yaml's sim-dev key: 60,000 requests a minute").isEqualTo(60_000);
     assertThat(o.rateLimitTokens()).as("and 10,000,000 tokens").isEqualTo(10_000_000);
+  }
+
+  @Test
+  void shouldReadTheKeysOfADevConfigurationThatLeavesTheSimulatorsAddressToDevMode(@TempDir Path dir)
+      throws Exception {
+    Path config = Files.writeString(dir.resolve("dev.yaml"), """
+        kafka: {bootstrap_servers: "127.0.0.1:1"}
+        providers:
+          sim: {}
+        keys:
+          mine: {provider: sim, secret_env: PROMPTFLEET_SIM_KEY, max_concurrency: 8, requests_per_minute: 30000,
+                 tokens_per_minute: 5000000}
+        models:
+          sim:
+            routes:
+              - {provider: sim, model: sim}
+        """);
+
+    SimulatorOptions o = DevCommand.simulatorFor(config, new Properties(), 18_990);
+
+    assertThat(o.rateLimitRequests()).isEqualTo(30_000);
+    assertThat(o.rateLimitTokens()).isEqualTo(5_000_000);
+    assertThat(o.port()).isEqualTo(18_990);
   }
 }

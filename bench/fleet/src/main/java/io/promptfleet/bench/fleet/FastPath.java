@@ -60,7 +60,6 @@ import org.apache.kafka.common.errors.WakeupException;
  * 3 minutes after the fleet is up. Not thread-safe: one controlling thread, plus its reader.
  */
 final class FastPath {
-  /** The paced upstream of the key-utilisation phase: 16 tokens in about 1 s. */
   /**
    * The key's rate limits, out of the way, and what the simulator's rate-limit headers report for it. Before
    * 2026-11-30 the simulator reported its default 10,000 requests a minute: a run whose 50-token phase went over
@@ -69,6 +68,7 @@ final class FastPath {
    */
   static final long KEY_REQUESTS_PER_MINUTE = 100_000_000L;
   static final long KEY_TOKENS_PER_MINUTE = 100_000_000_000L;
+  /** The paced upstream of the key-utilisation phase: 16 tokens in about 1 s. */
   static final long PACED_TTFT_MS = 250;
   static final double PACED_TPS = 20;
   static final int CHUNKS = 50;
@@ -101,6 +101,38 @@ final class FastPath {
     }
   }
 
+  /** One lease of the paced phase, from its records (wall ms; -1 until seen). */
+  static final class PacedLease {
+    volatile long dispatchedMs = -1;
+    /** When this process read the assignment: its transaction committed. */
+    volatile long assignmentReadMs = -1;
+    volatile long startedMs = -1;
+    /** The result's CreateTime. */
+    volatile long resultMs = -1;
+    volatile long releasedMs = -1;
+    /** When this process read the lease_released event. */
+    volatile long releaseReadMs = -1;
+
+    boolean complete() {
+      return dispatchedMs >= 0 && assignmentReadMs >= 0 && startedMs >= 0 && resultMs >= 0 && releasedMs >= 0
+          && releaseReadMs >= 0;
+    }
+  }
+
+  /** The parts of a paced lease's life, each from two of its times, in order: together the lease less its end. */
+  static final Map<String, ToLongFunction<PacedLease>> LEASE_PARTS = new LinkedHashMap<>();
+
+  static {
+    LEASE_PARTS.put("dispatched → assignment readable (its commit, a read)",
+        l -> l.assignmentReadMs - l.dispatchedMs);
+    LEASE_PARTS.put("assignment readable → lease_started (share acquisition: a lane free to fetch)",
+        l -> l.startedMs - l.assignmentReadMs);
+    LEASE_PARTS.put("lease_started → result produced (the upstream's ~1,000 ms, the worker)",
+        l -> l.resultMs - l.startedMs);
+    LEASE_PARTS.put("result produced → lease_released (the result's ack)", l -> l.releasedMs - l.resultMs);
+    LEASE_PARTS.put("lease_released → readable (the event's produce, a read)", l -> l.releaseReadMs - l.releasedMs);
+  }
+
   private final Options o;
   private final FleetHarness h;
   private final FleetConfig config;
@@ -110,12 +142,11 @@ final class FastPath {
   private final Thread readerThread;
   private final Map<String, Probe> probes = new ConcurrentHashMap<>();
   private final Map<String, long[]> hops = new ConcurrentHashMap<>();
-  /**
-   * The paced phase's leases by job id (ms): dispatched_at, when this process read the assignment (its commit),
-   * lease_started.at, the result's CreateTime, lease_released.at, when this process read that event; -1 until seen.
-   */
-  private final Map<String, long[]> leases = new ConcurrentHashMap<>();
-  private static final String PACED_PREFIX = "u-";
+  /** The paced phase's leases by job id. */
+  private final Map<String, PacedLease> leases = new ConcurrentHashMap<>();
+  /** The paced phase's name: its jobs' ids start with it and a dash ({@link SteadyLoad}). */
+  private static final String PACED_PHASE = "u";
+  private static final String PACED_PREFIX = PACED_PHASE + "-";
   /** Results of load jobs read, per second of the run. */
   private final AtomicLongArray resultsPerSecond = new AtomicLongArray(3_600);
   private final AtomicLong results = new AtomicLong();
@@ -218,7 +249,7 @@ final class FastPath {
     awaitQuiet(h.load.sent() + shortLoad.sent());
     // The same short jobs at a provider's pace: the key's utilisation at the upstream.
     h.sim.faults().forAll(Fault.slow(PACED_TTFT_MS, PACED_TPS));
-    Saturation paced = new Saturation(shortLoad, "u");
+    Saturation paced = new Saturation(shortLoad, PACED_PHASE);
     paced.start();
     Thread.sleep(5_000);
     h.sim.stats().reset();
@@ -414,7 +445,7 @@ final class FastPath {
               chunks.incrementAndGet();
             } else if (indexOf(r.value(), resultTag) >= 0) {
               if (key != null && key.startsWith(PACED_PREFIX)) {
-                lease(key)[3] = r.timestamp();
+                lease(key).resultMs = r.timestamp();
               }
               results.incrementAndGet();
               resultsPerSecond.incrementAndGet((int) Math.min(3_599, (nowMs - t0Ms) / 1000));
@@ -426,18 +457,18 @@ final class FastPath {
               p.dispatchedMs = a.dispatchedAt().toEpochMilli();
               p.assignmentReadMs = nowMs;
             } else if (key != null && key.startsWith(PACED_PREFIX)) {
-              long[] l = lease(key);
-              l[0] = Json.read(r.value(), Assignment.class).dispatchedAt().toEpochMilli();
-              l[1] = nowMs;
+              PacedLease l = lease(key);
+              l.dispatchedMs = Json.read(r.value(), Assignment.class).dispatchedAt().toEpochMilli();
+              l.assignmentReadMs = nowMs;
             }
           } else if (r.topic().equals(events) && contains(r.value(), "\"job_id\":\"" + PACED_PREFIX)) {
             FleetEvent e = Json.read(r.value(), FleetEvent.class);
             if (e.type() == FleetEvent.Type.LEASE_STARTED) {
-              lease(e.jobId())[2] = e.at().toEpochMilli();
+              lease(e.jobId()).startedMs = e.at().toEpochMilli();
             } else if (e.type() == FleetEvent.Type.LEASE_RELEASED) {
-              long[] l = lease(e.jobId());
-              l[4] = e.at().toEpochMilli();
-              l[5] = nowMs;
+              PacedLease l = lease(e.jobId());
+              l.releasedMs = e.at().toEpochMilli();
+              l.releaseReadMs = nowMs;
             }
           } else if (r.topic().equals(events) && contains(r.value(), "\"job_id\":\"p")) {
             FleetEvent e = Json.read(r.value(), FleetEvent.class);
@@ -455,8 +486,8 @@ final class FastPath {
     }
   }
 
-  private long[] lease(String jobId) {
-    return leases.computeIfAbsent(jobId, k -> new long[] {-1, -1, -1, -1, -1, -1});
+  private PacedLease lease(String jobId) {
+    return leases.computeIfAbsent(jobId, k -> new PacedLease());
   }
 
   /**
@@ -465,22 +496,16 @@ final class FastPath {
    * mean lease (the key's leases over the jobs per second, all held under saturation) less the parts seen.
    */
   private List<String> leaseLife(long fromMs, long toMs, double rate) {
-    List<long[]> seen = leases.values().stream()
-        .filter(l -> l[0] >= fromMs && l[0] < toMs && Arrays.stream(l).allMatch(v -> v >= 0)).toList();
-    String[] names = {"dispatched → assignment readable (its commit, a read)",
-        "assignment readable → lease_started (share acquisition: a lane free to fetch)",
-        "lease_started → result produced (the upstream's ~1,000 ms, the worker)",
-        "result produced → lease_released (the result's ack)",
-        "lease_released → readable (the event's produce, a read)"};
+    List<PacedLease> seen = leases.values().stream()
+        .filter(l -> l.complete() && l.dispatchedMs >= fromMs && l.dispatchedMs < toMs).toList();
     List<String> t = new ArrayList<>();
     t.add("| a paced lease's life (n=" + seen.size() + ", from record times) | mean ms | p50 ms | p90 ms |");
     t.add("|---|---|---|---|");
     double partsSeen = 0;
-    for (int i = 0; i < names.length; i++) {
-      int from = i;
-      long[] v = seen.stream().mapToLong(l -> l[from + 1] - l[from]).sorted().toArray();
+    for (var part : LEASE_PARTS.entrySet()) {
+      long[] v = seen.stream().mapToLong(part.getValue()).sorted().toArray();
       partsSeen += mean(v);
-      t.add(String.format("| %s | %.1f | %d | %d |", names[i], mean(v), pct(v, 50), pct(v, 90)));
+      t.add(String.format("| %s | %.1f | %d | %d |", part.getKey(), mean(v), pct(v, 50), pct(v, 90)));
     }
     double held = o.keyConcurrency() * 1000 / rate;
     t.add(String.format("| the rest: the dispatcher's round and transaction from the release read to the next "
