@@ -101,38 +101,6 @@ final class FastPath {
     }
   }
 
-  /** One lease of the paced phase, from its records (wall ms; -1 until seen). */
-  static final class PacedLease {
-    volatile long dispatchedMs = -1;
-    /** When this process read the assignment: its transaction committed. */
-    volatile long assignmentReadMs = -1;
-    volatile long startedMs = -1;
-    /** The result's CreateTime. */
-    volatile long resultMs = -1;
-    volatile long releasedMs = -1;
-    /** When this process read the lease_released event. */
-    volatile long releaseReadMs = -1;
-
-    boolean complete() {
-      return dispatchedMs >= 0 && assignmentReadMs >= 0 && startedMs >= 0 && resultMs >= 0 && releasedMs >= 0
-          && releaseReadMs >= 0;
-    }
-  }
-
-  /** The parts of a paced lease's life, each from two of its times, in order: together the lease less its end. */
-  static final Map<String, ToLongFunction<PacedLease>> LEASE_PARTS = new LinkedHashMap<>();
-
-  static {
-    LEASE_PARTS.put("dispatched → assignment readable (its commit, a read)",
-        l -> l.assignmentReadMs - l.dispatchedMs);
-    LEASE_PARTS.put("assignment readable → lease_started (share acquisition: a lane free to fetch)",
-        l -> l.startedMs - l.assignmentReadMs);
-    LEASE_PARTS.put("lease_started → result produced (the upstream's ~1,000 ms, the worker)",
-        l -> l.resultMs - l.startedMs);
-    LEASE_PARTS.put("result produced → lease_released (the result's ack)", l -> l.releasedMs - l.resultMs);
-    LEASE_PARTS.put("lease_released → readable (the event's produce, a read)", l -> l.releaseReadMs - l.releasedMs);
-  }
-
   private final Options o;
   private final FleetHarness h;
   private final FleetConfig config;
@@ -142,8 +110,8 @@ final class FastPath {
   private final Thread readerThread;
   private final Map<String, Probe> probes = new ConcurrentHashMap<>();
   private final Map<String, long[]> hops = new ConcurrentHashMap<>();
-  /** The paced phase's leases by job id. */
-  private final Map<String, PacedLease> leases = new ConcurrentHashMap<>();
+  /** The paced phase's leases, from their records. */
+  private final LeaseLife leaseLife = new LeaseLife();
   /** The paced phase's name: its jobs' ids start with it and a dash ({@link SteadyLoad}). */
   private static final String PACED_PHASE = "u";
   private static final String PACED_PREFIX = PACED_PHASE + "-";
@@ -313,7 +281,7 @@ final class FastPath {
         100.0 * mean(util) / o.keyConcurrency(), 100.0 * pct(util, 50) / o.keyConcurrency(),
         100.0 * pct(util, 10) / o.keyConcurrency(), highest, 100.0 * highest / o.keyConcurrency()));
     t.add("");
-    t.addAll(leaseLife(uFromMs, uToMs, pacedRate));
+    t.addAll(leaseLife.table(uFromMs, uToMs, o.keyConcurrency(), pacedRate));
     t.add("");
     t.add(String.format("Saturated with %d-token jobs: **%.1f jobs/s** over %.0f s, %.1f chunk records per job.",
         CHUNKS, jobsPerSecond, seconds, (double) (c1 - c0) / (r1 - r0)));
@@ -445,7 +413,7 @@ final class FastPath {
               chunks.incrementAndGet();
             } else if (indexOf(r.value(), resultTag) >= 0) {
               if (key != null && key.startsWith(PACED_PREFIX)) {
-                lease(key).resultMs = r.timestamp();
+                leaseLife.lease(key).resultMs = r.timestamp();
               }
               results.incrementAndGet();
               resultsPerSecond.incrementAndGet((int) Math.min(3_599, (nowMs - t0Ms) / 1000));
@@ -457,16 +425,16 @@ final class FastPath {
               p.dispatchedMs = a.dispatchedAt().toEpochMilli();
               p.assignmentReadMs = nowMs;
             } else if (key != null && key.startsWith(PACED_PREFIX)) {
-              PacedLease l = lease(key);
+              LeaseLife.Lease l = leaseLife.lease(key);
               l.dispatchedMs = Json.read(r.value(), Assignment.class).dispatchedAt().toEpochMilli();
               l.assignmentReadMs = nowMs;
             }
           } else if (r.topic().equals(events) && contains(r.value(), "\"job_id\":\"" + PACED_PREFIX)) {
             FleetEvent e = Json.read(r.value(), FleetEvent.class);
             if (e.type() == FleetEvent.Type.LEASE_STARTED) {
-              lease(e.jobId()).startedMs = e.at().toEpochMilli();
+              leaseLife.lease(e.jobId()).startedMs = e.at().toEpochMilli();
             } else if (e.type() == FleetEvent.Type.LEASE_RELEASED) {
-              PacedLease l = lease(e.jobId());
+              LeaseLife.Lease l = leaseLife.lease(e.jobId());
               l.releasedMs = e.at().toEpochMilli();
               l.releaseReadMs = nowMs;
             }
@@ -484,33 +452,6 @@ final class FastPath {
     } finally {
       reader.close(Duration.ofSeconds(2));
     }
-  }
-
-  private PacedLease lease(String jobId) {
-    return leases.computeIfAbsent(jobId, k -> new PacedLease());
-  }
-
-  /**
-   * The paced leases dispatched in [fromMs, toMs) with every time seen: how long each part of a lease's life took,
-   * mean and p50 (ms), and what the dispatcher's side (reading the release, the next round) took on average: the
-   * mean lease (the key's leases over the jobs per second, all held under saturation) less the parts seen.
-   */
-  private List<String> leaseLife(long fromMs, long toMs, double rate) {
-    List<PacedLease> seen = leases.values().stream()
-        .filter(l -> l.complete() && l.dispatchedMs >= fromMs && l.dispatchedMs < toMs).toList();
-    List<String> t = new ArrayList<>();
-    t.add("| a paced lease's life (n=" + seen.size() + ", from record times) | mean ms | p50 ms | p90 ms |");
-    t.add("|---|---|---|---|");
-    double partsSeen = 0;
-    for (var part : LEASE_PARTS.entrySet()) {
-      long[] v = seen.stream().mapToLong(part.getValue()).sorted().toArray();
-      partsSeen += mean(v);
-      t.add(String.format("| %s | %.1f | %d | %d |", part.getKey(), mean(v), pct(v, 50), pct(v, 90)));
-    }
-    double held = o.keyConcurrency() * 1000 / rate;
-    t.add(String.format("| the rest: the dispatcher's round and transaction from the release read to the next "
-        + "dispatch (the mean lease, %.0f ms, less the above) | %.1f | | |", held, held - partsSeen));
-    return t;
   }
 
   private static boolean startsWith(byte[] value, byte[] tag) {

@@ -1,0 +1,80 @@
+package io.promptfleet.bench.fleet;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.ToLongFunction;
+
+/**
+ * Where a lease's time goes ({@link FastPath}'s paced phase): each lease's times as its records tell them, and the
+ * table of its parts. The key holds a lease from its dispatch until the dispatcher reads the release; the parts seen
+ * in records cover all of it but the dispatcher's reaction, which is the mean lease (the key's leases over the jobs
+ * per second, every lease held under saturation) less them.
+ *
+ * <p>Thread-safe: the benchmark's reader thread records, its controlling thread reads the table.
+ */
+final class LeaseLife {
+
+  /** One lease, from its records (wall ms; -1 until seen). */
+  static final class Lease {
+    volatile long dispatchedMs = -1;
+    /** When the benchmark read the assignment: its transaction committed. */
+    volatile long assignmentReadMs = -1;
+    volatile long startedMs = -1;
+    /** The result's CreateTime. */
+    volatile long resultMs = -1;
+    volatile long releasedMs = -1;
+    /** When the benchmark read the lease_released event. */
+    volatile long releaseReadMs = -1;
+
+    boolean complete() {
+      return dispatchedMs >= 0 && assignmentReadMs >= 0 && startedMs >= 0 && resultMs >= 0 && releasedMs >= 0
+          && releaseReadMs >= 0;
+    }
+  }
+
+  /** The parts of a lease's life, each from two of its times, in order. */
+  static final Map<String, ToLongFunction<Lease>> PARTS = new LinkedHashMap<>();
+
+  static {
+    PARTS.put("dispatched → assignment readable (its commit, a read)", l -> l.assignmentReadMs - l.dispatchedMs);
+    PARTS.put("assignment readable → lease_started (share acquisition: a lane free to fetch)",
+        l -> l.startedMs - l.assignmentReadMs);
+    PARTS.put("lease_started → result produced (the upstream's ~1,000 ms, the worker)",
+        l -> l.resultMs - l.startedMs);
+    PARTS.put("result produced → lease_released (the result's ack)", l -> l.releasedMs - l.resultMs);
+    PARTS.put("lease_released → readable (the event's produce, a read)", l -> l.releaseReadMs - l.releasedMs);
+  }
+
+  private final Map<String, Lease> byJob = new ConcurrentHashMap<>();
+
+  /** The lease of {@code jobId}, made on first sight. */
+  Lease lease(String jobId) {
+    return byJob.computeIfAbsent(jobId, k -> new Lease());
+  }
+
+  /**
+   * The leases dispatched in [fromMs, toMs) with every time seen: each part's mean, p50 and p90 (ms), then the
+   * dispatcher's reaction: the mean lease ({@code keyConcurrency} over {@code jobsPerSecond}) less the parts' means.
+   */
+  List<String> table(long fromMs, long toMs, int keyConcurrency, double jobsPerSecond) {
+    List<Lease> seen = byJob.values().stream()
+        .filter(l -> l.complete() && l.dispatchedMs >= fromMs && l.dispatchedMs < toMs).toList();
+    List<String> t = new ArrayList<>();
+    t.add("| a paced lease's life (n=" + seen.size() + ", from record times) | mean ms | p50 ms | p90 ms |");
+    t.add("|---|---|---|---|");
+    double partsSeen = 0;
+    for (var part : PARTS.entrySet()) {
+      long[] v = seen.stream().mapToLong(part.getValue()).sorted().toArray();
+      partsSeen += FastPath.mean(v);
+      t.add(String.format("| %s | %.1f | %d | %d |", part.getKey(), FastPath.mean(v), FastPath.pct(v, 50),
+          FastPath.pct(v, 90)));
+    }
+    double held = keyConcurrency * 1000 / jobsPerSecond;
+    t.add(String.format("| the rest: the dispatcher's round and transaction from the release read to the next "
+        + "dispatch (the mean lease, %.0f ms, less the above) | %.1f | | |", held, held - partsSeen));
+    return t;
+  }
+}
