@@ -22,6 +22,11 @@ import org.jspecify.annotations.Nullable;
  * @param reservedTokens the tokens the dispatcher reserved for it in its key's tokens-per-minute window (prompt
  *                    estimate plus completion limit), so a dispatcher taking over counts it without re-tokenising
  *                    the prompt; null in assignments of older dispatchers
+ * @param afterLease  a successor assignment (issue 13, {@code dispatcher.successors}): the lease whose key slot this
+ *                    one takes over when it ends. A worker must not start this assignment's call before that lease's
+ *                    call has ended: at once when it ran that lease itself, else once it has read that lease's
+ *                    {@code lease_released} with an outcome (not {@code handed_back}) or this lease's
+ *                    {@code lease_granted}. Null for an ordinary assignment (and in those of older dispatchers)
  */
 public record Assignment(
     String leaseId,
@@ -35,17 +40,32 @@ public record Assignment(
     @Nullable Instant deadline,
     String replyTo,
     @Nullable JobError lastError,
-    @Nullable Long reservedTokens) {
+    @Nullable Long reservedTokens,
+    @Nullable String afterLease) {
+
+  public Assignment(String leaseId, Job job, int attempt, @Nullable Priority priority, @Nullable Route route,
+      String keyId, @Nullable Instant enqueuedAt, @Nullable Instant dispatchedAt, @Nullable Instant deadline,
+      String replyTo, @Nullable JobError lastError, @Nullable Long reservedTokens) {
+    this(leaseId, job, attempt, priority, route, keyId, enqueuedAt, dispatchedAt, deadline, replyTo, lastError,
+        reservedTokens, null);
+  }
 
   public Assignment(String leaseId, Job job, int attempt, @Nullable Priority priority, @Nullable Route route,
       String keyId, @Nullable Instant enqueuedAt, @Nullable Instant dispatchedAt, @Nullable Instant deadline,
       String replyTo, @Nullable JobError lastError) {
-    this(leaseId, job, attempt, priority, route, keyId, enqueuedAt, dispatchedAt, deadline, replyTo, lastError, null);
+    this(leaseId, job, attempt, priority, route, keyId, enqueuedAt, dispatchedAt, deadline, replyTo, lastError, null,
+        null);
   }
 
   public Assignment(String leaseId, Job job, int attempt, @Nullable Priority priority, @Nullable Route route,
       String keyId, @Nullable Instant enqueuedAt, @Nullable Instant dispatchedAt, @Nullable Instant deadline,
       String replyTo) {
-    this(leaseId, job, attempt, priority, route, keyId, enqueuedAt, dispatchedAt, deadline, replyTo, null, null);
+    this(leaseId, job, attempt, priority, route, keyId, enqueuedAt, dispatchedAt, deadline, replyTo, null, null,
+        null);
+  }
+
+  /** Whether this is a successor assignment, started only after {@link #afterLease} ended. */
+  public boolean isSuccessor() {
+    return afterLease != null;
   }
 }

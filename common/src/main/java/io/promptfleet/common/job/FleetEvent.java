@@ -17,7 +17,7 @@ import org.jspecify.annotations.Nullable;
  * @param type          what happened
  * @param at            when
  * @param workerId      the worker that says it
- * @param leaseId       lease_started, lease_released: the assignment's lease
+ * @param leaseId       lease_started, lease_released, lease_granted: the assignment's lease
  * @param jobId         lease_started, lease_released: the job
  * @param keyId         lease_started, lease_released: the key's configured name (never its secret)
  * @param route         lease_started, lease_released: the route's name
@@ -148,6 +148,17 @@ public record FleetEvent(
     }
   }
 
+  /**
+   * The dispatcher gives a waiting successor assignment ({@link Assignment#afterLease}) its key slot without its
+   * predecessor's release: the predecessor's lease expired, or another lease of the key ended first (issue 13). The
+   * worker holding the successor may start its call now.
+   */
+  public static FleetEvent leaseGranted(String leaseId, String jobId, String keyId, @Nullable String route,
+      String dispatcherId, Instant at) {
+    return new FleetEvent(Type.LEASE_GRANTED, at, dispatcherId, leaseId, jobId, keyId, route, null, null, null, null,
+        null, null, null, null, null, null);
+  }
+
   /** The kinds of fleet event. */
   public enum Type {
     /**
@@ -155,7 +166,9 @@ public record FleetEvent(
      * it). Carries who, when, the lease and the job.
      */
     LEASE_STARTED,
-    LEASE_RELEASED, WORKER_HEARTBEAT;
+    LEASE_RELEASED, WORKER_HEARTBEAT,
+    /** The dispatcher: a waiting successor assignment may start ({@link #leaseGranted}). */
+    LEASE_GRANTED;
 
     @com.fasterxml.jackson.annotation.JsonValue
     public String wireName() {

@@ -14,7 +14,7 @@ import org.jspecify.annotations.Nullable;
  * without the header (written before it existed) is read from its JSON ({@link #of}).
  *
  * <p>The header's value, version 1 (all integers big-endian): a version byte (1), the type (1 lease_started, 2
- * lease_released, 3 worker_heartbeat, 0 another), the outcome (0 none, else 1 + the {@link LeaseOutcome}'s place:
+ * lease_released, 3 worker_heartbeat, 4 lease_granted, 0 another), the outcome (0 none, else 1 + the {@link LeaseOutcome}'s place:
  * succeeded, failed, retry, cancelled, handed_back), the time in epoch milliseconds (8 bytes), then the worker id
  * and the lease id, each as a 2-byte length (0xffff: none) and that many bytes of UTF-8. A later version may append
  * fields; readers take what they know. An unknown type reads as none (the event is not acted on), an unknown
@@ -23,7 +23,7 @@ import org.jspecify.annotations.Nullable;
  * @param type     null for a type this reader does not know
  * @param atMs     when, epoch milliseconds
  * @param workerId who says it
- * @param leaseId  lease_started, lease_released: the lease
+ * @param leaseId  lease_started, lease_released, lease_granted: the lease
  * @param outcome  lease_released: how the attempt ended
  */
 public record FleetEventGist(FleetEvent.@Nullable Type type, long atMs, String workerId, @Nullable String leaseId,
@@ -34,7 +34,7 @@ public record FleetEventGist(FleetEvent.@Nullable Type type, long atMs, String w
 
   private static final byte VERSION = 1;
   private static final FleetEvent.Type[] TYPES = {null, FleetEvent.Type.LEASE_STARTED, FleetEvent.Type.LEASE_RELEASED,
-      FleetEvent.Type.WORKER_HEARTBEAT};
+      FleetEvent.Type.WORKER_HEARTBEAT, FleetEvent.Type.LEASE_GRANTED};
   private static final LeaseOutcome[] OUTCOMES = {null, LeaseOutcome.SUCCEEDED, LeaseOutcome.FAILED,
       LeaseOutcome.RETRY, LeaseOutcome.CANCELLED, LeaseOutcome.HANDED_BACK};
   private static final int NONE = 0xffff;
