@@ -27,6 +27,11 @@ package io.promptfleet.common.config;
  *                         the job ids admitted since the last one) to the dispatcher state topic, so a successor
  *                         reads that and a tail of this length instead of rebuild_lookback_ms of assignments
  *                         (default 5 s; 0 = never: every takeover reads the whole lookback)
+ * @param successors       while a key's every unit of concurrency is held, a lease whose worker started it may be
+ *                         followed by one successor assignment that the workers start when it ends, so the key's
+ *                         next call does not wait for the release's way back and the next dispatch (issue 13; default
+ *                         false: every worker must understand {@code after_lease} first, upgrade workers before
+ *                         turning it on)
  * @param priority         lane weights and aging
  * @param retry            backoff and attempts
  * @param breaker          per-route circuit breaker
@@ -35,7 +40,7 @@ package io.promptfleet.common.config;
 public record DispatcherSettings(String groupId, Integer maxBufferedJobs, Integer maxRecordBytes, Long leaseGraceMs,
     Long defaultJobTtlMs, Integer httpPort, Long rateWindowMs, Long cooldownDefaultMs, Long cooldownCapMs,
     Long keyDisabledMs, Long rebuildLookbackMs, Integer sessionTimeoutMs, Integer maxCancelledIds,
-    Long dedupeWindowMs, Long stateSnapshotMs, PrioritySettings priority,
+    Long dedupeWindowMs, Long stateSnapshotMs, Boolean successors, PrioritySettings priority,
     RetrySettings retry, BreakerSettings breaker, BatcherSettings batch) {
   public DispatcherSettings {
     groupId = groupId == null ? "promptfleet-dispatcher" : groupId;
@@ -53,6 +58,7 @@ public record DispatcherSettings(String groupId, Integer maxBufferedJobs, Intege
     maxCancelledIds = maxCancelledIds == null ? 100_000 : maxCancelledIds;
     dedupeWindowMs = dedupeWindowMs == null ? defaultJobTtlMs : dedupeWindowMs;
     stateSnapshotMs = stateSnapshotMs == null ? 5_000L : stateSnapshotMs;
+    successors = successors != null && successors;
     priority = priority == null ? PrioritySettings.defaults() : priority;
     retry = retry == null ? RetrySettings.defaults() : retry;
     breaker = breaker == null ? BreakerSettings.defaults() : breaker;
@@ -77,12 +83,12 @@ public record DispatcherSettings(String groupId, Integer maxBufferedJobs, Intege
 
   public static DispatcherSettings defaults() {
     return new DispatcherSettings(null, null, null, null, null, null, null, null, null, null, null, null, null, null,
-        null, null, null, null, null);
+        null, null, null, null, null, null);
   }
 
   public DispatcherSettings withHttpPort(int port) {
     return new DispatcherSettings(groupId, maxBufferedJobs, maxRecordBytes, leaseGraceMs, defaultJobTtlMs, port,
         rateWindowMs, cooldownDefaultMs, cooldownCapMs, keyDisabledMs, rebuildLookbackMs, sessionTimeoutMs,
-        maxCancelledIds, dedupeWindowMs, stateSnapshotMs, priority, retry, breaker, batch);
+        maxCancelledIds, dedupeWindowMs, stateSnapshotMs, successors, priority, retry, breaker, batch);
   }
 }

@@ -4,7 +4,6 @@ import io.promptfleet.common.config.KeySettings;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -22,6 +21,17 @@ import java.util.Optional;
  * {@link #availability} tells the fallback policy whether the keys a job may use are merely busy (it waits) or
  * disabled, cooling down or too small for it (it may move down its chain).
  *
+ * <p><b>Successors</b> ({@code dispatcher.successors}, issue 13): while a key's concurrency is all held, a lease whose
+ * {@code lease_started} was read ({@link #started}) may be followed by one successor lease
+ * ({@link #chooseSuccessor}, {@link #acquire} of a lease with {@link Lease#afterLease}): it counts its request and
+ * tokens at once but holds no unit of concurrency while it waits. When its predecessor ends, the successor takes the
+ * predecessor's unit (the worker starts it only after the predecessor's call ended, so the key is never over its
+ * limit); when an ordinary lease without a successor ends while successors of its key wait, the oldest of them takes
+ * that unit and is {@linkplain #drainGrants granted} it (the dispatcher tells its worker with a
+ * {@code lease_granted} event), so no successor waits longer behind a long predecessor than a new dispatch would. A
+ * successor's request and tokens are counted again at the time it takes its unit (and uncounted at its dispatch),
+ * so the windows count its request when the provider sees it. {@link Successors} keeps the links.
+ *
  * <p>Not thread-safe: owned by the dispatcher thread. Other threads (metrics, the dashboard) read the immutable
  * status snapshot the dispatcher thread publishes, never this.
  */
@@ -30,6 +40,9 @@ public final class KeyPool {
 
   private final Map<String, KeyState> keys = new LinkedHashMap<>();
   private final Map<String, Lease> leases = new LinkedHashMap<>();
+  private final Successors successors = new Successors();
+  /** Waiting successors given a unit without their predecessor's release: their workers must be told. */
+  private final List<Lease> grants = new ArrayList<>();
   private final long windowMs;
 
   /**
@@ -177,14 +190,154 @@ public final class KeyPool {
     if (s == null) {
       throw new IllegalArgumentException("unknown key " + lease.keyId());
     }
-    if (!s.admits(lease.reservedTokens(), nowMs)) {
+    boolean successor = lease.afterLease() != null;
+    if (successor ? !s.admitsSuccessor(lease.reservedTokens(), nowMs) : !s.admits(lease.reservedTokens(), nowMs)) {
       throw new IllegalStateException("key " + lease.keyId() + " has no room for lease " + lease.leaseId());
+    }
+    if (successor && !lease.afterLease().equals(successors.firstOpen(lease.keyId()))) {
+      throw new IllegalStateException("lease " + lease.afterLease() + " cannot take successor " + lease.leaseId());
     }
     if (leases.putIfAbsent(lease.leaseId(), lease) != null) {
       throw new IllegalStateException("lease " + lease.leaseId() + " is held already");
     }
-    s.inFlight++;
+    if (successor) {
+      successors.link(lease, lease.afterLease());
+    } else {
+      s.inFlight++;
+    }
     s.count(lease.reservedAtMs(), lease.reservedTokens(), nowMs);
+  }
+
+  /**
+   * The least-utilised key among {@code candidates} that may serve {@code tenant} and could take a successor now: up,
+   * every unit of its concurrency held, its requests and tokens admitting one more, and a started lease without a
+   * successor ({@link #predecessorFor}). Empty when none.
+   */
+  public Optional<String> chooseSuccessor(List<String> candidates, String tenant, long tokens, long nowMs) {
+    String best = null;
+    double bestUse = Double.MAX_VALUE;
+    boolean ownPool = tenant != null && hasOwnPool(candidates, tenant);
+    for (String k : candidates) {
+      KeyState s = keys.get(k);
+      if (s == null || !servesTenant(s.settings, tenant, ownPool) || !s.admitsSuccessor(tokens, nowMs)
+          || !successors.hasOpen(k)) {
+        continue;
+      }
+      double use = s.utilisation(nowMs);
+      if (use < bestUse) {
+        best = k;
+        bestUse = use;
+      }
+    }
+    return Optional.ofNullable(best);
+  }
+
+  /** The lease a successor on {@code keyId} would follow now (the one started first), or null. */
+  public String predecessorFor(String keyId) {
+    return successors.firstOpen(keyId);
+  }
+
+  /** A worker started the lease (its {@code lease_started} was read): an ordinary one may now take a successor. */
+  public void started(String leaseId) {
+    Lease l = leases.get(leaseId);
+    if (l != null) {
+      successors.started(l);
+    }
+  }
+
+  /** Whether the lease is a successor still waiting for its predecessor. */
+  public boolean isWaiting(String leaseId) {
+    return successors.isWaiting(leaseId);
+  }
+
+  /** The successor waiting for {@code leaseId}, or null. */
+  public String successorOf(String leaseId) {
+    return successors.successorOf(leaseId);
+  }
+
+  /** Successors of {@code keyId} waiting for their predecessors. */
+  public int waitingSuccessors(String keyId) {
+    return successors.waiting(keyId);
+  }
+
+  /**
+   * The waiting successors given a unit of concurrency without their predecessor's release since the last call
+   * (their predecessor expired, or another lease of the key ended first): each needs a {@code lease_granted} event.
+   */
+  public List<Lease> drainGrants() {
+    if (grants.isEmpty()) {
+      return List.of();
+    }
+    List<Lease> out = new ArrayList<>();
+    for (Lease g : grants) {
+      if (g.equals(leases.get(g.leaseId()))) { // not ended since (an expiry sweep may end it right after)
+        out.add(g);
+      }
+    }
+    grants.clear();
+    return out;
+  }
+
+  /**
+   * An ordinary lease's unit of concurrency is free ({@code lease} ended): its successor takes it; without one, the
+   * key's oldest waiting successor does, and is granted it; without either, the key has one more unit free.
+   */
+  private void unitFreed(Lease lease, KeyState s, long nowMs) {
+    String next = successors.ordinaryEnded(lease);
+    boolean grant = false;
+    if (next == null) {
+      next = successors.oldestWaiting(lease.keyId());
+      if (next != null) {
+        successors.detach(leases.get(next));
+        grant = true;
+      }
+    }
+    if (next == null) {
+      s.inFlight--;
+      return;
+    }
+    Lease waiting = leases.get(next);
+    Lease promoted = waiting.promoted(nowMs);
+    leases.put(next, promoted);
+    s.requests.add(waiting.reservedAtMs(), -1, nowMs);
+    s.tokens.add(waiting.reservedAtMs(), -waiting.reservedTokens(), nowMs);
+    s.requests.add(nowMs, 1, nowMs);
+    s.tokens.add(nowMs, waiting.reservedTokens(), nowMs);
+    successors.promoted(promoted);
+    if (grant) {
+      grants.add(promoted);
+    }
+  }
+
+  /**
+   * A takeover: the leases restored with a predecessor ({@link Lease#afterLease}) wait for it again when it is held
+   * as an ordinary lease (each predecessor taking one successor); the others were given their unit already, or their
+   * predecessor ended while no dispatcher was active: they hold their unit as ordinary leases and are granted it (a
+   * worker may be waiting for a release it will never read).
+   */
+  public void relinkSuccessors() {
+    List<Lease> withPredecessor = new ArrayList<>();
+    for (Lease l : leases.values()) {
+      if (l.afterLease() != null) {
+        withPredecessor.add(l);
+      }
+    }
+    java.util.Set<String> taken = new java.util.HashSet<>();
+    for (Lease l : withPredecessor) {
+      Lease predecessor = leases.get(l.afterLease());
+      KeyState s = keys.get(l.keyId());
+      if (predecessor != null && predecessor.afterLease() == null && predecessor.keyId().equals(l.keyId())
+          && taken.add(predecessor.leaseId())) {
+        successors.started(predecessor);
+        successors.link(l, predecessor.leaseId());
+        s.inFlight--; // restored as ordinary: it waits, holding no unit
+      } else {
+        Lease ordinary = new Lease(l.leaseId(), l.keyId(), l.jobId(), l.route(), l.expiresAt(), l.reservedTokens(),
+            l.reservedAtMs());
+        leases.put(l.leaseId(), ordinary);
+        grants.add(ordinary);
+      }
+    }
   }
 
   /**
@@ -213,12 +366,12 @@ public final class KeyPool {
    * leases (released twice, or after expiry) are ignored.
    */
   public Optional<Lease> release(String leaseId, Long actualTokens, long nowMs) {
-    Lease l = leases.remove(leaseId);
+    Lease l = leases.get(leaseId);
     if (l == null) {
       return Optional.empty();
     }
     KeyState s = keys.get(l.keyId());
-    s.inFlight--;
+    end(l, s, nowMs);
     if (actualTokens != null) {
       s.tokens.add(l.reservedAtMs(), actualTokens - l.reservedTokens(), nowMs);
     }
@@ -227,27 +380,49 @@ public final class KeyPool {
 
   /** Undoes a lease whose assignment was never written (its transaction aborted): nothing reached the provider. */
   public void undo(String leaseId, long nowMs) {
-    Lease l = leases.remove(leaseId);
+    Lease l = leases.get(leaseId);
     if (l != null) {
       KeyState s = keys.get(l.keyId());
-      s.inFlight--;
+      end(l, s, nowMs);
       s.requests.add(l.reservedAtMs(), -1, nowMs);
       s.tokens.add(l.reservedAtMs(), -l.reservedTokens(), nowMs);
     }
   }
 
-  /** Reclaims leases whose workers never released them. */
+  /**
+   * Reclaims leases whose workers never released them (a waiting successor's key unit goes to nobody: it held none;
+   * an expired predecessor's goes to its successor, which is granted it).
+   */
   public List<Lease> expire(Instant now) {
     List<Lease> expired = new ArrayList<>();
-    for (Iterator<Lease> it = leases.values().iterator(); it.hasNext(); ) {
-      Lease l = it.next();
+    for (Lease l : leases.values()) {
       if (!now.isBefore(l.expiresAt())) {
-        it.remove();
-        keys.get(l.keyId()).inFlight--;
         expired.add(l);
       }
     }
+    long nowMs = now.toEpochMilli();
+    for (Lease l : expired) {
+      Lease current = leases.get(l.leaseId());
+      if (current != null) {
+        String next = successors.successorOf(l.leaseId());
+        end(current, keys.get(l.keyId()), nowMs);
+        if (next != null && leases.containsKey(next) && !successors.isWaiting(next)) {
+          grants.add(leases.get(next)); // no release of its predecessor will be read: its worker must be told
+        }
+      }
+    }
     return expired;
+  }
+
+  /** Ends a held lease: a waiting successor is unlinked; an ordinary lease's unit is freed ({@link #unitFreed}). */
+  private void end(Lease l, KeyState s, long nowMs) {
+    leases.remove(l.leaseId());
+    if (successors.isWaiting(l.leaseId())) {
+      successors.detach(l);
+      successors.forget(l.leaseId());
+    } else {
+      unitFreed(l, s, nowMs);
+    }
   }
 
   /** After a 429: no new dispatch to the key until {@code untilMs}. */
@@ -334,7 +509,11 @@ public final class KeyPool {
   }
 
   public int totalInFlight() {
-    return leases.size();
+    int n = 0;
+    for (KeyState s : keys.values()) {
+      n += s.inFlight;
+    }
+    return n;
   }
 
   public Optional<Lease> lease(String leaseId) {
@@ -349,6 +528,8 @@ public final class KeyPool {
   /** Forgets every lease and window (this dispatcher lost its partitions; the next owner rebuilds from Kafka). */
   public void clear() {
     leases.clear();
+    successors.clear();
+    grants.clear();
     Map<String, KeyState> fresh = new HashMap<>();
     keys.forEach((k, s) -> fresh.put(k, new KeyState(s.settings, windowMs)));
     keys.putAll(fresh);
@@ -429,7 +610,17 @@ public final class KeyPool {
     }
 
     boolean admits(long reserve, long nowMs) {
-      if (!up(nowMs) || inFlight >= settings.maxConcurrency()) {
+      return inFlight < settings.maxConcurrency() && ratesAdmit(reserve, nowMs);
+    }
+
+    /** A successor may follow a lease: every unit held, everything else admitting it. */
+    boolean admitsSuccessor(long reserve, long nowMs) {
+      return inFlight >= settings.maxConcurrency() && ratesAdmit(reserve, nowMs);
+    }
+
+    /** Up, and the requests, tokens and the provider's remaining budgets admit one more request of {@code reserve}. */
+    private boolean ratesAdmit(long reserve, long nowMs) {
+      if (!up(nowMs)) {
         return false;
       }
       if (requests.sum(nowMs) + 1 > requestLimit || tokens.sum(nowMs) + reserve > tokenLimit) {

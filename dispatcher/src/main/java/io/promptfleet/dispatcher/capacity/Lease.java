@@ -13,6 +13,19 @@ import java.time.Instant;
  * @param expiresAt      when the lease is reclaimed if no worker released it (the job's deadline plus grace)
  * @param reservedTokens prompt estimate plus max_tokens, counted in the key's tokens-per-minute window
  * @param reservedAtMs   when the request and tokens were counted (epoch ms)
+ * @param afterLease     a successor's predecessor: the lease whose key slot this one takes over when it ends (its
+ *                       assignment's {@code after_lease}); null for an ordinary lease
  */
 public record Lease(String leaseId, String keyId, String jobId, String route, Instant expiresAt,
-    long reservedTokens, long reservedAtMs) {}
+    long reservedTokens, long reservedAtMs, String afterLease) {
+
+  public Lease(String leaseId, String keyId, String jobId, String route, Instant expiresAt, long reservedTokens,
+      long reservedAtMs) {
+    this(leaseId, keyId, jobId, route, expiresAt, reservedTokens, reservedAtMs, null);
+  }
+
+  /** The same lease as an ordinary one counted from {@code atMs}: a successor that took its predecessor's slot. */
+  Lease promoted(long atMs) {
+    return new Lease(leaseId, keyId, jobId, route, expiresAt, reservedTokens, atMs, null);
+  }
+}

@@ -82,8 +82,12 @@ public final class FeedbackRouter {
     if (SpendSnapshot.is(r)) {
       return; // written by the active dispatcher for a takeover (ha.Takeover), not a fleet event
     }
-    if (isLeaseStarted(r)) {
-      return; // the workers' claims among themselves: not parsed (one such event per attempt)
+    String started = leaseStarted(r);
+    if (started != null) {
+      // the workers' claims among themselves, not parsed (one such event per attempt); a started lease may be
+      // followed by a successor (dispatcher.successors)
+      ledger.started(started);
+      return;
     }
     FleetEvent e;
     try {
@@ -108,18 +112,23 @@ public final class FeedbackRouter {
       }
       case WORKER_HEARTBEAT -> board.heartbeat(e, nowMs);
       case LEASE_STARTED -> {
-        // the workers' claims among themselves; the lease was taken when its assignment was written
+        if (e.leaseId() != null) {
+          ledger.started(e.leaseId()); // one written without a gist header
+        }
+      }
+      case LEASE_GRANTED -> {
+        // this dispatcher's own word to the workers: the ledger gave the unit when it wrote it
       }
     }
   }
 
-  /** Whether the record's gist header says it is a lease_started event (false without a readable one). */
-  private static boolean isLeaseStarted(Inbound r) {
+  /** The lease id of a lease_started event, from the record's gist header (null: another event, or no header). */
+  private static String leaseStarted(Inbound r) {
     try {
       FleetEventGist g = FleetEventHeaders.gist(r.headers());
-      return g != null && g.type() == FleetEvent.Type.LEASE_STARTED;
+      return g != null && g.type() == FleetEvent.Type.LEASE_STARTED && g.leaseId() != null ? g.leaseId() : null;
     } catch (IllegalArgumentException e) {
-      return false; // read whole, and dead-lettered if that fails too
+      return null; // read whole, and dead-lettered if that fails too
     }
   }
 

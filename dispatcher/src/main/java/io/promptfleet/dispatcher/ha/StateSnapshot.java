@@ -73,12 +73,18 @@ public record StateSnapshot(String term, long atMs, Head head, List<LeaseState> 
    * @param model    the charge's model tag
    * @param day      the charge's UTC day (epoch day)
    * @param cost     the charge's worst-case cost
+   * @param after    a waiting successor's predecessor (null: an ordinary lease; absent from older snapshots)
    */
   public record LeaseState(String id, String key, String job, String route, long expires, long reserved, long at,
-      String tenant, String model, Long day, Double cost) {
+      String tenant, String model, Long day, Double cost, String after) {
+
+    public LeaseState(String id, String key, String job, String route, long expires, long reserved, long at,
+        String tenant, String model, Long day, Double cost) {
+      this(id, key, job, route, expires, reserved, at, tenant, model, day, cost, null);
+    }
 
     Lease lease() {
-      return new Lease(id, key, job, route, Instant.ofEpochMilli(expires), reserved, at);
+      return new Lease(id, key, job, route, Instant.ofEpochMilli(expires), reserved, at, after);
     }
   }
 

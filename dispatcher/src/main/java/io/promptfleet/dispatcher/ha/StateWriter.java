@@ -99,7 +99,7 @@ public final class StateWriter {
       }
       leases.add(new StateSnapshot.LeaseState(l.leaseId(), l.keyId(), l.jobId(), l.route(),
           l.expiresAt().toEpochMilli(), l.reservedTokens(), l.reservedAtMs(), c == null ? null : c.tenant(),
-          c == null ? null : c.model(), c == null ? null : c.day(), c == null ? null : c.cost()));
+          c == null ? null : c.model(), c == null ? null : c.day(), c == null ? null : c.cost(), l.afterLease()));
     }
     return new StateSnapshot(ledger.term(), nowMs, new StateSnapshot.Head(ledger.nextSeq(), ledger.knownSinceMs(),
         Map.copyOf(feedback), keys.snapshot(nowMs), ledger.expiredUnreleasedIds(), routes), leases);

@@ -56,6 +56,8 @@ import org.slf4j.LoggerFactory;
 public final class Takeover {
   /** Leases a {@code lease_released} event of the window names, known or not (an activation's scratch). */
   private final Set<String> releasedSeen = new HashSet<>();
+  /** Leases read back as held whose lease_started was read: they may take a successor again. */
+  private final Set<String> startedSeen = new HashSet<>();
   private static final Logger LOG = LoggerFactory.getLogger(Takeover.class);
   /** A route with every default, for the image and attachment estimates of a model no longer configured. */
   private static final RouteSettings DEFAULT_ROUTE = new RouteSettings("-", null, null, null, null, null, null);
@@ -162,6 +164,7 @@ public final class Takeover {
     this.snapshot = snapshot;
     this.nowMs = nowMs;
     releasedSeen.clear();
+    startedSeen.clear();
     open.clear();
     stale = false;
     read = 0;
@@ -220,7 +223,7 @@ public final class Takeover {
           a.route() == null ? null : a.route().defaultMaxTokens());
       open.put(a.leaseId(), new Lease(a.leaseId(), a.keyId(), a.job().jobId(),
           a.route() == null ? null : a.route().name(), deadline.plusMillis(config.dispatcher().leaseGraceMs()),
-          reserve, at));
+          reserve, at, a.afterLease()));
       if (spend != null) {
         spend.assignment(a, reserve, at);
       }
@@ -279,6 +282,9 @@ public final class Takeover {
       }
     }
     open.clear();
+    ledger.relinkSuccessors();
+    startedSeen.forEach(ledger::started);
+    startedSeen.clear();
     metrics.leasesRebuilt.increment(restored);
     if (spend != null) {
       spend.finish(nowMs, ledger.held().keySet());
@@ -333,6 +339,11 @@ public final class Takeover {
         keyFeedback.released(e, at, nowMs);
         if (spend != null) {
           spend.released(e);
+        }
+      }
+      case LEASE_STARTED -> {
+        if (e.leaseId() != null && (open.containsKey(e.leaseId()) || ledger.held().containsKey(e.leaseId()))) {
+          startedSeen.add(e.leaseId()); // held now: may take a successor once restored
         }
       }
       case WORKER_HEARTBEAT -> {

@@ -16,6 +16,7 @@ import io.promptfleet.dispatcher.route.RouteBreakers;
 import io.promptfleet.dispatcher.status.DispatcherMetrics;
 import io.promptfleet.dispatcher.status.StatusBoard;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -68,6 +69,8 @@ public final class LeaseLedger {
   };
   private String leasePrefix = "";
   private long leaseSeq;
+  /** lease_granted events not yet written (put back when their transaction aborts). */
+  private final List<FleetEvent> grants = new ArrayList<>();
 
   /**
    * @param clientId names the dispatcher as the {@code worker_id} of the {@code lease_released} events it makes
@@ -115,6 +118,57 @@ public final class LeaseLedger {
     return lease;
   }
 
+  /**
+   * A successor lease on {@code keyId} (its key's every unit held): it follows the key's oldest started lease without
+   * a successor ({@link KeyPool#predecessorFor}), counts its request and tokens, and holds no unit until that lease
+   * ends. The route planner chose the key with {@link KeyPool#chooseSuccessor}.
+   */
+  public Lease acquireSuccessor(String keyId, String jobId, String route, Instant deadline, long reservedTokens,
+      long nowMs) {
+    String leaseId = leasePrefix + Long.toString(leaseSeq++, 36);
+    Lease lease = new Lease(leaseId, keyId, jobId, route, deadline.plusMillis(config.dispatcher().leaseGraceMs()),
+        reservedTokens, nowMs, keys.predecessorFor(keyId));
+    keys.acquire(lease, nowMs);
+    metrics.successor("dispatched");
+    return lease;
+  }
+
+  /** A worker's {@code lease_started} was read: an ordinary lease may now be followed by a successor. */
+  public void started(String leaseId) {
+    keys.started(leaseId);
+  }
+
+  /**
+   * The {@code lease_granted} events to write in this round's transaction: successors given a unit without their
+   * predecessor's release since the last call ({@link KeyPool#drainGrants}), and those of an aborted round
+   * ({@link #grantsLost}). Taken: the list is emptied.
+   */
+  public List<FleetEvent> takeGrants(long nowMs) {
+    for (Lease l : keys.drainGrants()) {
+      metrics.successor("granted");
+      LOG.debug("lease {} of job {} on key {} granted a unit without its predecessor's release", l.leaseId(),
+          l.jobId(), l.keyId());
+      grants.add(FleetEvent.leaseGranted(l.leaseId(), l.jobId(), l.keyId(), l.route(), clientId,
+          Instant.ofEpochMilli(nowMs)));
+    }
+    if (grants.isEmpty()) {
+      return List.of();
+    }
+    List<FleetEvent> out = List.copyOf(grants);
+    grants.clear();
+    return out;
+  }
+
+  /** Grants taken for a transaction that aborted: written in the next one. */
+  public void grantsLost(List<FleetEvent> lost) {
+    grants.addAll(0, lost);
+  }
+
+  /** A takeover's end: successors wait for their restored predecessors again ({@link KeyPool#relinkSuccessors}). */
+  public void relinkSuccessors() {
+    keys.relinkSuccessors();
+  }
+
   /** Leases whose assignments were never written (their transaction aborted): everything they held goes back. */
   public void undo(List<Lease> leases, long nowMs) {
     for (Lease l : leases) {
@@ -142,7 +196,14 @@ public final class LeaseLedger {
 
   private void release(FleetEvent e, long atMs, long nowMs) {
     Long used = e.usage() == null ? null : e.usage().totalTokens();
+    boolean waiting = keys.isWaiting(e.leaseId());
+    String successor = waiting ? null : keys.successorOf(e.leaseId());
     Optional<Lease> l = keys.release(e.leaseId(), used, nowMs);
+    if (l.isPresent() && waiting) {
+      metrics.successor("ended_waiting");
+    } else if (l.isPresent() && successor != null) {
+      metrics.successor("followed");
+    }
     if (l.isEmpty()) {
       return;
     }

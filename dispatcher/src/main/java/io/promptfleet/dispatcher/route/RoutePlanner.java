@@ -33,7 +33,10 @@ import java.util.Optional;
  *       chain is not looked at. A route with {@code overflow: true} sends the job down the chain instead;</li>
  *   <li><b>dispatch</b> on the least-utilised key with room for one more stream, one more request and the token
  *       reservation (prompt estimate plus completion limit, {@link TokenLimits}); a retry avoids its previous key
- *       when another key the tenant may use has room ({@link KeyPool#choose(List, String, long, long, String)}).</li>
+ *       when another key the tenant may use has room ({@link KeyPool#choose(List, String, long, long, String)}).
+ *       With {@code dispatcher.successors}, a route merely busy because every unit of a key is held dispatches the
+ *       job as a <b>successor</b> of a started lease of that key when its rates admit it
+ *       ({@link KeyPool#chooseSuccessor}): it starts when that lease ends.</li>
  * </ul>
  * Slowness alone never leaves a job without a route: a slow route skipped for a fallback that then cannot take the
  * job is taken after all. A plan on a later route than the first is counted by {@link Fallbacks} with the reason
@@ -53,8 +56,14 @@ public final class RoutePlanner implements ServabilityCheck {
    * @param keyId          the key with room for it
    * @param reservedTokens the prompt estimate on this route plus the completion limit
    * @param deadline       the job's deadline (its own, or now plus {@code default_job_ttl_ms})
+   * @param successor      a successor of a started lease of the key ({@code dispatcher.successors}), not a new stream
    */
-  public record Plan(Route route, String keyId, long reservedTokens, Instant deadline) {}
+  public record Plan(Route route, String keyId, long reservedTokens, Instant deadline, boolean successor) {
+
+    public Plan(Route route, String keyId, long reservedTokens, Instant deadline) {
+      this(route, keyId, reservedTokens, deadline, false);
+    }
+  }
 
   private final FleetConfig config;
   private final KeyPool keys;
@@ -146,13 +155,18 @@ public final class RoutePlanner implements ServabilityCheck {
     Route wire = route.toRoute(job.model());
     Optional<String> key = room == KeyPool.Availability.ROOM
         ? keys.choose(keysOf(route), job.tenant(), reserve, now.toEpochMilli(), p.lastKey()) : Optional.empty();
+    boolean successor = false;
+    if (key.isEmpty() && room == KeyPool.Availability.BUSY && config.dispatcher().successors()) {
+      key = keys.chooseSuccessor(keysOf(route), job.tenant(), reserve, now.toEpochMilli());
+      successor = key.isPresent();
+    }
     if (key.isEmpty()) {
       breakers.release(wire.name());
       return null;
     }
     Instant deadline = p.dispatch().deadline() != null ? p.dispatch().deadline()
         : now.plusMillis(config.dispatcher().defaultJobTtlMs());
-    return new Plan(wire, key.get(), reserve, deadline);
+    return new Plan(wire, key.get(), reserve, deadline, successor);
   }
 
   /** The prompt estimate on {@code route} plus the completion limit, or -1 when the route cannot serve the job. */

@@ -57,6 +57,12 @@ public final class DispatcherMetrics extends MeterCatalogue<DispatcherMetrics.Sp
             + "only): against promptfleet_worker_stream_duration_seconds, the difference is the key's capacity held "
             + "in transit (the dispatch's commit, the share acquisition, the result's and the release's way back)",
         "key"),
+    SUCCESSORS("promptfleet.dispatcher.successors", Meter.Type.COUNTER, null,
+        "successor assignments (dispatcher.successors), by event: dispatched (written after a started lease of a full "
+            + "key), followed (took its predecessor's unit when the predecessor's release was read), granted (took the "
+            + "unit of another lease of its key, or of its expired predecessor, and was told with lease_granted), "
+            + "ended_waiting (ended before it held a unit: cancelled, past its deadline, expired or archived)",
+        "event"),
     DUPLICATES("promptfleet.dispatcher.duplicates", Meter.Type.COUNTER, null,
         "job records whose job_id was admitted within dispatcher.dedupe_window_ms: not run again"),
     RECORDS_SKIPPED("promptfleet.dispatcher.records.skipped", Meter.Type.COUNTER, null,
@@ -184,6 +190,11 @@ public final class DispatcherMetrics extends MeterCatalogue<DispatcherMetrics.Sp
   }
 
   /** A lease of {@code key} released by its worker after {@code ms} (dispatch to the release read). */
+  /** A successor assignment's event ({@link Spec#SUCCESSORS}). */
+  public void successor(String event) {
+    counter(Spec.SUCCESSORS, event).increment();
+  }
+
   public void leaseHeld(String key, long ms) {
     timer(Spec.LEASE_HELD, key).record(Math.max(0, ms), TimeUnit.MILLISECONDS);
   }

@@ -5,6 +5,7 @@ import io.promptfleet.common.kafka.FleetEventHeaders;
 import io.promptfleet.common.config.TopicSettings;
 import io.promptfleet.common.job.DeadLetterHeaders;
 import io.promptfleet.common.job.Assignment;
+import io.promptfleet.common.job.FleetEvent;
 import io.promptfleet.dispatcher.capacity.Lease;
 import io.promptfleet.dispatcher.intake.Decision;
 import io.promptfleet.dispatcher.intake.Inbound;
@@ -73,6 +74,8 @@ public final class TransactionWriter {
   private final BudgetWaits waits;
   /** Per model group, the capacity pools blocked for this round (asked for every queued tenant on each pick). */
   private final Map<String, Set<String>> blocked = new HashMap<>();
+  /** This round's lease_granted events: put back for the next round if its transaction aborts. */
+  private List<FleetEvent> grants = List.of();
   /** Leases taken this round: undone if its transaction aborts. */
   private final List<Lease> acquired = new ArrayList<>();
   /** Outbox entries of this round not from a job partition: a rewind does not read them again. */
@@ -132,6 +135,12 @@ public final class TransactionWriter {
       n++;
     }
     outbox.clear();
+    grants = ledger.takeGrants(nowMs);
+    for (FleetEvent g : grants) {
+      sink.begin();
+      sink.send(new Outbound(topics.fleetEvents(), g.keyId(), Json.bytes(g), FleetEventHeaders.of(g)));
+      n++;
+    }
     while (n < MAX_RECORDS_PER_TRANSACTION) {
       ReadyQueues.Choice<Pending> c = queues.next(nowMs, g -> false,
           (g, tenant) -> isBlocked(g, tenant));
@@ -153,15 +162,18 @@ public final class TransactionWriter {
         continue;
       }
       var job = p.dispatch().job();
-      Lease lease = ledger.acquire(plan.keyId(), job.jobId(), plan.route().name(), plan.deadline(),
-          plan.reservedTokens(), nowMs);
+      Lease lease = plan.successor()
+          ? ledger.acquireSuccessor(plan.keyId(), job.jobId(), plan.route().name(), plan.deadline(),
+              plan.reservedTokens(), nowMs)
+          : ledger.acquire(plan.keyId(), job.jobId(), plan.route().name(), plan.deadline(), plan.reservedTokens(),
+              nowMs);
       acquired.add(lease);
       if (budgets != null) {
         budgets.reserve(lease.leaseId(), p, plan.route(), plan.reservedTokens(), nowMs);
       }
       Assignment a = new Assignment(lease.leaseId(), job, p.dispatch().attempt(), p.priority(), plan.route(),
           plan.keyId(), p.dispatch().enqueuedAt(), now, plan.deadline(), job.replyTo(), p.lastError(),
-          plan.reservedTokens());
+          plan.reservedTokens(), lease.afterLease());
       Outbound record = new Outbound(topics.assignments(), job.jobId(), Json.bytes(a), null);
       sink.begin();
       sink.send(record);
@@ -218,6 +230,7 @@ public final class TransactionWriter {
 
   /** The transaction committed with these offsets. */
   public void committed(Map<TopicPartition, OffsetAndMetadata> commit) {
+    grants = List.of();
     offsets.markCommitted(commit);
   }
 
@@ -226,6 +239,8 @@ public final class TransactionWriter {
    * reads again from the committed offsets), then puts back {@link #unreplayable()}.
    */
   public void aborted(long nowMs) {
+    ledger.grantsLost(grants);
+    grants = List.of();
     ledger.undo(acquired, nowMs);
     if (budgets != null) {
       budgets.undo(acquired.stream().map(Lease::leaseId).toList(), nowMs);

@@ -141,4 +141,24 @@ class KeyPoolTest {
     assertThat(p.choose(List.of("shared", "acme-1"), "acme", 10, 0, "acme-1")).as("full: nothing, never shared")
         .isEmpty();
   }
+
+  @Test
+  void shouldLetRestoredSuccessorsWaitForTheirRestoredPredecessorsAndGrantTheOthers() {
+    KeyPool p = pool();
+    p.restoreHeld(lease("L", "acme-2", 0));
+    p.restoreHeld(new Lease("S", "acme-2", "j", "r", Instant.ofEpochMilli(60_000), 100, 0, "L"));
+    p.restoreHeld(new Lease("T", "acme-2", "j", "r", Instant.ofEpochMilli(60_000), 100, 0, "gone"));
+    p.restoreHeld(new Lease("U", "acme-2", "j", "r", Instant.ofEpochMilli(60_000), 100, 0, "L"));
+
+    p.relinkSuccessors();
+
+    assertThat(p.isWaiting("S")).as("its predecessor is held: it waits again").isTrue();
+    assertThat(p.isWaiting("U")).as("one successor per predecessor").isFalse();
+    assertThat(p.inFlight("acme-2")).as("L, T and U hold units").isEqualTo(3);
+    assertThat(p.drainGrants()).extracting(Lease::leaseId).as("whose predecessor ended while no dispatcher was "
+        + "active, or which cannot wait").containsExactly("T", "U");
+    assertThat(p.release("L", 50L, 1_000)).isPresent();
+    assertThat(p.isWaiting("S")).isFalse();
+    assertThat(p.inFlight("acme-2")).isEqualTo(3);
+  }
 }
