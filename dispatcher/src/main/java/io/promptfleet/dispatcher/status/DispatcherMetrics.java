@@ -61,7 +61,7 @@ public final class DispatcherMetrics extends MeterCatalogue<DispatcherMetrics.Sp
         "successor assignments (dispatcher.successors), by event: dispatched (written after a started lease of a full "
             + "key), followed (took its predecessor's unit when the predecessor's release was read), granted (took the "
             + "unit of another lease of its key, or of its expired predecessor, and was told with lease_granted), "
-            + "ended_waiting (ended before it held a unit: cancelled, past its deadline, expired or archived)",
+            + "ended_waiting (its worker released it before it held a unit: cancelled, or past its deadline)",
         "event"),
     DUPLICATES("promptfleet.dispatcher.duplicates", Meter.Type.COUNTER, null,
         "job records whose job_id was admitted within dispatcher.dedupe_window_ms: not run again"),
@@ -81,6 +81,9 @@ public final class DispatcherMetrics extends MeterCatalogue<DispatcherMetrics.Sp
     KEY_EVENTS("promptfleet.key.events", Meter.Type.COUNTER, null, "rate-limit feedback applied to a key",
         "key", "event"),
     BUFFERED("promptfleet.dispatcher.buffered", Meter.Type.GAUGE, null, "jobs read from Kafka and waiting for a key"),
+    KEY_SUCCESSORS_WAITING("promptfleet.key.successors.waiting", Meter.Type.GAUGE, null,
+        "successor assignments (dispatcher.successors) waiting for a lease of the key to end; they hold none of its "
+            + "concurrency", "key"),
     KEY_IN_FLIGHT("promptfleet.key.in.flight", Meter.Type.GAUGE, null, "assignments holding the key's concurrency",
         "key"),
     KEY_MAX_CONCURRENCY("promptfleet.key.max.concurrency", Meter.Type.GAUGE, null,
@@ -289,6 +292,7 @@ public final class DispatcherMetrics extends MeterCatalogue<DispatcherMetrics.Sp
     for (String k : keyNames) {
       gauge(Spec.KEY_IN_FLIGHT, () -> key(status, k, StatusSnapshot.KeyStatus::inFlight), k);
       gauge(Spec.KEY_MAX_CONCURRENCY, () -> key(status, k, StatusSnapshot.KeyStatus::maxConcurrency), k);
+      gauge(Spec.KEY_SUCCESSORS_WAITING, () -> key(status, k, StatusSnapshot.KeyStatus::successorsWaiting), k);
       gauge(Spec.KEY_DISABLED, () -> key(status, k, ks -> ks.disabled() != null ? 1 : 0), k);
       gauge(Spec.KEY_COOLING_DOWN, () -> key(status, k, ks -> ks.cooldownMs() > 0 ? 1 : 0), k);
     }

@@ -83,7 +83,8 @@ public final class StatusPublisher {
         keys.tokensInWindow(name, nowMs), keys.tokensPerWindow(name),
         keys.isCoolingDown(name, nowMs) ? Math.max(0, keys.cooldownUntil(name) - nowMs) : 0,
         Math.max(0, keys.remoteExhaustedUntil(name, nowMs) - nowMs),
-        keys.isDisabled(name, nowMs) ? "auth or quota error from the provider" : null)));
+        keys.isDisabled(name, nowMs) ? "auth or quota error from the provider" : null,
+        keys.waitingSuccessors(name))));
     List<StatusSnapshot.RouteStatus> rs = new ArrayList<>();
     Set<String> seen = new HashSet<>();
     for (var m : config.models().values()) {

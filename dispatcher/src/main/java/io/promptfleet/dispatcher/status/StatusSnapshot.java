@@ -46,10 +46,20 @@ public record StatusSnapshot(Instant at, DispatcherInfo dispatcher, Map<String, 
   /**
    * One key; never its secret. {@code providerBudgetMs}: while the provider's last rate-limit headers report no
    * request or no token left, how long until their reset (no job goes to the key meanwhile); else 0.
+   * {@code successorsWaiting}: successor assignments ({@code dispatcher.successors}) waiting for a lease of the key to
+   * end (they hold no unit of its concurrency).
    */
   public record KeyStatus(String name, String provider, int inFlight, int maxConcurrency, long requestsUsed,
       long requestsLimit, long tokensUsed, long tokensLimit, long cooldownMs, long providerBudgetMs,
-      String disabled) {}
+      String disabled, int successorsWaiting) {
+
+    public KeyStatus(String name, String provider, int inFlight, int maxConcurrency, long requestsUsed,
+        long requestsLimit, long tokensUsed, long tokensLimit, long cooldownMs, long providerBudgetMs,
+        String disabled) {
+      this(name, provider, inFlight, maxConcurrency, requestsUsed, requestsLimit, tokensUsed, tokensLimit,
+          cooldownMs, providerBudgetMs, disabled, 0);
+    }
+  }
 
   /**
    * One route: its breaker, whether it is slow, and its fallback traffic.

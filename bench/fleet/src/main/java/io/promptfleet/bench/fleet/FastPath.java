@@ -76,7 +76,7 @@ final class FastPath {
   private static final long SAMPLE_EVERY_NS = 2_000_000;
 
   record Options(int keyConcurrency, int workers, int slots, int lanes, int probes, Duration warmup,
-      Duration window, Duration idle, Map<String, String> workerYaml, Path runDir) {}
+      Duration window, Duration idle, Map<String, String> workerYaml, boolean successors, Path runDir) {}
 
   /** One probe job's times (wall ms from the records; ns from this JVM for the end-to-end figure). */
   static final class Probe {
@@ -154,7 +154,8 @@ final class FastPath {
     return new FleetHarness.Setup(1, 1, o.keyConcurrency(), o.slots(), o.lanes(), 10_000,
         SimulatorOptions.defaults().withFirstTokenDelayMs(0).withTokensPerSecond(0)
             .withRateLimits(KEY_REQUESTS_PER_MINUTE, KEY_TOKENS_PER_MINUTE)
-            .withDefaultCompletionTokens(CHUNKS), List.of(), CHUNKS, FleetHarness.DEFAULT_RECORD_LOCK_MS);
+            .withDefaultCompletionTokens(CHUNKS), List.of(), CHUNKS, FleetHarness.DEFAULT_RECORD_LOCK_MS,
+        o.successors());
   }
 
   /** The fleet's and the broker's JVMs: as the launcher's defaults (both compilers), with a bounded heap. */

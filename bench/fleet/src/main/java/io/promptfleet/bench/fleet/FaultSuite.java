@@ -27,7 +27,7 @@ final class FaultSuite {
       "workers-rolling");
 
   record Options(List<String> faults, int repeats, double rate, Duration pre, Duration duration, int workers,
-      long recordLockMs, Path runDir) {}
+      long recordLockMs, boolean successors, Path runDir) {}
 
   private final Options o;
   private final FleetHarness h;
@@ -55,7 +55,7 @@ final class FaultSuite {
         throw new IllegalArgumentException("no fault " + f + "; faults: " + ALL);
       }
     }
-    try (FleetHarness h = new FleetHarness(setup(o.recordLockMs()), o.runDir())) {
+    try (FleetHarness h = new FleetHarness(setup(o.recordLockMs()).withSuccessors(o.successors()), o.runDir())) {
       return new FaultSuite(o, h).run();
     }
   }

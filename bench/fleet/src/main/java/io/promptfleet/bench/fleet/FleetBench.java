@@ -52,7 +52,7 @@ public final class FleetBench {
             Double.parseDouble(opts.getOrDefault("rate", "15")),
             Duration.ofSeconds(Long.parseLong(opts.getOrDefault("pre", "12"))),
             Duration.ofSeconds(Long.parseLong(opts.getOrDefault("duration", smoke ? "15" : "30"))),
-            Integer.parseInt(opts.getOrDefault("workers", "3")), lockMs(opts), runDir));
+            Integer.parseInt(opts.getOrDefault("workers", "3")), lockMs(opts), successors(opts), runDir));
       }
       case "scale" -> ScaleOut.run(new ScaleOut.Options(
           Arrays.stream(opts.getOrDefault("workers", "1,2,4,8").split(",")).mapToInt(Integer::parseInt).toArray(),
@@ -68,7 +68,7 @@ public final class FleetBench {
           Duration.ofSeconds(Long.parseLong(opts.getOrDefault("warmup", "40"))),
           Duration.ofSeconds(Long.parseLong(opts.getOrDefault("window", "20"))),
           Duration.ofSeconds(Long.parseLong(opts.getOrDefault("idle", "15"))),
-          worker(opts), runDir));
+          worker(opts), successors(opts), runDir));
       default -> throw new IllegalArgumentException("no command " + args[0]);
     };
   }
@@ -87,6 +87,15 @@ public final class FleetBench {
       }
     }
     return m;
+  }
+
+  /** {@code --successors true|false}: the dispatcher's {@code dispatcher.successors} (default false). */
+  private static boolean successors(Map<String, String> opts) {
+    String v = opts.getOrDefault("successors", "false");
+    if (!v.equals("true") && !v.equals("false")) {
+      throw new IllegalArgumentException("--successors wants true or false, got " + v);
+    }
+    return Boolean.parseBoolean(v);
   }
 
   private static long lockMs(Map<String, String> opts) {

@@ -33,9 +33,24 @@ import java.util.concurrent.TimeUnit;
  * <p>Not thread-safe: one controlling thread.
  */
 final class FleetHarness implements AutoCloseable {
-  /** How the fleet is sized and the upstream behaves. */
+  /**
+   * How the fleet is sized and the upstream behaves; {@code successors}: the dispatcher's
+   * {@code dispatcher.successors} (issue 13).
+   */
   record Setup(int brokers, int keys, int keyConcurrency, int slots, int lanes, long drainGraceMs,
-      SimulatorOptions sim, List<Fault> upstreamFaults, int maxTokens, long recordLockMs) {}
+      SimulatorOptions sim, List<Fault> upstreamFaults, int maxTokens, long recordLockMs, boolean successors) {
+
+    Setup(int brokers, int keys, int keyConcurrency, int slots, int lanes, long drainGraceMs, SimulatorOptions sim,
+        List<Fault> upstreamFaults, int maxTokens, long recordLockMs) {
+      this(brokers, keys, keyConcurrency, slots, lanes, drainGraceMs, sim, upstreamFaults, maxTokens, recordLockMs,
+          false);
+    }
+
+    Setup withSuccessors(boolean on) {
+      return new Setup(brokers, keys, keyConcurrency, slots, lanes, drainGraceMs, sim, upstreamFaults, maxTokens,
+          recordLockMs, on);
+    }
+  }
 
   /**
    * The share group's record lock by default: Kafka's default, 30 s. With 5 s (what the integration tests use) the
@@ -126,10 +141,11 @@ final class FleetHarness implements AutoCloseable {
           group_id: bench-dispatcher
           http_port: 0
           session_timeout_ms: 6000
+          successors: %s
           breaker: {slow_call_ms: 60000, failure_rate_percent: 50, rate_limited_percent: 50}
         worker: {share_group: bench-workers, http_port: 0, slots: %d, lanes: %d, drain_grace_ms: %d%s}
         """.formatted(cluster.bootstrapServers(), rf, Math.max(1, rf - 1), sim.baseUrl(), keys, MODEL,
-        setup.slots(), setup.lanes(), setup.drainGraceMs(), extra(workerYaml));
+        setup.successors(), setup.slots(), setup.lanes(), setup.drainGraceMs(), extra(workerYaml));
     this.configFile = runDir.resolve("fleet.yaml");
     Files.writeString(configFile, yaml);
     this.config = ConfigLoader.parse(yaml, env, new Properties());
