@@ -37,12 +37,16 @@ import io.promptfleet.worker.stream.Outcome;
 import io.promptfleet.worker.stream.ReplyPublisher;
 import io.promptfleet.worker.stream.StreamEnv;
 import io.promptfleet.worker.stream.StreamMeters;
+import io.promptfleet.worker.successor.SuccessorWaits;
+import io.promptfleet.worker.successor.SuccessorWaits.Exit;
+import io.promptfleet.worker.successor.SuccessorWaits.Leaving;
 import io.vertx.core.Context;
 import io.vertx.core.Vertx;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.EnumMap;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -52,6 +56,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.LongSupplier;
 import org.apache.kafka.clients.consumer.AcknowledgeType;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.producer.KafkaProducer;
@@ -63,7 +68,8 @@ import org.slf4j.LoggerFactory;
  * is streamed from its provider on a Vert.x event loop, and acknowledged once its terminal record is in Kafka.
  * A redelivered assignment runs as a later attempt ({@code attempt + deliveryCount - 1}). A cancel watcher sees
  * every cancel; {@link #drain} stops taking work, lets streams finish within the grace period and hands the rest
- * back.
+ * back. A successor assignment ({@code after_lease}) waits in {@link SuccessorWaits} until its predecessor's call
+ * has ended.
  *
  * <p>Lifecycle methods are thread-safe. Streams run on event loops; lanes on their own named threads
  * ({@code pf-<worker>-lane-N}); the cancel watcher on {@code pf-<worker>-cancels}; heartbeats on
@@ -113,7 +119,10 @@ public final class Worker implements AutoCloseable {
   private final LeaseClaims claims;
   /** Leases held here because another worker runs them (each logged once). */
   private final Set<String> holding = ConcurrentHashMap.newKeySet();
-  /** Looks at held assignments again. */
+  /** Successor assignments held until the lease whose key slot they take over has ended (not in {@link #active}). */
+  private final SuccessorWaits<Delivery> successors;
+  private final Map<Exit, Counter> successorExits = new EnumMap<>(Exit.class);
+  /** Looks at held assignments again, and starts or hands back the successors that leave their wait. */
   private final ScheduledExecutorService rechecks;
   private final ScheduledExecutorService heartbeat;
   private final Counter renewals;
@@ -233,8 +242,17 @@ public final class Worker implements AutoCloseable {
     // a live worker's heartbeats too (the fault suite's broker-pause), and a dead worker's assignments come back
     // only once their lock expired anyway.
     long heard = 2 * options.heartbeatInterval().toMillis() + 1_000;
-    this.claims = new LeaseClaims(options.cancelMemory(), options.cancelTtl().toMillis(),
-        () -> Math.max(heard, lanes.stream().mapToLong(Lane::lockTimeoutMs).max().orElse(0)));
+    LongSupplier silentLimit = () -> Math.max(heard, lanes.stream().mapToLong(Lane::lockTimeoutMs).max().orElse(0));
+    this.claims = new LeaseClaims(options.cancelMemory(), options.cancelTtl().toMillis(), silentLimit);
+    // A predecessor that runs nowhere known for as long as a silent worker counts as alive: its successors go back.
+    this.successors = new SuccessorWaits<>(releasedLeases::contains,
+        lease -> active.containsKey(lease) || claims.runningElsewhere(lease, workerId, clock.millis()) != null,
+        job -> recentCancels.contains(job, clock.millis()), options.cancelMemory(), options.cancelTtl().toMillis(),
+        clock::millis, silentLimit);
+    metrics.gauge(Spec.SUCCESSORS_WAITING, successors, SuccessorWaits::size);
+    for (Exit x : Exit.values()) {
+      successorExits.put(x, metrics.counter(Spec.SUCCESSORS, x.tag()));
+    }
     this.rechecks = Executors.newSingleThreadScheduledExecutor(r -> {
       Thread t = new Thread(r, "pf-" + workerId + "-held");
       t.setDaemon(true);
@@ -310,6 +328,13 @@ public final class Worker implements AutoCloseable {
     long every = options.heartbeatInterval().toMillis();
     heartbeat.scheduleWithFixedDelay(this::heartbeat, 0, every, TimeUnit.MILLISECONDS);
     rechecks.scheduleWithFixedDelay(parking::tick, 1, 1, TimeUnit.SECONDS);
+    rechecks.scheduleWithFixedDelay(() -> {
+      try {
+        leave(successors.tick());
+      } catch (RuntimeException e) { // a periodic task that throws is never run again
+        LOG.error("looking at the waiting successor assignments failed", e);
+      }
+    }, HOLD_RECHECK_MS, HOLD_RECHECK_MS, TimeUnit.MILLISECONDS);
     LOG.info("worker {} started: {} lanes, {} slots", workerId, lanes.size(), config.worker().slots());
   }
 
@@ -412,6 +437,13 @@ public final class Worker implements AutoCloseable {
    * and lease ids in the logging context once the assignment is read (the lane listener clears them).
    */
   private void onAssignment(ConsumerRecord<String, byte[]> record, Lane lane) {
+    onAssignment(record, lane, null);
+  }
+
+  /**
+   * @param waited why a successor assignment that waited may start now (it is not held again), null for a delivery
+   */
+  private void onAssignment(ConsumerRecord<String, byte[]> record, Lane lane, Exit waited) {
     Assignment a;
     try {
       a = Json.read(record.value(), Assignment.class);
@@ -464,8 +496,22 @@ public final class Worker implements AutoCloseable {
       return;
     }
     int redeliveries = record.deliveryCount().map(c -> Math.max(0, c - 1)).orElse(0);
-    if (redeliveries == 0 && a.dispatchedAt() != null) { // a redelivery's wait includes its earlier deliveries
+    if (redeliveries == 0 && a.dispatchedAt() != null && waited == null) { // a redelivery's includes earlier ones
       pickup.record(Math.max(0, clock.millis() - a.dispatchedAt().toEpochMilli()), TimeUnit.MILLISECONDS);
+    }
+    if (a.isSuccessor()) {
+      Exit why = waited != null ? waited : successors.admit(new SuccessorWaits.Successor<>(a.leaseId(),
+          a.afterLease(), a.job().jobId(), a.deadline() == null ? Long.MAX_VALUE : a.deadline().toEpochMilli(),
+          new Delivery(record, lane)));
+      if (why == null) {
+        LOG.debug("job {} lease {}: waits for lease {} to end", a.job().jobId(), a.leaseId(), a.afterLease());
+        return;
+      }
+      successorExits.get(why).increment();
+      if (why == Exit.HANDED_BACK) { // the worker drains
+        lane.acknowledge(record, AcknowledgeType.RELEASE);
+        return;
+      }
     }
     Assignment attempt = redeliveries == 0 ? a : new Assignment(a.leaseId(), a.job(), a.attempt() + redeliveries,
         a.priority(), a.route(), a.keyId(), a.enqueuedAt(), a.dispatchedAt(), a.deadline(), a.replyTo());
@@ -495,6 +541,9 @@ public final class Worker implements AutoCloseable {
         releasedLeases.releasedHere(a.leaseId()); // before it leaves `active`: a delivery again is never run again
       }
       Active ended = active.remove(a.leaseId());
+      if (outcome == Outcome.DONE) {
+        leave(successors.ended(a.leaseId())); // the local hand-over, off the event loop
+      }
       AcknowledgeType type = outcome == Outcome.DONE ? AcknowledgeType.ACCEPT : AcknowledgeType.RELEASE;
       lane.acknowledge(record, type);
       if (ended != null) {
@@ -554,11 +603,42 @@ public final class Worker implements AutoCloseable {
     }
     releasedLeases.accept(e);
     claims.accept(e);
+    leave(successors.accept(e)); // after releasedLeases took it: see SuccessorWaits on lost wake-ups
+  }
+
+  /**
+   * Successors leaving their wait: each is started (or handed back) on the rechecks thread, never on the caller's
+   * (an event loop, the watchers' threads): starting one may block briefly on a reply topic's metadata.
+   */
+  private void leave(List<Leaving<Delivery>> leaving) {
+    for (Leaving<Delivery> l : leaving) {
+      rechecks.execute(() -> {
+        ConsumerRecord<String, byte[]> record = l.successor().held().record();
+        try {
+          LogContext.put(l.successor().jobId(), l.successor().leaseId());
+          if (l.why() == Exit.HANDED_BACK) {
+            successorExits.get(Exit.HANDED_BACK).increment();
+            LOG.info("job {} lease {}: successor of lease {}, which ran nowhere known (not here, no live worker "
+                + "claims it) and whose end was not seen; handed back to the share group", l.successor().jobId(),
+                l.successor().leaseId(), l.successor().afterLease());
+            l.successor().held().lane().acknowledge(record, AcknowledgeType.RELEASE);
+          } else {
+            onAssignment(record, l.successor().held().lane(), l.why());
+          }
+        } catch (RuntimeException e) {
+          LOG.error("job {} lease {}: the successor could not be started", l.successor().jobId(),
+              l.successor().leaseId(), e);
+        } finally {
+          LogContext.clear();
+        }
+      });
+    }
   }
 
   /** Runs on the cancel watcher's thread. */
   private void onCancel(String jobId) {
     recentCancels.add(jobId, clock.millis());
+    leave(successors.cancelled(jobId));
     for (Active a : active.values()) {
       if (jobId.equals(a.call().assignment().job().jobId())) {
         a.context().runOnContext(v -> a.call().cancel());
@@ -569,6 +649,7 @@ public final class Worker implements AutoCloseable {
   /** Runs on a lane thread: the share group gave this assignment's lock away; stop without publishing. */
   private void onLockLost(ConsumerRecord<String, byte[]> record) {
     RecordId id = RecordId.of(record);
+    successors.drop(d -> RecordId.of(d.record()).equals(id)); // a waiting successor: no call to stop
     for (Active a : active.values()) { // a rare path: no index by record
       if (a.record().equals(id)) {
         a.context().runOnContext(v -> a.call().handBack("its share-group lock was lost"));
@@ -595,6 +676,14 @@ public final class Worker implements AutoCloseable {
       if (l.held() == 0) {
         l.close(Duration.ZERO);
       }
+    }
+    List<Leaving<Delivery>> waiting = successors.close(); // successors that came since are handed back too
+    if (!waiting.isEmpty()) {
+      LOG.info("worker {}: handing {} waiting successor assignments back to the share group", workerId,
+          waiting.size());
+      successorExits.get(Exit.HANDED_BACK).increment(waiting.size());
+      waiting.forEach(l -> l.successor().held().lane().acknowledge(l.successor().held().record(),
+          AcknowledgeType.RELEASE));
     }
     awaitNoActive(Duration.ofNanos(Math.max(0, graceEnds - System.nanoTime())));
     if (!active.isEmpty()) {

@@ -45,6 +45,13 @@ public final class WorkerMetrics extends MeterCatalogue<WorkerMetrics.Spec> {
     ASSIGNMENT_PICKUP("promptfleet.worker.assignment.pickup", Meter.Type.TIMER, "seconds", true,
         "from the dispatcher writing an assignment to a lane of this worker acquiring it, first deliveries only "
             + "(compares two hosts' clocks)"),
+    SUCCESSORS("promptfleet.worker.successors", Meter.Type.COUNTER, null, false,
+        "successor assignments (issue 13) by how they left their wait for the lease whose key slot they take over: "
+            + "started after its call ran here (local), its release or their grant was read (released, granted), "
+            + "their deadline passed or job was cancelled (deadline, cancelled: answered without a request), or "
+            + "handed back to the share group (handed_back)", "start"),
+    SUCCESSORS_WAITING("promptfleet.worker.successors.waiting", Meter.Type.GAUGE, null, false,
+        "successor assignments held now until the lease whose key slot they take over has ended (not streams)"),
     LANES_OPEN("promptfleet.worker.lanes.open", Meter.Type.GAUGE, null, false,
         "lanes in the workers' share group now (an idle worker parks all but worker.idle_lanes)"),
     LANE_ACQUIRED("promptfleet.worker.lane.acquired", Meter.Type.DISTRIBUTION_SUMMARY, null, true,
