@@ -19,7 +19,7 @@ import java.util.function.LongSupplier;
  * <p>A claim ends with the lease's release of any outcome (handed back included: the next delivery runs it). A
  * worker counts as gone {@code deadAfterMs} after its newest event (event time, so a minute of events read back at
  * start does not make a dead worker look alive). Bounded: at most {@code maxClaims} claims, the oldest dropped first,
- * each for at most {@code ttlMs}. Thread-safe (synchronized; touched once per fleet event and once per assignment).
+ * each for at most {@code ttlMs} unless its worker is still alive (a long run). Thread-safe (synchronized; touched once per fleet event and once per assignment).
  */
 public final class LeaseClaims {
   private record Claim(String workerId, long atMs) {}
@@ -71,8 +71,12 @@ public final class LeaseClaims {
     if (c == null || c.workerId().equals(self)) {
       return null;
     }
-    Long seen = lastSeenMs.get(c.workerId());
-    return seen != null && nowMs - seen <= deadAfterMs.getAsLong() ? c.workerId() : null;
+    return alive(c.workerId(), nowMs) ? c.workerId() : null;
+  }
+
+  private boolean alive(String workerId, long nowMs) {
+    Long seen = lastSeenMs.get(workerId);
+    return seen != null && nowMs - seen <= deadAfterMs.getAsLong();
   }
 
   public synchronized int size() {
@@ -83,7 +87,9 @@ public final class LeaseClaims {
     Iterator<Claim> it = claims.values().iterator();
     while (it.hasNext()) {
       Claim c = it.next();
-      if (claims.size() > maxClaims || nowMs - c.atMs() > ttlMs) {
+      // Past its ttl a claim goes only once its worker is silent too: a live worker's run of over ttlMs (a long
+      // reasoning call) still holds a second delivery of its lease, and its successors wait for it (issue 13).
+      if (claims.size() > maxClaims || nowMs - c.atMs() > ttlMs && !alive(c.workerId(), nowMs)) {
         it.remove();
       } else {
         break;

@@ -64,6 +64,12 @@ class LeaseClaimsTest {
     assertThat(claims.runningElsewhere("L0", "w2", T + 10)).as("the oldest went first").isNull();
     assertThat(claims.runningElsewhere("L3", "w2", T + 10)).isEqualTo("w1");
     accept(FleetEvent.heartbeat(Instant.ofEpochMilli(T + 60_010), "w1", 8, 7));
-    assertThat(claims.runningElsewhere("L3", "w2", T + 60_010)).as("older than the ttl").isNull();
+    assertThat(claims.runningElsewhere("L3", "w2", T + 60_010)).as("older than the ttl, but its worker is alive: a "
+        + "long run").isEqualTo("w1");
+    assertThat(claims.runningElsewhere("L3", "w2", T + 60_010 + 16_001)).as("older than the ttl and its worker "
+        + "silent").isNull();
+    accept(FleetEvent.heartbeat(Instant.ofEpochMilli(T + 60_010 + 16_002), "w1", 8, 7));
+    assertThat(claims.runningElsewhere("L3", "w2", T + 60_010 + 16_002)).as("evicted while its worker was silent")
+        .isNull();
   }
 }
