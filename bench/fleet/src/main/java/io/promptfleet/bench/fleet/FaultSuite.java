@@ -78,6 +78,9 @@ final class FaultSuite {
         String row = Phases.row(victim[0], report);
         rows.add(row);
         FleetHarness.log("%s", row);
+        if (o.successors()) {
+          FleetHarness.log("%s: %d successor assignments", fault + "-r" + r, h.tail.successors(fault + "-r" + r));
+        }
         clean &= report.clean();
         h.cluster.awaitHealthy(Duration.ofSeconds(120));
       }

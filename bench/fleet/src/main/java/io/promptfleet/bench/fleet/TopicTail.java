@@ -36,6 +36,9 @@ final class TopicTail implements AutoCloseable {
   private final Map<String, List<JobRecord>> jobs = new HashMap<>();
   private final Map<String, List<ReplyRecord>> replies = new HashMap<>();
   private final Set<String> deadLetters = ConcurrentHashMap.newKeySet();
+  /** Per phase: assignments written as successors ({@code after_lease}, dispatcher.successors). */
+  private final Map<String, Integer> successors = new HashMap<>();
+  private static final byte[] AFTER_LEASE = "\"after_lease\":\"".getBytes(java.nio.charset.StandardCharsets.UTF_8);
   private final Map<TopicPartition, Long> positions = new ConcurrentHashMap<>();
   private final List<TopicPartition> partitions = new ArrayList<>();
   private volatile boolean closed;
@@ -44,7 +47,7 @@ final class TopicTail implements AutoCloseable {
     this.config = config;
     this.consumer = new KafkaConsumer<>(KafkaClients.groupless(config.kafka(), "bench-tail"));
     TopicSettings t = config.topics();
-    for (String topic : List.of(t.jobsNormal(), t.defaultReplyTo(), t.deadLetters())) {
+    for (String topic : List.of(t.jobsNormal(), t.defaultReplyTo(), t.deadLetters(), t.assignments())) {
       partitions.addAll(TopicPartitions.await(consumer, topic, Duration.ofSeconds(30)));
     }
     consumer.assign(partitions);
@@ -67,6 +70,10 @@ final class TopicTail implements AutoCloseable {
             if (r.topic().equals(t.jobsNormal())) {
               jobs.computeIfAbsent(phaseOf(r.key()), k -> new ArrayList<>()).add(new JobRecord(r.key(),
                   r.timestamp()));
+            } else if (r.topic().equals(t.assignments())) {
+              if (contains(r.value(), AFTER_LEASE)) {
+                successors.merge(phaseOf(r.key()), 1, Integer::sum);
+              }
             } else if (r.topic().equals(t.defaultReplyTo())) {
               Reply reply = Json.read(r.value(), Reply.class);
               replies.computeIfAbsent(phaseOf(reply.jobId()), k -> new ArrayList<>())
@@ -118,6 +125,24 @@ final class TopicTail implements AutoCloseable {
 
   Set<String> deadLetters() {
     return Set.copyOf(deadLetters);
+  }
+
+  /** Successor assignments of a phase read so far (assignments marked {@code after_lease}). */
+  synchronized int successors(String phase) {
+    return successors.getOrDefault(phase, 0);
+  }
+
+  private static boolean contains(byte[] value, byte[] part) {
+    outer:
+    for (int i = 0; value != null && i + part.length <= value.length; i++) {
+      for (int j = 0; j < part.length; j++) {
+        if (value[i + j] != part[j]) {
+          continue outer;
+        }
+      }
+      return true;
+    }
+    return false;
   }
 
   /** Results of a phase read so far. */
