@@ -426,9 +426,8 @@ final class FastPath {
               p.dispatchedMs = a.dispatchedAt().toEpochMilli();
               p.assignmentReadMs = nowMs;
             } else if (key != null && key.startsWith(PACED_PREFIX)) {
-              LeaseLife.Lease l = leaseLife.lease(key);
-              l.dispatchedMs = Json.read(r.value(), Assignment.class).dispatchedAt().toEpochMilli();
-              l.assignmentReadMs = nowMs;
+              Assignment a = Json.read(r.value(), Assignment.class);
+              leaseLife.assigned(key, a.leaseId(), a.afterLease(), a.dispatchedAt().toEpochMilli(), nowMs);
             }
           } else if (r.topic().equals(events) && contains(r.value(), "\"job_id\":\"" + PACED_PREFIX)) {
             FleetEvent e = Json.read(r.value(), FleetEvent.class);

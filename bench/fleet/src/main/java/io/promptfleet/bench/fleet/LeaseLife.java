@@ -13,6 +13,11 @@ import java.util.function.ToLongFunction;
  * in records cover all of it but the dispatcher's reaction, which is the mean lease (the key's leases over the jobs
  * per second, every lease held under saturation) less them.
  *
+ * <p>A successor assignment ({@code dispatcher.successors}) waits for its predecessor between being readable and
+ * its {@code lease_started}, so the parts are of the ordinary leases only, and the successors get a row of their
+ * own: the hand-over, from the predecessor's result to the successor's {@code lease_started}, while the key's slot
+ * is idle (the local hand-over, or the predecessor's release read by the successor's worker).
+ *
  * <p>Thread-safe: the benchmark's reader thread records, its controlling thread reads the table.
  */
 final class LeaseLife {
@@ -28,6 +33,8 @@ final class LeaseLife {
     volatile long releasedMs = -1;
     /** When the benchmark read the lease_released event. */
     volatile long releaseReadMs = -1;
+    /** A successor's predecessor lease (null: an ordinary lease). */
+    volatile String afterLease;
 
     boolean complete() {
       return dispatchedMs >= 0 && assignmentReadMs >= 0 && startedMs >= 0 && resultMs >= 0 && releasedMs >= 0
@@ -49,10 +56,20 @@ final class LeaseLife {
   }
 
   private final Map<String, Lease> byJob = new ConcurrentHashMap<>();
+  private final Map<String, Lease> byLease = new ConcurrentHashMap<>();
 
   /** The lease of {@code jobId}, made on first sight. */
   Lease lease(String jobId) {
     return byJob.computeIfAbsent(jobId, k -> new Lease());
+  }
+
+  /** The assignment of {@code jobId} was read: its lease id and predecessor (null: ordinary). */
+  void assigned(String jobId, String leaseId, String afterLease, long dispatchedMs, long readMs) {
+    Lease l = lease(jobId);
+    l.dispatchedMs = dispatchedMs;
+    l.assignmentReadMs = readMs;
+    l.afterLease = afterLease;
+    byLease.put(leaseId, l);
   }
 
   /**
@@ -60,17 +77,29 @@ final class LeaseLife {
    * dispatcher's reaction: the mean lease ({@code keyConcurrency} over {@code jobsPerSecond}) less the parts' means.
    */
   List<String> table(long fromMs, long toMs, int keyConcurrency, double jobsPerSecond) {
-    List<Lease> seen = byJob.values().stream()
+    List<Lease> all = byJob.values().stream()
         .filter(l -> l.complete() && l.dispatchedMs >= fromMs && l.dispatchedMs < toMs).toList();
+    List<Lease> seen = all.stream().filter(l -> l.afterLease == null).toList();
+    List<Lease> successors = all.stream().filter(l -> l.afterLease != null && byLease.containsKey(l.afterLease)
+        && byLease.get(l.afterLease).resultMs >= 0).toList();
     List<String> t = new ArrayList<>();
-    t.add("| a paced lease's life (n=" + seen.size() + ", from record times) | mean ms | p50 ms | p90 ms |");
+    t.add("| a paced lease's life (n=" + seen.size() + " ordinary leases, from record times) | mean ms | p50 ms | "
+        + "p90 ms |");
     t.add("|---|---|---|---|");
     double partsSeen = 0;
-    for (var part : PARTS.entrySet()) {
+    for (var part : seen.isEmpty() ? Map.<String, ToLongFunction<Lease>>of().entrySet() : PARTS.entrySet()) {
       long[] v = seen.stream().mapToLong(part.getValue()).sorted().toArray();
       partsSeen += FastPath.mean(v);
       t.add(String.format("| %s | %.1f | %d | %d |", part.getKey(), FastPath.mean(v), FastPath.pct(v, 50),
           FastPath.pct(v, 90)));
+    }
+    if (!successors.isEmpty()) {
+      long[] v = successors.stream().mapToLong(l -> l.startedMs - byLease.get(l.afterLease).resultMs).sorted()
+          .toArray();
+      t.add(String.format("| successors (n=%d of %d leases): the predecessor's result produced → the successor's "
+          + "lease_started (the slot's hand-over) | %.1f | %d | %d |", successors.size(), all.size(), FastPath.mean(v),
+          FastPath.pct(v, 50), FastPath.pct(v, 90)));
+      return t;
     }
     double held = keyConcurrency * 1000 / jobsPerSecond;
     t.add(String.format("| the rest: the dispatcher's round and transaction from the release read to the next "
