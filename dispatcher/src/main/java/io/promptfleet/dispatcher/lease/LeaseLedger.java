@@ -133,9 +133,14 @@ public final class LeaseLedger {
     return lease;
   }
 
-  /** A worker's {@code lease_started} was read: an ordinary lease may now be followed by a successor. */
+  /**
+   * A worker's {@code lease_started} was read: an ordinary lease may now be followed by a successor (nothing is
+   * kept without {@code dispatcher.successors}).
+   */
   public void started(String leaseId) {
-    keys.started(leaseId);
+    if (config.dispatcher().successors()) {
+      keys.started(leaseId);
+    }
   }
 
   /**
