@@ -262,20 +262,22 @@ public final class KeyPool {
 
   /**
    * The waiting successors given a unit of concurrency without their predecessor's release since the last call
-   * (their predecessor expired, or another lease of the key ended first): each needs a {@code lease_granted} event.
+   * (their predecessor expired, or another lease of the key ended first): each still held ({@link #stillHeld}) needs
+   * a {@code lease_granted} event; one may have ended since (its worker read its predecessor's release, ran it and
+   * released it before the grant was written, or an expiry sweep ended it).
    */
   public List<Lease> drainGrants() {
     if (grants.isEmpty()) {
       return List.of();
     }
-    List<Lease> out = new ArrayList<>();
-    for (Lease g : grants) {
-      if (g.equals(leases.get(g.leaseId()))) { // not ended since (an expiry sweep may end it right after)
-        out.add(g);
-      }
-    }
+    List<Lease> out = List.copyOf(grants);
     grants.clear();
     return out;
+  }
+
+  /** Whether {@code lease} is held as it is (not ended, not replaced by a later state of it). */
+  public boolean stillHeld(Lease lease) {
+    return lease.equals(leases.get(lease.leaseId()));
   }
 
   /**

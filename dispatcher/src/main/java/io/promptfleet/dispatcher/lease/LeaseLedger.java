@@ -151,6 +151,9 @@ public final class LeaseLedger {
   public List<FleetEvent> takeGrants(long nowMs) {
     for (Lease l : keys.drainGrants()) {
       metrics.successor("granted");
+      if (!keys.stillHeld(l)) {
+        continue; // ended since: nobody waits for the word
+      }
       LOG.debug("lease {} of job {} on key {} granted a unit without its predecessor's release", l.leaseId(),
           l.jobId(), l.keyId());
       grants.add(FleetEvent.leaseGranted(l.leaseId(), l.jobId(), l.keyId(), l.route(), clientId,

@@ -60,7 +60,8 @@ public final class DispatcherMetrics extends MeterCatalogue<DispatcherMetrics.Sp
     SUCCESSORS("promptfleet.dispatcher.successors", Meter.Type.COUNTER, null,
         "successor assignments (dispatcher.successors), by event: dispatched (written after a started lease of a full "
             + "key), followed (took its predecessor's unit when the predecessor's release was read), granted (took the "
-            + "unit of another lease of its key, or of its expired predecessor, and was told with lease_granted), "
+            + "unit of another lease of its key, or of its expired predecessor, told with lease_granted unless it had "
+            + "ended by then), "
             + "ended_waiting (its worker released it before it held a unit: cancelled, or past its deadline)",
         "event"),
     DUPLICATES("promptfleet.dispatcher.duplicates", Meter.Type.COUNTER, null,
