@@ -327,7 +327,7 @@ public final class Lane implements LaneParking.Parkable {
     Set<Long> unacknowledged = new HashSet<>();
     for (ConsumerRecord<String, byte[]> r : held) {
       unacknowledged.add(key(r));
-      listener.onLockLost(r);
+      listener.onLockLost(r, this);
     }
     long until = System.nanoTime() + HAND_BACK_WAIT.toNanos();
     try {
@@ -459,7 +459,7 @@ public final class Lane implements LaneParking.Parkable {
     for (ConsumerRecord<String, byte[]> r : batch.lost(clock.millis())) {
       LOG.warn("lane {}: assignment {}-{}@{} did not come back after RENEW; its lock is lost", name, r.topic(),
           r.partition(), r.offset());
-      listener.onLockLost(r);
+      listener.onLockLost(r, this);
     }
   }
 

@@ -15,10 +15,12 @@ public interface LaneListener {
   void onAssignment(ConsumerRecord<String, byte[]> record, Lane lane);
 
   /**
-   * The share group gave this record's lock away (a renewed record did not come back): stop working on it quietly,
-   * publish nothing for it and do not acknowledge it.
+   * The share group gave this record's lock away (a renewed record did not come back), or {@code lane}'s consumer
+   * failed: stop working on it quietly and publish nothing for it. The same record may be held by another lane too
+   * (a share partition's new leader delivers again what the old one handed out): only {@code lane}'s delivery is
+   * lost.
    */
-  void onLockLost(ConsumerRecord<String, byte[]> record);
+  void onLockLost(ConsumerRecord<String, byte[]> record, Lane lane);
 
   /**
    * A record delivered again whose attempt was answered already (its terminal record is in Kafka: the worker that

@@ -173,4 +173,20 @@ class SuccessorWaitsTest {
     assertThat(waits.accept(granted("S"))).extracting(l -> l.successor().held())
         .containsExactlyInAnyOrder("record-S", "record-S-again");
   }
+
+  @Test
+  void shouldDropOnlyTheDeliveryWhoseLockWasLostAndStartTheOtherOnTheRelease() {
+    // A share partition's new leader delivered the successor again to another lane while the first still held it;
+    // then the first lane's consumer failed. The worker drops that lane's delivery only (Worker#onLockLost).
+    running.add("L");
+    waits.admit(new Successor<>("S", "L", "job-S", Long.MAX_VALUE, "lane-1"));
+    waits.admit(new Successor<>("S", "L", "job-S", Long.MAX_VALUE, "lane-2"));
+
+    assertThat(waits.drop("lane-1"::equals)).isTrue();
+    assertThat(waits.size()).as("lane-2's delivery goes on waiting").isEqualTo(1);
+
+    released.add("L");
+    assertThat(waits.accept(released("L", LeaseOutcome.SUCCEEDED))).singleElement()
+        .satisfies(l -> assertThat(l.successor().held()).isEqualTo("lane-2"));
+  }
 }
