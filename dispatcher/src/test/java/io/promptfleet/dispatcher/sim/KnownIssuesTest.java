@@ -72,4 +72,18 @@ class KnownIssuesTest {
         .hasMessageContaining("key q1 has 3");
     assertThat(run("", true, steps)).isNull();
   }
+
+  @Test
+  void aGrantLostWithAnAbortedRoundIsWrittenAfterAStandByForASuccessorThatWaitsAgain() {
+    // q1 runs t1-0 and t1-1, t1-2 follows t1-0; t1-1 ends, its unit goes to t1-2, but the round's transaction
+    // fails: the grant waits for the next. The same instance stands by and comes back: t1-2 waits for t1-0 again,
+    // and the old lease_granted is written; the next job goes to q1 as a third call.
+    JobSpec mini = job(Priority.HIGH, "mini", null, false);
+    List<Step> steps = List.of(arrive(mini, mini, mini), round(), round(),
+        new Step.Work(1, Step.Outcome.SUCCEEDED, 50), new Step.Round(Step.Failure.COMMIT, 0), arrive(mini),
+        new Step.Takeover(true), round());
+
+    assertThat(run(KnownIssues.SUCCESSOR_GRANT_AFTER_STANDBY, true, steps)).hasMessageContaining("key q1 has 3");
+    assertThat(run("", true, steps)).isNull();
+  }
 }

@@ -306,6 +306,8 @@ final class Simulation {
   final Map<String, Long> feedbackPosition = new HashMap<>();
   /** Records the current core read since it last forgot (abort, takeover), and when: for the priority check. */
   final Map<String, Long> readAt = new HashMap<>();
+  /** A round aborted and none committed since (its lease_granted events may wait in the core for the next). */
+  private boolean abortedSinceCommit;
   private int jobSeq;
   private int cancelSeq;
 
@@ -417,7 +419,8 @@ final class Simulation {
       round(r);
     } else if (s instanceof Step.Takeover t) {
       if (successors == null || !successors.avoidTakeover(invariants)) {
-        takeover(t.sameInstance());
+        takeover(t.sameInstance() && !(successors != null && abortedSinceCommit
+            && !issues.on(KnownIssues.SUCCESSOR_GRANT_AFTER_STANDBY)));
       }
     } else if (s instanceof Step.Garbage g) {
       garbage(g.where());
@@ -821,11 +824,13 @@ final class Simulation {
           throw new KafkaException("simulated: the commit failed");
         }
         dispatched = apply(txn.sent, commit, now);
+        abortedSinceCommit = false;
         core.committed(commit);
         spillCopies.forEach(c -> core.spillWritten(c.tp(), c.offset()));
       }
     } catch (KafkaException e) {
       core.aborted(now);
+      abortedSinceCommit = true;
       // The aborted round's picks charged the lanes' passes (the ready queues keep them), unseen: as after an aged
       // pick, 5a waits for the next high stride dispatch (found with tenants, seed -3237973231546601126)
       agingDisturbed = true;
