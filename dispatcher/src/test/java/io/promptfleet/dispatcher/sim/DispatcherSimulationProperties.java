@@ -10,6 +10,7 @@ import net.jqwik.api.Property;
 import net.jqwik.api.Provide;
 import net.jqwik.api.RandomDistribution;
 import net.jqwik.api.Tuple;
+import net.jqwik.api.statistics.Statistics;
 import net.jqwik.api.lifecycle.AddLifecycleHook;
 
 /**
@@ -56,11 +57,17 @@ import net.jqwik.api.lifecycle.AddLifecycleHook;
  *       only when the job's worst case does not fit what the tenant may have used that day; a job that waited for
  *       its budget expires only after its deadline. With tenants configured, every result goes to a reply topic
  *       the job's tenant may use, and every assignment carries the tenant its topic established.</li>
+ *   <li>(only in {@link #successorsNeverPutAKeyOverItsConcurrency}: 8) With {@code dispatcher.successors} on, the
+ *       calls at the provider per key (started by a worker and not ended) never exceed its max_concurrency; the
+ *       workers follow the successor rules ({@link SuccessorWorkers}), and invariant 2 counts a successor only once
+ *       it holds a unit.</li>
  * </ol>
  *
- * Two properties: {@link #everyJobIsAnsweredOnceWithinEveryKeyLimit} runs the base fleet (no {@code tenants:}; a
+ * Three properties: {@link #everyJobIsAnsweredOnceWithinEveryKeyLimit} runs the base fleet (no {@code tenants:}; a
  * job's own tenant field selects acme's keys), {@link #tenantsShareByWeightWithinTheirBudgets} the same fleet with
- * 2 to 4 tenants ({@link SimTenants}) whose jobs are produced to their own topics; every invariant holds in both.
+ * 2 to 4 tenants ({@link SimTenants}) whose jobs are produced to their own topics, and
+ * {@link #successorsNeverPutAKeyOverItsConcurrency} the base fleet with {@code dispatcher.successors: true} and
+ * saturated keys; every invariant holds in all three (8 only in the last).
  *
  * At the end of each run it drains the fleet (workers end every attempt, the clock passes every deadline, lease and
  * cooldown) and checks that every job got exactly one terminal record (a result, or a dead letter; a success whose
@@ -91,6 +98,7 @@ import net.jqwik.api.lifecycle.AddLifecycleHook;
 class DispatcherSimulationProperties {
   static final int DEFAULT_TRIES = 20;
   static final int TENANT_TRIES = 4;
+  static final int SUCCESSOR_TRIES = 16;
   static final int MAX_STEPS = Integer.getInteger("sim.steps", 200);
 
   @Property(tries = DEFAULT_TRIES)
@@ -116,6 +124,42 @@ class DispatcherSimulationProperties {
       System.out.printf("fair-share windows judged %d, largest %d; head-of-line judged %d; %s%n",
           sim.invariants.fairWindowsJudged, sim.invariants.largestFairWindow, sim.invariants.headOfLineJudged, tenants);
     }
+  }
+
+  /**
+   * The base fleet with {@code dispatcher.successors: true} and workers that start a successor only once its
+   * predecessor's call is known to have ended, bursts that keep keys saturated (so successors are written), more
+   * takeovers; every invariant above, and 8. Most tries must really dispatch and start successors (a coverage
+   * check), so the property cannot pass without exercising them.
+   */
+  @Property(tries = SUCCESSOR_TRIES)
+  void successorsNeverPutAKeyOverItsConcurrency(@ForAll("saturatedRuns") List<Step> steps) {
+    Simulation sim = new Simulation(KnownIssues.fromSystemProperty(), SimTenants.NONE, true);
+    steps.forEach(sim::play);
+    sim.drain();
+    SuccessorWorkers w = sim.successors;
+    Statistics.label("successors dispatched").collect(w.dispatched > 0);
+    Statistics.label("successors started").collect(w.started() > 0);
+    Statistics.label("successors granted").collect(w.grants > 0);
+    Statistics.label("successors dispatched").coverage(c -> c.check(true).percentage(p -> p >= 50));
+    Statistics.label("successors started").coverage(c -> c.check(true).percentage(p -> p >= 50));
+    if (Boolean.getBoolean("sim.report")) {
+      System.out.printf("%d steps: %s%n", steps.size(), w);
+    }
+  }
+
+  @Provide
+  Arbitrary<List<Step>> saturatedRuns() {
+    return Arbitraries.frequencyOf(
+        Tuple.of(10, arrive()),
+        Tuple.of(10, burst()),
+        Tuple.of(16, work()),
+        Tuple.of(4, cancel()),
+        Tuple.of(8, tick()),
+        Tuple.of(45, round()),
+        Tuple.of(3, takeover()),
+        Tuple.of(1, Arbitraries.of(Step.Where.class).map(Step.Garbage::new)))
+        .list().ofMinSize(40).ofMaxSize(MAX_STEPS).withSizeDistribution(RandomDistribution.uniform());
   }
 
   @Provide

@@ -103,16 +103,42 @@ final class Invariants {
     // 2. concurrency: leases the dispatcher must count (not ended, not expired) per key, at most max_concurrency
     for (var e : sim.config.keys().entrySet()) {
       long held = sim.leases.values().stream()
-          .filter(l -> l.key().equals(e.getKey()) && !ended(l) && l.expiresAtMs > now).count();
+          .filter(l -> l.key().equals(e.getKey()) && !ended(l) && l.expiresAtMs > now && holdsUnit(l, now)).count();
       if (held > e.getValue().maxConcurrency()) {
         throw violation("2", "key " + e.getKey() + " has " + held + " leases in flight, max_concurrency "
-            + e.getValue().maxConcurrency());
+            + e.getValue().maxConcurrency() + ": " + sim.leases.values().stream()
+            .filter(l -> l.key().equals(e.getKey()) && !ended(l) && l.expiresAtMs > now && holdsUnit(l, now))
+            .map(this::describe).toList() + "; the dispatcher holds " + sim.core.keys().leases().values().stream()
+            .filter(h -> h.keyId().equals(e.getKey())).map(h -> h.leaseId() + (sim.core.keys().isWaiting(
+                h.leaseId()) ? " (waiting)" : "")).toList());
       }
     }
     // 3. the core's lease table is the model's: no lease lost, none counted twice
     if (sim.active) {
       ledgerMatchesModel(now);
     }
+    // 8. with successors: the calls at the provider per key, at most max_concurrency
+    if (sim.successors != null) {
+      sim.successors.checkProvider(this);
+    }
+  }
+
+  /**
+   * Whether the dispatcher must count a unit of concurrency for the lease: an ordinary one does; a successor only
+   * once its predecessor's end was read (or it expired) or a committed lease_granted gave it a unit (a grant lost
+   * with an aborted transaction is not seen: the bound is then weaker, never wrong).
+   */
+  private String describe(LeaseFact l) {
+    return l.id() + " (job " + l.job.id + ", round " + l.round + ", " + l.worker + (l.calling ? " calling" : "")
+        + (l.after == null ? "" : ", after " + l.after + (sim.successors.wasGranted(l.id()) ? ", granted" : "")) + ")";
+  }
+
+  private boolean holdsUnit(LeaseFact l, long now) {
+    if (l.after == null) {
+      return true;
+    }
+    LeaseFact p = sim.leases.get(l.after);
+    return p == null || ended(p) || p.expiresAtMs <= now || sim.successors.wasGranted(l.id());
   }
 
   /** An archived assignment of the job whose answer the dispatcher still owes and has not lost. */
@@ -161,10 +187,11 @@ final class Invariants {
       }
     }
     for (String k : sim.config.keys().keySet()) {
-      long n = held.values().stream().filter(h -> h.keyId().equals(k)).count();
+      long n = held.values().stream().filter(h -> h.keyId().equals(k) && !sim.core.keys().isWaiting(h.leaseId()))
+          .count();
       if (sim.core.keys().inFlight(k) != n) {
         throw violation("3", "key " + k + " counts " + sim.core.keys().inFlight(k) + " in flight but holds " + n
-            + " leases");
+            + " leases (not counting waiting successors)");
       }
     }
   }

@@ -29,19 +29,29 @@ final class Scenarios {
 
   /** Plays the steps (and the drain) with {@code issues} on; returns what failed, or null. */
   static Throwable run(String issues, List<Step> steps) {
-    return catchThrowable(() -> {
-      Simulation sim = new Simulation(KnownIssues.of(issues));
-      steps.forEach(sim::play);
-      sim.drain();
-    });
+    return run(issues, false, steps);
+  }
+
+  /** As {@link #run(String, List)}, with {@code dispatcher.successors} on or off. */
+  static Throwable run(String issues, boolean successors, List<Step> steps) {
+    return catchThrowable(() -> play(issues, successors, steps));
+  }
+
+  /** Plays the steps and the drain; returns the simulation (for what it counted). */
+  static Simulation play(String issues, boolean successors, List<Step> steps) {
+    Simulation sim = new Simulation(KnownIssues.of(issues), SimTenants.NONE, successors);
+    steps.forEach(sim::play);
+    sim.drain();
+    return sim;
   }
 
   /** Every invariant holds through the steps and the drain, with no known issue on. */
   static void holds(List<Step> steps) {
-    assertThatCode(() -> {
-      Simulation sim = new Simulation(KnownIssues.of(""));
-      steps.forEach(sim::play);
-      sim.drain();
-    }).doesNotThrowAnyException();
+    holds(false, steps);
+  }
+
+  /** As {@link #holds(List)}, with {@code dispatcher.successors} on or off. */
+  static void holds(boolean successors, List<Step> steps) {
+    assertThatCode(() -> play("", successors, steps)).doesNotThrowAnyException();
   }
 }

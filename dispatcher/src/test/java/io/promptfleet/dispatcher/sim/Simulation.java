@@ -60,7 +60,8 @@ import org.apache.kafka.common.header.internals.RecordHeaders;
  * (its jobs are produced there: the topic establishes the tenant), with the dispatcher group's committed offsets,
  * polls of at most {@value #POLL_PER_PARTITION} records per partition, pause and resume by lane, all, or one
  * partition into one set of paused partitions, as a KafkaConsumer keeps it; the assignments
- * topic (a committed assignment runs on a worker at once), the fleet events, the cancels and the assignments'
+ * topic (a committed assignment runs on a worker at once; with successors on, as {@link SuccessorWorkers} says), the
+ * fleet events, the cancels and the assignments'
  * dead-letter queue, each one partition, read from the end when a term starts and live after; reply topics (one
  * created {@value #LATE_TOPIC_AFTER_MS} ms into the run, one never) behind a topic listing on the simulation's clock
  * ({@link FakeTopicCatalog}); the dead-letter topic; transactions whose records and offsets appear together when
@@ -210,6 +211,14 @@ final class Simulation {
     /** Its reservation's parts: the prompt estimate on its route and the completion limit (-1: no such route). */
     long prompt = -1;
     long completion = -1;
+    /** The lease a successor assignment follows (its after_lease), or null for an ordinary one. */
+    final String after;
+    /** Its call is at the provider now (without successors: whenever a worker runs it). */
+    boolean calling = true;
+    /** The worker of its current delivery (with successors). */
+    String workerId;
+    /** The worker on which its last call ended with an outcome (not handed back, not a crash), or null. */
+    String endedOn;
 
     LeaseFact(Assignment a, byte[] bytes, JobFact job, Rec from, Lane lane, long expiresAtMs, long reservation,
         int term, int round) {
@@ -223,6 +232,7 @@ final class Simulation {
       this.reservation = reservation;
       this.term = term;
       this.round = round;
+      this.after = a.afterLease();
     }
 
     String id() {
@@ -272,6 +282,8 @@ final class Simulation {
   final List<RouteFailure> routeFailures = new ArrayList<>();
   final Deque<String> trace = new ArrayDeque<>();
   final Invariants invariants = new Invariants(this);
+  /** The workers' successor rules, with {@code dispatcher.successors} on; null without. */
+  final SuccessorWorkers successors;
 
   CoreDriver core;
   /** Offset of the fleet events where the current core instance first read live (its breakers' history). */
@@ -294,6 +306,8 @@ final class Simulation {
   final Map<String, Long> feedbackPosition = new HashMap<>();
   /** Records the current core read since it last forgot (abort, takeover), and when: for the priority check. */
   final Map<String, Long> readAt = new HashMap<>();
+  /** A round aborted and none committed since (its lease_granted events may wait in the core for the next). */
+  private boolean abortedSinceCommit;
   private int jobSeq;
   private int cancelSeq;
 
@@ -302,9 +316,25 @@ final class Simulation {
   }
 
   Simulation(KnownIssues issues, SimTenants tenants) {
+    this(issues, tenants, false);
+  }
+
+  /**
+   * With {@code successors} the fleet runs with {@code dispatcher.successors: true} and its workers follow the
+   * successor rules ({@link SuccessorWorkers}); without, as before: a committed assignment runs on a worker at once.
+   */
+  Simulation(KnownIssues issues, SimTenants tenants, boolean successors) {
     this.issues = issues;
     this.tenants = tenants;
-    this.config = Fixtures.config(tenants.yaml(YAML));
+    String yaml = tenants.yaml(YAML);
+    if (successors) {
+      if (!yaml.contains("\ndispatcher:\n")) {
+        throw new IllegalStateException("no dispatcher section to turn successors on in");
+      }
+      yaml = yaml.replace("\ndispatcher:\n", "\ndispatcher:\n  successors: true\n");
+    }
+    this.config = Fixtures.config(yaml);
+    this.successors = successors ? new SuccessorWorkers(this) : null;
     this.random = new Random(42);
     if (tenants.beforeMidnightMs() > 0) {
       clock.advance(86_400_000L - tenants.beforeMidnightMs());
@@ -388,10 +418,14 @@ final class Simulation {
     } else if (s instanceof Step.Round r) {
       round(r);
     } else if (s instanceof Step.Takeover t) {
-      takeover(t.sameInstance());
+      if (successors == null || !successors.avoidTakeover(invariants)) {
+        takeover(t.sameInstance() && !(successors != null && abortedSinceCommit
+            && !issues.on(KnownIssues.SUCCESSOR_GRANT_AFTER_STANDBY)));
+      }
     } else if (s instanceof Step.Garbage g) {
       garbage(g.where());
     }
+    workersAct();
     invariants.afterStep();
   }
 
@@ -463,8 +497,16 @@ final class Simulation {
     return tenants.tenants().get(Math.floorMod(i, tenants.tenants().size())).name();
   }
 
+  /** With successors, the workers act on what they see now ({@link SuccessorWorkers#act}). */
+  private void workersAct() {
+    if (successors != null) {
+      successors.act();
+    }
+  }
+
   private void work(Step.Work w) {
-    List<LeaseFact> running = running();
+    // an outcome of a call ends one that is at the provider; a waiting successor can only be given back or lost
+    List<LeaseFact> running = SuccessorWorkers.endsCall(w.outcome()) ? calling() : running();
     if (running.isEmpty()) {
       return;
     }
@@ -475,9 +517,18 @@ final class Simulation {
     return leases.values().stream().filter(l -> l.worker == WorkerState.RUNNING).toList();
   }
 
+  /** The running assignments whose call is at the provider (without successors: every running one). */
+  List<LeaseFact> calling() {
+    return leases.values().stream().filter(l -> l.worker == WorkerState.RUNNING && l.calling).toList();
+  }
+
   /** A worker ends one attempt: its terminal record (result or retry request), then its lease_released event. */
   void finish(LeaseFact l, Step.Outcome outcome, int percent) {
     long now = clock.millis();
+    if (SuccessorWorkers.endsCall(outcome) && l.calling) {
+      l.endedOn = l.workerId;
+    }
+    l.calling = false;
     int usage = percent;
     switch (outcome) {
       case SUCCEEDED -> {
@@ -533,6 +584,27 @@ final class Simulation {
     l.worker = WorkerState.DONE;
   }
 
+  /**
+   * The worker's timer at the job's deadline: a call ends there, a waiting successor is answered without one; both
+   * write a retry request (deadline_exceeded, which the dispatcher answers as expired) and release with retry.
+   */
+  void deadlineExceeded(LeaseFact l) {
+    if (l.calling) {
+      l.endedOn = l.workerId;
+    }
+    l.calling = false;
+    retry(l, clock.millis(), ErrorCodes.DEADLINE_EXCEEDED);
+    release(l, LeaseOutcome.RETRY, null, ErrorCodes.DEADLINE_EXCEEDED, null, null);
+    l.worker = WorkerState.DONE;
+  }
+
+  /** A waiting successor whose job was cancelled: a cancelled result without a call, released cancelled. */
+  void answerCancelledWithoutCall(LeaseFact l) {
+    result(l, "cancelled");
+    release(l, LeaseOutcome.CANCELLED, null, ErrorCodes.CANCELLED, null, null);
+    l.worker = WorkerState.DONE;
+  }
+
   private void result(LeaseFact l, String status) {
     l.job.results.add(status + " by worker at step " + step);
   }
@@ -584,8 +656,14 @@ final class Simulation {
   private void redeliver(LeaseFact l) {
     if (l.deliveries < DELIVERY_LIMIT) {
       l.deliveries++;
+      if (successors != null) {
+        successors.delivered(l);
+      } else {
+        l.calling = true;
+      }
       return;
     }
+    l.calling = false;
     RecordHeaders h = new RecordHeaders();
     h.add(TopicAdmin.DLQ_HEADER_TOPIC, T.assignments().getBytes(StandardCharsets.UTF_8));
     h.add(TopicAdmin.DLQ_HEADER_PARTITION, "0".getBytes(StandardCharsets.UTF_8));
@@ -642,8 +720,13 @@ final class Simulation {
 
   /** One round as {@code Dispatcher.round} plays it, its transaction failing as {@code fail} says. */
   void round(Step.Round fail) {
+    if (fail.failure() == Step.Failure.CRASH_BEFORE_COMMIT && successors != null
+        && successors.avoidTakeover(invariants)) {
+      fail = new Step.Round(Step.Failure.COMMIT, fail.atSend()); // aborts, but no fresh dispatcher takes over
+    }
     rounds++;
     clock.advance(ROUND_MS);
+    workersAct(); // as time passes: a deadline may have passed
     if (!active) {
       forget(); // a new group member: reads from the committed offsets, nothing paused
     }
@@ -741,11 +824,13 @@ final class Simulation {
           throw new KafkaException("simulated: the commit failed");
         }
         dispatched = apply(txn.sent, commit, now);
+        abortedSinceCommit = false;
         core.committed(commit);
         spillCopies.forEach(c -> core.spillWritten(c.tp(), c.offset()));
       }
     } catch (KafkaException e) {
       core.aborted(now);
+      abortedSinceCommit = true;
       // The aborted round's picks charged the lanes' passes (the ready queues keep them), unseen: as after an aged
       // pick, 5a waits for the next high stride dispatch (found with tenants, seed -3237973231546601126)
       agingDisturbed = true;
@@ -788,6 +873,8 @@ final class Simulation {
         j.results.add(n.path("status").asText() + " by dispatcher at step " + step);
         j.dispatcherResults.add(n);
         invariants.answeredByDispatcher(j, n, o.topic(), now);
+      } else if (o.topic().equals(T.fleetEvents()) && successors != null) {
+        successors.written(o.value(), o.headers());
       } else if (o.topic().equals(T.deadLetters())) {
         String where = header(o, DeadLetterHeaders.TOPIC) + "-" + header(o, DeadLetterHeaders.PARTITION) + "@"
             + header(o, DeadLetterHeaders.OFFSET);
@@ -799,6 +886,9 @@ final class Simulation {
       before.put(tp, kafka.committed(tp));
       kafka.commit(tp, om);
     });
+    if (successors != null) {
+      dispatched.forEach(successors::delivered); // a worker reads each (an ordinary one starts at once)
+    }
     invariants.afterCommit(dispatched, before);
     return dispatched;
   }
@@ -910,11 +1000,12 @@ final class Simulation {
     trace.addLast("drain");
     int n = 0;
     for (int i = 0; i < 300; i++) {
-      for (LeaseFact l : running()) {
+      for (LeaseFact l : calling()) {
         finish(l, n++ % 6 == 5 ? Step.Outcome.RETRY_5XX : Step.Outcome.SUCCEEDED, 50);
       }
       clock.advance(3_000);
       round(ROUND);
+      workersAct();
       invariants.afterStep();
       if (running().isEmpty() && !core.hasWork() && invariants.everyRecordCommitted()) {
         break;
@@ -925,6 +1016,7 @@ final class Simulation {
     while (clock.millis() < until) {
       clock.advance(Math.min(60_000, until - clock.millis()));
       round(ROUND);
+      workersAct();
       invariants.afterStep();
     }
     round(ROUND);
