@@ -312,33 +312,60 @@ public final class KeyPool {
   }
 
   /**
-   * A takeover: the leases restored with a predecessor ({@link Lease#afterLease}) wait for it again when it is held
-   * as an ordinary lease (each predecessor taking one successor); the others were given their unit already, or their
-   * predecessor ended while no dispatcher was active: they hold their unit as ordinary leases and are granted it (a
-   * worker may be waiting for a release it will never read).
+   * A takeover: a lease restored with a predecessor ({@link Lease#afterLease}) waits for it again when that
+   * predecessor is held as an ordinary lease (each predecessor taking one successor) and the lease was not granted a
+   * unit since ({@code granted}: the {@code lease_granted} events read back: such a successor's call may run
+   * already). Whether a predecessor is ordinary is decided first, along each chain (a successor that took its own
+   * predecessor's unit and then a successor of its own still names its predecessor), whatever the order the leases
+   * were restored in. The others were given their unit already, or their predecessor ended while no dispatcher was
+   * active: they hold their unit as ordinary leases and are granted it (a worker may be waiting for a release it will
+   * never read; one that runs the call already ignores the grant).
    */
-  public void relinkSuccessors() {
-    List<Lease> withPredecessor = new ArrayList<>();
-    for (Lease l : leases.values()) {
-      if (l.afterLease() != null) {
-        withPredecessor.add(l);
-      }
-    }
+  public void relinkSuccessors(java.util.Set<String> granted) {
+    Map<String, Boolean> waits = new HashMap<>(); // lease id -> whether it waits (decided once)
     java.util.Set<String> taken = new java.util.HashSet<>();
-    for (Lease l : withPredecessor) {
-      Lease predecessor = leases.get(l.afterLease());
-      KeyState s = keys.get(l.keyId());
-      if (predecessor != null && predecessor.afterLease() == null && predecessor.keyId().equals(l.keyId())
-          && taken.add(predecessor.leaseId())) {
+    for (Lease l : List.copyOf(leases.values())) {
+      decide(l, granted, waits, taken);
+    }
+    for (Lease l : List.copyOf(leases.values())) {
+      if (l.afterLease() == null) {
+        continue;
+      }
+      if (waits.get(l.leaseId())) {
+        Lease predecessor = leases.get(l.afterLease());
         successors.started(predecessor);
         successors.link(l, predecessor.leaseId());
-        s.inFlight--; // restored as ordinary: it waits, holding no unit
+        keys.get(l.keyId()).inFlight--; // restored as ordinary: it waits, holding no unit
       } else {
         Lease ordinary = new Lease(l.leaseId(), l.keyId(), l.jobId(), l.route(), l.expiresAt(), l.reservedTokens(),
             l.reservedAtMs());
         leases.put(l.leaseId(), ordinary);
-        grants.add(ordinary);
+        if (!granted.contains(l.leaseId())) {
+          grants.add(ordinary);
+        }
       }
+    }
+  }
+
+  /**
+   * Whether {@code l} waits for its predecessor after a takeover: it names one that is held on its key and does not
+   * wait itself, it was not granted a unit, and no other lease took that predecessor first. Walks a chain from its
+   * start (iteratively: chains may be long) so a predecessor is decided before its successor.
+   */
+  private void decide(Lease l, java.util.Set<String> granted, Map<String, Boolean> waits,
+      java.util.Set<String> taken) {
+    java.util.ArrayDeque<Lease> chain = new java.util.ArrayDeque<>();
+    for (Lease c = l; c != null && !waits.containsKey(c.leaseId()); ) {
+      chain.push(c);
+      Lease p = c.afterLease() == null ? null : leases.get(c.afterLease());
+      c = p != null && chain.stream().noneMatch(x -> x.leaseId().equals(p.leaseId())) ? p : null;
+    }
+    while (!chain.isEmpty()) {
+      Lease c = chain.pop();
+      Lease p = c.afterLease() == null ? null : leases.get(c.afterLease());
+      boolean wait = p != null && !granted.contains(c.leaseId()) && p.keyId().equals(c.keyId())
+          && !waits.getOrDefault(p.leaseId(), true) && taken.add(p.leaseId());
+      waits.put(c.leaseId(), wait);
     }
   }
 

@@ -58,6 +58,8 @@ public final class Takeover {
   private final Set<String> releasedSeen = new HashSet<>();
   /** Leases read back as held whose lease_started was read: they may take a successor again. */
   private final Set<String> startedSeen = new HashSet<>();
+  /** Successors granted a unit (lease_granted read back): they do not wait for their predecessor again. */
+  private final Set<String> grantedSeen = new HashSet<>();
   private static final Logger LOG = LoggerFactory.getLogger(Takeover.class);
   /** A route with every default, for the image and attachment estimates of a model no longer configured. */
   private static final RouteSettings DEFAULT_ROUTE = new RouteSettings("-", null, null, null, null, null, null);
@@ -165,6 +167,7 @@ public final class Takeover {
     this.nowMs = nowMs;
     releasedSeen.clear();
     startedSeen.clear();
+    grantedSeen.clear();
     open.clear();
     stale = false;
     read = 0;
@@ -282,7 +285,8 @@ public final class Takeover {
       }
     }
     open.clear();
-    ledger.relinkSuccessors();
+    ledger.relinkSuccessors(grantedSeen);
+    grantedSeen.clear();
     startedSeen.forEach(ledger::started);
     startedSeen.clear();
     metrics.leasesRebuilt.increment(restored);
@@ -344,6 +348,11 @@ public final class Takeover {
       case LEASE_STARTED -> {
         if (e.leaseId() != null && (open.containsKey(e.leaseId()) || ledger.held().containsKey(e.leaseId()))) {
           startedSeen.add(e.leaseId()); // held now: may take a successor once restored
+        }
+      }
+      case LEASE_GRANTED -> {
+        if (e.leaseId() != null && (open.containsKey(e.leaseId()) || ledger.held().containsKey(e.leaseId()))) {
+          grantedSeen.add(e.leaseId()); // its call may run already: it must not wait for its predecessor again
         }
       }
       case WORKER_HEARTBEAT -> {

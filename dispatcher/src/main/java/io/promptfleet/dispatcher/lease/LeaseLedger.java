@@ -88,6 +88,7 @@ public final class LeaseLedger {
   /** A new term as the active dispatcher: lease ids start with {@code prefix} (random, unique per term). */
   public void startTerm(String prefix) {
     this.leasePrefix = prefix;
+    grants.clear(); // an earlier term's (kept when its last transaction aborted): the rebuild decides anew
   }
 
   /**
@@ -172,9 +173,12 @@ public final class LeaseLedger {
     grants.addAll(0, lost);
   }
 
-  /** A takeover's end: successors wait for their restored predecessors again ({@link KeyPool#relinkSuccessors}). */
-  public void relinkSuccessors() {
-    keys.relinkSuccessors();
+  /**
+   * A takeover's end: successors wait for their restored predecessors again, but for those granted a unit
+   * ({@code granted}: the lease_granted events read back) ({@link KeyPool#relinkSuccessors}).
+   */
+  public void relinkSuccessors(java.util.Set<String> granted) {
+    keys.relinkSuccessors(granted);
   }
 
   /** Leases whose assignments were never written (their transaction aborted): everything they held goes back. */

@@ -150,7 +150,7 @@ class KeyPoolTest {
     p.restoreHeld(new Lease("T", "acme-2", "j", "r", Instant.ofEpochMilli(60_000), 100, 0, "gone"));
     p.restoreHeld(new Lease("U", "acme-2", "j", "r", Instant.ofEpochMilli(60_000), 100, 0, "L"));
 
-    p.relinkSuccessors();
+    p.relinkSuccessors(java.util.Set.of());
 
     assertThat(p.isWaiting("S")).as("its predecessor is held: it waits again").isTrue();
     assertThat(p.isWaiting("U")).as("one successor per predecessor").isFalse();

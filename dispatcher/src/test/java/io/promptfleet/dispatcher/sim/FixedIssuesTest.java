@@ -86,4 +86,57 @@ class FixedIssuesTest {
     assertThat(Scenarios.run(KnownIssues.HEAD_OF_LINE, steps)).as("strict: any high job with a free key goes").isNull();
     holds(steps);
   }
+
+  /**
+   * Was "successor-chain-takeover" (found by the simulation with dispatcher.successors): a fresh dispatcher that met
+   * S2 before S1 (the leases read back in a hash map's order) saw S2's predecessor name a predecessor of its own,
+   * made S2 ordinary and granted it a unit too: p2 (max 1) held 2 units and 2 calls. KeyPool.relinkSuccessors now
+   * decides each chain from its start.
+   */
+  @Test
+  void aTakeoverGivesBothLinksOfASuccessorChainAUnit() {
+    // t1-0 (mini, on q) only shifts the ids: t1-1 (L) on p2 (max_concurrency 1), t1-2 (S1) follows it, L ends, S1
+    // starts and its lease_started is read, t1-3 (S2) follows S1. The fresh dispatcher meets t1-3 before t1-2.
+    JobSpec pinned = job(Priority.HIGH, "pinned", null, false);
+    List<Step> steps = List.of(arrive(job(Priority.HIGH, "mini", null, false)), round(),
+        arrive(pinned, pinned, pinned), round(), round(), new Step.Work(1, Step.Outcome.SUCCEEDED, 50), round(),
+        new Step.Takeover(false), round());
+
+    holds(true, steps);
+  }
+
+  /**
+   * Was "successor-grant-takeover": a successor granted another lease's unit (its call running while its predecessor
+   * still ran) was rebuilt by a fresh dispatcher as waiting for that predecessor again, one unit short: q1 (max 2) got
+   * a third call. The takeover now reads the lease_granted events back and such a successor keeps its unit.
+   */
+  @Test
+  void aTakeoverMakesAGrantedSuccessorWaitAgainForItsRunningPredecessor() {
+    // q1 (max_concurrency 2) runs t1-0 and t1-1; t1-2 follows t1-0; t1-1 ends without a successor, so t1-2 takes its
+    // unit (granted) and starts while t1-0 runs. A fresh dispatcher makes t1-2 wait for t1-0 again: one unit looks
+    // free, and the next job goes to q1 as a third call.
+    JobSpec mini = job(Priority.HIGH, "mini", null, false);
+    List<Step> steps = List.of(arrive(mini, mini, mini), round(), round(),
+        new Step.Work(1, Step.Outcome.SUCCEEDED, 50), round(), arrive(mini), new Step.Takeover(false), round());
+
+    holds(true, steps);
+  }
+
+  /**
+   * Was "successor-grant-after-standby": a lease_granted kept from an aborted round outlived a stand-by and was
+   * written, after the same instance's rebuild, for a successor it held as waiting: the worker started it, the key
+   * counted no unit for it (q1 got a third call). A new term now starts with no grant pending.
+   */
+  @Test
+  void aGrantLostWithAnAbortedRoundIsWrittenAfterAStandByForASuccessorThatWaitsAgain() {
+    // q1 runs t1-0 and t1-1, t1-2 follows t1-0; t1-1 ends, its unit goes to t1-2, but the round's transaction
+    // fails: the grant waits for the next. The same instance stands by and comes back: t1-2 waits for t1-0 again,
+    // and the old lease_granted is written; the next job goes to q1 as a third call.
+    JobSpec mini = job(Priority.HIGH, "mini", null, false);
+    List<Step> steps = List.of(arrive(mini, mini, mini), round(), round(),
+        new Step.Work(1, Step.Outcome.SUCCEEDED, 50), new Step.Round(Step.Failure.COMMIT, 0), arrive(mini),
+        new Step.Takeover(true), round());
+
+    holds(true, steps);
+  }
 }

@@ -48,38 +48,8 @@ final class KnownIssues {
    */
   static final String LOOKBACK = "lookback";
 
-  /**
-   * A takeover breaks a chain of successors (dispatcher.successors): S1 follows L, L ends, S1 takes L's unit and
-   * starts (its lease_started is read), S2 follows S1. A fresh dispatcher rebuilds S1 and S2 from their assignments,
-   * both with after_lease; KeyPool.relinkSuccessors relinks S2 to S1 only if it meets S1 after S1 was made ordinary
-   * (its predecessor L is gone): Takeover keeps the leases read back in a HashMap, so in the order of their ids'
-   * hashes. Met the other way round, S2's predecessor "has an after_lease" and S2 is made ordinary and granted a unit
-   * too: the key holds one unit more than max_concurrency (p2, max 1: S1 and S2 at the provider at once; invariants
-   * 2 and 8). Off: the modelled workers write no lease_started for a successor, so a successor never takes one.
-   */
-  static final String SUCCESSOR_CHAIN_TAKEOVER = "successor-chain-takeover";
 
-  /**
-   * A takeover forgets a grant (dispatcher.successors): S follows L; another lease of the key ends without a
-   * successor, so S takes its unit while L still runs, and is told with a lease_granted; S's worker starts it. A fresh
-   * dispatcher (no snapshot since the grant) rebuilds S from its assignment with after_lease L, and since L is held
-   * again, KeyPool.relinkSuccessors makes S wait for L: it holds no unit, though its call runs (Takeover reads no
-   * lease_granted back). The key counts one unit less than the calls at the provider; a new dispatch takes it over
-   * max_concurrency (invariants 2 and 8). Off: no takeover (nor a dispatcher dying before its commit) while a
-   * successor granted a unit waits, in the model, for a predecessor the dispatcher still holds.
-   */
-  static final String SUCCESSOR_GRANT_TAKEOVER = "successor-grant-takeover";
 
-  /**
-   * A grant lost with an aborted transaction outlives a stand-by (dispatcher.successors): LeaseLedger keeps the
-   * lease_granted events of an aborted transaction for the next one (grantsLost), and nothing clears them when the
-   * same instance stands by (DispatcherCore clears the KeyPool, not the ledger's list). Activated again, it rebuilds
-   * the successor as waiting for its still-held predecessor and then writes the old lease_granted: the worker starts
-   * the call, the key counts no unit for it, and a new dispatch takes the key over max_concurrency (invariants 2
-   * and 8). Found with -Dsim.tries=200 -Dsim.steps=300 -Dsim.seed=6240738343768427841 (try 37). Off: a takeover by
-   * the same instance while an aborted round's grants may be pending (no commit since) is one by a fresh instance.
-   */
-  static final String SUCCESSOR_GRANT_AFTER_STANDBY = "successor-grant-after-standby";
 
   private final Set<String> on;
 

@@ -44,46 +44,4 @@ class KnownIssuesTest {
         .hasMessageContaining("lease t1-0 of job j1 on key p2").hasMessageContaining("the dispatcher does not hold it");
     holds(steps);
   }
-
-  @Test
-  void aTakeoverGivesBothLinksOfASuccessorChainAUnit() {
-    // t1-0 (mini, on q) only shifts the ids: t1-1 (L) on p2 (max_concurrency 1), t1-2 (S1) follows it, L ends, S1
-    // starts and its lease_started is read, t1-3 (S2) follows S1. The fresh dispatcher meets t1-3 before t1-2.
-    JobSpec pinned = job(Priority.HIGH, "pinned", null, false);
-    List<Step> steps = List.of(arrive(job(Priority.HIGH, "mini", null, false)), round(),
-        arrive(pinned, pinned, pinned), round(), round(), new Step.Work(1, Step.Outcome.SUCCEEDED, 50), round(),
-        new Step.Takeover(false), round());
-
-    assertThat(run(KnownIssues.SUCCESSOR_CHAIN_TAKEOVER, true, steps)).hasMessageContaining("key p2 has 2 leases in flight, max_concurrency 1")
-        .hasMessageContaining("t1-3 (job j3, round 4, RUNNING, after t1-2, granted)");
-    assertThat(run("", true, steps)).isNull();
-  }
-
-  @Test
-  void aTakeoverMakesAGrantedSuccessorWaitAgainForItsRunningPredecessor() {
-    // q1 (max_concurrency 2) runs t1-0 and t1-1; t1-2 follows t1-0; t1-1 ends without a successor, so t1-2 takes its
-    // unit (granted) and starts while t1-0 runs. A fresh dispatcher makes t1-2 wait for t1-0 again: one unit looks
-    // free, and the next job goes to q1 as a third call.
-    JobSpec mini = job(Priority.HIGH, "mini", null, false);
-    List<Step> steps = List.of(arrive(mini, mini, mini), round(), round(),
-        new Step.Work(1, Step.Outcome.SUCCEEDED, 50), round(), arrive(mini), new Step.Takeover(false), round());
-
-    assertThat(run(KnownIssues.SUCCESSOR_GRANT_TAKEOVER, true, steps))
-        .hasMessageContaining("key q1 has 3");
-    assertThat(run("", true, steps)).isNull();
-  }
-
-  @Test
-  void aGrantLostWithAnAbortedRoundIsWrittenAfterAStandByForASuccessorThatWaitsAgain() {
-    // q1 runs t1-0 and t1-1, t1-2 follows t1-0; t1-1 ends, its unit goes to t1-2, but the round's transaction
-    // fails: the grant waits for the next. The same instance stands by and comes back: t1-2 waits for t1-0 again,
-    // and the old lease_granted is written; the next job goes to q1 as a third call.
-    JobSpec mini = job(Priority.HIGH, "mini", null, false);
-    List<Step> steps = List.of(arrive(mini, mini, mini), round(), round(),
-        new Step.Work(1, Step.Outcome.SUCCEEDED, 50), new Step.Round(Step.Failure.COMMIT, 0), arrive(mini),
-        new Step.Takeover(true), round());
-
-    assertThat(run(KnownIssues.SUCCESSOR_GRANT_AFTER_STANDBY, true, steps)).hasMessageContaining("key q1 has 3");
-    assertThat(run("", true, steps)).isNull();
-  }
 }

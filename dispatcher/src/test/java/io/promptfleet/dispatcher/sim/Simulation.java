@@ -306,8 +306,6 @@ final class Simulation {
   final Map<String, Long> feedbackPosition = new HashMap<>();
   /** Records the current core read since it last forgot (abort, takeover), and when: for the priority check. */
   final Map<String, Long> readAt = new HashMap<>();
-  /** A round aborted and none committed since (its lease_granted events may wait in the core for the next). */
-  private boolean abortedSinceCommit;
   private int jobSeq;
   private int cancelSeq;
 
@@ -418,10 +416,7 @@ final class Simulation {
     } else if (s instanceof Step.Round r) {
       round(r);
     } else if (s instanceof Step.Takeover t) {
-      if (successors == null || !successors.avoidTakeover(invariants)) {
-        takeover(t.sameInstance() && !(successors != null && abortedSinceCommit
-            && !issues.on(KnownIssues.SUCCESSOR_GRANT_AFTER_STANDBY)));
-      }
+      takeover(t.sameInstance());
     } else if (s instanceof Step.Garbage g) {
       garbage(g.where());
     }
@@ -720,10 +715,6 @@ final class Simulation {
 
   /** One round as {@code Dispatcher.round} plays it, its transaction failing as {@code fail} says. */
   void round(Step.Round fail) {
-    if (fail.failure() == Step.Failure.CRASH_BEFORE_COMMIT && successors != null
-        && successors.avoidTakeover(invariants)) {
-      fail = new Step.Round(Step.Failure.COMMIT, fail.atSend()); // aborts, but no fresh dispatcher takes over
-    }
     rounds++;
     clock.advance(ROUND_MS);
     workersAct(); // as time passes: a deadline may have passed
@@ -824,13 +815,11 @@ final class Simulation {
           throw new KafkaException("simulated: the commit failed");
         }
         dispatched = apply(txn.sent, commit, now);
-        abortedSinceCommit = false;
         core.committed(commit);
         spillCopies.forEach(c -> core.spillWritten(c.tp(), c.offset()));
       }
     } catch (KafkaException e) {
       core.aborted(now);
-      abortedSinceCommit = true;
       // The aborted round's picks charged the lanes' passes (the ready queues keep them), unseen: as after an aged
       // pick, 5a waits for the next high stride dispatch (found with tenants, seed -3237973231546601126)
       agingDisturbed = true;

@@ -135,37 +135,12 @@ final class SuccessorWorkers {
     }
   }
 
-  /**
-   * The worker starts the call and tells the fleet (lease_started, with its gist header); for a successor only with
-   * {@link KnownIssues#SUCCESSOR_CHAIN_TAKEOVER} on (its trigger: a successor that takes a successor of its own).
-   */
+  /** The worker starts the call and tells the fleet (lease_started, with its gist header). */
   private void start(LeaseFact l) {
     l.calling = true;
-    if (l.after != null && !sim.issues.on(KnownIssues.SUCCESSOR_CHAIN_TAKEOVER)) {
-      return;
-    }
     long now = sim.clock.millis();
     FleetEvent e = FleetEvent.leaseStarted(l.a, l.workerId, Instant.ofEpochMilli(now));
     sim.kafka.append(Simulation.T.fleetEvents(), l.key(), Json.bytes(e), FleetEventHeaders.of(e), now);
-  }
-
-  /**
-   * Whether a takeover now would meet {@link KnownIssues#SUCCESSOR_GRANT_TAKEOVER} (and the issue is off): a
-   * successor granted a unit, not ended, whose predecessor the dispatcher still holds.
-   */
-  boolean avoidTakeover(Invariants invariants) {
-    if (sim.issues.on(KnownIssues.SUCCESSOR_GRANT_TAKEOVER)) {
-      return false;
-    }
-    long now = sim.clock.millis();
-    for (LeaseFact l : sim.leases.values()) {
-      LeaseFact p = l.after == null ? null : sim.leases.get(l.after);
-      if (p != null && granted.contains(l.id()) && !invariants.ended(l) && l.expiresAtMs > now
-          && !invariants.ended(p) && p.expiresAtMs > now) {
-        return true;
-      }
-    }
-    return false;
   }
 
   /** The calls at the provider now, per key, never above its max_concurrency (the safety property). */
