@@ -169,6 +169,12 @@ public final class Dispatcher implements AutoCloseable {
       jobs.subscribe(core.subscription(), new Rebalance());
       LOG.info("dispatcher {} started: group {}, reading {}", instanceId, config.dispatcher().groupId(),
           core.subscription());
+      if (config.dispatcher().successors()) {
+        LOG.warn("dispatcher.successors is on: every worker must know after_lease (upgrade workers first). Known "
+            + "limit: when the leader of an assignments partition changes (a broker failover), a successor delivered "
+            + "again to a second worker may run twice (a duplicate result, its key one call over its limit); see "
+            + "docs/DESIGN.md, 'Key capacity in transit'");
+      }
       while (running) {
         round();
       }
