@@ -71,7 +71,7 @@ final class TopicTail implements AutoCloseable {
               jobs.computeIfAbsent(phaseOf(r.key()), k -> new ArrayList<>()).add(new JobRecord(r.key(),
                   r.timestamp()));
             } else if (r.topic().equals(t.assignments())) {
-              if (contains(r.value(), AFTER_LEASE)) {
+              if (r.value() != null && FastPath.indexOf(r.value(), AFTER_LEASE) >= 0) {
                 successors.merge(phaseOf(r.key()), 1, Integer::sum);
               }
             } else if (r.topic().equals(t.defaultReplyTo())) {
@@ -130,19 +130,6 @@ final class TopicTail implements AutoCloseable {
   /** Successor assignments of a phase read so far (assignments marked {@code after_lease}). */
   synchronized int successors(String phase) {
     return successors.getOrDefault(phase, 0);
-  }
-
-  private static boolean contains(byte[] value, byte[] part) {
-    outer:
-    for (int i = 0; value != null && i + part.length <= value.length; i++) {
-      for (int j = 0; j < part.length; j++) {
-        if (value[i + j] != part[j]) {
-          continue outer;
-        }
-      }
-      return true;
-    }
-    return false;
   }
 
   /** Results of a phase read so far. */
