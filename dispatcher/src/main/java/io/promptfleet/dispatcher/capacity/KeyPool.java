@@ -94,13 +94,22 @@ public final class KeyPool {
    * decided on all of {@code candidates}, so avoiding a tenant's only key never hands it a shared one.
    */
   public Optional<String> choose(List<String> candidates, String tenant, long tokens, long nowMs, String avoid) {
+    return leastUtilised(candidates, tenant, nowMs, avoid, (k, s) -> s.admits(tokens, nowMs));
+  }
+
+  /**
+   * The least-utilised of the {@code candidates} that may serve {@code tenant} and {@code fit}: another than
+   * {@code avoid} when one fits, {@code avoid} itself only when it alone does.
+   */
+  private Optional<String> leastUtilised(List<String> candidates, String tenant, long nowMs, String avoid,
+      java.util.function.BiPredicate<String, KeyState> fit) {
     String best = null;
     double bestUse = Double.MAX_VALUE;
     boolean avoidedHasRoom = false;
     boolean ownPool = tenant != null && hasOwnPool(candidates, tenant);
     for (String k : candidates) {
       KeyState s = keys.get(k);
-      if (s == null || !servesTenant(s.settings, tenant, ownPool) || !s.admits(tokens, nowMs)) {
+      if (s == null || !servesTenant(s.settings, tenant, ownPool) || !fit.test(k, s)) {
         continue;
       }
       if (k.equals(avoid)) {
@@ -214,22 +223,8 @@ public final class KeyPool {
    * successor ({@link #predecessorFor}). Empty when none.
    */
   public Optional<String> chooseSuccessor(List<String> candidates, String tenant, long tokens, long nowMs) {
-    String best = null;
-    double bestUse = Double.MAX_VALUE;
-    boolean ownPool = tenant != null && hasOwnPool(candidates, tenant);
-    for (String k : candidates) {
-      KeyState s = keys.get(k);
-      if (s == null || !servesTenant(s.settings, tenant, ownPool) || !s.admitsSuccessor(tokens, nowMs)
-          || !successors.hasOpen(k)) {
-        continue;
-      }
-      double use = s.utilisation(nowMs);
-      if (use < bestUse) {
-        best = k;
-        bestUse = use;
-      }
-    }
-    return Optional.ofNullable(best);
+    return leastUtilised(candidates, tenant, nowMs, null,
+        (k, s) -> s.admitsSuccessor(tokens, nowMs) && successors.hasOpen(k));
   }
 
   /** The lease a successor on {@code keyId} would follow now (the one started first), or null. */
@@ -281,12 +276,13 @@ public final class KeyPool {
   }
 
   /**
-   * An ordinary lease's unit of concurrency is free ({@code lease} ended): its successor takes it; without one, the
-   * key's oldest waiting successor does, and is granted it; without either, the key has one more unit free.
+   * An ordinary lease's unit of concurrency is free ({@code lease} ended): its successor takes it (and is granted it
+   * when the lease ended {@code unreleased}: expired); without one, the key's oldest waiting successor does, and is
+   * granted it; without either, the key has one more unit free.
    */
-  private void unitFreed(Lease lease, KeyState s, long nowMs) {
+  private void unitFreed(Lease lease, KeyState s, long nowMs, boolean unreleased) {
     String next = successors.ordinaryEnded(lease);
-    boolean grant = false;
+    boolean grant = unreleased && next != null; // no release of its predecessor will be read: its worker must be told
     if (next == null) {
       next = successors.oldestWaiting(lease.keyId());
       if (next != null) {
@@ -322,11 +318,7 @@ public final class KeyPool {
    * never read; one that runs the call already ignores the grant).
    */
   public void relinkSuccessors(java.util.Set<String> granted) {
-    Map<String, Boolean> waits = new HashMap<>(); // lease id -> whether it waits (decided once)
-    java.util.Set<String> taken = new java.util.HashSet<>();
-    for (Lease l : List.copyOf(leases.values())) {
-      decide(l, granted, waits, taken);
-    }
+    Map<String, Boolean> waits = Successors.waitingAfterRebuild(leases, granted);
     for (Lease l : List.copyOf(leases.values())) {
       if (l.afterLease() == null) {
         continue;
@@ -337,35 +329,12 @@ public final class KeyPool {
         successors.link(l, predecessor.leaseId());
         keys.get(l.keyId()).inFlight--; // restored as ordinary: it waits, holding no unit
       } else {
-        Lease ordinary = new Lease(l.leaseId(), l.keyId(), l.jobId(), l.route(), l.expiresAt(), l.reservedTokens(),
-            l.reservedAtMs());
+        Lease ordinary = l.promoted(l.reservedAtMs());
         leases.put(l.leaseId(), ordinary);
         if (!granted.contains(l.leaseId())) {
           grants.add(ordinary);
         }
       }
-    }
-  }
-
-  /**
-   * Whether {@code l} waits for its predecessor after a takeover: it names one that is held on its key and does not
-   * wait itself, it was not granted a unit, and no other lease took that predecessor first. Walks a chain from its
-   * start (iteratively: chains may be long) so a predecessor is decided before its successor.
-   */
-  private void decide(Lease l, java.util.Set<String> granted, Map<String, Boolean> waits,
-      java.util.Set<String> taken) {
-    java.util.ArrayDeque<Lease> chain = new java.util.ArrayDeque<>();
-    for (Lease c = l; c != null && !waits.containsKey(c.leaseId()); ) {
-      chain.push(c);
-      Lease p = c.afterLease() == null ? null : leases.get(c.afterLease());
-      c = p != null && chain.stream().noneMatch(x -> x.leaseId().equals(p.leaseId())) ? p : null;
-    }
-    while (!chain.isEmpty()) {
-      Lease c = chain.pop();
-      Lease p = c.afterLease() == null ? null : leases.get(c.afterLease());
-      boolean wait = p != null && !granted.contains(c.leaseId()) && p.keyId().equals(c.keyId())
-          && !waits.getOrDefault(p.leaseId(), true) && taken.add(p.leaseId());
-      waits.put(c.leaseId(), wait);
     }
   }
 
@@ -400,7 +369,7 @@ public final class KeyPool {
       return Optional.empty();
     }
     KeyState s = keys.get(l.keyId());
-    end(l, s, nowMs);
+    end(l, s, nowMs, false);
     if (actualTokens != null) {
       s.tokens.add(l.reservedAtMs(), actualTokens - l.reservedTokens(), nowMs);
     }
@@ -412,7 +381,7 @@ public final class KeyPool {
     Lease l = leases.get(leaseId);
     if (l != null) {
       KeyState s = keys.get(l.keyId());
-      end(l, s, nowMs);
+      end(l, s, nowMs, false);
       s.requests.add(l.reservedAtMs(), -1, nowMs);
       s.tokens.add(l.reservedAtMs(), -l.reservedTokens(), nowMs);
     }
@@ -433,24 +402,22 @@ public final class KeyPool {
     for (Lease l : expired) {
       Lease current = leases.get(l.leaseId());
       if (current != null) {
-        String next = successors.successorOf(l.leaseId());
-        end(current, keys.get(l.keyId()), nowMs);
-        if (next != null && leases.containsKey(next) && !successors.isWaiting(next)) {
-          grants.add(leases.get(next)); // no release of its predecessor will be read: its worker must be told
-        }
+        end(current, keys.get(l.keyId()), nowMs, true);
       }
     }
     return expired;
   }
 
-  /** Ends a held lease: a waiting successor is unlinked; an ordinary lease's unit is freed ({@link #unitFreed}). */
-  private void end(Lease l, KeyState s, long nowMs) {
+  /**
+   * Ends a held lease ({@code unreleased}: it expired): a waiting successor is unlinked; an ordinary lease's unit is
+   * freed ({@link #unitFreed}).
+   */
+  private void end(Lease l, KeyState s, long nowMs, boolean unreleased) {
     leases.remove(l.leaseId());
     if (successors.isWaiting(l.leaseId())) {
-      successors.detach(l);
-      successors.forget(l.leaseId());
+      successors.waitingEnded(l);
     } else {
-      unitFreed(l, s, nowMs);
+      unitFreed(l, s, nowMs, unreleased);
     }
   }
 

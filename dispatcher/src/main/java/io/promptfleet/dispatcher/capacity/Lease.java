@@ -24,7 +24,10 @@ public record Lease(String leaseId, String keyId, String jobId, String route, In
     this(leaseId, keyId, jobId, route, expiresAt, reservedTokens, reservedAtMs, null);
   }
 
-  /** The same lease as an ordinary one counted from {@code atMs}: a successor that took its predecessor's slot. */
+  /**
+   * The same lease as an ordinary one counted from {@code atMs}: a successor that took a unit (its predecessor's, or a
+   * granted one; at a takeover its own reservation time).
+   */
   Lease promoted(long atMs) {
     return new Lease(leaseId, keyId, jobId, route, expiresAt, reservedTokens, atMs, null);
   }

@@ -1,5 +1,6 @@
 package io.promptfleet.dispatcher.capacity;
 
+import java.util.ArrayDeque;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashSet;
@@ -103,9 +104,8 @@ final class Successors {
   }
 
   /**
-   * A waiting successor ends without having held a unit (cancelled or past its deadline before it started, expired,
-   * archived, or undone), or is given a unit of another lease ({@link KeyPool}'s grant): unlinked, and its
-   * predecessor, still running, may take another successor.
+   * A waiting successor ends ({@link #waitingEnded}) or is given a unit of another lease ({@link KeyPool}'s grant):
+   * unlinked, and its predecessor, still running, may take another successor.
    */
   void detach(Lease successor) {
     String id = successor.leaseId();
@@ -126,9 +126,41 @@ final class Successors {
     }
   }
 
-  /** A detached waiting successor that ended without a unit: forgotten. */
-  void forget(String leaseId) {
-    started.remove(leaseId);
+  /**
+   * A waiting successor ended without having held a unit (cancelled or past its deadline before it started, expired,
+   * archived, or undone): unlinked and forgotten.
+   */
+  void waitingEnded(Lease successor) {
+    detach(successor);
+    started.remove(successor.leaseId());
+  }
+
+  /**
+   * A takeover: which of the {@code leases} restored wait for their predecessor (lease id to whether it waits, for
+   * every lease): one waits when it names a predecessor held on its key that does not wait itself, it was not
+   * {@code granted} a unit since, and no other lease took that predecessor first. Each chain is walked from its start
+   * (iteratively: chains may be long), so a predecessor is decided before its successor whatever the order of
+   * {@code leases}.
+   */
+  static Map<String, Boolean> waitingAfterRebuild(Map<String, Lease> leases, Set<String> granted) {
+    Map<String, Boolean> waits = new HashMap<>();
+    Set<String> taken = new HashSet<>();
+    for (Lease l : leases.values()) {
+      ArrayDeque<Lease> chain = new ArrayDeque<>();
+      for (Lease c = l; c != null && !waits.containsKey(c.leaseId()); ) {
+        chain.push(c);
+        Lease p = c.afterLease() == null ? null : leases.get(c.afterLease());
+        c = p != null && chain.stream().noneMatch(x -> x.leaseId().equals(p.leaseId())) ? p : null;
+      }
+      while (!chain.isEmpty()) {
+        Lease c = chain.pop();
+        Lease p = c.afterLease() == null ? null : leases.get(c.afterLease());
+        boolean wait = p != null && !granted.contains(c.leaseId()) && p.keyId().equals(c.keyId())
+            && !waits.getOrDefault(p.leaseId(), true) && taken.add(p.leaseId());
+        waits.put(c.leaseId(), wait);
+      }
+    }
+    return waits;
   }
 
   /** Forgets everything (the dispatcher lost its partitions). */
