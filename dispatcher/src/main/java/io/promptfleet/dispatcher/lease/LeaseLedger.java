@@ -112,11 +112,7 @@ public final class LeaseLedger {
    */
   public Lease acquire(String keyId, String jobId, String route, Instant deadline, long reservedTokens,
       long nowMs) {
-    String leaseId = leasePrefix + Long.toString(leaseSeq++, 36);
-    Lease lease = new Lease(leaseId, keyId, jobId, route,
-        deadline.plusMillis(config.dispatcher().leaseGraceMs()), reservedTokens, nowMs);
-    keys.acquire(lease, nowMs);
-    return lease;
+    return take(keyId, jobId, route, deadline, reservedTokens, nowMs, null);
   }
 
   /**
@@ -126,11 +122,18 @@ public final class LeaseLedger {
    */
   public Lease acquireSuccessor(String keyId, String jobId, String route, Instant deadline, long reservedTokens,
       long nowMs) {
+    Lease lease = take(keyId, jobId, route, deadline, reservedTokens, nowMs, keys.predecessorFor(keyId));
+    metrics.successor("dispatched");
+    return lease;
+  }
+
+  /** The term's next lease, expiring at the deadline plus {@code lease_grace_ms}, taken on its key. */
+  private Lease take(String keyId, String jobId, String route, Instant deadline, long reservedTokens, long nowMs,
+      String afterLease) {
     String leaseId = leasePrefix + Long.toString(leaseSeq++, 36);
     Lease lease = new Lease(leaseId, keyId, jobId, route, deadline.plusMillis(config.dispatcher().leaseGraceMs()),
-        reservedTokens, nowMs, keys.predecessorFor(keyId));
+        reservedTokens, nowMs, afterLease);
     keys.acquire(lease, nowMs);
-    metrics.successor("dispatched");
     return lease;
   }
 

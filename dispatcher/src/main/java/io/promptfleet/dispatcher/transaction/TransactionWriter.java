@@ -138,7 +138,7 @@ public final class TransactionWriter {
     grants = ledger.takeGrants(nowMs);
     for (FleetEvent g : grants) {
       sink.begin();
-      sink.send(new Outbound(topics.fleetEvents(), g.keyId(), Json.bytes(g), FleetEventHeaders.of(g)));
+      sink.send(fleetEvent(g));
       n++;
     }
     while (n < MAX_RECORDS_PER_TRANSACTION) {
@@ -256,6 +256,11 @@ public final class TransactionWriter {
     return kept;
   }
 
+  /** A fleet event the dispatcher writes, keyed by its key as the workers' are, with its gist header. */
+  private Outbound fleetEvent(FleetEvent e) {
+    return new Outbound(topics.fleetEvents(), e.keyId(), Json.bytes(e), FleetEventHeaders.of(e));
+  }
+
   private void emit(Decision d, Inbound r, RecordSink sink) {
     if (d instanceof Decision.Duplicate dup) {
       // nothing to write: the offset passes with this transaction; logged at 1, 2, 4, 8, ... (a batch re-run may
@@ -287,8 +292,7 @@ public final class TransactionWriter {
           SpillTopics.copyHeaders(r.headers(), r.topic())));
       metrics.spilled(o.to().topic(), o.to().partition());
     } else if (d instanceof Decision.Archived x) {
-      sink.send(new Outbound(topics.fleetEvents(), x.released().keyId(), Json.bytes(x.released()),
-          FleetEventHeaders.of(x.released())));
+      sink.send(fleetEvent(x.released()));
       emit(x.answer(), r, sink);
     } else if (d instanceof Decision.Answer a && replyTopics != null && replyTopics.ready()
         && !replyTopics.listed(a.replyTo())) {
