@@ -18,6 +18,7 @@ import io.promptfleet.common.job.Assignment;
 import io.promptfleet.common.job.ErrorCodes;
 import io.promptfleet.common.job.FleetEvent;
 import io.promptfleet.common.job.FleetEventGist;
+import io.promptfleet.common.job.LeaseOutcome;
 import io.promptfleet.common.job.ProviderConnectionStats;
 import io.promptfleet.common.kafka.FleetEventHeaders;
 import io.promptfleet.common.kafka.KafkaClients;
@@ -40,6 +41,7 @@ import io.promptfleet.worker.stream.StreamMeters;
 import io.promptfleet.worker.successor.SuccessorWaits;
 import io.promptfleet.worker.successor.SuccessorWaits.Exit;
 import io.promptfleet.worker.successor.SuccessorWaits.Leaving;
+import io.promptfleet.worker.successor.SuccessorWaits.Step;
 import io.vertx.core.Context;
 import io.vertx.core.Vertx;
 import java.time.Clock;
@@ -120,7 +122,7 @@ public final class Worker implements AutoCloseable {
   /** Leases held here because another worker runs them (each logged once). */
   private final Set<String> holding = ConcurrentHashMap.newKeySet();
   /** Successor assignments held until the lease whose key slot they take over has ended (not in {@link #active}). */
-  private final SuccessorWaits<Delivery> successors;
+  private final SuccessorWaits<HeldSuccessor> successors;
   private final Map<Exit, Counter> successorExits = new EnumMap<>(Exit.class);
   /** Looks at held assignments again, and starts or hands back the successors that leave their wait. */
   private final ScheduledExecutorService rechecks;
@@ -149,6 +151,9 @@ public final class Worker implements AutoCloseable {
 
   /** One delivery of an assignment and the lane that must acknowledge it. */
   private record Delivery(ConsumerRecord<String, byte[]> record, Lane lane) {}
+
+  /** A successor assignment held in {@link #successors}: its delivery, and the assignment its claim names. */
+  private record HeldSuccessor(ConsumerRecord<String, byte[]> record, Lane lane, Assignment assignment) {}
 
   /** Which assignment record: after a renewal the lane holds a new ConsumerRecord object for the same record. */
   private record RecordId(String topic, int partition, long offset) {
@@ -245,7 +250,7 @@ public final class Worker implements AutoCloseable {
     LongSupplier silentLimit = () -> Math.max(heard, lanes.stream().mapToLong(Lane::lockTimeoutMs).max().orElse(0));
     this.claims = new LeaseClaims(options.cancelMemory(), options.cancelTtl().toMillis(), silentLimit);
     // A predecessor that runs nowhere known for as long as a silent worker counts as alive: its successors go back.
-    this.successors = new SuccessorWaits<>(releasedLeases::contains,
+    this.successors = new SuccessorWaits<>(workerId, releasedLeases::contains,
         lease -> active.containsKey(lease) || claims.runningElsewhere(lease, workerId, clock.millis()) != null,
         job -> recentCancels.contains(job, clock.millis()), options.cancelMemory(), options.cancelTtl().toMillis(),
         clock::millis, silentLimit);
@@ -466,6 +471,9 @@ public final class Worker implements AutoCloseable {
     }
     boolean held = holding.remove(a.leaseId());
     if (draining) {
+      if (waited != null) {
+        withdraw(a); // its claim was written
+      }
       lane.acknowledge(record, AcknowledgeType.RELEASE);
       return;
     }
@@ -477,8 +485,9 @@ public final class Worker implements AutoCloseable {
     }
     // Only a first delivery can be a new leader's copy of one another worker still runs (it lost the acquisition
     // state; a lease handed out again knowingly, after a member left or a lock expired, counts a second delivery:
-    // its previous holder stopped, and the answered check covers one that had finished).
-    String owner = record.deliveryCount().orElse((short) 1) > 1 ? null
+    // its previous holder stopped, and the answered check covers one that had finished). A successor whose claim
+    // was read back always asks: it runs only if its claim is the first live one (SuccessorWaits, LeaseClaims).
+    String owner = record.deliveryCount().orElse((short) 1) > 1 && waited == null ? null
         : claims.runningElsewhere(a.leaseId(), workerId, clock.millis());
     if (owner != null) {
       holding.add(a.leaseId());
@@ -499,19 +508,19 @@ public final class Worker implements AutoCloseable {
     if (redeliveries == 0 && a.dispatchedAt() != null && waited == null) { // a redelivery's includes earlier ones
       pickup.record(Math.max(0, clock.millis() - a.dispatchedAt().toEpochMilli()), TimeUnit.MILLISECONDS);
     }
-    if (a.isSuccessor()) {
-      Exit why = waited != null ? waited : successors.admit(new SuccessorWaits.Successor<>(a.leaseId(),
-          a.afterLease(), a.job().jobId(), a.deadline() == null ? Long.MAX_VALUE : a.deadline().toEpochMilli(),
-          new Delivery(record, lane)));
-      if (why == null) {
+    if (a.isSuccessor() && waited == null) {
+      Leaving<HeldSuccessor> next = successors.admit(new SuccessorWaits.Successor<>(a.leaseId(), a.afterLease(),
+          a.job().jobId(), a.deadline() == null ? Long.MAX_VALUE : a.deadline().toEpochMilli(),
+          new HeldSuccessor(record, lane, a)));
+      if (next == null) {
         LOG.debug("job {} lease {}: waits for lease {} to end", a.job().jobId(), a.leaseId(), a.afterLease());
-        return;
+      } else {
+        step(next); // its claim (started once read back), or handed back while the worker drains
       }
-      successorExits.get(why).increment();
-      if (why == Exit.HANDED_BACK) { // the worker drains
-        lane.acknowledge(record, AcknowledgeType.RELEASE);
-        return;
-      }
+      return;
+    }
+    if (waited != null) {
+      successorExits.get(waited).increment();
     }
     Assignment attempt = redeliveries == 0 ? a : new Assignment(a.leaseId(), a.job(), a.attempt() + redeliveries,
         a.priority(), a.route(), a.keyId(), a.enqueuedAt(), a.dispatchedAt(), a.deadline(), a.replyTo());
@@ -552,7 +561,7 @@ public final class Worker implements AutoCloseable {
     });
     active.put(a.leaseId(), new Active(call, ctx, RecordId.of(record)));
     boolean cancelled = recentCancels.contains(a.job().jobId(), clock.millis());
-    if (!cancelled && endpoint != null) {
+    if (!cancelled && endpoint != null && waited == null) { // a successor's claim was written before it started
       publisher.event(FleetEvent.leaseStarted(a, workerId, clock.instant())); // this worker's claim, for the others
     }
     ctx.runOnContext(v -> {
@@ -607,24 +616,15 @@ public final class Worker implements AutoCloseable {
   }
 
   /**
-   * Successors leaving their wait: each is started (or handed back) on the rechecks thread, never on the caller's
-   * (an event loop, the watchers' threads): starting one may block briefly on a reply topic's metadata.
+   * Successors' next steps, each taken on the rechecks thread, never on the caller's (an event loop, the watchers'
+   * threads): starting one may block briefly on a reply topic's metadata.
    */
-  private void leave(List<Leaving<Delivery>> leaving) {
-    for (Leaving<Delivery> l : leaving) {
+  private void leave(List<Leaving<HeldSuccessor>> leaving) {
+    for (Leaving<HeldSuccessor> l : leaving) {
       rechecks.execute(() -> {
-        ConsumerRecord<String, byte[]> record = l.successor().held().record();
         try {
           LogContext.put(l.successor().jobId(), l.successor().leaseId());
-          if (l.why() == Exit.HANDED_BACK) {
-            successorExits.get(Exit.HANDED_BACK).increment();
-            LOG.info("job {} lease {}: successor of lease {}, which ran nowhere known (not here, no live worker "
-                + "claims it) and whose end was not seen; handed back to the share group", l.successor().jobId(),
-                l.successor().leaseId(), l.successor().afterLease());
-            l.successor().held().lane().acknowledge(record, AcknowledgeType.RELEASE);
-          } else {
-            onAssignment(record, l.successor().held().lane(), l.why());
-          }
+          step(l);
         } catch (RuntimeException e) {
           LOG.error("job {} lease {}: the successor could not be started", l.successor().jobId(),
               l.successor().leaseId(), e);
@@ -633,6 +633,37 @@ public final class Worker implements AutoCloseable {
         }
       });
     }
+  }
+
+  /** One successor's next step (see {@link SuccessorWaits.Step}); on a lane's or the rechecks thread. */
+  private void step(Leaving<HeldSuccessor> l) {
+    HeldSuccessor held = l.successor().held();
+    switch (l.step()) {
+      case CLAIM -> publisher.event(FleetEvent.leaseStarted(held.assignment(), workerId, clock.instant()));
+      case START -> onAssignment(held.record(), held.lane(), l.why());
+      case HAND_BACK, WITHDRAW -> {
+        successorExits.get(Exit.HANDED_BACK).increment();
+        if (!draining) {
+          LOG.info("job {} lease {}: successor of lease {} handed back to the share group ({})",
+              l.successor().jobId(), l.successor().leaseId(), l.successor().afterLease(), l.step() == Step.WITHDRAW
+                  ? "its claim was not read back in time, or its share lock was lost; claim withdrawn"
+                  : "its predecessor ran nowhere known and its end was not seen, or its share lock was lost");
+        }
+        if (l.step() == Step.WITHDRAW) {
+          withdraw(held.assignment());
+        }
+        held.lane().acknowledge(held.record(), AcknowledgeType.RELEASE);
+      }
+    }
+  }
+
+  /**
+   * Withdraws this worker's claim of a successor it gives back without a call: a {@code handed_back} release ends
+   * only this worker's claim, so a copy of it elsewhere does not hold for a run that will not happen (the dispatcher
+   * and the other workers' releases ignore a hand-back).
+   */
+  private void withdraw(Assignment a) {
+    publisher.event(FleetEvent.leaseReleased(a, LeaseOutcome.HANDED_BACK).by(workerId, clock.instant()));
   }
 
   /** Runs on the cancel watcher's thread. */
@@ -655,9 +686,7 @@ public final class Worker implements AutoCloseable {
    */
   private void onLockLost(ConsumerRecord<String, byte[]> record, Lane lane) {
     RecordId id = RecordId.of(record);
-    if (successors.drop(d -> d.lane() == lane && RecordId.of(d.record()).equals(id))) {
-      lane.acknowledge(record, AcknowledgeType.RELEASE);
-    }
+    successors.drop(d -> d.lane() == lane && RecordId.of(d.record()).equals(id)).forEach(this::step);
     for (Active a : active.values()) { // a rare path: no index by record
       if (a.record().equals(id)) {
         a.context().runOnContext(v -> a.call().handBack("its share-group lock was lost"));
@@ -685,13 +714,11 @@ public final class Worker implements AutoCloseable {
         l.close(Duration.ZERO);
       }
     }
-    List<Leaving<Delivery>> waiting = successors.close(); // successors that came since are handed back too
+    List<Leaving<HeldSuccessor>> waiting = successors.close(); // successors that came since are handed back too
     if (!waiting.isEmpty()) {
       LOG.info("worker {}: handing {} waiting successor assignments back to the share group", workerId,
           waiting.size());
-      successorExits.get(Exit.HANDED_BACK).increment(waiting.size());
-      waiting.forEach(l -> l.successor().held().lane().acknowledge(l.successor().held().record(),
-          AcknowledgeType.RELEASE));
+      waiting.forEach(this::step);
     }
     awaitNoActive(Duration.ofNanos(Math.max(0, graceEnds - System.nanoTime())));
     if (!active.isEmpty()) {

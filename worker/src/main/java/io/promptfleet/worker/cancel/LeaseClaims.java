@@ -2,9 +2,12 @@ package io.promptfleet.worker.cancel;
 
 import io.promptfleet.common.job.FleetEvent;
 import io.promptfleet.common.job.FleetEventGist;
+import io.promptfleet.common.job.LeaseOutcome;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.function.LongSupplier;
 
@@ -16,18 +19,30 @@ import java.util.function.LongSupplier;
  * lease). A worker that gets a lease another live worker runs holds it until that run ends or that worker is
  * gone ({@link #runningElsewhere}).
  *
- * <p>A claim ends with the lease's release of any outcome (handed back included: the next delivery runs it). A
- * worker counts as gone {@code deadAfterMs} after its newest event (event time, so a minute of events read back at
- * start does not make a dead worker look alive). Bounded: at most {@code maxClaims} claims, the oldest dropped first,
- * each for at most {@code ttlMs} unless its worker is still alive (a long run). Thread-safe (synchronized; touched once per fleet event and once per assignment).
+ * <p><b>The first live claim wins.</b> A lease may be claimed by two workers: two copies of a successor assignment
+ * (one from the old leader, one from the new) both wait for the same predecessor and both claim when it ends. Each
+ * starts only once it has read its own claim back and no live worker's claim came before it (a key's fleet events
+ * share a partition, so every worker reads the claims of a lease in the same order and comes to the same answer).
+ * A lease's claims are kept in the order read; {@link #runningElsewhere} names the first whose worker is alive.
+ *
+ * <p>A lease's release with an outcome ends all its claims; a release {@code handed_back} ends only its worker's (the
+ * next delivery runs it; a claim withdrawn before its call started is one too). A worker counts as gone
+ * {@code deadAfterMs} after its newest event (event time, so a minute of events read back at start does not make a
+ * dead worker look alive). Bounded: at most {@code maxClaims} leases, the oldest dropped first, each for at most
+ * {@code ttlMs} unless one of its workers is still alive (a long run), and at most {@link #MAX_PER_LEASE} claims per
+ * lease (the oldest dropped). Thread-safe (synchronized; touched once per fleet event and once per assignment).
  */
 public final class LeaseClaims {
+  /** Claims kept per lease: one normally, two after a share-partition leader change; more is a fault on a fault. */
+  static final int MAX_PER_LEASE = 4;
+
   private record Claim(String workerId, long atMs) {}
 
   private final int maxClaims;
   private final long ttlMs;
   private final LongSupplier deadAfterMs;
-  private final LinkedHashMap<String, Claim> claims = new LinkedHashMap<>();
+  /** Per lease, its claims in the order read (the first read first); the map in the order leases were claimed. */
+  private final LinkedHashMap<String, List<Claim>> claims = new LinkedHashMap<>();
   private final Map<String, Long> lastSeenMs = new HashMap<>();
 
   /** @param deadAfterMs how long a worker may be silent and still count as alive (read at each look) */
@@ -53,25 +68,45 @@ public final class LeaseClaims {
       return;
     }
     if (e.type() == FleetEvent.Type.LEASE_STARTED) {
-      claims.remove(e.leaseId());
-      claims.put(e.leaseId(), new Claim(e.workerId(), at));
+      List<Claim> of = claims.computeIfAbsent(e.leaseId(), k -> new ArrayList<>(1));
+      if (of.stream().noneMatch(c -> c.workerId().equals(e.workerId()))) { // a worker's first claim is its place
+        if (of.size() == MAX_PER_LEASE) {
+          of.remove(0);
+        }
+        of.add(new Claim(e.workerId(), at));
+      }
       evict(at);
     } else if (e.type() == FleetEvent.Type.LEASE_RELEASED) {
-      claims.remove(e.leaseId());
+      if (e.outcome() == LeaseOutcome.HANDED_BACK) {
+        List<Claim> of = claims.get(e.leaseId());
+        if (of != null && of.removeIf(c -> c.workerId().equals(e.workerId())) && of.isEmpty()) {
+          claims.remove(e.leaseId());
+        }
+      } else {
+        claims.remove(e.leaseId());
+      }
     }
   }
 
   /**
-   * The live worker other than {@code self} that runs {@code leaseId} now, or null: nobody claimed it, its run ended,
-   * or its worker has been silent for {@code deadAfterMs}.
+   * The worker that runs {@code leaseId} now if it is not {@code self}, or null: nobody claimed it, its run ended,
+   * every claimer has been silent for {@code deadAfterMs}, or the first live claim is {@code self}'s.
    */
   public synchronized String runningElsewhere(String leaseId, String self, long nowMs) {
     evict(nowMs);
-    Claim c = claims.get(leaseId);
-    if (c == null || c.workerId().equals(self)) {
+    List<Claim> of = claims.get(leaseId);
+    if (of == null) {
       return null;
     }
-    return alive(c.workerId(), nowMs) ? c.workerId() : null;
+    for (Claim c : of) {
+      if (c.workerId().equals(self)) {
+        return null;
+      }
+      if (alive(c.workerId(), nowMs)) {
+        return c.workerId();
+      }
+    }
+    return null;
   }
 
   private boolean alive(String workerId, long nowMs) {
@@ -84,12 +119,13 @@ public final class LeaseClaims {
   }
 
   private void evict(long nowMs) {
-    Iterator<Claim> it = claims.values().iterator();
+    Iterator<List<Claim>> it = claims.values().iterator();
     while (it.hasNext()) {
-      Claim c = it.next();
-      // Past its ttl a claim goes only once its worker is silent too: a live worker's run of over ttlMs (a long
+      List<Claim> of = it.next();
+      // Past its ttl a claim goes only once its workers are silent too: a live worker's run of over ttlMs (a long
       // reasoning call) still holds a second delivery of its lease, and its successors wait for it (issue 13).
-      if (claims.size() > maxClaims || nowMs - c.atMs() > ttlMs && !alive(c.workerId(), nowMs)) {
+      if (claims.size() > maxClaims
+          || nowMs - of.get(0).atMs() > ttlMs && of.stream().noneMatch(c -> alive(c.workerId(), nowMs))) {
         it.remove();
       } else {
         break;

@@ -32,6 +32,18 @@ import java.util.function.Predicate;
  * lane of the fleet so that it is never acquired again), and when the worker drains ({@link #close}). A successor
  * whose share lock is lost is dropped ({@link #drop}).
  *
+ * <p><b>Claim, then start.</b> A successor that may leave does not start at once: it is {@link Step#CLAIM claimed}
+ * first (the worker writes its {@code lease_started}) and starts when the worker reads that claim back
+ * ({@link #accept}: {@link Step#START}); the worker then runs it only if no live worker's claim of the lease came
+ * before its own ({@code LeaseClaims}). After a share partition's leader changes, the new leader delivers again,
+ * with a delivery count of 1, records the old one had handed out, so two workers may hold copies of one successor
+ * that both wait for the same predecessor and would both start when it ends (the fault suite saw a key at 14 calls
+ * for 12); a key's fleet events share a partition, so every worker reads the two claims in the same order and
+ * exactly one runs. A claim not read back within {@code unrunLimitMs} (the watcher is that far behind, or the write
+ * failed) hands its successor back; a successor handed back or dropped after its claim was written is
+ * {@link Step#WITHDRAW withdrawn} (the worker writes a {@code handed_back} release of its lease, which ends only
+ * its own claim), so a copy elsewhere does not hold for a claim nobody will run.
+ *
  * <p>No lost wake-up: the worker records what it learns ({@code ReleasedLeases}, its running streams) before it
  * tells this class, and {@link #admit} checks and registers under the same lock as the wake-ups, so a release read
  * between the check and the registration is found by one or the other. Pure logic (no Kafka client, no event loop):
@@ -73,27 +85,44 @@ public final class SuccessorWaits<T> {
    */
   public record Successor<T>(String leaseId, String afterLease, String jobId, long deadlineMs, T held) {}
 
-  /** A successor that leaves the wait, and why. */
-  public record Leaving<T>(Successor<T> successor, Exit why) {}
+  /** What the worker does next with a successor. */
+  public enum Step {
+    /** It may leave ({@code why}): write its claim ({@code lease_started}); it stays held until that is read back. */
+    CLAIM,
+    /** Its claim was read back: run it ({@code why} says what let it leave) unless a live claim came first. */
+    START,
+    /** Give it back to the share group ({@code why} is {@link Exit#HANDED_BACK}); no claim was written. */
+    HAND_BACK,
+    /** Give it back and withdraw its claim (a {@code handed_back} release): its claim was written. */
+    WITHDRAW
+  }
 
-  /** A waiting successor; identity matters (one lease may wait twice: a share partition's new leader's copy). */
+  /** A successor's next step, and why it left (or is leaving) the wait. */
+  public record Leaving<T>(Successor<T> successor, Exit why, Step step) {}
+
+  /** A held successor; identity matters (one lease may be held twice: a share partition's new leader's copy). */
   private static final class Entry<T> {
     final Successor<T> successor;
     /** Since when its predecessor runs nowhere known, -1 while it runs. */
     long unrunSinceMs = -1;
+    /** Why it left the wait once claimed (its claim is being read back), null while it waits. */
+    Exit claimedFor;
+    long claimedAtMs;
 
     Entry(Successor<T> successor) {
       this.successor = successor;
     }
   }
 
+  private final String self;
   private final Predicate<String> released;
   private final Predicate<String> running;
   private final Predicate<String> cancelled;
   private final RecentIds grants;
   private final LongSupplier clockMs;
   private final LongSupplier unrunLimitMs;
-  private final Set<Entry<T>> waiting = new LinkedHashSet<>();
+  /** Every held successor, waiting or claimed, in the order they came. */
+  private final Set<Entry<T>> all = new LinkedHashSet<>();
   private final Map<String, List<Entry<T>>> byPredecessor = new HashMap<>();
   private final Map<String, List<Entry<T>>> bySuccessor = new HashMap<>();
   private boolean closed;
@@ -101,6 +130,7 @@ public final class SuccessorWaits<T> {
   /**
    * What the waits ask the worker (called under this class's lock: none may block):
    *
+   * @param self         this worker's id (its own claims are read back by it)
    * @param released     whether a lease's call ended with an outcome: released by this worker, or its
    *                     {@code lease_released} read
    * @param running      whether a lease's call runs on this worker now, or a live worker claims it
@@ -110,8 +140,9 @@ public final class SuccessorWaits<T> {
    * @param unrunLimitMs how long a predecessor may run nowhere known before its successors are handed back (read at
    *                     each look; the worker's liveness threshold for other workers' claims)
    */
-  public SuccessorWaits(Predicate<String> released, Predicate<String> running, Predicate<String> cancelled,
-      int grantMemory, long grantTtlMs, LongSupplier clockMs, LongSupplier unrunLimitMs) {
+  public SuccessorWaits(String self, Predicate<String> released, Predicate<String> running,
+      Predicate<String> cancelled, int grantMemory, long grantTtlMs, LongSupplier clockMs, LongSupplier unrunLimitMs) {
+    this.self = self;
     this.released = released;
     this.running = running;
     this.cancelled = cancelled;
@@ -121,114 +152,122 @@ public final class SuccessorWaits<T> {
   }
 
   /**
-   * A successor that came: null when it waits now, else why it may leave at once (or {@link Exit#HANDED_BACK} once
-   * the worker drains).
+   * A successor that came: null when it waits now, else its next step: {@link Step#CLAIM} when it may leave at once
+   * (it is held until its claim is read back), {@link Step#HAND_BACK} once the worker drains.
    */
-  public synchronized Exit admit(Successor<T> s) {
+  public synchronized Leaving<T> admit(Successor<T> s) {
     if (closed) {
-      return Exit.HANDED_BACK;
+      return new Leaving<>(s, Exit.HANDED_BACK, Step.HAND_BACK);
     }
     long now = clockMs.getAsLong();
-    Exit start = startsNow(s, now);
-    if (start != null) {
-      return start;
-    }
     Entry<T> e = new Entry<>(s);
     if (!running.test(s.afterLease())) {
       e.unrunSinceMs = now;
     }
-    waiting.add(e);
+    all.add(e);
     byPredecessor.computeIfAbsent(s.afterLease(), k -> new ArrayList<>(1)).add(e);
     bySuccessor.computeIfAbsent(s.leaseId(), k -> new ArrayList<>(1)).add(e);
-    return null;
+    Exit start = startsNow(s, now);
+    return start == null ? null : claim(e, start, now);
   }
 
-  /** The predecessor {@code leaseId}, run by this worker, ended its call with an outcome: its successors start. */
+  /** The predecessor {@code leaseId}, run by this worker, ended its call with an outcome: its successors claim. */
   public synchronized List<Leaving<T>> ended(String leaseId) {
-    return leave(byPredecessor.get(leaseId), Exit.LOCAL);
+    return claim(byPredecessor.get(leaseId), Exit.LOCAL);
   }
 
   /**
-   * One fleet event (the watcher's thread, after the worker's {@code ReleasedLeases} took it): a release with an
-   * outcome starts its lease's successors, a grant its own successor (or is remembered for it).
+   * One fleet event (the watcher's thread, after the worker's {@code ReleasedLeases} and {@code LeaseClaims} took it):
+   * a release with an outcome lets its lease's successors claim, a grant its own successor (or is remembered for
+   * it), and this worker's own claim read back starts the successors that wrote it.
    */
   public synchronized List<Leaving<T>> accept(FleetEventGist e) {
     if (e.leaseId() == null) {
       return List.of();
     }
+    if (e.type() == FleetEvent.Type.LEASE_STARTED && self.equals(e.workerId())) {
+      return start(bySuccessor.get(e.leaseId()));
+    }
     if (e.type() == FleetEvent.Type.LEASE_GRANTED) {
       grants.add(e.leaseId(), clockMs.getAsLong());
-      return leave(bySuccessor.get(e.leaseId()), Exit.GRANTED);
+      return claim(bySuccessor.get(e.leaseId()), Exit.GRANTED);
     }
     if (e.type() == FleetEvent.Type.LEASE_RELEASED && e.outcome() != LeaseOutcome.HANDED_BACK) {
-      return leave(byPredecessor.get(e.leaseId()), Exit.RELEASED);
+      return claim(byPredecessor.get(e.leaseId()), Exit.RELEASED);
     }
     return List.of();
   }
 
-  /** The job {@code jobId} was cancelled: its waiting successors start (and answer {@code cancelled}). */
+  /** The job {@code jobId} was cancelled: its waiting successors claim (and answer {@code cancelled}). */
   public synchronized List<Leaving<T>> cancelled(String jobId) {
     List<Entry<T>> of = new ArrayList<>(0);
-    for (Entry<T> e : waiting) {
+    for (Entry<T> e : all) {
       if (e.successor.jobId().equals(jobId)) {
         of.add(e);
       }
     }
-    return leave(of, Exit.CANCELLED);
+    return claim(of, Exit.CANCELLED);
   }
 
   /**
-   * Looks at every waiting successor (the worker calls it every few hundred ms): deadlines, predecessors that run
-   * nowhere known for too long, and (a safety net) ends, grants and cancels known now.
+   * Looks at every held successor (the worker calls it every few hundred ms): deadlines, predecessors that run
+   * nowhere known for too long, claims not read back in time, and (a safety net) ends, grants and cancels known now.
    */
   public synchronized List<Leaving<T>> tick() {
     long now = clockMs.getAsLong();
     long limit = unrunLimitMs.getAsLong();
     List<Leaving<T>> out = new ArrayList<>(0);
-    for (Iterator<Entry<T>> it = waiting.iterator(); it.hasNext(); ) {
+    for (Iterator<Entry<T>> it = all.iterator(); it.hasNext(); ) {
       Entry<T> e = it.next();
-      Exit why = startsNow(e.successor, now);
-      if (why == null) {
-        if (running.test(e.successor.afterLease())) {
-          e.unrunSinceMs = -1;
-        } else if (e.unrunSinceMs < 0) {
-          e.unrunSinceMs = now;
-        } else if (now - e.unrunSinceMs > limit) {
-          why = Exit.HANDED_BACK;
+      if (e.claimedFor != null) {
+        if (now - e.claimedAtMs > limit) {
+          it.remove();
+          unindex(e);
+          out.add(new Leaving<>(e.successor, Exit.HANDED_BACK, Step.WITHDRAW));
         }
+        continue;
       }
+      Exit why = startsNow(e.successor, now);
       if (why != null) {
+        out.add(claim(e, why, now));
+        continue;
+      }
+      if (running.test(e.successor.afterLease())) {
+        e.unrunSinceMs = -1;
+      } else if (e.unrunSinceMs < 0) {
+        e.unrunSinceMs = now;
+      } else if (now - e.unrunSinceMs > limit) {
         it.remove();
         unindex(e);
-        out.add(new Leaving<>(e.successor, why));
+        out.add(new Leaving<>(e.successor, Exit.HANDED_BACK, Step.HAND_BACK));
       }
     }
     return out;
   }
 
-  /** The share lock of the successors matching {@code held} was lost: they leave without a call. True if any did. */
-  public synchronized boolean drop(Predicate<T> held) {
-    boolean any = false;
-    for (Iterator<Entry<T>> it = waiting.iterator(); it.hasNext(); ) {
-      Entry<T> e = it.next();
+  /**
+   * The share lock of the successors matching {@code held} was lost: they leave without a call, each
+   * {@link Step#HAND_BACK} or (its claim written) {@link Step#WITHDRAW}.
+   */
+  public synchronized List<Leaving<T>> drop(Predicate<T> held) {
+    List<Entry<T>> of = new ArrayList<>(0);
+    for (Entry<T> e : all) {
       if (held.test(e.successor.held())) {
-        it.remove();
-        unindex(e);
-        any = true;
+        of.add(e);
       }
     }
-    return any;
+    return handBack(of);
   }
 
-  /** The worker drains: every waiting successor is handed back, and any that comes later is too. */
+  /** The worker drains: every held successor is handed back, and any that comes later is too. */
   public synchronized List<Leaving<T>> close() {
     closed = true;
-    return leave(new ArrayList<>(waiting), Exit.HANDED_BACK);
+    return handBack(new ArrayList<>(all));
   }
 
-  /** Successors waiting now. */
+  /** Successors held now (waiting, or claimed and not yet read back). */
   public synchronized int size() {
-    return waiting.size();
+    return all.size();
   }
 
   /** True if {@code leaseId}'s {@code lease_granted} was read lately. */
@@ -253,15 +292,49 @@ public final class SuccessorWaits<T> {
     return null;
   }
 
-  private List<Leaving<T>> leave(List<Entry<T>> entries, Exit why) {
+  /** The waiting ones of {@code entries} leave the wait for {@code why}: each is claimed (and stays held). */
+  private List<Leaving<T>> claim(List<Entry<T>> entries, Exit why) {
     if (entries == null || entries.isEmpty()) {
       return List.of();
     }
+    long now = clockMs.getAsLong();
     List<Leaving<T>> out = new ArrayList<>(entries.size());
+    for (Entry<T> e : entries) {
+      if (e.claimedFor == null) {
+        out.add(claim(e, why, now));
+      }
+    }
+    return out;
+  }
+
+  private Leaving<T> claim(Entry<T> e, Exit why, long now) {
+    e.claimedFor = why;
+    e.claimedAtMs = now;
+    return new Leaving<>(e.successor, why, Step.CLAIM);
+  }
+
+  /** The claimed ones of {@code entries} (their claim was read back) leave to start. */
+  private List<Leaving<T>> start(List<Entry<T>> entries) {
+    if (entries == null || entries.isEmpty()) {
+      return List.of();
+    }
+    List<Leaving<T>> out = new ArrayList<>(1);
     for (Entry<T> e : List.copyOf(entries)) {
-      waiting.remove(e);
+      if (e.claimedFor != null) {
+        all.remove(e);
+        unindex(e);
+        out.add(new Leaving<>(e.successor, e.claimedFor, Step.START));
+      }
+    }
+    return out;
+  }
+
+  private List<Leaving<T>> handBack(List<Entry<T>> entries) {
+    List<Leaving<T>> out = new ArrayList<>(entries.size());
+    for (Entry<T> e : entries) {
+      all.remove(e);
       unindex(e);
-      out.add(new Leaving<>(e.successor, why));
+      out.add(new Leaving<>(e.successor, Exit.HANDED_BACK, e.claimedFor == null ? Step.HAND_BACK : Step.WITHDRAW));
     }
     return out;
   }

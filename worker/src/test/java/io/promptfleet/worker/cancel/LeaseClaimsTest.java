@@ -72,4 +72,35 @@ class LeaseClaimsTest {
     assertThat(claims.runningElsewhere("L3", "w2", T + 60_010 + 16_002)).as("evicted while its worker was silent")
         .isNull();
   }
+
+  @Test
+  void shouldLetTheFirstLiveClaimWinWhenTwoWorkersClaimOneLease() {
+    // two copies of one successor (a share partition's old and new leader) both claimed it when its predecessor ended
+    accept(started("L1", "w1", T));
+    accept(started("L1", "w2", T + 5));
+    accept(started("L1", "w1", T + 9)); // a worker's later claim of the same lease keeps its first place
+
+    assertThat(claims.runningElsewhere("L1", "w1", T + 10)).as("w1 claimed first: it runs").isNull();
+    assertThat(claims.runningElsewhere("L1", "w2", T + 10)).as("w2 holds its copy").isEqualTo("w1");
+    assertThat(claims.runningElsewhere("L1", "w3", T + 10)).isEqualTo("w1");
+
+    accept(released("L1", "w1", LeaseOutcome.HANDED_BACK, T + 20)); // w1 withdrew (or handed its run back)
+    assertThat(claims.runningElsewhere("L1", "w1", T + 20)).as("only w1's claim ended").isEqualTo("w2");
+    assertThat(claims.runningElsewhere("L1", "w2", T + 20)).isNull();
+
+    accept(released("L1", "w2", LeaseOutcome.SUCCEEDED, T + 30));
+    assertThat(claims.runningElsewhere("L1", "w3", T + 30)).as("a release with an outcome ends them all").isNull();
+    assertThat(claims.size()).isZero();
+  }
+
+  @Test
+  void shouldSkipAFirstClaimWhoseWorkerIsGone() {
+    accept(started("L1", "w1", T));
+    accept(started("L1", "w2", T + 10_000)); // w1 died; its copy came again to w2
+    accept(FleetEvent.heartbeat(Instant.ofEpochMilli(T + 20_000), "w2", 8, 7));
+
+    assertThat(claims.runningElsewhere("L1", "w3", T + 16_000)).as("w1 still counts as alive").isEqualTo("w1");
+    assertThat(claims.runningElsewhere("L1", "w3", T + 16_001)).as("w1 gone: w2 runs it").isEqualTo("w2");
+    assertThat(claims.runningElsewhere("L1", "w2", T + 16_001)).isNull();
+  }
 }

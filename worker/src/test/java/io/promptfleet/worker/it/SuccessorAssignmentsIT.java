@@ -166,6 +166,49 @@ class SuccessorAssignmentsIT {
     assertThat(starts("cancelled")).isEqualTo(1.0);
   }
 
+  /**
+   * Two copies of one successor on two workers (a share partition's new leader delivered S again, with a delivery
+   * count of 1, while the old leader's copy waited elsewhere): both wait for L, both claim when L's release is read,
+   * and only the first claim runs. The other copy holds until the winner's release and is then acknowledged: one
+   * request, one result (the fault suite saw both run, a key at 14 calls for 12, before claims came first).
+   */
+  @Test
+  void shouldRunTwoCopiesOfOneSuccessorOnTwoWorkersOnce() throws Exception {
+    Worker first = worker(WorkerOptions.defaults(), Map.of());
+    predecessor = runningElsewhere(h.assignment(h.jobId(), "run by another worker", 1));
+    Assignment s = successor(h.assignment(h.jobId(), "two copies [[sim:slow ttft_ms=10 tps=32]]", 1), predecessor);
+    sendWaiting(first, s); // its one lane holds S: it takes no other batch
+    SimpleMeterRegistry second = new SimpleMeterRegistry();
+    h.addWorker(WorkerOptions.defaults(), second);
+    h.send(s); // the copy
+    long until = System.nanoTime() + WAIT.toNanos();
+    while (second.get("promptfleet.worker.successors.waiting").gauge().value() < 1 && System.nanoTime() < until) {
+      Thread.sleep(20);
+    }
+    assertThat(second.get("promptfleet.worker.successors.waiting").gauge().value()).as("the copy waits on the "
+        + "second worker").isEqualTo(1.0);
+
+    event(FleetEvent.leaseReleased(predecessor, LeaseOutcome.SUCCEEDED).by("other-worker", Instant.now()));
+    Result result = h.awaitResult(s.job().jobId(), WAIT);
+    until = System.nanoTime() + WAIT.toNanos();
+    while (waitingNow() + second.get("promptfleet.worker.successors.waiting").gauge().value() > 0
+        && System.nanoTime() < until) {
+      Thread.sleep(20);
+    }
+    Thread.sleep(QUIET_MS); // a second run would have answered by now (a 32-token answer at 32 tokens/s)
+
+    assertThat(result.status()).isEqualTo(JobStatus.SUCCEEDED);
+    assertThat(h.results(s.job().jobId())).as("one result").hasSize(1);
+    String prompt = s.job().messages().get(0).content().asText();
+    assertThat(h.sim.stats().recentRequests().stream().filter(r -> r.body().contains(prompt)).count())
+        .as("one request").isEqualTo(1);
+    double started = starts("released") + second.get("promptfleet.worker.successors").tag("start", "released")
+        .counter().count();
+    assertThat(started).as("one copy started").isEqualTo(1.0);
+    assertThat(waitingNow() + second.get("promptfleet.worker.successors.waiting").gauge().value())
+        .as("neither copy is held any more").isZero();
+  }
+
   /** A draining worker hands its waiting successors back at once; the next worker runs S at L's release. */
   @Test
   void shouldHandWaitingSuccessorsBackWhenTheWorkerDrains() throws Exception {

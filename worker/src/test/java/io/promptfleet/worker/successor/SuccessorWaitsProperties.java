@@ -23,8 +23,10 @@ import net.jqwik.api.constraints.Size;
  * back, releases (of every outcome) and grants read, cancels, time and ticks keeps the rule of issue 13: a successor
  * never starts while its predecessor may still run, i.e. never before its predecessor's release (with an outcome) or
  * its own grant was seen, unless its call answers without a request (deadline passed, job cancelled); it is handed
- * back only after its predecessor ran nowhere known for longer than the limit; each leaves once; and none waits
- * forever once its predecessor runs nowhere. jqwik prints the seed of a failing run.
+ * back only after its predecessor ran nowhere known for longer than the limit. Claim, then start: a successor that
+ * may leave is claimed once, starts only when its own claim is read back (another worker's claim of it changes
+ * nothing), and a claim not read back within the limit is withdrawn; each leaves once; and none is held forever once
+ * its predecessor runs nowhere. jqwik prints the seed of a failing run.
  */
 class SuccessorWaitsProperties {
   private static final int PREDECESSORS = 4;
@@ -52,8 +54,10 @@ class SuccessorWaitsProperties {
     final Map<String, Successor<String>> admitted = new HashMap<>();
     final Map<String, Long> admittedAt = new HashMap<>();
     final Set<String> left = new HashSet<>();
+    /** Successors whose claim was written, and when. */
+    final Map<String, Long> claimedAt = new HashMap<>();
     long now = 1_000_000;
-    final SuccessorWaits<String> waits = new SuccessorWaits<>(released::contains,
+    final SuccessorWaits<String> waits = new SuccessorWaits<>("self", released::contains,
         l -> runningHere.contains(l) || claimedElsewhere.contains(l), cancelled::contains, 1_000, 600_000,
         () -> now, () -> LIMIT_MS);
 
@@ -93,6 +97,17 @@ class SuccessorWaitsProperties {
             check(waits.cancelled("job-" + s));
           }
           case 11, 12 -> now += 50L * (1 + arg % 30);
+          case 13 -> { // this worker's claim read back (only one it wrote)
+            if (claimedAt.containsKey(s)) {
+              List<Leaving<String>> out = waits.accept(new FleetEventGist(FleetEvent.Type.LEASE_STARTED, now, "self",
+                  s, null));
+              assertThat(out).as("%s starts when its claim is read back, unless it left already", s)
+                  .hasSize(left.contains(s) ? 0 : 1);
+              check(out);
+            }
+          }
+          case 14 -> assertThat(waits.accept(new FleetEventGist(FleetEvent.Type.LEASE_STARTED, now, "other", s,
+              null))).as("another worker's claim of %s", s).isEmpty();
           default -> tick();
         }
         assertThat(waits.size()).isEqualTo(admitted.size() - left.size());
@@ -102,8 +117,10 @@ class SuccessorWaitsProperties {
       claimedElsewhere.clear();
       tick();
       now += LIMIT_MS + 1;
-      tick();
-      assertThat(waits.size()).as("none waits forever").isZero();
+      tick(); // a successor handed back, or claimed (its deadline, say) and not read back
+      now += LIMIT_MS + 1;
+      tick(); // withdrawn
+      assertThat(waits.size()).as("none is held forever").isZero();
       assertThat(left).isEqualTo(admitted.keySet());
     }
 
@@ -116,9 +133,9 @@ class SuccessorWaitsProperties {
       Successor<String> successor = new Successor<>(s, after, "job-" + s, deadline, s);
       admitted.put(s, successor);
       admittedAt.put(s, now);
-      Exit why = waits.admit(successor);
-      if (why != null) {
-        check(List.of(new Leaving<>(successor, why)));
+      Leaving<String> next = waits.admit(successor);
+      if (next != null) {
+        check(List.of(next));
       }
     }
 
@@ -143,27 +160,54 @@ class SuccessorWaitsProperties {
     void check(List<Leaving<String>> leaving) {
       for (Leaving<String> out : leaving) {
         Successor<String> s = out.successor();
-        assertThat(left.add(s.leaseId())).as("%s leaves once", s.leaseId()).isTrue();
-        String after = s.afterLease();
-        switch (out.why()) {
-          case LOCAL, RELEASED, GRANTED -> assertThat(released.contains(after) || grantsSeen.contains(s.leaseId()))
-              .as("%s starts (%s) only once %s's release or its own grant was seen", s.leaseId(), out.why(), after)
-              .isTrue();
-          case DEADLINE -> assertThat(now).as("%s's deadline passed", s.leaseId()).isGreaterThanOrEqualTo(
-              s.deadlineMs());
-          case CANCELLED -> assertThat(cancelled).contains(s.jobId());
-          case HANDED_BACK -> {
-            assertThat(runningHere.contains(after) || claimedElsewhere.contains(after))
-                .as("%s handed back while %s runs", s.leaseId(), after).isFalse();
-            long since = Math.max(seenRunning.getOrDefault(after, 0L), admittedAt.get(s.leaseId()));
-            assertThat(now - since).as("%s handed back only after %s ran nowhere for longer than the limit",
-                s.leaseId(), after).isGreaterThan(LIMIT_MS);
+        assertThat(left).as("%s is not held any more", s.leaseId()).doesNotContain(s.leaseId());
+        switch (out.step()) {
+          case CLAIM -> {
+            assertThat(claimedAt.put(s.leaseId(), now)).as("%s is claimed once", s.leaseId()).isNull();
+            checkWhy(out);
           }
-          default -> throw new AssertionError(out.why());
+          case START -> {
+            assertThat(claimedAt).as("%s starts only once claimed", s.leaseId()).containsKey(s.leaseId());
+            left.add(s.leaseId());
+          }
+          case WITHDRAW -> {
+            assertThat(claimedAt).containsKey(s.leaseId());
+            assertThat(now - claimedAt.get(s.leaseId())).as("%s's claim withdrawn only after the limit",
+                s.leaseId()).isGreaterThan(LIMIT_MS);
+            left.add(s.leaseId());
+          }
+          case HAND_BACK -> {
+            assertThat(claimedAt).as("%s was not claimed", s.leaseId()).doesNotContainKey(s.leaseId());
+            checkWhy(out);
+            left.add(s.leaseId());
+          }
+          default -> throw new AssertionError(out.step());
         }
-        if (out.why() == Exit.LOCAL) {
-          assertThat(released).contains(after);
+      }
+    }
+
+    /** Why a successor left the wait (claimed or handed back) holds. */
+    void checkWhy(Leaving<String> out) {
+      Successor<String> s = out.successor();
+      String after = s.afterLease();
+      switch (out.why()) {
+        case LOCAL, RELEASED, GRANTED -> assertThat(released.contains(after) || grantsSeen.contains(s.leaseId()))
+            .as("%s starts (%s) only once %s's release or its own grant was seen", s.leaseId(), out.why(), after)
+            .isTrue();
+        case DEADLINE -> assertThat(now).as("%s's deadline passed", s.leaseId()).isGreaterThanOrEqualTo(
+            s.deadlineMs());
+        case CANCELLED -> assertThat(cancelled).contains(s.jobId());
+        case HANDED_BACK -> {
+          assertThat(runningHere.contains(after) || claimedElsewhere.contains(after))
+              .as("%s handed back while %s runs", s.leaseId(), after).isFalse();
+          long since = Math.max(seenRunning.getOrDefault(after, 0L), admittedAt.get(s.leaseId()));
+          assertThat(now - since).as("%s handed back only after %s ran nowhere for longer than the limit",
+              s.leaseId(), after).isGreaterThan(LIMIT_MS);
         }
+        default -> throw new AssertionError(out.why());
+      }
+      if (out.why() == Exit.LOCAL) {
+        assertThat(released).contains(after);
       }
     }
   }

@@ -20,7 +20,7 @@ class SuccessorWaitsTest {
   private final Set<String> running = new HashSet<>();
   private final Set<String> cancelled = new HashSet<>();
   private long now = 1_000_000;
-  private final SuccessorWaits<String> waits = new SuccessorWaits<>(released::contains, running::contains,
+  private final SuccessorWaits<String> waits = new SuccessorWaits<>("self", released::contains, running::contains,
       cancelled::contains, 100, 60_000, () -> now, () -> LIMIT_MS);
 
   private static Successor<String> successor(String lease, String after) {
@@ -35,8 +35,17 @@ class SuccessorWaitsTest {
     return new FleetEventGist(FleetEvent.Type.LEASE_GRANTED, 0, "dispatcher", lease, null);
   }
 
+  /** This worker's own claim of {@code lease}, read back. */
+  private static FleetEventGist claimedHere(String lease) {
+    return new FleetEventGist(FleetEvent.Type.LEASE_STARTED, 0, "self", lease, null);
+  }
+
   private static List<String> leases(List<Leaving<String>> out) {
-    return out.stream().map(l -> l.successor().leaseId() + ":" + l.why().tag()).toList();
+    return out.stream().map(SuccessorWaitsTest::lease).toList();
+  }
+
+  private static String lease(Leaving<String> l) {
+    return l.successor().leaseId() + ":" + l.why().tag() + ":" + l.step().name().toLowerCase(java.util.Locale.ROOT);
   }
 
   @Test
@@ -48,9 +57,39 @@ class SuccessorWaitsTest {
     assertThat(waits.tick()).isEmpty();
     assertThat(waits.ended("other")).isEmpty();
 
-    assertThat(leases(waits.ended("L"))).containsExactly("S:local");
-    assertThat(waits.size()).isZero();
+    assertThat(leases(waits.ended("L"))).containsExactly("S:local:claim");
+    assertThat(waits.size()).as("held until its claim is read back").isEqualTo(1);
     assertThat(waits.ended("L")).as("once").isEmpty();
+    assertThat(leases(waits.accept(claimedHere("S")))).containsExactly("S:local:start");
+    assertThat(waits.size()).isZero();
+  }
+
+  @Test
+  void shouldStartOnlyWhenItsOwnClaimIsReadBack() {
+    running.add("L");
+    waits.admit(successor("S", "L"));
+    assertThat(waits.accept(claimedHere("S"))).as("not claimed yet: the claim of another copy of S here")
+        .isEmpty();
+    waits.ended("L");
+
+    assertThat(waits.accept(new FleetEventGist(FleetEvent.Type.LEASE_STARTED, 0, "other", "S", null)))
+        .as("another worker's claim").isEmpty();
+    assertThat(waits.accept(granted("S"))).as("claimed already: not claimed twice").isEmpty();
+    assertThat(waits.tick()).isEmpty();
+    assertThat(leases(waits.accept(claimedHere("S")))).containsExactly("S:local:start");
+    assertThat(waits.accept(claimedHere("S"))).as("once").isEmpty();
+  }
+
+  @Test
+  void shouldWithdrawAClaimNotReadBackWithinTheLimit() {
+    released.add("L");
+    assertThat(lease(waits.admit(successor("S", "L")))).isEqualTo("S:released:claim");
+
+    now += LIMIT_MS;
+    assertThat(waits.tick()).isEmpty();
+    now += 1;
+    assertThat(leases(waits.tick())).containsExactly("S:handed_back:withdraw");
+    assertThat(waits.size()).isZero();
   }
 
   @Test
@@ -58,10 +97,10 @@ class SuccessorWaitsTest {
     released.add("L1");
     waits.accept(granted("S2"));
 
-    assertThat(waits.admit(successor("S1", "L1"))).isEqualTo(Exit.RELEASED);
-    assertThat(waits.admit(successor("S2", "L2"))).isEqualTo(Exit.GRANTED);
+    assertThat(lease(waits.admit(successor("S1", "L1")))).isEqualTo("S1:released:claim");
+    assertThat(lease(waits.admit(successor("S2", "L2")))).isEqualTo("S2:granted:claim");
     assertThat(waits.granted("S2")).isTrue();
-    assertThat(waits.size()).isZero();
+    assertThat(waits.size()).isEqualTo(2);
   }
 
   @Test
@@ -73,7 +112,7 @@ class SuccessorWaitsTest {
     assertThat(waits.accept(new FleetEventGist(FleetEvent.Type.LEASE_STARTED, 0, "w", "L", null))).isEmpty();
     assertThat(waits.accept(released("S", LeaseOutcome.SUCCEEDED))).as("S's own release is no wake-up").isEmpty();
 
-    assertThat(leases(waits.accept(released("L", LeaseOutcome.RETRY)))).containsExactly("S:released");
+    assertThat(leases(waits.accept(released("L", LeaseOutcome.RETRY)))).containsExactly("S:released:claim");
   }
 
   @Test
@@ -82,7 +121,7 @@ class SuccessorWaitsTest {
     waits.admit(successor("S", "L"));
 
     assertThat(waits.accept(granted("L"))).as("L's grant is not S's").isEmpty();
-    assertThat(leases(waits.accept(granted("S")))).containsExactly("S:granted");
+    assertThat(leases(waits.accept(granted("S")))).containsExactly("S:granted:claim");
   }
 
   @Test
@@ -94,13 +133,13 @@ class SuccessorWaitsTest {
     now += 499;
     assertThat(waits.tick()).isEmpty();
     now += 1;
-    assertThat(leases(waits.tick())).containsExactly("S1:deadline");
+    assertThat(leases(waits.tick())).containsExactly("S1:deadline:claim");
     assertThat(waits.cancelled("job-x")).isEmpty();
-    assertThat(leases(waits.cancelled("job-2"))).containsExactly("S2:cancelled");
+    assertThat(leases(waits.cancelled("job-2"))).containsExactly("S2:cancelled:claim");
 
     cancelled.add("job-3");
-    assertThat(waits.admit(new Successor<>("S3", "L", "job-3", Long.MAX_VALUE, "r3"))).isEqualTo(Exit.CANCELLED);
-    assertThat(waits.admit(new Successor<>("S4", "L", "job-4", now, "r4"))).isEqualTo(Exit.DEADLINE);
+    assertThat(waits.admit(new Successor<>("S3", "L", "job-3", Long.MAX_VALUE, "r3")).why()).isEqualTo(Exit.CANCELLED);
+    assertThat(waits.admit(new Successor<>("S4", "L", "job-4", now, "r4")).why()).isEqualTo(Exit.DEADLINE);
   }
 
   @Test
@@ -110,7 +149,7 @@ class SuccessorWaitsTest {
     now += LIMIT_MS;
     assertThat(waits.tick()).as("not longer than the limit yet").isEmpty();
     now += 1;
-    assertThat(leases(waits.tick())).containsExactly("S:handed_back");
+    assertThat(leases(waits.tick())).containsExactly("S:handed_back:hand_back");
   }
 
   @Test
@@ -129,7 +168,7 @@ class SuccessorWaitsTest {
     now += 1;
     assertThat(waits.tick()).as("the clock starts again").isEmpty();
     now += LIMIT_MS + 1;
-    assertThat(leases(waits.tick())).containsExactly("S:handed_back");
+    assertThat(leases(waits.tick())).containsExactly("S:handed_back:hand_back");
   }
 
   @Test
@@ -138,7 +177,7 @@ class SuccessorWaitsTest {
     waits.admit(successor("S", "L"));
     released.add("L");
 
-    assertThat(leases(waits.tick())).containsExactly("S:released");
+    assertThat(leases(waits.tick())).containsExactly("S:released:claim");
   }
 
   @Test
@@ -147,10 +186,15 @@ class SuccessorWaitsTest {
     waits.admit(successor("S", "L"));
     waits.admit(successor("T", "L2"));
 
-    assertThat(waits.drop("record-S"::equals)).isTrue();
-    assertThat(waits.drop("record-S"::equals)).isFalse();
+    released.add("L2");
+    waits.tick(); // T claims
+
+    assertThat(leases(waits.drop("record-S"::equals))).containsExactly("S:handed_back:hand_back");
+    assertThat(waits.drop("record-S"::equals)).isEmpty();
     assertThat(waits.ended("L")).isEmpty();
-    assertThat(waits.size()).isEqualTo(1);
+    assertThat(leases(waits.drop("record-T"::equals))).as("its claim was written: withdrawn")
+        .containsExactly("T:handed_back:withdraw");
+    assertThat(waits.size()).isZero();
   }
 
   @Test
@@ -159,8 +203,11 @@ class SuccessorWaitsTest {
     waits.admit(successor("S", "L"));
     waits.admit(successor("T", "L"));
 
-    assertThat(leases(waits.close())).containsExactlyInAnyOrder("S:handed_back", "T:handed_back");
-    assertThat(waits.admit(successor("U", "L"))).isEqualTo(Exit.HANDED_BACK);
+    waits.accept(granted("T"));
+
+    assertThat(leases(waits.close())).containsExactlyInAnyOrder("S:handed_back:hand_back",
+        "T:handed_back:withdraw");
+    assertThat(lease(waits.admit(successor("U", "L")))).isEqualTo("U:handed_back:hand_back");
     assertThat(waits.size()).isZero();
   }
 
@@ -172,6 +219,9 @@ class SuccessorWaitsTest {
 
     assertThat(waits.accept(granted("S"))).extracting(l -> l.successor().held())
         .containsExactlyInAnyOrder("record-S", "record-S-again");
+    assertThat(waits.accept(claimedHere("S"))).extracting(l -> l.successor().held())
+        .as("both start: the worker runs the first and acknowledges the other with its outcome")
+        .containsExactlyInAnyOrder("record-S", "record-S-again");
   }
 
   @Test
@@ -182,7 +232,7 @@ class SuccessorWaitsTest {
     waits.admit(new Successor<>("S", "L", "job-S", Long.MAX_VALUE, "lane-1"));
     waits.admit(new Successor<>("S", "L", "job-S", Long.MAX_VALUE, "lane-2"));
 
-    assertThat(waits.drop("lane-1"::equals)).isTrue();
+    assertThat(waits.drop("lane-1"::equals)).hasSize(1);
     assertThat(waits.size()).as("lane-2's delivery goes on waiting").isEqualTo(1);
 
     released.add("L");
