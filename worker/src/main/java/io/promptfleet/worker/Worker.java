@@ -109,6 +109,11 @@ public final class Worker implements AutoCloseable {
   private final Map<String, Active> active = new ConcurrentHashMap<>();
   /** How often an assignment held because another worker runs its lease is looked at again. */
   static final long HOLD_RECHECK_MS = 200;
+  /**
+   * How far another worker's clock may be ahead of this one's when a redelivery's claims are told apart: a previous
+   * holder's claim comes at least half a share lock (seconds) before the redelivery, a new claim after it.
+   */
+  static final long CLAIM_CLOCK_MARGIN_MS = 1_000;
   /** How far back the fleet events are read at start for the leases released lately. */
   static final Duration RELEASES_LOOKBACK = Duration.ofMinutes(1);
   private final RecentIds recentCancels;
@@ -152,8 +157,12 @@ public final class Worker implements AutoCloseable {
   /** One delivery of an assignment and the lane that must acknowledge it. */
   private record Delivery(ConsumerRecord<String, byte[]> record, Lane lane) {}
 
-  /** A successor assignment held in {@link #successors}: its delivery, and the assignment its claim names. */
-  private record HeldSuccessor(ConsumerRecord<String, byte[]> record, Lane lane, Assignment assignment) {}
+  /**
+   * A successor assignment held in {@link #successors}: its delivery, the assignment its claim names, and when the
+   * delivery came (claims of a lease written before a redelivery came are its previous holder's).
+   */
+  private record HeldSuccessor(ConsumerRecord<String, byte[]> record, Lane lane, Assignment assignment,
+      long deliveredAtMs) {}
 
   /** Which assignment record: after a renewal the lane holds a new ConsumerRecord object for the same record. */
   private record RecordId(String topic, int partition, long offset) {
@@ -442,13 +451,15 @@ public final class Worker implements AutoCloseable {
    * and lease ids in the logging context once the assignment is read (the lane listener clears them).
    */
   private void onAssignment(ConsumerRecord<String, byte[]> record, Lane lane) {
-    onAssignment(record, lane, null);
+    onAssignment(record, lane, null, clock.millis());
   }
 
   /**
-   * @param waited why a successor assignment that waited may start now (it is not held again), null for a delivery
+   * @param waited        why a successor assignment that waited may start now (its claim was read back; it is not
+   *                      held again), null for a delivery
+   * @param deliveredAtMs when the lane got this delivery (kept through holds and waits)
    */
-  private void onAssignment(ConsumerRecord<String, byte[]> record, Lane lane, Exit waited) {
+  private void onAssignment(ConsumerRecord<String, byte[]> record, Lane lane, Exit waited, long deliveredAtMs) {
     Assignment a;
     try {
       a = Json.read(record.value(), Assignment.class);
@@ -483,12 +494,14 @@ public final class Worker implements AutoCloseable {
       lane.acknowledge(record, AcknowledgeType.ACCEPT);
       return;
     }
-    // Only a first delivery can be a new leader's copy of one another worker still runs (it lost the acquisition
-    // state; a lease handed out again knowingly, after a member left or a lock expired, counts a second delivery:
-    // its previous holder stopped, and the answered check covers one that had finished). A successor whose claim
-    // was read back always asks: it runs only if its claim is the first live one (SuccessorWaits, LeaseClaims).
-    String owner = record.deliveryCount().orElse((short) 1) > 1 && waited == null ? null
-        : claims.runningElsewhere(a.leaseId(), workerId, clock.millis());
+    // A first delivery may be a new leader's copy of one another worker still runs (it lost the acquisition state):
+    // every claim counts. A lease handed out again knowingly, after a member left or a lock expired, counts a second
+    // delivery: its previous holder stopped (the answered check covers one that had finished), so only claims
+    // written since this delivery came count (a new leader's copy elsewhere, claimed as a successor). A successor
+    // whose claim was read back runs only if its claim is the first of those that lives (SuccessorWaits).
+    long claimsSince = record.deliveryCount().orElse((short) 1) > 1 ? deliveredAtMs - CLAIM_CLOCK_MARGIN_MS
+        : Long.MIN_VALUE;
+    String owner = claims.runningElsewhere(a.leaseId(), workerId, clock.millis(), claimsSince);
     if (owner != null) {
       holding.add(a.leaseId());
       if (!held) {
@@ -497,7 +510,7 @@ public final class Worker implements AutoCloseable {
       }
       rechecks.schedule(() -> {
         try {
-          onAssignment(record, lane);
+          onAssignment(record, lane, null, deliveredAtMs);
         } finally {
           LogContext.clear();
         }
@@ -511,7 +524,7 @@ public final class Worker implements AutoCloseable {
     if (a.isSuccessor() && waited == null) {
       Leaving<HeldSuccessor> next = successors.admit(new SuccessorWaits.Successor<>(a.leaseId(), a.afterLease(),
           a.job().jobId(), a.deadline() == null ? Long.MAX_VALUE : a.deadline().toEpochMilli(),
-          new HeldSuccessor(record, lane, a)));
+          new HeldSuccessor(record, lane, a, deliveredAtMs)));
       if (next == null) {
         LOG.debug("job {} lease {}: waits for lease {} to end", a.job().jobId(), a.leaseId(), a.afterLease());
       } else {
@@ -640,7 +653,7 @@ public final class Worker implements AutoCloseable {
     HeldSuccessor held = l.successor().held();
     switch (l.step()) {
       case CLAIM -> publisher.event(FleetEvent.leaseStarted(held.assignment(), workerId, clock.instant()));
-      case START -> onAssignment(held.record(), held.lane(), l.why());
+      case START -> onAssignment(held.record(), held.lane(), l.why(), held.deliveredAtMs());
       case HAND_BACK, WITHDRAW -> {
         successorExits.get(Exit.HANDED_BACK).increment();
         if (!draining) {

@@ -92,13 +92,26 @@ public final class LeaseClaims {
    * The worker that runs {@code leaseId} now if it is not {@code self}, or null: nobody claimed it, its run ended,
    * every claimer has been silent for {@code deadAfterMs}, or the first live claim is {@code self}'s.
    */
-  public synchronized String runningElsewhere(String leaseId, String self, long nowMs) {
+  public String runningElsewhere(String leaseId, String self, long nowMs) {
+    return runningElsewhere(leaseId, self, nowMs, Long.MIN_VALUE);
+  }
+
+  /**
+   * As {@link #runningElsewhere(String, String, long)}, counting only the claims written at or after
+   * {@code sinceMs} (event time): a delivery that counts more than one delivery comes after its previous holder's
+   * lock ended, so a claim written before it is that holder's, which stopped (and, if it died, would count as alive
+   * for the liveness threshold yet).
+   */
+  public synchronized String runningElsewhere(String leaseId, String self, long nowMs, long sinceMs) {
     evict(nowMs);
     List<Claim> of = claims.get(leaseId);
     if (of == null) {
       return null;
     }
     for (Claim c : of) {
+      if (c.atMs() < sinceMs) {
+        continue;
+      }
       if (c.workerId().equals(self)) {
         return null;
       }

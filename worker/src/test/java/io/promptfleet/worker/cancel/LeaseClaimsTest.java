@@ -103,4 +103,18 @@ class LeaseClaimsTest {
     assertThat(claims.runningElsewhere("L1", "w3", T + 16_001)).as("w1 gone: w2 runs it").isEqualTo("w2");
     assertThat(claims.runningElsewhere("L1", "w2", T + 16_001)).isNull();
   }
+
+  @Test
+  void shouldCountOnlyTheClaimsSinceARedeliveryCame() {
+    accept(started("L1", "w1", T)); // its previous holder, which died right after; still counts as alive
+    accept(FleetEvent.heartbeat(Instant.ofEpochMilli(T + 1_000), "w1", 8, 7));
+    // the redelivery came to w2 at T + 10 s; then a new leader's copy elsewhere was claimed, and w2's
+    accept(started("L1", "w3", T + 12_000));
+    accept(started("L1", "w2", T + 12_005));
+
+    assertThat(claims.runningElsewhere("L1", "w2", T + 12_010)).as("every claim: w1's first").isEqualTo("w1");
+    assertThat(claims.runningElsewhere("L1", "w2", T + 12_010, T + 10_000)).as("since the redelivery came")
+        .isEqualTo("w3");
+    assertThat(claims.runningElsewhere("L1", "w3", T + 12_010, T + 10_000)).isNull();
+  }
 }

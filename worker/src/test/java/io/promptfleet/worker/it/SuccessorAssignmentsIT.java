@@ -209,6 +209,31 @@ class SuccessorAssignmentsIT {
         .as("neither copy is held any more").isZero();
   }
 
+  /**
+   * A redelivered successor is not held for its previous holder's claim: S was claimed by a worker that died right
+   * after (it still counts as alive for the liveness threshold, here 30 s: the share lock), then came again (a
+   * second delivery: that holder's lock ended). The next worker claims S and runs it at once, not after the
+   * threshold (the fault suite's worker-kill: every redelivered successor was held that long, re-claimed every
+   * 200 ms, before claims written before a redelivery were set aside).
+   */
+  @Test
+  void shouldNotHoldARedeliveredSuccessorForItsPreviousHoldersClaim() throws Exception {
+    Assignment s = waitingSuccessor("claimed by a worker that died", null);
+    event(FleetEvent.heartbeat(Instant.now(), "died-after-claiming", 8, 7));
+    event(FleetEvent.leaseStarted(s, "died-after-claiming", Instant.now()));
+    Thread.sleep(1_500); // the claim is older than the margin for clocks when S comes again
+    h.workers.get(0).drain(Duration.ofSeconds(20)); // S goes back to the share group: its next delivery is its 2nd
+    event(FleetEvent.leaseReleased(predecessor, LeaseOutcome.SUCCEEDED).by("other-worker", Instant.now()));
+
+    long started = System.nanoTime();
+    h.addWorker(WorkerOptions.defaults());
+    Result result = h.awaitResult(s.job().jobId(), WAIT);
+    assertThat(result.status()).isEqualTo(JobStatus.SUCCEEDED);
+    assertThat(result.attempt()).as("redelivered").isEqualTo(2);
+    assertThat(Duration.ofNanos(System.nanoTime() - started)).as("not held for the dead holder's claim")
+        .isLessThan(Duration.ofSeconds(15));
+  }
+
   /** A draining worker hands its waiting successors back at once; the next worker runs S at L's release. */
   @Test
   void shouldHandWaitingSuccessorsBackWhenTheWorkerDrains() throws Exception {

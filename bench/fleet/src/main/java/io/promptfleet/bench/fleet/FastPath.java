@@ -412,6 +412,12 @@ final class FastPath {
               }
             } else if (startsWith(r.value(), chunkTag)) {
               chunks.incrementAndGet();
+              if (key != null && key.startsWith(PACED_PREFIX)) {
+                LeaseLife.Lease l = leaseLife.lease(key);
+                if (l.firstChunkMs < 0) {
+                  l.firstChunkMs = r.timestamp();
+                }
+              }
             } else if (indexOf(r.value(), resultTag) >= 0) {
               if (key != null && key.startsWith(PACED_PREFIX)) {
                 leaseLife.lease(key).resultMs = r.timestamp();
