@@ -3,6 +3,8 @@ package io.promptfleet.dispatcher;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.binder.kafka.KafkaClientMetrics;
 import io.promptfleet.common.config.FleetConfig;
+import io.promptfleet.common.config.SuccessorMode;
+import io.promptfleet.common.job.SuccessorProtocol;
 import io.promptfleet.dispatcher.ha.SingleActiveAssignor;
 import io.promptfleet.dispatcher.ha.StateSnapshot;
 import io.promptfleet.dispatcher.ha.Takeover;
@@ -169,7 +171,11 @@ public final class Dispatcher implements AutoCloseable {
       jobs.subscribe(core.subscription(), new Rebalance());
       LOG.info("dispatcher {} started: group {}, reading {}", instanceId, config.dispatcher().groupId(),
           core.subscription());
-      if (config.dispatcher().successors()) {
+      if (config.dispatcher().successors() == SuccessorMode.AUTO) {
+        LOG.info("dispatcher.successors is auto: successor assignments follow the workers' heartbeats, written only "
+            + "while every live worker reports successor protocol {} or later (logged when that changes)",
+            SuccessorProtocol.CURRENT);
+      } else if (config.dispatcher().successors() == SuccessorMode.ON) {
         LOG.warn("dispatcher.successors is on: every worker must know after_lease (upgrade workers first). Known "
             + "limit: when the leader of an assignments partition changes (a broker failover), a successor delivered "
             + "again to a second worker may run twice (a duplicate result, its key one call over its limit); see "

@@ -4,6 +4,7 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.promptfleet.common.config.FleetConfig;
 import io.promptfleet.dispatcher.batch.Batcher;
 import io.promptfleet.dispatcher.capacity.KeyPool;
+import io.promptfleet.dispatcher.capacity.SuccessorGate;
 import io.promptfleet.dispatcher.capacity.TokenEstimator;
 import io.promptfleet.dispatcher.feedback.FeedbackRouter;
 import io.promptfleet.dispatcher.feedback.KeyFeedback;
@@ -104,14 +105,15 @@ final class DispatcherCore {
     this.keys = new KeyPool(config.keys(), d.rateWindowMs());
     RouteBreakers breakers = new RouteBreakers(config, metrics, clock);
     io.promptfleet.dispatcher.route.Fallbacks fallbacks = new io.promptfleet.dispatcher.route.Fallbacks(metrics);
-    RoutePlanner planner = new RoutePlanner(config, keys, breakers, fallbacks);
+    SuccessorGate successorGate = new SuccessorGate(d.successors());
+    RoutePlanner planner = new RoutePlanner(config, keys, breakers, fallbacks, successorGate);
     queues = new ReadyQueues<>(d.priority(), Pending::readyAtMs, p -> p.dispatch().job().tenant(), config::weightOf,
         planner::poolOf);
     this.cancelled = new CancelledJobs(d.maxCancelledIds());
     TenantBudgets budgets = new TenantBudgets(config, metrics);
     this.waits = new BudgetWaits(budgets, cancelled, TenantBudgets.tenantTopics(config)::contains);
     this.buffered = lane -> queues.size(lane) + waits.held(lane); // jobs waiting for budget count as buffered
-    StatusBoard board = new StatusBoard(config);
+    StatusBoard board = new StatusBoard(config, successorGate);
     TokenEstimator tokens = new TokenEstimator();
     KeyFeedback keyFeedback = new KeyFeedback(config, keys, random, metrics);
     this.ledger = new LeaseLedger(config, keys, breakers, board, metrics, clientId);
@@ -135,6 +137,7 @@ final class DispatcherCore {
         waits);
     this.status = new StatusPublisher(config, instanceId, queues, keys, breakers, fallbacks, board, metrics);
     status.batches(batcher::status);
+    status.successorsEnabled(successorGate::open);
     metrics.gauges(config.keys().keySet(), status::current);
   }
 

@@ -435,7 +435,7 @@ public final class Worker implements AutoCloseable {
       // never waits for a metadata fetch (the events topic stays fresh through these heartbeats).
       publisher.warm(config.topics().jobsRetry());
       publisher.event(FleetEvent.heartbeat(clock.instant(), workerId, config.worker().slots(), freeSlots(),
-          connectionStats()))
+          connectionStats(), io.promptfleet.common.job.SuccessorProtocol.CURRENT))
           .whenComplete((v, e) -> {
             if (e == null) {
               lastKafkaAckMillis = clock.millis();

@@ -29,9 +29,10 @@ package io.promptfleet.common.config;
  *                         (default 5 s; 0 = never: every takeover reads the whole lookback)
  * @param successors       while a key's every unit of concurrency is held, a lease whose worker started it may be
  *                         followed by one successor assignment that the workers start when it ends, so the key's
- *                         next call does not wait for the release's way back and the next dispatch (issue 13; default
- *                         false: every worker must understand {@code after_lease} first, upgrade workers before
- *                         turning it on)
+ *                         next call does not wait for the release's way back and the next dispatch (issue 13):
+ *                         {@code auto} (default) while every live worker's heartbeat reports the current successor
+ *                         rules, {@code true} always (the operator vouches for the workers), {@code false} never
+ *                         ({@link SuccessorMode})
  * @param priority         lane weights and aging
  * @param retry            backoff and attempts
  * @param breaker          per-route circuit breaker
@@ -40,7 +41,7 @@ package io.promptfleet.common.config;
 public record DispatcherSettings(String groupId, Integer maxBufferedJobs, Integer maxRecordBytes, Long leaseGraceMs,
     Long defaultJobTtlMs, Integer httpPort, Long rateWindowMs, Long cooldownDefaultMs, Long cooldownCapMs,
     Long keyDisabledMs, Long rebuildLookbackMs, Integer sessionTimeoutMs, Integer maxCancelledIds,
-    Long dedupeWindowMs, Long stateSnapshotMs, Boolean successors, PrioritySettings priority,
+    Long dedupeWindowMs, Long stateSnapshotMs, SuccessorMode successors, PrioritySettings priority,
     RetrySettings retry, BreakerSettings breaker, BatcherSettings batch) {
   public DispatcherSettings {
     groupId = groupId == null ? "promptfleet-dispatcher" : groupId;
@@ -58,7 +59,7 @@ public record DispatcherSettings(String groupId, Integer maxBufferedJobs, Intege
     maxCancelledIds = maxCancelledIds == null ? 100_000 : maxCancelledIds;
     dedupeWindowMs = dedupeWindowMs == null ? defaultJobTtlMs : dedupeWindowMs;
     stateSnapshotMs = stateSnapshotMs == null ? 5_000L : stateSnapshotMs;
-    successors = successors != null && successors;
+    successors = successors == null ? SuccessorMode.AUTO : successors;
     priority = priority == null ? PrioritySettings.defaults() : priority;
     retry = retry == null ? RetrySettings.defaults() : retry;
     breaker = breaker == null ? BreakerSettings.defaults() : breaker;

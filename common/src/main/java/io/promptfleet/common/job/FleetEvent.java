@@ -35,6 +35,9 @@ import org.jspecify.annotations.Nullable;
  * @param connections   heartbeat: the worker's connections to each provider it calls; absent from the heartbeats
  *                      of workers that predate it (readers ignore fields they do not know, so older dispatchers
  *                      read newer heartbeats)
+ * @param successorProtocol heartbeat: the revision of the successor rules the worker follows
+ *                      ({@link SuccessorProtocol}); null from a worker that does not know successor assignments
+ *                      (older readers ignore it)
  */
 public record FleetEvent(
     Type type,
@@ -53,19 +56,32 @@ public record FleetEvent(
     @Nullable Long timeToFirstTokenMs,
     @Nullable Integer slotsTotal,
     @Nullable Integer slotsFree,
-    @Nullable List<ProviderConnectionStats> connections) {
+    @Nullable List<ProviderConnectionStats> connections,
+    @Nullable Integer successorProtocol) {
 
   /** A worker's heartbeat: its slots and how many are free. */
   public static FleetEvent heartbeat(Instant at, String workerId, int slotsTotal, int slotsFree) {
     return heartbeat(at, workerId, slotsTotal, slotsFree, null);
   }
 
-  /** A worker's heartbeat with its connections to each provider (null or empty: none reported). */
+  /**
+   * A worker's heartbeat with its connections to each provider (null or empty: none reported), as from a worker that
+   * does not know successor assignments.
+   */
   public static FleetEvent heartbeat(Instant at, String workerId, int slotsTotal, int slotsFree,
       @Nullable List<ProviderConnectionStats> connections) {
+    return heartbeat(at, workerId, slotsTotal, slotsFree, connections, null);
+  }
+
+  /**
+   * A worker's heartbeat with its connections to each provider (null or empty: none reported) and the revision of
+   * the successor rules it follows ({@link SuccessorProtocol}; null: it does not know successors).
+   */
+  public static FleetEvent heartbeat(Instant at, String workerId, int slotsTotal, int slotsFree,
+      @Nullable List<ProviderConnectionStats> connections, @Nullable Integer successorProtocol) {
     return new FleetEvent(Type.WORKER_HEARTBEAT, at, workerId, null, null, null, null, null, null, null, null, null,
         null, null, slotsTotal, slotsFree,
-        connections == null || connections.isEmpty() ? null : List.copyOf(connections));
+        connections == null || connections.isEmpty() ? null : List.copyOf(connections), successorProtocol);
   }
 
   /**
@@ -75,7 +91,8 @@ public record FleetEvent(
    */
   public static FleetEvent leaseStarted(Assignment a, String workerId, Instant at) {
     return new FleetEvent(Type.LEASE_STARTED, at, workerId, a.leaseId(), a.job().jobId(), a.keyId(),
-        a.route() == null ? null : a.route().name(), null, null, null, null, null, null, null, null, null, null);
+        a.route() == null ? null : a.route().name(), null, null, null, null, null, null, null, null, null, null,
+        null);
   }
 
   /** The release of an assignment's lease, to be completed with what the attempt saw ({@link Released}). */
@@ -144,7 +161,7 @@ public record FleetEvent(
     /** The event, said by {@code workerId} at {@code at}. */
     public FleetEvent by(String workerId, Instant at) {
       return new FleetEvent(Type.LEASE_RELEASED, at, workerId, leaseId, jobId, keyId, route, outcome, statusCode,
-          errorCode, usage, retryAfterMs, rateLimit, timeToFirstTokenMs, null, null, null);
+          errorCode, usage, retryAfterMs, rateLimit, timeToFirstTokenMs, null, null, null, null);
     }
   }
 
@@ -156,7 +173,7 @@ public record FleetEvent(
   public static FleetEvent leaseGranted(String leaseId, String jobId, String keyId, @Nullable String route,
       String dispatcherId, Instant at) {
     return new FleetEvent(Type.LEASE_GRANTED, at, dispatcherId, leaseId, jobId, keyId, route, null, null, null, null,
-        null, null, null, null, null, null);
+        null, null, null, null, null, null, null);
   }
 
   /** The kinds of fleet event. */

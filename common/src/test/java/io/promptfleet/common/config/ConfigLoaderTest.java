@@ -120,6 +120,24 @@ class ConfigLoaderTest {
   }
 
   @Test
+  void shouldReadSuccessorsAsAutoTrueOrFalseAndKeepReadingBooleans() {
+    assertThat(ConfigLoader.parse(MINIMAL, Map.of(), new Properties()).dispatcher().successors())
+        .isEqualTo(SuccessorMode.AUTO);
+    assertThat(ConfigLoader.parse(MINIMAL + "dispatcher: {successors: auto}\n", Map.of(), new Properties())
+        .dispatcher().successors()).isEqualTo(SuccessorMode.AUTO);
+    assertThat(ConfigLoader.parse(MINIMAL + "dispatcher: {successors: true}\n", Map.of(), new Properties())
+        .dispatcher().successors()).isEqualTo(SuccessorMode.ON);
+    assertThat(ConfigLoader.parse(MINIMAL + "dispatcher: {successors: false}\n", Map.of(), new Properties())
+        .dispatcher().successors()).isEqualTo(SuccessorMode.OFF);
+    assertThat(ConfigLoader.parse(MINIMAL + "dispatcher: {successors: \"true\"}\n", Map.of(), new Properties())
+        .dispatcher().successors()).isEqualTo(SuccessorMode.ON);
+    assertThat(ConfigLoader.parse(MINIMAL, Map.of("PROMPTFLEET__DISPATCHER__SUCCESSORS", "false"), new Properties())
+        .dispatcher().successors()).isEqualTo(SuccessorMode.OFF);
+    assertThatThrownBy(() -> ConfigLoader.parse(MINIMAL + "dispatcher: {successors: maybe}\n", Map.of(),
+        new Properties())).isInstanceOf(ConfigException.class).hasMessageContaining("auto, true, false");
+  }
+
+  @Test
   void shouldNameTheFieldOfABadValue() {
     Properties props = new Properties();
     props.setProperty("promptfleet.worker.slots", "0");

@@ -1,6 +1,7 @@
 package io.promptfleet.dispatcher.lease;
 
 import io.promptfleet.common.config.FleetConfig;
+import io.promptfleet.common.config.SuccessorMode;
 import io.promptfleet.common.job.LeaseOutcome;
 import io.promptfleet.common.job.Assignment;
 import io.promptfleet.common.job.ErrorCodes;
@@ -139,10 +140,10 @@ public final class LeaseLedger {
 
   /**
    * A worker's {@code lease_started} was read: an ordinary lease may now be followed by a successor (nothing is
-   * kept without {@code dispatcher.successors}).
+   * kept with {@code dispatcher.successors: false}).
    */
   public void started(String leaseId) {
-    if (config.dispatcher().successors()) {
+    if (config.dispatcher().successors() != SuccessorMode.OFF) {
       keys.started(leaseId);
     }
   }

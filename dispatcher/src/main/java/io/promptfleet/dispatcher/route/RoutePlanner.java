@@ -5,6 +5,7 @@ import io.promptfleet.common.config.RouteSettings;
 import io.promptfleet.common.job.Job;
 import io.promptfleet.common.job.Route;
 import io.promptfleet.dispatcher.capacity.KeyPool;
+import io.promptfleet.dispatcher.capacity.SuccessorGate;
 import io.promptfleet.dispatcher.capacity.TokenEstimator;
 import io.promptfleet.dispatcher.capacity.TokenLimits;
 import io.promptfleet.dispatcher.intake.Decision;
@@ -34,9 +35,9 @@ import java.util.Optional;
  *   <li><b>dispatch</b> on the least-utilised key with room for one more stream, one more request and the token
  *       reservation (prompt estimate plus completion limit, {@link TokenLimits}); a retry avoids its previous key
  *       when another key the tenant may use has room ({@link KeyPool#choose(List, String, long, long, String)}).
- *       With {@code dispatcher.successors}, a route merely busy because every unit of a key is held dispatches the
- *       job as a <b>successor</b> of a started lease of that key when its rates admit it
- *       ({@link KeyPool#chooseSuccessor}): it starts when that lease ends.</li>
+ *       While the {@link SuccessorGate} is open ({@code dispatcher.successors}), a route merely busy because every
+ *       unit of a key is held dispatches the job as a <b>successor</b> of a started lease of that key when its rates
+ *       admit it ({@link KeyPool#chooseSuccessor}): it starts when that lease ends.</li>
  * </ul>
  * Slowness alone never leaves a job without a route: a slow route skipped for a fallback that then cannot take the
  * job is taken after all. A plan on a later route than the first is counted by {@link Fallbacks} with the reason
@@ -69,16 +70,23 @@ public final class RoutePlanner implements ServabilityCheck {
   private final KeyPool keys;
   private final RouteBreakers breakers;
   private final Fallbacks fallbacks;
+  private final SuccessorGate successorGate;
   private final Map<RouteSettings, List<String>> keysOfRoute = new IdentityHashMap<>();
   /** Per model group, per tenant: its pool (computed once; no key is built on the hot path). */
   private final Map<String, Map<String, String>> pools = new java.util.HashMap<>();
 
-  /** A planner whose fallbacks are counted but not exported (tests). */
+  /**
+   * A planner whose fallbacks are counted but not exported and whose successor gate hears no heartbeat (tests: with
+   * {@code dispatcher.successors: true} it plans successors, else none).
+   */
   public RoutePlanner(FleetConfig config, KeyPool keys, RouteBreakers breakers) {
-    this(config, keys, breakers, new Fallbacks(null));
+    this(config, keys, breakers, new Fallbacks(null), new SuccessorGate(config.dispatcher().successors()));
   }
 
-  public RoutePlanner(FleetConfig config, KeyPool keys, RouteBreakers breakers, Fallbacks fallbacks) {
+  /** A planner that plans successors while {@code successorGate} is open. */
+  public RoutePlanner(FleetConfig config, KeyPool keys, RouteBreakers breakers, Fallbacks fallbacks,
+      SuccessorGate successorGate) {
+    this.successorGate = successorGate;
     this.config = config;
     this.keys = keys;
     this.breakers = breakers;
@@ -156,7 +164,7 @@ public final class RoutePlanner implements ServabilityCheck {
     Optional<String> key = room == KeyPool.Availability.ROOM
         ? keys.choose(keysOf(route), job.tenant(), reserve, now.toEpochMilli(), p.lastKey()) : Optional.empty();
     boolean successor = false;
-    if (key.isEmpty() && room == KeyPool.Availability.BUSY && config.dispatcher().successors()) {
+    if (key.isEmpty() && room == KeyPool.Availability.BUSY && successorGate.open()) {
       key = keys.chooseSuccessor(keysOf(route), job.tenant(), reserve, now.toEpochMilli());
       successor = key.isPresent();
     }

@@ -82,6 +82,9 @@ public final class DispatcherMetrics extends MeterCatalogue<DispatcherMetrics.Sp
     KEY_EVENTS("promptfleet.key.events", Meter.Type.COUNTER, null, "rate-limit feedback applied to a key",
         "key", "event"),
     BUFFERED("promptfleet.dispatcher.buffered", Meter.Type.GAUGE, null, "jobs read from Kafka and waiting for a key"),
+    SUCCESSORS_ENABLED("promptfleet.dispatcher.successors.enabled", Meter.Type.GAUGE, null,
+        "1 while the dispatcher writes successor assignments (dispatcher.successors: true, or auto while every live "
+            + "worker's heartbeat reports the current successor protocol), else 0"),
     KEY_SUCCESSORS_WAITING("promptfleet.key.successors.waiting", Meter.Type.GAUGE, null,
         "successor assignments (dispatcher.successors) waiting for a lease of the key to end; they hold none of its "
             + "concurrency", "key"),
@@ -290,6 +293,7 @@ public final class DispatcherMetrics extends MeterCatalogue<DispatcherMetrics.Sp
    */
   public void gauges(Collection<String> keyNames, Supplier<StatusSnapshot> status) {
     gauge(Spec.BUFFERED, () -> status.get().queues().values().stream().mapToInt(Integer::intValue).sum());
+    gauge(Spec.SUCCESSORS_ENABLED, () -> status.get().dispatcher().successorsEnabled() ? 1 : 0);
     for (String k : keyNames) {
       gauge(Spec.KEY_IN_FLIGHT, () -> key(status, k, StatusSnapshot.KeyStatus::inFlight), k);
       gauge(Spec.KEY_MAX_CONCURRENCY, () -> key(status, k, StatusSnapshot.KeyStatus::maxConcurrency), k);

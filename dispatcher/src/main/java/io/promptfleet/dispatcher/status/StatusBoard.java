@@ -4,6 +4,7 @@ import io.promptfleet.common.config.FleetConfig;
 import io.promptfleet.common.config.RouteSettings;
 import io.promptfleet.common.job.FleetEvent;
 import io.promptfleet.common.job.Usage;
+import io.promptfleet.dispatcher.capacity.SuccessorGate;
 import java.util.ArrayDeque;
 import java.util.HashMap;
 import java.util.Iterator;
@@ -14,7 +15,8 @@ import java.util.TreeMap;
 /**
  * Collects what the status snapshot needs beyond the dispatcher's own state: worker heartbeats (and the workers'
  * connections to each provider they report, {@link ConnectionBoard}), tokens and cost from released leases, a
- * tokens-per-second rate over the last ten seconds.
+ * tokens-per-second rate over the last ten seconds. It tells the {@link SuccessorGate} of each heartbeat and of each
+ * worker it forgets (no heartbeat for a minute).
  *
  * <p>Not thread-safe: fed by the dispatcher thread. What other threads read is the immutable
  * {@link StatusSnapshot} the dispatcher builds from it.
@@ -27,11 +29,19 @@ public final class StatusBoard {
   private final Map<String, FleetEvent> workers = new TreeMap<>();
   private final Map<String, Long> workerSeenAt = new HashMap<>();
   private final ConnectionBoard connections = new ConnectionBoard();
+  private final SuccessorGate successorGate;
   private final ArrayDeque<long[]> recentTokens = new ArrayDeque<>();
   private long tokens;
   private double cost;
 
+  /** A board with a gate of its own, for {@code dispatcher.successors} as configured. */
   public StatusBoard(FleetConfig config) {
+    this(config, new SuccessorGate(config.dispatcher().successors()));
+  }
+
+  /** A board that tells {@code successorGate} which workers are live and what they report. */
+  public StatusBoard(FleetConfig config, SuccessorGate successorGate) {
+    this.successorGate = successorGate;
     for (var m : config.models().values()) {
       for (RouteSettings r : m.routes()) {
         routesByName.putIfAbsent(r.name(), r);
@@ -46,6 +56,7 @@ public final class StatusBoard {
     workers.put(e.workerId(), e);
     workerSeenAt.put(e.workerId(), nowMs);
     connections.heartbeat(e.workerId(), e.at() == null ? nowMs : e.at().toEpochMilli(), e.connections());
+    successorGate.reported(e.workerId(), e.successorProtocol(), nowMs);
   }
 
   /** A lease was released with this usage on this route (name as in assignments: provider/model). */
@@ -100,6 +111,7 @@ public final class StatusBoard {
       if (nowMs - e.getValue() > WORKER_GONE_MS) {
         workers.remove(e.getKey());
         connections.forget(e.getKey());
+        successorGate.left(e.getKey(), nowMs);
         it.remove();
       }
     }

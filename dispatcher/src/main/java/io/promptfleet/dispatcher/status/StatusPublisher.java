@@ -37,6 +37,7 @@ public final class StatusPublisher {
   private volatile StatusSnapshot current;
   private long lastMs;
   private java.util.function.Supplier<StatusSnapshot.Batches> batches = () -> StatusSnapshot.Batches.NONE;
+  private java.util.function.BooleanSupplier successorsEnabled = () -> false;
 
   public StatusPublisher(FleetConfig config, String instanceId, ReadyQueues<?> queues, KeyPool keys,
       RouteStates breakers, StatusBoard board, DispatcherMetrics metrics) {
@@ -67,6 +68,11 @@ public final class StatusPublisher {
     this.batches = batches;
   }
 
+  /** Whether successor assignments are written now ({@code capacity.SuccessorGate}; default: never). */
+  public void successorsEnabled(java.util.function.BooleanSupplier enabled) {
+    this.successorsEnabled = enabled;
+  }
+
   /** Publishes a new snapshot when the last one is 500 ms old; dispatcher thread only. */
   public void maybePublish(long nowMs, boolean active) {
     if (nowMs - lastMs < EVERY_MS) {
@@ -95,8 +101,9 @@ public final class StatusPublisher {
         }
       }
     }
-    current = new StatusSnapshot(Instant.ofEpochMilli(nowMs), new StatusSnapshot.DispatcherInfo(instanceId, active),
-        q, ks, rs, board.workers(nowMs), board.connections(), new StatusSnapshot.Totals(
+    List<StatusSnapshot.WorkerStatus> workers = board.workers(nowMs); // forgets the workers gone: before the gate
+    current = new StatusSnapshot(Instant.ofEpochMilli(nowMs), new StatusSnapshot.DispatcherInfo(instanceId, active,
+        successorsEnabled.getAsBoolean()), q, ks, rs, workers, board.connections(), new StatusSnapshot.Totals(
         (long) metrics.dispatched.count(), board.tokens(), board.tokensPerSecond(nowMs), board.cost()),
         batches.get());
   }

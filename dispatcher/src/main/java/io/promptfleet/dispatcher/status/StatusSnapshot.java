@@ -40,8 +40,16 @@ public record StatusSnapshot(Instant at, DispatcherInfo dispatcher, Map<String, 
     public static final Batches NONE = new Batches(0, 0, 0, 0, 0);
   }
 
-  /** This dispatcher. */
-  public record DispatcherInfo(String instance, boolean active) {}
+  /**
+   * This dispatcher. {@code successorsEnabled}: whether it writes successor assignments now
+   * ({@code dispatcher.successors}; with {@code auto}, while every live worker reports the current successor rules).
+   */
+  public record DispatcherInfo(String instance, boolean active, boolean successorsEnabled) {
+
+    public DispatcherInfo(String instance, boolean active) {
+      this(instance, active, false);
+    }
+  }
 
   /**
    * One key; never its secret. {@code providerBudgetMs}: while the provider's last rate-limit headers report no

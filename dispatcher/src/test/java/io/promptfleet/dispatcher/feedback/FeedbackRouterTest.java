@@ -89,7 +89,7 @@ class FeedbackRouterTest {
   void shouldSkipALeaseStartedEventByItsGistHeaderWithoutParsingIt() {
     Lease l = dispatch();
     FleetEvent started = new FleetEvent(FleetEvent.Type.LEASE_STARTED, Instant.ofEpochMilli(T0), "w1", l.leaseId(),
-        "j", "k1", "p/first", null, null, null, null, null, null, null, null, null, null);
+        "j", "k1", "p/first", null, null, null, null, null, null, null, null, null, null, null);
     FleetEvent released = FleetEvent.leaseReleased(l.leaseId(), "j", "k1", "p/first", LeaseOutcome.SUCCEEDED)
         .by("w1", Instant.ofEpochMilli(T0 + 5));
 

@@ -8,6 +8,7 @@ import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.promptfleet.common.config.FleetConfig;
 import io.promptfleet.common.job.Priority;
 import io.promptfleet.dispatcher.capacity.KeyPool;
+import io.promptfleet.dispatcher.capacity.SuccessorGate;
 import io.promptfleet.dispatcher.capacity.Lease;
 import io.promptfleet.dispatcher.capacity.TokenEstimator;
 import io.promptfleet.dispatcher.intake.Decision;
@@ -84,7 +85,8 @@ class RoutePlannerTest {
   private final SimpleMeterRegistry registry = new SimpleMeterRegistry();
   private final DispatcherMetrics metrics = new DispatcherMetrics(registry);
   private final RouteBreakers breakers = new RouteBreakers(CONFIG, metrics, clock);
-  private final RoutePlanner planner = new RoutePlanner(CONFIG, keys, breakers, new Fallbacks(metrics));
+  private final RoutePlanner planner = new RoutePlanner(CONFIG, keys, breakers, new Fallbacks(metrics),
+      new SuccessorGate(CONFIG.dispatcher().successors()));
   private final TokenEstimator tokens = new TokenEstimator();
   private final JobIntake intake = new JobIntake(CONFIG);
 

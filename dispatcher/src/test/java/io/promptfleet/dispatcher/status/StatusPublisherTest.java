@@ -67,4 +67,19 @@ class StatusPublisherTest {
     assertThat(status.current().queues()).containsEntry("low", 2);
     assertThat(status.current().dispatcher().active()).isFalse();
   }
+
+  @Test
+  void shouldShowWhetherSuccessorsAreWrittenInTheSnapshotAndItsGauge() {
+    java.util.concurrent.atomic.AtomicBoolean open = new java.util.concurrent.atomic.AtomicBoolean();
+    status.successorsEnabled(open::get);
+    metrics.gauges(CONFIG.keys().keySet(), status::current);
+    status.maybePublish(T0, true);
+    assertThat(status.current().dispatcher().successorsEnabled()).isFalse();
+    assertThat(registry.get("promptfleet.dispatcher.successors.enabled").gauge().value()).isZero();
+
+    open.set(true);
+    status.maybePublish(T0 + 500, true);
+    assertThat(status.current().dispatcher().successorsEnabled()).isTrue();
+    assertThat(registry.get("promptfleet.dispatcher.successors.enabled").gauge().value()).isEqualTo(1);
+  }
 }

@@ -11,7 +11,9 @@ import io.promptfleet.common.job.FleetEvent;
 import io.promptfleet.common.job.LeaseOutcome;
 import io.promptfleet.common.job.Priority;
 import io.promptfleet.common.kafka.FleetEventHeaders;
+import io.promptfleet.common.job.SuccessorProtocol;
 import io.promptfleet.dispatcher.capacity.KeyPool;
+import io.promptfleet.dispatcher.capacity.SuccessorGate;
 import io.promptfleet.dispatcher.capacity.TokenEstimator;
 import io.promptfleet.dispatcher.intake.Decision;
 import io.promptfleet.dispatcher.intake.JobIntake;
@@ -19,6 +21,7 @@ import io.promptfleet.dispatcher.intake.Outbox;
 import io.promptfleet.dispatcher.intake.Pending;
 import io.promptfleet.dispatcher.lease.LeaseLedger;
 import io.promptfleet.dispatcher.offsets.OffsetTracker;
+import io.promptfleet.dispatcher.route.Fallbacks;
 import io.promptfleet.dispatcher.route.RouteBreakers;
 import io.promptfleet.dispatcher.route.RoutePlanner;
 import io.promptfleet.dispatcher.schedule.ReadyQueues;
@@ -57,6 +60,7 @@ class SuccessorDispatchTest {
     private final FleetConfig config;
     private final KeyPool keys;
     private final LeaseLedger ledger;
+    private final StatusBoard board;
     private final ReadyQueues<Pending> queues;
     private final OffsetTracker offsets = new OffsetTracker();
     private final TransactionWriter writer;
@@ -70,11 +74,13 @@ class SuccessorDispatchTest {
       keys = new KeyPool(config.keys(), 60_000);
       RouteBreakers breakers = new RouteBreakers(config.dispatcher().breaker(), registry, new ManualClock());
       DispatcherMetrics metrics = new DispatcherMetrics(registry);
-      ledger = new LeaseLedger(config, keys, breakers, new StatusBoard(config), metrics, "d");
+      SuccessorGate gate = new SuccessorGate(config.dispatcher().successors());
+      board = new StatusBoard(config, gate);
+      ledger = new LeaseLedger(config, keys, breakers, board, metrics, "d");
       ledger.startTerm("t-");
       queues = new ReadyQueues<>(config.dispatcher().priority(), Pending::readyAtMs);
-      writer = new TransactionWriter(config.topics(), new Outbox(), queues, new RoutePlanner(config, keys, breakers),
-          ledger, offsets, metrics);
+      writer = new TransactionWriter(config.topics(), new Outbox(), queues,
+          new RoutePlanner(config, keys, breakers, new Fallbacks(null), gate), ledger, offsets, metrics);
       intake = new JobIntake(config);
       tp = new TopicPartition(config.topics().jobsNormal(), 0);
     }
@@ -165,5 +171,35 @@ class SuccessorDispatchTest {
     List<Assignment> first = off.round(NOW);
     off.ledger.started(first.get(0).leaseId());
     assertThat(off.round(NOW + 1)).isEmpty();
+  }
+
+  @Test
+  void shouldWriteSuccessorsInAutoOnlyWhileEveryLiveWorkerReportsTheCurrentProtocol() {
+    Rig r = new Rig(YAML.replace("successors: true", "successors: auto"));
+    for (int i = 0; i < 4; i++) {
+      r.queue("j" + i, i);
+    }
+    List<Assignment> first = r.round(NOW);
+    assertThat(first).hasSize(2);
+    r.ledger.started(first.get(0).leaseId());
+    assertThat(r.round(NOW + 1)).as("no worker known yet").isEmpty();
+
+    long t = NOW + 2;
+    r.board.heartbeat(beat("w-new", SuccessorProtocol.CURRENT, t), t);
+    r.board.heartbeat(beat("w-old", null, t), t);
+    t += SuccessorGate.HEARD_FROM_ALL_MS;
+    r.board.heartbeat(beat("w-new", SuccessorProtocol.CURRENT, t), t);
+    r.board.heartbeat(beat("w-old", null, t), t);
+    assertThat(r.round(t)).as("w-old does not know successors: it would start one at once").isEmpty();
+
+    t += 60_001; // w-old stopped beating a minute ago: the board forgets it
+    r.board.heartbeat(beat("w-new", SuccessorProtocol.CURRENT, t), t);
+    r.board.workers(t);
+    assertThat(r.round(t)).singleElement()
+        .satisfies(a -> assertThat(a.afterLease()).isEqualTo(first.get(0).leaseId()));
+  }
+
+  private static FleetEvent beat(String worker, Integer protocol, long at) {
+    return FleetEvent.heartbeat(Instant.ofEpochMilli(at), worker, 8, 8, null, protocol);
   }
 }

@@ -14,12 +14,12 @@ class LeaseClaimsTest {
 
   private static FleetEvent started(String lease, String worker, long at) {
     return new FleetEvent(FleetEvent.Type.LEASE_STARTED, Instant.ofEpochMilli(at), worker, lease, "j-" + lease, "k1",
-        "r", null, null, null, null, null, null, null, null, null, null);
+        "r", null, null, null, null, null, null, null, null, null, null, null);
   }
 
   private static FleetEvent released(String lease, String worker, LeaseOutcome outcome, long at) {
     return new FleetEvent(FleetEvent.Type.LEASE_RELEASED, Instant.ofEpochMilli(at), worker, lease, "j-" + lease, "k1",
-        "r", outcome, null, null, null, null, null, null, null, null, null);
+        "r", outcome, null, null, null, null, null, null, null, null, null, null);
   }
 
   /** As the watcher reads an event: from the header the publisher writes. */

@@ -30,7 +30,7 @@ public final class EventReadBench {
     int events = Integer.parseInt(BenchFleet.env("EVENTS", "200000"));
     Instant at = Instant.parse("2026-11-30T18:00:00.123Z");
     FleetEvent started = new FleetEvent(FleetEvent.Type.LEASE_STARTED, at, "worker-7f3a9c2e1b", "lease-4c1d9e2f7a",
-        "job-8e2b4a6c0d", "k1", "openai/gpt-4o-mini", null, null, null, null, null, null, null, null, null, null);
+        "job-8e2b4a6c0d", "k1", "openai/gpt-4o-mini", null, null, null, null, null, null, null, null, null, null, null);
     FleetEvent released = FleetEvent.leaseReleased("lease-4c1d9e2f7a", "job-8e2b4a6c0d", "k1", "openai/gpt-4o-mini",
         LeaseOutcome.SUCCEEDED).status(200).usage(new Usage(12, 49, 61))
         .rateLimit(null, Map.of("x-ratelimit-limit-requests", "10000", "x-ratelimit-remaining-requests", "9999",
