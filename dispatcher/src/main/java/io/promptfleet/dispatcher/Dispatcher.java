@@ -176,10 +176,10 @@ public final class Dispatcher implements AutoCloseable {
             + "while every live worker reports successor protocol {} or later (logged when that changes)",
             SuccessorProtocol.CURRENT);
       } else if (config.dispatcher().successors() == SuccessorMode.ON) {
-        LOG.warn("dispatcher.successors is on: every worker must know after_lease (upgrade workers first). Known "
-            + "limit: when the leader of an assignments partition changes (a broker failover), a successor delivered "
-            + "again to a second worker may run twice (a duplicate result, its key one call over its limit); see "
-            + "docs/DESIGN.md, 'Key capacity in transit'");
+        LOG.warn("dispatcher.successors is true: successor assignments are written whatever the workers' heartbeats "
+            + "say; a worker that does not report successor protocol {} would start one at once, over its key's "
+            + "limit, or run one twice after a broker failover (upgrade workers first, or use auto)",
+            SuccessorProtocol.CURRENT);
       }
       while (running) {
         round();
