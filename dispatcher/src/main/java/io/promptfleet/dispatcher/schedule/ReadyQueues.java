@@ -37,7 +37,8 @@ import java.util.function.ToLongFunction;
  * when its pool has others: tenants of another pool (a tenant's own keys) may have been charged far ahead while
  * this pool could not go, and a newcomer placed there would wait until the pool's older tenants caught up. A tenant
  * that has jobs but is skipped (its group or, with {@link #next(long, Predicate, BiPredicate)}, the tenant is
- * blocked) keeps its pass and catches up once it can go.
+ * blocked) keeps its pass and catches up once it can go. An item taken out without a dispatch ({@link #skip}) charges
+ * neither its lane nor its tenant.
  * Retry lanes are ordered by the time each retry becomes due, across tenants (no weights there: a retry is work
  * already admitted once); the others are FIFO within a tenant.
  *
@@ -267,6 +268,20 @@ public final class ReadyQueues<T> {
 
   /** Removes the chosen item (the head of its tenant's queue) and charges its lane and, outside retries, tenant. */
   public void take(Choice<T> c) {
+    remove(c, true);
+  }
+
+  /**
+   * Removes the chosen item without charging its lane or tenant: it was not dispatched (its tenant's budget held or
+   * rejected it), so it takes none of the dispatches the weights share. Charging it gave the lane's turns to jobs
+   * that did not go: a budget-held high job, put back each time its tenant's spend moved, made other high jobs wait
+   * while the normal and low lanes went.
+   */
+  public void skip(Choice<T> c) {
+    remove(c, false);
+  }
+
+  private void remove(Choice<T> c, boolean charge) {
     Slot<T> slot = groups.get(c.group()).get(c.lane());
     String tenant = tenantOf.apply(c.item());
     TenantQueue<T> q = slot.tenants.get(tenant);
@@ -274,7 +289,7 @@ public final class ReadyQueues<T> {
       throw new IllegalStateException("the queue changed between next() and take()");
     }
     q.items.poll();
-    if (c.lane() != Lane.RETRY) {
+    if (charge && c.lane() != Lane.RETRY) {
       slot.virtualTime = Math.max(slot.virtualTime, q.pass);
       q.pass += q.stride;
     }
@@ -282,8 +297,10 @@ public final class ReadyQueues<T> {
       slot.tenants.remove(tenant);
     }
     slot.size--;
-    virtualTime = pass.get(c.lane());
-    pass.merge(c.lane(), stride.get(c.lane()), Double::sum);
+    if (charge) {
+      virtualTime = pass.get(c.lane());
+      pass.merge(c.lane(), stride.get(c.lane()), Double::sum);
+    }
     laneSize.merge(c.lane(), -1, Integer::sum);
     size--;
   }

@@ -150,7 +150,7 @@ public final class TransactionWriter {
       Pending p = c.item();
       TenantBudgets.Check budget = budgets == null ? null : budgets.check(p, nowMs);
       if (budget != null && budget.verdict() != TenantBudgets.Verdict.GO) {
-        queues.take(c);
+        queues.skip(c); // not dispatched: the lane's and the tenant's turn is not used up
         n += overBudget(p, budget, sink, nowMs);
         continue;
       }

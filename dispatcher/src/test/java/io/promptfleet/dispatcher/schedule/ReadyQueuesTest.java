@@ -40,6 +40,24 @@ class ReadyQueuesTest {
   }
 
   @Test
+  void shouldNotChargeALaneForAnItemSkippedWithoutADispatch() {
+    // weights 8:3, passes level: high goes first. A skipped high pick (a job its tenant's budget held) is no
+    // dispatch: the high lane keeps its turn and h1 goes first (charged for the skip, n1 went first)
+    ReadyQueues<Item> q = queues(0);
+    List.of("held", "h1", "h2").forEach(name -> q.add("m", Lane.HIGH, new Item(name, 0)));
+    List.of("n1", "n2").forEach(name -> q.add("m", Lane.NORMAL, new Item(name, 0)));
+    q.skip(q.next(1, g -> false));
+    List<String> order = new ArrayList<>();
+    for (int i = 0; i < 4; i++) {
+      Choice<Item> c = q.next(1, g -> false);
+      q.take(c);
+      order.add(c.item().name());
+    }
+    assertThat(order).containsExactly("h1", "n1", "h2", "n2");
+    assertThat(q.size()).isZero();
+  }
+
+  @Test
   void shouldSendAFreshHighJobAheadOfAQueuedLowBacklog() {
     ReadyQueues<Item> q = queues(0);
     for (int i = 0; i < 500; i++) {

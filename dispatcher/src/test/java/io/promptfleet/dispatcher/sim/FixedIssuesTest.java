@@ -88,6 +88,27 @@ class FixedIssuesTest {
   }
 
   /**
+   * Was "budget-held picks" (found by a long run with tenants, -Dsim.seed=777 -Dsim.tries=150 -Dsim.steps=300): a job
+   * its tenant's budget held (or rejected) was taken from its queue and charged its lane and tenant like a dispatch.
+   * acme (tokens_per_day 40, queue) sends four high jobs: one goes, three wait for its reservation; its usage then
+   * leaves no room, and the next round picks the three again and holds them until the next day. Each pick used a
+   * turn of the high lane, so chat's normal j6 and j7 both went while j5 (high, mini) waited (invariant 5a: round
+   * [j6/NORMAL, j7/NORMAL, j5/HIGH]). A held or rejected job now uses no turn ({@code ReadyQueues.skip}).
+   */
+  @Test
+  void jobsABudgetHoldsDoNotUseTheHighLanesTurns() {
+    SimTenants acmeWithABudget = new SimTenants(List.of(
+        new SimTenants.Tenant("acme", 1, true, SimTenants.Keys.NONE, 40L, null, true)), 16, 0, 3_600_000);
+    // about 30 tokens at worst (the prompt estimate and max_tokens 20): one fits in 40, two do not
+    JobSpec acme = new JobSpec(Priority.HIGH, "chat", "acme", Step.Limit.MAX_TOKENS, 20, Step.Deadline.NONE, 0,
+        Step.Reply.DEFAULT, 1, false);
+    JobSpec normal = job(Priority.NORMAL, "chat", null, false);
+    holds(acmeWithABudget, List.of(arrive(acme, acme, acme, acme), round(),
+        new Step.Work(0, Outcome.SUCCEEDED, 100), arrive(job(Priority.HIGH, "mini", null, false), normal, normal),
+        round()));
+  }
+
+  /**
    * Was "successor-chain-takeover" (found by the simulation with dispatcher.successors): a fresh dispatcher that met
    * S2 before S1 (the leases read back in a hash map's order) saw S2's predecessor name a predecessor of its own,
    * made S2 ordinary and granted it a unit too: p2 (max 1) held 2 units and 2 calls. KeyPool.relinkSuccessors now

@@ -220,8 +220,48 @@ final class Invariants {
 
   /** After every round that did not abort (with or without a transaction): 5 and 6. */
   void afterRound(Round round) {
+    successorUnits(round.nowMs());
     priority(round);
     fairShare(round);
+  }
+
+  /**
+   * When each successor took its unit of concurrency, at the latest, as far as rounds tell (see {@link #countedAt}):
+   * the round that first found the core holding it as no longer waiting, or holding it no more (it may have taken a
+   * unit and ended within one round); forgotten when a takeover makes it wait again.
+   */
+  private final Map<String, Long> unitTakenAt = new HashMap<>();
+
+  private void successorUnits(long now) {
+    if (sim.successors == null) {
+      return;
+    }
+    var pool = sim.core.keys();
+    Map<String, Lease> held = pool.leases();
+    for (LeaseFact l : sim.leases.values()) {
+      if (l.after == null) {
+        continue;
+      }
+      if (held.containsKey(l.id()) && pool.isWaiting(l.id())) {
+        unitTakenAt.remove(l.id());
+      } else {
+        unitTakenAt.putIfAbsent(l.id(), now);
+      }
+    }
+  }
+
+  /**
+   * The latest time at which the core may count the lease's request and tokens in its key's rate windows: its
+   * dispatch, or for a successor the time it took its unit, if later. KeyPool moves a successor's request and tokens
+   * from its dispatch to the moment it takes its predecessor's (or a granted) unit, so that the windows count the
+   * request when the provider sees it (DESIGN, successors); a successor dispatched before the window that took its
+   * unit inside it counts there. That moment is the core's to choose (a predecessor's release read, an expiry swept
+   * at the core's pace, a grant), so the model takes it from the core's lease table at round granularity: the first
+   * round that found the successor holding a unit (a unit taken in an aborted round is seen later: counted later,
+   * never missed). A takeover that restores it counts it at its dispatch again, earlier: still within this bound.
+   */
+  private long countedAt(LeaseFact l) {
+    return l.after == null ? l.atMs : Math.max(l.atMs, unitTakenAt.getOrDefault(l.id(), l.atMs));
   }
 
   /** The record was dispatched, answered or dead-lettered. */
@@ -307,11 +347,13 @@ final class Invariants {
    * ceil(w_X / w_high) times before the high lane's next pick. Counted within one round (that the high lane stayed a
    * candidate across rounds cannot be told from outside), and only while no aged pick disturbed vt (aged picks,
    * picks whose age cannot be told, and the unseen picks of an aborted round, which charged the lanes all the same,
-   * suspend the check until the next high stride pick).
+   * suspend the check until the next high stride pick). A job its tenant's budget holds or rejects is picked but
+   * not dispatched, and charges nothing (ReadyQueues.skip), so the picks the check cannot see change no pass.
    *
    * <p>5b. Work conservation: when a high job waits at the start of a round and a key of its chain provably has
-   * room for it now (concurrency, requests and tokens in the window with the rate window's slot slack, no cooldown
-   * or disable, its route's breaker provably closed) and the fallback policy provably reaches that route (every
+   * room for it now (concurrency, requests and tokens in the window with the rate window's slot slack, a successor's
+   * request counted from when it took its unit, {@link #countedAt}; no cooldown or disable, its route's breaker
+   * provably closed) and the fallback policy provably reaches that route (every
    * route before it cannot serve the job, overflows, may be open while having room, or has every key the job may
    * use provably disabled or cooling down: a merely busy route keeps the job waiting), the round dispatches a job of
    * its model's group or onto that key.
@@ -557,7 +599,7 @@ final class Invariants {
           if (!ended(l)) {
             inFlight++;
           }
-          if (l.atMs > now - window - slack) {
+          if (countedAt(l) > now - window - slack) {
             requests++;
             tokens += l.reservation;
           }

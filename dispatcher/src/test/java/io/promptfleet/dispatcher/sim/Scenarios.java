@@ -39,7 +39,11 @@ final class Scenarios {
 
   /** Plays the steps and the drain; returns the simulation (for what it counted). */
   static Simulation play(String issues, boolean successors, List<Step> steps) {
-    Simulation sim = new Simulation(KnownIssues.of(issues), SimTenants.NONE, successors);
+    return play(issues, SimTenants.NONE, successors, steps);
+  }
+
+  private static Simulation play(String issues, SimTenants tenants, boolean successors, List<Step> steps) {
+    Simulation sim = new Simulation(KnownIssues.of(issues), tenants, successors);
     steps.forEach(sim::play);
     sim.drain();
     return sim;
@@ -53,5 +57,10 @@ final class Scenarios {
   /** As {@link #holds(List)}, with {@code dispatcher.successors} on or off. */
   static void holds(boolean successors, List<Step> steps) {
     assertThatCode(() -> play("", successors, steps)).doesNotThrowAnyException();
+  }
+
+  /** As {@link #holds(List)}, in a fleet with {@code tenants}. */
+  static void holds(SimTenants tenants, List<Step> steps) {
+    assertThatCode(() -> play("", tenants, false, steps)).doesNotThrowAnyException();
   }
 }
