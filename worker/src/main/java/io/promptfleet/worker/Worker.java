@@ -525,10 +525,11 @@ public final class Worker implements AutoCloseable {
       Leaving<HeldSuccessor> next = successors.admit(new SuccessorWaits.Successor<>(a.leaseId(), a.afterLease(),
           a.job().jobId(), a.deadline() == null ? Long.MAX_VALUE : a.deadline().toEpochMilli(),
           new HeldSuccessor(record, lane, a, deliveredAtMs)));
-      if (next == null) {
+      if (next == null) { // held: claimed now, started once the claim is read back and its predecessor ended
         LOG.debug("job {} lease {}: waits for lease {} to end", a.job().jobId(), a.leaseId(), a.afterLease());
+        publisher.event(FleetEvent.leaseStarted(a, workerId, clock.instant()));
       } else {
-        step(next); // its claim (started once read back), or handed back while the worker drains
+        step(next); // handed back: the worker drains
       }
       return;
     }
@@ -574,7 +575,7 @@ public final class Worker implements AutoCloseable {
     });
     active.put(a.leaseId(), new Active(call, ctx, RecordId.of(record)));
     boolean cancelled = recentCancels.contains(a.job().jobId(), clock.millis());
-    if (!cancelled && endpoint != null && waited == null) { // a successor's claim was written before it started
+    if (!cancelled && endpoint != null && waited == null) { // a successor's claim was written when it came
       publisher.event(FleetEvent.leaseStarted(a, workerId, clock.instant())); // this worker's claim, for the others
     }
     ctx.runOnContext(v -> {
@@ -652,15 +653,13 @@ public final class Worker implements AutoCloseable {
   private void step(Leaving<HeldSuccessor> l) {
     HeldSuccessor held = l.successor().held();
     switch (l.step()) {
-      case CLAIM -> publisher.event(FleetEvent.leaseStarted(held.assignment(), workerId, clock.instant()));
       case START -> onAssignment(held.record(), held.lane(), l.why(), held.deliveredAtMs());
       case HAND_BACK, WITHDRAW -> {
         successorExits.get(Exit.HANDED_BACK).increment();
         if (!draining) {
-          LOG.info("job {} lease {}: successor of lease {} handed back to the share group ({})",
-              l.successor().jobId(), l.successor().leaseId(), l.successor().afterLease(), l.step() == Step.WITHDRAW
-                  ? "its claim was not read back in time, or its share lock was lost; claim withdrawn"
-                  : "its predecessor ran nowhere known and its end was not seen, or its share lock was lost");
+          LOG.info("job {} lease {}: successor of lease {} handed back to the share group, its claim withdrawn (its "
+              + "predecessor ran nowhere known and its end was not seen, its claim was not read back in time, or its "
+              + "share lock was lost)", l.successor().jobId(), l.successor().leaseId(), l.successor().afterLease());
         }
         if (l.step() == Step.WITHDRAW) {
           withdraw(held.assignment());

@@ -32,17 +32,19 @@ import java.util.function.Predicate;
  * lane of the fleet so that it is never acquired again), and when the worker drains ({@link #close}). A successor
  * whose share lock is lost is dropped ({@link #drop}).
  *
- * <p><b>Claim, then start.</b> A successor that may leave does not start at once: it is {@link Step#CLAIM claimed}
- * first (the worker writes its {@code lease_started}) and starts when the worker reads that claim back
- * ({@link #accept}: {@link Step#START}); the worker then runs it only if no live worker's claim of the lease came
- * before its own ({@code LeaseClaims}). After a share partition's leader changes, the new leader delivers again,
- * with a delivery count of 1, records the old one had handed out, so two workers may hold copies of one successor
- * that both wait for the same predecessor and would both start when it ends (the fault suite saw a key at 14 calls
- * for 12); a key's fleet events share a partition, so every worker reads the two claims in the same order and
- * exactly one runs. A claim not read back within {@code unrunLimitMs} (the watcher is that far behind, or the write
- * failed) hands its successor back; a successor handed back or dropped after its claim was written is
- * {@link Step#WITHDRAW withdrawn} (the worker writes a {@code handed_back} release of its lease, which ends only
- * its own claim), so a copy elsewhere does not hold for a claim nobody will run.
+ * <p><b>Claimed when it comes, started once the claim was read back.</b> The worker writes a successor's claim (its
+ * {@code lease_started}) as soon as {@link #admit} holds it, and a successor leaves to {@link Step#START start} only
+ * once that claim was read back ({@link #accept}) and something above lets it leave, whichever comes last; the
+ * worker then runs it only if no live worker's claim of the lease came before its own ({@code LeaseClaims}). After a
+ * share partition's leader changes, the new leader delivers again, with a delivery count of 1, records the old one
+ * had handed out, so two workers may hold copies of one successor that both wait for the same predecessor and would
+ * both start when it ends (the fault suite saw a key at 14 calls for 12); a key's fleet events share a partition, so
+ * every worker reads the two claims in the same order and exactly one runs. Claiming on arrival rather than on
+ * wake-up keeps the claim's produce and read-back out of the key's idle time between two calls (a successor waits
+ * about a call's length; its claim is back within a hop). A claim not read back within {@code unrunLimitMs} (the
+ * watcher is that far behind, or the write failed) hands its successor back; every successor handed back or dropped
+ * after it was admitted is {@link Step#WITHDRAW withdrawn} (the worker writes a {@code handed_back} release of its
+ * lease, which ends only its own claim), so a copy elsewhere does not hold for a claim nobody will run.
  *
  * <p>No lost wake-up: the worker records what it learns ({@code ReleasedLeases}, its running streams) before it
  * tells this class, and {@link #admit} checks and registers under the same lock as the wake-ups, so a release read
@@ -85,19 +87,17 @@ public final class SuccessorWaits<T> {
    */
   public record Successor<T>(String leaseId, String afterLease, String jobId, long deadlineMs, T held) {}
 
-  /** What the worker does next with a successor. */
+  /** What the worker does next with a successor that leaves. */
   public enum Step {
-    /** It may leave ({@code why}): write its claim ({@code lease_started}); it stays held until that is read back. */
-    CLAIM,
-    /** Its claim was read back: run it ({@code why} says what let it leave) unless a live claim came first. */
+    /** Run it ({@code why} says what let it leave; its claim was read back) unless a live claim came first. */
     START,
-    /** Give it back to the share group ({@code why} is {@link Exit#HANDED_BACK}); no claim was written. */
+    /** Give it back to the share group ({@code why} is {@link Exit#HANDED_BACK}); it was never admitted. */
     HAND_BACK,
-    /** Give it back and withdraw its claim (a {@code handed_back} release): its claim was written. */
+    /** Give it back and withdraw its claim (a {@code handed_back} release): it was admitted, so claimed. */
     WITHDRAW
   }
 
-  /** A successor's next step, and why it left (or is leaving) the wait. */
+  /** A successor that leaves, its next step, and why. */
   public record Leaving<T>(Successor<T> successor, Exit why, Step step) {}
 
   /** A held successor; identity matters (one lease may be held twice: a share partition's new leader's copy). */
@@ -105,13 +105,17 @@ public final class SuccessorWaits<T> {
     final Successor<T> successor;
     /** Since when its predecessor runs nowhere known, -1 while it runs. */
     long unrunSinceMs = -1;
-    /** Why it left the wait once claimed (its claim is being read back), null while it waits. */
-    Exit claimedFor;
-    long claimedAtMs;
+    /** When it was admitted: its claim was written then. */
+    final long claimedAtMs;
+    boolean claimReadBack;
+    /** What let it leave while its claim was not read back yet, null until something did. */
+    Exit woken;
 
-    Entry(Successor<T> successor) {
+    Entry(Successor<T> successor, long claimedAtMs) {
       this.successor = successor;
+      this.claimedAtMs = claimedAtMs;
     }
+
   }
 
   private final String self;
@@ -152,53 +156,54 @@ public final class SuccessorWaits<T> {
   }
 
   /**
-   * A successor that came: null when it waits now, else its next step: {@link Step#CLAIM} when it may leave at once
-   * (it is held until its claim is read back), {@link Step#HAND_BACK} once the worker drains.
+   * A successor that came: null when it is held now (the worker then writes its claim), {@link Step#HAND_BACK} once
+   * the worker drains. One that may leave at once (its predecessor's end already known) still waits for its claim
+   * to be read back.
    */
   public synchronized Leaving<T> admit(Successor<T> s) {
     if (closed) {
       return new Leaving<>(s, Exit.HANDED_BACK, Step.HAND_BACK);
     }
     long now = clockMs.getAsLong();
-    Entry<T> e = new Entry<>(s);
+    Entry<T> e = new Entry<>(s, now);
     if (!running.test(s.afterLease())) {
       e.unrunSinceMs = now;
     }
     all.add(e);
     byPredecessor.computeIfAbsent(s.afterLease(), k -> new ArrayList<>(1)).add(e);
     bySuccessor.computeIfAbsent(s.leaseId(), k -> new ArrayList<>(1)).add(e);
-    Exit start = startsNow(s, now);
-    return start == null ? null : claim(e, start, now);
+    e.woken = startsNow(s, now);
+    return null;
   }
 
-  /** The predecessor {@code leaseId}, run by this worker, ended its call with an outcome: its successors claim. */
+  /** The predecessor {@code leaseId}, run by this worker, ended its call with an outcome: its successors leave. */
   public synchronized List<Leaving<T>> ended(String leaseId) {
-    return claim(byPredecessor.get(leaseId), Exit.LOCAL);
+    return wake(byPredecessor.get(leaseId), Exit.LOCAL);
   }
 
   /**
    * One fleet event (the watcher's thread, after the worker's {@code ReleasedLeases} and {@code LeaseClaims} took it):
-   * a release with an outcome lets its lease's successors claim, a grant its own successor (or is remembered for
-   * it), and this worker's own claim read back starts the successors that wrote it.
+   * a release with an outcome lets its lease's successors leave, a grant its own successor (or is remembered for
+   * it), and this worker's own claim read back lets a successor that was woken before start.
    */
   public synchronized List<Leaving<T>> accept(FleetEventGist e) {
     if (e.leaseId() == null) {
       return List.of();
     }
     if (e.type() == FleetEvent.Type.LEASE_STARTED && self.equals(e.workerId())) {
-      return start(bySuccessor.get(e.leaseId()));
+      return readBack(bySuccessor.get(e.leaseId()));
     }
     if (e.type() == FleetEvent.Type.LEASE_GRANTED) {
       grants.add(e.leaseId(), clockMs.getAsLong());
-      return claim(bySuccessor.get(e.leaseId()), Exit.GRANTED);
+      return wake(bySuccessor.get(e.leaseId()), Exit.GRANTED);
     }
     if (e.type() == FleetEvent.Type.LEASE_RELEASED && e.outcome() != LeaseOutcome.HANDED_BACK) {
-      return claim(byPredecessor.get(e.leaseId()), Exit.RELEASED);
+      return wake(byPredecessor.get(e.leaseId()), Exit.RELEASED);
     }
     return List.of();
   }
 
-  /** The job {@code jobId} was cancelled: its waiting successors claim (and answer {@code cancelled}). */
+  /** The job {@code jobId} was cancelled: its waiting successors leave (and answer {@code cancelled}). */
   public synchronized List<Leaving<T>> cancelled(String jobId) {
     List<Entry<T>> of = new ArrayList<>(0);
     for (Entry<T> e : all) {
@@ -206,7 +211,7 @@ public final class SuccessorWaits<T> {
         of.add(e);
       }
     }
-    return claim(of, Exit.CANCELLED);
+    return wake(of, Exit.CANCELLED);
   }
 
   /**
@@ -219,17 +224,23 @@ public final class SuccessorWaits<T> {
     List<Leaving<T>> out = new ArrayList<>(0);
     for (Iterator<Entry<T>> it = all.iterator(); it.hasNext(); ) {
       Entry<T> e = it.next();
-      if (e.claimedFor != null) {
-        if (now - e.claimedAtMs > limit) {
-          it.remove();
-          unindex(e);
-          out.add(new Leaving<>(e.successor, Exit.HANDED_BACK, Step.WITHDRAW));
-        }
+      if (!e.claimReadBack && now - e.claimedAtMs > limit) {
+        it.remove();
+        unindex(e);
+        out.add(new Leaving<>(e.successor, Exit.HANDED_BACK, Step.WITHDRAW));
         continue;
+      }
+      if (e.woken != null) {
+        continue; // its claim is on its way back
       }
       Exit why = startsNow(e.successor, now);
       if (why != null) {
-        out.add(claim(e, why, now));
+        e.woken = why;
+        if (e.claimReadBack) {
+          it.remove();
+          unindex(e);
+          out.add(new Leaving<>(e.successor, why, Step.START));
+        }
         continue;
       }
       if (running.test(e.successor.afterLease())) {
@@ -239,16 +250,13 @@ public final class SuccessorWaits<T> {
       } else if (now - e.unrunSinceMs > limit) {
         it.remove();
         unindex(e);
-        out.add(new Leaving<>(e.successor, Exit.HANDED_BACK, Step.HAND_BACK));
+        out.add(new Leaving<>(e.successor, Exit.HANDED_BACK, Step.WITHDRAW));
       }
     }
     return out;
   }
 
-  /**
-   * The share lock of the successors matching {@code held} was lost: they leave without a call, each
-   * {@link Step#HAND_BACK} or (its claim written) {@link Step#WITHDRAW}.
-   */
+  /** The share lock of the successors matching {@code held} was lost: they leave without a call (withdrawn). */
   public synchronized List<Leaving<T>> drop(Predicate<T> held) {
     List<Entry<T>> of = new ArrayList<>(0);
     for (Entry<T> e : all) {
@@ -265,7 +273,7 @@ public final class SuccessorWaits<T> {
     return handBack(new ArrayList<>(all));
   }
 
-  /** Successors held now (waiting, or claimed and not yet read back). */
+  /** Successors held now (waiting, or woken while their claim is not yet read back). */
   public synchronized int size() {
     return all.size();
   }
@@ -292,41 +300,45 @@ public final class SuccessorWaits<T> {
     return null;
   }
 
-  /** The waiting ones of {@code entries} leave the wait for {@code why}: each is claimed (and stays held). */
-  private List<Leaving<T>> claim(List<Entry<T>> entries, Exit why) {
+  /**
+   * The ones of {@code entries} not woken yet are woken for {@code why}: those whose claim was read back start, the
+   * others start when it is.
+   */
+  private List<Leaving<T>> wake(List<Entry<T>> entries, Exit why) {
     if (entries == null || entries.isEmpty()) {
       return List.of();
     }
-    long now = clockMs.getAsLong();
     List<Leaving<T>> out = new ArrayList<>(entries.size());
-    for (Entry<T> e : entries) {
-      if (e.claimedFor == null) {
-        out.add(claim(e, why, now));
+    for (Entry<T> e : List.copyOf(entries)) {
+      if (e.woken == null) {
+        e.woken = why;
+        if (e.claimReadBack) {
+          out.add(start(e));
+        }
       }
     }
     return out;
   }
 
-  private Leaving<T> claim(Entry<T> e, Exit why, long now) {
-    e.claimedFor = why;
-    e.claimedAtMs = now;
-    return new Leaving<>(e.successor, why, Step.CLAIM);
-  }
-
-  /** The claimed ones of {@code entries} (their claim was read back) leave to start. */
-  private List<Leaving<T>> start(List<Entry<T>> entries) {
+  /** This worker's claim of {@code entries}' lease was read back: the woken ones start. */
+  private List<Leaving<T>> readBack(List<Entry<T>> entries) {
     if (entries == null || entries.isEmpty()) {
       return List.of();
     }
     List<Leaving<T>> out = new ArrayList<>(1);
     for (Entry<T> e : List.copyOf(entries)) {
-      if (e.claimedFor != null) {
-        all.remove(e);
-        unindex(e);
-        out.add(new Leaving<>(e.successor, e.claimedFor, Step.START));
+      e.claimReadBack = true;
+      if (e.woken != null) {
+        out.add(start(e));
       }
     }
     return out;
+  }
+
+  private Leaving<T> start(Entry<T> e) {
+    all.remove(e);
+    unindex(e);
+    return new Leaving<>(e.successor, e.woken, Step.START);
   }
 
   private List<Leaving<T>> handBack(List<Entry<T>> entries) {
@@ -334,7 +346,7 @@ public final class SuccessorWaits<T> {
     for (Entry<T> e : entries) {
       all.remove(e);
       unindex(e);
-      out.add(new Leaving<>(e.successor, Exit.HANDED_BACK, e.claimedFor == null ? Step.HAND_BACK : Step.WITHDRAW));
+      out.add(new Leaving<>(e.successor, Exit.HANDED_BACK, Step.WITHDRAW));
     }
     return out;
   }

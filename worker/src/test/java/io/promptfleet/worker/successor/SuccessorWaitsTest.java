@@ -5,7 +5,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.promptfleet.common.job.FleetEvent;
 import io.promptfleet.common.job.FleetEventGist;
 import io.promptfleet.common.job.LeaseOutcome;
-import io.promptfleet.worker.successor.SuccessorWaits.Exit;
 import io.promptfleet.worker.successor.SuccessorWaits.Leaving;
 import io.promptfleet.worker.successor.SuccessorWaits.Successor;
 import java.util.HashSet;
@@ -44,6 +43,14 @@ class SuccessorWaitsTest {
     return out.stream().map(SuccessorWaitsTest::lease).toList();
   }
 
+  /** Admits {@code s} and reads its claim back, as the worker's watcher would within a hop. */
+  private Leaving<String> admitClaimed(Successor<String> s) {
+    Leaving<String> next = waits.admit(s);
+    assertThat(next).as("held").isNull();
+    List<Leaving<String>> started = waits.accept(claimedHere(s.leaseId()));
+    return started.isEmpty() ? null : started.get(0);
+  }
+
   private static String lease(Leaving<String> l) {
     return l.successor().leaseId() + ":" + l.why().tag() + ":" + l.step().name().toLowerCase(java.util.Locale.ROOT);
   }
@@ -52,38 +59,36 @@ class SuccessorWaitsTest {
   void shouldHoldASuccessorWhosePredecessorRunsHereAndStartItWhenThatCallEnds() {
     running.add("L");
 
-    assertThat(waits.admit(successor("S", "L"))).isNull();
+    assertThat(admitClaimed(successor("S", "L"))).isNull();
     assertThat(waits.size()).isEqualTo(1);
     assertThat(waits.tick()).isEmpty();
     assertThat(waits.ended("other")).isEmpty();
 
-    assertThat(leases(waits.ended("L"))).containsExactly("S:local:claim");
-    assertThat(waits.size()).as("held until its claim is read back").isEqualTo(1);
+    assertThat(leases(waits.ended("L"))).containsExactly("S:local:start");
+    assertThat(waits.size()).isZero();
     assertThat(waits.ended("L")).as("once").isEmpty();
+  }
+
+  @Test
+  void shouldStartOnlyOnceItsOwnClaimIsReadBack() {
+    running.add("L");
+    assertThat(waits.admit(successor("S", "L"))).isNull();
+    assertThat(waits.ended("L")).as("its claim is not back yet").isEmpty();
+    assertThat(waits.size()).isEqualTo(1);
+
+    assertThat(waits.accept(new FleetEventGist(FleetEvent.Type.LEASE_STARTED, 0, "other", "S", null)))
+        .as("another worker's claim").isEmpty();
+    assertThat(waits.accept(granted("S"))).as("woken already: not woken twice").isEmpty();
+    assertThat(waits.tick()).isEmpty();
     assertThat(leases(waits.accept(claimedHere("S")))).containsExactly("S:local:start");
+    assertThat(waits.accept(claimedHere("S"))).as("once").isEmpty();
     assertThat(waits.size()).isZero();
   }
 
   @Test
-  void shouldStartOnlyWhenItsOwnClaimIsReadBack() {
+  void shouldWithdrawAClaimNotReadBackWithinTheLimit() {
     running.add("L");
     waits.admit(successor("S", "L"));
-    assertThat(waits.accept(claimedHere("S"))).as("not claimed yet: the claim of another copy of S here")
-        .isEmpty();
-    waits.ended("L");
-
-    assertThat(waits.accept(new FleetEventGist(FleetEvent.Type.LEASE_STARTED, 0, "other", "S", null)))
-        .as("another worker's claim").isEmpty();
-    assertThat(waits.accept(granted("S"))).as("claimed already: not claimed twice").isEmpty();
-    assertThat(waits.tick()).isEmpty();
-    assertThat(leases(waits.accept(claimedHere("S")))).containsExactly("S:local:start");
-    assertThat(waits.accept(claimedHere("S"))).as("once").isEmpty();
-  }
-
-  @Test
-  void shouldWithdrawAClaimNotReadBackWithinTheLimit() {
-    released.add("L");
-    assertThat(lease(waits.admit(successor("S", "L")))).isEqualTo("S:released:claim");
 
     now += LIMIT_MS;
     assertThat(waits.tick()).isEmpty();
@@ -93,69 +98,73 @@ class SuccessorWaitsTest {
   }
 
   @Test
-  void shouldStartAtOnceWhenThePredecessorsReleaseOrTheGrantWasSeenBefore() {
+  void shouldStartOnceItsClaimIsBackWhenThePredecessorsReleaseOrTheGrantWasSeenBefore() {
     released.add("L1");
     waits.accept(granted("S2"));
 
-    assertThat(lease(waits.admit(successor("S1", "L1")))).isEqualTo("S1:released:claim");
-    assertThat(lease(waits.admit(successor("S2", "L2")))).isEqualTo("S2:granted:claim");
+    assertThat(waits.admit(successor("S1", "L1"))).isNull();
+    assertThat(waits.admit(successor("S2", "L2"))).isNull();
     assertThat(waits.granted("S2")).isTrue();
     assertThat(waits.size()).isEqualTo(2);
+    assertThat(leases(waits.accept(claimedHere("S1")))).containsExactly("S1:released:start");
+    assertThat(leases(waits.accept(claimedHere("S2")))).containsExactly("S2:granted:start");
+    assertThat(waits.size()).isZero();
   }
 
   @Test
   void shouldStartWhenThePredecessorsReleaseWithAnOutcomeIsRead() {
     running.add("L");
-    waits.admit(successor("S", "L"));
+    admitClaimed(successor("S", "L"));
 
     assertThat(waits.accept(released("L", LeaseOutcome.HANDED_BACK))).as("handed back: L runs again").isEmpty();
     assertThat(waits.accept(new FleetEventGist(FleetEvent.Type.LEASE_STARTED, 0, "w", "L", null))).isEmpty();
     assertThat(waits.accept(released("S", LeaseOutcome.SUCCEEDED))).as("S's own release is no wake-up").isEmpty();
 
-    assertThat(leases(waits.accept(released("L", LeaseOutcome.RETRY)))).containsExactly("S:released:claim");
+    assertThat(leases(waits.accept(released("L", LeaseOutcome.RETRY)))).containsExactly("S:released:start");
   }
 
   @Test
   void shouldStartWhenItsGrantIsRead() {
     running.add("L");
-    waits.admit(successor("S", "L"));
+    admitClaimed(successor("S", "L"));
 
     assertThat(waits.accept(granted("L"))).as("L's grant is not S's").isEmpty();
-    assertThat(leases(waits.accept(granted("S")))).containsExactly("S:granted:claim");
+    assertThat(leases(waits.accept(granted("S")))).containsExactly("S:granted:start");
   }
 
   @Test
   void shouldStartWhenItsDeadlinePassesOrItsJobIsCancelled() {
     running.add("L");
-    waits.admit(new Successor<>("S1", "L", "job-1", now + 500, "r1"));
-    waits.admit(new Successor<>("S2", "L", "job-2", Long.MAX_VALUE, "r2"));
+    admitClaimed(new Successor<>("S1", "L", "job-1", now + 500, "r1"));
+    admitClaimed(new Successor<>("S2", "L", "job-2", Long.MAX_VALUE, "r2"));
 
     now += 499;
     assertThat(waits.tick()).isEmpty();
     now += 1;
-    assertThat(leases(waits.tick())).containsExactly("S1:deadline:claim");
+    assertThat(leases(waits.tick())).containsExactly("S1:deadline:start");
     assertThat(waits.cancelled("job-x")).isEmpty();
-    assertThat(leases(waits.cancelled("job-2"))).containsExactly("S2:cancelled:claim");
+    assertThat(leases(waits.cancelled("job-2"))).containsExactly("S2:cancelled:start");
 
     cancelled.add("job-3");
-    assertThat(waits.admit(new Successor<>("S3", "L", "job-3", Long.MAX_VALUE, "r3")).why()).isEqualTo(Exit.CANCELLED);
-    assertThat(waits.admit(new Successor<>("S4", "L", "job-4", now, "r4")).why()).isEqualTo(Exit.DEADLINE);
+    assertThat(lease(admitClaimed(new Successor<>("S3", "L", "job-3", Long.MAX_VALUE, "r3"))))
+        .isEqualTo("S3:cancelled:start");
+    assertThat(lease(admitClaimed(new Successor<>("S4", "L", "job-4", now, "r4")))).isEqualTo("S4:deadline:start");
   }
 
   @Test
   void shouldHandBackASuccessorWhosePredecessorRunsNowhereKnownForLongerThanTheLimit() {
-    waits.admit(successor("S", "L"));
+    admitClaimed(successor("S", "L"));
 
     now += LIMIT_MS;
     assertThat(waits.tick()).as("not longer than the limit yet").isEmpty();
     now += 1;
-    assertThat(leases(waits.tick())).containsExactly("S:handed_back:hand_back");
+    assertThat(leases(waits.tick())).containsExactly("S:handed_back:withdraw");
   }
 
   @Test
   void shouldCountTheLimitFromWhenThePredecessorWasLastSeenRunning() {
     running.add("L");
-    waits.admit(successor("S", "L"));
+    admitClaimed(successor("S", "L"));
     now += 10 * LIMIT_MS;
     assertThat(waits.tick()).as("runs: no limit").isEmpty();
 
@@ -168,46 +177,41 @@ class SuccessorWaitsTest {
     now += 1;
     assertThat(waits.tick()).as("the clock starts again").isEmpty();
     now += LIMIT_MS + 1;
-    assertThat(leases(waits.tick())).containsExactly("S:handed_back:hand_back");
+    assertThat(leases(waits.tick())).containsExactly("S:handed_back:withdraw");
   }
 
   @Test
   void shouldFindAReleaseItWasNotToldOfAtTheNextTick() {
     running.add("L");
-    waits.admit(successor("S", "L"));
+    admitClaimed(successor("S", "L"));
     released.add("L");
 
-    assertThat(leases(waits.tick())).containsExactly("S:released:claim");
+    assertThat(leases(waits.tick())).containsExactly("S:released:start");
   }
 
   @Test
-  void shouldDropASuccessorWhoseLockIsLost() {
+  void shouldDropASuccessorWhoseLockIsLostAndWithdrawItsClaim() {
     running.add("L");
-    waits.admit(successor("S", "L"));
+    admitClaimed(successor("S", "L"));
     waits.admit(successor("T", "L2"));
 
-    released.add("L2");
-    waits.tick(); // T claims
-
-    assertThat(leases(waits.drop("record-S"::equals))).containsExactly("S:handed_back:hand_back");
+    assertThat(leases(waits.drop("record-S"::equals))).containsExactly("S:handed_back:withdraw");
     assertThat(waits.drop("record-S"::equals)).isEmpty();
     assertThat(waits.ended("L")).isEmpty();
-    assertThat(leases(waits.drop("record-T"::equals))).as("its claim was written: withdrawn")
-        .containsExactly("T:handed_back:withdraw");
-    assertThat(waits.size()).isZero();
+    assertThat(waits.size()).isEqualTo(1);
   }
 
   @Test
   void shouldHandEverySuccessorBackOnCloseAndAnyThatComesAfter() {
     running.add("L");
-    waits.admit(successor("S", "L"));
+    admitClaimed(successor("S", "L"));
     waits.admit(successor("T", "L"));
+    waits.accept(granted("T")); // woken, its claim not back yet
 
-    waits.accept(granted("T"));
-
-    assertThat(leases(waits.close())).containsExactlyInAnyOrder("S:handed_back:hand_back",
+    assertThat(leases(waits.close())).containsExactlyInAnyOrder("S:handed_back:withdraw",
         "T:handed_back:withdraw");
-    assertThat(lease(waits.admit(successor("U", "L")))).isEqualTo("U:handed_back:hand_back");
+    assertThat(lease(waits.admit(successor("U", "L")))).as("never admitted: nothing to withdraw")
+        .isEqualTo("U:handed_back:hand_back");
     assertThat(waits.size()).isZero();
   }
 
@@ -216,10 +220,9 @@ class SuccessorWaitsTest {
     running.add("L");
     waits.admit(successor("S", "L"));
     waits.admit(new Successor<>("S", "L", "job-S", Long.MAX_VALUE, "record-S-again"));
+    assertThat(waits.accept(claimedHere("S"))).isEmpty();
 
     assertThat(waits.accept(granted("S"))).extracting(l -> l.successor().held())
-        .containsExactlyInAnyOrder("record-S", "record-S-again");
-    assertThat(waits.accept(claimedHere("S"))).extracting(l -> l.successor().held())
         .as("both start: the worker runs the first and acknowledges the other with its outcome")
         .containsExactlyInAnyOrder("record-S", "record-S-again");
   }
@@ -229,8 +232,8 @@ class SuccessorWaitsTest {
     // A share partition's new leader delivered the successor again to another lane while the first still held it;
     // then the first lane's consumer failed. The worker drops that lane's delivery only (Worker#onLockLost).
     running.add("L");
-    waits.admit(new Successor<>("S", "L", "job-S", Long.MAX_VALUE, "lane-1"));
-    waits.admit(new Successor<>("S", "L", "job-S", Long.MAX_VALUE, "lane-2"));
+    admitClaimed(new Successor<>("S", "L", "job-S", Long.MAX_VALUE, "lane-1"));
+    admitClaimed(new Successor<>("S", "L", "job-S", Long.MAX_VALUE, "lane-2"));
 
     assertThat(waits.drop("lane-1"::equals)).hasSize(1);
     assertThat(waits.size()).as("lane-2's delivery goes on waiting").isEqualTo(1);
