@@ -21,9 +21,10 @@ import java.util.Set;
  *       then with their reservations;</li>
  *   <li>each of those leases, and each assignment of the tenant dispatched that day at or after the snapshot (or
  *       since the day began, without one), counts once: its reported usage when its {@code lease_released} was
- *       read back, else its worst case — reserved again while its lease is still held, spent when it is not
- *       (expired or archived, usage unknown; the release a dispatcher wrote for an archived assignment reports
- *       no usage and counts so too).</li>
+ *       read back; its worst case, spent, when that release is the one a dispatcher wrote for an archived
+ *       assignment (no usage: unknown); else its worst case, reserved again whether its lease is still held or
+ *       expired, as the active dispatcher held it, so that a release read later (a worker may release an expired
+ *       lease) settles it to its usage.</li>
  * </ul>
  *
  * A snapshot is written in the same transaction as the round that changed the spend and rewritten well within the
@@ -119,7 +120,9 @@ public final class SpendRebuild {
           tokens += u == null ? 0 : u.totalTokens();
           Double x = c.route() == null ? null : c.route().cost(u);
           cost += x == null ? 0 : x;
-        } else if (rel == null && held.contains(e.getKey())) {
+        } else if (rel == null) {
+          // Held or not (expired): the live dispatcher keeps it reserved until a release settles it, and a worker
+          // may still release an expired lease, with the usage the provider charged.
           inFlight.put(e.getKey(), c);
         } else {
           tokens += c.tokens();

@@ -97,15 +97,42 @@ class FixedIssuesTest {
    */
   @Test
   void jobsABudgetHoldsDoNotUseTheHighLanesTurns() {
-    SimTenants acmeWithABudget = new SimTenants(List.of(
-        new SimTenants.Tenant("acme", 1, true, SimTenants.Keys.NONE, 40L, null, true)), 16, 0, 3_600_000);
+    SimTenants acmeWithABudget = acmeWithTokensPerDay(40, true);
     // about 30 tokens at worst (the prompt estimate and max_tokens 20): one fits in 40, two do not
-    JobSpec acme = new JobSpec(Priority.HIGH, "chat", "acme", Step.Limit.MAX_TOKENS, 20, Step.Deadline.NONE, 0,
-        Step.Reply.DEFAULT, 1, false);
+    JobSpec acme = acmeChat(20, Step.Deadline.NONE, 0);
     JobSpec normal = job(Priority.NORMAL, "chat", null, false);
     holds(acmeWithABudget, List.of(arrive(acme, acme, acme, acme), round(),
         new Step.Work(0, Outcome.SUCCEEDED, 100), arrive(job(Priority.HIGH, "mini", null, false), normal, normal),
         round()));
+  }
+
+  /**
+   * Was "late release after a takeover" (found by a long run with tenants, -Dsim.seed=778 -Dsim.tries=150
+   * -Dsim.steps=300): a fresh dispatcher rebuilt an expired lease that no release had settled as spent at its worst
+   * case, with no reservation left for a release to settle; its worker's release, written after the lease expired
+   * and read after the takeover, was ignored. The live dispatcher settles such a release to its usage, the rebuilt
+   * one kept the worst case all day: acme (tokens_per_day 1500, reject) had its next job rejected over budget
+   * although it had used 10 tokens. The rebuild now reserves every unreleased lease again, held or not.
+   */
+  @Test
+  void aReleaseWrittenAfterItsLeaseExpiredSettlesTheSpendAfterATakeover() {
+    // about 1000 tokens at worst each: the second fits only once the first has settled to what it used. The first
+    // has a 2 s ttl: its lease expires 22 s after it arrived, well within the takeover's lookback.
+    JobSpec big = acmeChat(1_000, Step.Deadline.TTL, 2_000);
+    holds(acmeWithTokensPerDay(1_500, false), List.of(arrive(big), round(), new Step.Tick(30_000), new Step.Takeover(false), round(),
+        new Step.Work(0, Outcome.SUCCEEDED, 1), round(), arrive(big), round()));
+  }
+
+  /** One tenant, acme (weight 1, shared keys only), with a daily token budget that queues or rejects. */
+  private static SimTenants acmeWithTokensPerDay(long tokens, boolean queue) {
+    return new SimTenants(List.of(new SimTenants.Tenant("acme", 1, true, SimTenants.Keys.NONE, tokens, null, queue)),
+        16, 0, 3_600_000);
+  }
+
+  /** A high one-word chat job of acme with max_tokens {@code maxTokens}. */
+  private static JobSpec acmeChat(int maxTokens, Step.Deadline deadline, long deadlineMs) {
+    return new JobSpec(Priority.HIGH, "chat", "acme", Step.Limit.MAX_TOKENS, maxTokens, deadline, deadlineMs,
+        Step.Reply.DEFAULT, 1, false);
   }
 
   /**

@@ -189,13 +189,23 @@ class TenantBudgetsTest {
     assertThat(next.left("acme", clock.millis())[0]).isEqualTo(400 - 130);
   }
 
+  /**
+   * An unreleased lease the rebuilt lease table no longer holds (it expired) counts at its worst case, as the live
+   * dispatcher counts it, until a release read later settles it: a worker may release an expired lease (found by
+   * the dispatcher simulation, invariant 7, seed 778: the rebuild had made it spent, a late release was ignored and
+   * the tenant's jobs were rejected over budget all day while it had budget left).
+   */
   @Test
-  void shouldCountAnUnreleasedLeaseThatIsNoLongerHeldAtItsWorstCase() {
+  void shouldCountAnUnreleasedLeaseThatIsNoLongerHeldAtItsWorstCaseUntilALateReleaseSettlesIt() {
     TenantBudgets next = new TenantBudgets(CONFIG, metrics);
     SpendRebuild rb = next.rebuild();
     rb.assignment(assignment("gone", clock.millis() - 1_000), 150, clock.millis() - 1_000);
     rb.finish(clock.millis(), Set.of());
     assertThat(next.left("acme", clock.millis())[0]).isEqualTo(250);
+
+    next.released(released("gone", 10, 10), clock.millis());
+
+    assertThat(next.left("acme", clock.millis())[0]).isEqualTo(400 - 20);
   }
 
   /**
