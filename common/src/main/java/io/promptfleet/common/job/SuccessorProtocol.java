@@ -10,12 +10,13 @@ package io.promptfleet.common.job;
  * <p>The revisions:
  * <ol>
  *   <li>holds a successor until its predecessor's call ended (its own call, the predecessor's
- *       {@code lease_released} or the successor's {@code lease_granted}); released in the previous version. Unsafe
+ *       {@code lease_released} or the successor's {@code lease_granted}); the first build of successors (never
+ *       reported in a heartbeat: workers that report nothing are treated as not knowing successors). Unsafe
  *       under a share-partition leader change: the new leader delivers the successor again, and two workers holding
  *       copies both start it when the predecessor ends (docs/DESIGN.md, "Key capacity in transit");</li>
- *   <li>also claims before it starts: a woken successor writes its {@code lease_started} and starts only once its
- *       worker has read that claim back as the first live claim of the lease (all of a key's fleet events share a
- *       partition, so the first claim wins everywhere).</li>
+ *   <li>also claims: a worker writes a successor's {@code lease_started} when it takes it and starts it only once
+ *       its predecessor ended and it has read that claim back as the first live claim of the lease (all of a key's
+ *       fleet events share a partition, so the first claim wins everywhere).</li>
  * </ol>
  */
 public final class SuccessorProtocol {
