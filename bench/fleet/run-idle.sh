@@ -13,9 +13,10 @@ cd "$(dirname "$0")/../.."
 settle=${SETTLE:-30}
 window=${WINDOW:-60}
 if [ -z "${CP:-}" ]; then
-  mvn -B -q -o -pl bench/fleet -am compile
   cp_file=bench/fleet/target/classpath.txt
-  mvn -B -q -o -pl bench/fleet dependency:build-classpath -Dmdep.outputFile="$PWD/$cp_file"
+  # One reactor run: the class path of bench/fleet (written last) names the modules' target/classes, which a run
+  # without -am cannot resolve (nothing is installed).
+  mvn -B -q -o -pl bench/fleet -am compile dependency:build-classpath -Dmdep.outputFile="$PWD/$cp_file"
   CP="$(ls -d "$PWD"/*/target/classes | tr '\n' ':')$(cat "$cp_file")"
 fi
 out=bench/fleet/target/idle-$(date -u +%H%M%S)
