@@ -57,7 +57,13 @@ class DashboardIT {
       assertThat(assignments2).as("assignments shown by the page").isGreaterThan(assignments1);
       assertThat(number(second, "tokens-total")).isPositive();
       assertThat(second).contains("Provider connections");
-      assertThat(number(second, "connections-sim-opened")).as("connections the workers opened to the simulator, "
+      // Connections come with the workers' heartbeats (every 5 s): the first may not have been read yet
+      String latest = second;
+      for (int i = 0; i < 5 && number(latest, "connections-sim-opened") <= 0; i++) {
+        Thread.sleep(2_000);
+        latest = dumpDom(url, profile.resolve("c" + i));
+      }
+      assertThat(number(latest, "connections-sim-opened")).as("connections the workers opened to the simulator, "
           + "from their heartbeats").isPositive();
     }
   }
