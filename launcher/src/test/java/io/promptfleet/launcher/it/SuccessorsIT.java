@@ -35,7 +35,8 @@ class SuccessorsIT {
   private static final int JOBS = 48;
   private static final SimulatorOptions SLOW = SimulatorOptions.defaults().withFirstTokenDelayMs(150)
       .withTokensPerSecond(40);
-  private static final Map<String, String> KEY = Map.of("keys.k1.max_concurrency", Integer.toString(KEY_STREAMS));
+  private static final Map<String, String> KEY = Map.of("keys.k1.max_concurrency", Integer.toString(KEY_STREAMS),
+      "dispatcher.successors", "auto");
 
   @Test
   void shouldRunSuccessorsWithoutEverTakingTheKeyOverItsLimit() throws Exception {
