@@ -20,6 +20,7 @@ import io.promptfleet.common.job.FleetEvent;
 import io.promptfleet.common.job.FleetEventGist;
 import io.promptfleet.common.job.LeaseOutcome;
 import io.promptfleet.common.job.ProviderConnectionStats;
+import io.promptfleet.common.job.SuccessorProtocol;
 import io.promptfleet.common.kafka.FleetEventHeaders;
 import io.promptfleet.common.kafka.KafkaClients;
 import io.promptfleet.common.logging.LogContext;
@@ -435,7 +436,7 @@ public final class Worker implements AutoCloseable {
       // never waits for a metadata fetch (the events topic stays fresh through these heartbeats).
       publisher.warm(config.topics().jobsRetry());
       publisher.event(FleetEvent.heartbeat(clock.instant(), workerId, config.worker().slots(), freeSlots(),
-          connectionStats(), io.promptfleet.common.job.SuccessorProtocol.CURRENT))
+          connectionStats(), SuccessorProtocol.CURRENT))
           .whenComplete((v, e) -> {
             if (e == null) {
               lastKafkaAckMillis = clock.millis();
