@@ -115,6 +115,14 @@ public final class Worker implements AutoCloseable {
    * holder's claim comes at least half a share lock (seconds) before the redelivery, a new claim after it.
    */
   static final long CLAIM_CLOCK_MARGIN_MS = 1_000;
+  /**
+   * How long after its dispatch an ordinary assignment's first delivery is a late copy, claimed and started only once
+   * its claim was read back (see {@link SuccessorWaits}): a fresh assignment is acquired within milliseconds; one
+   * delivered first seconds later waited for a free slot, or is a share partition's new leader's copy of one another
+   * worker ran or runs while this worker's fleet-event watcher may be behind that run's events. More than the margin
+   * for the dispatcher's and this worker's clocks.
+   */
+  static final long LATE_COPY_AFTER_MS = 2_000;
   /** How far back the fleet events are read at start for the leases released lately. */
   static final Duration RELEASES_LOOKBACK = Duration.ofMinutes(1);
   private final RecentIds recentCancels;
@@ -130,6 +138,7 @@ public final class Worker implements AutoCloseable {
   /** Successor assignments held until the lease whose key slot they take over has ended (not in {@link #active}). */
   private final SuccessorWaits<HeldSuccessor> successors;
   private final Map<Exit, Counter> successorExits = new EnumMap<>(Exit.class);
+  private final Counter lateCopies;
   /** Looks at held assignments again, and starts or hands back the successors that leave their wait. */
   private final ScheduledExecutorService rechecks;
   private final ScheduledExecutorService heartbeat;
@@ -266,8 +275,11 @@ public final class Worker implements AutoCloseable {
         clock::millis, silentLimit);
     metrics.gauge(Spec.SUCCESSORS_WAITING, successors, SuccessorWaits::size);
     for (Exit x : Exit.values()) {
-      successorExits.put(x, metrics.counter(Spec.SUCCESSORS, x.tag()));
+      if (x != Exit.LATE_COPY) {
+        successorExits.put(x, metrics.counter(Spec.SUCCESSORS, x.tag()));
+      }
     }
+    this.lateCopies = metrics.counter(Spec.LATE_COPIES);
     this.rechecks = Executors.newSingleThreadScheduledExecutor(r -> {
       Thread t = new Thread(r, "pf-" + workerId + "-held");
       t.setDaemon(true);
@@ -456,8 +468,8 @@ public final class Worker implements AutoCloseable {
   }
 
   /**
-   * @param waited        why a successor assignment that waited may start now (its claim was read back; it is not
-   *                      held again), null for a delivery
+   * @param waited        why a successor assignment or late copy that waited may start now (its claim was read back;
+   *                      it is not held again, and it is withdrawn if given back), null for a delivery
    * @param deliveredAtMs when the lane got this delivery (kept through holds and waits)
    */
   private void onAssignment(ConsumerRecord<String, byte[]> record, Lane lane, Exit waited, long deliveredAtMs) {
@@ -511,7 +523,7 @@ public final class Worker implements AutoCloseable {
       }
       rechecks.schedule(() -> {
         try {
-          onAssignment(record, lane, null, deliveredAtMs);
+          onAssignment(record, lane, waited, deliveredAtMs); // a claim written stays written
         } finally {
           LogContext.clear();
         }
@@ -519,8 +531,22 @@ public final class Worker implements AutoCloseable {
       return;
     }
     int redeliveries = record.deliveryCount().map(c -> Math.max(0, c - 1)).orElse(0);
+    long sinceDispatchMs = a.dispatchedAt() == null ? 0 : clock.millis() - a.dispatchedAt().toEpochMilli();
     if (redeliveries == 0 && a.dispatchedAt() != null && waited == null) { // a redelivery's includes earlier ones
-      pickup.record(Math.max(0, clock.millis() - a.dispatchedAt().toEpochMilli()), TimeUnit.MILLISECONDS);
+      pickup.record(Math.max(0, sinceDispatchMs), TimeUnit.MILLISECONDS);
+    }
+    if (redeliveries == 0 && waited == null && !a.isSuccessor() && sinceDispatchMs > LATE_COPY_AFTER_MS) {
+      Leaving<HeldSuccessor> next = successors.admit(new SuccessorWaits.Successor<>(a.leaseId(), null,
+          a.job().jobId(), Long.MAX_VALUE, new HeldSuccessor(record, lane, a, deliveredAtMs)));
+      if (next == null) { // held: claimed now, started once the claim is read back
+        lateCopies.increment();
+        LOG.debug("job {} lease {}: first delivered {} ms after its dispatch; claimed, runs once its claim is read "
+            + "back", a.job().jobId(), a.leaseId(), sinceDispatchMs);
+        publisher.event(FleetEvent.leaseStarted(a, workerId, clock.instant()));
+      } else {
+        step(next); // handed back: the worker drains
+      }
+      return;
     }
     if (a.isSuccessor() && waited == null) {
       Leaving<HeldSuccessor> next = successors.admit(new SuccessorWaits.Successor<>(a.leaseId(), a.afterLease(),
@@ -534,7 +560,7 @@ public final class Worker implements AutoCloseable {
       }
       return;
     }
-    if (waited != null) {
+    if (waited != null && waited != Exit.LATE_COPY) {
       successorExits.get(waited).increment();
     }
     Assignment attempt = redeliveries == 0 ? a : new Assignment(a.leaseId(), a.job(), a.attempt() + redeliveries,
@@ -656,8 +682,16 @@ public final class Worker implements AutoCloseable {
     switch (l.step()) {
       case START -> onAssignment(held.record(), held.lane(), l.why(), held.deliveredAtMs());
       case HAND_BACK, WITHDRAW -> {
-        successorExits.get(Exit.HANDED_BACK).increment();
-        if (!draining) {
+        if (l.successor().afterLease() == null) {
+          if (!draining) {
+            LOG.info("job {} lease {}: late copy handed back to the share group, its claim withdrawn (its claim was "
+                + "not read back in time, or its share lock was lost)", l.successor().jobId(),
+                l.successor().leaseId());
+          }
+        } else {
+          successorExits.get(Exit.HANDED_BACK).increment();
+        }
+        if (!draining && l.successor().afterLease() != null) {
           LOG.info("job {} lease {}: successor of lease {} handed back to the share group, its claim withdrawn (its "
               + "predecessor ran nowhere known and its end was not seen, its claim was not read back in time, or its "
               + "share lock was lost)", l.successor().jobId(), l.successor().leaseId(), l.successor().afterLease());

@@ -51,7 +51,12 @@ public final class WorkerMetrics extends MeterCatalogue<WorkerMetrics.Spec> {
             + "their deadline passed or job was cancelled (deadline, cancelled: answered without a request), or "
             + "handed back to the share group (handed_back)", "start"),
     SUCCESSORS_WAITING("promptfleet.worker.successors.waiting", Meter.Type.GAUGE, null, false,
-        "successor assignments held now until the lease whose key slot they take over has ended (not streams)"),
+        "successor assignments held now until the lease whose key slot they take over has ended, and late copies "
+            + "held until their claim is read back (not streams)"),
+    LATE_COPIES("promptfleet.worker.late_copies", Meter.Type.COUNTER, null, false,
+        "first deliveries of ordinary assignments that came over 2 s after their dispatch (they waited for a slot, "
+            + "or a share partition's new leader delivered them again): each claimed, and run only once its claim "
+            + "was read back and no earlier live claim or release of its lease was seen"),
     LANES_OPEN("promptfleet.worker.lanes.open", Meter.Type.GAUGE, null, false,
         "lanes in the workers' share group now (an idle worker parks all but worker.idle_lanes)"),
     LANE_ACQUIRED("promptfleet.worker.lane.acquired", Meter.Type.DISTRIBUTION_SUMMARY, null, true,

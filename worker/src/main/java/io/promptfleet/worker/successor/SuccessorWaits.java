@@ -46,6 +46,13 @@ import java.util.function.Predicate;
  * after it was admitted is {@link Step#WITHDRAW withdrawn} (the worker writes a {@code handed_back} release of its
  * lease, which ends only its own claim), so a copy elsewhere does not hold for a claim nobody will run.
  *
+ * <p><b>Late copies.</b> The same wait holds an ordinary assignment (no predecessor: {@code afterLease} null) whose
+ * first delivery came long after it was dispatched: it may be a share partition's new leader's copy of one another
+ * worker ran or runs, and this worker's fleet-event watcher may be behind that run's claim and release (the events
+ * partition's leader may have failed over too; {@code dispatcher.it.BrokerFailoverIT} saw such copies answered twice).
+ * Such a copy is woken when it comes ({@link Exit#LATE_COPY}) and starts once its claim was read back: by then the
+ * watcher has read every earlier event of its key's partition, the other run's claim and release included.
+ *
  * <p>No lost wake-up: the worker records what it learns ({@code ReleasedLeases}, its running streams) before it
  * tells this class, and {@link #admit} checks and registers under the same lock as the wake-ups, so a release read
  * between the check and the registration is found by one or the other. Pure logic (no Kafka client, no event loop):
@@ -69,7 +76,12 @@ public final class SuccessorWaits<T> {
     /** Its job was cancelled: the call answers {@code cancelled} without a request. */
     CANCELLED,
     /** Not started: given back to the share group (predecessor unknown for too long, or the worker drains). */
-    HANDED_BACK;
+    HANDED_BACK,
+    /**
+     * Not a successor: a late copy (an assignment with no predecessor whose first delivery came long after it was
+     * dispatched, see {@link SuccessorWaits}) that waited only for its claim to be read back.
+     */
+    LATE_COPY;
 
     public String tag() {
       return name().toLowerCase(Locale.ROOT);
@@ -80,7 +92,7 @@ public final class SuccessorWaits<T> {
    * One successor assignment.
    *
    * @param leaseId    its lease
-   * @param afterLease its predecessor's lease
+   * @param afterLease its predecessor's lease, null for a late copy (it waits only for its claim)
    * @param jobId      its job
    * @param deadlineMs its job's deadline in epoch ms, {@link Long#MAX_VALUE} for none
    * @param held       the worker's handle
@@ -156,9 +168,9 @@ public final class SuccessorWaits<T> {
   }
 
   /**
-   * A successor that came: null when it is held now (the worker then writes its claim), {@link Step#HAND_BACK} once
-   * the worker drains. One that may leave at once (its predecessor's end already known) still waits for its claim
-   * to be read back.
+   * A successor (or a late copy) that came: null when it is held now (the worker then writes its claim),
+   * {@link Step#HAND_BACK} once the worker drains. One that may leave at once (its predecessor's end already known,
+   * or a late copy) still waits for its claim to be read back.
    */
   public synchronized Leaving<T> admit(Successor<T> s) {
     if (closed) {
@@ -166,12 +178,16 @@ public final class SuccessorWaits<T> {
     }
     long now = clockMs.getAsLong();
     Entry<T> e = new Entry<>(s, now);
+    all.add(e);
+    bySuccessor.computeIfAbsent(s.leaseId(), k -> new ArrayList<>(1)).add(e);
+    if (s.afterLease() == null) {
+      e.woken = Exit.LATE_COPY;
+      return null;
+    }
     if (!running.test(s.afterLease())) {
       e.unrunSinceMs = now;
     }
-    all.add(e);
     byPredecessor.computeIfAbsent(s.afterLease(), k -> new ArrayList<>(1)).add(e);
-    bySuccessor.computeIfAbsent(s.leaseId(), k -> new ArrayList<>(1)).add(e);
     e.woken = startsNow(s, now);
     return null;
   }
@@ -352,7 +368,9 @@ public final class SuccessorWaits<T> {
   }
 
   private void unindex(Entry<T> e) {
-    remove(byPredecessor, e.successor.afterLease(), e);
+    if (e.successor.afterLease() != null) {
+      remove(byPredecessor, e.successor.afterLease(), e);
+    }
     remove(bySuccessor, e.successor.leaseId(), e);
   }
 

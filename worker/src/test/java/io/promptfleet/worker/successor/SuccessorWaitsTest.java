@@ -97,6 +97,28 @@ class SuccessorWaitsTest {
     assertThat(waits.size()).isZero();
   }
 
+  /**
+   * A late copy (no predecessor) waits for its claim only: not for a release, a grant or the liveness limit of a
+   * predecessor; withdrawn if the claim is not back within the limit, and handed back (withdrawn) by a close.
+   */
+  @Test
+  void shouldStartALateCopyOnceItsClaimIsReadBackAndOnlyThen() {
+    assertThat(waits.admit(successor("C", null))).as("held").isNull();
+    now += LIMIT_MS; // at the limit, not past it
+    assertThat(waits.tick()).as("no predecessor to run nowhere known").isEmpty();
+    assertThat(waits.accept(released("C", LeaseOutcome.SUCCEEDED))).as("its own release is not a wake-up").isEmpty();
+    assertThat(waits.accept(new FleetEventGist(FleetEvent.Type.LEASE_STARTED, 0, "other", "C", null)))
+        .as("another worker's claim").isEmpty();
+    assertThat(leases(waits.accept(claimedHere("C")))).containsExactly("C:late_copy:start");
+    assertThat(waits.size()).isZero();
+
+    assertThat(waits.admit(successor("D", null))).isNull();
+    now += LIMIT_MS + 1;
+    assertThat(leases(waits.tick())).as("its claim not back in time").containsExactly("D:handed_back:withdraw");
+    assertThat(waits.admit(successor("E", null))).isNull();
+    assertThat(leases(waits.close())).containsExactly("E:handed_back:withdraw");
+  }
+
   @Test
   void shouldStartOnceItsClaimIsBackWhenThePredecessorsReleaseOrTheGrantWasSeenBefore() {
     released.add("L1");

@@ -1,0 +1,194 @@
+package io.promptfleet.worker.it;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import io.promptfleet.common.codec.Json;
+import io.promptfleet.common.job.Assignment;
+import io.promptfleet.common.job.FleetEvent;
+import io.promptfleet.common.job.FleetEventGist;
+import io.promptfleet.common.job.JobStatus;
+import io.promptfleet.common.job.LeaseOutcome;
+import io.promptfleet.common.job.Result;
+import io.promptfleet.common.kafka.FleetEventHeaders;
+import io.promptfleet.simulator.SimulatorOptions;
+import io.promptfleet.worker.WorkerOptions;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Map;
+import java.util.UUID;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.apache.kafka.common.serialization.StringSerializer;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Late copies on a real worker and the shared broker: an ordinary assignment whose first delivery comes seconds after
+ * its dispatch may be a share partition's new leader's copy of one another worker ran or runs, while this worker's
+ * fleet-event watcher is behind that run's claim and release (after a broker failover the events partition's leader
+ * may have moved too: {@code dispatcher.it.BrokerFailoverIT} saw jobs answered twice so). The worker claims such a
+ * copy and runs it only once its claim was read back, when it has read every earlier event of the key's partition.
+ *
+ * <p>The watcher is held behind on purpose: it reads {@code read_committed}, so a transaction left open on the key's
+ * events partition stops it before the other run's events until the test aborts the transaction.
+ */
+class LateCopiesIT {
+  private static final Duration WAIT = Duration.ofSeconds(30);
+  /** Long enough to see that a held copy does not start. */
+  private static final long QUIET_MS = 1_500;
+  /** The key of the harness's assignments: fleet events of a lease are keyed by its key (one partition). */
+  private static final String KEY = "k1";
+  private WorkerHarness h;
+  private final SimpleMeterRegistry registry = new SimpleMeterRegistry();
+  private KafkaProducer<String, byte[]> open;
+
+  @BeforeEach
+  void start() throws Exception {
+    h = WorkerHarness.start(SimulatorOptions.defaults().withFirstTokenDelayMs(5).withTokensPerSecond(0), "",
+        "slots: 4, lanes: 1", Map.of());
+    h.addWorker(WorkerOptions.defaults(), registry);
+  }
+
+  @AfterEach
+  void stop() throws Exception {
+    if (open != null) {
+      open.close(Duration.ofSeconds(5));
+    }
+    if (h != null) {
+      h.close();
+    }
+  }
+
+  /**
+   * Another worker ran the lease and released it; the copy comes while this worker's watcher has read neither
+   * event: it is claimed and waits, and once the watcher reads on it is acknowledged without a run (without the
+   * claim it ran at once: a second request and a second result).
+   */
+  @Test
+  void shouldNotRunALateCopyOfALeaseReleasedBeforeItsWatcherReadTheRelease() throws Exception {
+    Assignment a = late(h.assignment(h.jobId(), "a copy of a lease that ran elsewhere", 1));
+    holdTheWatcher();
+    event(FleetEvent.heartbeat(Instant.now(), "first-worker", 8, 7));
+    event(FleetEvent.leaseStarted(a, "first-worker", Instant.now()));
+    event(FleetEvent.leaseReleased(a, LeaseOutcome.SUCCEEDED).by("first-worker", Instant.now()));
+
+    sendHeldForItsClaimThenReleaseTheWatcher(a);
+    assertThat(requests(a)).as("not run: its release was read before its claim").isZero();
+    assertThat(h.results(a.job().jobId())).isEmpty();
+  }
+
+  /**
+   * Another live worker still runs the lease; the copy comes while this worker's watcher is behind that run's claim:
+   * once the claims are read, the other worker's comes first and the copy is held until that run's release, then
+   * acknowledged without a run.
+   */
+  @Test
+  void shouldHoldALateCopyOfALeaseALiveWorkerRunsWhoseClaimItsWatcherHadNotRead() throws Exception {
+    Assignment a = late(h.assignment(h.jobId(), "a copy of a lease that runs elsewhere", 1));
+    holdTheWatcher();
+    event(FleetEvent.heartbeat(Instant.now(), "first-worker", 8, 7));
+    event(FleetEvent.leaseStarted(a, "first-worker", Instant.now()));
+
+    sendHeldForItsClaimThenReleaseTheWatcher(a);
+    assertThat(requests(a)).as("held for the first live claim").isZero();
+
+    event(FleetEvent.leaseReleased(a, LeaseOutcome.SUCCEEDED).by("first-worker", Instant.now()));
+    Thread.sleep(QUIET_MS);
+    assertThat(requests(a)).as("not run after that run's release").isZero();
+    assertThat(h.results(a.job().jobId())).isEmpty();
+  }
+
+  /** A late copy nobody else claims runs once its claim is back, as attempt 1, and is claimed once. */
+  @Test
+  void shouldRunALateCopyNobodyElseClaimsOnceItsClaimIsBack() throws Exception {
+    Assignment a = late(h.assignment(h.jobId(), "an assignment that waited for a slot", 1));
+
+    h.send(a);
+    Result result = h.awaitResult(a.job().jobId(), WAIT);
+
+    assertThat(result.status()).isEqualTo(JobStatus.SUCCEEDED);
+    assertThat(result.attempt()).isEqualTo(1);
+    h.assertStreamedAnswer(a.job().jobId(), 1, result);
+    assertThat(lateCopies()).isEqualTo(1.0);
+    Thread.sleep(300);
+    assertThat(requests(a)).isEqualTo(1);
+    assertThat(h.results(a.job().jobId())).hasSize(1);
+    long claims = h.events.snapshot().stream().map(r -> FleetEventHeaders.gist(r.headers()))
+        .filter(g -> g != null && g.type() == FleetEvent.Type.LEASE_STARTED && a.leaseId().equals(g.leaseId()))
+        .map(FleetEventGist::workerId).count();
+    assertThat(claims).as("claimed once, when it came (not again when it started)").isEqualTo(1);
+  }
+
+  /**
+   * Sends the late copy {@code a} while the watcher is held: it is claimed and held, no request; then lets the
+   * watcher read on until the claim is back (and a moment more).
+   */
+  private void sendHeldForItsClaimThenReleaseTheWatcher(Assignment a) throws InterruptedException {
+    h.send(a);
+    awaitLateCopies(1);
+    Thread.sleep(QUIET_MS);
+    assertThat(requests(a)).as("not run while its claim is not back").isZero();
+    assertThat(waiting()).as("held for its claim").isEqualTo(1.0);
+
+    open.abortTransaction();
+    awaitNotWaiting();
+    Thread.sleep(QUIET_MS);
+  }
+
+  /** {@code a} as dispatched 10 s ago: its first delivery now is a late copy. */
+  private static Assignment late(Assignment a) {
+    return new Assignment(a.leaseId(), a.job(), a.attempt(), a.priority(), a.route(), a.keyId(), a.enqueuedAt(),
+        Instant.now().minusSeconds(10), a.deadline(), a.replyTo());
+  }
+
+  /** Opens a transaction on the key's events partition: read_committed readers stop before what follows it. */
+  private void holdTheWatcher() {
+    open = new KafkaProducer<>(Map.of("bootstrap.servers", h.config.kafka().bootstrapServers(),
+        "transactional.id", "late-copies-" + UUID.randomUUID(), "key.serializer", StringSerializer.class,
+        "value.serializer", ByteArraySerializer.class));
+    open.initTransactions();
+    open.beginTransaction();
+    open.send(new ProducerRecord<>(h.config.topics().fleetEvents(), KEY,
+        "an open transaction".getBytes(StandardCharsets.UTF_8)));
+    open.flush();
+  }
+
+  /** An event as another worker writes it: keyed by its key, the JSON and its gist header. */
+  private void event(FleetEvent e) {
+    h.produce(new ProducerRecord<>(h.config.topics().fleetEvents(), null, e.keyId() != null ? e.keyId() : KEY,
+        Json.bytes(e), FleetEventHeaders.of(e)));
+  }
+
+  private long requests(Assignment a) {
+    String prompt = a.job().messages().get(0).content().asText();
+    return h.sim.stats().recentRequests().stream().filter(r -> r.body().contains(prompt)).count();
+  }
+
+  private double lateCopies() {
+    return registry.get("promptfleet.worker.late_copies").counter().count();
+  }
+
+  private double waiting() {
+    return registry.get("promptfleet.worker.successors.waiting").gauge().value();
+  }
+
+  private void awaitLateCopies(double n) throws InterruptedException {
+    long until = System.nanoTime() + WAIT.toNanos();
+    while (lateCopies() < n && System.nanoTime() < until) {
+      Thread.sleep(20);
+    }
+    assertThat(lateCopies()).as("late copies").isEqualTo(n);
+  }
+
+  private void awaitNotWaiting() throws InterruptedException {
+    long until = System.nanoTime() + WAIT.toNanos();
+    while (waiting() > 0 && System.nanoTime() < until) {
+      Thread.sleep(20);
+    }
+    assertThat(waiting()).as("its claim read back").isZero();
+  }
+}
