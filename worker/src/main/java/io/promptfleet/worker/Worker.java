@@ -267,7 +267,7 @@ public final class Worker implements AutoCloseable {
     // only once their lock expired anyway.
     long heard = 2 * options.heartbeatInterval().toMillis() + 1_000;
     LongSupplier silentLimit = () -> Math.max(heard, lanes.stream().mapToLong(Lane::lockTimeoutMs).max().orElse(0));
-    this.claims = new LeaseClaims(options.cancelMemory(), options.cancelTtl().toMillis(), silentLimit);
+    this.claims = new LeaseClaims(options.cancelMemory(), options.cancelTtl().toMillis(), silentLimit, () -> heard);
     // A predecessor that runs nowhere known for as long as a silent worker counts as alive: its successors go back.
     this.successors = new SuccessorWaits<>(workerId, releasedLeases::contains,
         lease -> active.containsKey(lease) || claims.runningElsewhere(lease, workerId, clock.millis()) != null,
@@ -509,9 +509,10 @@ public final class Worker implements AutoCloseable {
     }
     // A first delivery may be a new leader's copy of one another worker still runs (it lost the acquisition state):
     // every claim counts. A lease handed out again knowingly, after a member left or a lock expired, counts a second
-    // delivery: its previous holder stopped (the answered check covers one that had finished), so only claims
-    // written since this delivery came count (a new leader's copy elsewhere, claimed as a successor). A successor
-    // whose claim was read back runs only if its claim is the first of those that lives (SuccessorWaits).
+    // delivery: a claim written before it is its previous holder's, which counts only while that worker is heard
+    // from (it may still run it: a stall past its lock; a dead one stops beating), while claims written since count
+    // as usual (a new leader's copy elsewhere, claimed as a successor). A successor or late copy whose claim was read
+    // back runs only if its claim is the first of those that lives (SuccessorWaits).
     long claimsSince = record.deliveryCount().orElse((short) 1) > 1 ? deliveredAtMs - CLAIM_CLOCK_MARGIN_MS
         : Long.MIN_VALUE;
     String owner = claims.runningElsewhere(a.leaseId(), workerId, clock.millis(), claimsSince);

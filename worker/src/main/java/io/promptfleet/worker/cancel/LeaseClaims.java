@@ -41,18 +41,24 @@ public final class LeaseClaims {
   private final int maxClaims;
   private final long ttlMs;
   private final LongSupplier deadAfterMs;
+  private final LongSupplier heardWithinMs;
   /** Per lease, its claims in the order read (the first read first); the map in the order leases were claimed. */
   private final LinkedHashMap<String, List<Claim>> claims = new LinkedHashMap<>();
   private final Map<String, Long> lastSeenMs = new HashMap<>();
 
-  /** @param deadAfterMs how long a worker may be silent and still count as alive (read at each look) */
-  public LeaseClaims(int maxClaims, long ttlMs, LongSupplier deadAfterMs) {
+  /**
+   * @param deadAfterMs   how long a worker may be silent and still count as alive (read at each look)
+   * @param heardWithinMs how lately a worker must have been heard from for its claim written before a redelivery to
+   *                      count (its heartbeats' interval twice and a second: shorter than {@code deadAfterMs})
+   */
+  public LeaseClaims(int maxClaims, long ttlMs, LongSupplier deadAfterMs, LongSupplier heardWithinMs) {
     if (maxClaims <= 0 || ttlMs <= 0) {
       throw new IllegalArgumentException("maxClaims and ttlMs must be > 0");
     }
     this.maxClaims = maxClaims;
     this.ttlMs = ttlMs;
     this.deadAfterMs = deadAfterMs;
+    this.heardWithinMs = heardWithinMs;
   }
 
   /** One fleet event, read from its gist (the watcher's thread). */
@@ -97,10 +103,13 @@ public final class LeaseClaims {
   }
 
   /**
-   * As {@link #runningElsewhere(String, String, long)}, counting only the claims written at or after
-   * {@code sinceMs} (event time): a delivery that counts more than one delivery comes after its previous holder's
-   * lock ended, so a claim written before it is that holder's, which stopped (and, if it died, would count as alive
-   * for the liveness threshold yet).
+   * As {@link #runningElsewhere(String, String, long)} for a delivery that counts more than one delivery and came at
+   * {@code sinceMs} (event time, less a margin for clocks): its previous holder's lock ended, so a claim written
+   * before it is that holder's, which counts only while that worker is heard from within {@code heardWithinMs} (a
+   * holder that died stops its heartbeats, and would count as alive for the liveness threshold yet: every redelivery
+   * of a killed worker's leases would wait that long; a live holder whose lock was given away while it runs, after a
+   * stall past its lock or when a share partition's new leader delivers an acquired record with the count it had,
+   * goes on beating, and the delivery waits for its run's end). Claims written since count as usual.
    */
   public synchronized String runningElsewhere(String leaseId, String self, long nowMs, long sinceMs) {
     evict(nowMs);
@@ -109,13 +118,10 @@ public final class LeaseClaims {
       return null;
     }
     for (Claim c : of) {
-      if (c.atMs() < sinceMs) {
-        continue;
-      }
       if (c.workerId().equals(self)) {
         return null;
       }
-      if (alive(c.workerId(), nowMs)) {
+      if (heard(c.workerId(), nowMs, c.atMs() < sinceMs ? heardWithinMs : deadAfterMs)) {
         return c.workerId();
       }
     }
@@ -123,8 +129,12 @@ public final class LeaseClaims {
   }
 
   private boolean alive(String workerId, long nowMs) {
+    return heard(workerId, nowMs, deadAfterMs);
+  }
+
+  private boolean heard(String workerId, long nowMs, LongSupplier withinMs) {
     Long seen = lastSeenMs.get(workerId);
-    return seen != null && nowMs - seen <= deadAfterMs.getAsLong();
+    return seen != null && nowMs - seen <= withinMs.getAsLong();
   }
 
   public synchronized int size() {

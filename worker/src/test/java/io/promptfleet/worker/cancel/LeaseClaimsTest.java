@@ -10,7 +10,7 @@ import org.junit.jupiter.api.Test;
 
 class LeaseClaimsTest {
   private static final long T = 1_700_000_000_000L;
-  private final LeaseClaims claims = new LeaseClaims(3, 60_000, () -> 16_000);
+  private final LeaseClaims claims = new LeaseClaims(3, 60_000, () -> 16_000, () -> 11_000);
 
   private static FleetEvent started(String lease, String worker, long at) {
     return new FleetEvent(FleetEvent.Type.LEASE_STARTED, Instant.ofEpochMilli(at), worker, lease, "j-" + lease, "k1",
@@ -102,6 +102,27 @@ class LeaseClaimsTest {
     assertThat(claims.runningElsewhere("L1", "w3", T + 16_000)).as("w1 still counts as alive").isEqualTo("w1");
     assertThat(claims.runningElsewhere("L1", "w3", T + 16_001)).as("w1 gone: w2 runs it").isEqualTo("w2");
     assertThat(claims.runningElsewhere("L1", "w2", T + 16_001)).isNull();
+  }
+
+  /**
+   * A claim from before a redelivery is its previous holder's: it holds the redelivery while that worker is heard
+   * from (a live holder whose lock was given away while it runs: counting only later claims ran such leases twice),
+   * and not once it has been silent for longer than the heartbeats' threshold (a dead holder; the liveness threshold
+   * would hold the redelivery for 16 s).
+   */
+  @Test
+  void shouldCountAClaimFromBeforeARedeliveryOnlyWhileItsWorkerIsHeardFrom() {
+    accept(started("L1", "w1", T));
+    accept(FleetEvent.heartbeat(Instant.ofEpochMilli(T + 1_000), "w1", 8, 7));
+    long redelivered = T + 4_000;
+
+    assertThat(claims.runningElsewhere("L1", "w2", T + 12_000, redelivered)).as("heard of 11 s ago").isEqualTo("w1");
+    assertThat(claims.runningElsewhere("L1", "w2", T + 12_001, redelivered)).as("silent for longer").isNull();
+    assertThat(claims.runningElsewhere("L1", "w2", T + 12_001)).as("a first delivery: alive for 16 s")
+        .isEqualTo("w1");
+    accept(FleetEvent.heartbeat(Instant.ofEpochMilli(T + 12_500), "w1", 8, 7));
+    assertThat(claims.runningElsewhere("L1", "w2", T + 13_000, redelivered)).as("it beats again: it runs")
+        .isEqualTo("w1");
   }
 
   @Test

@@ -213,18 +213,19 @@ class SuccessorAssignmentsIT {
   }
 
   /**
-   * A redelivered successor is not held for its previous holder's claim: S was claimed by a worker that died right
-   * after (it still counts as alive for the liveness threshold, here 30 s: the share lock), then came again (a
-   * second delivery: that holder's lock ended). The next worker claims S and runs it at once, not after the
-   * threshold (the fault suite's worker-kill: every redelivered successor was held that long, re-claimed every
-   * 200 ms, before claims written before a redelivery were set aside).
+   * A redelivered successor is not held for its previous holder's claim once that holder's heartbeats stopped: S was
+   * claimed by a worker that died right after, 12 s ago (it still counts as alive for the liveness threshold, here
+   * 30 s: the share lock, but not for a claim from before a redelivery, which counts only while its worker is heard
+   * from within two heartbeats and a second, 11 s), then came again (a second delivery: that holder's lock ended). The
+   * next worker claims S and runs it at once, not after the threshold (the fault suite's worker-kill: every
+   * redelivered successor was held that long, re-claimed every 200 ms, before this).
    */
   @Test
   void shouldNotHoldARedeliveredSuccessorForItsPreviousHoldersClaim() throws Exception {
     Assignment s = waitingSuccessor("claimed by a worker that died", null);
-    event(FleetEvent.heartbeat(Instant.now(), "died-after-claiming", 8, 7));
-    event(FleetEvent.leaseStarted(s, "died-after-claiming", Instant.now()));
-    Thread.sleep(1_500); // the claim is older than the margin for clocks when S comes again
+    Instant died = Instant.now().minusSeconds(12);
+    event(FleetEvent.heartbeat(died, "died-after-claiming", 8, 7));
+    event(FleetEvent.leaseStarted(s, "died-after-claiming", died));
     h.workers.get(0).drain(Duration.ofSeconds(20)); // S goes back to the share group: its next delivery is its 2nd
     event(FleetEvent.leaseReleased(predecessor, LeaseOutcome.SUCCEEDED).by("other-worker", Instant.now()));
 

@@ -18,6 +18,9 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.Map;
 import java.util.UUID;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
@@ -27,7 +30,9 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /**
- * Late copies on a real worker and the shared broker: an ordinary assignment whose first delivery comes seconds after
+ * Copies of a lease another worker ran or runs, on a real worker and the shared broker.
+ *
+ * <p><b>Late copies:</b> an ordinary assignment whose first delivery comes seconds after
  * its dispatch may be a share partition's new leader's copy of one another worker ran or runs, while this worker's
  * fleet-event watcher is behind that run's claim and release (after a broker failover the events partition's leader
  * may have moved too: {@code dispatcher.it.BrokerFailoverIT} saw jobs answered twice so). The worker claims such a
@@ -35,8 +40,12 @@ import org.junit.jupiter.api.Test;
  *
  * <p>The watcher is held behind on purpose: it reads {@code read_committed}, so a transaction left open on the key's
  * events partition stops it before the other run's events until the test aborts the transaction.
+ *
+ * <p><b>Redeliveries while the previous holder runs:</b> a delivery that counts more than one comes after its previous
+ * holder's lock ended; that holder's claim still holds it while the holder is heard from (it may still be streaming:
+ * a stall past its lock, or a new leader's copy of a redelivered record).
  */
-class LateCopiesIT {
+class LeaseCopiesIT {
   private static final Duration WAIT = Duration.ofSeconds(30);
   /** Long enough to see that a held copy does not start. */
   private static final long QUIET_MS = 1_500;
@@ -45,6 +54,7 @@ class LateCopiesIT {
   private WorkerHarness h;
   private final SimpleMeterRegistry registry = new SimpleMeterRegistry();
   private KafkaProducer<String, byte[]> open;
+  private final ScheduledExecutorService beats = Executors.newSingleThreadScheduledExecutor();
 
   @BeforeEach
   void start() throws Exception {
@@ -55,6 +65,7 @@ class LateCopiesIT {
 
   @AfterEach
   void stop() throws Exception {
+    beats.shutdownNow();
     if (open != null) {
       open.close(Duration.ofSeconds(5));
     }
@@ -97,6 +108,35 @@ class LateCopiesIT {
     assertThat(requests(a)).as("held for the first live claim").isZero();
 
     event(FleetEvent.leaseReleased(a, LeaseOutcome.SUCCEEDED).by("first-worker", Instant.now()));
+    Thread.sleep(QUIET_MS);
+    assertThat(requests(a)).as("not run after that run's release").isZero();
+    assertThat(h.results(a.job().jobId())).isEmpty();
+  }
+
+  /**
+   * The lease's previous holder is alive and still claims it (its heartbeats go on): the second delivery is held,
+   * not run beside it, and acknowledged after that run's release (counting only claims written since a redelivery
+   * came, it ran at once: a second request).
+   */
+  @Test
+  void shouldHoldARedeliveryWhosePreviousHolderIsStillHeardFrom() throws Exception {
+    beats.scheduleAtFixedRate(() -> event(FleetEvent.heartbeat(Instant.now(), "live-holder", 8, 7)), 0, 1,
+        TimeUnit.SECONDS);
+    Assignment a = h.assignment(h.jobId(), "redelivered while its holder runs it", 1);
+    event(FleetEvent.leaseStarted(a, "live-holder", Instant.now()));
+    h.send(a);
+    awaitAcquired(registry);
+    Thread.sleep(QUIET_MS);
+    assertThat(requests(a)).as("its first delivery is held for the live claim").isZero();
+
+    h.workers.get(0).drain(Duration.ofSeconds(5)); // handed back: its next delivery is its second
+    SimpleMeterRegistry second = new SimpleMeterRegistry();
+    h.addWorker(WorkerOptions.defaults(), second);
+    awaitAcquired(second);
+    Thread.sleep(QUIET_MS);
+    assertThat(requests(a)).as("its second delivery is held while its previous holder beats").isZero();
+
+    event(FleetEvent.leaseReleased(a, LeaseOutcome.SUCCEEDED).by("live-holder", Instant.now()));
     Thread.sleep(QUIET_MS);
     assertThat(requests(a)).as("not run after that run's release").isZero();
     assertThat(h.results(a.job().jobId())).isEmpty();
@@ -182,6 +222,14 @@ class LateCopiesIT {
       Thread.sleep(20);
     }
     assertThat(lateCopies()).as("late copies").isEqualTo(n);
+  }
+
+  private static void awaitAcquired(SimpleMeterRegistry r) throws InterruptedException {
+    long until = System.nanoTime() + WAIT.toNanos();
+    while (r.get("promptfleet.worker.lane.acquired").summary().count() < 1 && System.nanoTime() < until) {
+      Thread.sleep(20);
+    }
+    assertThat(r.get("promptfleet.worker.lane.acquired").summary().count()).as("acquired").isGreaterThanOrEqualTo(1);
   }
 
   private void awaitNotWaiting() throws InterruptedException {
