@@ -79,9 +79,9 @@ final class BatchCommand implements Callable<Integer> {
   @Option(names = "--timeout", defaultValue = "30m", description = "give up on the batch after (default 30m)")
   String timeout;
 
-  @Option(names = "--resume-wait", defaultValue = "5m", description = "a resumed run that gets no answer for this "
-      + "long stops and says why: lines the interrupted run had sent are answered only by that run's jobs "
-      + "(default 5m)")
+  @Option(names = "--resume-wait", description = "a resumed run that gets no answer for this long stops and says "
+      + "why: lines the interrupted run had sent are answered only by that run's jobs (default 5m; with "
+      + "--provider-batch, whose answers take hours, the --timeout)")
   String resumeWait;
 
   @Option(names = "--provider-batch", description = "mark every line \"batch\": \"allow\": the fleet may send it "
@@ -104,8 +104,9 @@ final class BatchCommand implements Callable<Integer> {
     }
     Priority prio = Priority.valueOf(priority.toUpperCase(Locale.ROOT));
     Duration lineTtl = ttl == null ? null : Durations.parse(ttl); // a bad value stops the run before any line
-    Duration stallWait = Durations.parse(resumeWait);
     ResumePoint resume = ResumePoint.of(output, input);
+    ResumeStall stall = new ResumeStall(resume.resumed(), resumeWait != null ? resumeWait
+        : providerBatch ? timeout : "5m", System.nanoTime()); // a bad value stops the run before any line
     Set<String> answered = resume.answered();
     String runKey = resume.runKey();
     long totalLines;
@@ -116,7 +117,6 @@ final class BatchCommand implements Callable<Integer> {
     Semaphore inFlight = new Semaphore(window);
     Set<String> seen = new HashSet<>();
     long deadline = System.nanoTime() + Durations.parse(timeout).toNanos();
-    ResumeStall stall = new ResumeStall(resume.resumed(), stallWait, System.nanoTime());
     Set<String> unanswered = ConcurrentHashMap.newKeySet();
     Instant readFrom = resume.resumed() ? Files.getLastModifiedTime(output).toInstant().minus(RESUME_READ_BACK) : null;
     try (PromptFleetClient client = client(readFrom, runKey);
@@ -218,7 +218,7 @@ final class BatchCommand implements Callable<Integer> {
   /** Stops a resumed run that gets no answer ({@link ResumeStall}), saying why. */
   private void stopIfStalled(ResumeStall stall, Set<String> unanswered, Instant readFrom) {
     if (stall.stalled(System.nanoTime(), unanswered.size())) {
-      throw new IllegalStateException(ResumeStall.message(resumeWait, Set.copyOf(unanswered), replyTo, readFrom));
+      throw new IllegalStateException(stall.message(Set.copyOf(unanswered), replyTo, readFrom));
     }
   }
 

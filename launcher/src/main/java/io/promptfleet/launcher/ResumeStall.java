@@ -1,6 +1,5 @@
 package io.promptfleet.launcher;
 
-import java.time.Duration;
 import java.time.Instant;
 import java.util.Collection;
 import java.util.stream.Collectors;
@@ -17,12 +16,15 @@ import java.util.stream.Collectors;
  */
 final class ResumeStall {
   private final boolean resumed;
+  private final String wait;
   private final long waitNanos;
   private volatile long lastAnswer;
 
-  ResumeStall(boolean resumed, Duration wait, long nowNanos) {
+  /** {@code wait}: as the user wrote it ({@link Durations}). */
+  ResumeStall(boolean resumed, String wait, long nowNanos) {
     this.resumed = resumed;
-    this.waitNanos = wait.toNanos();
+    this.wait = wait;
+    this.waitNanos = Durations.parse(wait).toNanos();
     this.lastAnswer = nowNanos;
   }
 
@@ -37,7 +39,7 @@ final class ResumeStall {
   }
 
   /** What to tell the user when it stopped: the problem, some of the lines, and what to do. */
-  static String message(String wait, Collection<String> unanswered, String replyTo, Instant readFrom) {
+  String message(Collection<String> unanswered, String replyTo, Instant readFrom) {
     String some = unanswered.stream().sorted().limit(5).collect(Collectors.joining(", "))
         + (unanswered.size() > 5 ? ", ..." : "");
     return "stopped: no answer for " + wait + " with " + unanswered.size()

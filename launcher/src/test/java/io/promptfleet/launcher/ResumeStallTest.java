@@ -2,7 +2,6 @@ package io.promptfleet.launcher;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import org.junit.jupiter.api.Test;
@@ -13,7 +12,7 @@ class ResumeStallTest {
 
   @Test
   void shouldStopAResumedRunWithLinesInFlightAndNoAnswerForTheWait() {
-    ResumeStall stall = new ResumeStall(true, Duration.ofSeconds(60), 1_000 * S);
+    ResumeStall stall = new ResumeStall(true, "60s", 1_000 * S);
 
     assertThat(stall.stalled(1_059 * S, 3)).isFalse();
     assertThat(stall.stalled(1_060 * S, 3)).isTrue();
@@ -25,17 +24,19 @@ class ResumeStallTest {
 
   @Test
   void shouldNeverStopAFreshRun() {
-    ResumeStall stall = new ResumeStall(false, Duration.ofSeconds(60), 1_000 * S);
+    ResumeStall stall = new ResumeStall(false, "60s", 1_000 * S);
 
     assertThat(stall.stalled(100_000 * S, 2_000)).isFalse();
   }
 
   @Test
   void shouldNameTheProblemSomeLinesAndWhatToDo() {
-    String m = ResumeStall.message("5m", List.of("req-9", "req-1", "req-2", "req-3", "req-4", "req-5", "req-6"),
-        "llm.replies", Instant.parse("2026-12-01T06:00:00Z"));
+    String m = new ResumeStall(true, "5m", 0).message(
+        List.of("req-9", "req-1", "req-2", "req-3", "req-4", "req-5", "req-6"), "llm.replies",
+        Instant.parse("2026-12-01T06:00:00Z"));
 
-    assertThat(m).startsWith("stopped: no answer for 5m with 7 lines unanswered (req-1, req-2, req-3, req-4, req-5, ...)")
+    assertThat(m)
+        .startsWith("stopped: no answer for 5m with 7 lines unanswered (req-1, req-2, req-3, req-4, req-5, ...)")
         .contains("dedupe_window_ms", "another --reply-to than llm.replies", "before 2026-12-01T06:00:00Z",
             "Re-run the same command later", "new output file (-o)", "--resume-wait");
   }
