@@ -24,6 +24,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.security.MessageDigest;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.HexFormat;
@@ -31,6 +32,8 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Set;
 import java.util.concurrent.Callable;
+import java.util.concurrent.CancellationException;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
@@ -41,10 +44,12 @@ import picocli.CommandLine.Parameters;
 /**
  * {@code promptfleet batch input.jsonl -o output.jsonl}: runs an OpenAI Batch API input file through the fleet and
  * writes the OpenAI batch output format. Re-running with the same output file resumes: lines already answered
- * are not sent again. Memory stays bounded: at most {@code --window} lines are in flight.
+ * are not sent again ({@link ResumePoint}). Running it to a new output file runs every line again (new job ids).
+ * Memory stays bounded: at most {@code --window} lines are in flight.
  */
 @Command(name = "batch", mixinStandardHelpOptions = true,
-    description = "Run an OpenAI Batch API .jsonl file through the fleet; re-running resumes.")
+    description = "Run an OpenAI Batch API .jsonl file through the fleet; re-running with the same output resumes, "
+        + "a new output runs the file again.")
 final class BatchCommand implements Callable<Integer> {
   @Parameters(index = "0", description = "input .jsonl: {custom_id, method, url, body} per line")
   Path input;
@@ -74,6 +79,11 @@ final class BatchCommand implements Callable<Integer> {
   @Option(names = "--timeout", defaultValue = "30m", description = "give up on the batch after (default 30m)")
   String timeout;
 
+  @Option(names = "--resume-wait", description = "a resumed run that gets no answer for this long stops and says "
+      + "why: lines the interrupted run had sent are answered only by that run's jobs (default 5m; with "
+      + "--provider-batch, whose answers take hours, the --timeout)")
+  String resumeWait;
+
   @Option(names = "--provider-batch", description = "mark every line \"batch\": \"allow\": the fleet may send it "
       + "through the provider's batch API (about half the price, answers within the provider's window) when the "
       + "model's route has a batch block and the line's deadline (--ttl) leaves the route's min_slack_ms")
@@ -94,8 +104,11 @@ final class BatchCommand implements Callable<Integer> {
     }
     Priority prio = Priority.valueOf(priority.toUpperCase(Locale.ROOT));
     Duration lineTtl = ttl == null ? null : Durations.parse(ttl); // a bad value stops the run before any line
-    Set<String> answered = answeredIds(output);
-    String fileKey = fileKey(input);
+    ResumePoint resume = ResumePoint.of(output, input);
+    ResumeStall stall = new ResumeStall(resume.resumed(), resumeWait != null ? resumeWait
+        : providerBatch ? timeout : "5m", System.nanoTime()); // a bad value stops the run before any line
+    Set<String> answered = resume.answered();
+    String runKey = resume.runKey();
     long totalLines;
     try (var lines = Files.lines(input, StandardCharsets.UTF_8)) {
       totalLines = lines.filter(l -> !l.isBlank()).count();
@@ -104,11 +117,13 @@ final class BatchCommand implements Callable<Integer> {
     Semaphore inFlight = new Semaphore(window);
     Set<String> seen = new HashSet<>();
     long deadline = System.nanoTime() + Durations.parse(timeout).toNanos();
-    try (PromptFleetClient client = client(output, fileKey);
+    Set<String> unanswered = ConcurrentHashMap.newKeySet();
+    Instant readFrom = resume.resumed() ? Files.getLastModifiedTime(output).toInstant().minus(RESUME_READ_BACK) : null;
+    try (PromptFleetClient client = client(readFrom, runKey);
          BufferedWriter out = Files.newBufferedWriter(output, StandardCharsets.UTF_8, StandardOpenOption.CREATE,
              StandardOpenOption.APPEND);
          BufferedReader in = Files.newBufferedReader(input, StandardCharsets.UTF_8)) {
-      Writer writer = new Writer(out, progress);
+      Writer writer = new Writer(out, progress, stall);
       String line;
       long lineNo = 0;
       while ((line = in.readLine()) != null) {
@@ -121,7 +136,7 @@ final class BatchCommand implements Callable<Integer> {
         if (p.customId != null && !seen.add(p.customId)) {
           outputId = p.customId + "#line" + lineNo;
           if (!answered.contains(outputId)) {
-            writer.write(errorLine(outputId, "duplicate_custom_id",
+            writer.write(errorLine(jobId(runKey, outputId), outputId, "duplicate_custom_id",
                 "custom_id " + p.customId + " appears more than once (line " + lineNo + ")"), false);
           }
           continue;
@@ -130,20 +145,21 @@ final class BatchCommand implements Callable<Integer> {
           continue;
         }
         if (p.error != null) {
-          writer.write(errorLine(outputId, "invalid_request", p.error), false);
+          writer.write(errorLine(jobId(runKey, outputId), outputId, "invalid_request", p.error), false);
           continue;
         }
         String customId = p.customId;
         List<String> forbidden = forbiddenFields(p.body);
         if (!forbidden.isEmpty()) {
-          writer.write(errorLine(outputId, ErrorCodes.FIELD_NOT_ALLOWED, forbiddenMessage(forbidden)), false);
+          writer.write(errorLine(jobId(runKey, outputId), outputId, ErrorCodes.FIELD_NOT_ALLOWED,
+              forbiddenMessage(forbidden)), false);
           continue;
         }
         JobRequest request;
         try {
-          request = job(fileKey, customId, p.endpoint, p.body, prio, providerBatch, lineTtl);
+          request = job(runKey, customId, p.endpoint, p.body, prio, providerBatch, lineTtl);
         } catch (RuntimeException e) {
-          writer.write(errorLine(outputId, "invalid_request", e.getMessage()), false);
+          writer.write(errorLine(jobId(runKey, outputId), outputId, "invalid_request", e.getMessage()), false);
           continue;
         }
         while (!inFlight.tryAcquire(200, TimeUnit.MILLISECONDS)) {
@@ -151,13 +167,20 @@ final class BatchCommand implements Callable<Integer> {
           if (System.nanoTime() > deadline) {
             throw new IllegalStateException("batch timed out; re-run the same command to resume");
           }
+          stopIfStalled(stall, unanswered, readFrom);
         }
         progress.started();
+        String jobId = request.jobId();
+        unanswered.add(customId);
         client.submit(request).whenComplete((res, e) -> {
           try {
-            writer.write(e != null ? errorLine(customId, "submit_failed", e.toString()) : resultLine(customId, res),
-                e == null && res.status() == JobStatus.SUCCEEDED);
+            if (e instanceof CancellationException) {
+              return; // the run is stopping: the line stays unanswered, for the next run
+            }
+            writer.write(e != null ? errorLine(jobId, customId, "submit_failed", e.toString())
+                : resultLine(customId, res), e == null && res.status() == JobStatus.SUCCEEDED);
           } finally {
+            unanswered.remove(customId);
             inFlight.release();
           }
         });
@@ -168,6 +191,7 @@ final class BatchCommand implements Callable<Integer> {
           throw new IllegalStateException("batch timed out with " + inFlight(window, inFlight)
               + " lines unanswered; re-run the same command to resume");
         }
+        stopIfStalled(stall, unanswered, readFrom);
         progress.maybePrint(inFlight(window, inFlight));
         Thread.sleep(100);
       }
@@ -177,19 +201,25 @@ final class BatchCommand implements Callable<Integer> {
   }
 
   /**
-   * The client of this run. A resumed run (the output has lines) reads the replies back from shortly before the
-   * output was last written and keeps the results of this file's jobs: a job of the interrupted run that was
-   * answered after its last line was written is produced again, the fleet does not run it twice (idempotent job
-   * ids), and its first result is the one this run writes.
+   * The client of this run. A resumed run ({@code readFrom}: shortly before the output was last written) reads the
+   * replies back from then and keeps the results of its run's jobs: a job of the interrupted run that was answered
+   * after its last line was written is produced again, the fleet does not run it twice (idempotent job ids), and
+   * its first result is the one this run writes.
    */
-  private PromptFleetClient client(Path output, String fileKey) throws IOException {
+  private PromptFleetClient client(Instant readFrom, String runKey) {
     PromptFleetClient.Builder b = PromptFleetClient.builder(bootstrap).replyTopic(replyTo).jobTopicPrefix(jobsPrefix);
-    if (Files.exists(output) && Files.size(output) > 0) {
-      String prefix = jobId(fileKey, "");
-      b.readFrom(Files.getLastModifiedTime(output).toInstant().minus(RESUME_READ_BACK))
-          .keepUnclaimedResults(id -> id.startsWith(prefix));
+    if (readFrom != null) {
+      String prefix = jobId(runKey, "");
+      b.readFrom(readFrom).keepUnclaimedResults(id -> id.startsWith(prefix));
     }
     return b.build();
+  }
+
+  /** Stops a resumed run that gets no answer ({@link ResumeStall}), saying why. */
+  private void stopIfStalled(ResumeStall stall, Set<String> unanswered, Instant readFrom) {
+    if (stall.stalled(System.nanoTime(), unanswered.size())) {
+      throw new IllegalStateException(stall.message(Set.copyOf(unanswered), replyTo, readFrom));
+    }
   }
 
   private static int inFlight(int window, Semaphore s) {
@@ -251,8 +281,8 @@ final class BatchCommand implements Callable<Integer> {
    * an embeddings job of its {@code input}, with every other field of its body (dimensions, encoding_format, user,
    * ...) as given.
    */
-  static JobRequest job(String fileKey, String customId, Endpoint endpoint, ObjectNode body, Priority prio) {
-    return job(fileKey, customId, endpoint, body, prio, false, null);
+  static JobRequest job(String runKey, String customId, Endpoint endpoint, ObjectNode body, Priority prio) {
+    return job(runKey, customId, endpoint, body, prio, false, null);
   }
 
   /**
@@ -260,12 +290,12 @@ final class BatchCommand implements Callable<Integer> {
    * {@code "batch": "allow"}, and with {@code ttl} its
    * {@code ttl_ms}.
    */
-  static JobRequest job(String fileKey, String customId, Endpoint endpoint, ObjectNode body, Priority prio,
+  static JobRequest job(String runKey, String customId, Endpoint endpoint, ObjectNode body, Priority prio,
       boolean providerBatch, Duration ttl) {
     boolean embeddings = endpoint == Endpoint.EMBEDDINGS;
     String own = embeddings ? "input" : "messages";
     JobRequest.Builder job = (embeddings ? JobRequest.embeddings(body.get("input"))
-        : JobRequest.messages(body.get("messages"))).jobId(jobId(fileKey, customId)).priority(prio);
+        : JobRequest.messages(body.get("messages"))).jobId(jobId(runKey, customId)).priority(prio);
     body.fields().forEachRemaining(e -> {
       if (!e.getKey().equals(own) && !(e.getKey().equals("stream") && !embeddings)) {
         job.param(e.getKey(), e.getValue());
@@ -280,15 +310,18 @@ final class BatchCommand implements Callable<Integer> {
     return job.build();
   }
 
-  /** The job id of a line: stable across runs (so a resumed run finds its jobs), at most 256 characters. */
-  static String jobId(String fileKey, String customId) {
-    String id = "batch-" + fileKey + "-" + customId;
+  /**
+   * The job id of a line: its run's key ({@link ResumePoint}: new for a fresh run, the same for a resumed one, so
+   * a resumed run finds its jobs) and its custom_id, at most 256 characters.
+   */
+  static String jobId(String runKey, String customId) {
+    String id = "batch-" + runKey + "-" + customId;
     if (id.length() <= 200) {
       return id;
     }
     try {
       MessageDigest md = MessageDigest.getInstance("SHA-256");
-      return "batch-" + fileKey + "-h" + HexFormat.of().formatHex(md.digest(customId.getBytes(StandardCharsets.UTF_8)));
+      return "batch-" + runKey + "-h" + HexFormat.of().formatHex(md.digest(customId.getBytes(StandardCharsets.UTF_8)));
     } catch (java.security.NoSuchAlgorithmException e) {
       throw new IllegalStateException(e);
     }
@@ -403,52 +436,26 @@ final class BatchCommand implements Callable<Integer> {
     return m;
   }
 
-  static String errorLine(String customId, String code, String message) {
+  /** An output line with an error; its {@code id} carries the line's job id, as a result line's does. */
+  static String errorLine(String jobId, String customId, String code, String message) {
     ObjectNode o = Json.mapper().createObjectNode();
-    o.put("id", "batch_req_" + customId);
+    o.put("id", "batch_req_" + jobId);
     o.put("custom_id", customId);
     o.putNull("response");
     o.putObject("error").put("code", code).put("message", message);
     return Json.string(o);
   }
 
-  /** custom_ids that already have a line in the output file. */
-  private static Set<String> answeredIds(Path output) throws IOException {
-    Set<String> ids = new HashSet<>();
-    if (!Files.exists(output)) {
-      return ids;
-    }
-    try (BufferedReader r = Files.newBufferedReader(output, StandardCharsets.UTF_8)) {
-      String line;
-      while ((line = r.readLine()) != null) {
-        try {
-          JsonNode n = Json.mapper().readTree(line);
-          if (n != null && n.hasNonNull("custom_id")) {
-            ids.add(n.get("custom_id").asText());
-          }
-        } catch (IOException e) {
-          // a line cut by an interrupted run: that custom_id runs again
-        }
-      }
-    }
-    return ids;
-  }
-
-  /** A stable key for the input file, so a resumed run reuses job ids. */
-  private static String fileKey(Path input) throws Exception {
-    MessageDigest md = MessageDigest.getInstance("SHA-256");
-    md.update(input.toAbsolutePath().normalize().toString().getBytes(StandardCharsets.UTF_8));
-    return HexFormat.of().formatHex(md.digest()).substring(0, 12);
-  }
-
   /** Appends output lines; called from the client's reply thread and the main thread. */
   private static final class Writer {
     private final BufferedWriter out;
     private final Progress progress;
+    private final ResumeStall stall;
 
-    Writer(BufferedWriter out, Progress progress) {
+    Writer(BufferedWriter out, Progress progress, ResumeStall stall) {
       this.out = out;
       this.progress = progress;
+      this.stall = stall;
     }
 
     synchronized void write(String line, boolean ok) {
@@ -460,6 +467,7 @@ final class BatchCommand implements Callable<Integer> {
         throw new IllegalStateException("cannot write the output file: " + e.getMessage(), e);
       }
       progress.done(ok);
+      stall.answered(System.nanoTime());
     }
   }
 

@@ -208,9 +208,10 @@ class BatchCommandTest {
          "temperature":0}""");
     List<String> forbidden = BatchCommand.forbiddenFields(body);
     assertThat(forbidden).containsExactly("api_key", "base_url");
-    assertThat(BatchCommand.errorLine("req-6", ErrorCodes.FIELD_NOT_ALLOWED, BatchCommand.forbiddenMessage(forbidden)))
+    assertThat(BatchCommand.errorLine("batch-abc-req-6", "req-6", ErrorCodes.FIELD_NOT_ALLOWED,
+        BatchCommand.forbiddenMessage(forbidden)))
         .isEqualTo(compact("""
-            {"id":"batch_req_req-6","custom_id":"req-6","response":null,"error":{"code":"field_not_allowed",
+            {"id":"batch_req_batch-abc-req-6","custom_id":"req-6","response":null,"error":{"code":"field_not_allowed",
              "message":"body.api_key, body.base_url are not allowed: keys, endpoints and headers are configured in\
              the fleet"}}"""));
   }

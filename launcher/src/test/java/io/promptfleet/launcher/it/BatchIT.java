@@ -8,18 +8,28 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.promptfleet.common.codec.Json;
 import io.promptfleet.launcher.Main;
 import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.FileTime;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Function;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** {@code promptfleet batch} on a file with good and bad lines, then a resumed run. */
+/** {@code promptfleet batch} on a file with good and bad lines, then resumed runs, then runs to new outputs. */
 class BatchIT {
 
   @Test
@@ -29,9 +39,7 @@ class BatchIT {
       Path out = dir.resolve("out.jsonl");
       List<String> lines = new ArrayList<>();
       for (int i = 0; i < 30; i++) {
-        lines.add("{\"custom_id\":\"req-" + i + "\",\"method\":\"POST\",\"url\":\"/v1/chat/completions\","
-            + "\"body\":{\"model\":\"sim\",\"max_tokens\":4,\"messages\":[{\"role\":\"user\",\"content\":\"q" + i
-            + "\"}]}}");
+        lines.add(chatLine(i));
       }
       lines.add("this line is not json");
       lines.add("{\"custom_id\":\"no-body\",\"method\":\"POST\",\"url\":\"/v1/chat/completions\"}");
@@ -99,10 +107,96 @@ class BatchIT {
     }
   }
 
-  private static int run(TestFleet fleet, Path in, Path out) {
-    return new picocli.CommandLine(new Main()).execute("batch", in.toString(), "-o", out.toString(),
+  @Test
+  void shouldRunTheFileAgainToANewOutputAndStopAResumeWhoseLinesNobodyAnswers(@TempDir Path dir) throws Exception {
+    try (TestFleet fleet = TestFleet.start(2)) {
+      Path in = dir.resolve("in.jsonl");
+      List<String> lines = new ArrayList<>();
+      for (int i = 0; i < 20; i++) {
+        lines.add(chatLine(i));
+      }
+      Files.write(in, lines, StandardCharsets.UTF_8);
+      Path first = dir.resolve("first.jsonl");
+      assertThat(run(fleet, in, first)).isZero();
+
+      // The same input to a new output runs every line again (new job ids), well within the dedupe window
+      Path second = dir.resolve("second.jsonl");
+      assertThat(run(fleet, in, second, "--timeout", "60s")).isZero();
+      Map<String, JsonNode> a = read(first);
+      Map<String, JsonNode> b = read(second);
+      assertThat(b).hasSize(20);
+      for (int i = 0; i < 20; i++) {
+        String id = "req-" + i;
+        assertThat(b.get(id).path("response").path("status_code").asInt()).as(id).isEqualTo(200);
+        assertThat(b.get(id).path("id").asText()).as(id).isNotEqualTo(a.get(id).path("id").asText());
+      }
+      List<String> runs = TestFleet.readUntil(fleet.config.kafka().bootstrapServers(),
+          fleet.config.topics().assignments(), Duration.ofSeconds(3), all -> false).stream()
+          .map(r -> Json.read(r.value(), Assignment.class).job().jobId()).toList();
+      assertThat(runs).as("each line run once per output").hasSize(40).doesNotHaveDuplicates();
+
+      // A resume whose carried-over lines were answered where it cannot read them (here: before its read-back,
+      // which starts shortly before the output's last write): the fleet drops them as duplicates; the run stops,
+      // says why, and writes no line for them
+      Path third = dir.resolve("third.jsonl");
+      Files.write(third, Files.readAllLines(second, StandardCharsets.UTF_8).stream()
+          .filter(l -> !l.contains("\"custom_id\":\"req-3\"") && !l.contains("\"custom_id\":\"req-4\"")).toList(),
+          StandardCharsets.UTF_8);
+      Files.setLastModifiedTime(third, FileTime.from(Instant.now().plus(Duration.ofHours(1))));
+      double duplicatesBefore = counter(fleet, "promptfleet_dispatcher_duplicates_total");
+      StringWriter err = new StringWriter();
+      int code = run(fleet, in, third, err, "--timeout", "60s", "--resume-wait", "5s");
+      assertThat(code).isNotZero();
+      assertThat(err.toString()).contains("stopped: no answer for 5s with 2 lines unanswered (req-3, req-4)",
+          "dedupe_window_ms", "Re-run the same command later", "new output file (-o)");
+      assertThat(read(third)).hasSize(18);
+      assertThat(counter(fleet, "promptfleet_dispatcher_duplicates_total") - duplicatesBefore).isEqualTo(2.0);
+
+      // ... and the same command, once their answers are readable again, collects them
+      Files.setLastModifiedTime(third, FileTime.from(Instant.now()));
+      assertThat(run(fleet, in, third, "--timeout", "60s", "--resume-wait", "5s")).isZero();
+      Map<String, JsonNode> c = read(third);
+      assertThat(c).hasSize(20);
+      for (String id : List.of("req-3", "req-4")) {
+        assertThat(c.get(id).path("id").asText()).as(id).isEqualTo(b.get(id).path("id").asText());
+        assertThat(c.get(id).path("response").path("status_code").asInt()).as(id).isEqualTo(200);
+      }
+    }
+  }
+
+  /** An input line asking the simulator for 4 tokens, custom_id {@code req-i}. */
+  private static String chatLine(int i) {
+    return "{\"custom_id\":\"req-" + i + "\",\"method\":\"POST\",\"url\":\"/v1/chat/completions\","
+        + "\"body\":{\"model\":\"sim\",\"max_tokens\":4,\"messages\":[{\"role\":\"user\",\"content\":\"q" + i
+        + "\"}]}}";
+  }
+
+  private static int run(TestFleet fleet, Path in, Path out, String... more) {
+    return run(fleet, in, out, new StringWriter(), more);
+  }
+
+  private static int run(TestFleet fleet, Path in, Path out, StringWriter err, String... more) {
+    List<String> args = new ArrayList<>(List.of("batch", in.toString(), "-o", out.toString(),
         "-b", fleet.config.kafka().bootstrapServers(), "--reply-to", fleet.replies(),
-        "--priority", "low", "--jobs-prefix", fleet.prefix + ".jobs.", "--timeout", "2m");
+        "--priority", "low", "--jobs-prefix", fleet.prefix + ".jobs."));
+    args.addAll(List.of(more));
+    if (!args.contains("--timeout")) {
+      args.addAll(List.of("--timeout", "2m"));
+    }
+    return new picocli.CommandLine(new Main()).setErr(new PrintWriter(err, true)).execute(args.toArray(String[]::new));
+  }
+
+  /** The sum of every series of a Prometheus counter on the fleet's dispatcher. */
+  private static double counter(TestFleet fleet, String name) throws Exception {
+    String body = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
+        URI.create("http://127.0.0.1:" + fleet.dispatcher.httpPort() + "/metrics")).build(),
+        HttpResponse.BodyHandlers.ofString()).body();
+    double sum = 0;
+    Matcher m = Pattern.compile("(?m)^" + name + "(\\{[^}]*})? ([0-9.eE+-]+)$").matcher(body);
+    while (m.find()) {
+      sum += Double.parseDouble(m.group(2));
+    }
+    return sum;
   }
 
   private static Map<String, JsonNode> read(Path out) throws IOException {
