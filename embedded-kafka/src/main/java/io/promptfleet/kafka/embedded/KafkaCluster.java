@@ -507,7 +507,10 @@ public final class KafkaCluster implements AutoCloseable {
             Thread.currentThread().interrupt();
         }
         destroy(n);
-        if (exit != null && exit == EmbeddedKafkaMain.EXIT_PORT_IN_USE) {
+        // A controller listener that cannot bind makes Kafka's fault handler halt the JVM with exit code 1 before the
+        // node's main can say EXIT_PORT_IN_USE (seen on a busy machine: another process took a free port in between).
+        if (exit != null && (exit == EmbeddedKafkaMain.EXIT_PORT_IN_USE
+                || exit != 0 && tail(n.log(), 60).contains("Address already in use"))) {
             throw new PortInUseException(HOST, n.port, null);
         }
         throw new EmbeddedKafkaException("Node " + n.id + " of the Kafka cluster did not start within "
