@@ -59,7 +59,7 @@ public record DispatcherSettings(String groupId, Integer maxBufferedJobs, Intege
     maxCancelledIds = maxCancelledIds == null ? 100_000 : maxCancelledIds;
     dedupeWindowMs = dedupeWindowMs == null ? defaultJobTtlMs : dedupeWindowMs;
     stateSnapshotMs = stateSnapshotMs == null ? 5_000L : stateSnapshotMs;
-    successors = successors == null ? SuccessorMode.OFF : successors;
+    successors = successors == null ? SuccessorMode.AUTO : successors;
     priority = priority == null ? PrioritySettings.defaults() : priority;
     retry = retry == null ? RetrySettings.defaults() : retry;
     breaker = breaker == null ? BreakerSettings.defaults() : breaker;

@@ -13,12 +13,12 @@ import java.util.stream.Collectors;
 public enum SuccessorMode {
   /**
    * Only while every live worker's heartbeat reports the current successor rules
-   * ({@code io.promptfleet.common.job.SuccessorProtocol#CURRENT}) and at least one worker is known.
+   * ({@code io.promptfleet.common.job.SuccessorProtocol#CURRENT}) and at least one worker is known (the default).
    */
   AUTO("auto"),
   /** Always: the operator vouches that every worker knows the current successor rules. */
   ON("true"),
-  /** Never (the default while an ordinary copy's watcher race after a broker failover is open: docs/DESIGN.md). */
+  /** Never. */
   OFF("false");
 
   private final String wire;

@@ -122,7 +122,7 @@ class ConfigLoaderTest {
   @Test
   void shouldReadSuccessorsAsAutoTrueOrFalseAndKeepReadingBooleans() {
     assertThat(ConfigLoader.parse(MINIMAL, Map.of(), new Properties()).dispatcher().successors())
-        .as("off unless set").isEqualTo(SuccessorMode.OFF);
+        .as("auto unless set").isEqualTo(SuccessorMode.AUTO);
     assertThat(ConfigLoader.parse(MINIMAL + "dispatcher: {successors: auto}\n", Map.of(), new Properties())
         .dispatcher().successors()).isEqualTo(SuccessorMode.AUTO);
     assertThat(ConfigLoader.parse(MINIMAL + "dispatcher: {successors: true}\n", Map.of(), new Properties())
