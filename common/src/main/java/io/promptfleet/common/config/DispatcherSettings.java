@@ -33,6 +33,11 @@ package io.promptfleet.common.config;
  *                         {@code auto} (default) while every live worker's heartbeat reports the current successor
  *                         rules, {@code true} always (the operator vouches for the workers), {@code false} never
  *                         ({@link SuccessorMode})
+ * @param successorsListenMs with {@code successors: auto}, how long the dispatcher listens to heartbeats, from when it
+ *                         first knows a worker, before it trusts that it has heard from every live worker (default
+ *                         {@value #DEFAULT_SUCCESSORS_LISTEN_MS} ms: two of the workers' default heartbeat intervals
+ *                         of 5 s and a second; shorter only where every worker's heartbeat is more frequent, or in
+ *                         tests that control which workers exist)
  * @param priority         lane weights and aging
  * @param retry            backoff and attempts
  * @param breaker          per-route circuit breaker
@@ -41,8 +46,11 @@ package io.promptfleet.common.config;
 public record DispatcherSettings(String groupId, Integer maxBufferedJobs, Integer maxRecordBytes, Long leaseGraceMs,
     Long defaultJobTtlMs, Integer httpPort, Long rateWindowMs, Long cooldownDefaultMs, Long cooldownCapMs,
     Long keyDisabledMs, Long rebuildLookbackMs, Integer sessionTimeoutMs, Integer maxCancelledIds,
-    Long dedupeWindowMs, Long stateSnapshotMs, SuccessorMode successors, PrioritySettings priority,
-    RetrySettings retry, BreakerSettings breaker, BatcherSettings batch) {
+    Long dedupeWindowMs, Long stateSnapshotMs, SuccessorMode successors, Long successorsListenMs,
+    PrioritySettings priority, RetrySettings retry, BreakerSettings breaker, BatcherSettings batch) {
+  /** Default of {@code successors_listen_ms}: two of the workers' default heartbeat intervals (5 s) and a second. */
+  public static final long DEFAULT_SUCCESSORS_LISTEN_MS = 2 * 5_000 + 1_000;
+
   public DispatcherSettings {
     groupId = groupId == null ? "promptfleet-dispatcher" : groupId;
     maxBufferedJobs = maxBufferedJobs == null ? 2_000 : maxBufferedJobs;
@@ -60,6 +68,7 @@ public record DispatcherSettings(String groupId, Integer maxBufferedJobs, Intege
     dedupeWindowMs = dedupeWindowMs == null ? defaultJobTtlMs : dedupeWindowMs;
     stateSnapshotMs = stateSnapshotMs == null ? 5_000L : stateSnapshotMs;
     successors = successors == null ? SuccessorMode.AUTO : successors;
+    successorsListenMs = successorsListenMs == null ? DEFAULT_SUCCESSORS_LISTEN_MS : successorsListenMs;
     priority = priority == null ? PrioritySettings.defaults() : priority;
     retry = retry == null ? RetrySettings.defaults() : retry;
     breaker = breaker == null ? BreakerSettings.defaults() : breaker;
@@ -80,16 +89,18 @@ public record DispatcherSettings(String groupId, Integer maxBufferedJobs, Intege
     ConfigException.require(dedupeWindowMs >= 0, "dispatcher.dedupe_window_ms must be >= 0 (0 turns it off)");
     ConfigException.require(stateSnapshotMs == 0 || stateSnapshotMs >= 100,
         "dispatcher.state_snapshot_ms must be 0 (off) or >= 100");
+    ConfigException.require(successorsListenMs >= 0, "dispatcher.successors_listen_ms must be >= 0");
   }
 
   public static DispatcherSettings defaults() {
     return new DispatcherSettings(null, null, null, null, null, null, null, null, null, null, null, null, null, null,
-        null, null, null, null, null, null);
+        null, null, null, null, null, null, null);
   }
 
   public DispatcherSettings withHttpPort(int port) {
     return new DispatcherSettings(groupId, maxBufferedJobs, maxRecordBytes, leaseGraceMs, defaultJobTtlMs, port,
         rateWindowMs, cooldownDefaultMs, cooldownCapMs, keyDisabledMs, rebuildLookbackMs, sessionTimeoutMs,
-        maxCancelledIds, dedupeWindowMs, stateSnapshotMs, successors, priority, retry, breaker, batch);
+        maxCancelledIds, dedupeWindowMs, stateSnapshotMs, successors, successorsListenMs, priority, retry, breaker,
+        batch);
   }
 }

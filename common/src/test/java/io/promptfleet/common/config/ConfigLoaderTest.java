@@ -138,6 +138,16 @@ class ConfigLoaderTest {
   }
 
   @Test
+  void shouldListenElevenSecondsForHeartbeatsBeforeAutoOpensUnlessSet() {
+    assertThat(ConfigLoader.parse(MINIMAL, Map.of(), new Properties()).dispatcher().successorsListenMs())
+        .as("two default heartbeat intervals and a second").isEqualTo(11_000L);
+    assertThat(ConfigLoader.parse(MINIMAL + "dispatcher: {successors_listen_ms: 2000}\n", Map.of(), new Properties())
+        .dispatcher().successorsListenMs()).isEqualTo(2_000L);
+    assertThatThrownBy(() -> ConfigLoader.parse(MINIMAL + "dispatcher: {successors_listen_ms: -1}\n", Map.of(),
+        new Properties())).isInstanceOf(ConfigException.class).hasMessageContaining("successors_listen_ms");
+  }
+
+  @Test
   void shouldNameTheFieldOfABadValue() {
     Properties props = new Properties();
     props.setProperty("promptfleet.worker.slots", "0");

@@ -1,5 +1,6 @@
 package io.promptfleet.dispatcher.capacity;
 
+import io.promptfleet.common.config.DispatcherSettings;
 import io.promptfleet.common.config.SuccessorMode;
 import io.promptfleet.common.job.SuccessorProtocol;
 import java.util.HashMap;
@@ -16,23 +17,25 @@ import org.slf4j.LoggerFactory;
  *
  * <p>{@code true}: always open (the operator vouches for the workers); {@code false}: never. {@code auto}: open
  * while at least one worker is known, every live worker's last heartbeat reports {@code successor_protocol} of at
- * least {@link SuccessorProtocol#CURRENT}, and the gate has listened to heartbeats for {@link #HEARD_FROM_ALL_MS}
- * since it first knew a worker (so after a dispatcher's start or takeover, or once the fleet was empty, every live
- * worker, at its default heartbeat of 5 s, has reported before the first successor is written). Which workers are
- * live is the status board's word: it tells the gate of each heartbeat ({@link #reported}) and of each worker it
- * forgets ({@link #left}). Each flip is logged once at INFO with its reason.
+ * least {@link SuccessorProtocol#CURRENT}, and the gate has listened to heartbeats for {@code
+ * dispatcher.successors_listen_ms} ({@link #HEARD_FROM_ALL_MS} by default) since it first knew a worker (so after a
+ * dispatcher's start or takeover, or once the fleet was empty, every live worker, at its default heartbeat of 5 s,
+ * has reported before the first successor is written). Which workers are live is the status board's word: it tells
+ * the gate of each heartbeat ({@link #reported}) and of each worker it forgets ({@link #left}). Each flip is logged
+ * once at INFO with its reason.
  *
  * <p>{@link #open} is a field, recomputed on each heartbeat and departure: the planner asks it per plan.
  *
  * <p>Not thread-safe: owned by the dispatcher thread, like the board.
  */
 public final class SuccessorGate {
-  /** How long the gate listens to heartbeats before it trusts that it knows every live worker. */
-  public static final long HEARD_FROM_ALL_MS = 2 * 5_000 + 1_000;
+  /** How long the gate listens to heartbeats before it trusts that it knows every live worker, by default. */
+  public static final long HEARD_FROM_ALL_MS = DispatcherSettings.DEFAULT_SUCCESSORS_LISTEN_MS;
 
   private static final Logger LOG = LoggerFactory.getLogger(SuccessorGate.class);
 
   private final SuccessorMode mode;
+  private final long heardFromAllMs;
   /** Live workers and whether each follows the current successor rules. */
   private final Map<String, Boolean> current = new HashMap<>();
   /** The live workers that do not, in name order (the log names the first). */
@@ -40,8 +43,15 @@ public final class SuccessorGate {
   private long listeningSinceMs = -1;
   private boolean open;
 
+  /** A gate of {@code mode} that listens {@link #HEARD_FROM_ALL_MS} before it opens. */
   public SuccessorGate(SuccessorMode mode) {
+    this(mode, HEARD_FROM_ALL_MS);
+  }
+
+  /** A gate of {@code mode} that listens {@code heardFromAllMs} before it opens ({@code successors_listen_ms}). */
+  public SuccessorGate(SuccessorMode mode, long heardFromAllMs) {
     this.mode = mode;
+    this.heardFromAllMs = heardFromAllMs;
     this.open = mode == SuccessorMode.ON;
   }
 
@@ -84,7 +94,7 @@ public final class SuccessorGate {
     } else if (!behind.isEmpty()) {
       closedBecause = "worker " + behind.first() + " does not report successor protocol " + SuccessorProtocol.CURRENT
           + (behind.size() > 1 ? " (nor do " + (behind.size() - 1) + " more)" : "");
-    } else if (nowMs - listeningSinceMs < HEARD_FROM_ALL_MS) {
+    } else if (nowMs - listeningSinceMs < heardFromAllMs) {
       closedBecause = "not every live worker may have sent a heartbeat yet";
     } else {
       closedBecause = null;

@@ -59,6 +59,16 @@ class SuccessorGateTest {
   }
 
   @Test
+  void shouldListenForTheConfiguredSpellWhenSuccessorsListenMsIsSet() {
+    SuccessorGate quick = new SuccessorGate(SuccessorMode.AUTO, 2_000);
+    quick.reported("w-1", CURRENT, T);
+    quick.reported("w-1", CURRENT, T + 1_999);
+    assertThat(quick.open()).as("still listening").isFalse();
+    quick.reported("w-1", CURRENT, T + 2_000);
+    assertThat(quick.open()).as("listened for successors_listen_ms").isTrue();
+  }
+
+  @Test
   void shouldStayClosedWithMixedWorkersAndNameTheOneBehindWhenItCloses() {
     auto.reported("w-1", CURRENT, T);
     auto.reported("w-3", null, T + 1);

@@ -10,9 +10,9 @@ import io.promptfleet.common.job.Priority;
 import io.promptfleet.common.job.Reply;
 import io.promptfleet.common.job.Result;
 import io.promptfleet.common.kafka.FleetEventHeaders;
-import io.promptfleet.dispatcher.capacity.SuccessorGate;
 import io.promptfleet.dispatcher.status.StatusSnapshot;
 import io.promptfleet.simulator.SimulatorOptions;
+import io.promptfleet.worker.WorkerOptions;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
@@ -35,8 +35,15 @@ class SuccessorsIT {
   private static final int JOBS = 48;
   private static final SimulatorOptions SLOW = SimulatorOptions.defaults().withFirstTokenDelayMs(150)
       .withTokensPerSecond(40);
+  /**
+   * How long {@code auto} listens to heartbeats before it opens ({@code dispatcher.successors_listen_ms}; 11 s by
+   * default): the test knows every worker of its fleet, and each beats at once when it starts.
+   */
+  private static final long LISTEN_MS = 2_000;
   private static final Map<String, String> KEY = Map.of("keys.k1.max_concurrency", Integer.toString(KEY_STREAMS),
-      "dispatcher.successors", "auto");
+      "dispatcher.successors", "auto", "dispatcher.successors_listen_ms", Long.toString(LISTEN_MS));
+  /** The workers' heartbeat interval (TestFleet starts them with the defaults). */
+  private static final long HEARTBEAT_MS = WorkerOptions.defaults().heartbeatInterval().toMillis();
 
   @Test
   void shouldRunSuccessorsWithoutEverTakingTheKeyOverItsLimit() throws Exception {
@@ -71,7 +78,7 @@ class SuccessorsIT {
       }, 0, 1, TimeUnit.SECONDS);
       awaitStatus(fleet, s -> s.workers().size() == 3, "the old worker and the two current ones on the board");
       // as long as the current workers alone would have needed to open the gate, and a heartbeat round more
-      Thread.sleep(SuccessorGate.HEARD_FROM_ALL_MS + 6_000);
+      Thread.sleep(LISTEN_MS + HEARTBEAT_MS + 1_000);
       assertThat(fleet.dispatcher.dispatcher().status().dispatcher().successorsEnabled()).isFalse();
 
       assertThat(runBacklog(fleet)).as("successor assignments written").isZero();
