@@ -53,7 +53,7 @@ public final class WorkerMetrics extends MeterCatalogue<WorkerMetrics.Spec> {
     SUCCESSORS_WAITING("promptfleet.worker.successors.waiting", Meter.Type.GAUGE, null, false,
         "successor assignments held now until the lease whose key slot they take over has ended, and late copies "
             + "held until their claim is read back (not streams)"),
-    LATE_COPIES("promptfleet.worker.late_copies", Meter.Type.COUNTER, null, false,
+    LATE_COPIES("promptfleet.worker.late.copies", Meter.Type.COUNTER, null, false,
         "first deliveries of ordinary assignments that came over 2 s after their dispatch (they waited for a slot, "
             + "or a share partition's new leader delivered them again): each claimed, and run only once its claim "
             + "was read back and no earlier live claim or release of its lease was seen"),

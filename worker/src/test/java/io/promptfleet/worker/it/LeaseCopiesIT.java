@@ -209,7 +209,7 @@ class LeaseCopiesIT {
   }
 
   private double lateCopies() {
-    return registry.get("promptfleet.worker.late_copies").counter().count();
+    return registry.get("promptfleet.worker.late.copies").counter().count();
   }
 
   private double waiting() {
