@@ -683,16 +683,16 @@ public final class Worker implements AutoCloseable {
     switch (l.step()) {
       case START -> onAssignment(held.record(), held.lane(), l.why(), held.deliveredAtMs());
       case HAND_BACK, WITHDRAW -> {
-        if (l.successor().afterLease() == null) {
-          if (!draining) {
-            LOG.info("job {} lease {}: late copy handed back to the share group, its claim withdrawn (its claim was "
-                + "not read back in time, or its share lock was lost)", l.successor().jobId(),
-                l.successor().leaseId());
-          }
-        } else {
+        boolean lateCopy = l.successor().afterLease() == null;
+        if (!lateCopy) {
           successorExits.get(Exit.HANDED_BACK).increment();
         }
-        if (!draining && l.successor().afterLease() != null) {
+        if (draining) {
+          LOG.debug("job {} lease {}: handed back, the worker drains", l.successor().jobId(), l.successor().leaseId());
+        } else if (lateCopy) {
+          LOG.info("job {} lease {}: late copy handed back to the share group, its claim withdrawn (its claim was "
+              + "not read back in time, or its share lock was lost)", l.successor().jobId(), l.successor().leaseId());
+        } else {
           LOG.info("job {} lease {}: successor of lease {} handed back to the share group, its claim withdrawn (its "
               + "predecessor ran nowhere known and its end was not seen, its claim was not read back in time, or its "
               + "share lock was lost)", l.successor().jobId(), l.successor().leaseId(), l.successor().afterLease());

@@ -27,7 +27,9 @@ import net.jqwik.api.constraints.Size;
  * may leave is claimed once, starts only when its own claim is read back (another worker's claim of it changes
  * nothing), and a claim not read back within the limit is withdrawn; each leaves once; and none is held forever once
  * its predecessor runs nowhere. jqwik prints the seed of a failing run.
- * (Claimed on arrival: a successor starts only once its own claim was read back, whatever woke it.)
+ * (Claimed on arrival: a successor starts only once its own claim was read back, whatever woke it.) Late copies
+ * (no predecessor) come among them: each starts exactly when its claim is read back, and is withdrawn only when that
+ * does not happen within the limit.
  */
 class SuccessorWaitsProperties {
   private static final int PREDECESSORS = 4;
@@ -128,7 +130,7 @@ class SuccessorWaitsProperties {
       if (admitted.containsKey(s)) {
         return; // one delivery of each successor here
       }
-      String after = "L" + (arg / SUCCESSORS) % PREDECESSORS;
+      String after = arg % 5 == 4 ? null : "L" + (arg / SUCCESSORS) % PREDECESSORS; // null: a late copy
       long deadline = arg % 3 == 0 ? now + 100L * (arg % 50) : Long.MAX_VALUE;
       Successor<String> successor = new Successor<>(s, after, "job-" + s, deadline, s);
       admitted.put(s, successor);
@@ -190,7 +192,10 @@ class SuccessorWaitsProperties {
         case DEADLINE -> assertThat(now).as("%s's deadline passed", s.leaseId()).isGreaterThanOrEqualTo(
             s.deadlineMs());
         case CANCELLED -> assertThat(cancelled).contains(s.jobId());
+        case LATE_COPY -> assertThat(after).as("%s leaves as a late copy only if it has no predecessor", s.leaseId())
+            .isNull();
         case HANDED_BACK -> {
+          assertThat(after).as("late copy %s handed back with its claim read back", s.leaseId()).isNotNull();
           assertThat(runningHere.contains(after) || claimedElsewhere.contains(after))
               .as("%s handed back while %s runs", s.leaseId(), after).isFalse();
           long since = Math.max(seenRunning.getOrDefault(after, 0L), admittedAt.get(s.leaseId()));
