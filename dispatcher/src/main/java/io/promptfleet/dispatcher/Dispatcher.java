@@ -98,6 +98,8 @@ public final class Dispatcher implements AutoCloseable {
   /** Whether the workers' share group was set up (at start; again at a takeover if that failed). */
   private boolean shareGroupPrepared;
   private long revocations;
+  /** Job partitions assigned whose committed offsets the round has not read yet ({@link #startAssigned}). */
+  private final Set<TopicPartition> newlyAssigned = new HashSet<>();
   /** Whether the dispatcher state topic exists (snapshots on): a takeover reads it, the active writes it. */
   private boolean stateTopic;
   /** While standing by with the state topic: what it has read of it (null while active). */
@@ -253,6 +255,7 @@ public final class Dispatcher implements AutoCloseable {
     if (producer == null) {
       activate();
     }
+    polled = startAssigned(polled);
     long nowMs = clock.millis();
     for (ConsumerRecords<String, byte[]> polledFeedback : List.of(early, feedback.poll(Duration.ZERO))) {
       for (ConsumerRecord<String, byte[]> r : polledFeedback) {
@@ -284,6 +287,35 @@ public final class Dispatcher implements AutoCloseable {
       return more;
     }
     return more.isEmpty() ? polled : DispatcherKafka.merge(polled, more);
+  }
+
+  /**
+   * Partitions assigned since the last round start at their committed offsets, read here, after {@link #activate}:
+   * the core is told ({@code DispatcherCore.readingFrom}) and each is read again from there, and the records this
+   * round polled of them are dropped (they come again). Not in the rebalance listener: a predecessor killed between
+   * its transaction's offsets and its commit leaves them pending at the group coordinator, and a read_committed
+   * consumer's committed() waits for that transaction to end. Only this dispatcher's producer ends it (its
+   * transactional id is the group's: initTransactions aborts it); else it waits out its timeout, 30 s plus the
+   * broker's 10-s abort sweep. Read in the listener, before the producer existed, a takeover took 38-43 s instead of
+   * 6-12 s whenever the kill fell in that window (bench/fleet dispatcher-kill; PendingOffsetsTakeoverIT).
+   */
+  private ConsumerRecords<String, byte[]> startAssigned(ConsumerRecords<String, byte[]> polled) {
+    if (newlyAssigned.isEmpty()) {
+      return polled;
+    }
+    Set<TopicPartition> parts = new HashSet<>(newlyAssigned);
+    newlyAssigned.clear();
+    parts.retainAll(jobs.assignment());
+    if (parts.isEmpty()) {
+      return polled;
+    }
+    readFromCommitted(parts);
+    Set<String> spill = new HashSet<>(core.spillTopics());
+    List<TopicPartition> spillParts = parts.stream().filter(tp -> spill.contains(tp.topic())).toList();
+    if (!spillParts.isEmpty()) {
+      jobs.endOffsets(spillParts).forEach(core::spillEnd);
+    }
+    return DispatcherKafka.without(polled, parts);
   }
 
   // ------------------------------------------------------------------ activation (HA)
@@ -411,9 +443,14 @@ public final class Dispatcher implements AutoCloseable {
   private void rewind() {
     var assigned = jobs.assignment();
     jobs.resume(assigned);
-    Map<TopicPartition, OffsetAndMetadata> committed = jobs.committed(assigned);
+    readFromCommitted(assigned);
+  }
+
+  /** The core is told where {@code parts} are committed, and each is read again from there (none: its start). */
+  private void readFromCommitted(Set<TopicPartition> parts) {
+    Map<TopicPartition, OffsetAndMetadata> committed = jobs.committed(parts);
     core.readingFrom(committed);
-    for (TopicPartition tp : assigned) {
+    for (TopicPartition tp : parts) {
       OffsetAndMetadata om = committed.get(tp);
       if (om != null) {
         jobs.seek(tp, om);
@@ -524,20 +561,17 @@ public final class Dispatcher implements AutoCloseable {
     @Override
     public void onPartitionsRevoked(Collection<TopicPartition> partitions) {
       revocations++;
+      newlyAssigned.removeAll(partitions);
       core.revoked(partitions);
     }
 
+    /** No request here: the round reads where they start once it is active ({@link #startAssigned}). */
     @Override
     public void onPartitionsAssigned(Collection<TopicPartition> partitions) {
       assignorFlag.set(!partitions.isEmpty());
       if (!partitions.isEmpty()) {
         LOG.info("dispatcher {} now reads {} partitions", instanceId, partitions.size());
-        core.readingFrom(jobs.committed(new HashSet<>(partitions)));
-        Set<String> spill = new HashSet<>(core.spillTopics());
-        List<TopicPartition> parts = partitions.stream().filter(tp -> spill.contains(tp.topic())).toList();
-        if (!parts.isEmpty()) {
-          jobs.endOffsets(parts).forEach(core::spillEnd);
-        }
+        newlyAssigned.addAll(partitions);
       }
     }
   }

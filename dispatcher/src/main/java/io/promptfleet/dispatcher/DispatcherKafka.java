@@ -12,9 +12,11 @@ import io.promptfleet.dispatcher.intake.TopicCatalog;
 import io.promptfleet.dispatcher.spill.SpillTopics;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
@@ -324,6 +326,21 @@ final class DispatcherKafka {
       }
     }
     return new ConsumerRecords<>(all, Map.of());
+  }
+
+  /** The polled records but those of {@code dropped}. */
+  static ConsumerRecords<String, byte[]> without(ConsumerRecords<String, byte[]> polled,
+      Set<TopicPartition> dropped) {
+    if (polled.isEmpty() || Collections.disjoint(polled.partitions(), dropped)) {
+      return polled;
+    }
+    Map<TopicPartition, List<ConsumerRecord<String, byte[]>>> kept = new HashMap<>();
+    for (TopicPartition tp : polled.partitions()) {
+      if (!dropped.contains(tp)) {
+        kept.put(tp, polled.records(tp));
+      }
+    }
+    return new ConsumerRecords<>(kept, Map.of());
   }
 
   /** A polled record as the core sees it. */
