@@ -10,7 +10,10 @@
 # Env: MOCK_PORT (18080), ANTHROPIC_MOCK_PORT (18081), PROTOCOLS ("openai anthropic"), PY_DURATION (10), REPEAT (2),
 #      VARIANTS ("worker plain"), JVMS ("default:" — name:options pairs separated by ";", e.g.
 #      "default:;c1:-XX:TieredStopAtLevel=1"; the name "cds" first records a class-data-sharing archive of the bench
-#      in a short run of its own, then runs with it), COALESCE_MS (0), CHUNKS_IN_FLIGHT ("1", the worker's default:
+#      in a short run of its own, then runs with it; the name "aot" likewise records an ahead-of-time cache, with
+#      -XX:AOTCacheOutput, JDK 25 or newer; a name may end in @<java command> to run that set's worker JVM with
+#      another JDK, e.g. "default:;default@/usr/lib/jvm/temurin-25-jdk-amd64/bin/java:;aot@<same>:"; the broker
+#      and the assignments' producer always run on the java of PATH), COALESCE_MS (0), CHUNKS_IN_FLIGHT ("1", the worker's default:
 #      a list, each value a run of its own, e.g. "0 1" for every delta its own record beside adaptive coalescing),
 #      BUILDS ("now": a list of name=classpath-file, each a run of its own with that file's classpath in place of
 #      this tree's, e.g. "before=/tmp/old/cp.txt now" to alternate a snapshot of an earlier build's classes with this one),
@@ -33,12 +36,13 @@ python_baseline() {
   echo "--- Python baseline (aiohttp, semaphore 100, parsing only; load average $(cut -d' ' -f1-3 /proc/loadavg))"
   N=200 SEM=100 DURATION=${PY_DURATION:-10} URL=$URL /usr/bin/python3 "$BASELINES/aiohttp_sse_bench.py"
 }
-# worker_run OPTS [CLASSPATH]: one bench JVM on assignments of its own
+# worker_run OPTS [CLASSPATH]: one bench JVM (the java command $run_java) on assignments of its own
+run_java=java
 worker_run() {
   local prefix
   prefix=$(java -cp "$CP" 'io.promptfleet.bench.worker.WorkerCpuBench$Produce' 2>"$BENCH/target/produce.log" \
     | sed -n 's/^PREFIX //p')
-  PREFIX=$prefix java -Xmx1g $1 ${JAVA_OPTS:-} -cp "${2:-$CP}" io.promptfleet.bench.worker.WorkerCpuBench
+  PREFIX=$prefix "$run_java" -Xmx1g $1 ${JAVA_OPTS:-} -cp "${2:-$CP}" io.promptfleet.bench.worker.WorkerCpuBench
 }
 # jarred_classpath: $CP with each directory packed into a jar (a class-data-sharing archive takes jars only)
 jarred_classpath() {
@@ -62,8 +66,12 @@ for _ in $(seq 1 "${REPEAT:-2}"); do
   for jvm in "${jvms[@]}"; do
     name=${jvm%%:*}
     opts=${jvm#*:}
+    run_java=java
+    if [ "$name" != "${name#*@}" ]; then
+      run_java=${name#*@}
+    fi
     cp_run=$CP
-    if [ "$name" = cds ]; then
+    if [ "${name%%@*}" = cds ]; then
       archive=$BENCH/target/bench-cds.jsa
       cp_run=$(jarred_classpath)
       rm -f "$archive"
@@ -72,6 +80,19 @@ for _ in $(seq 1 "${REPEAT:-2}"); do
         STREAMS=500 worker_run "-XX:ArchiveClassesAtExit=$archive $opts" "$cp_run" \
         > "$BENCH/target/cds-training.log" 2>&1
       opts="-XX:SharedArchiveFile=$archive -Xlog:cds=off -Xlog:cds+dynamic=off $opts"
+    elif [ "${name%%@*}" = aot ]; then
+      # An ahead-of-time cache (JDK 25+): classes loaded and linked, and method profiles, of the same kind of short
+      # run; its log shows whether it was written. Used with -XX:AOTCache, whose warnings are left on here: a cache
+      # the JVM cannot use says so in this output instead of silently measuring a run without it.
+      archive=$BENCH/target/bench.aot
+      cp_run=$(jarred_classpath)
+      rm -f "$archive"
+      echo "--- recording the bench's ahead-of-time cache ($archive, $run_java)"
+      VERTX=worker PROTOCOL=openai UPSTREAM=http://127.0.0.1:$MOCK_PORT/v1 WARMUP=2000 WARMUP_MAX=2000 ROUNDS=1 \
+        STREAMS=500 worker_run "-XX:AOTCacheOutput=$archive $opts" "$cp_run" > "$BENCH/target/aot-training.log" 2>&1
+      grep -h "AOTCache creation is complete" "$BENCH/target/aot-training.log" || echo "(no cache written; see" \
+        "$BENCH/target/aot-training.log)"
+      opts="-XX:AOTCache=$archive $opts"
     fi
     for v in ${VARIANTS:-worker plain}; do
       for protocol in ${PROTOCOLS:-openai anthropic}; do
@@ -81,7 +102,8 @@ for _ in $(seq 1 "${REPEAT:-2}"); do
             [ "$build" != "${build#*=}" ] && cp_build=$(cat "${build#*=}")
             port=$MOCK_PORT
             [ "$protocol" = anthropic ] && port=$ANTHROPIC_MOCK_PORT
-            echo "--- promptfleet worker, build=${build%%=*} JVM=$name ($opts) VERTX=$v protocol=$protocol" \
+            echo "--- promptfleet worker, build=${build%%=*} JVM=$name ($("$run_java" -version 2>&1 | head -1);" \
+              "$opts) VERTX=$v protocol=$protocol" \
               "coalesce_ms=${COALESCE_MS:-0} chunks_in_flight=$inflight (-Xmx1g ${JAVA_OPTS:-};" \
               "load average $(cut -d' ' -f1-3 /proc/loadavg))"
             VERTX=$v PROTOCOL=$protocol COALESCE_MS=${COALESCE_MS:-0} CHUNKS_IN_FLIGHT=$inflight \
