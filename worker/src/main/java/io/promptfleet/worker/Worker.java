@@ -168,8 +168,8 @@ public final class Worker implements AutoCloseable {
   private record Delivery(ConsumerRecord<String, byte[]> record, Lane lane) {}
 
   /**
-   * A successor assignment held in {@link #successors}: its delivery, the assignment its claim names, and when the
-   * delivery came (claims of a lease written before a redelivery came are its previous holder's).
+   * A successor assignment or late copy held in {@link #successors}: its delivery, the assignment its claim names,
+   * and when the delivery came (claims of a lease written before a redelivery came are its previous holder's).
    */
   private record HeldSuccessor(ConsumerRecord<String, byte[]> record, Lane lane, Assignment assignment,
       long deliveredAtMs) {}
@@ -536,29 +536,24 @@ public final class Worker implements AutoCloseable {
     if (redeliveries == 0 && a.dispatchedAt() != null && waited == null) { // a redelivery's includes earlier ones
       pickup.record(Math.max(0, sinceDispatchMs), TimeUnit.MILLISECONDS);
     }
-    if (redeliveries == 0 && waited == null && !a.isSuccessor() && sinceDispatchMs > LATE_COPY_AFTER_MS) {
-      Leaving<HeldSuccessor> next = successors.admit(new SuccessorWaits.Successor<>(a.leaseId(), null,
-          a.job().jobId(), Long.MAX_VALUE, new HeldSuccessor(record, lane, a, deliveredAtMs)));
-      if (next == null) { // held: claimed now, started once the claim is read back
+    boolean lateCopy = redeliveries == 0 && !a.isSuccessor() && sinceDispatchMs > LATE_COPY_AFTER_MS;
+    if (waited == null && (a.isSuccessor() || lateCopy)) { // claimed now, started once the claim is read back
+      Leaving<HeldSuccessor> next = successors.admit(new SuccessorWaits.Successor<>(a.leaseId(),
+          lateCopy ? null : a.afterLease(), a.job().jobId(),
+          a.deadline() == null ? Long.MAX_VALUE : a.deadline().toEpochMilli(),
+          new HeldSuccessor(record, lane, a, deliveredAtMs)));
+      if (next != null) {
+        step(next); // handed back: the worker drains
+        return;
+      }
+      if (lateCopy) {
         lateCopies.increment();
         LOG.debug("job {} lease {}: first delivered {} ms after its dispatch; claimed, runs once its claim is read "
             + "back", a.job().jobId(), a.leaseId(), sinceDispatchMs);
-        publisher.event(FleetEvent.leaseStarted(a, workerId, clock.instant()));
       } else {
-        step(next); // handed back: the worker drains
-      }
-      return;
-    }
-    if (a.isSuccessor() && waited == null) {
-      Leaving<HeldSuccessor> next = successors.admit(new SuccessorWaits.Successor<>(a.leaseId(), a.afterLease(),
-          a.job().jobId(), a.deadline() == null ? Long.MAX_VALUE : a.deadline().toEpochMilli(),
-          new HeldSuccessor(record, lane, a, deliveredAtMs)));
-      if (next == null) { // held: claimed now, started once the claim is read back and its predecessor ended
         LOG.debug("job {} lease {}: waits for lease {} to end", a.job().jobId(), a.leaseId(), a.afterLease());
-        publisher.event(FleetEvent.leaseStarted(a, workerId, clock.instant()));
-      } else {
-        step(next); // handed back: the worker drains
       }
+      publisher.event(FleetEvent.leaseStarted(a, workerId, clock.instant()));
       return;
     }
     if (waited != null && waited != Exit.LATE_COPY) {
