@@ -105,7 +105,7 @@ final class DispatcherCore {
     this.keys = new KeyPool(config.keys(), d.rateWindowMs());
     RouteBreakers breakers = new RouteBreakers(config, metrics, clock);
     io.promptfleet.dispatcher.route.Fallbacks fallbacks = new io.promptfleet.dispatcher.route.Fallbacks(metrics);
-    SuccessorGate successorGate = new SuccessorGate(d.successors(), d.successorsListenMs());
+    SuccessorGate successorGate = SuccessorGate.of(d);
     RoutePlanner planner = new RoutePlanner(config, keys, breakers, fallbacks, successorGate);
     queues = new ReadyQueues<>(d.priority(), Pending::readyAtMs, p -> p.dispatch().job().tenant(), config::weightOf,
         planner::poolOf);

@@ -48,6 +48,11 @@ public final class SuccessorGate {
     this(mode, HEARD_FROM_ALL_MS);
   }
 
+  /** The gate {@code dispatcher.successors} and {@code dispatcher.successors_listen_ms} describe. */
+  public static SuccessorGate of(DispatcherSettings settings) {
+    return new SuccessorGate(settings.successors(), settings.successorsListenMs());
+  }
+
   /** A gate of {@code mode} that listens {@code heardFromAllMs} before it opens ({@code successors_listen_ms}). */
   public SuccessorGate(SuccessorMode mode, long heardFromAllMs) {
     this.mode = mode;

@@ -80,8 +80,7 @@ public final class RoutePlanner implements ServabilityCheck {
    * {@code dispatcher.successors: true} it plans successors, else none).
    */
   public RoutePlanner(FleetConfig config, KeyPool keys, RouteBreakers breakers) {
-    this(config, keys, breakers, new Fallbacks(null), new SuccessorGate(config.dispatcher().successors(),
-        config.dispatcher().successorsListenMs()));
+    this(config, keys, breakers, new Fallbacks(null), SuccessorGate.of(config.dispatcher()));
   }
 
   /** A planner that plans successors while {@code successorGate} is open. */

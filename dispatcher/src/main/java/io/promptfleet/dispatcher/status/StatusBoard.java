@@ -36,8 +36,7 @@ public final class StatusBoard {
 
   /** A board with a gate of its own, for {@code dispatcher.successors} as configured. */
   public StatusBoard(FleetConfig config) {
-    this(config, new SuccessorGate(config.dispatcher().successors(),
-        config.dispatcher().successorsListenMs()));
+    this(config, SuccessorGate.of(config.dispatcher()));
   }
 
   /** A board that tells {@code successorGate} which workers are live and what they report. */
