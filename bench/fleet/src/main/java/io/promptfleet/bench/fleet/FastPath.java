@@ -76,7 +76,7 @@ final class FastPath {
   private static final long SAMPLE_EVERY_NS = 2_000_000;
 
   record Options(int keyConcurrency, int workers, int slots, int lanes, int probes, Duration warmup,
-      Duration window, Duration idle, Map<String, String> workerYaml, boolean successors, Path runDir) {}
+      Duration window, Duration idle, Map<String, String> workerYaml, String successors, Path runDir) {}
 
   /** One probe job's times (wall ms from the records; ns from this JVM for the end-to-end figure). */
   static final class Probe {
