@@ -26,7 +26,6 @@ import io.promptfleet.common.kafka.KafkaClients;
 import io.promptfleet.common.logging.LogContext;
 import io.promptfleet.worker.arrival.ArrivalRule;
 import io.promptfleet.worker.arrival.ArrivalRule.Arrival;
-import io.promptfleet.worker.arrival.ArrivalRule.Verdict;
 import io.promptfleet.worker.cancel.TopicWatcher;
 import io.promptfleet.worker.cancel.RecentIds;
 import io.promptfleet.worker.cancel.LeaseClaims;
@@ -488,8 +487,7 @@ public final class Worker implements AutoCloseable {
     }
     boolean wasHeld = holding.remove(a.leaseId());
     Arrival arrival = arrivals.decide(a, record.deliveryCount().orElse((short) 1), deliveredAtMs, waited != null);
-    if ((arrival.verdict() == Verdict.RUN || arrival.verdict() == Verdict.WAIT_FOR_CLAIM)
-        && arrival.firstPickup(a, waited != null)) { // a redelivery's includes earlier ones; a hold is not a pickup
+    if (arrival.pickup()) {
       pickup.record(Math.max(0, arrival.sinceDispatchMs()), TimeUnit.MILLISECONDS);
     }
     switch (arrival.verdict()) {

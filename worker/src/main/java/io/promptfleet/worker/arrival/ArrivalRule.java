@@ -62,13 +62,12 @@ public final class ArrivalRule {
    * @param lateCopy        an ordinary assignment first delivered late ({@link Verdict#WAIT_FOR_CLAIM})
    * @param redeliveries    deliveries before this one (the attempt number grows by as many)
    * @param sinceDispatchMs from its {@code dispatched_at} to now (0 without one)
+   * @param pickup          whether {@code sinceDispatchMs} is this assignment's pickup time, to record: a first
+   *                        delivery with a {@code dispatched_at}, that runs or waits for its claim now (not a hold's
+   *                        recheck, not a wake-up; a redelivery's time includes the earlier deliveries')
    */
-  public record Arrival(Verdict verdict, String owner, boolean lateCopy, int redeliveries, long sinceDispatchMs) {
-    /** Whether this delivery's time from dispatch to pickup is one to record: a first delivery, not a wake-up. */
-    public boolean firstPickup(Assignment a, boolean waited) {
-      return redeliveries == 0 && a.dispatchedAt() != null && !waited;
-    }
-  }
+  public record Arrival(Verdict verdict, String owner, boolean lateCopy, int redeliveries, long sinceDispatchMs,
+      boolean pickup) {}
 
   private final String workerId;
   private final BooleanSupplier draining;
@@ -100,21 +99,22 @@ public final class ArrivalRule {
     long now = clock.getAsLong();
     long sinceDispatchMs = a.dispatchedAt() == null ? 0 : now - a.dispatchedAt().toEpochMilli();
     if (draining.getAsBoolean()) {
-      return new Arrival(Verdict.HAND_BACK, null, false, redeliveries, sinceDispatchMs);
+      return new Arrival(Verdict.HAND_BACK, null, false, redeliveries, sinceDispatchMs, false);
     }
     if (released.test(a.leaseId())) {
-      return new Arrival(Verdict.RELEASED, null, false, redeliveries, sinceDispatchMs);
+      return new Arrival(Verdict.RELEASED, null, false, redeliveries, sinceDispatchMs, false);
     }
     long claimsSince = redeliveries > 0 ? deliveredAtMs - CLAIM_CLOCK_MARGIN_MS : Long.MIN_VALUE;
     String owner = claims.runningElsewhere(a.leaseId(), workerId, now, claimsSince);
     if (owner != null) {
-      return new Arrival(Verdict.HELD, owner, false, redeliveries, sinceDispatchMs);
+      return new Arrival(Verdict.HELD, owner, false, redeliveries, sinceDispatchMs, false);
     }
+    boolean pickup = redeliveries == 0 && a.dispatchedAt() != null && !waited;
     boolean lateCopy = redeliveries == 0 && !a.isSuccessor() && a.dispatchedAt() != null
         && sinceDispatchMs > LATE_COPY_AFTER_MS;
     if (!waited && (a.isSuccessor() || lateCopy)) {
-      return new Arrival(Verdict.WAIT_FOR_CLAIM, null, lateCopy, redeliveries, sinceDispatchMs);
+      return new Arrival(Verdict.WAIT_FOR_CLAIM, null, lateCopy, redeliveries, sinceDispatchMs, pickup);
     }
-    return new Arrival(Verdict.RUN, null, false, redeliveries, sinceDispatchMs);
+    return new Arrival(Verdict.RUN, null, false, redeliveries, sinceDispatchMs, pickup);
   }
 }

@@ -43,7 +43,7 @@ class ArrivalRuleTest {
     assertThat(a.verdict()).isEqualTo(Verdict.RUN);
     assertThat(a.redeliveries()).isZero();
     assertThat(a.sinceDispatchMs()).isEqualTo(5);
-    assertThat(a.firstPickup(assignment("L1", T - 5, null), false)).isTrue();
+    assertThat(a.pickup()).isTrue();
   }
 
   @Test
@@ -69,6 +69,7 @@ class ArrivalRuleTest {
 
     Arrival held = rule.decide(assignment("L1", T - 200, null), 1, T, false);
     assertThat(held.verdict()).isEqualTo(Verdict.HELD);
+    assertThat(held.pickup()).as("a hold is not a pickup").isFalse();
     assertThat(held.owner()).isEqualTo("other");
     assertThat(rule.decide(assignment("L2", T - 200, null), 1, T, false).verdict()).isEqualTo(Verdict.RUN);
   }
@@ -107,6 +108,8 @@ class ArrivalRuleTest {
         .as("at the threshold: fresh").isEqualTo(Verdict.RUN);
     assertThat(rule.decide(a, 2, T, false).verdict()).as("a redelivery is not a late copy").isEqualTo(Verdict.RUN);
     assertThat(rule.decide(a, 1, T, true).verdict()).as("read back").isEqualTo(Verdict.RUN);
-    assertThat(late.firstPickup(a, true)).as("a wake-up is not a pickup").isFalse();
+    assertThat(late.pickup()).as("its first delivery: a pickup").isTrue();
+    assertThat(rule.decide(a, 1, T, true).pickup()).as("a wake-up is not a pickup").isFalse();
+    assertThat(rule.decide(a, 2, T, false).pickup()).as("a redelivery's time includes earlier ones").isFalse();
   }
 }
