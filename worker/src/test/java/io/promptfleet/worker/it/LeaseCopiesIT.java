@@ -156,6 +156,8 @@ class LeaseCopiesIT {
     assertThat(result.attempt()).isEqualTo(1);
     h.assertStreamedAnswer(a.job().jobId(), 1, result);
     assertThat(lateCopies()).isEqualTo(1.0);
+    // its release comes after its claims (one producer, the key's partition): once it is read, every claim is
+    h.awaitReleased(a.job().jobId(), 1, WAIT);
     Thread.sleep(300);
     assertThat(requests(a)).isEqualTo(1);
     assertThat(h.results(a.job().jobId())).hasSize(1);
