@@ -178,6 +178,13 @@ public final class Dispatcher implements AutoCloseable {
         LOG.info("dispatcher.successors is auto: successor assignments follow the workers' heartbeats, written only "
             + "while every live worker reports successor protocol {} or later (logged when that changes)",
             SuccessorProtocol.CURRENT);
+        long heardFromAll = config.worker().heardWithinMs();
+        if (config.dispatcher().successorsListenMs() < heardFromAll) {
+          LOG.warn("dispatcher.successors_listen_ms is {} ms, shorter than two of the workers' heartbeat intervals "
+              + "and a second ({} ms with worker.heartbeat_ms {}): a worker that does not follow the successor rules "
+              + "may not have been heard from when the first successor is written",
+              config.dispatcher().successorsListenMs(), heardFromAll, config.worker().heartbeatMs());
+        }
       } else if (config.dispatcher().successors() == SuccessorMode.ON) {
         LOG.warn("dispatcher.successors is true: successor assignments are written whatever the workers' heartbeats "
             + "say; a worker that does not report successor protocol {} would start one at once, over its key's "

@@ -6,7 +6,7 @@ import java.time.Duration;
 /**
  * A worker's tuning; {@link #from(WorkerSettings)} takes the part that is in the fleet's YAML configuration
  * ({@code worker.drain_grace_ms}, {@code worker.coalesce_ms}, {@code worker.chunks_in_flight},
- * {@code worker.park_lanes_after_ms}), the rest keeps its defaults. Immutable; the compact constructor validates every field with a message that names it.
+ * {@code worker.park_lanes_after_ms}, {@code worker.heartbeat_ms}), the rest keeps its defaults. Immutable; the compact constructor validates every field with a message that names it.
  *
  * @param drainGrace         how long in-flight streams may run on after a drain starts (default 30 s); the rest
  *                           are handed back to the share group
@@ -19,8 +19,12 @@ import java.time.Duration;
  *                           coalescing; 0 = every delta its own record; see {@code ChunkSink})
  * @param cancelMemory       how many recent cancels are remembered (default 100,000)
  * @param cancelTtl          how long a cancel is remembered for assignments that arrive after it (default 15 min)
- * @param kafkaSilenceLimit  not ready when no broker acknowledged a heartbeat for this long (default 20 s)
- * @param heartbeatInterval  fleet heartbeats (default 5 s)
+ * @param kafkaSilenceLimit  not ready when no broker acknowledged a heartbeat for this long (default 20 s, or four
+ *                           heartbeat intervals if that is longer; at least two: one heartbeat's ack may come an
+ *                           interval late without the worker reporting itself cut off)
+ * @param heartbeatInterval  fleet heartbeats (the fleet's {@code worker.heartbeat_ms}, default 5 s); a worker's claim on
+ *                           a lease delivered again counts while it was heard from within two of these and a second
+ *                           ({@link WorkerSettings#heardWithinMs()})
  * @param parkLanesAfter     an idle worker parks its lanes beyond {@code worker.idle_lanes} after holding no
  *                           assignment for this long (the fleet's {@code worker.park_lanes_after_ms}, default 30 s;
  *                           see {@code LaneParking})
@@ -36,8 +40,9 @@ public record WorkerOptions(Duration drainGrace, Duration renewAfterMax, long co
     require(chunksInFlight >= 0 && chunksInFlight <= 1000, "chunksInFlight must be 0..1000");
     require(cancelMemory > 0, "cancelMemory must be > 0");
     require(cancelTtl.toMillis() > 0, "cancelTtl must be > 0");
-    require(kafkaSilenceLimit.compareTo(heartbeatInterval) > 0, "kafkaSilenceLimit must exceed heartbeatInterval");
     require(heartbeatInterval.toMillis() >= 100, "heartbeatInterval must be >= 100 ms");
+    require(kafkaSilenceLimit.compareTo(heartbeatInterval.multipliedBy(2)) >= 0,
+        "kafkaSilenceLimit must be at least twice heartbeatInterval");
     require(!parkLanesAfter.isNegative(), "parkLanesAfter must be >= 0");
   }
 
@@ -47,12 +52,15 @@ public record WorkerOptions(Duration drainGrace, Duration renewAfterMax, long co
   }
 
   /**
-   * The fleet's {@code worker} settings (drain grace, both kinds of coalescing, the lanes' parking), the rest at
-   * their defaults.
+   * The fleet's {@code worker} settings (drain grace, both kinds of coalescing, the lanes' parking, the heartbeat
+   * interval), the rest at their defaults (the Kafka silence limit at least four heartbeat intervals).
    */
   public static WorkerOptions from(WorkerSettings w) {
+    Duration heartbeat = Duration.ofMillis(w.heartbeatMs());
+    Duration silenceLimit = Duration.ofSeconds(20).compareTo(heartbeat.multipliedBy(4)) >= 0
+        ? Duration.ofSeconds(20) : heartbeat.multipliedBy(4);
     return new WorkerOptions(Duration.ofMillis(w.drainGraceMs()), Duration.ofSeconds(10), w.coalesceMs(),
-        w.chunksInFlight(), 100_000, Duration.ofMinutes(15), Duration.ofSeconds(20), Duration.ofSeconds(5),
+        w.chunksInFlight(), 100_000, Duration.ofMinutes(15), silenceLimit, heartbeat,
         Duration.ofMillis(w.parkLanesAfterMs()));
   }
 

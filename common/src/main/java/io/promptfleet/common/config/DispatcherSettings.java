@@ -34,10 +34,11 @@ package io.promptfleet.common.config;
  *                         rules, {@code true} always (the operator vouches for the workers), {@code false} never
  *                         ({@link SuccessorMode})
  * @param successorsListenMs with {@code successors: auto}, how long the dispatcher listens to heartbeats, from when it
- *                         first knows a worker, before it trusts that it has heard from every live worker (default
- *                         {@value #DEFAULT_SUCCESSORS_LISTEN_MS} ms: two of the workers' default heartbeat intervals
- *                         of 5 s and a second; shorter only where every worker's heartbeat is more frequent, or in
- *                         tests that control which workers exist)
+ *                         first knows a worker, before it trusts that it has heard from every live worker (default:
+ *                         two of the workers' heartbeat intervals and a second, from {@code worker.heartbeat_ms} of the
+ *                         same configuration, {@value #DEFAULT_SUCCESSORS_LISTEN_MS} ms with its default of 5 s; null
+ *                         here until {@link FleetConfig} derives it; shorter only in tests that control which workers
+ *                         exist: the dispatcher warns at start)
  * @param priority         lane weights and aging
  * @param retry            backoff and attempts
  * @param breaker          per-route circuit breaker
@@ -48,7 +49,10 @@ public record DispatcherSettings(String groupId, Integer maxBufferedJobs, Intege
     Long keyDisabledMs, Long rebuildLookbackMs, Integer sessionTimeoutMs, Integer maxCancelledIds,
     Long dedupeWindowMs, Long stateSnapshotMs, SuccessorMode successors, Long successorsListenMs,
     PrioritySettings priority, RetrySettings retry, BreakerSettings breaker, BatcherSettings batch) {
-  /** Default of {@code successors_listen_ms}: two of the workers' default heartbeat intervals (5 s) and a second. */
+  /**
+   * {@code successors_listen_ms} with the workers' default heartbeat interval (5 s): two of them and a second
+   * ({@link WorkerSettings#heardWithinMs()}).
+   */
   public static final long DEFAULT_SUCCESSORS_LISTEN_MS = 2 * 5_000 + 1_000;
 
   public DispatcherSettings {
@@ -68,7 +72,6 @@ public record DispatcherSettings(String groupId, Integer maxBufferedJobs, Intege
     dedupeWindowMs = dedupeWindowMs == null ? defaultJobTtlMs : dedupeWindowMs;
     stateSnapshotMs = stateSnapshotMs == null ? 5_000L : stateSnapshotMs;
     successors = successors == null ? SuccessorMode.AUTO : successors;
-    successorsListenMs = successorsListenMs == null ? DEFAULT_SUCCESSORS_LISTEN_MS : successorsListenMs;
     priority = priority == null ? PrioritySettings.defaults() : priority;
     retry = retry == null ? RetrySettings.defaults() : retry;
     breaker = breaker == null ? BreakerSettings.defaults() : breaker;
@@ -89,12 +92,20 @@ public record DispatcherSettings(String groupId, Integer maxBufferedJobs, Intege
     ConfigException.require(dedupeWindowMs >= 0, "dispatcher.dedupe_window_ms must be >= 0 (0 turns it off)");
     ConfigException.require(stateSnapshotMs == 0 || stateSnapshotMs >= 100,
         "dispatcher.state_snapshot_ms must be 0 (off) or >= 100");
-    ConfigException.require(successorsListenMs >= 0, "dispatcher.successors_listen_ms must be >= 0");
+    ConfigException.require(successorsListenMs == null || successorsListenMs >= 0,
+        "dispatcher.successors_listen_ms must be >= 0");
   }
 
   public static DispatcherSettings defaults() {
     return new DispatcherSettings(null, null, null, null, null, null, null, null, null, null, null, null, null, null,
         null, null, null, null, null, null, null);
+  }
+
+  /** These settings listening {@code ms} to heartbeats before successors are written ({@code auto}). */
+  public DispatcherSettings withSuccessorsListenMs(long ms) {
+    return new DispatcherSettings(groupId, maxBufferedJobs, maxRecordBytes, leaseGraceMs, defaultJobTtlMs, httpPort,
+        rateWindowMs, cooldownDefaultMs, cooldownCapMs, keyDisabledMs, rebuildLookbackMs, sessionTimeoutMs,
+        maxCancelledIds, dedupeWindowMs, stateSnapshotMs, successors, ms, priority, retry, breaker, batch);
   }
 
   public DispatcherSettings withHttpPort(int port) {

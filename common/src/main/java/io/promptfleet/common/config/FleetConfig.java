@@ -14,7 +14,7 @@ import java.util.Optional;
  * @param providers  OpenAI-compatible providers by name
  * @param keys       API keys by name (the names travel in Kafka; the secrets never do)
  * @param models     model names jobs may ask for, each an ordered fallback chain of routes
- * @param dispatcher dispatcher settings
+ * @param dispatcher dispatcher settings ({@code successors_listen_ms}, when not set, from {@code worker.heartbeat_ms})
  * @param worker     worker settings
  * @param tenants    tenants by name (none: every job is tenantless, or names its key pool with its own {@code tenant}
  *                   field, as before tenants existed); see {@link TenantSettings}
@@ -44,6 +44,9 @@ public record FleetConfig(
     models = models == null ? Map.of() : unmodifiable(models);
     dispatcher = dispatcher == null ? DispatcherSettings.defaults() : dispatcher;
     worker = worker == null ? WorkerSettings.defaults() : worker;
+    if (dispatcher.successorsListenMs() == null) { // not set: long enough to hear every worker at this interval
+      dispatcher = dispatcher.withSuccessorsListenMs(worker.heardWithinMs());
+    }
     Map<String, TenantSettings> resolved = new LinkedHashMap<>();
     if (tenants != null) {
       for (var e : tenants.entrySet()) {

@@ -148,6 +148,29 @@ class ConfigLoaderTest {
   }
 
   @Test
+  void shouldBeatEveryFiveSecondsUnlessSetAndRejectAnIntervalOutOfRangeNamingTheKey() {
+    assertThat(ConfigLoader.parse(MINIMAL, Map.of(), new Properties()).worker().heartbeatMs()).isEqualTo(5_000L);
+    FleetConfig fast = ConfigLoader.parse(MINIMAL + "worker: {heartbeat_ms: 1000}\n", Map.of(), new Properties());
+    assertThat(fast.worker().heartbeatMs()).isEqualTo(1_000L);
+    assertThat(fast.worker().heardWithinMs()).as("two intervals and a second").isEqualTo(3_000L);
+    assertThatThrownBy(() -> ConfigLoader.parse(MINIMAL + "worker: {heartbeat_ms: 100}\n", Map.of(),
+        new Properties())).isInstanceOf(ConfigException.class)
+        .hasMessageContaining("worker.heartbeat_ms must be 500..15000 (was 100)");
+    assertThatThrownBy(() -> ConfigLoader.parse(MINIMAL + "worker: {heartbeat_ms: 60000}\n", Map.of(),
+        new Properties())).isInstanceOf(ConfigException.class).hasMessageContaining("worker.heartbeat_ms");
+  }
+
+  /** The dispatcher listens as long as the workers of its own configuration need to be heard, unless told. */
+  @Test
+  void shouldDeriveTheSuccessorsListeningSpellFromTheWorkersHeartbeatUnlessSet() {
+    assertThat(ConfigLoader.parse(MINIMAL + "worker: {heartbeat_ms: 1000}\n", Map.of(), new Properties())
+        .dispatcher().successorsListenMs()).as("2 × 1 s + 1 s").isEqualTo(3_000L);
+    String both = MINIMAL + "worker: {heartbeat_ms: 1000}\ndispatcher: {successors_listen_ms: 8000}\n";
+    assertThat(ConfigLoader.parse(both, Map.of(), new Properties()).dispatcher().successorsListenMs())
+        .as("set: kept").isEqualTo(8_000L);
+  }
+
+  @Test
   void shouldNameTheFieldOfABadValue() {
     Properties props = new Properties();
     props.setProperty("promptfleet.worker.slots", "0");

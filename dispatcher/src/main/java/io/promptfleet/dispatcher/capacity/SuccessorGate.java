@@ -18,13 +18,15 @@ import org.slf4j.LoggerFactory;
  * <p>{@code true}: always open (the operator vouches for the workers); {@code false}: never. {@code auto}: open
  * while at least one worker is known, every live worker's last heartbeat reports {@code successor_protocol} of at
  * least {@link SuccessorProtocol#CURRENT}, and the gate has listened to heartbeats for {@code
- * dispatcher.successors_listen_ms} ({@link #HEARD_FROM_ALL_MS} by default) since it first knew a worker (so after a
- * dispatcher's start or takeover, or once the fleet was empty, every live worker, at its default heartbeat of 5 s,
- * has reported before the first successor is written). Which workers are live is the status board's word: it tells
+ * dispatcher.successors_listen_ms} (two of the workers' heartbeat intervals and a second: {@link #HEARD_FROM_ALL_MS}
+ * with their default of 5 s) since it first knew a worker (so after a dispatcher's start or takeover, or once the
+ * fleet was empty, every live worker has reported before the first successor is written). Which workers are live is the status board's word: it tells
  * the gate of each heartbeat ({@link #reported}) and of each worker it forgets ({@link #left}). Each flip is logged
  * once at INFO with its reason.
  *
- * <p>{@link #open} is a field, recomputed on each heartbeat and departure: the planner asks it per plan.
+ * <p>{@link #open} is a field, recomputed on each heartbeat and departure, and once when the listening spell ends
+ * (the question names the time it is asked at, so the gate opens on time, not at the next heartbeat after it): the
+ * planner asks it per plan, at the cost of a comparison.
  *
  * <p>Not thread-safe: owned by the dispatcher thread, like the board.
  */
@@ -41,6 +43,8 @@ public final class SuccessorGate {
   /** The live workers that do not, in name order (the log names the first). */
   private final TreeSet<String> behind = new TreeSet<>();
   private long listeningSinceMs = -1;
+  /** While the listening spell alone keeps the gate closed, when it ends; else never. */
+  private long opensAtMs = Long.MAX_VALUE;
   private boolean open;
 
   /** A gate of {@code mode} that listens {@link #HEARD_FROM_ALL_MS} before it opens. */
@@ -60,8 +64,11 @@ public final class SuccessorGate {
     this.open = mode == SuccessorMode.ON;
   }
 
-  /** Whether successor assignments may be planned now. */
-  public boolean open() {
+  /** Whether successor assignments may be planned at {@code nowMs} (the dispatcher's clock, as the heartbeats'). */
+  public boolean open(long nowMs) {
+    if (!open && nowMs >= opensAtMs) {
+      recompute(nowMs);
+    }
     return open;
   }
 
@@ -94,6 +101,7 @@ public final class SuccessorGate {
 
   private void recompute(long nowMs) {
     String closedBecause;
+    opensAtMs = Long.MAX_VALUE;
     if (current.isEmpty()) {
       closedBecause = "no worker is known (none has sent a heartbeat within a minute)";
     } else if (!behind.isEmpty()) {
@@ -101,6 +109,7 @@ public final class SuccessorGate {
           + (behind.size() > 1 ? " (nor do " + (behind.size() - 1) + " more)" : "");
     } else if (nowMs - listeningSinceMs < heardFromAllMs) {
       closedBecause = "not every live worker may have sent a heartbeat yet";
+      opensAtMs = listeningSinceMs + heardFromAllMs;
     } else {
       closedBecause = null;
     }

@@ -164,7 +164,7 @@ public final class RoutePlanner implements ServabilityCheck {
     Optional<String> key = room == KeyPool.Availability.ROOM
         ? keys.choose(keysOf(route), job.tenant(), reserve, now.toEpochMilli(), p.lastKey()) : Optional.empty();
     boolean successor = false;
-    if (key.isEmpty() && room == KeyPool.Availability.BUSY && successorGate.open()) {
+    if (key.isEmpty() && room == KeyPool.Availability.BUSY && successorGate.open(now.toEpochMilli())) {
       key = keys.chooseSuccessor(keysOf(route), job.tenant(), reserve, now.toEpochMilli());
       successor = key.isPresent();
     }

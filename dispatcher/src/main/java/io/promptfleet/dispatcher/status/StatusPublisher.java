@@ -37,7 +37,7 @@ public final class StatusPublisher {
   private volatile StatusSnapshot current;
   private long lastMs;
   private java.util.function.Supplier<StatusSnapshot.Batches> batches = () -> StatusSnapshot.Batches.NONE;
-  private java.util.function.BooleanSupplier successorsEnabled = () -> false;
+  private java.util.function.LongPredicate successorsEnabled = nowMs -> false;
 
   public StatusPublisher(FleetConfig config, String instanceId, ReadyQueues<?> queues, KeyPool keys,
       RouteStates breakers, StatusBoard board, DispatcherMetrics metrics) {
@@ -68,8 +68,8 @@ public final class StatusPublisher {
     this.batches = batches;
   }
 
-  /** Whether successor assignments are written now ({@code capacity.SuccessorGate}; default: never). */
-  public void successorsEnabled(java.util.function.BooleanSupplier enabled) {
+  /** Whether successor assignments are written at a time ({@code capacity.SuccessorGate}; default: never). */
+  public void successorsEnabled(java.util.function.LongPredicate enabled) {
     this.successorsEnabled = enabled;
   }
 
@@ -103,7 +103,7 @@ public final class StatusPublisher {
     }
     List<StatusSnapshot.WorkerStatus> workers = board.workers(nowMs); // forgets the workers gone: before the gate
     current = new StatusSnapshot(Instant.ofEpochMilli(nowMs), new StatusSnapshot.DispatcherInfo(instanceId, active,
-        successorsEnabled.getAsBoolean()), q, ks, rs, workers, board.connections(), new StatusSnapshot.Totals(
+        successorsEnabled.test(nowMs)), q, ks, rs, workers, board.connections(), new StatusSnapshot.Totals(
         (long) metrics.dispatched.count(), board.tokens(), board.tokensPerSecond(nowMs), board.cost()),
         batches.get());
   }

@@ -71,7 +71,7 @@ class StatusPublisherTest {
   @Test
   void shouldShowWhetherSuccessorsAreWrittenInTheSnapshotAndItsGauge() {
     java.util.concurrent.atomic.AtomicBoolean open = new java.util.concurrent.atomic.AtomicBoolean();
-    status.successorsEnabled(open::get);
+    status.successorsEnabled(nowMs -> open.get());
     metrics.gauges(CONFIG.keys().keySet(), status::current);
     status.maybePublish(T0, true);
     assertThat(status.current().dispatcher().successorsEnabled()).isFalse();

@@ -22,7 +22,9 @@ import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
@@ -142,6 +144,50 @@ class LeaseCopiesIT {
     Thread.sleep(QUIET_MS);
     assertThat(requests(a)).as("not run after that run's release").isZero();
     assertThat(h.results(a.job().jobId())).isEmpty();
+  }
+
+  /**
+   * {@code worker.heartbeat_ms: 500}: a redelivery whose previous holder beats (every 500 ms) is held for as long as
+   * it beats; once the holder falls silent (killed) it runs two intervals and a second later, ~2 s, not the 11 s of
+   * the default 5-s heartbeat (with the interval not taken from the configuration it ran 11 s after).
+   */
+  @Test
+  void shouldRunARedeliveryOfASilentHolderTwoOfTheConfiguredHeartbeatsAndASecondAfterItsLastEvent() throws Exception {
+    h.close();
+    h = WorkerHarness.start(SimulatorOptions.defaults().withFirstTokenDelayMs(5).withTokensPerSecond(0), "",
+        "slots: 4, lanes: 1, heartbeat_ms: 500", Map.of());
+    long heardWithin = h.config.worker().heardWithinMs();
+    assertThat(heardWithin).isEqualTo(2_000);
+    AtomicLong lastBeat = new AtomicLong();
+    ScheduledFuture<?> holder = beats.scheduleAtFixedRate(() -> {
+      Instant at = Instant.now();
+      event(FleetEvent.heartbeat(at, "holder", 8, 7));
+      lastBeat.set(at.toEpochMilli());
+    }, 0, 500, TimeUnit.MILLISECONDS);
+    Assignment a = h.assignment(h.jobId(), "redelivered after its holder was killed", 1);
+    event(FleetEvent.leaseStarted(a, "holder", Instant.now()));
+    SimpleMeterRegistry first = new SimpleMeterRegistry();
+    h.addWorker(WorkerOptions.from(h.config.worker()), first);
+    h.send(a);
+    awaitAcquired(first);
+    h.workers.get(0).drain(Duration.ofSeconds(5)); // handed back unrun: its next delivery is its second
+    SimpleMeterRegistry second = new SimpleMeterRegistry();
+    h.addWorker(WorkerOptions.from(h.config.worker()), second);
+    awaitAcquired(second);
+    Thread.sleep(2 * heardWithin);
+    assertThat(requests(a)).as("held while its previous holder beats, for longer than it may be silent").isZero();
+
+    holder.cancel(false); // killed
+    Thread.sleep(600);
+    long silentSince = lastBeat.get();
+    long until = System.nanoTime() + WAIT.toNanos();
+    while (requests(a) == 0 && System.nanoTime() < until) {
+      Thread.sleep(20);
+    }
+    long after = System.currentTimeMillis() - silentSince;
+    assertThat(requests(a)).as("run once its holder was silent").isEqualTo(1);
+    assertThat(after).as("ms from the holder's last heartbeat to the run")
+        .isBetween(heardWithin - 200, heardWithin + 2_500);
   }
 
   /** A late copy nobody else claims runs once its claim is back, as attempt 1, and is claimed once. */
