@@ -172,8 +172,9 @@ public final class Worker implements AutoCloseable {
     }
   }
 
+  /** A worker with the options of the fleet's {@code worker} settings ({@link WorkerOptions#from}). */
   public Worker(FleetConfig config, Vertx vertx, MeterRegistry registry, String workerId, Clock clock) {
-    this(config, WorkerOptions.defaults(), vertx, registry, workerId, clock);
+    this(config, WorkerOptions.from(config.worker()), vertx, registry, workerId, clock);
   }
 
   public Worker(FleetConfig config, WorkerOptions options, Vertx vertx, MeterRegistry registry, String workerId,
