@@ -58,7 +58,8 @@ import org.slf4j.LoggerFactory;
  * ({@code DispatcherCore.readingFrom}) and skips them.
  *
  * <p>High availability: every dispatcher of a group subscribes, and {@link SingleActiveAssignor} gives all job
- * partitions to one of them. Only that one creates its transactional producer (transactional id = group id, which
+ * partitions to one of them and keeps them there while standbys join and leave (cooperative rebalances: the active
+ * one revokes nothing). Only that one creates its transactional producer (transactional id = group id, which
  * fences any predecessor) and reads back {@code llm.assignments} and the feedback topics for the core's takeover;
  * the others stand by, following the state topic ({@link StandbyState}), so a takeover reads only what came since
  * their last standby round. Every instance lists topics
@@ -274,8 +275,9 @@ public final class Dispatcher implements AutoCloseable {
    * with the first job that arrives during this round's transaction, and the jobs behind that one waited in the
    * broker for a whole further round. When a poll brings jobs (but not a full batch), a second poll of at most
    * 1 ms collects those into the same round; an idle dispatcher never takes this path. Measured at 500 jobs/s:
-   * p90 from record to dispatch about halved. If partitions were revoked in between, the first batch is dropped
-   * as the revocation drops what waits: every partition is read again from its committed offset (eager protocol).
+   * p90 from record to dispatch about halved. If partitions were revoked in between, the first batch's records of
+   * those are dropped as the revocation drops what waits (a partition given back at once is read again from its
+   * committed offset, {@link #startAssigned}).
    */
   private ConsumerRecords<String, byte[]> topUp(ConsumerRecords<String, byte[]> polled) {
     if (producer == null || polled.isEmpty() || polled.count() >= DispatcherKafka.MAX_POLL_RECORDS) {
@@ -284,7 +286,9 @@ public final class Dispatcher implements AutoCloseable {
     long before = revocations;
     ConsumerRecords<String, byte[]> more = jobs.poll(Duration.ofMillis(1));
     if (revocations != before) {
-      return more;
+      Set<TopicPartition> gone = new HashSet<>(polled.partitions());
+      gone.removeAll(jobs.assignment());
+      polled = DispatcherKafka.without(polled, gone);
     }
     return more.isEmpty() ? polled : DispatcherKafka.merge(polled, more);
   }
@@ -557,7 +561,13 @@ public final class Dispatcher implements AutoCloseable {
     }
   }
 
+  /**
+   * The job consumer's rebalances, COOPERATIVE ({@link SingleActiveAssignor}): each call names only what changed.
+   * The active dispatcher keeps its partitions while a standby joins or leaves (it is told of no partition, assigned
+   * nothing new, and goes on with the same term); it stands by only when the round finds it holds none.
+   */
   private final class Rebalance implements ConsumerRebalanceListener {
+    /** Partitions given to another member, or lost (the default onPartitionsLost): what waits of them is dropped. */
     @Override
     public void onPartitionsRevoked(Collection<TopicPartition> partitions) {
       revocations++;
@@ -565,10 +575,14 @@ public final class Dispatcher implements AutoCloseable {
       core.revoked(partitions);
     }
 
-    /** No request here: the round reads where they start once it is active ({@link #startAssigned}). */
+    /**
+     * No request here: the round reads where they start once it is active ({@link #startAssigned}). {@code
+     * partitions} are only the added ones (none for the active dispatcher when a standby joins): the assignor's flag
+     * follows what the consumer holds in all.
+     */
     @Override
     public void onPartitionsAssigned(Collection<TopicPartition> partitions) {
-      assignorFlag.set(!partitions.isEmpty());
+      assignorFlag.set(!jobs.assignment().isEmpty());
       if (!partitions.isEmpty()) {
         LOG.info("dispatcher {} now reads {} partitions", instanceId, partitions.size());
         newlyAssigned.addAll(partitions);

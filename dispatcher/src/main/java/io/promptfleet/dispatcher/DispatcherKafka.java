@@ -49,7 +49,10 @@ final class DispatcherKafka {
 
   private DispatcherKafka() {}
 
-  /** The job consumer: every dispatcher of the group subscribes; {@link SingleActiveAssignor} picks the active one. */
+  /**
+   * The job consumer: every dispatcher of the group subscribes; {@link SingleActiveAssignor} picks the active one,
+   * and its COOPERATIVE protocol lets it keep its partitions while standbys join and leave.
+   */
   static KafkaConsumer<String, byte[]> jobConsumer(FleetConfig config, String clientId) {
     var props = KafkaClients.consumer(config.kafka(), clientId, config.dispatcher().groupId());
     props.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, MAX_POLL_RECORDS);

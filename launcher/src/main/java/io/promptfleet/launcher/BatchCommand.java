@@ -17,7 +17,7 @@ import io.promptfleet.common.job.Result;
 import java.io.BufferedReader;
 import java.io.BufferedWriter;
 import java.io.IOException;
-import java.io.PrintStream;
+import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -36,15 +36,18 @@ import java.util.concurrent.CancellationException;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicLong;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
 
 /**
  * {@code promptfleet batch input.jsonl -o output.jsonl}: runs an OpenAI Batch API input file through the fleet and
  * writes the OpenAI batch output format. Re-running with the same output file resumes: lines already answered
- * are not sent again ({@link ResumePoint}). Running it to a new output file runs every line again (new job ids).
+ * are not sent again and the lines sent keep their job ids ({@link ResumePoint}), whenever the run was interrupted:
+ * the run key is on disk before the first job is produced ({@link RunKeyFile}). Running it to a new output file runs
+ * every line again (new job ids).
  * Memory stays bounded: at most {@code --window} lines are in flight.
  */
 @Command(name = "batch", mixinStandardHelpOptions = true,
@@ -54,7 +57,8 @@ final class BatchCommand implements Callable<Integer> {
   @Parameters(index = "0", description = "input .jsonl: {custom_id, method, url, body} per line")
   Path input;
 
-  @Option(names = {"-o", "--output"}, required = true, description = "output .jsonl (appended; resumable)")
+  @Option(names = {"-o", "--output"}, required = true, description = "output .jsonl (appended; resumable: its run key is kept in "
+      + "OUTPUT.run until every line is written)")
   Path output;
 
   @Option(names = {"-b", "--bootstrap"}, defaultValue = "127.0.0.1:9092", description = "Kafka (default ${DEFAULT-VALUE})")
@@ -93,6 +97,9 @@ final class BatchCommand implements Callable<Integer> {
       + "dispatcher's default_job_ttl_ms)")
   String ttl;
 
+  @Spec
+  CommandSpec spec;
+
   @Override
   public Integer call() throws Exception {
     Main.quietKafkaClientLogs();
@@ -113,7 +120,12 @@ final class BatchCommand implements Callable<Integer> {
     try (var lines = Files.lines(input, StandardCharsets.UTF_8)) {
       totalLines = lines.filter(l -> !l.isBlank()).count();
     }
-    Progress progress = new Progress(totalLines, answered.size(), System.console() != null, System.err);
+    PrintWriter err = spec.commandLine().getErr();
+    Progress progress = new Progress(totalLines, answered.size(), System.console() != null, err);
+    if (resume.resumed()) {
+      err.println("resuming the run of " + output + ": " + answered.size() + " lines already answered");
+    }
+    RunKeyFile keyFile = new RunKeyFile(output);
     Semaphore inFlight = new Semaphore(window);
     Set<String> seen = new HashSet<>();
     long deadline = System.nanoTime() + Durations.parse(timeout).toNanos();
@@ -123,6 +135,7 @@ final class BatchCommand implements Callable<Integer> {
          BufferedWriter out = Files.newBufferedWriter(output, StandardCharsets.UTF_8, StandardOpenOption.CREATE,
              StandardOpenOption.APPEND);
          BufferedReader in = Files.newBufferedReader(input, StandardCharsets.UTF_8)) {
+      keyFile.write(runKey, input); // the output exists now; the key is on disk before the first job is produced
       Writer writer = new Writer(out, progress, stall);
       String line;
       long lineNo = 0;
@@ -162,14 +175,16 @@ final class BatchCommand implements Callable<Integer> {
           writer.write(errorLine(jobId(runKey, outputId), outputId, "invalid_request", e.getMessage()), false);
           continue;
         }
-        while (!inFlight.tryAcquire(200, TimeUnit.MILLISECONDS)) {
-          progress.maybePrint(inFlight(window, inFlight));
-          if (System.nanoTime() > deadline) {
-            throw new IllegalStateException("batch timed out; re-run the same command to resume");
-          }
-          stopIfStalled(stall, unanswered, readFrom);
+        if (!inFlight.tryAcquire()) {
+          do { // the progress shows only while the run waits: every line read so far is then done or in flight
+            progress.maybePrint();
+            if (System.nanoTime() > deadline) {
+              throw new IllegalStateException("batch timed out; re-run the same command to resume");
+            }
+            stopIfStalled(stall, unanswered, readFrom);
+          } while (!inFlight.tryAcquire(200, TimeUnit.MILLISECONDS));
         }
-        progress.started();
+        progress.sent();
         String jobId = request.jobId();
         unanswered.add(customId);
         client.submit(request).whenComplete((res, e) -> {
@@ -177,14 +192,13 @@ final class BatchCommand implements Callable<Integer> {
             if (e instanceof CancellationException) {
               return; // the run is stopping: the line stays unanswered, for the next run
             }
-            writer.write(e != null ? errorLine(jobId, customId, "submit_failed", e.toString())
+            writer.answer(e != null ? errorLine(jobId, customId, "submit_failed", e.toString())
                 : resultLine(customId, res), e == null && res.status() == JobStatus.SUCCEEDED);
           } finally {
             unanswered.remove(customId);
             inFlight.release();
           }
         });
-        progress.maybePrint(inFlight(window, inFlight));
       }
       while (inFlight.availablePermits() < window) {
         if (System.nanoTime() > deadline) {
@@ -192,11 +206,12 @@ final class BatchCommand implements Callable<Integer> {
               + " lines unanswered; re-run the same command to resume");
         }
         stopIfStalled(stall, unanswered, readFrom);
-        progress.maybePrint(inFlight(window, inFlight));
+        progress.maybePrint();
         Thread.sleep(100);
       }
       progress.finish();
-      return progress.failed.get() == 0 ? 0 : 1;
+      keyFile.completed(output);
+      return progress.failed() == 0 ? 0 : 1;
     }
   }
 
@@ -458,7 +473,19 @@ final class BatchCommand implements Callable<Integer> {
       this.stall = stall;
     }
 
+    /** The line of a line that was never sent (an error found before). */
     synchronized void write(String line, boolean ok) {
+      append(line);
+      progress.done(ok);
+    }
+
+    /** The line of a sent line: its answer, or why it has none. */
+    synchronized void answer(String line, boolean ok) {
+      append(line);
+      progress.answered(ok);
+    }
+
+    private void append(String line) {
       try {
         out.write(line);
         out.newLine();
@@ -466,53 +493,68 @@ final class BatchCommand implements Callable<Integer> {
       } catch (IOException e) {
         throw new IllegalStateException("cannot write the output file: " + e.getMessage(), e);
       }
-      progress.done(ok);
       stall.answered(System.nanoTime());
     }
   }
 
-  /** Done / failed / in flight / rate / ETA: a bar on a terminal, a line every 5 s otherwise. */
+  /**
+   * Done / failed / in flight / rate / ETA: a bar on a terminal, a line every 5 s otherwise. The counts change
+   * together under one lock, so a line never shows an answered line as neither done nor in flight.
+   */
   static final class Progress {
     final long total;
     final long skipped;
-    final AtomicLong ok = new AtomicLong();
-    final AtomicLong failed = new AtomicLong();
-    final AtomicLong started = new AtomicLong();
+    private long ok;
+    private long failed;
+    private long inFlight;
     final boolean tty;
-    final PrintStream err;
+    final PrintWriter err;
     final long t0 = System.nanoTime();
     long lastPrint;
 
-    Progress(long total, long skipped, boolean tty, PrintStream err) {
+    Progress(long total, long skipped, boolean tty, PrintWriter err) {
       this.total = total;
       this.skipped = skipped;
       this.tty = tty;
       this.err = err;
-      if (skipped > 0) {
-        err.println("resuming: " + skipped + " lines already answered");
+    }
+
+    /** A line was sent. */
+    synchronized void sent() {
+      inFlight++;
+    }
+
+    /** A sent line was written. */
+    synchronized void answered(boolean success) {
+      inFlight--;
+      done(success);
+    }
+
+    /** A line was written. */
+    synchronized void done(boolean success) {
+      if (success) {
+        ok++;
+      } else {
+        failed++;
       }
     }
 
-    void started() {
-      started.incrementAndGet();
+    synchronized long failed() {
+      return failed;
     }
 
-    void done(boolean success) {
-      (success ? ok : failed).incrementAndGet();
-    }
-
-    synchronized void maybePrint(int inFlight) {
+    synchronized void maybePrint() {
       long now = System.nanoTime();
       if (now - lastPrint < (tty ? 200_000_000L : 5_000_000_000L)) {
         return;
       }
       lastPrint = now;
-      err.print(line(inFlight) + (tty ? "\r" : "\n"));
+      err.print(line() + (tty ? "\r" : "\n"));
       err.flush();
     }
 
-    String line(int inFlight) {
-      long done = ok.get() + failed.get();
+    synchronized String line() {
+      long done = ok + failed;
       double secs = Math.max(0.001, (System.nanoTime() - t0) / 1e9);
       double rate = done / secs;
       long remaining = Math.max(0, total - skipped - done);
@@ -522,11 +564,11 @@ final class BatchCommand implements Callable<Integer> {
       int filled = (int) Math.min(width, width * done / all);
       String bar = tty ? "[" + "#".repeat(filled) + "-".repeat(width - filled) + "] " : "";
       return String.format(Locale.ROOT, "%s%d/%d done, %d failed, %d in flight, %.1f/s, ETA %s", bar, done,
-          total - skipped, failed.get(), inFlight, rate, eta);
+          total - skipped, failed, inFlight, rate, eta);
     }
 
     void finish() {
-      err.println((tty ? "\n" : "") + line(0));
+      err.println((tty ? "\n" : "") + line());
     }
   }
 }

@@ -18,23 +18,30 @@ import java.util.Set;
  * Where a {@code promptfleet batch} run starts, read from its output file: the custom_ids already answered there,
  * and the run key its job ids carry ({@code batch-KEY-custom_id}).
  *
- * <p>A run to an output with no line yet is a fresh run with a fresh random key, so running a file again (to a new
- * output, or after deleting the old one) gives its lines new job ids and they run again: the fleet drops a job id it
- * admitted within {@code dispatcher.dedupe_window_ms} (no run, no result), so reused ids would never be answered. A
- * run to an output that has lines resumes: it takes the key of the output's last line that carries one (every
- * output line's {@code id} is {@code batch_req_} + its job id), so the lines the interrupted run had sent keep their
- * ids and are not run (and paid) twice. An output without such a line (written by a version whose error lines did
- * not carry the job id) resumes with that version's key, derived from the input's path.
+ * <p>A run to a new output (or after deleting the old one) is a fresh run with a fresh random key, so running a file
+ * again gives its lines new job ids and they run again: the fleet drops a job id it admitted within
+ * {@code dispatcher.dedupe_window_ms} (no run, no result), so reused ids would never be answered. A run to an
+ * existing output resumes the run that wrote it, so the lines that run had sent keep their ids and are not run (and
+ * paid) twice. Its key, first found first taken:
+ * <ol>
+ *   <li>the key of the output's last line that carries one (every output line's {@code id} is {@code batch_req_} +
+ *       its job id);</li>
+ *   <li>the key kept in the output's {@link RunKeyFile} ({@code OUTPUT.run}), written before the run's first job
+ *       and removed when it completed: a run interrupted before its first whole output line;</li>
+ *   <li>for an output with lines but neither (written by a version whose error lines did not carry the job id and
+ *       that kept no key file), that version's key, derived from the input's path.</li>
+ * </ol>
+ * An existing output with no line and no key file is a fresh run (no job of it was produced).
  *
  * @param answered the custom_ids that have a line in the output
  * @param runKey   the key of this run's job ids
- * @param resumed  whether the output has lines (this run resumes an earlier one)
+ * @param resumed  whether this run resumes an earlier one (the output has lines, or a key file)
  */
 record ResumePoint(Set<String> answered, String runKey, boolean resumed) {
   private static final SecureRandom RANDOM = new SecureRandom();
   private static final String ID_PREFIX = "batch_req_batch-";
 
-  /** Reads {@code output} (absent: a fresh run). */
+  /** Reads {@code output} and its key file (no output: a fresh run). */
   static ResumePoint of(Path output, Path input) throws IOException {
     Set<String> ids = new HashSet<>();
     String key = null;
@@ -61,10 +68,15 @@ record ResumePoint(Set<String> answered, String runKey, boolean resumed) {
         }
       }
     }
+    boolean resumed = lines;
+    if (key == null && Files.exists(output)) {
+      key = new RunKeyFile(output).read();
+      resumed |= key != null;
+    }
     if (key == null) {
       key = lines ? legacyKey(input) : freshKey();
     }
-    return new ResumePoint(ids, key, lines);
+    return new ResumePoint(ids, key, resumed);
   }
 
   /** The run key in an output line's {@code id} ({@code batch_req_batch-KEY-...}), or null. */

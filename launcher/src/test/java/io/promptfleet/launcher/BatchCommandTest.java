@@ -19,12 +19,14 @@ import io.promptfleet.common.job.Timings;
 import io.promptfleet.common.job.ToolCall;
 import io.promptfleet.common.job.Usage;
 import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.StringWriter;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 
-/** The batch's input → job mapping and its result → OpenAI batch output line mapping. */
+/** The batch's input → job mapping, its result → OpenAI batch output line mapping, and its progress counts. */
 class BatchCommandTest {
   private static final long CREATED = 1_767_225_600L;
 
@@ -222,5 +224,18 @@ class BatchCommandTest {
     String longId = BatchCommand.jobId("abc", "x".repeat(300));
     assertThat(longId).hasSizeLessThanOrEqualTo(256).startsWith("batch-abc-h")
         .isEqualTo(BatchCommand.jobId("abc", "x".repeat(300)));
+  }
+
+  @Test
+  void shouldCountASentLineInFlightUntilItsLineIsWritten() {
+    BatchCommand.Progress p = new BatchCommand.Progress(4, 1, false, new PrintWriter(new StringWriter()));
+
+    p.sent();
+    p.sent();
+    p.answered(true);
+    p.done(false); // a line never sent
+
+    assertThat(p.line()).startsWith("2/3 done, 1 failed, 1 in flight, ");
+    assertThat(p.failed()).isEqualTo(1);
   }
 }

@@ -10,7 +10,7 @@ import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** The run key of a batch's job ids: new for a fresh run, the output's for a resumed one. */
+/** The run key of a batch's job ids: new for a fresh run, the output's (or its key file's) for a resumed one. */
 class ResumePointTest {
 
   @Test
@@ -20,7 +20,7 @@ class ResumePointTest {
 
     ResumePoint first = ResumePoint.of(dir.resolve("out-1.jsonl"), in);
     ResumePoint second = ResumePoint.of(dir.resolve("out-2.jsonl"), in);
-    Path emptied = Files.createFile(dir.resolve("out-3.jsonl")); // created by a run that wrote nothing, or truncated
+    Path emptied = Files.createFile(dir.resolve("out-3.jsonl")); // emptied, or created by a run stopped at once
     ResumePoint third = ResumePoint.of(emptied, in);
 
     assertThat(first.resumed()).isFalse();
@@ -46,6 +46,47 @@ class ResumePointTest {
     assertThat(resume.resumed()).isTrue();
     assertThat(resume.runKey()).isEqualTo(key);
     assertThat(resume.answered()).containsExactlyInAnyOrder("line-1", "req-2"); // req-3's line was cut: runs again
+  }
+
+  @Test
+  void shouldResumeARunInterruptedBeforeItsFirstLineWithTheKeyItKept(@TempDir Path dir) throws Exception {
+    Path in = dir.resolve("in.jsonl");
+    Files.writeString(in, "{}\n");
+    String key = ResumePoint.freshKey();
+    Path empty = Files.createFile(dir.resolve("empty.jsonl")); // jobs produced, no line written
+    new RunKeyFile(empty).write(key, in);
+    Path cut = dir.resolve("cut.jsonl"); // its first line cut
+    Files.writeString(cut, "{\"id\":\"batch_req_ba", StandardCharsets.UTF_8);
+    new RunKeyFile(cut).write(key, in);
+
+    ResumePoint fromEmpty = ResumePoint.of(empty, in);
+    ResumePoint fromCut = ResumePoint.of(cut, in);
+
+    assertThat(fromEmpty.resumed()).isTrue();
+    assertThat(fromEmpty.runKey()).isEqualTo(key);
+    assertThat(fromEmpty.answered()).isEmpty();
+    assertThat(fromCut.resumed()).isTrue();
+    assertThat(fromCut.runKey()).as("the kept key, not an earlier version's").isEqualTo(key);
+    assertThat(fromCut.answered()).isEmpty();
+  }
+
+  @Test
+  void shouldTakeTheOutputsKeyOverTheKeptOneAndIgnoreAKeptKeyWithoutItsOutput(@TempDir Path dir) throws Exception {
+    Path in = dir.resolve("in.jsonl");
+    Files.writeString(in, "{}\n");
+    String lines = ResumePoint.freshKey();
+    String kept = ResumePoint.freshKey();
+    Path out = dir.resolve("out.jsonl");
+    Files.write(out, List.of(BatchCommand.errorLine(BatchCommand.jobId(lines, "req-1"), "req-1", "invalid_request",
+        "x")), StandardCharsets.UTF_8);
+    new RunKeyFile(out).write(kept, in);
+    Path deleted = dir.resolve("deleted.jsonl"); // the output deleted to run the input again; its key file left
+    new RunKeyFile(deleted).write(kept, in);
+
+    assertThat(ResumePoint.of(out, in).runKey()).isEqualTo(lines);
+    ResumePoint again = ResumePoint.of(deleted, in);
+    assertThat(again.resumed()).isFalse();
+    assertThat(again.runKey()).isNotEqualTo(kept).matches("[0-9a-f]{16}");
   }
 
   @Test

@@ -38,6 +38,8 @@ class ResumeStallTest {
     assertThat(m)
         .startsWith("stopped: no answer for 5m with 7 lines unanswered (req-1, req-2, req-3, req-4, req-5, ...)")
         .contains("dedupe_window_ms", "another --reply-to than llm.replies", "before 2026-12-01T06:00:00Z",
-            "Re-run the same command later", "new output file (-o)", "--resume-wait");
+            "Re-run the same command later", "new output file (-o)", "--resume-wait")
+        .contains("still waiting or running, on a busy or slow fleet (see ./promptfleet status)",
+            "give --resume-wait more time on a slow fleet");
   }
 }

@@ -24,6 +24,8 @@ import io.promptfleet.common.job.SuccessorProtocol;
 import io.promptfleet.common.kafka.FleetEventHeaders;
 import io.promptfleet.common.kafka.KafkaClients;
 import io.promptfleet.common.logging.LogContext;
+import io.promptfleet.worker.arrival.ArrivalRule;
+import io.promptfleet.worker.arrival.ArrivalRule.Arrival;
 import io.promptfleet.worker.cancel.TopicWatcher;
 import io.promptfleet.worker.cancel.RecentIds;
 import io.promptfleet.worker.cancel.LeaseClaims;
@@ -110,19 +112,6 @@ public final class Worker implements AutoCloseable {
   private final Map<String, Active> active = new ConcurrentHashMap<>();
   /** How often an assignment held because another worker runs its lease is looked at again. */
   static final long HOLD_RECHECK_MS = 200;
-  /**
-   * How far another worker's clock may be ahead of this one's when a redelivery's claims are told apart: a previous
-   * holder's claim comes at least half a share lock (seconds) before the redelivery, a new claim after it.
-   */
-  static final long CLAIM_CLOCK_MARGIN_MS = 1_000;
-  /**
-   * How long after its dispatch an ordinary assignment's first delivery is a late copy, claimed and started only once
-   * its claim was read back (see {@link SuccessorWaits}): a fresh assignment is acquired within milliseconds; one
-   * delivered first seconds later waited for a free slot, or is a share partition's new leader's copy of one another
-   * worker ran or runs while this worker's fleet-event watcher may be behind that run's events. More than the margin
-   * for the dispatcher's and this worker's clocks.
-   */
-  static final long LATE_COPY_AFTER_MS = 2_000;
   /** How far back the fleet events are read at start for the leases released lately. */
   static final Duration RELEASES_LOOKBACK = Duration.ofMinutes(1);
   private final RecentIds recentCancels;
@@ -133,6 +122,8 @@ public final class Worker implements AutoCloseable {
   private final ReleasedLeases releasedLeases;
   /** Leases other workers run now: a delivery of one is held until that run ends. */
   private final LeaseClaims claims;
+  /** Whether a delivered assignment runs now, and if not what becomes of it. */
+  private final ArrivalRule arrivals;
   /** Leases held here because another worker runs them (each logged once). */
   private final Set<String> holding = ConcurrentHashMap.newKeySet();
   /** Successor assignments held until the lease whose key slot they take over has ended (not in {@link #active}). */
@@ -268,6 +259,7 @@ public final class Worker implements AutoCloseable {
     long heard = 2 * options.heartbeatInterval().toMillis() + 1_000;
     LongSupplier silentLimit = () -> Math.max(heard, lanes.stream().mapToLong(Lane::lockTimeoutMs).max().orElse(0));
     this.claims = new LeaseClaims(options.cancelMemory(), options.cancelTtl().toMillis(), silentLimit, () -> heard);
+    this.arrivals = new ArrivalRule(workerId, () -> draining, releasedLeases::contains, claims, clock::millis);
     // A predecessor that runs nowhere known for as long as a silent worker counts as alive: its successors go back.
     this.successors = new SuccessorWaits<>(workerId, releasedLeases::contains,
         lease -> active.containsKey(lease) || claims.runningElsewhere(lease, workerId, clock.millis()) != null,
@@ -487,75 +479,75 @@ public final class Worker implements AutoCloseable {
     }
     LogContext.put(a.job().jobId(), a.leaseId());
     // First whether it runs here now, then whether it ended: a stream that ends in between is in releasedLeases
-    // before it leaves `active` (see the call's completion below).
+    // before it leaves `active` (see the call's completion in run).
     if (active.computeIfPresent(a.leaseId(), (id, running) -> running.deliveredAgain(record, lane)) != null) {
       LOG.info("job {} lease {}: delivered again while it runs on this worker (a share partition changed leader?); "
           + "acknowledged with the running attempt's outcome, not run twice", a.job().jobId(), a.leaseId());
       return;
     }
-    boolean held = holding.remove(a.leaseId());
-    if (draining) {
-      if (waited != null) {
-        withdraw(a); // its claim was written
-      }
-      lane.acknowledge(record, AcknowledgeType.RELEASE);
-      return;
+    boolean wasHeld = holding.remove(a.leaseId());
+    Arrival arrival = arrivals.decide(a, record.deliveryCount().orElse((short) 1), deliveredAtMs, waited != null);
+    if (arrival.pickup()) {
+      pickup.record(Math.max(0, arrival.sinceDispatchMs()), TimeUnit.MILLISECONDS);
     }
-    if (releasedLeases.contains(a.leaseId())) {
-      LOG.info("job {} lease {}: delivered again after its lease was released; not run again", a.job().jobId(),
-          a.leaseId());
-      lane.acknowledge(record, AcknowledgeType.ACCEPT);
-      return;
-    }
-    // A first delivery may be a new leader's copy of one another worker still runs (it lost the acquisition state):
-    // every claim counts. A lease handed out again knowingly, after a member left or a lock expired, counts a second
-    // delivery: a claim written before it is its previous holder's, which counts only while that worker is heard
-    // from (it may still run it: a stall past its lock; a dead one stops beating), while claims written since count
-    // as usual (a new leader's copy elsewhere, claimed as a successor). A successor or late copy whose claim was read
-    // back runs only if its claim is the first of those that lives (SuccessorWaits).
-    long claimsSince = record.deliveryCount().orElse((short) 1) > 1 ? deliveredAtMs - CLAIM_CLOCK_MARGIN_MS
-        : Long.MIN_VALUE;
-    String owner = claims.runningElsewhere(a.leaseId(), workerId, clock.millis(), claimsSince);
-    if (owner != null) {
-      holding.add(a.leaseId());
-      if (!held) {
-        LOG.info("job {} lease {}: delivered while worker {} runs it (a share partition changed leader?); held until "
-            + "that run ends or that worker is gone", a.job().jobId(), a.leaseId(), owner);
-      }
-      rechecks.schedule(() -> {
-        try {
-          onAssignment(record, lane, waited, deliveredAtMs); // a claim written stays written
-        } finally {
-          LogContext.clear();
+    switch (arrival.verdict()) {
+      case HAND_BACK -> {
+        if (waited != null) {
+          withdraw(a); // its claim was written
         }
-      }, HOLD_RECHECK_MS, TimeUnit.MILLISECONDS);
+        lane.acknowledge(record, AcknowledgeType.RELEASE);
+      }
+      case RELEASED -> {
+        LOG.info("job {} lease {}: delivered again after its lease was released; not run again", a.job().jobId(),
+            a.leaseId());
+        lane.acknowledge(record, AcknowledgeType.ACCEPT);
+      }
+      case HELD -> hold(record, lane, a, arrival.owner(), wasHeld, waited, deliveredAtMs);
+      case WAIT_FOR_CLAIM -> awaitClaim(record, lane, a, arrival, deliveredAtMs);
+      case RUN -> run(record, lane, a, arrival.redeliveries(), waited);
+    }
+  }
+
+  /** Another live worker runs the lease: looked at again every {@link #HOLD_RECHECK_MS} (a claim written stays). */
+  private void hold(ConsumerRecord<String, byte[]> record, Lane lane, Assignment a, String owner, boolean wasHeld,
+      Exit waited, long deliveredAtMs) {
+    holding.add(a.leaseId());
+    if (!wasHeld) {
+      LOG.info("job {} lease {}: delivered while worker {} runs it (a share partition changed leader?); held until "
+          + "that run ends or that worker is gone", a.job().jobId(), a.leaseId(), owner);
+    }
+    rechecks.schedule(() -> {
+      try {
+        onAssignment(record, lane, waited, deliveredAtMs);
+      } finally {
+        LogContext.clear();
+      }
+    }, HOLD_RECHECK_MS, TimeUnit.MILLISECONDS);
+  }
+
+  /** A successor or late copy: claimed now, started by {@link #successors} once its claim was read back. */
+  private void awaitClaim(ConsumerRecord<String, byte[]> record, Lane lane, Assignment a, Arrival arrival,
+      long deliveredAtMs) {
+    Leaving<HeldSuccessor> next = successors.admit(new SuccessorWaits.Successor<>(a.leaseId(),
+        arrival.lateCopy() ? null : a.afterLease(), a.job().jobId(),
+        a.deadline() == null ? Long.MAX_VALUE : a.deadline().toEpochMilli(),
+        new HeldSuccessor(record, lane, a, deliveredAtMs)));
+    if (next != null) {
+      step(next); // handed back: the worker drains
       return;
     }
-    int redeliveries = record.deliveryCount().map(c -> Math.max(0, c - 1)).orElse(0);
-    long sinceDispatchMs = a.dispatchedAt() == null ? 0 : clock.millis() - a.dispatchedAt().toEpochMilli();
-    if (redeliveries == 0 && a.dispatchedAt() != null && waited == null) { // a redelivery's includes earlier ones
-      pickup.record(Math.max(0, sinceDispatchMs), TimeUnit.MILLISECONDS);
+    if (arrival.lateCopy()) {
+      lateCopies.increment();
+      LOG.debug("job {} lease {}: first delivered {} ms after its dispatch; claimed, runs once its claim is read "
+          + "back", a.job().jobId(), a.leaseId(), arrival.sinceDispatchMs());
+    } else {
+      LOG.debug("job {} lease {}: waits for lease {} to end", a.job().jobId(), a.leaseId(), a.afterLease());
     }
-    boolean lateCopy = redeliveries == 0 && !a.isSuccessor() && sinceDispatchMs > LATE_COPY_AFTER_MS;
-    if (waited == null && (a.isSuccessor() || lateCopy)) { // claimed now, started once the claim is read back
-      Leaving<HeldSuccessor> next = successors.admit(new SuccessorWaits.Successor<>(a.leaseId(),
-          lateCopy ? null : a.afterLease(), a.job().jobId(),
-          a.deadline() == null ? Long.MAX_VALUE : a.deadline().toEpochMilli(),
-          new HeldSuccessor(record, lane, a, deliveredAtMs)));
-      if (next != null) {
-        step(next); // handed back: the worker drains
-        return;
-      }
-      if (lateCopy) {
-        lateCopies.increment();
-        LOG.debug("job {} lease {}: first delivered {} ms after its dispatch; claimed, runs once its claim is read "
-            + "back", a.job().jobId(), a.leaseId(), sinceDispatchMs);
-      } else {
-        LOG.debug("job {} lease {}: waits for lease {} to end", a.job().jobId(), a.leaseId(), a.afterLease());
-      }
-      publisher.event(FleetEvent.leaseStarted(a, workerId, clock.instant()));
-      return;
-    }
+    publisher.event(FleetEvent.leaseStarted(a, workerId, clock.instant()));
+  }
+
+  /** Starts the stream on an event loop; on the lane's or the rechecks thread (may block briefly on metadata). */
+  private void run(ConsumerRecord<String, byte[]> record, Lane lane, Assignment a, int redeliveries, Exit waited) {
     if (waited != null && waited != Exit.LATE_COPY) {
       successorExits.get(waited).increment();
     }

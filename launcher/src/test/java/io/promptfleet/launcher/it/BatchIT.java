@@ -6,7 +6,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.promptfleet.common.codec.Json;
+import io.promptfleet.common.job.Reply;
 import io.promptfleet.launcher.Main;
+import io.promptfleet.simulator.SimulatorOptions;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.StringWriter;
@@ -26,10 +28,14 @@ import java.util.function.Function;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Collectors;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** {@code promptfleet batch} on a file with good and bad lines, then resumed runs, then runs to new outputs. */
+/**
+ * {@code promptfleet batch} on a file with good and bad lines, then resumed runs, then runs to new outputs, and a run
+ * killed before its first output line.
+ */
 class BatchIT {
 
   @Test
@@ -164,6 +170,72 @@ class BatchIT {
     }
   }
 
+  @Test
+  void shouldResumeARunKilledBeforeItsFirstOutputLineUnderTheSameJobIds(@TempDir Path dir) throws Exception {
+    // Answers start 12 s after a worker's call: the first run is killed once its jobs were dispatched, long before
+    // the first answer could be written
+    try (TestFleet fleet = TestFleet.start(2, SimulatorOptions.defaults().withFirstTokenDelayMs(12_000)
+        .withTokensPerSecond(0), Map.of())) {
+      Path in = dir.resolve("in.jsonl");
+      Path out = dir.resolve("out.jsonl");
+      List<String> lines = new ArrayList<>();
+      for (int i = 0; i < 6; i++) {
+        lines.add(chatLine(i));
+      }
+      Files.write(in, lines, StandardCharsets.UTF_8);
+      String bootstrap = fleet.config.kafka().bootstrapServers();
+      String assignments = fleet.config.topics().assignments();
+
+      Process first = batchProcess(fleet, in, out, dir.resolve("first.err"));
+      List<String> dispatched;
+      try {
+        dispatched = jobIds(TestFleet.readUntil(bootstrap, assignments, Duration.ofSeconds(60),
+            all -> all.size() >= 6));
+      } finally {
+        first.destroyForcibly(); // SIGKILL: no shutdown hook, no last write
+        first.waitFor();
+      }
+      assertThat(dispatched).as("the killed run's jobs, dispatched: %s", Files.readString(dir.resolve("first.err")))
+          .hasSize(6).doesNotHaveDuplicates();
+      assertThat(Files.readAllLines(out, StandardCharsets.UTF_8)).as("killed before its first output line").isEmpty();
+      assertThat(dir.resolve("out.jsonl.run")).exists();
+
+      // The same command again: the same job ids, so the killed run's jobs answer it and nothing runs twice
+      StringWriter err = new StringWriter();
+      assertThat(run(fleet, in, out, err)).as(err.toString()).isZero();
+      Map<String, JsonNode> byId = read(out);
+      assertThat(byId).hasSize(6);
+      for (int i = 0; i < 6; i++) {
+        JsonNode n = byId.get("req-" + i);
+        assertThat(n.path("response").path("status_code").asInt()).as("req-%d", i).isEqualTo(200);
+        assertThat(n.path("id").asText().substring("batch_req_".length())).as("req-%d", i).isIn(dispatched);
+      }
+      assertThat(jobIds(TestFleet.readUntil(bootstrap, assignments, Duration.ofSeconds(3), all -> false)))
+          .as("each job dispatched once, none under a new id").containsExactlyInAnyOrderElementsOf(dispatched);
+      Map<String, List<Reply>> replies = fleet.awaitResults(6, Duration.ofSeconds(3));
+      assertThat(replies.keySet()).containsExactlyInAnyOrderElementsOf(dispatched);
+      replies.forEach((id, r) -> assertThat(TestFleet.results(r)).as(id).hasSize(1));
+      assertThat(dir.resolve("out.jsonl.run")).as("removed once every line is written").doesNotExist();
+      assertThat(err.toString()).contains("resuming the run of " + out + ": 0 lines already answered");
+    }
+  }
+
+  /** The job ids of assignment records. */
+  private static List<String> jobIds(List<ConsumerRecord<String, byte[]>> records) {
+    return records.stream().map(r -> Json.read(r.value(), Assignment.class).job().jobId()).toList();
+  }
+
+  /** {@code promptfleet batch} in a JVM of its own, to be killed. */
+  private static Process batchProcess(TestFleet fleet, Path in, Path out, Path stderr) throws IOException {
+    String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+    String cp = System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
+    List<String> cmd = new ArrayList<>(List.of(java, "-Xmx256m", "-XX:+UseSerialGC", "-cp", cp,
+        Main.class.getName()));
+    cmd.addAll(args(fleet, in, out));
+    cmd.addAll(List.of("--timeout", "2m"));
+    return new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(stderr.toFile()).start();
+  }
+
   /** An input line asking the simulator for 4 tokens, custom_id {@code req-i}. */
   private static String chatLine(int i) {
     return "{\"custom_id\":\"req-" + i + "\",\"method\":\"POST\",\"url\":\"/v1/chat/completions\","
@@ -176,14 +248,31 @@ class BatchIT {
   }
 
   private static int run(TestFleet fleet, Path in, Path out, StringWriter err, String... more) {
-    List<String> args = new ArrayList<>(List.of("batch", in.toString(), "-o", out.toString(),
-        "-b", fleet.config.kafka().bootstrapServers(), "--reply-to", fleet.replies(),
-        "--priority", "low", "--jobs-prefix", fleet.prefix + ".jobs."));
+    List<String> args = args(fleet, in, out);
     args.addAll(List.of(more));
     if (!args.contains("--timeout")) {
       args.addAll(List.of("--timeout", "2m"));
     }
-    return new picocli.CommandLine(new Main()).setErr(new PrintWriter(err, true)).execute(args.toArray(String[]::new));
+    int code = new picocli.CommandLine(new Main()).setErr(new PrintWriter(err, true))
+        .execute(args.toArray(String[]::new));
+    assertProgressAddsUp(err.toString());
+    return code;
+  }
+
+  private static List<String> args(TestFleet fleet, Path in, Path out) {
+    return new ArrayList<>(List.of("batch", in.toString(), "-o", out.toString(),
+        "-b", fleet.config.kafka().bootstrapServers(), "--reply-to", fleet.replies(),
+        "--priority", "low", "--jobs-prefix", fleet.prefix + ".jobs."));
+  }
+
+  /** No progress line shows lines as neither done nor in flight while every line sent is one of them. */
+  private static void assertProgressAddsUp(String err) {
+    Matcher m = Pattern.compile("(\\d+)/(\\d+) done, \\d+ failed, (\\d+) in flight").matcher(err);
+    while (m.find()) {
+      if (m.group(3).equals("0")) {
+        assertThat(m.group(1)).as("a progress line with nothing in flight: %s", m.group()).isEqualTo(m.group(2));
+      }
+    }
   }
 
   /** The sum of every series of a Prometheus counter on the fleet's dispatcher. */

@@ -7,6 +7,7 @@ import io.promptfleet.common.job.Reply;
 import io.promptfleet.common.job.Result;
 import io.promptfleet.common.job.RetryRequest;
 import io.promptfleet.common.kafka.TopicPartitions;
+import io.promptfleet.worker.arrival.ArrivalRule;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.Duration;
@@ -27,7 +28,10 @@ import org.slf4j.LoggerFactory;
  * Whether a redelivered assignment was answered already. A worker publishes an attempt's terminal record (a result
  * on the job's reply topic, or a retry request on the retry topic), then acknowledges the assignment (ACCEPT); one
  * that dies between the two leaves an answered assignment that the share group delivers again, and running it again
- * would make a second result. So before a lane hands out an assignment delivered more than once, it looks for that
+ * would make a second result. A share partition's new leader may deliver such an assignment again as a first
+ * delivery (it lost the acquisition state), seconds after its dispatch: a late copy
+ * ({@link ArrivalRule#LATE_COPY_AFTER_MS}). So before a lane hands out an assignment delivered more than once, or a
+ * late copy, it looks for that
  * terminal record: a result of the job, or a retry request of the same lease, written since the assignment was
  * dispatched (at most {@code lookback} ago: the earlier delivery's lock expired within the group's lock duration of
  * its death, so its terminal record is recent). Each record is read from the one partition its key (the job id)
@@ -69,6 +73,10 @@ final class AnsweredCheck implements AutoCloseable {
         }
         if (a.job() == null || a.job().jobId() == null || a.replyTo() == null || a.leaseId() == null) {
           continue;
+        }
+        if (r.deliveryCount().orElse((short) 1) <= 1 && (a.dispatchedAt() == null
+            || clock.millis() - a.dispatchedAt().toEpochMilli() <= ArrivalRule.LATE_COPY_AFTER_MS)) {
+          continue; // a first delivery that is not a late copy
         }
         long from = Math.max(a.dispatchedAt() == null ? 0 : a.dispatchedAt().toEpochMilli(),
             clock.millis() - lookback.toMillis());

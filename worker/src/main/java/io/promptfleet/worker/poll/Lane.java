@@ -13,6 +13,7 @@ import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
 import org.apache.kafka.clients.consumer.AcknowledgeType;
+import io.promptfleet.worker.arrival.ArrivalRule;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.ConsumerRecords;
 import org.apache.kafka.clients.consumer.KafkaShareConsumer;
@@ -149,9 +150,11 @@ public final class Lane implements LaneParking.Parkable {
   }
 
   /**
-   * Before handing out a record delivered more than once, look for the terminal record of its attempt
-   * ({@link AnsweredCheck}); one found goes to {@link LaneListener#onAnswered} instead of being run again. Call
-   * before {@link #start}.
+   * Before handing out a record delivered more than once, or a late copy (a first delivery dispatched more than
+   * {@link ArrivalRule#LATE_COPY_AFTER_MS} ago: possibly a share partition's new leader's copy of one another worker
+   * answered), look for the terminal record of its attempt ({@link AnsweredCheck}); one found goes to
+   * {@link LaneListener#onAnswered} instead of being run again. Only records written that long ago are parsed for
+   * the check (their CreateTime is their dispatch). Call before {@link #start}.
    *
    * @param consumerProps a plain consumer's properties (no group), read_committed
    * @param lookback      how far back the terminal record may be
@@ -405,8 +408,9 @@ public final class Lane implements LaneParking.Parkable {
     Map<ConsumerRecord<String, byte[]>, Answered> answered = Map.of();
     AnsweredCheck check = answeredCheck;
     if (check != null) {
+      long lateBefore = clock.millis() - ArrivalRule.LATE_COPY_AFTER_MS;
       List<ConsumerRecord<String, byte[]>> again = fresh.stream()
-          .filter(r -> r.deliveryCount().orElse((short) 1) > 1).toList();
+          .filter(r -> r.deliveryCount().orElse((short) 1) > 1 || r.timestamp() < lateBefore).toList();
       if (!again.isEmpty()) {
         answered = check.answered(again);
       }

@@ -9,6 +9,7 @@ import io.promptfleet.common.job.FleetEvent;
 import io.promptfleet.common.job.FleetEventGist;
 import io.promptfleet.common.job.JobStatus;
 import io.promptfleet.common.job.LeaseOutcome;
+import io.promptfleet.common.job.Reply;
 import io.promptfleet.common.job.Result;
 import io.promptfleet.common.kafka.FleetEventHeaders;
 import io.promptfleet.simulator.SimulatorOptions;
@@ -16,6 +17,7 @@ import io.promptfleet.worker.WorkerOptions;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.Executors;
@@ -154,6 +156,8 @@ class LeaseCopiesIT {
     assertThat(result.attempt()).isEqualTo(1);
     h.assertStreamedAnswer(a.job().jobId(), 1, result);
     assertThat(lateCopies()).isEqualTo(1.0);
+    // its release comes after its claims (one producer, the key's partition): once it is read, every claim is
+    h.awaitReleased(a.job().jobId(), 1, WAIT);
     Thread.sleep(300);
     assertThat(requests(a)).isEqualTo(1);
     assertThat(h.results(a.job().jobId())).hasSize(1);
@@ -161,6 +165,34 @@ class LeaseCopiesIT {
         .filter(g -> g != null && g.type() == FleetEvent.Type.LEASE_STARTED && a.leaseId().equals(g.leaseId()))
         .map(FleetEventGist::workerId).count();
     assertThat(claims).as("claimed once, when it came (not again when it started)").isEqualTo(1);
+  }
+
+  /**
+   * Another worker answered the lease and died before writing its release (a failover that moved the share
+   * partition's leader too): its late copy is looked up before it runs (its record's CreateTime is its dispatch), the
+   * earlier result is found, and it is not run: its lease is released with that result's outcome and the copy
+   * acknowledged. (Checking only deliveries counted more than once, the lane handed it out: claimed, read back and
+   * run, a second request and a second result.)
+   */
+  @Test
+  void shouldNotRunALateCopyWhoseJobWasAnsweredAlready() throws Exception {
+    Assignment a = late(h.assignment(h.jobId(), "answered by a worker that died before its release", 1));
+    Result first = new Result(a.job().jobId(), 1, JobStatus.SUCCEEDED, "the first answer", "stop", null, null, null,
+        1, null, null, null, null);
+    h.produce(new ProducerRecord<>(a.replyTo(), a.job().jobId(), Json.bytes((Reply) first)));
+
+    h.produce(new ProducerRecord<>(h.config.topics().assignments(), null, a.dispatchedAt().toEpochMilli(),
+        a.job().jobId(), Json.bytes(a)));
+    List<FleetEvent> released = h.awaitReleased(a.job().jobId(), 1, WAIT);
+
+    assertThat(released).singleElement().satisfies(e -> {
+      assertThat(e.outcome()).isEqualTo(LeaseOutcome.SUCCEEDED);
+      assertThat(e.workerId()).isEqualTo(h.workers.get(0).id());
+    });
+    Thread.sleep(QUIET_MS);
+    assertThat(requests(a)).as("not run again").isZero();
+    assertThat(h.results(a.job().jobId())).as("only the first answer").hasSize(1);
+    assertThat(lateCopies()).as("never claimed as a late copy").isZero();
   }
 
   /**

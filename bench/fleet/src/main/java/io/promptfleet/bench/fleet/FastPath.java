@@ -76,7 +76,7 @@ final class FastPath {
   private static final long SAMPLE_EVERY_NS = 2_000_000;
 
   record Options(int keyConcurrency, int workers, int slots, int lanes, int probes, Duration warmup,
-      Duration window, Duration idle, Map<String, String> workerYaml, boolean successors, Path runDir) {}
+      Duration window, Duration idle, Map<String, String> workerYaml, String successors, Path runDir) {}
 
   /** One probe job's times (wall ms from the records; ns from this JVM for the end-to-end figure). */
   static final class Probe {
@@ -191,12 +191,15 @@ final class FastPath {
     Saturation sat = new Saturation(h.load, "l");
     sat.start();
     Thread.sleep(o.warmup().toMillis());
+    BrokerRequests broker = brokerRequests();
+    BrokerRequests.Snapshot b0 = broker == null ? null : broker.snapshot();
     Cpu cpu0 = cpu();
     long r0 = results.get();
     long c0 = chunks.get();
     long w0 = System.nanoTime();
     Thread.sleep(o.window().toMillis());
     Cpu cpu1 = cpu();
+    BrokerRequests.Snapshot b1 = broker == null ? null : broker.snapshot();
     long r1 = results.get();
     long c1 = chunks.get();
     double seconds = (System.nanoTime() - w0) / 1e9;
@@ -304,6 +307,14 @@ final class FastPath {
     }
     t.add(String.format("| fleet (all but bench) | %.2f | %.2f | | %.1f |", total / (r1 - r0),
         total / 1000 / seconds, totalIdle / 10 / idleSeconds));
+    t.add("");
+    if (broker != null) {
+      broker.close();
+      t.add("");
+      t.add("The broker's requests by API and records written by topic in the same window, per job:");
+      t.add("");
+      t.addAll(BrokerRequests.table(b1.since(b0), r1 - r0));
+    }
     t.add("");
     t.add("Load average before: " + loadBefore + "; after: " + loadAfter + ". `bench` is this JVM (the simulator, "
         + "the load, the reader).");
@@ -560,6 +571,16 @@ final class FastPath {
   }
 
   /** CPU ms so far of each process, and of its JIT compiler threads. */
+  /** The broker's own meters, or null (reported, not fatal) when its JVM cannot be attached to. */
+  private BrokerRequests brokerRequests() {
+    try {
+      return new BrokerRequests(h.cluster.pid(h.cluster.nodeIds().get(0)));
+    } catch (IOException | RuntimeException e) {
+      FleetHarness.log("the broker's request counts are left out: %s", e.toString());
+      return null;
+    }
+  }
+
   record Cpu(long atNs, Map<String, Double> ms, Map<String, Double> jitMs) {}
 
   private Cpu cpu() throws IOException {

@@ -27,7 +27,7 @@ final class FaultSuite {
       "workers-rolling");
 
   record Options(List<String> faults, int repeats, double rate, Duration pre, Duration duration, int workers,
-      long recordLockMs, boolean successors, Path runDir) {}
+      long recordLockMs, String successors, Path runDir) {}
 
   private final Options o;
   private final FleetHarness h;
@@ -78,7 +78,7 @@ final class FaultSuite {
         String row = Phases.row(victim[0], report);
         rows.add(row);
         FleetHarness.log("%s", row);
-        if (o.successors()) {
+        if (!o.successors().equals("false")) {
           FleetHarness.log("%s: %d successor assignments", fault + "-r" + r, h.tail.successors(fault + "-r" + r));
         }
         clean &= report.clean();

@@ -89,13 +89,16 @@ public final class FleetBench {
     return m;
   }
 
-  /** {@code --successors true|false}: the dispatcher's {@code dispatcher.successors} (default false). */
-  private static boolean successors(Map<String, String> opts) {
-    String v = opts.getOrDefault("successors", "false");
-    if (!v.equals("true") && !v.equals("false")) {
-      throw new IllegalArgumentException("--successors wants true or false, got " + v);
+  /**
+   * {@code --successors auto|true|false}: the dispatcher's {@code dispatcher.successors}; default {@code auto}, the
+   * fleet's own default (on once every worker announced the protocol, after the dispatcher's listening period).
+   */
+  private static String successors(Map<String, String> opts) {
+    String v = opts.getOrDefault("successors", "auto");
+    if (!v.equals("auto") && !v.equals("true") && !v.equals("false")) {
+      throw new IllegalArgumentException("--successors wants auto, true or false, got " + v);
     }
-    return Boolean.parseBoolean(v);
+    return v;
   }
 
   private static long lockMs(Map<String, String> opts) {

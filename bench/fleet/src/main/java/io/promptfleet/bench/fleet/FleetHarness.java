@@ -35,18 +35,18 @@ import java.util.concurrent.TimeUnit;
 final class FleetHarness implements AutoCloseable {
   /**
    * How the fleet is sized and the upstream behaves; {@code successors}: the dispatcher's
-   * {@code dispatcher.successors} (issue 13).
+   * {@code dispatcher.successors} (issue 13): {@code auto} (the fleet's default), {@code true} or {@code false}.
    */
   record Setup(int brokers, int keys, int keyConcurrency, int slots, int lanes, long drainGraceMs,
-      SimulatorOptions sim, List<Fault> upstreamFaults, int maxTokens, long recordLockMs, boolean successors) {
+      SimulatorOptions sim, List<Fault> upstreamFaults, int maxTokens, long recordLockMs, String successors) {
 
     Setup(int brokers, int keys, int keyConcurrency, int slots, int lanes, long drainGraceMs, SimulatorOptions sim,
         List<Fault> upstreamFaults, int maxTokens, long recordLockMs) {
       this(brokers, keys, keyConcurrency, slots, lanes, drainGraceMs, sim, upstreamFaults, maxTokens, recordLockMs,
-          false);
+          "auto");
     }
 
-    Setup withSuccessors(boolean on) {
+    Setup withSuccessors(String on) {
       return new Setup(brokers, keys, keyConcurrency, slots, lanes, drainGraceMs, sim, upstreamFaults, maxTokens,
           recordLockMs, on);
     }

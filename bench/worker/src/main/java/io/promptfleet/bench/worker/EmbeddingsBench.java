@@ -124,8 +124,9 @@ public final class EmbeddingsBench {
         params.put("encoding_format", Json.mapper().valueToTree(encoding));
         Job job = new Job(id, "m", List.of(), null, config.topics().defaultReplyTo(), null, null, null, null, params,
             Endpoint.EMBEDDINGS, input);
+        // No dispatched_at: written before the worker reads them, each would come as a late copy (see BenchFleet)
         Assignment a = new Assignment("lease-" + id, job, 1, Priority.LOW, route, "k1", Instant.now(),
-            Instant.now(), null, config.topics().defaultReplyTo());
+            null, null, config.topics().defaultReplyTo());
         p.send(new ProducerRecord<>(config.topics().assignments(), id, Json.bytes(a)));
       }
       p.flush();
