@@ -129,17 +129,22 @@ final class BenchFleet {
     return out;
   }
 
+  /** The last CPU ticks read of each compiler thread seen, by thread id and start time. */
+  private static final Map<String, Long> COMPILER_TICKS = new java.util.concurrent.ConcurrentHashMap<>();
+
   /**
-   * CPU time in ns of this process's JIT compiler threads ({@code C1/C2 CompilerThread}), read from Linux's
-   * {@code /proc/self/task/*}{@code /stat} (clock ticks of 10 ms); -1 where there is no such file. These threads are
-   * not Java threads, so {@link #threadCpuByGroup} does not see them.
+   * CPU time in ns of this process's JIT compiler threads ({@code C1/C2 CompilerThread}) since its start, read from
+   * Linux's {@code /proc/self/task/*}{@code /stat} (clock ticks of 10 ms); -1 where there is no such file. These
+   * threads are not Java threads, so {@link #threadCpuByGroup} does not see them. The JVM starts and ends compiler
+   * threads as its queues grow and drain ({@code UseDynamicNumberOfCompilerThreads}, whenever there can be more than
+   * one of a kind): the CPU of one that has ended still counts, as last read (a sum over the live ones alone drops when
+   * one ends, and a window in which it did looked quiet).
    */
   static long jitCpuNanos() {
     java.io.File[] tasks = new java.io.File("/proc/self/task").listFiles();
     if (tasks == null) {
       return -1;
     }
-    long ticks = 0;
     for (java.io.File t : tasks) {
       try {
         String stat = java.nio.file.Files.readString(t.toPath().resolve("stat"));
@@ -147,11 +152,16 @@ final class BenchFleet {
         String name = stat.substring(stat.indexOf('(') + 1, close);
         if (name.contains("CompilerThre")) {
           String[] f = stat.substring(close + 2).split(" ");
-          ticks += Long.parseLong(f[11]) + Long.parseLong(f[12]); // utime, stime: fields 14 and 15 of stat
+          // utime and stime: fields 14 and 15 of stat; starttime, field 22, tells a reused thread id apart
+          COMPILER_TICKS.merge(t.getName() + "@" + f[19], Long.parseLong(f[11]) + Long.parseLong(f[12]), Math::max);
         }
       } catch (java.io.IOException | RuntimeException e) {
-        // a thread that ended meanwhile
+        // a thread that ended meanwhile: its last reading stands
       }
+    }
+    long ticks = 0;
+    for (long v : COMPILER_TICKS.values()) {
+      ticks += v;
     }
     return ticks * 10_000_000L;
   }

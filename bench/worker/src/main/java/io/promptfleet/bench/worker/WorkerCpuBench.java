@@ -33,7 +33,7 @@ import java.util.Map;
  *
  * <p>Env: BOOTSTRAP (required), UPSTREAM (default http://127.0.0.1:18080/v1), PREFIX (topics of assignments
  * written by {@code produce}; without it they are written here first), STREAMS per round (3000), ROUNDS (5),
- * WARMUP streams at least (10000), WARMUP_MAX streams at most (60000), WINDOW (1000), SLOTS (100), LANES (4),
+ * WARMUP streams at least (10000), WARMUP_MAX streams at most (150000), WINDOW (1000), SLOTS (100), LANES (4),
  * COALESCE_MS (0), CHUNKS_IN_FLIGHT (the worker's default, 1: adaptive coalescing, {@code
  * worker.chunks_in_flight}; 0: every delta its own chunk record), VERTX ({@code worker}: the worker's own {@code
  * WorkerService.newVertx()}; {@code plain}: {@code Vertx.vertx()}), PROTOCOL ({@code openai}, or {@code anthropic} for an upstream speaking Anthropic
@@ -56,7 +56,7 @@ public final class WorkerCpuBench {
       }
       return new Plan(bootstrap, BenchFleet.env("UPSTREAM", "http://127.0.0.1:18080/v1"),
           Integer.parseInt(BenchFleet.env("STREAMS", "3000")), Integer.parseInt(BenchFleet.env("ROUNDS", "5")),
-          Integer.parseInt(BenchFleet.env("WARMUP", "10000")), Integer.parseInt(BenchFleet.env("WARMUP_MAX", "60000")),
+          Integer.parseInt(BenchFleet.env("WARMUP", "10000")), Integer.parseInt(BenchFleet.env("WARMUP_MAX", "150000")),
           Integer.parseInt(BenchFleet.env("SLOTS", "100")), Integer.parseInt(BenchFleet.env("LANES", "4")));
     }
 
