@@ -165,7 +165,11 @@ class LeaseCopiesIT {
       lastBeat.set(at.toEpochMilli());
     }, 0, 500, TimeUnit.MILLISECONDS);
     Assignment a = h.assignment(h.jobId(), "redelivered after its holder was killed", 1);
-    event(FleetEvent.leaseStarted(a, "holder", Instant.now()));
+    // The holder's claim as it would be: written when it started, well before the redelivery (at least half a lock).
+    // Written now, a quick drain and a second delivery within the claims' clock margin (1 s) made it count as a claim
+    // written since the redelivery, held until the holder was silent for the liveness threshold (the 30-s lock): a
+    // quiet box's CI run saw 30,026 ms.
+    event(FleetEvent.leaseStarted(a, "holder", Instant.now().minusSeconds(5)));
     SimpleMeterRegistry first = new SimpleMeterRegistry();
     h.addWorker(WorkerOptions.from(h.config.worker()), first);
     h.send(a);
