@@ -196,8 +196,10 @@ class FullFidelityIT {
     assertThat(r.attempts()).as("never cut and retried").isEqualTo(1);
     assertThat(r.message().reasoning()).isNotBlank();
     assertThat(r.message().content()).isNotBlank();
-    assertThat(r.timings().timeToFirstTokenMs()).isLessThan(3000);
+    // reasoning counts as the first token: it came the reasoning phase (6 s, 12 tokens) before the first content
+    // (compared with each other, not with a fixed bound: a cold, loaded CI run took 3.1 s to the first token)
     assertThat(r.timings().timeToFirstContentMs()).isGreaterThanOrEqualTo(5000);
+    assertThat(r.timings().timeToFirstContentMs() - r.timings().timeToFirstTokenMs()).isGreaterThanOrEqualTo(4000);
     assertThat(r.usage().reasoningTokens()).isEqualTo(12);
     List<Chunk> chunks = chunks("reasoning", r.attempt());
     assertThat(chunks.stream().filter(c -> c.reasoning() != null).map(Chunk::reasoning)
