@@ -72,13 +72,13 @@ class StandbyJoinIT {
         Thread.sleep(1_000);
         DispatcherService second = fleet.startDispatcher("b");
         awaitMembers(fleet, 2);
-        Thread.sleep(3_000); // the eager rebalance's active stood by and came back within 0.4-1 s of it
+        Thread.sleep(1_500); // the eager rebalance's active stood by and came back within 0.4-1 s of it
         joined = fleet.startDispatcher("c");
         awaitMembers(fleet, 3);
-        Thread.sleep(3_000);
+        Thread.sleep(1_500);
         second.close(); // a standby leaving
         awaitMembers(fleet, 2);
-        Thread.sleep(3_000);
+        Thread.sleep(1_500);
       } finally {
         stop.set(true);
         load.join();
