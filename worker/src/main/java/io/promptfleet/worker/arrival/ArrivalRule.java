@@ -2,6 +2,7 @@ package io.promptfleet.worker.arrival;
 
 import io.promptfleet.common.job.Assignment;
 import io.promptfleet.worker.cancel.LeaseClaims;
+import java.time.Instant;
 import java.util.function.BooleanSupplier;
 import java.util.function.LongSupplier;
 import java.util.function.Predicate;
@@ -40,6 +41,14 @@ public final class ArrivalRule {
   public static final long CLAIM_CLOCK_MARGIN_MS = 1_000;
   /** How long after its dispatch an ordinary assignment's first delivery is a late copy. */
   public static final long LATE_COPY_AFTER_MS = 2_000;
+
+  /**
+   * Whether a first delivery of an assignment dispatched at {@code dispatchedAt} is late at {@code nowMs} (one that
+   * was never dispatched by a known time is not).
+   */
+  public static boolean deliveredLate(Instant dispatchedAt, long nowMs) {
+    return dispatchedAt != null && nowMs - dispatchedAt.toEpochMilli() > LATE_COPY_AFTER_MS;
+  }
 
   /** What becomes of a delivery. */
   public enum Verdict {
@@ -110,8 +119,7 @@ public final class ArrivalRule {
       return new Arrival(Verdict.HELD, owner, false, redeliveries, sinceDispatchMs, false);
     }
     boolean pickup = redeliveries == 0 && a.dispatchedAt() != null && !waited;
-    boolean lateCopy = redeliveries == 0 && !a.isSuccessor() && a.dispatchedAt() != null
-        && sinceDispatchMs > LATE_COPY_AFTER_MS;
+    boolean lateCopy = redeliveries == 0 && !a.isSuccessor() && deliveredLate(a.dispatchedAt(), now);
     if (!waited && (a.isSuccessor() || lateCopy)) {
       return new Arrival(Verdict.WAIT_FOR_CLAIM, null, lateCopy, redeliveries, sinceDispatchMs, pickup);
     }

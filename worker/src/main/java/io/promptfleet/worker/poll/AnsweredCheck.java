@@ -74,8 +74,7 @@ final class AnsweredCheck implements AutoCloseable {
         if (a.job() == null || a.job().jobId() == null || a.replyTo() == null || a.leaseId() == null) {
           continue;
         }
-        if (r.deliveryCount().orElse((short) 1) <= 1 && (a.dispatchedAt() == null
-            || clock.millis() - a.dispatchedAt().toEpochMilli() <= ArrivalRule.LATE_COPY_AFTER_MS)) {
+        if (r.deliveryCount().orElse((short) 1) <= 1 && !ArrivalRule.deliveredLate(a.dispatchedAt(), clock.millis())) {
           continue; // a first delivery that is not a late copy
         }
         long from = Math.max(a.dispatchedAt() == null ? 0 : a.dispatchedAt().toEpochMilli(),
