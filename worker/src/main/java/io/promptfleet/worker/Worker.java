@@ -18,7 +18,6 @@ import io.promptfleet.common.job.Assignment;
 import io.promptfleet.common.job.ErrorCodes;
 import io.promptfleet.common.job.FleetEvent;
 import io.promptfleet.common.job.FleetEventGist;
-import io.promptfleet.common.job.LeaseOutcome;
 import io.promptfleet.common.job.ProviderConnectionStats;
 import io.promptfleet.common.job.SuccessorProtocol;
 import io.promptfleet.common.kafka.FleetEventHeaders;
@@ -41,17 +40,16 @@ import io.promptfleet.worker.stream.Outcome;
 import io.promptfleet.worker.stream.ReplyPublisher;
 import io.promptfleet.worker.stream.StreamEnv;
 import io.promptfleet.worker.stream.StreamMeters;
+import io.promptfleet.worker.successor.SuccessorHandOver;
+import io.promptfleet.worker.successor.SuccessorHandOver.Held;
 import io.promptfleet.worker.successor.SuccessorWaits;
 import io.promptfleet.worker.successor.SuccessorWaits.Exit;
-import io.promptfleet.worker.successor.SuccessorWaits.Leaving;
-import io.promptfleet.worker.successor.SuccessorWaits.Step;
 import io.vertx.core.Context;
 import io.vertx.core.Vertx;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
-import java.util.EnumMap;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -74,7 +72,7 @@ import org.slf4j.LoggerFactory;
  * A redelivered assignment runs as a later attempt ({@code attempt + deliveryCount - 1}). A cancel watcher sees
  * every cancel; {@link #drain} stops taking work, lets streams finish within the grace period and hands the rest
  * back. A successor assignment ({@code after_lease}) waits in {@link SuccessorWaits} until its predecessor's call
- * has ended.
+ * has ended; {@link SuccessorHandOver} claims it when it comes and starts it or hands it back when it leaves.
  *
  * <p>Lifecycle methods are thread-safe. Streams run on event loops; lanes on their own named threads
  * ({@code pf-<worker>-lane-N}); the cancel watcher on {@code pf-<worker>-cancels}; heartbeats on
@@ -126,10 +124,11 @@ public final class Worker implements AutoCloseable {
   private final ArrivalRule arrivals;
   /** Leases held here because another worker runs them (each logged once). */
   private final Set<String> holding = ConcurrentHashMap.newKeySet();
-  /** Successor assignments held until the lease whose key slot they take over has ended (not in {@link #active}). */
-  private final SuccessorWaits<HeldSuccessor> successors;
-  private final Map<Exit, Counter> successorExits = new EnumMap<>(Exit.class);
-  private final Counter lateCopies;
+  /**
+   * Successor assignments and late copies held until they may start (not in {@link #active}): claimed when they come,
+   * started or handed back when they leave their wait.
+   */
+  private final SuccessorHandOver successors;
   /** Looks at held assignments again, and starts or hands back the successors that leave their wait. */
   private final ScheduledExecutorService rechecks;
   private final ScheduledExecutorService heartbeat;
@@ -157,13 +156,6 @@ public final class Worker implements AutoCloseable {
 
   /** One delivery of an assignment and the lane that must acknowledge it. */
   private record Delivery(ConsumerRecord<String, byte[]> record, Lane lane) {}
-
-  /**
-   * A successor assignment or late copy held in {@link #successors}: its delivery, the assignment its claim names,
-   * and when the delivery came (claims of a lease written before a redelivery came are its previous holder's).
-   */
-  private record HeldSuccessor(ConsumerRecord<String, byte[]> record, Lane lane, Assignment assignment,
-      long deliveredAtMs) {}
 
   /** Which assignment record: after a renewal the lane holds a new ConsumerRecord object for the same record. */
   private record RecordId(String topic, int partition, long offset) {
@@ -261,23 +253,18 @@ public final class Worker implements AutoCloseable {
     LongSupplier silentLimit = () -> Math.max(heard, lanes.stream().mapToLong(Lane::lockTimeoutMs).max().orElse(0));
     this.claims = new LeaseClaims(options.cancelMemory(), options.cancelTtl().toMillis(), silentLimit, () -> heard);
     this.arrivals = new ArrivalRule(workerId, () -> draining, releasedLeases::contains, claims, clock::millis);
-    // A predecessor that runs nowhere known for as long as a silent worker counts as alive: its successors go back.
-    this.successors = new SuccessorWaits<>(workerId, releasedLeases::contains,
-        lease -> active.containsKey(lease) || claims.runningElsewhere(lease, workerId, clock.millis()) != null,
-        job -> recentCancels.contains(job, clock.millis()), options.cancelMemory(), options.cancelTtl().toMillis(),
-        clock::millis, silentLimit);
-    metrics.gauge(Spec.SUCCESSORS_WAITING, successors, SuccessorWaits::size);
-    for (Exit x : Exit.values()) {
-      if (x != Exit.LATE_COPY) {
-        successorExits.put(x, metrics.counter(Spec.SUCCESSORS, x.tag()));
-      }
-    }
-    this.lateCopies = metrics.counter(Spec.LATE_COPIES);
     this.rechecks = Executors.newSingleThreadScheduledExecutor(r -> {
       Thread t = new Thread(r, "pf-" + workerId + "-held");
       t.setDaemon(true);
       return t;
     });
+    // A predecessor that runs nowhere known for as long as a silent worker counts as alive: its successors go back.
+    SuccessorWaits<Held> waits = new SuccessorWaits<>(workerId, releasedLeases::contains,
+        lease -> active.containsKey(lease) || claims.runningElsewhere(lease, workerId, clock.millis()) != null,
+        job -> recentCancels.contains(job, clock.millis()), options.cancelMemory(), options.cancelTtl().toMillis(),
+        clock::millis, silentLimit);
+    this.successors = new SuccessorHandOver(workerId, waits, publisher, clock, rechecks, () -> draining, metrics,
+        (held, why) -> onAssignment(held.record(), held.lane(), why, held.deliveredAtMs()));
     this.heartbeat = Executors.newSingleThreadScheduledExecutor(r -> {
       Thread t = new Thread(r, "pf-" + workerId + "-heartbeat");
       t.setDaemon(true);
@@ -350,7 +337,7 @@ public final class Worker implements AutoCloseable {
     rechecks.scheduleWithFixedDelay(parking::tick, 1, 1, TimeUnit.SECONDS);
     rechecks.scheduleWithFixedDelay(() -> {
       try {
-        leave(successors.tick());
+        successors.tick();
       } catch (RuntimeException e) { // a periodic task that throws is never run again
         LOG.error("looking at the waiting successor assignments failed", e);
       }
@@ -494,7 +481,7 @@ public final class Worker implements AutoCloseable {
     switch (arrival.verdict()) {
       case HAND_BACK -> {
         if (waited != null) {
-          withdraw(a); // its claim was written
+          successors.withdraw(a); // its claim was written
         }
         lane.acknowledge(record, AcknowledgeType.RELEASE);
       }
@@ -504,7 +491,8 @@ public final class Worker implements AutoCloseable {
         lane.acknowledge(record, AcknowledgeType.ACCEPT);
       }
       case HELD -> hold(record, lane, a, arrival.owner(), wasHeld, waited, deliveredAtMs);
-      case WAIT_FOR_CLAIM -> awaitClaim(record, lane, a, arrival, deliveredAtMs);
+      case WAIT_FOR_CLAIM -> successors.admit(new Held(record, lane, a, deliveredAtMs), arrival.lateCopy(),
+          arrival.sinceDispatchMs());
       case RUN -> run(record, lane, a, arrival.redeliveries(), waited);
     }
   }
@@ -526,31 +514,10 @@ public final class Worker implements AutoCloseable {
     }, HOLD_RECHECK_MS, TimeUnit.MILLISECONDS);
   }
 
-  /** A successor or late copy: claimed now, started by {@link #successors} once its claim was read back. */
-  private void awaitClaim(ConsumerRecord<String, byte[]> record, Lane lane, Assignment a, Arrival arrival,
-      long deliveredAtMs) {
-    Leaving<HeldSuccessor> next = successors.admit(new SuccessorWaits.Successor<>(a.leaseId(),
-        arrival.lateCopy() ? null : a.afterLease(), a.job().jobId(),
-        a.deadline() == null ? Long.MAX_VALUE : a.deadline().toEpochMilli(),
-        new HeldSuccessor(record, lane, a, deliveredAtMs)));
-    if (next != null) {
-      step(next); // handed back: the worker drains
-      return;
-    }
-    if (arrival.lateCopy()) {
-      lateCopies.increment();
-      LOG.debug("job {} lease {}: first delivered {} ms after its dispatch; claimed, runs once its claim is read "
-          + "back", a.job().jobId(), a.leaseId(), arrival.sinceDispatchMs());
-    } else {
-      LOG.debug("job {} lease {}: waits for lease {} to end", a.job().jobId(), a.leaseId(), a.afterLease());
-    }
-    publisher.event(FleetEvent.leaseStarted(a, workerId, clock.instant()));
-  }
-
   /** Starts the stream on an event loop; on the lane's or the rechecks thread (may block briefly on metadata). */
   private void run(ConsumerRecord<String, byte[]> record, Lane lane, Assignment a, int redeliveries, Exit waited) {
-    if (waited != null && waited != Exit.LATE_COPY) {
-      successorExits.get(waited).increment();
+    if (waited != null) {
+      successors.started(waited);
     }
     Assignment attempt = redeliveries == 0 ? a : new Assignment(a.leaseId(), a.job(), a.attempt() + redeliveries,
         a.priority(), a.route(), a.keyId(), a.enqueuedAt(), a.dispatchedAt(), a.deadline(), a.replyTo());
@@ -581,7 +548,7 @@ public final class Worker implements AutoCloseable {
       }
       Active ended = active.remove(a.leaseId());
       if (outcome == Outcome.DONE) {
-        leave(successors.ended(a.leaseId())); // the local hand-over, off the event loop
+        successors.ended(a.leaseId()); // the local hand-over, off the event loop
       }
       AcknowledgeType type = outcome == Outcome.DONE ? AcknowledgeType.ACCEPT : AcknowledgeType.RELEASE;
       lane.acknowledge(record, type);
@@ -642,70 +609,13 @@ public final class Worker implements AutoCloseable {
     }
     releasedLeases.accept(e);
     claims.accept(e);
-    leave(successors.accept(e)); // after releasedLeases took it: see SuccessorWaits on lost wake-ups
-  }
-
-  /**
-   * Successors' next steps, each taken on the rechecks thread, never on the caller's (an event loop, the watchers'
-   * threads): starting one may block briefly on a reply topic's metadata.
-   */
-  private void leave(List<Leaving<HeldSuccessor>> leaving) {
-    for (Leaving<HeldSuccessor> l : leaving) {
-      rechecks.execute(() -> {
-        try {
-          LogContext.put(l.successor().jobId(), l.successor().leaseId());
-          step(l);
-        } catch (RuntimeException e) {
-          LOG.error("job {} lease {}: the successor could not be started", l.successor().jobId(),
-              l.successor().leaseId(), e);
-        } finally {
-          LogContext.clear();
-        }
-      });
-    }
-  }
-
-  /** One successor's next step (see {@link SuccessorWaits.Step}); on a lane's or the rechecks thread. */
-  private void step(Leaving<HeldSuccessor> l) {
-    HeldSuccessor held = l.successor().held();
-    switch (l.step()) {
-      case START -> onAssignment(held.record(), held.lane(), l.why(), held.deliveredAtMs());
-      case HAND_BACK, WITHDRAW -> {
-        boolean lateCopy = l.successor().afterLease() == null;
-        if (!lateCopy) {
-          successorExits.get(Exit.HANDED_BACK).increment();
-        }
-        if (draining) {
-          LOG.debug("job {} lease {}: handed back, the worker drains", l.successor().jobId(), l.successor().leaseId());
-        } else if (lateCopy) {
-          LOG.info("job {} lease {}: late copy handed back to the share group, its claim withdrawn (its claim was "
-              + "not read back in time, or its share lock was lost)", l.successor().jobId(), l.successor().leaseId());
-        } else {
-          LOG.info("job {} lease {}: successor of lease {} handed back to the share group, its claim withdrawn (its "
-              + "predecessor ran nowhere known and its end was not seen, its claim was not read back in time, or its "
-              + "share lock was lost)", l.successor().jobId(), l.successor().leaseId(), l.successor().afterLease());
-        }
-        if (l.step() == Step.WITHDRAW) {
-          withdraw(held.assignment());
-        }
-        held.lane().acknowledge(held.record(), AcknowledgeType.RELEASE);
-      }
-    }
-  }
-
-  /**
-   * Withdraws this worker's claim of a successor it gives back without a call: a {@code handed_back} release ends
-   * only this worker's claim, so a copy of it elsewhere does not hold for a run that will not happen (the dispatcher
-   * and the other workers' releases ignore a hand-back).
-   */
-  private void withdraw(Assignment a) {
-    publisher.event(FleetEvent.leaseReleased(a, LeaseOutcome.HANDED_BACK).by(workerId, clock.instant()));
+    successors.accept(e); // after releasedLeases took it: see SuccessorWaits on lost wake-ups
   }
 
   /** Runs on the cancel watcher's thread. */
   private void onCancel(String jobId) {
     recentCancels.add(jobId, clock.millis());
-    leave(successors.cancelled(jobId));
+    successors.cancelled(jobId);
     for (Active a : active.values()) {
       if (jobId.equals(a.call().assignment().job().jobId())) {
         a.context().runOnContext(v -> a.call().cancel());
@@ -722,7 +632,7 @@ public final class Worker implements AutoCloseable {
    */
   private void onLockLost(ConsumerRecord<String, byte[]> record, Lane lane) {
     RecordId id = RecordId.of(record);
-    successors.drop(d -> d.lane() == lane && RecordId.of(d.record()).equals(id)).forEach(this::step);
+    successors.lockLost(d -> d.lane() == lane && RecordId.of(d.record()).equals(id));
     for (Active a : active.values()) { // a rare path: no index by record
       if (a.record().equals(id)) {
         a.context().runOnContext(v -> a.call().handBack("its share-group lock was lost"));
@@ -750,12 +660,7 @@ public final class Worker implements AutoCloseable {
         l.close(Duration.ZERO);
       }
     }
-    List<Leaving<HeldSuccessor>> waiting = successors.close(); // successors that came since are handed back too
-    if (!waiting.isEmpty()) {
-      LOG.info("worker {}: handing {} waiting successor assignments back to the share group", workerId,
-          waiting.size());
-      waiting.forEach(this::step);
-    }
+    successors.drain(); // successors that came since are handed back too
     awaitNoActive(Duration.ofNanos(Math.max(0, graceEnds - System.nanoTime())));
     if (!active.isEmpty()) {
       LOG.info("worker {}: handing {} unfinished streams back to the share group", workerId, active.size());
