@@ -188,9 +188,10 @@ final class FastPath {
   private List<String> measure(String loadBefore) throws Exception {
     // Saturation with 50-chunk jobs: the first part is the warm-up, the window after it is measured.
     FleetHarness.log("warm-up: saturated with %d-chunk jobs for %d s", CHUNKS, o.warmup().toSeconds());
+    Cpu started = cpu(); // the fleet's CPU from its processes' start to the first job (start-up, then idle)
     Saturation sat = new Saturation(h.load, "l");
     sat.start();
-    Thread.sleep(o.warmup().toMillis());
+    List<String> warmupCurve = warmUp(started);
     BrokerRequests broker = brokerRequests();
     BrokerRequests.Snapshot b0 = broker == null ? null : broker.snapshot();
     Cpu cpu0 = cpu();
@@ -290,6 +291,11 @@ final class FastPath {
     t.add(String.format("Saturated with %d-token jobs: **%.1f jobs/s** over %.0f s, %.1f chunk records per job.",
         CHUNKS, jobsPerSecond, seconds, (double) (c1 - c0) / (r1 - r0)));
     t.add("");
+    t.addAll(warmupCurve);
+    t.add(String.format("| the measured window, %.0f s after the warm-up | %.1f | %.2f | %.0f%% |", seconds,
+        jobsPerSecond, fleetMs(cpu1, cpu0) / (r1 - r0), 100 * fleetMs(cpu1.jitMs, cpu0.jitMs)
+        / fleetMs(cpu1, cpu0)));
+    t.add("");
     t.add("| process | CPU ms per job | cores at saturation | JIT share of its CPU | idle, % of a core |");
     t.add("|---|---|---|---|---|");
     double total = 0;
@@ -319,6 +325,57 @@ final class FastPath {
     t.add("Load average before: " + loadBefore + "; after: " + loadAfter + ". `bench` is this JVM (the simulator, "
         + "the load, the reader).");
     return t;
+  }
+
+  /** The warm-up curve's step. */
+  static final long WARMUP_STEP_MS = 5_000;
+
+  /**
+   * Sleeps through the warm-up (the load already saturating), reading the fleet's CPU every {@link #WARMUP_STEP_MS}:
+   * the warm-up curve's rows, each step's jobs/s, fleet CPU per job and the JIT compiler threads' share of it, after
+   * a row for the CPU the fleet's processes spent before the first job (their start-up, then waiting).
+   */
+  private List<String> warmUp(Cpu started) throws Exception {
+    List<String> rows = new ArrayList<>();
+    rows.add("| warm-up curve: seconds of saturation | jobs/s | fleet CPU ms per job | JIT share |");
+    rows.add("|---|---|---|---|");
+    double startMs = fleetMs(started.ms, null);
+    rows.add(String.format("| before the first job: start-up and waiting, %.1f s of the fleet's CPU | | | %.0f%% |",
+        startMs / 1000, startMs == 0 ? 0 : 100 * fleetMs(started.jitMs, null) / startMs));
+    long end = System.nanoTime() + o.warmup().toNanos();
+    Cpu c0 = cpu();
+    long r0 = results.get();
+    double from = 0;
+    while (System.nanoTime() < end) {
+      Thread.sleep(Math.max(1, Math.min(WARMUP_STEP_MS, (end - System.nanoTime()) / 1_000_000)));
+      Cpu c1 = cpu();
+      long r1 = results.get();
+      double s = (c1.atNs - c0.atNs) / 1e9;
+      double ms = fleetMs(c1, c0);
+      long jobs = r1 - r0;
+      rows.add(String.format("| %.0f–%.0f | %.1f | %s | %.0f%% |", from, from + s, jobs / s,
+          jobs == 0 ? "–" : String.format("%.2f", ms / jobs), ms == 0 ? 0 : 100 * fleetMs(c1.jitMs, c0.jitMs) / ms));
+      from += s;
+      c0 = c1;
+      r0 = r1;
+    }
+    return rows;
+  }
+
+  /** The fleet's (every process but this bench's) CPU ms between two readings. */
+  private static double fleetMs(Cpu now, Cpu before) {
+    return fleetMs(now.ms, before.ms);
+  }
+
+  /** The sum over the fleet's processes (not "bench") of {@code now} less {@code before} (none: since the start). */
+  private static double fleetMs(Map<String, Double> now, Map<String, Double> before) {
+    double total = 0;
+    for (var e : now.entrySet()) {
+      if (!e.getKey().equals("bench")) {
+        total += e.getValue() - (before == null ? 0 : before.get(e.getKey()));
+      }
+    }
+    return total;
   }
 
   /** The parts of a probe's path, each from two record times. */
@@ -583,6 +640,14 @@ final class FastPath {
 
   record Cpu(long atNs, Map<String, Double> ms, Map<String, Double> jitMs) {}
 
+  /**
+   * The last CPU ticks read of each compiler thread seen, by process, thread id and the thread's start time. The JVM
+   * starts and ends compiler threads as its queues grow and drain ({@code UseDynamicNumberOfCompilerThreads}): a sum
+   * over the live ones alone drops when one ends, and a window in which one did would show too little JIT (or less
+   * than none); an ended thread's CPU counts as last read (as in bench/worker's {@code BenchFleet.jitCpuNanos}).
+   */
+  private final Map<String, Long> compilerTicks = new ConcurrentHashMap<>();
+
   private Cpu cpu() throws IOException {
     Map<String, Double> ms = new LinkedHashMap<>();
     Map<String, Double> jit = new LinkedHashMap<>();
@@ -596,19 +661,29 @@ final class FastPath {
     return new Cpu(System.nanoTime(), ms, jit);
   }
 
-  private static void put(Map<String, Double> ms, Map<String, Double> jit, String name, long pid) throws IOException {
+  private void put(Map<String, Double> ms, Map<String, Double> jit, String name, long pid) throws IOException {
     ms.put(name, ticks(Path.of("/proc", Long.toString(pid), "stat")) * 10.0);
-    double j = 0;
     try (var tasks = Files.list(Path.of("/proc", Long.toString(pid), "task"))) {
       for (Path task : (Iterable<Path>) tasks::iterator) {
         try {
           String comm = Files.readString(task.resolve("comm")).trim();
           if (comm.startsWith("C1 Compiler") || comm.startsWith("C2 Compiler")) {
-            j += ticks(task.resolve("stat")) * 10.0;
+            String stat = Files.readString(task.resolve("stat"));
+            String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+            // utime + stime (fields 14, 15 of stat); the start time (field 22) tells a reused thread id apart
+            compilerTicks.merge(pid + "/" + task.getFileName() + "@" + f[19],
+                Long.parseLong(f[11]) + Long.parseLong(f[12]), Math::max);
           }
-        } catch (IOException e) {
-          // the thread ended
+        } catch (IOException | RuntimeException e) {
+          // the thread ended meanwhile: its last reading stands
         }
+      }
+    }
+    String prefix = pid + "/";
+    double j = 0;
+    for (var e : compilerTicks.entrySet()) {
+      if (e.getKey().startsWith(prefix)) {
+        j += e.getValue() * 10.0;
       }
     }
     jit.put(name, j);
