@@ -228,7 +228,7 @@ class BatchCommandTest {
 
   @Test
   void shouldCountASentLineInFlightUntilItsLineIsWritten() {
-    BatchCommand.Progress p = new BatchCommand.Progress(4, 1, false, new PrintWriter(new StringWriter()));
+    BatchProgress p = new BatchProgress(4, 1, false, new PrintWriter(new StringWriter()));
 
     p.sent();
     p.sent();
