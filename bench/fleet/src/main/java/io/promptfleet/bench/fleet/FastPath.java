@@ -323,7 +323,8 @@ final class FastPath {
     }
     t.add("");
     t.add("Load average before: " + loadBefore + "; after: " + loadAfter + ". `bench` is this JVM (the simulator, "
-        + "the load, the reader).");
+        + "the load, the reader). The dispatcher and workers ran " + FleetProcess.classPathLabel()
+        + "; dispatcher.successors: " + o.successors() + ".");
     return t;
   }
 

@@ -28,7 +28,8 @@ public final class FleetBench {
           + "       scale [--workers 1,2,4,8] [--slots N] [--window S] [--join-leave true|false] [--lock-ms MS]\n"
           + "             [--run-dir DIR]\n"
           + "       fastpath [--key-concurrency 128] [--workers 2] [--slots 64] [--lanes 16] [--probes 100]\n"
-          + "             [--warmup S] [--window S] [--idle S] [--worker key=value,...] [--run-dir DIR]\n"
+          + "             [--warmup S] [--window S] [--idle S] [--worker key=value,...]\n"
+          + "             [--successors auto|true|false|omit] [--run-dir DIR]\n"
           + "faults: " + String.join(",", FaultSuite.ALL));
       code = 2;
     }
@@ -90,13 +91,15 @@ public final class FleetBench {
   }
 
   /**
-   * {@code --successors auto|true|false}: the dispatcher's {@code dispatcher.successors}; default {@code auto}, the
-   * fleet's own default (on once every worker announced the protocol, after the dispatcher's listening period).
+   * {@code --successors auto|true|false|omit}: the dispatcher's {@code dispatcher.successors}; default {@code auto},
+   * the fleet's own default (on once every worker announced the protocol, after the dispatcher's listening period);
+   * {@code omit} leaves the key out (the build's own default; for a build from before it existed, run with
+   * {@code FLEET_CP}).
    */
   private static String successors(Map<String, String> opts) {
     String v = opts.getOrDefault("successors", "auto");
-    if (!v.equals("auto") && !v.equals("true") && !v.equals("false")) {
-      throw new IllegalArgumentException("--successors wants auto, true or false, got " + v);
+    if (!v.equals("auto") && !v.equals("true") && !v.equals("false") && !v.equals("omit")) {
+      throw new IllegalArgumentException("--successors wants auto, true, false or omit, got " + v);
     }
     return v;
   }

@@ -35,7 +35,9 @@ import java.util.concurrent.TimeUnit;
 final class FleetHarness implements AutoCloseable {
   /**
    * How the fleet is sized and the upstream behaves; {@code successors}: the dispatcher's
-   * {@code dispatcher.successors} (issue 13): {@code auto} (the fleet's default), {@code true} or {@code false}.
+   * {@code dispatcher.successors} (issue 13): {@code auto} (the fleet's default), {@code true} or {@code false}, or
+   * {@code omit}: the key left out of the YAML, so the build's own default (a build from before the setting existed
+   * refuses the key: its loader rejects unknown keys).
    */
   record Setup(int brokers, int keys, int keyConcurrency, int slots, int lanes, long drainGraceMs,
       SimulatorOptions sim, List<Fault> upstreamFaults, int maxTokens, long recordLockMs, String successors) {
@@ -141,11 +143,11 @@ final class FleetHarness implements AutoCloseable {
           group_id: bench-dispatcher
           http_port: 0
           session_timeout_ms: 6000
-          successors: %s
+        %s
           breaker: {slow_call_ms: 60000, failure_rate_percent: 50, rate_limited_percent: 50}
         worker: {share_group: bench-workers, http_port: 0, slots: %d, lanes: %d, drain_grace_ms: %d%s}
         """.formatted(cluster.bootstrapServers(), rf, Math.max(1, rf - 1), sim.baseUrl(), keys, MODEL,
-        setup.successors(), setup.slots(), setup.lanes(), setup.drainGraceMs(), extra(workerYaml));
+        successorsLine(setup.successors()), setup.slots(), setup.lanes(), setup.drainGraceMs(), extra(workerYaml));
     this.configFile = runDir.resolve("fleet.yaml");
     Files.writeString(configFile, yaml);
     this.config = ConfigLoader.parse(yaml, env, new Properties());
@@ -157,6 +159,11 @@ final class FleetHarness implements AutoCloseable {
         "share.heartbeat.interval.ms", tuning.fastShareHeartbeats() ? "1000" : "5000"));
     this.load = new SteadyLoad(config, MODEL, setup.maxTokens());
     this.tail = tuning.withTail() ? new TopicTail(config) : null;
+  }
+
+  /** The dispatcher's {@code successors} line of the YAML, or a comment when {@code omit}. */
+  static String successorsLine(String successors) {
+    return successors.equals("omit") ? "  # successors: left out (the build's default)" : "  successors: " + successors;
   }
 
   private static String extra(Map<String, String> yaml) {

@@ -1,6 +1,7 @@
 package io.promptfleet.bench.fleet;
 
 import java.io.BufferedReader;
+import java.io.File;
 import java.io.IOException;
 import java.io.InputStreamReader;
 import java.net.URI;
@@ -20,9 +21,11 @@ import java.util.regex.Pattern;
 
 /**
  * One dispatcher or worker of the fleet in a JVM of its own, started from the launcher's main class ({@code
- * io.promptfleet.launcher.Main dispatcher|worker --config F}) on this JVM's class path, with the keys' secrets in
- * its environment. Its standard error (the log) goes to {@code <name>.log} in the run directory; its standard
- * output is read for the line naming its metrics port, through which {@link #ready()} asks {@code /health/ready}.
+ * io.promptfleet.launcher.Main dispatcher|worker --config F}) on this JVM's class path, or on the one the
+ * environment variable {@code FLEET_CP} names (another build's launcher classes and dependencies: a baseline run by
+ * this tree's harness, bench/fleet/README.md), with the keys' secrets in its environment. Its standard error (the
+ * log) goes to {@code <name>.log} in the run directory; its standard output is read for the line naming its
+ * metrics port, through which {@link #ready()} asks {@code /health/ready}.
  *
  * <p>Thread-safe for reads; one thread should control its life.
  */
@@ -30,6 +33,11 @@ final class FleetProcess {
   /** Options of each fleet JVM: a small heap, and the C1 compiler only, which halves the start on 2 cores. */
   static final List<String> JVM_OPTIONS = List.of("-Xms64m", "-Xmx256m", "-XX:+UseSerialGC",
       "-XX:TieredStopAtLevel=1", "-XX:+ExitOnOutOfMemoryError");
+  /**
+   * The environment variable naming the fleet processes' class path; unset or blank: this JVM's. Only the
+   * dispatchers and workers run on it; the brokers, the simulator and the load stay this build's.
+   */
+  static final String CLASS_PATH_ENV = "FLEET_CP";
   private static final Pattern PORT = Pattern.compile("metrics on :(\\d+)/metrics");
   private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(1)).build();
 
@@ -74,12 +82,25 @@ final class FleetProcess {
     List<String> cmd = new ArrayList<>();
     cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
     cmd.addAll(jvmOptions);
-    cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), "io.promptfleet.launcher.Main", role,
+    cmd.addAll(List.of("-cp", classPath(), "io.promptfleet.launcher.Main", role,
         "--config", config.toString()));
     ProcessBuilder pb = new ProcessBuilder(cmd);
     pb.environment().putAll(env);
     pb.redirectError(ProcessBuilder.Redirect.appendTo(logDir.resolve(name + ".log").toFile()));
     return new FleetProcess(name, role, pb.start());
+  }
+
+  /** The fleet processes' class path: {@value #CLASS_PATH_ENV} when set, else this JVM's. */
+  static String classPath() {
+    String cp = System.getenv(CLASS_PATH_ENV);
+    return cp == null || cp.isBlank() ? System.getProperty("java.class.path") : cp;
+  }
+
+  /** What the fleet runs, for a report: this build's classes, or the first entry of {@value #CLASS_PATH_ENV}. */
+  static String classPathLabel() {
+    String cp = System.getenv(CLASS_PATH_ENV);
+    return cp == null || cp.isBlank() ? "this build's classes"
+        : CLASS_PATH_ENV + " (" + cp.split(File.pathSeparator, 2)[0] + " ...)";
   }
 
   long pid() {
