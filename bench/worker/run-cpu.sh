@@ -17,8 +17,12 @@
 #      a list, each value a run of its own, e.g. "0 1" for every delta its own record beside adaptive coalescing),
 #      BUILDS ("now": a list of name=classpath-file, each a run of its own with that file's classpath in place of
 #      this tree's, e.g. "before=/tmp/old/cp.txt now" to alternate a snapshot of an earlier build's classes with this one),
-#      STREAMS/ROUNDS/WARMUP/WARMUP_MAX/WINDOW/SLOTS/LANES (see WorkerCpuBench), JAVA_OPTS (extra JVM flags for all).
+#      STREAMS/ROUNDS/WARMUP/WARMUP_MAX/WINDOW/SLOTS/LANES (see WorkerCpuBench), JAVA_OPTS (extra JVM flags for all),
+#      TRAIN (2000: the streams of the "cds" and "aot" sets' training run before its last 500; with "aot" the cache
+#      keeps that run's method profiles, so a longer one hands the JIT a warmer start; a set named e.g. "aot30000"
+#      trains for 30,000 instead, so two lengths alternate in one run: JVMS="aot@<java>:;aot30000@<java>:").
 source "$(dirname "$0")/common.sh"
+TRAIN=${TRAIN:-2000}
 MOCK_PORT=${MOCK_PORT:-18080}
 BASELINES=${BASELINES:-/work/shared/baselines}
 build_classpath
@@ -71,16 +75,21 @@ for _ in $(seq 1 "${REPEAT:-2}"); do
       run_java=${name#*@}
     fi
     cp_run=$CP
-    if [ "${name%%@*}" = cds ]; then
+    set_name=${name%%@*}
+    train=$TRAIN
+    case $set_name in
+      cds[0-9]*|aot[0-9]*) train=${set_name:3}; set_name=${set_name:0:3} ;; # e.g. aot30000: its own training length
+    esac
+    if [ "$set_name" = cds ]; then
       archive=$BENCH/target/bench-cds.jsa
       cp_run=$(jarred_classpath)
       rm -f "$archive"
       echo "--- recording the bench's class-data-sharing archive ($archive)"
-      VERTX=worker PROTOCOL=openai UPSTREAM=http://127.0.0.1:$MOCK_PORT/v1 WARMUP=2000 WARMUP_MAX=2000 ROUNDS=1 \
+      VERTX=worker PROTOCOL=openai UPSTREAM=http://127.0.0.1:$MOCK_PORT/v1 WARMUP=$train WARMUP_MAX=$train ROUNDS=1 \
         STREAMS=500 worker_run "-XX:ArchiveClassesAtExit=$archive $opts" "$cp_run" \
         > "$BENCH/target/cds-training.log" 2>&1
       opts="-XX:SharedArchiveFile=$archive -Xlog:cds=off -Xlog:cds+dynamic=off $opts"
-    elif [ "${name%%@*}" = aot ]; then
+    elif [ "$set_name" = aot ]; then
       # An ahead-of-time cache (JDK 25+): classes loaded and linked, and method profiles, of the same kind of short
       # run; its log shows whether it was written. Used with -XX:AOTCache, whose warnings are left on here: a cache
       # the JVM cannot use says so in this output instead of silently measuring a run without it.
@@ -88,7 +97,7 @@ for _ in $(seq 1 "${REPEAT:-2}"); do
       cp_run=$(jarred_classpath)
       rm -f "$archive"
       echo "--- recording the bench's ahead-of-time cache ($archive, $run_java)"
-      VERTX=worker PROTOCOL=openai UPSTREAM=http://127.0.0.1:$MOCK_PORT/v1 WARMUP=2000 WARMUP_MAX=2000 ROUNDS=1 \
+      VERTX=worker PROTOCOL=openai UPSTREAM=http://127.0.0.1:$MOCK_PORT/v1 WARMUP=$train WARMUP_MAX=$train ROUNDS=1 \
         STREAMS=500 worker_run "-XX:AOTCacheOutput=$archive $opts" "$cp_run" > "$BENCH/target/aot-training.log" 2>&1
       grep -h "AOTCache creation is complete" "$BENCH/target/aot-training.log" || echo "(no cache written; see" \
         "$BENCH/target/aot-training.log)"
