@@ -14,6 +14,7 @@ import io.promptfleet.common.config.ConfigException;
 import io.promptfleet.common.config.FleetConfig;
 import io.promptfleet.common.config.KeySettings;
 import io.promptfleet.common.config.ProviderSettings;
+import io.promptfleet.common.config.WorkerSettings;
 import io.promptfleet.common.job.Assignment;
 import io.promptfleet.common.job.ErrorCodes;
 import io.promptfleet.common.job.FleetEvent;
@@ -249,7 +250,7 @@ public final class Worker implements AutoCloseable {
     // Silent for longer than the share group's record lock: gone. Not sooner: a broker paused for seconds holds up
     // a live worker's heartbeats too (the fault suite's broker-pause), and a dead worker's assignments come back
     // only once their lock expired anyway.
-    long heard = 2 * options.heartbeatInterval().toMillis() + 1_000;
+    long heard = WorkerSettings.heardWithinMs(options.heartbeatInterval().toMillis());
     LongSupplier silentLimit = () -> Math.max(heard, lanes.stream().mapToLong(Lane::lockTimeoutMs).max().orElse(0));
     this.claims = new LeaseClaims(options.cancelMemory(), options.cancelTtl().toMillis(), silentLimit, () -> heard);
     this.arrivals = new ArrivalRule(workerId, () -> draining, releasedLeases::contains, claims, clock::millis);

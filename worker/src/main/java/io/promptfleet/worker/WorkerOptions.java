@@ -56,11 +56,9 @@ public record WorkerOptions(Duration drainGrace, Duration renewAfterMax, long co
    * interval), the rest at their defaults (the Kafka silence limit at least four heartbeat intervals).
    */
   public static WorkerOptions from(WorkerSettings w) {
-    Duration heartbeat = Duration.ofMillis(w.heartbeatMs());
-    Duration silenceLimit = Duration.ofSeconds(20).compareTo(heartbeat.multipliedBy(4)) >= 0
-        ? Duration.ofSeconds(20) : heartbeat.multipliedBy(4);
     return new WorkerOptions(Duration.ofMillis(w.drainGraceMs()), Duration.ofSeconds(10), w.coalesceMs(),
-        w.chunksInFlight(), 100_000, Duration.ofMinutes(15), silenceLimit, heartbeat,
+        w.chunksInFlight(), 100_000, Duration.ofMinutes(15), Duration.ofMillis(Math.max(20_000, 4 * w.heartbeatMs())),
+        Duration.ofMillis(w.heartbeatMs()),
         Duration.ofMillis(w.parkLanesAfterMs()));
   }
 

@@ -36,7 +36,7 @@ package io.promptfleet.common.config;
  * @param successorsListenMs with {@code successors: auto}, how long the dispatcher listens to heartbeats, from when it
  *                         first knows a worker, before it trusts that it has heard from every live worker (default:
  *                         two of the workers' heartbeat intervals and a second, from {@code worker.heartbeat_ms} of the
- *                         same configuration, {@value #DEFAULT_SUCCESSORS_LISTEN_MS} ms with its default of 5 s; null
+ *                         same configuration, 11,000 ms with its default of 5 s; null
  *                         here until {@link FleetConfig} derives it; shorter only in tests that control which workers
  *                         exist: the dispatcher warns at start)
  * @param priority         lane weights and aging
@@ -53,7 +53,8 @@ public record DispatcherSettings(String groupId, Integer maxBufferedJobs, Intege
    * {@code successors_listen_ms} with the workers' default heartbeat interval (5 s): two of them and a second
    * ({@link WorkerSettings#heardWithinMs()}).
    */
-  public static final long DEFAULT_SUCCESSORS_LISTEN_MS = 2 * 5_000 + 1_000;
+  public static final long DEFAULT_SUCCESSORS_LISTEN_MS =
+      WorkerSettings.heardWithinMs(WorkerSettings.DEFAULT_HEARTBEAT_MS);
 
   public DispatcherSettings {
     groupId = groupId == null ? "promptfleet-dispatcher" : groupId;

@@ -38,6 +38,8 @@ public record WorkerSettings(String shareGroup, Integer slots, Integer lanes, In
    * one, four of these.
    */
   public static final long MAX_HEARTBEAT_MS = 15_000;
+  /** Milliseconds between a worker's heartbeats unless {@code worker.heartbeat_ms} says otherwise. */
+  public static final long DEFAULT_HEARTBEAT_MS = 5_000;
 
   public WorkerSettings {
     shareGroup = shareGroup == null ? "promptfleet-workers" : shareGroup;
@@ -50,7 +52,7 @@ public record WorkerSettings(String shareGroup, Integer slots, Integer lanes, In
     chunksInFlight = chunksInFlight == null ? 1 : chunksInFlight;
     idleLanes = idleLanes == null ? Math.min(2, lanes) : idleLanes;
     parkLanesAfterMs = parkLanesAfterMs == null ? 30_000L : parkLanesAfterMs;
-    heartbeatMs = heartbeatMs == null ? 5_000L : heartbeatMs;
+    heartbeatMs = heartbeatMs == null ? DEFAULT_HEARTBEAT_MS : heartbeatMs;
     ConfigException.require(slots > 0, "worker.slots must be > 0");
     ConfigException.require(lanes > 0 && lanes <= slots, "worker.lanes must be > 0 and <= worker.slots");
     ConfigException.require(maxLineBytes >= 1024, "worker.max_line_bytes must be >= 1024");
@@ -71,6 +73,11 @@ public record WorkerSettings(String shareGroup, Integer slots, Integer lanes, In
    * Also the shortest {@code dispatcher.successors_listen_ms} that hears every live worker.
    */
   public long heardWithinMs() {
+    return heardWithinMs(heartbeatMs);
+  }
+
+  /** {@link #heardWithinMs()} for workers beating every {@code heartbeatMs}: the one definition of the rule. */
+  public static long heardWithinMs(long heartbeatMs) {
     return 2 * heartbeatMs + 1_000;
   }
 
