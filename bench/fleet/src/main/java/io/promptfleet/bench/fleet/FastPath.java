@@ -188,18 +188,18 @@ final class FastPath {
   private List<String> measure(String loadBefore) throws Exception {
     // Saturation with 50-chunk jobs: the first part is the warm-up, the window after it is measured.
     FleetHarness.log("warm-up: saturated with %d-chunk jobs for %d s", CHUNKS, o.warmup().toSeconds());
-    Cpu started = cpu(); // the fleet's CPU from its processes' start to the first job (start-up, then idle)
+    ProcessCpu.Reading started = cpu(); // the fleet's CPU from its processes' start to the first job (start-up, then idle)
     Saturation sat = new Saturation(h.load, "l");
     sat.start();
     List<String> warmupCurve = warmUp(started);
     BrokerRequests broker = brokerRequests();
     BrokerRequests.Snapshot b0 = broker == null ? null : broker.snapshot();
-    Cpu cpu0 = cpu();
+    ProcessCpu.Reading cpu0 = cpu();
     long r0 = results.get();
     long c0 = chunks.get();
     long w0 = System.nanoTime();
     Thread.sleep(o.window().toMillis());
-    Cpu cpu1 = cpu();
+    ProcessCpu.Reading cpu1 = cpu();
     BrokerRequests.Snapshot b1 = broker == null ? null : broker.snapshot();
     long r1 = results.get();
     long c1 = chunks.get();
@@ -241,10 +241,10 @@ final class FastPath {
 
     // Idle: the fleet's CPU with nothing to do, then the probes one at a time.
     Thread.sleep(3_000);
-    Cpu idle0 = cpu();
+    ProcessCpu.Reading idle0 = cpu();
     Thread.sleep(o.idle().toMillis());
-    Cpu idle1 = cpu();
-    double idleSeconds = (idle1.atNs - idle0.atNs) / 1e9;
+    ProcessCpu.Reading idle1 = cpu();
+    double idleSeconds = (idle1.atNs() - idle0.atNs()) / 1e9;
     FleetHarness.log("idle probes");
     ProbeRun idle = probe("pi", o.probes(), true);
 
@@ -293,17 +293,17 @@ final class FastPath {
     t.add("");
     t.addAll(warmupCurve);
     t.add(String.format("| the measured window, %.0f s after the warm-up | %.1f | %.2f | %.0f%% |", seconds,
-        jobsPerSecond, fleetMs(cpu1, cpu0) / (r1 - r0), 100 * fleetMs(cpu1.jitMs, cpu0.jitMs)
+        jobsPerSecond, fleetMs(cpu1, cpu0) / (r1 - r0), 100 * fleetMs(cpu1.jitMs(), cpu0.jitMs())
         / fleetMs(cpu1, cpu0)));
     t.add("");
     t.add("| process | CPU ms per job | cores at saturation | JIT share of its CPU | idle, % of a core |");
     t.add("|---|---|---|---|---|");
     double total = 0;
     double totalIdle = 0;
-    for (String p : cpu0.ms.keySet()) {
-      double ms = cpu1.ms.get(p) - cpu0.ms.get(p);
-      double jit = cpu1.jitMs.get(p) - cpu0.jitMs.get(p);
-      double idleMs = idle1.ms.get(p) - idle0.ms.get(p);
+    for (String p : cpu0.ms().keySet()) {
+      double ms = cpu1.ms().get(p) - cpu0.ms().get(p);
+      double jit = cpu1.jitMs().get(p) - cpu0.jitMs().get(p);
+      double idleMs = idle1.ms().get(p) - idle0.ms().get(p);
       if (!p.equals("bench")) {
         total += ms;
         totalIdle += idleMs;
@@ -336,26 +336,26 @@ final class FastPath {
    * the warm-up curve's rows, each step's jobs/s, fleet CPU per job and the JIT compiler threads' share of it, after
    * a row for the CPU the fleet's processes spent before the first job (their start-up, then waiting).
    */
-  private List<String> warmUp(Cpu started) throws Exception {
+  private List<String> warmUp(ProcessCpu.Reading started) throws Exception {
     List<String> rows = new ArrayList<>();
     rows.add("| warm-up curve: seconds of saturation | jobs/s | fleet CPU ms per job | JIT share |");
     rows.add("|---|---|---|---|");
-    double startMs = fleetMs(started.ms, null);
+    double startMs = fleetMs(started.ms(), null);
     rows.add(String.format("| before the first job: start-up and waiting, %.1f s of the fleet's CPU | | | %.0f%% |",
-        startMs / 1000, startMs == 0 ? 0 : 100 * fleetMs(started.jitMs, null) / startMs));
+        startMs / 1000, startMs == 0 ? 0 : 100 * fleetMs(started.jitMs(), null) / startMs));
     long end = System.nanoTime() + o.warmup().toNanos();
-    Cpu c0 = cpu();
+    ProcessCpu.Reading c0 = cpu();
     long r0 = results.get();
     double from = 0;
     while (System.nanoTime() < end) {
       Thread.sleep(Math.max(1, Math.min(WARMUP_STEP_MS, (end - System.nanoTime()) / 1_000_000)));
-      Cpu c1 = cpu();
+      ProcessCpu.Reading c1 = cpu();
       long r1 = results.get();
-      double s = (c1.atNs - c0.atNs) / 1e9;
+      double s = (c1.atNs() - c0.atNs()) / 1e9;
       double ms = fleetMs(c1, c0);
       long jobs = r1 - r0;
       rows.add(String.format("| %.0f–%.0f | %.1f | %s | %.0f%% |", from, from + s, jobs / s,
-          jobs == 0 ? "–" : String.format("%.2f", ms / jobs), ms == 0 ? 0 : 100 * fleetMs(c1.jitMs, c0.jitMs) / ms));
+          jobs == 0 ? "–" : String.format("%.2f", ms / jobs), ms == 0 ? 0 : 100 * fleetMs(c1.jitMs(), c0.jitMs()) / ms));
       from += s;
       c0 = c1;
       r0 = r1;
@@ -364,8 +364,8 @@ final class FastPath {
   }
 
   /** The fleet's (every process but this bench's) CPU ms between two readings. */
-  private static double fleetMs(Cpu now, Cpu before) {
-    return fleetMs(now.ms, before.ms);
+  private static double fleetMs(ProcessCpu.Reading now, ProcessCpu.Reading before) {
+    return fleetMs(now.ms(), before.ms());
   }
 
   /** The sum over the fleet's processes (not "bench") of {@code now} less {@code before} (none: since the start). */
@@ -639,62 +639,18 @@ final class FastPath {
     }
   }
 
-  record Cpu(long atNs, Map<String, Double> ms, Map<String, Double> jitMs) {}
+  private final ProcessCpu processCpu = new ProcessCpu();
 
-  /**
-   * The last CPU ticks read of each compiler thread seen, by process, thread id and the thread's start time. The JVM
-   * starts and ends compiler threads as its queues grow and drain ({@code UseDynamicNumberOfCompilerThreads}): a sum
-   * over the live ones alone drops when one ends, and a window in which one did would show too little JIT (or less
-   * than none); an ended thread's CPU counts as last read (as in bench/worker's {@code BenchFleet.jitCpuNanos}).
-   */
-  private final Map<String, Long> compilerTicks = new ConcurrentHashMap<>();
-
-  private Cpu cpu() throws IOException {
-    Map<String, Double> ms = new LinkedHashMap<>();
-    Map<String, Double> jit = new LinkedHashMap<>();
-    long broker = h.cluster.pid(h.cluster.nodeIds().get(0));
-    put(ms, jit, "broker", broker);
-    put(ms, jit, "dispatcher", h.dispatchers.get(0).pid());
+  /** The CPU of the broker, the dispatcher, each worker and this bench ("bench"), in that order. */
+  private ProcessCpu.Reading cpu() throws IOException {
+    Map<String, Long> pids = new LinkedHashMap<>();
+    pids.put("broker", h.cluster.pid(h.cluster.nodeIds().get(0)));
+    pids.put("dispatcher", h.dispatchers.get(0).pid());
     for (FleetProcess w : h.workers) {
-      put(ms, jit, w.name, w.pid());
+      pids.put(w.name, w.pid());
     }
-    put(ms, jit, "bench", ProcessHandle.current().pid());
-    return new Cpu(System.nanoTime(), ms, jit);
-  }
-
-  private void put(Map<String, Double> ms, Map<String, Double> jit, String name, long pid) throws IOException {
-    ms.put(name, ticks(Path.of("/proc", Long.toString(pid), "stat")) * 10.0);
-    try (var tasks = Files.list(Path.of("/proc", Long.toString(pid), "task"))) {
-      for (Path task : (Iterable<Path>) tasks::iterator) {
-        try {
-          String comm = Files.readString(task.resolve("comm")).trim();
-          if (comm.startsWith("C1 Compiler") || comm.startsWith("C2 Compiler")) {
-            String stat = Files.readString(task.resolve("stat"));
-            String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
-            // utime + stime (fields 14, 15 of stat); the start time (field 22) tells a reused thread id apart
-            compilerTicks.merge(pid + "/" + task.getFileName() + "@" + f[19],
-                Long.parseLong(f[11]) + Long.parseLong(f[12]), Math::max);
-          }
-        } catch (IOException | RuntimeException e) {
-          // the thread ended meanwhile: its last reading stands
-        }
-      }
-    }
-    String prefix = pid + "/";
-    double j = 0;
-    for (var e : compilerTicks.entrySet()) {
-      if (e.getKey().startsWith(prefix)) {
-        j += e.getValue() * 10.0;
-      }
-    }
-    jit.put(name, j);
-  }
-
-  /** utime + stime of a /proc stat file, in clock ticks (1/100 s). */
-  static long ticks(Path stat) throws IOException {
-    String s = Files.readString(stat);
-    String[] f = s.substring(s.lastIndexOf(')') + 2).split(" ");
-    return Long.parseLong(f[11]) + Long.parseLong(f[12]);
+    pids.put("bench", ProcessHandle.current().pid());
+    return processCpu.read(pids);
   }
 
   static String loadAverage() {
