@@ -90,7 +90,7 @@ final class FaultSuite {
     System.out.println();
     table.forEach(System.out::println);
     FleetHarness.log("fault suite %s in %d s; load average now %s", clean ? "passed" : "FAILED",
-        (System.nanoTime() - t0) / 1_000_000_000, loadAverage());
+        (System.nanoTime() - t0) / 1_000_000_000, FleetHarness.loadAverage());
     return clean ? 0 : 1;
   }
 
@@ -202,14 +202,6 @@ final class FaultSuite {
       h.startWorker().awaitReady(Duration.ofSeconds(120));
     }
     return old.size() + " workers restarted, exit codes " + exits;
-  }
-
-  static String loadAverage() {
-    try {
-      return Files.readString(Path.of("/proc/loadavg")).trim();
-    } catch (java.io.IOException e) {
-      return "unknown";
-    }
   }
 
 }

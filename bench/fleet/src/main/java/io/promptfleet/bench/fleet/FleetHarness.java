@@ -172,6 +172,15 @@ final class FleetHarness implements AutoCloseable {
     return sb.toString();
   }
 
+  /** The machine's load average ({@code /proc/loadavg}), printed beside every benchmark's result. */
+  static String loadAverage() {
+    try {
+      return Files.readString(Path.of("/proc/loadavg")).trim();
+    } catch (IOException e) {
+      return "unknown";
+    }
+  }
+
   static void log(String format, Object... args) {
     System.out.println(java.time.LocalTime.now().withNano(0) + " " + String.format(format, args));
     System.out.flush();

@@ -32,6 +32,8 @@ final class LeaseLife {
     volatile long startedMs = -1;
     /** The first chunk's CreateTime. */
     volatile long firstChunkMs = -1;
+    /** The last chunk's CreateTime. */
+    volatile long lastChunkMs = -1;
     /** The result's CreateTime. */
     volatile long resultMs = -1;
     volatile long releasedMs = -1;
@@ -39,6 +41,8 @@ final class LeaseLife {
     volatile long releaseReadMs = -1;
     /** A successor's predecessor lease (null: an ordinary lease). */
     volatile String afterLease;
+    /** The worker that released it (ran its call). */
+    volatile String worker;
 
     boolean complete() {
       return dispatchedMs >= 0 && assignmentReadMs >= 0 && startedMs >= 0 && resultMs >= 0 && releasedMs >= 0
@@ -76,6 +80,14 @@ final class LeaseLife {
     byLease.put(leaseId, l);
   }
 
+  private static long[] times(List<Lease> leases, ToLongFunction<Lease> f) {
+    return leases.stream().mapToLong(f).sorted().toArray();
+  }
+
+  private static String row(String what, long[] v) {
+    return String.format("| %s | %.1f | %d | %d |", what, FastPath.mean(v), FastPath.pct(v, 50), FastPath.pct(v, 90));
+  }
+
   /**
    * The leases dispatched in [fromMs, toMs) with every time seen: each part's mean, p50 and p90 (ms), then the
    * dispatcher's reaction: the mean lease ({@code keyConcurrency} over {@code jobsPerSecond}) less the parts' means.
@@ -98,11 +110,28 @@ final class LeaseLife {
           FastPath.pct(v, 90)));
     }
     if (!successors.isEmpty()) {
-      long[] v = successors.stream().filter(l -> l.firstChunkMs >= 0)
-          .mapToLong(l -> l.firstChunkMs - byLease.get(l.afterLease).resultMs).sorted().toArray();
+      List<Lease> started = successors.stream().filter(l -> l.firstChunkMs >= 0
+          && byLease.get(l.afterLease).lastChunkMs >= 0 && byLease.get(l.afterLease).releasedMs >= 0).toList();
+      long[] v = times(started, l -> l.firstChunkMs - byLease.get(l.afterLease).resultMs);
       t.add(String.format("| successors (n=%d of %d leases): the predecessor's result produced → the successor's "
           + "first chunk produced (the slot's hand-over, then the upstream's %d ms to a first token) | %.1f | %d | %d |",
           v.length, all.size(), FastPath.PACED_TTFT_MS, FastPath.mean(v), FastPath.pct(v, 50), FastPath.pct(v, 90)));
+      // The hand-over in its parts: a successor starts once its predecessor's attempt is DONE, i.e. its chunks and
+      // then its result were acknowledged by Kafka; the lease_released is written at that moment.
+      t.add(row("  of it: the predecessor's last chunk produced → its result produced (its chunks' acks)",
+          times(started, l -> byLease.get(l.afterLease).resultMs - byLease.get(l.afterLease).lastChunkMs)));
+      t.add(row("  then: its result produced → its lease_released (the result's ack)",
+          times(started, l -> byLease.get(l.afterLease).releasedMs - byLease.get(l.afterLease).resultMs)));
+      List<Lease> local = started.stream().filter(l -> l.worker != null
+          && l.worker.equals(byLease.get(l.afterLease).worker)).toList();
+      List<Lease> remote = started.stream().filter(l -> l.worker != null
+          && !l.worker.equals(byLease.get(l.afterLease).worker)).toList();
+      t.add(row(String.format("  then, %d on the predecessor's worker: its lease_released → the successor's first "
+          + "chunk (the local hand-over, the request, the upstream's %d ms)", local.size(), FastPath.PACED_TTFT_MS),
+          times(local, l -> l.firstChunkMs - byLease.get(l.afterLease).releasedMs)));
+      t.add(row(String.format("  or, %d on another worker: its lease_released → the successor's first chunk (the "
+          + "event read by that worker, the request, the upstream's %d ms)", remote.size(), FastPath.PACED_TTFT_MS),
+          times(remote, l -> l.firstChunkMs - byLease.get(l.afterLease).releasedMs)));
       return t;
     }
     double held = keyConcurrency * 1000 / jobsPerSecond;

@@ -58,7 +58,7 @@ final class ScaleOut {
         Files.writeString(h.runDir.resolve("timeline-" + phase + ".txt"), timeline(h.tail.replies(phase)));
         one = one == 0 ? rate / n : one;
         String row = String.format("| %d | %d | %.1f | %.1f | %.2f | %d | %d | %d | %s |", n, o.slots(), ideal, rate,
-            rate / one, r.produced(), r.lost().size(), r.duplicated().size(), FaultSuite.loadAverage()
+            rate / one, r.produced(), r.lost().size(), r.duplicated().size(), FleetHarness.loadAverage()
                 .split(" ")[0]);
         rows.add(row);
         clean &= r.clean();
