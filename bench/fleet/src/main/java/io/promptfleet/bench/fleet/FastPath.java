@@ -229,7 +229,9 @@ final class FastPath {
     long u0 = results.get();
     long ut0 = System.nanoTime();
     long uFromMs = System.currentTimeMillis();
-    long[] util = sampleKey(o.window().toMillis());
+    long[] utilInTime = sampleKey(o.window().toMillis());
+    long[] util = utilInTime.clone();
+    Arrays.sort(util);
     double pacedRate = (results.get() - u0) / ((System.nanoTime() - ut0) / 1e9);
     long uToMs = System.currentTimeMillis() - 2_000; // leases dispatched late in the window end after it
     int highest = h.upstreamConcurrency().get(0).max();
@@ -285,6 +287,9 @@ final class FastPath {
         SHORT_TOKENS, PACED_TTFT_MS, PACED_TPS, pacedRate, o.keyConcurrency(), o.window().toSeconds(),
         100.0 * mean(util) / o.keyConcurrency(), 100.0 * pct(util, 50) / o.keyConcurrency(),
         100.0 * pct(util, 10) / o.keyConcurrency(), highest, 100.0 * highest / o.keyConcurrency()));
+    t.add("");
+    t.add("The same samples' mean, % of the key, in 0.5-s steps: " + timeline(utilInTime, 500, o.keyConcurrency())
+        + ".");
     t.add("");
     t.addAll(leaseLife.table(uFromMs, uToMs, o.keyConcurrency(), pacedRate));
     t.add("");
@@ -635,10 +640,24 @@ final class FastPath {
         java.util.concurrent.locks.LockSupport.parkNanos(wait);
       }
     }
-    return samples.stream().mapToLong(Long::longValue).sorted().toArray();
+    return samples.stream().mapToLong(Long::longValue).toArray();
   }
 
-  /** CPU ms so far of each process, and of its JIT compiler threads. */
+  /** The samples' means over each {@code stepMs}, as % of {@code limit}: where the key's idle time lies. */
+  static String timeline(long[] samplesInTime, long stepMs, int limit) {
+    int per = (int) Math.max(1, stepMs * 1_000_000 / SAMPLE_EVERY_NS);
+    StringBuilder sb = new StringBuilder();
+    for (int i = 0; i < samplesInTime.length; i += per) {
+      long sum = 0;
+      int n = Math.min(per, samplesInTime.length - i);
+      for (int j = i; j < i + n; j++) {
+        sum += samplesInTime[j];
+      }
+      sb.append(sb.length() == 0 ? "" : " ").append(Math.round(100.0 * sum / n / limit));
+    }
+    return sb.toString();
+  }
+
   /** The broker's own meters, or null (reported, not fatal) when its JVM cannot be attached to. */
   private BrokerRequests brokerRequests() {
     try {
