@@ -118,9 +118,10 @@ final class LeaseLife {
           v.length, all.size(), FastPath.PACED_TTFT_MS, FastPath.mean(v), FastPath.pct(v, 50), FastPath.pct(v, 90)));
       // The hand-over in its parts: a successor starts once its predecessor's attempt is DONE, i.e. its chunks and
       // then its result were acknowledged by Kafka; the lease_released is written at that moment.
-      t.add(row("  of it: the predecessor's last chunk produced → its result produced (its chunks' acks)",
+      t.add(row("  before it: the predecessor's last chunk produced → its result produced (the stream's end, its "
+          + "chunks' acks; the key's slot is free from the stream's end)",
           times(started, l -> byLease.get(l.afterLease).resultMs - byLease.get(l.afterLease).lastChunkMs)));
-      t.add(row("  then: its result produced → its lease_released (the result's ack)",
+      t.add(row("  of it: its result produced → its lease_released (the result's ack)",
           times(started, l -> byLease.get(l.afterLease).releasedMs - byLease.get(l.afterLease).resultMs)));
       List<Lease> local = started.stream().filter(l -> l.worker != null
           && l.worker.equals(byLease.get(l.afterLease).worker)).toList();
