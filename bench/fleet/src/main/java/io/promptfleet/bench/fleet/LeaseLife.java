@@ -6,6 +6,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.ToLongFunction;
+import java.util.stream.Collectors;
 
 /**
  * Where a lease's time goes ({@link FastPath}'s paced phase): each lease's times as its records tell them, and the
@@ -80,6 +81,11 @@ final class LeaseLife {
     byLease.put(leaseId, l);
   }
 
+  /** A successor's predecessor (known: the table keeps only successors whose predecessor was read). */
+  private Lease predecessor(Lease successor) {
+    return byLease.get(successor.afterLease);
+  }
+
   private static long[] times(List<Lease> leases, ToLongFunction<Lease> f) {
     return leases.stream().mapToLong(f).sorted().toArray();
   }
@@ -104,35 +110,33 @@ final class LeaseLife {
     t.add("|---|---|---|---|");
     double partsSeen = 0;
     for (var part : seen.isEmpty() ? Map.<String, ToLongFunction<Lease>>of().entrySet() : PARTS.entrySet()) {
-      long[] v = seen.stream().mapToLong(part.getValue()).sorted().toArray();
+      long[] v = times(seen, part.getValue());
       partsSeen += FastPath.mean(v);
-      t.add(String.format("| %s | %.1f | %d | %d |", part.getKey(), FastPath.mean(v), FastPath.pct(v, 50),
-          FastPath.pct(v, 90)));
+      t.add(row(part.getKey(), v));
     }
     if (!successors.isEmpty()) {
       List<Lease> started = successors.stream().filter(l -> l.firstChunkMs >= 0
-          && byLease.get(l.afterLease).lastChunkMs >= 0 && byLease.get(l.afterLease).releasedMs >= 0).toList();
-      long[] v = times(started, l -> l.firstChunkMs - byLease.get(l.afterLease).resultMs);
-      t.add(String.format("| successors (n=%d of %d leases): the predecessor's result produced → the successor's "
-          + "first chunk produced (the slot's hand-over, then the upstream's %d ms to a first token) | %.1f | %d | %d |",
-          v.length, all.size(), FastPath.PACED_TTFT_MS, FastPath.mean(v), FastPath.pct(v, 50), FastPath.pct(v, 90)));
+          && predecessor(l).lastChunkMs >= 0 && predecessor(l).releasedMs >= 0).toList();
+      long[] v = times(started, l -> l.firstChunkMs - predecessor(l).resultMs);
+      t.add(row(String.format("successors (n=%d of %d leases): the predecessor's result produced → the successor's "
+          + "first chunk produced (the slot's hand-over, then the upstream's %d ms to a first token)", v.length,
+          all.size(), FastPath.PACED_TTFT_MS), v));
       // The hand-over in its parts: a successor starts once its predecessor's attempt is DONE, i.e. its chunks and
       // then its result were acknowledged by Kafka; the lease_released is written at that moment.
       t.add(row("  before it: the predecessor's last chunk produced → its result produced (the stream's end, its "
           + "chunks' acks; the key's slot is free from the stream's end)",
-          times(started, l -> byLease.get(l.afterLease).resultMs - byLease.get(l.afterLease).lastChunkMs)));
+          times(started, l -> predecessor(l).resultMs - predecessor(l).lastChunkMs)));
       t.add(row("  of it: its result produced → its lease_released (the result's ack)",
-          times(started, l -> byLease.get(l.afterLease).releasedMs - byLease.get(l.afterLease).resultMs)));
-      List<Lease> local = started.stream().filter(l -> l.worker != null
-          && l.worker.equals(byLease.get(l.afterLease).worker)).toList();
-      List<Lease> remote = started.stream().filter(l -> l.worker != null
-          && !l.worker.equals(byLease.get(l.afterLease).worker)).toList();
+          times(started, l -> predecessor(l).releasedMs - predecessor(l).resultMs)));
+      Map<Boolean, List<Lease>> onItsWorker = started.stream().filter(l -> l.worker != null)
+          .collect(Collectors.partitioningBy(l -> l.worker.equals(predecessor(l).worker)));
+      ToLongFunction<Lease> start = l -> l.firstChunkMs - predecessor(l).releasedMs;
       t.add(row(String.format("  then, %d on the predecessor's worker: its lease_released → the successor's first "
-          + "chunk (the local hand-over, the request, the upstream's %d ms)", local.size(), FastPath.PACED_TTFT_MS),
-          times(local, l -> l.firstChunkMs - byLease.get(l.afterLease).releasedMs)));
+          + "chunk (the local hand-over, the request, the upstream's %d ms)", onItsWorker.get(true).size(),
+          FastPath.PACED_TTFT_MS), times(onItsWorker.get(true), start)));
       t.add(row(String.format("  or, %d on another worker: its lease_released → the successor's first chunk (the "
-          + "event read by that worker, the request, the upstream's %d ms)", remote.size(), FastPath.PACED_TTFT_MS),
-          times(remote, l -> l.firstChunkMs - byLease.get(l.afterLease).releasedMs)));
+          + "event read by that worker, the request, the upstream's %d ms)", onItsWorker.get(false).size(),
+          FastPath.PACED_TTFT_MS), times(onItsWorker.get(false), start)));
       return t;
     }
     double held = keyConcurrency * 1000 / jobsPerSecond;
